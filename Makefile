@@ -1,0 +1,123 @@
+# resolverd: see README.md. `make run` and `make test` install what is missing.
+.POSIX:
+.SUFFIXES:
+
+CC       ?= cc
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+SANITIZE ?=
+# A sanitizer build lives in its own directory so the two never mix.
+BUILD    ?= build$(if $(SANITIZE),-san)
+PYTHON   ?= /usr/bin/python3
+
+WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Wmissing-declarations -Wpointer-arith -Wsign-compare -Wformat=2 \
+       -Wformat-security -Wold-style-definition -Wtype-limits \
+       -Werror=implicit-function-declaration
+OPT      ?= -O2 -g
+CFLAGS   ?=
+XCFLAGS   = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fno-strict-aliasing -I. \
+            $(shell pkg-config --cflags libuv ldns yaml-0.1 2>/dev/null) $(CFLAGS)
+LDLIBS_CORE = -lldns -lyaml -lpthread
+LDLIBS_UV   = -luv
+ifneq ($(SANITIZE),)
+XCFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+# The pure core: no libuv, no sockets, no clock. Everything in resolver/ that
+# is not a libuv file belongs to it.
+UV_SRC   = resolver/main.c resolver/server.c resolver/upstream.c \
+           resolver/control.c resolver/worker.c
+CORE_SRC = $(sort $(wildcard config/*.c cache/*.c) \
+           $(filter-out $(UV_SRC),$(wildcard resolver/*.c)))
+D_SRC    = $(filter $(UV_SRC),$(wildcard resolver/*.c))
+CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/%.o)
+D_OBJ    = $(D_SRC:%.c=$(BUILD)/%.o)
+CTL_OBJ  = $(BUILD)/tools/resolverctl.o
+UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRC = $(wildcard tools/bench/*.c tools/lab/*.c)
+TOOL_BIN = $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
+
+PROGS = $(BUILD)/resolverd $(BUILD)/resolverctl
+
+.PHONY: all deps run test check unit integration check-layering install \
+        clean lab-start lab-stop bench sanitize
+all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
+
+deps:
+	@sh tools/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(XCFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/libcore.a: $(CORE_OBJ)
+	rm -f $@
+	ar rcs $@ $(CORE_OBJ)
+
+$(BUILD)/resolverd: $(D_OBJ) $(BUILD)/libcore.a
+	$(CC) $(LDFLAGS) -o $@ $(D_OBJ) $(BUILD)/libcore.a $(LDLIBS_UV) $(LDLIBS_CORE)
+
+$(BUILD)/resolverctl: $(CTL_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $(CTL_OBJ)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcore.a
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libcore.a -lcmocka $(LDLIBS_CORE)
+
+$(BUILD)/tools/%: $(BUILD)/tools/%.o
+	$(CC) $(LDFLAGS) -o $@ $< $(LDLIBS_UV) $(LDLIBS_CORE)
+
+run: deps
+	$(MAKE) $(BUILD)/resolverd
+	./$(BUILD)/resolverd
+
+# `make test`: install, build with ASan+UBSan, then every test.
+test: deps
+	$(MAKE) SANITIZE=address,undefined check
+
+check: all check-layering unit integration
+
+unit: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do \
+	    echo "== $$t"; $$t || fail=1; done; \
+	    test $$fail = 0
+
+integration: all
+	RESOLVERD_BUILD=$(BUILD) $(PYTHON) -m pytest -q -p no:cacheprovider \
+	    $(PYTEST_ARGS) tests/integration
+
+# The layering of shared/design.md, checked: only the libuv files include
+# <uv.h>, cache/ includes nothing from resolver/ but limits.h, config/ nothing
+# from resolver/ but limits.h, and only config/yaml.c includes <yaml.h>.
+check-layering:
+	@bad=$$(grep -l '<uv.h>' $(CORE_SRC) $(wildcard resolver/*.h cache/*.h config/*.h) 2>/dev/null); \
+	 if [ -n "$$bad" ]; then echo "layering: <uv.h> in pure code: $$bad"; exit 1; fi; \
+	 bad=$$(grep -l '#include "resolver/' $(wildcard cache/* config/*) 2>/dev/null | \
+	     xargs -r grep -L 'resolver/limits.h' ); \
+	 bad2=$$(grep -h '#include "resolver/' $(wildcard cache/* config/*) 2>/dev/null | grep -v limits.h); \
+	 if [ -n "$$bad2" ]; then echo "layering: cache/ or config/ includes resolver/: $$bad2"; exit 1; fi; \
+	 bad=$$(grep -l '<yaml.h>' $$(find . -name '*.[ch]' -not -path './build*') | grep -v '^./config/yaml.c$$'); \
+	 if [ -n "$$bad" ]; then echo "layering: <yaml.h> outside config/yaml.c: $$bad"; exit 1; fi; \
+	 echo "layering: ok"
+
+lab-start: all
+	tools/lab/start
+lab-stop:
+	tools/lab/stop
+
+bench: deps all
+	tools/bench/run
+
+install: $(PROGS)
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man5 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 755 $(BUILD)/resolverd $(BUILD)/resolverctl $(DESTDIR)$(PREFIX)/sbin/
+	install -m 644 man/resolverd.yaml.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 man/resolverd.8 man/resolverctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,193 @@
+/**
+ * @file cache.h
+ * The record cache: positive RRsets (with their RRSIGs beside them), negative
+ * answers (NXDOMAIN for a name, NODATA for a name and type) and delegations
+ * (NS RRsets plus the A/AAAA RRsets of the NS names, at glue rank or better).
+ *
+ * Pure: no sockets, no libuv, no clock. Time is the parameter @c now_ms,
+ * milliseconds since the Unix epoch, supplied by the caller; an entry stored
+ * with TTL T at now_ms is live while now_ms < stored + T*1000 and answers
+ * carry ceil(remaining seconds). Keys are (name, type, class) compared
+ * case-insensitively (names are stored lowercased). Entries are copied in on
+ * store and copied out on lookup: no pointer into the cache ever escapes, so
+ * entries can be evicted at any time. Thread-safe: the cache is split into
+ * shards, each behind its own mutex, held only for a lookup or a copy.
+ *
+ * Memory: the cache never holds more than its byte budget (malloc_usable_size
+ * of every entry plus table overhead); a store that would exceed it evicts the
+ * least recently used entries of that shard first.
+ *
+ * Wire formats used in this API:
+ *  - a name is uncompressed wire format (length-prefixed labels ending in 0);
+ *  - an "rdata list" is @c n records, each [u16 rdlength, network order][rdata],
+ *    concatenated, with every domain name inside rdata uncompressed.
+ */
+#ifndef RESOLVERD_CACHE_H
+#define RESOLVERD_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** What an entry is. */
+enum cache_kind {
+	CACHE_RRSET = 0,	/**< a positive RRset */
+	CACHE_NXDOMAIN = 1,	/**< the name does not exist (key type is 0) */
+	CACHE_NODATA = 2,	/**< the name exists, the type does not */
+};
+
+/** Trust of the data (RFC 2181 5.4.1), low to high. A store never replaces
+ *  a live entry of higher rank. Only ranks >= CACHE_RANK_ANSWER_MIN are handed
+ *  to clients as answers; glue and referral NS sets serve the iterator only. */
+enum cache_rank {
+	CACHE_RANK_GLUE = 1,		/**< additional section, glue */
+	CACHE_RANK_REFERRAL = 2,	/**< authority section of a referral */
+	CACHE_RANK_NONAUTH_ANSWER = 3,	/**< answer from a forwarder (RA, not AA) */
+	CACHE_RANK_AUTH_AUTHORITY = 4,	/**< authority section of an AA answer */
+	CACHE_RANK_AUTH_ANSWER = 5,	/**< answer section of an AA answer */
+	CACHE_RANK_PRIMED = 6,		/**< root NS set from priming, and local data */
+};
+#define CACHE_RANK_ANSWER_MIN CACHE_RANK_NONAUTH_ANSWER
+
+/** The type key of an NXDOMAIN entry. */
+#define CACHE_TYPE_NXDOMAIN 0
+
+/** What the caller hands to cache_store(). All pointers are borrowed. */
+struct cache_rrset_in {
+	const uint8_t *owner;	/**< wire name (any case) */
+	uint16_t type;		/**< RR type; 0 for CACHE_NXDOMAIN */
+	uint16_t rclass;
+	uint8_t kind;		/**< enum cache_kind */
+	uint8_t rank;		/**< enum cache_rank */
+	uint32_t ttl;		/**< seconds, as received (the cache clamps) */
+	uint16_t nrr;		/**< records in @c rdata; for negative kinds: 1 (the SOA) */
+	const uint8_t *rdata;	/**< rdata list; for negative kinds the SOA's rdata */
+	size_t rdata_len;
+	uint16_t nsig;		/**< RRSIGs covering this RRset (rdata list) */
+	const uint8_t *sigs;
+	size_t sigs_len;
+	const uint8_t *soa_owner; /**< negative kinds: the SOA's owner (zone) */
+	uint8_t source[16];	/**< server the data came from (v4 in the first 4) */
+	uint8_t source_family;	/**< AF_INET, AF_INET6, or 0 (unknown/loaded) */
+};
+
+/** An entry copied out of the cache (cache_get, cache_foreach). Pointers
+ *  point into the caller's buffer (cache_get) or are valid only during the
+ *  callback (cache_foreach). */
+struct cache_rrset_out {
+	const uint8_t *owner;	/**< lowercased wire name */
+	uint16_t type, rclass;
+	uint8_t kind, rank;
+	uint32_t ttl;		/**< remaining seconds, ceil, >= 1 */
+	uint32_t orig_ttl;	/**< clamped TTL it was stored with */
+	uint64_t stored_ms;	/**< when it was stored */
+	uint32_t hits;		/**< times served to clients */
+	uint16_t nrr;
+	const uint8_t *rdata;
+	size_t rdata_len;
+	uint16_t nsig;
+	const uint8_t *sigs;
+	size_t sigs_len;
+	const uint8_t *soa_owner; /**< negative kinds, else NULL */
+	uint8_t source[16];
+	uint8_t source_family;
+};
+
+/** TTL policy, applied on store. */
+struct cache_policy {
+	uint32_t min_ttl;	/**< raise smaller TTLs to this (positive only) */
+	uint32_t max_ttl;	/**< cap positive TTLs */
+	uint32_t negative_ttl;	/**< cap negative TTLs */
+};
+
+/** Counters; read with cache_stats(). */
+struct cache_stats {
+	uint64_t entries, bytes, max_bytes;
+	uint64_t stores, replaced, kept;	/**< kept: refused, lower rank */
+	uint64_t evictions;	/**< removed for space */
+	uint64_t expiries;	/**< removed because dead */
+	uint64_t hits, misses;	/**< of cache_answer() */
+};
+
+/** One query's answer written by cache_answer(). */
+struct cache_hit {
+	uint16_t ancount;
+	uint16_t nscount;
+	uint8_t rcode;		/**< 0 NOERROR (answer or NODATA), 3 NXDOMAIN */
+};
+
+struct cache;
+
+/** @return a new cache of at most @p max_bytes, or NULL (ENOMEM). Owned by
+ *  the caller; release with cache_free(). */
+struct cache *cache_new(uint64_t max_bytes, const struct cache_policy *policy);
+/** cache_free(NULL) is a no-op. */
+void cache_free(struct cache *c);
+/** Replace the TTL policy (on reload); entries already stored keep theirs. */
+void cache_set_policy(struct cache *c, const struct cache_policy *policy);
+
+/**
+ * Store (a copy of) an RRset or a negative answer.
+ * @return 1 stored, 0 kept the existing live entry (it has a higher rank),
+ * -EINVAL malformed input, -E2BIG bigger than a shard's budget, -ENOMEM.
+ */
+int cache_store(struct cache *c, const struct cache_rrset_in *in, uint64_t now_ms);
+
+/**
+ * Copy the live entry for (name, type, class) into @p buf.
+ * For type CACHE_TYPE_NXDOMAIN this looks up the name's NXDOMAIN entry.
+ * @return 1 found (out filled, pointing into buf), 0 none or expired,
+ * -ENOSPC buf too small.
+ */
+int cache_get(struct cache *c, const uint8_t *name, uint16_t type,
+    uint16_t rclass, uint64_t now_ms, struct cache_rrset_out *out,
+    uint8_t *buf, size_t buflen);
+
+/**
+ * The hot path: write the answer and authority records for a client question
+ * straight from the cache, with TTLs set to what remains. Follows CNAME
+ * chains (at most @p max_cname links) through the cache; answers only from
+ * entries of rank >= CACHE_RANK_ANSWER_MIN. @p out is the position right
+ * after the question in the response; the question's name must be at offset
+ * 12 of the response, so owners equal to @p qname are written as the
+ * compression pointer 0xC00C. RRSIGs are included when @p want_sigs.
+ * No allocation, no ldns.
+ * @return 1 hit (hit and *len filled), 0 miss (nothing usable; a partial CNAME
+ * chain is a miss), -ENOSPC the answer does not fit in @p cap.
+ */
+int cache_answer(struct cache *c, const uint8_t *qname, uint16_t qtype,
+    uint16_t qclass, bool want_sigs, unsigned max_cname, uint64_t now_ms,
+    uint8_t *out, size_t cap, size_t *len, struct cache_hit *hit);
+
+/** Callback for cache_foreach(): return 0 to go on, non-zero to stop. */
+typedef int (*cache_visit_cb)(const struct cache_rrset_out *e, void *arg);
+
+/** Visit every live entry, one shard at a time (each shard's lock is held
+ *  only while that shard is visited). @return the callback's stop value or 0. */
+int cache_foreach(struct cache *c, uint64_t now_ms, cache_visit_cb cb, void *arg);
+
+/** Remove entries. A @p type of 0 removes every type of the name (and its
+ *  NXDOMAIN entry). @return entries removed. */
+size_t cache_flush_name(struct cache *c, const uint8_t *name, uint16_t type);
+/** Remove the name and everything below it. @return entries removed. */
+size_t cache_flush_zone(struct cache *c, const uint8_t *zone);
+/** Remove all negative entries. @return entries removed. */
+size_t cache_flush_negative(struct cache *c);
+/** Remove everything. @return entries removed. */
+size_t cache_flush_all(struct cache *c);
+
+void cache_stats(struct cache *c, struct cache_stats *out);
+
+/* --- wire-name helpers, pure, shared with resolver/ --- */
+
+/** @return wire length of the uncompressed name at @p n (<= 255), or 0 if it
+ *  is malformed within @p max bytes. */
+size_t cache_name_len(const uint8_t *n, size_t max);
+/** Case-insensitive equality of two uncompressed wire names. */
+bool cache_name_eq(const uint8_t *a, const uint8_t *b);
+/** Copy @p src to @p dst lowercased. @return length. */
+size_t cache_name_lower(uint8_t *dst, const uint8_t *src);
+/** true if @p name is @p zone or below it (case-insensitive). */
+bool cache_name_under(const uint8_t *name, const uint8_t *zone);
+
+#endif

@@ -1,0 +1,107 @@
+/**
+ * @file config.h
+ * The resolverd configuration: one plain struct, its defaults, loading from
+ * YAML, validation, printing.
+ *
+ * config/ depends on no other module of resolverd (it includes only the
+ * header-only resolver/limits.h for default values). Only config/yaml.c
+ * includes <yaml.h>. The struct is read-only once loaded; a reload builds a
+ * new one and the daemon swaps it in between queries.
+ */
+#ifndef RESOLVERD_CONFIG_H
+#define RESOLVERD_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "resolver/limits.h"
+
+#define CFG_MAX_LISTEN	LIM_CFG_LISTEN
+#define CFG_MAX_ACCESS	LIM_CFG_ACCESS
+
+/** One `listen` entry: "address@port" (port defaults to 53). */
+struct cfg_listen {
+	struct sockaddr_storage addr;	/**< sockaddr_in or sockaddr_in6 */
+	socklen_t addrlen;
+	char text[64];			/**< as printed: "127.0.0.1@53", "::1@53" */
+};
+
+/** One `access` entry: an address prefix allowed to query. */
+struct cfg_prefix {
+	int family;			/**< AF_INET or AF_INET6 */
+	uint8_t addr[16];		/**< network order, host bits zeroed */
+	unsigned bits;			/**< prefix length */
+};
+
+enum cfg_log_level { CFG_LOG_ERR, CFG_LOG_WARN, CFG_LOG_INFO, CFG_LOG_DEBUG };
+
+struct cfg {
+	char *path;			/**< owned; file read, NULL for defaults */
+	struct cfg_listen listen[CFG_MAX_LISTEN];
+	unsigned nlisten;		/**< default 2: 127.0.0.1@53, ::1@53 */
+	char *root_hints;		/**< owned; NULL = built-in IANA hints */
+	struct cfg_prefix access[CFG_MAX_ACCESS];
+	unsigned naccess;		/**< default: 127.0.0.0/8, ::1/128 */
+	char *control_socket;		/**< owned; default "/run/resolverd.ctl" */
+	unsigned workers;		/**< 0 = one per core (default) */
+	char *user;			/**< owned; NULL = do not drop privileges */
+	struct {
+		uint64_t size;		/**< bytes; "64M" etc. default LIM_CACHE_SIZE */
+		uint32_t max_ttl;	/**< default LIM_MAX_TTL */
+		uint32_t min_ttl;	/**< default LIM_MIN_TTL */
+		uint32_t negative_ttl;	/**< default LIM_NEG_TTL */
+	} cache;
+	struct {
+		enum cfg_log_level level; /**< default CFG_LOG_INFO */
+		char *dest;		/**< owned; "stderr" (default), "syslog" or a file path */
+		bool queries;		/**< one line per query; default false */
+	} log;
+	bool qname_minimisation;	/**< default true (relaxed) */
+	struct {
+		unsigned idle_timeout_ms; /**< default LIM_TCP_IDLE_MS */
+		unsigned max_clients;	/**< default LIM_TCP_CLIENTS */
+	} tcp;
+	struct {
+		unsigned max_sends;	/**< default LIM_MAX_SENDS */
+		unsigned max_glueless;	/**< default LIM_MAX_GLUELESS */
+		unsigned max_cname;	/**< default LIM_MAX_CNAME */
+		unsigned max_depth;	/**< default LIM_MAX_DEPTH */
+		unsigned max_time_ms;	/**< default LIM_MAX_TIME_MS */
+	} limits;
+};
+
+/** Fill @p c with the built-in defaults. Frees nothing: call on a zeroed or
+ *  freed struct. @return 0 or -ENOMEM. */
+int cfg_defaults(struct cfg *c);
+
+/**
+ * Load and validate the YAML file @p path into @p c (defaults first, then the
+ * file's keys over them). On error, writes "file:line: message" into @p err
+ * (at most @p errlen bytes, NUL-terminated) and returns a negative errno
+ * (-EINVAL for a bad file, -ENOENT when the file cannot be opened); @p c is
+ * then left freed (safe to cfg_free again).
+ */
+int cfg_load(const char *path, struct cfg *c, char *err, size_t errlen);
+
+/** Release what @p c owns and zero it. cfg_free(NULL) is a no-op. */
+void cfg_free(struct cfg *c);
+
+/** Print the effective configuration as YAML that cfg_load accepts. */
+void cfg_print(FILE *out, const struct cfg *c);
+
+/** @return true if @p sa (sockaddr_in/in6, v4-mapped v6 treated as v4) is
+ *  inside one of the `access` prefixes. No allocation; called per packet. */
+bool cfg_access_allowed(const struct cfg *c, const struct sockaddr *sa);
+
+/** Parse "address@port" / "address" (port 53). @return 0 or -EINVAL. */
+int cfg_parse_listen(const char *s, struct cfg_listen *out);
+
+/** Parse "address/bits" or a bare address (full length). @return 0 or -EINVAL. */
+int cfg_parse_prefix(const char *s, struct cfg_prefix *out);
+
+/** Parse a size: "123", "64k", "64K", "16M", "1G". @return 0 or -EINVAL/-ERANGE. */
+int cfg_parse_size(const char *s, uint64_t *out);
+
+#endif
