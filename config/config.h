@@ -104,4 +104,47 @@ int cfg_parse_prefix(const char *s, struct cfg_prefix *out);
 /** Parse a size: "123", "64k", "64K", "16M", "1G". @return 0 or -EINVAL/-ERANGE. */
 int cfg_parse_size(const char *s, uint64_t *out);
 
+/*
+ * The key schema. config.c owns the list of keys, their kinds, ranges and
+ * value syntax; a front end (config/yaml.c, a future command-line override)
+ * only walks its own input and hands dotted key names ("listen",
+ * "cache.size") and scalar strings to these functions. Messages written into
+ * @p msg carry no "file:line:" prefix: the front end adds it.
+ */
+
+/** What a configuration key takes. */
+enum cfg_kind {
+	CFG_KIND_NONE,		/**< not a known key */
+	CFG_KIND_MAP,		/**< a section: cache, log, tcp, limits */
+	CFG_KIND_SCALAR,	/**< one value */
+	CFG_KIND_LIST,		/**< a sequence of scalars (or a single scalar) */
+};
+
+/** @return the kind of the dotted key @p key, CFG_KIND_NONE if unknown. */
+enum cfg_kind cfg_key_kind(const char *key);
+
+/**
+ * The known key nearest to the unknown dotted key @p key among its siblings
+ * (same section), within Levenshtein distance 3.
+ * @return a static dotted name (not to be freed), or NULL if none is close.
+ */
+const char *cfg_key_suggest(const char *key);
+
+/**
+ * Parse and validate @p value for the dotted key @p key and store it in @p c.
+ * For a CFG_KIND_LIST key each call appends one entry, and @p value NULL
+ * empties the list (a front end does so once, before the first entry, so
+ * that a list given in the file replaces the default one).
+ * @return 0, -EINVAL (message in @p msg) or -ENOMEM.
+ */
+int cfg_set(struct cfg *c, const char *key, const char *value, char *msg,
+	    size_t msglen);
+
+/**
+ * Validate what no single key can: min_ttl <= max_ttl, a non-empty listen.
+ * @param key set to the dotted key the error is about (static string).
+ * @return 0 or -EINVAL (message in @p msg).
+ */
+int cfg_check(const struct cfg *c, const char **key, char *msg, size_t msglen);
+
 #endif

@@ -1,0 +1,899 @@
+/**
+ * @file config.c
+ * The configuration struct: defaults, the key schema and its validation,
+ * value parsers, printing, and the per-packet access check.
+ *
+ * Nothing here knows about YAML: config/yaml.c walks the file and calls
+ * cfg_set() with dotted key names and scalar strings. Every key the daemon
+ * understands is one row of the keys[] table below, which drives setting,
+ * suggesting and printing alike, so a new key is added in one place (and in
+ * man/resolverd.yaml.5).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config/config.h"
+
+#define KIB		1024ull
+#define SIZE_MIN_BYTES	(64 * KIB)
+#define SIZE_MAX_BYTES	(64 * KIB * KIB * KIB)
+#define MAX_DISTANCE	3		/* farthest key still suggested */
+#define KEY_MAX		64		/* longest dotted key name, with NUL */
+
+/* How a key's value is parsed, stored and printed. */
+enum vtype {
+	T_MAP,		/* a section; no value of its own */
+	T_LISTEN,	/* list of cfg_listen */
+	T_ACCESS,	/* list of cfg_prefix */
+	T_HINTS,	/* path to a readable file, or NULL */
+	T_PATH,		/* non-empty string; control_socket: fits sun_path */
+	T_STR,		/* non-empty string, may stay NULL */
+	T_UINT,		/* 32-bit unsigned integer in [min, max] */
+	T_BOOL,
+	T_SIZE,		/* uint64_t bytes with k/K/M/G suffix, in [min, max] */
+	T_LEVEL,	/* enum cfg_log_level */
+};
+
+struct key {
+	const char *name;	/* dotted: "cache.size" */
+	enum vtype type;
+	size_t off;		/* offset of the field in struct cfg */
+	uint64_t min, max;	/* T_UINT, T_SIZE */
+};
+
+#define F(field)	offsetof(struct cfg, field)
+
+/* Print order is table order; a section's keys follow its T_MAP row. */
+static const struct key keys[] = {
+	{ "listen", T_LISTEN, 0, 0, 0 },
+	{ "root_hints", T_HINTS, F(root_hints), 0, 0 },
+	{ "access", T_ACCESS, 0, 0, 0 },
+	{ "control_socket", T_PATH, F(control_socket), 0, 0 },
+	{ "workers", T_UINT, F(workers), 0, 256 },
+	{ "user", T_STR, F(user), 0, 0 },
+	{ "cache", T_MAP, 0, 0, 0 },
+	{ "cache.size", T_SIZE, F(cache.size), SIZE_MIN_BYTES, SIZE_MAX_BYTES },
+	{ "cache.max_ttl", T_UINT, F(cache.max_ttl), 0, 604800 },
+	{ "cache.min_ttl", T_UINT, F(cache.min_ttl), 0, 3600 },
+	{ "cache.negative_ttl", T_UINT, F(cache.negative_ttl), 0, 86400 },
+	{ "log", T_MAP, 0, 0, 0 },
+	{ "log.level", T_LEVEL, F(log.level), 0, 0 },
+	{ "log.dest", T_PATH, F(log.dest), 0, 0 },
+	{ "log.queries", T_BOOL, F(log.queries), 0, 0 },
+	{ "qname_minimisation", T_BOOL, F(qname_minimisation), 0, 0 },
+	{ "tcp", T_MAP, 0, 0, 0 },
+	{ "tcp.idle_timeout", T_UINT, F(tcp.idle_timeout_ms), 100, 600000 },
+	{ "tcp.max_clients", T_UINT, F(tcp.max_clients), 1, 65535 },
+	{ "limits", T_MAP, 0, 0, 0 },
+	{ "limits.max_sends", T_UINT, F(limits.max_sends), 1, 200 },
+	{ "limits.max_glueless", T_UINT, F(limits.max_glueless), 0, 50 },
+	{ "limits.max_cname", T_UINT, F(limits.max_cname), 1, 64 },
+	{ "limits.max_depth", T_UINT, F(limits.max_depth), 1, 64 },
+	{ "limits.max_time", T_UINT, F(limits.max_time_ms), 100, 60000 },
+};
+
+#define NKEYS	(sizeof(keys) / sizeof(keys[0]))
+
+/* T_UINT fields are `unsigned` or `uint32_t`; both are stored as 4 bytes. */
+_Static_assert(sizeof(unsigned) == sizeof(uint32_t), "unsigned is 32 bits");
+
+static const char *const level_names[] = {
+	[CFG_LOG_ERR] = "error",
+	[CFG_LOG_WARN] = "warning",
+	[CFG_LOG_INFO] = "info",
+	[CFG_LOG_DEBUG] = "debug",
+};
+
+static const struct key *find_key(const char *name);
+static const char *leaf(const char *name);
+static size_t parent_len(const char *name);
+static unsigned distance(const char *a, const char *b);
+static int set_string(char **field, const char *v);
+static int set_uint(struct cfg *c, const struct key *k, const char *v,
+		    char *msg, size_t msglen);
+static int set_bool(struct cfg *c, const struct key *k, const char *v,
+		    char *msg, size_t msglen);
+static int set_size(struct cfg *c, const struct key *k, const char *v,
+		    char *msg, size_t msglen);
+static int set_level(struct cfg *c, const char *v, char *msg, size_t msglen);
+static int set_hints(struct cfg *c, const char *v, char *msg, size_t msglen);
+static int set_path(struct cfg *c, const struct key *k, const char *v,
+		    char *msg, size_t msglen);
+static int add_listen(struct cfg *c, const char *v, char *msg, size_t msglen);
+static int add_access(struct cfg *c, const char *v, char *msg, size_t msglen);
+static int parse_addr(const char *s, int *family, uint8_t addr[16],
+		      uint32_t *scope);
+static int parse_prefix(const char *s, struct cfg_prefix *out,
+			const char **why);
+static bool prefix_match(const struct cfg_prefix *p, const uint8_t *addr);
+static void format_size(uint64_t v, char *buf, size_t len);
+static void print_quoted(FILE *out, const char *s);
+static void print_key(FILE *out, const struct cfg *c, const struct key *k);
+
+static const struct key *
+find_key(const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* The last component of a dotted name: "size" for "cache.size". */
+static const char *
+leaf(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+
+	return dot ? dot + 1 : name;
+}
+
+/* Length of the section prefix including its dot; 0 at the top level. */
+static size_t
+parent_len(const char *name)
+{
+	return (size_t)(leaf(name) - name);
+}
+
+/* Levenshtein distance, with one row of the usual table; UINT_MAX when
+ * either string is longer than any key. */
+static unsigned
+distance(const char *a, const char *b)
+{
+	unsigned row[KEY_MAX + 1];
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la >= KEY_MAX || lb >= KEY_MAX)
+		return UINT_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		unsigned diag = row[0];
+
+		row[0] = (unsigned)i;
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned up = row[j];
+			unsigned best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+int
+cfg_defaults(struct cfg *c)
+{
+	static const char *const listen[] = { "127.0.0.1@53", "::1@53" };
+	static const char *const access[] = { "127.0.0.0/8", "::1/128" };
+
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < sizeof(listen) / sizeof(listen[0]); i++)
+		if (cfg_parse_listen(listen[i], &c->listen[c->nlisten++]) < 0)
+			return -EINVAL;
+	for (size_t i = 0; i < sizeof(access) / sizeof(access[0]); i++)
+		if (cfg_parse_prefix(access[i], &c->access[c->naccess++]) < 0)
+			return -EINVAL;
+	c->control_socket = strdup("/run/resolverd.ctl");
+	c->log.dest = strdup("stderr");
+	if (!c->control_socket || !c->log.dest) {
+		cfg_free(c);
+		return -ENOMEM;
+	}
+	c->cache.size = LIM_CACHE_SIZE;
+	c->cache.max_ttl = LIM_MAX_TTL;
+	c->cache.min_ttl = LIM_MIN_TTL;
+	c->cache.negative_ttl = LIM_NEG_TTL;
+	c->log.level = CFG_LOG_INFO;
+	c->log.queries = false;
+	c->qname_minimisation = true;
+	c->tcp.idle_timeout_ms = LIM_TCP_IDLE_MS;
+	c->tcp.max_clients = LIM_TCP_CLIENTS;
+	c->limits.max_sends = LIM_MAX_SENDS;
+	c->limits.max_glueless = LIM_MAX_GLUELESS;
+	c->limits.max_cname = LIM_MAX_CNAME;
+	c->limits.max_depth = LIM_MAX_DEPTH;
+	c->limits.max_time_ms = LIM_MAX_TIME_MS;
+	return 0;
+}
+
+void
+cfg_free(struct cfg *c)
+{
+	if (!c)
+		return;
+	free(c->path);
+	free(c->root_hints);
+	free(c->control_socket);
+	free(c->user);
+	free(c->log.dest);
+	memset(c, 0, sizeof(*c));
+}
+
+enum cfg_kind
+cfg_key_kind(const char *key)
+{
+	const struct key *k = find_key(key);
+
+	if (!k)
+		return CFG_KIND_NONE;
+	switch (k->type) {
+	case T_MAP:
+		return CFG_KIND_MAP;
+	case T_LISTEN:
+	case T_ACCESS:
+		return CFG_KIND_LIST;
+	default:
+		return CFG_KIND_SCALAR;
+	}
+}
+
+const char *
+cfg_key_suggest(const char *key)
+{
+	size_t plen = parent_len(key);
+	const char *best = NULL;
+	unsigned bestd = MAX_DISTANCE + 1;
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		const char *name = keys[i].name;
+		unsigned d;
+
+		/* Siblings only: same section prefix, no deeper dot. */
+		if (parent_len(name) != plen || strncmp(name, key, plen) != 0)
+			continue;
+		d = distance(leaf(key), leaf(name));
+		if (d < bestd) {
+			bestd = d;
+			best = name;
+		}
+	}
+	return best;
+}
+
+static int
+set_string(char **field, const char *v)
+{
+	char *copy = strdup(v);
+
+	if (!copy)
+		return -ENOMEM;
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+static int
+set_uint(struct cfg *c, const struct key *k, const char *v, char *msg,
+	 size_t msglen)
+{
+	char *end;
+	long long n;
+	uint32_t u;
+
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (end == v || *end != '\0' || (*v != '-' && *v != '+' &&
+					   (*v < '0' || *v > '9'))) {
+		snprintf(msg, msglen,
+			 "'%s' must be an integer in %" PRIu64 "..%" PRIu64
+			 ", not '%s'", k->name, k->min, k->max, v);
+		return -EINVAL;
+	}
+	if (errno == ERANGE || n < 0 || (uint64_t)n < k->min ||
+	    (uint64_t)n > k->max) {
+		snprintf(msg, msglen,
+			 "'%s' is out of range: %s (must be %" PRIu64
+			 "..%" PRIu64 ")", k->name, v, k->min, k->max);
+		return -EINVAL;
+	}
+	u = (uint32_t)n;
+	memcpy((char *)c + k->off, &u, sizeof(u));
+	return 0;
+}
+
+static int
+set_bool(struct cfg *c, const struct key *k, const char *v, char *msg,
+	 size_t msglen)
+{
+	static const char *const yes[] = { "true", "yes", "on" };
+	static const char *const no[] = { "false", "no", "off" };
+	bool *field = (bool *)((char *)c + k->off);
+
+	for (size_t i = 0; i < 3; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*field = true;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*field = false;
+			return 0;
+		}
+	}
+	snprintf(msg, msglen,
+		 "'%s' must be a boolean (true/false, yes/no, on/off), not '%s'",
+		 k->name, v);
+	return -EINVAL;
+}
+
+static int
+set_size(struct cfg *c, const struct key *k, const char *v, char *msg,
+	 size_t msglen)
+{
+	char lo[16], hi[16];
+	uint64_t n;
+	int rc = cfg_parse_size(v, &n);
+
+	format_size(k->min, lo, sizeof(lo));
+	format_size(k->max, hi, sizeof(hi));
+	if (rc == -EINVAL) {
+		size_t digits = strspn(v, "0123456789");
+
+		if (digits > 0 && v[digits] != '\0')
+			snprintf(msg, msglen,
+				 "'%s': bad size suffix in '%s' (use k, K, M or G)",
+				 k->name, v);
+		else
+			snprintf(msg, msglen,
+				 "'%s' must be a size such as 64M (%s..%s), not '%s'",
+				 k->name, lo, hi, v);
+		return -EINVAL;
+	}
+	if (rc < 0 || n < k->min || n > k->max) {
+		snprintf(msg, msglen, "'%s' is out of range: %s (must be %s..%s)",
+			 k->name, v, lo, hi);
+		return -EINVAL;
+	}
+	memcpy((char *)c + k->off, &n, sizeof(n));
+	return 0;
+}
+
+static int
+set_level(struct cfg *c, const char *v, char *msg, size_t msglen)
+{
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]);
+	     i++) {
+		if (strcmp(v, level_names[i]) == 0) {
+			c->log.level = (enum cfg_log_level)i;
+			return 0;
+		}
+	}
+	snprintf(msg, msglen,
+		 "'log.level' must be error, warning, info or debug, not '%s'",
+		 v);
+	return -EINVAL;
+}
+
+/* The hints file is opened by the daemon later, possibly after a reload;
+ * checking it here turns a typo into an error at the right line. */
+static int
+set_hints(struct cfg *c, const char *v, char *msg, size_t msglen)
+{
+	struct stat st;
+
+	if (access(v, R_OK) < 0) {
+		snprintf(msg, msglen, "root_hints '%s': %s", v,
+			 strerror(errno));
+		return -EINVAL;
+	}
+	if (stat(v, &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(msg, msglen, "root_hints '%s': %s", v,
+			 strerror(EISDIR));
+		return -EINVAL;
+	}
+	return set_string(&c->root_hints, v);
+}
+
+static int
+set_path(struct cfg *c, const struct key *k, const char *v, char *msg,
+	 size_t msglen)
+{
+	if (k->off == F(control_socket) &&
+	    strlen(v) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		snprintf(msg, msglen, "'%s' is too long (at most %zu bytes)",
+			 k->name,
+			 sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		return -EINVAL;
+	}
+	return set_string((char **)((char *)c + k->off), v);
+}
+
+static int
+add_listen(struct cfg *c, const char *v, char *msg, size_t msglen)
+{
+	if (c->nlisten >= CFG_MAX_LISTEN) {
+		snprintf(msg, msglen, "too many 'listen' entries (at most %d)",
+			 CFG_MAX_LISTEN);
+		return -EINVAL;
+	}
+	if (cfg_parse_listen(v, &c->listen[c->nlisten]) < 0) {
+		snprintf(msg, msglen,
+			 "bad listen address '%s' (expected address@port, "
+			 "e.g. 127.0.0.1@53 or ::1@53)", v);
+		return -EINVAL;
+	}
+	c->nlisten++;
+	return 0;
+}
+
+static int
+add_access(struct cfg *c, const char *v, char *msg, size_t msglen)
+{
+	const char *why = NULL;
+
+	if (c->naccess >= CFG_MAX_ACCESS) {
+		snprintf(msg, msglen, "too many 'access' entries (at most %d)",
+			 CFG_MAX_ACCESS);
+		return -EINVAL;
+	}
+	if (parse_prefix(v, &c->access[c->naccess], &why) < 0) {
+		if (why && strcmp(why, "host bits set") == 0)
+			snprintf(msg, msglen, "%s in %s", why, v);
+		else if (why)
+			snprintf(msg, msglen, "bad access prefix '%s': %s", v,
+				 why);
+		else
+			snprintf(msg, msglen,
+				 "bad access prefix '%s' (expected address/bits, "
+				 "e.g. 192.0.2.0/24 or 2001:db8::/32)", v);
+		return -EINVAL;
+	}
+	c->naccess++;
+	return 0;
+}
+
+int
+cfg_set(struct cfg *c, const char *key, const char *value, char *msg,
+	size_t msglen)
+{
+	const struct key *k = find_key(key);
+
+	if (!k || k->type == T_MAP) {
+		snprintf(msg, msglen, "'%s' is not a settable key", key);
+		return -EINVAL;
+	}
+	if (!value) {
+		if (k->type == T_LISTEN) {
+			c->nlisten = 0;
+			return 0;
+		}
+		if (k->type == T_ACCESS) {
+			c->naccess = 0;
+			return 0;
+		}
+		snprintf(msg, msglen, "'%s' needs a value", key);
+		return -EINVAL;
+	}
+	if (*value == '\0') {
+		snprintf(msg, msglen, "'%s' needs a value", key);
+		return -EINVAL;
+	}
+	switch (k->type) {
+	case T_LISTEN:
+		return add_listen(c, value, msg, msglen);
+	case T_ACCESS:
+		return add_access(c, value, msg, msglen);
+	case T_HINTS:
+		return set_hints(c, value, msg, msglen);
+	case T_PATH:
+		return set_path(c, k, value, msg, msglen);
+	case T_STR:
+		return set_string((char **)((char *)c + k->off), value);
+	case T_UINT:
+		return set_uint(c, k, value, msg, msglen);
+	case T_BOOL:
+		return set_bool(c, k, value, msg, msglen);
+	case T_SIZE:
+		return set_size(c, k, value, msg, msglen);
+	case T_LEVEL:
+		return set_level(c, value, msg, msglen);
+	case T_MAP:
+		break;
+	}
+	return -EINVAL;
+}
+
+int
+cfg_check(const struct cfg *c, const char **key, char *msg, size_t msglen)
+{
+	if (c->nlisten == 0) {
+		*key = "listen";
+		snprintf(msg, msglen, "'listen' needs at least one address");
+		return -EINVAL;
+	}
+	if (c->cache.min_ttl > c->cache.max_ttl) {
+		*key = "cache.min_ttl";
+		snprintf(msg, msglen,
+			 "'cache.min_ttl' (%" PRIu32 ") must not exceed "
+			 "'cache.max_ttl' (%" PRIu32 ")",
+			 c->cache.min_ttl, c->cache.max_ttl);
+		return -EINVAL;
+	}
+	*key = NULL;
+	return 0;
+}
+
+/* A numeric IPv4 or IPv6 address, IPv6 with an optional %scope (interface
+ * name or number). Only the strict dotted quad is IPv4: inet_aton forms
+ * such as "127.1" are refused. */
+static int
+parse_addr(const char *s, int *family, uint8_t addr[16], uint32_t *scope)
+{
+	char buf[INET6_ADDRSTRLEN + IF_NAMESIZE + 1];
+	char *pct;
+
+	*scope = 0;
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	if (inet_pton(AF_INET, buf, addr) == 1) {
+		*family = AF_INET;
+		return 0;
+	}
+	pct = strchr(buf, '%');
+	if (pct) {
+		char *end;
+		unsigned long n;
+
+		*pct++ = '\0';
+		if (*pct == '\0')
+			return -EINVAL;
+		errno = 0;
+		n = strtoul(pct, &end, 10);
+		if (*end == '\0' && *pct >= '0' && *pct <= '9' && errno == 0 &&
+		    n <= UINT32_MAX)
+			*scope = (uint32_t)n;
+		else if ((*scope = if_nametoindex(pct)) == 0)
+			return -EINVAL;
+	}
+	if (inet_pton(AF_INET6, buf, addr) != 1)
+		return -EINVAL;
+	*family = AF_INET6;
+	return 0;
+}
+
+int
+cfg_parse_listen(const char *s, struct cfg_listen *out)
+{
+	char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 1];
+	char text[INET6_ADDRSTRLEN];
+	const char *at = strrchr(s, '@');
+	size_t hlen = at ? (size_t)(at - s) : strlen(s);
+	unsigned long port = 53;
+	uint8_t addr[16];
+	uint32_t scope;
+	int family;
+
+	if (hlen == 0 || hlen >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	if (at) {
+		char *end;
+
+		if (at[1] < '0' || at[1] > '9')
+			return -EINVAL;
+		errno = 0;
+		port = strtoul(at + 1, &end, 10);
+		if (*end != '\0' || errno || port == 0 || port > 65535)
+			return -EINVAL;
+	}
+	if (parse_addr(host, &family, addr, &scope) < 0)
+		return -EINVAL;
+
+	memset(out, 0, sizeof(*out));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&out->addr;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		memcpy(&sin->sin_addr, addr, 4);
+		out->addrlen = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->addr;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		sin6->sin6_scope_id = scope;
+		memcpy(&sin6->sin6_addr, addr, 16);
+		out->addrlen = sizeof(*sin6);
+	}
+	/* The text is canonical ("::1", not "0::1") and numeric: the longest,
+	 * 45 + "%4294967295" + "@65535", fits text[64]. */
+	inet_ntop(family, addr, text, sizeof(text));
+	if (scope)
+		snprintf(out->text, sizeof(out->text), "%s%%%" PRIu32 "@%lu",
+			 text, scope, port);
+	else
+		snprintf(out->text, sizeof(out->text), "%s@%lu", text, port);
+	return 0;
+}
+
+/* On failure *why is a static reason ("host bits set") or stays NULL for a
+ * plain syntax error. An IPv4-mapped IPv6 prefix (::ffff:a.b.c.d/96+n) is
+ * stored as the IPv4 prefix a.b.c.d/n, which is how cfg_access_allowed()
+ * matches mapped client addresses. */
+static int
+parse_prefix(const char *s, struct cfg_prefix *out, const char **why)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	size_t hlen = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned long bits, maxbits;
+	uint8_t addr[16];
+	uint32_t scope;
+	int family;
+
+	*why = NULL;
+	if (hlen == 0 || hlen >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	if (strchr(host, '%') || parse_addr(host, &family, addr, &scope) < 0)
+		return -EINVAL;
+	maxbits = family == AF_INET ? 32 : 128;
+	bits = maxbits;
+	if (slash) {
+		char *end;
+
+		if (slash[1] < '0' || slash[1] > '9') {
+			*why = "bad prefix length";
+			return -EINVAL;
+		}
+		errno = 0;
+		bits = strtoul(slash + 1, &end, 10);
+		if (*end != '\0' || errno || bits > maxbits) {
+			*why = family == AF_INET ?
+			    "prefix length must be 0..32" :
+			    "prefix length must be 0..128";
+			return -EINVAL;
+		}
+	}
+	memset(out, 0, sizeof(*out));
+	out->family = family;
+	out->bits = (unsigned)bits;
+	memcpy(out->addr, addr, family == AF_INET ? 4 : 16);
+	for (unsigned i = out->bits; i < maxbits; i++) {
+		if (out->addr[i / 8] & (0x80u >> (i % 8))) {
+			*why = "host bits set";
+			return -EINVAL;
+		}
+	}
+	if (family == AF_INET6 && bits >= 96 &&
+	    IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)(const void *)addr)) {
+		out->family = AF_INET;
+		out->bits = (unsigned)bits - 96;
+		memmove(out->addr, out->addr + 12, 4);
+		memset(out->addr + 4, 0, 12);
+	}
+	return 0;
+}
+
+int
+cfg_parse_prefix(const char *s, struct cfg_prefix *out)
+{
+	const char *why;
+
+	return parse_prefix(s, out, &why);
+}
+
+int
+cfg_parse_size(const char *s, uint64_t *out)
+{
+	uint64_t n = 0, mult = 1;
+	const char *p = s;
+
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		uint64_t digit = (uint64_t)(*p - '0');
+
+		if (n > (UINT64_MAX - digit) / 10)
+			return -ERANGE;
+		n = n * 10 + digit;
+	}
+	switch (*p) {
+	case '\0':
+		break;
+	case 'k':
+	case 'K':
+		mult = KIB;
+		break;
+	case 'M':
+		mult = KIB * KIB;
+		break;
+	case 'G':
+		mult = KIB * KIB * KIB;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*p != '\0' && p[1] != '\0')
+		return -EINVAL;
+	if (n > UINT64_MAX / mult)
+		return -ERANGE;
+	*out = n * mult;
+	return 0;
+}
+
+static bool
+prefix_match(const struct cfg_prefix *p, const uint8_t *addr)
+{
+	unsigned full = p->bits / 8, rest = p->bits % 8;
+
+	if (memcmp(p->addr, addr, full) != 0)
+		return false;
+	if (rest) {
+		uint8_t mask = (uint8_t)(0xffu << (8 - rest));
+
+		if ((addr[full] & mask) != p->addr[full])
+			return false;
+	}
+	return true;
+}
+
+bool
+cfg_access_allowed(const struct cfg *c, const struct sockaddr *sa)
+{
+	const uint8_t *addr;
+	int family;
+
+	if (!sa)
+		return false;
+	if (sa->sa_family == AF_INET) {
+		addr = (const uint8_t *)
+		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+		family = AF_INET;
+	} else if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a6 =
+		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+
+		addr = a6->s6_addr;
+		family = AF_INET6;
+		/* A v4 client on a dual-stack socket: match it as v4 only. */
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			addr += 12;
+			family = AF_INET;
+		}
+	} else {
+		return false;
+	}
+	for (unsigned i = 0; i < c->naccess; i++)
+		if (c->access[i].family == family &&
+		    prefix_match(&c->access[i], addr))
+			return true;
+	return false;
+}
+
+/* The largest exact unit: 64M, not 65536k; plain bytes otherwise. */
+static void
+format_size(uint64_t v, char *buf, size_t len)
+{
+	static const char units[] = "GMk";
+	uint64_t mult = KIB * KIB * KIB;
+
+	for (size_t i = 0; i < 3; i++, mult /= KIB) {
+		if (v != 0 && v % mult == 0) {
+			snprintf(buf, len, "%" PRIu64 "%c", v / mult, units[i]);
+			return;
+		}
+	}
+	snprintf(buf, len, "%" PRIu64, v);
+}
+
+/* A YAML double-quoted scalar, so that any path reads back unchanged. */
+static void
+print_quoted(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(out, "\\x%02x", *p);
+		else
+			fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
+static void
+print_key(FILE *out, const struct cfg *c, const struct key *k)
+{
+	const char *field = (const char *)c + k->off;
+	const char *indent = parent_len(k->name) ? "  " : "";
+	const char *name = leaf(k->name);
+	char buf[INET6_ADDRSTRLEN + 8];
+	uint32_t u;
+
+	switch (k->type) {
+	case T_MAP:
+		fprintf(out, "%s:\n", name);
+		return;
+	case T_LISTEN:
+		fprintf(out, "%s:%s\n", name, c->nlisten ? "" : " []");
+		for (unsigned i = 0; i < c->nlisten; i++) {
+			fputs("  - ", out);
+			print_quoted(out, c->listen[i].text);
+			fputc('\n', out);
+		}
+		return;
+	case T_ACCESS:
+		fprintf(out, "%s:%s\n", name, c->naccess ? "" : " []");
+		for (unsigned i = 0; i < c->naccess; i++) {
+			const struct cfg_prefix *p = &c->access[i];
+			char addr[INET6_ADDRSTRLEN];
+
+			inet_ntop(p->family, p->addr, addr, sizeof(addr));
+			snprintf(buf, sizeof(buf), "%s/%u", addr, p->bits);
+			fputs("  - ", out);
+			print_quoted(out, buf);
+			fputc('\n', out);
+		}
+		return;
+	case T_HINTS:
+	case T_PATH:
+	case T_STR: {
+		const char *s;
+
+		memcpy(&s, field, sizeof(s));
+		if (!s) {
+			fprintf(out, "%s# %s: %s\n", indent, name,
+				k->type == T_HINTS ?
+				"not set, built-in IANA root hints" :
+				"not set, privileges are not dropped");
+			return;
+		}
+		fprintf(out, "%s%s: ", indent, name);
+		print_quoted(out, s);
+		fputc('\n', out);
+		return;
+	}
+	case T_UINT:
+		memcpy(&u, field, sizeof(u));
+		fprintf(out, "%s%s: %" PRIu32 "\n", indent, name, u);
+		return;
+	case T_BOOL:
+		fprintf(out, "%s%s: %s\n", indent, name,
+			*(const bool *)(const void *)field ? "true" : "false");
+		return;
+	case T_SIZE: {
+		uint64_t v;
+
+		memcpy(&v, field, sizeof(v));
+		format_size(v, buf, sizeof(buf));
+		fprintf(out, "%s%s: %s\n", indent, name, buf);
+		return;
+	}
+	case T_LEVEL:
+		fprintf(out, "%s%s: %s\n", indent, name,
+			(unsigned)c->log.level < 4 ? level_names[c->log.level] :
+						     "info");
+		return;
+	}
+}
+
+void
+cfg_print(FILE *out, const struct cfg *c)
+{
+	fputs("# resolverd effective configuration; see resolverd.yaml(5)\n",
+	      out);
+	for (size_t i = 0; i < NKEYS; i++)
+		print_key(out, c, &keys[i]);
+}

@@ -1,0 +1,1058 @@
+/**
+ * @file test_config.c
+ * Unit tests for config/: defaults, every rule of cfg_load (one test per
+ * rule), the value parsers, cfg_print round trip and cfg_access_allowed.
+ * Config files are written into a private mkdtemp() directory.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config/config.h"
+
+static char tmpdir[] = "/tmp/test_config.XXXXXX";
+static char conf[64];	/* tmpdir/t.yaml, the file most tests load */
+static char hints[64];	/* tmpdir/root.hints, an existing file */
+
+static void write_file(const char *path, const char *text);
+static int load(const char *text, struct cfg *c, char *err, size_t errlen);
+static void check_error(const char *text, unsigned line, const char *msg,
+			bool exact);
+static int group_setup(void **state);
+static int group_teardown(void **state);
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+static int
+load(const char *text, struct cfg *c, char *err, size_t errlen)
+{
+	write_file(conf, text);
+	memset(c, 0, sizeof(*c));
+	return cfg_load(conf, c, err, errlen);
+}
+
+/* Loading @p text fails with -EINVAL and "conf:line: msg" (or, when not
+ * @p exact, a message that contains @p msg). */
+static void
+check_error(const char *text, unsigned line, const char *msg, bool exact)
+{
+	char err[512], want[PATH_MAX + 600];
+	struct cfg c;
+
+	assert_int_equal(load(text, &c, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s:%u: %s", conf, line, exact ? msg : "");
+	if (exact) {
+		assert_string_equal(err, want);
+	} else {
+		if (strncmp(err, want, strlen(want)) != 0 || !strstr(err, msg))
+			fail_msg("got \"%s\", want prefix \"%s\" and \"%s\"",
+				 err, want, msg);
+	}
+	/* The struct is left freed, and freeing again is harmless. */
+	assert_null(c.path);
+	assert_null(c.control_socket);
+	cfg_free(&c);
+}
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	if (!mkdtemp(tmpdir))
+		return -1;
+	snprintf(conf, sizeof(conf), "%s/t.yaml", tmpdir);
+	snprintf(hints, sizeof(hints), "%s/root.hints", tmpdir);
+	write_file(hints, ".\t3600000\tNS\tA.ROOT-SERVERS.NET.\n");
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+	char path[PATH_MAX + 256];
+
+	(void)state;
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	return rmdir(tmpdir);
+}
+
+/* ---- defaults ---------------------------------------------------------- */
+
+static void
+assert_defaults(const struct cfg *c)
+{
+	assert_int_equal(c->nlisten, 2);
+	assert_string_equal(c->listen[0].text, "127.0.0.1@53");
+	assert_string_equal(c->listen[1].text, "::1@53");
+	assert_int_equal(c->naccess, 2);
+	assert_int_equal(c->access[0].family, AF_INET);
+	assert_int_equal(c->access[0].bits, 8);
+	assert_int_equal(c->access[0].addr[0], 127);
+	assert_int_equal(c->access[1].family, AF_INET6);
+	assert_int_equal(c->access[1].bits, 128);
+	assert_null(c->root_hints);
+	assert_string_equal(c->control_socket, "/run/resolverd.ctl");
+	assert_int_equal(c->workers, 0);
+	assert_null(c->user);
+	assert_int_equal(c->cache.size, LIM_CACHE_SIZE);
+	assert_int_equal(c->cache.max_ttl, LIM_MAX_TTL);
+	assert_int_equal(c->cache.min_ttl, LIM_MIN_TTL);
+	assert_int_equal(c->cache.negative_ttl, LIM_NEG_TTL);
+	assert_int_equal(c->log.level, CFG_LOG_INFO);
+	assert_string_equal(c->log.dest, "stderr");
+	assert_false(c->log.queries);
+	assert_true(c->qname_minimisation);
+	assert_int_equal(c->tcp.idle_timeout_ms, LIM_TCP_IDLE_MS);
+	assert_int_equal(c->tcp.max_clients, LIM_TCP_CLIENTS);
+	assert_int_equal(c->limits.max_sends, LIM_MAX_SENDS);
+	assert_int_equal(c->limits.max_glueless, LIM_MAX_GLUELESS);
+	assert_int_equal(c->limits.max_cname, LIM_MAX_CNAME);
+	assert_int_equal(c->limits.max_depth, LIM_MAX_DEPTH);
+	assert_int_equal(c->limits.max_time_ms, LIM_MAX_TIME_MS);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct cfg c;
+
+	(void)state;
+	assert_int_equal(cfg_defaults(&c), 0);
+	assert_defaults(&c);
+	assert_null(c.path);
+	cfg_free(&c);
+	cfg_free(&c);
+	cfg_free(NULL);
+}
+
+static void
+test_empty_file_is_defaults(void **state)
+{
+	struct cfg c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(load("", &c, err, sizeof(err)), 0);
+	assert_defaults(&c);
+	assert_string_equal(c.path, conf);
+	cfg_free(&c);
+}
+
+static void
+test_comments_only_is_defaults(void **state)
+{
+	struct cfg c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(load("# nothing here\n\n   # still nothing\n", &c,
+			      err, sizeof(err)), 0);
+	assert_defaults(&c);
+	cfg_free(&c);
+	assert_int_equal(load("---\n# empty document\n", &c, err,
+			      sizeof(err)), 0);
+	assert_defaults(&c);
+	cfg_free(&c);
+}
+
+static void
+test_empty_section_is_defaults(void **state)
+{
+	struct cfg c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(load("cache:\nlog:\n  # all defaults\n", &c, err,
+			      sizeof(err)), 0);
+	assert_defaults(&c);
+	cfg_free(&c);
+}
+
+/* ---- a full, valid file ------------------------------------------------ */
+
+static void
+test_full_file(void **state)
+{
+	char text[4096], err[256];
+	struct cfg c;
+
+	(void)state;
+	snprintf(text, sizeof(text),
+		 "# every key\n"
+		 "listen:\n"
+		 "  - 192.0.2.1@5353\n"
+		 "  - \"2001:db8::1@53\"\n"
+		 "  - 10.1.2.3\n"
+		 "root_hints: %s\n"
+		 "access: [10.0.0.0/8, 2001:db8::/32, 192.0.2.7]\n"
+		 "control_socket: /tmp/r.ctl\n"
+		 "workers: 4\n"
+		 "user: resolverd\n"
+		 "cache:\n"
+		 "  size: 128M\n"
+		 "  max_ttl: 3600\n"
+		 "  min_ttl: 60\n"
+		 "  negative_ttl: 900\n"
+		 "log:\n"
+		 "  level: debug\n"
+		 "  dest: /var/log/resolverd.log\n"
+		 "  queries: yes\n"
+		 "qname_minimisation: off\n"
+		 "tcp:\n"
+		 "  idle_timeout: 5000\n"
+		 "  max_clients: 1000\n"
+		 "limits:\n"
+		 "  max_sends: 20\n"
+		 "  max_glueless: 3\n"
+		 "  max_cname: 8\n"
+		 "  max_depth: 12\n"
+		 "  max_time: 4000\n", hints);
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.nlisten, 3);
+	assert_string_equal(c.listen[0].text, "192.0.2.1@5353");
+	assert_string_equal(c.listen[1].text, "2001:db8::1@53");
+	assert_string_equal(c.listen[2].text, "10.1.2.3@53");
+	assert_string_equal(c.root_hints, hints);
+	assert_int_equal(c.naccess, 3);
+	assert_int_equal(c.access[2].bits, 32);
+	assert_string_equal(c.control_socket, "/tmp/r.ctl");
+	assert_int_equal(c.workers, 4);
+	assert_string_equal(c.user, "resolverd");
+	assert_int_equal(c.cache.size, 128u << 20);
+	assert_int_equal(c.cache.max_ttl, 3600);
+	assert_int_equal(c.cache.min_ttl, 60);
+	assert_int_equal(c.cache.negative_ttl, 900);
+	assert_int_equal(c.log.level, CFG_LOG_DEBUG);
+	assert_string_equal(c.log.dest, "/var/log/resolverd.log");
+	assert_true(c.log.queries);
+	assert_false(c.qname_minimisation);
+	assert_int_equal(c.tcp.idle_timeout_ms, 5000);
+	assert_int_equal(c.tcp.max_clients, 1000);
+	assert_int_equal(c.limits.max_sends, 20);
+	assert_int_equal(c.limits.max_glueless, 3);
+	assert_int_equal(c.limits.max_cname, 8);
+	assert_int_equal(c.limits.max_depth, 12);
+	assert_int_equal(c.limits.max_time_ms, 4000);
+	cfg_free(&c);
+}
+
+/* ---- listen and access ------------------------------------------------- */
+
+static void
+test_listen_replaces_default(void **state)
+{
+	struct cfg c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(load("listen:\n  - 127.0.0.2@5300\n", &c, err,
+			      sizeof(err)), 0);
+	assert_int_equal(c.nlisten, 1);
+	assert_string_equal(c.listen[0].text, "127.0.0.2@5300");
+	/* access untouched: still the default */
+	assert_int_equal(c.naccess, 2);
+	cfg_free(&c);
+}
+
+static void
+test_listen_single_scalar(void **state)
+{
+	struct cfg c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(load("listen: ::1@5353\n", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.nlisten, 1);
+	assert_string_equal(c.listen[0].text, "::1@5353");
+	assert_int_equal(c.listen[0].addr.ss_family, AF_INET6);
+	cfg_free(&c);
+}
+
+static void
+test_access_replaces_default(void **state)
+{
+	struct cfg c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(load("access:\n  - 192.0.2.0/24\n", &c, err,
+			      sizeof(err)), 0);
+	assert_int_equal(c.naccess, 1);
+	assert_int_equal(c.access[0].bits, 24);
+	assert_int_equal(c.nlisten, 2);
+	cfg_free(&c);
+	/* an explicit empty list refuses everyone */
+	assert_int_equal(load("access: []\n", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.naccess, 0);
+	cfg_free(&c);
+}
+
+static void
+test_too_many_listen(void **state)
+{
+	char text[4096];
+	size_t len = 0;
+
+	(void)state;
+	len += (size_t)snprintf(text + len, sizeof(text) - len, "listen:\n");
+	for (int i = 0; i <= CFG_MAX_LISTEN; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+					"  - 127.0.0.1@%d\n", 1000 + i);
+	/* entry CFG_MAX_LISTEN + 1 is on line CFG_MAX_LISTEN + 2 */
+	check_error(text, CFG_MAX_LISTEN + 2, "too many 'listen' entries", false);
+}
+
+static void
+test_too_many_access(void **state)
+{
+	char text[8192];
+	size_t len = 0;
+
+	(void)state;
+	len += (size_t)snprintf(text + len, sizeof(text) - len,
+				"workers: 1\naccess:\n");
+	for (int i = 0; i <= CFG_MAX_ACCESS; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+					"  - 10.0.%d.0/24\n", i);
+	check_error(text, CFG_MAX_ACCESS + 3, "too many 'access' entries", false);
+}
+
+static void
+test_empty_listen(void **state)
+{
+	(void)state;
+	check_error("workers: 2\nlisten: []\n", 2,
+		    "'listen' needs at least one address", true);
+	check_error("listen:\n", 1, "'listen' needs a value", false);
+}
+
+/* ---- the error classes ------------------------------------------------- */
+
+static void
+test_cannot_open(void **state)
+{
+	char path[PATH_MAX + 32], err[512], want[PATH_MAX + 128];
+	struct cfg c;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	snprintf(path, sizeof(path), "%s/missing.yaml", tmpdir);
+	assert_int_equal(cfg_load(path, &c, err, sizeof(err)), -ENOENT);
+	snprintf(want, sizeof(want), "%s: cannot open: %s", path,
+		 strerror(ENOENT));
+	assert_string_equal(err, want);
+	cfg_free(&c);
+	/* a directory cannot be read as a config either */
+	assert_int_equal(cfg_load(tmpdir, &c, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, ": cannot open: "));
+	cfg_free(&c);
+}
+
+static void
+test_syntax_error(void **state)
+{
+	(void)state;
+	check_error("workers: 1\nlisten: [127.0.0.1\nuser: x\n", 3,
+		    "YAML syntax error: ", false);
+	check_error("workers: 1\ncache:\n  size: 1M\n bad: indent\n", 4,
+		    "YAML syntax error: ", false);
+	check_error("workers: 1\nuser: \"unterminated\n", 3,
+		    "YAML syntax error: ", false);
+}
+
+static void
+test_unknown_key_suggestion(void **state)
+{
+	(void)state;
+	check_error("# a comment\nworkers: 1\nlsiten: 127.0.0.1\n", 3,
+		    "unknown key 'lsiten' (did you mean 'listen'?)", true);
+	check_error("cache:\n  max_ttl: 60\n  sise: 1M\n", 3,
+		    "unknown key 'cache.sise' (did you mean 'cache.size'?)",
+		    true);
+	/* "size" is a key of cache:, not of the top level */
+	check_error("size: 1M\n", 1, "unknown key 'size'", true);
+	check_error("frobnicate: 1\n", 1, "unknown key 'frobnicate'", true);
+	/* dotted keys are not a way around the sections */
+	check_error("cache.size: 1M\n", 1, "unknown key 'cache.size'", true);
+}
+
+static void
+test_duplicate_key(void **state)
+{
+	(void)state;
+	check_error("workers: 1\nuser: a\nworkers: 2\n", 3,
+		    "duplicate key 'workers' (first at line 1)", true);
+	check_error("cache:\n  size: 1M\n  size: 2M\n", 3,
+		    "duplicate key 'cache.size' (first at line 2)", true);
+}
+
+static void
+test_wrong_type(void **state)
+{
+	(void)state;
+	check_error("workers:\n  a: 1\n", 1,
+		    "'workers' must be a scalar, not a mapping", true);
+	check_error("user: [a, b]\n", 1,
+		    "'user' must be a scalar, not a sequence", true);
+	check_error("cache: 64M\n", 1,
+		    "'cache' must be a mapping, not a scalar", true);
+	check_error("log:\n  - level\n", 1,
+		    "'log' must be a mapping, not a sequence", true);
+	check_error("listen:\n  address: 127.0.0.1\n", 2,
+		    "'listen' must be a sequence or a scalar, not a mapping",
+		    true);
+	check_error("access:\n  - 10.0.0.0/8\n  - [1, 2]\n", 3,
+		    "'access' entries must be scalars, not a sequence", true);
+	check_error("workers:\n", 1, "'workers' needs a value", true);
+	check_error("? [a, b]\n: c\n", 1, "keys must be scalars, not a sequence",
+		    true);
+}
+
+static void
+test_top_level_not_mapping(void **state)
+{
+	(void)state;
+	check_error("# list\n- listen\n- access\n", 2,
+		    "the top level must be a mapping of keys, not a sequence",
+		    true);
+	check_error("just a string\n", 1,
+		    "the top level must be a mapping of keys, not a scalar",
+		    true);
+}
+
+static void
+test_bad_address(void **state)
+{
+	(void)state;
+	check_error("listen:\n  - 127.0.0.1@53\n  - 1.2.3.4.5@53\n", 3,
+		    "bad listen address '1.2.3.4.5@53'", false);
+	check_error("listen: 127.0.0.1@99999\n", 1,
+		    "bad listen address '127.0.0.1@99999'", false);
+	check_error("listen: 127.1@53\n", 1, "bad listen address", false);
+	check_error("listen: localhost@53\n", 1, "bad listen address", false);
+	check_error("listen: 127.0.0.1@\n", 1, "bad listen address", false);
+	check_error("listen: \"::1@0\"\n", 1, "bad listen address", false);
+}
+
+static void
+test_bad_cidr(void **state)
+{
+	(void)state;
+	check_error("access:\n  - 10.0.0.1/8\n", 2,
+		    "host bits set in 10.0.0.1/8", true);
+	check_error("access: [\"2001:db8::1/32\"]\n", 1,
+		    "host bits set in 2001:db8::1/32", true);
+	check_error("access:\n  - 10.0.0.0/33\n", 2,
+		    "bad access prefix '10.0.0.0/33': prefix length must be 0..32",
+		    true);
+	check_error("access:\n  - ::/129\n", 2,
+		    "prefix length must be 0..128", false);
+	check_error("access:\n  - 10.0.0.0/x\n", 2,
+		    "bad access prefix '10.0.0.0/x'", false);
+	check_error("access:\n  - example.com/8\n", 2,
+		    "bad access prefix 'example.com/8'", false);
+}
+
+static void
+test_out_of_range(void **state)
+{
+	static const struct {
+		const char *section, *key;
+		long min, max;
+	} r[] = {
+		{ NULL, "workers", 0, 256 },
+		{ "cache", "max_ttl", 0, 604800 },
+		{ "cache", "min_ttl", 0, 3600 },
+		{ "cache", "negative_ttl", 0, 86400 },
+		{ "tcp", "idle_timeout", 100, 600000 },
+		{ "tcp", "max_clients", 1, 65535 },
+		{ "limits", "max_sends", 1, 200 },
+		{ "limits", "max_glueless", 0, 50 },
+		{ "limits", "max_cname", 1, 64 },
+		{ "limits", "max_depth", 1, 64 },
+		{ "limits", "max_time", 100, 60000 },
+	};
+	char text[256], msg[256], full[64];
+	struct cfg c;
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+		long bad[] = { r[i].min - 1, r[i].max + 1 };
+		long good[] = { r[i].min, r[i].max };
+
+		snprintf(full, sizeof(full), "%s%s%s",
+			 r[i].section ? r[i].section : "",
+			 r[i].section ? "." : "", r[i].key);
+		for (size_t j = 0; j < 2; j++) {
+			/* both bounds are accepted ... */
+			if (r[i].section)
+				snprintf(text, sizeof(text), "%s:\n  %s: %ld\n",
+					 r[i].section, r[i].key, good[j]);
+			else
+				snprintf(text, sizeof(text), "%s: %ld\n",
+					 r[i].key, good[j]);
+			assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+			cfg_free(&c);
+			/* ... one past them is refused, at the key's line */
+			if (bad[j] < 0)
+				continue;
+			if (r[i].section)
+				snprintf(text, sizeof(text), "\n%s:\n  %s: %ld\n",
+					 r[i].section, r[i].key, bad[j]);
+			else
+				snprintf(text, sizeof(text), "\n\n%s: %ld\n",
+					 r[i].key, bad[j]);
+			snprintf(msg, sizeof(msg),
+				 "'%s' is out of range: %ld (must be %ld..%ld)",
+				 full, bad[j], r[i].min, r[i].max);
+			check_error(text, 3, msg, true);
+		}
+	}
+	check_error("workers: -1\n", 1,
+		    "'workers' is out of range: -1 (must be 0..256)", true);
+	check_error("workers: 99999999999999999999999\n", 1,
+		    "(must be 0..256)", false);
+	check_error("workers: four\n", 1,
+		    "'workers' must be an integer in 0..256, not 'four'", true);
+	check_error("workers: 0x10\n", 1, "must be an integer in 0..256", false);
+}
+
+static void
+test_min_ttl_above_max_ttl(void **state)
+{
+	(void)state;
+	check_error("cache:\n  max_ttl: 30\n  min_ttl: 60\n", 3,
+		    "'cache.min_ttl' (60) must not exceed 'cache.max_ttl' (30)",
+		    true);
+	check_error("cache:\n  min_ttl: 60\n  max_ttl: 30\n", 2,
+		    "must not exceed", false);
+}
+
+static void
+test_size(void **state)
+{
+	struct cfg c;
+	char err[256];
+	static const struct {
+		const char *text;
+		uint64_t bytes;
+	} ok[] = {
+		{ "65536", 65536 }, { "64k", 64 << 10 }, { "64K", 64 << 10 },
+		{ "16M", 16 << 20 }, { "1G", 1u << 30 },
+		{ "64G", 64ull << 30 }, { "\"2G\"", 2ull << 30 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		char text[64];
+
+		snprintf(text, sizeof(text), "cache:\n  size: %s\n",
+			 ok[i].text);
+		assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+		assert_int_equal(c.cache.size, ok[i].bytes);
+		cfg_free(&c);
+	}
+	check_error("cache:\n  size: 65535\n", 2,
+		    "'cache.size' is out of range: 65535 (must be 64k..64G)",
+		    true);
+	check_error("cache:\n  size: 65G\n", 2, "(must be 64k..64G)", false);
+	check_error("cache:\n  size: 99999999999999999999999G\n", 2,
+		    "out of range", false);
+}
+
+static void
+test_bad_size_suffix(void **state)
+{
+	(void)state;
+	check_error("cache:\n  size: 64X\n", 2,
+		    "'cache.size': bad size suffix in '64X' (use k, K, M or G)",
+		    true);
+	check_error("cache:\n  size: 64MB\n", 2, "bad size suffix", false);
+	check_error("cache:\n  size: big\n", 2,
+		    "'cache.size' must be a size such as 64M", false);
+}
+
+static void
+test_hints_file(void **state)
+{
+	char text[PATH_MAX + 64], msg[PATH_MAX + 64];
+	struct cfg c;
+	char err[256];
+
+	(void)state;
+	snprintf(text, sizeof(text), "workers: 1\nroot_hints: %s\n", hints);
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.root_hints, hints);
+	cfg_free(&c);
+
+	snprintf(text, sizeof(text), "workers: 1\n\nroot_hints: %s/nope.hints\n",
+		 tmpdir);
+	snprintf(msg, sizeof(msg), "root_hints '%s/nope.hints': %s", tmpdir,
+		 strerror(ENOENT));
+	check_error(text, 3, msg, true);
+	/* the key's line, even when the value is on the next one */
+	snprintf(text, sizeof(text), "root_hints:\n  %s/nope.hints\n", tmpdir);
+	check_error(text, 1, "nope.hints", false);
+}
+
+static void
+test_booleans(void **state)
+{
+	static const char *const yes[] = { "true", "yes", "on", "True", "YES" };
+	static const char *const no[] = { "false", "no", "off", "False", "OFF" };
+	char text[64], err[256];
+	struct cfg c;
+
+	(void)state;
+	for (size_t i = 0; i < 5; i++) {
+		snprintf(text, sizeof(text), "log:\n  queries: %s\n", yes[i]);
+		assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+		assert_true(c.log.queries);
+		cfg_free(&c);
+		snprintf(text, sizeof(text), "qname_minimisation: %s\n", no[i]);
+		assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+		assert_false(c.qname_minimisation);
+		cfg_free(&c);
+	}
+	check_error("qname_minimisation: maybe\n", 1,
+		    "'qname_minimisation' must be a boolean (true/false, "
+		    "yes/no, on/off), not 'maybe'", true);
+}
+
+static void
+test_log_level(void **state)
+{
+	static const char *const names[] = { "error", "warning", "info",
+					     "debug" };
+	char text[64], err[256];
+	struct cfg c;
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		snprintf(text, sizeof(text), "log:\n  level: %s\n", names[i]);
+		assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+		assert_int_equal(c.log.level, i);
+		cfg_free(&c);
+	}
+	check_error("log:\n  dest: syslog\n  level: loud\n", 3,
+		    "'log.level' must be error, warning, info or debug, "
+		    "not 'loud'", true);
+}
+
+static void
+test_strings(void **state)
+{
+	char text[256], err[256];
+	struct cfg c;
+
+	(void)state;
+	check_error("user: \"\"\n", 1, "'user' needs a value", true);
+	check_error("log:\n  dest: \"\"\n", 2, "'log.dest' needs a value", true);
+	memset(text, 0, sizeof(text));
+	strcpy(text, "control_socket: /");
+	memset(text + strlen(text), 'x', 120);
+	strcat(text, "\n");
+	check_error(text, 1, "'control_socket' is too long (at most 107 bytes)",
+		    true);
+	check_error("user: \"a\\0b\"\n", 1, "contains a NUL byte", false);
+	assert_int_equal(load("log:\n  dest: syslog\nuser: \"nobody\"\n", &c,
+			      err, sizeof(err)), 0);
+	assert_string_equal(c.log.dest, "syslog");
+	assert_string_equal(c.user, "nobody");
+	cfg_free(&c);
+}
+
+static void
+test_second_document(void **state)
+{
+	(void)state;
+	check_error("workers: 1\n---\nworkers: 2\n", 3,
+		    "only one YAML document is allowed", true);
+}
+
+static void
+test_error_buffer(void **state)
+{
+	struct cfg c;
+	char err[12];
+
+	(void)state;
+	/* truncated but terminated; a NULL buffer is accepted too */
+	assert_int_equal(load("workers: 300\n", &c, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(strlen(err), sizeof(err) - 1);
+	assert_int_equal(load("workers: 300\n", &c, NULL, 0), -EINVAL);
+	assert_int_equal(load("workers: 3\n", &c, NULL, 0), 0);
+	cfg_free(&c);
+}
+
+/* ---- printing ---------------------------------------------------------- */
+
+static char *
+print_to_string(const struct cfg *c)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	cfg_print(f, c);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+static void
+round_trip(const char *text)
+{
+	struct cfg a, b;
+	char err[512], *first, *second;
+
+	assert_int_equal(load(text, &a, err, sizeof(err)), 0);
+	first = print_to_string(&a);
+	if (load(first, &b, err, sizeof(err)) != 0)
+		fail_msg("reload of printed config failed: %s\n%s", err, first);
+	second = print_to_string(&b);
+	assert_string_equal(first, second);
+	assert_memory_equal(a.listen, b.listen, sizeof(a.listen));
+	assert_memory_equal(a.access, b.access, sizeof(a.access));
+	assert_int_equal(a.cache.size, b.cache.size);
+	free(first);
+	free(second);
+	cfg_free(&a);
+	cfg_free(&b);
+}
+
+static void
+test_print_round_trip(void **state)
+{
+	char text[1024];
+
+	(void)state;
+	round_trip("");
+	snprintf(text, sizeof(text),
+		 "listen: [\"::1@5353\", 192.0.2.1@53]\n"
+		 "root_hints: %s\n"
+		 "access: [10.0.0.0/8, \"::ffff:192.0.2.0/120\", 2001:db8::/48]\n"
+		 "control_socket: \"/tmp/with \\\"quote\\\" and # hash.ctl\"\n"
+		 "workers: 3\nuser: nobody\n"
+		 "cache: {size: 65537, max_ttl: 100, min_ttl: 10, "
+		 "negative_ttl: 5}\n"
+		 "log: {level: warning, dest: \"/tmp/x: y.log\", queries: on}\n"
+		 "qname_minimisation: no\n"
+		 "tcp: {idle_timeout: 100, max_clients: 1}\n"
+		 "limits: {max_sends: 1, max_glueless: 0, max_cname: 1, "
+		 "max_depth: 64, max_time: 60000}\n", hints);
+	round_trip(text);
+	round_trip("access: []\ncache:\n  size: 3G\n");
+}
+
+static void
+test_print_content(void **state)
+{
+	struct cfg c;
+	char *out;
+
+	(void)state;
+	assert_int_equal(cfg_defaults(&c), 0);
+	c.cache.size = 1536 * 1024;	/* 1.5M prints as 1536k */
+	out = print_to_string(&c);
+	assert_non_null(strstr(out, "listen:\n  - \"127.0.0.1@53\"\n"
+				    "  - \"::1@53\"\n"));
+	assert_non_null(strstr(out, "access:\n  - \"127.0.0.0/8\"\n"
+				    "  - \"::1/128\"\n"));
+	assert_non_null(strstr(out, "# root_hints: "));
+	assert_non_null(strstr(out, "control_socket: \"/run/resolverd.ctl\"\n"));
+	assert_non_null(strstr(out, "cache:\n  size: 1536k\n"));
+	assert_non_null(strstr(out, "  level: info\n"));
+	assert_non_null(strstr(out, "qname_minimisation: true\n"));
+	assert_non_null(strstr(out, "  max_time: 10000\n"));
+	free(out);
+	cfg_free(&c);
+}
+
+/* ---- value parsers ----------------------------------------------------- */
+
+static void
+test_parse_listen(void **state)
+{
+	struct cfg_listen l;
+	const struct sockaddr_in *sin = (const void *)&l.addr;
+	const struct sockaddr_in6 *sin6 = (const void *)&l.addr;
+
+	(void)state;
+	assert_int_equal(cfg_parse_listen("192.0.2.1@8053", &l), 0);
+	assert_int_equal(sin->sin_family, AF_INET);
+	assert_int_equal(ntohs(sin->sin_port), 8053);
+	assert_int_equal(l.addrlen, sizeof(struct sockaddr_in));
+	assert_string_equal(l.text, "192.0.2.1@8053");
+	assert_int_equal(cfg_parse_listen("0::1", &l), 0);
+	assert_int_equal(sin6->sin6_family, AF_INET6);
+	assert_int_equal(ntohs(sin6->sin6_port), 53);
+	assert_int_equal(l.addrlen, sizeof(struct sockaddr_in6));
+	assert_string_equal(l.text, "::1@53");
+	assert_int_equal(cfg_parse_listen("fe80::1%1@53", &l), 0);
+	assert_int_equal(sin6->sin6_scope_id, 1);
+	assert_string_equal(l.text, "fe80::1%1@53");
+	assert_int_equal(cfg_parse_listen("0.0.0.0@65535", &l), 0);
+	assert_int_equal(cfg_parse_listen("", &l), -EINVAL);
+	assert_int_equal(cfg_parse_listen("@53", &l), -EINVAL);
+	assert_int_equal(cfg_parse_listen("127.0.0.1@", &l), -EINVAL);
+	assert_int_equal(cfg_parse_listen("127.0.0.1@0", &l), -EINVAL);
+	assert_int_equal(cfg_parse_listen("127.0.0.1@65536", &l), -EINVAL);
+	assert_int_equal(cfg_parse_listen("127.0.0.1@-1", &l), -EINVAL);
+	assert_int_equal(cfg_parse_listen("127.0.0.1@53x", &l), -EINVAL);
+	assert_int_equal(cfg_parse_listen("127.0.0.1:53", &l), -EINVAL);
+	assert_int_equal(cfg_parse_listen("[::1]@53", &l), -EINVAL);
+	assert_int_equal(cfg_parse_listen("fe80::1%@53", &l), -EINVAL);
+	assert_int_equal(cfg_parse_listen("fe80::1%nosuchif0@53", &l), -EINVAL);
+}
+
+static void
+test_parse_prefix(void **state)
+{
+	struct cfg_prefix p;
+
+	(void)state;
+	assert_int_equal(cfg_parse_prefix("192.0.2.0/24", &p), 0);
+	assert_int_equal(p.family, AF_INET);
+	assert_int_equal(p.bits, 24);
+	assert_int_equal(p.addr[2], 2);
+	assert_int_equal(cfg_parse_prefix("192.0.2.9", &p), 0);
+	assert_int_equal(p.bits, 32);
+	assert_int_equal(cfg_parse_prefix("2001:db8::", &p), 0);
+	assert_int_equal(p.family, AF_INET6);
+	assert_int_equal(p.bits, 128);
+	assert_int_equal(cfg_parse_prefix("0.0.0.0/0", &p), 0);
+	assert_int_equal(cfg_parse_prefix("::/0", &p), 0);
+	assert_int_equal(cfg_parse_prefix("11.0.0.0/7", &p), -EINVAL);
+	assert_int_equal(cfg_parse_prefix("10.128.0.0/9", &p), 0);
+	assert_int_equal(cfg_parse_prefix("10.192.0.0/9", &p), -EINVAL);
+	assert_int_equal(cfg_parse_prefix("10.0.0.0/", &p), -EINVAL);
+	assert_int_equal(cfg_parse_prefix("/8", &p), -EINVAL);
+	assert_int_equal(cfg_parse_prefix("10.0.0.0/8/8", &p), -EINVAL);
+	assert_int_equal(cfg_parse_prefix("fe80::%1/64", &p), -EINVAL);
+	/* an IPv4-mapped prefix is stored as the IPv4 prefix */
+	assert_int_equal(cfg_parse_prefix("::ffff:10.0.0.0/104", &p), 0);
+	assert_int_equal(p.family, AF_INET);
+	assert_int_equal(p.bits, 8);
+	assert_int_equal(p.addr[0], 10);
+}
+
+static void
+test_parse_size(void **state)
+{
+	uint64_t n;
+
+	(void)state;
+	assert_int_equal(cfg_parse_size("0", &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(cfg_parse_size("123", &n), 0);
+	assert_int_equal(n, 123);
+	assert_int_equal(cfg_parse_size("64k", &n), 0);
+	assert_int_equal(n, 65536);
+	assert_int_equal(cfg_parse_size("64K", &n), 0);
+	assert_int_equal(n, 65536);
+	assert_int_equal(cfg_parse_size("16M", &n), 0);
+	assert_int_equal(n, 16u << 20);
+	assert_int_equal(cfg_parse_size("1G", &n), 0);
+	assert_int_equal(n, 1u << 30);
+	assert_int_equal(cfg_parse_size("", &n), -EINVAL);
+	assert_int_equal(cfg_parse_size("M", &n), -EINVAL);
+	assert_int_equal(cfg_parse_size("-1", &n), -EINVAL);
+	assert_int_equal(cfg_parse_size(" 1", &n), -EINVAL);
+	assert_int_equal(cfg_parse_size("1 M", &n), -EINVAL);
+	assert_int_equal(cfg_parse_size("1MB", &n), -EINVAL);
+	assert_int_equal(cfg_parse_size("1T", &n), -EINVAL);
+	assert_int_equal(cfg_parse_size("18446744073709551615", &n), 0);
+	assert_int_equal(cfg_parse_size("18446744073709551616", &n), -ERANGE);
+	assert_int_equal(cfg_parse_size("17179869184G", &n), -ERANGE);
+}
+
+/* ---- access control ---------------------------------------------------- */
+
+static bool
+allowed4(const struct cfg *c, const char *addr)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+
+	assert_int_equal(inet_pton(AF_INET, addr, &sin.sin_addr), 1);
+	return cfg_access_allowed(c, (const struct sockaddr *)&sin);
+}
+
+static bool
+allowed6(const struct cfg *c, const char *addr)
+{
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+
+	assert_int_equal(inet_pton(AF_INET6, addr, &sin6.sin6_addr), 1);
+	return cfg_access_allowed(c, (const struct sockaddr *)&sin6);
+}
+
+static void
+test_access_allowed_defaults(void **state)
+{
+	struct cfg c;
+	struct sockaddr sa = { .sa_family = AF_UNIX };
+
+	(void)state;
+	assert_int_equal(cfg_defaults(&c), 0);
+	assert_true(allowed4(&c, "127.0.0.1"));
+	assert_true(allowed4(&c, "127.255.0.9"));
+	assert_false(allowed4(&c, "128.0.0.1"));
+	assert_false(allowed4(&c, "10.0.0.1"));
+	assert_true(allowed6(&c, "::1"));
+	assert_false(allowed6(&c, "::2"));
+	assert_false(allowed6(&c, "2001:db8::1"));
+	/* a v4 client on a dual-stack socket */
+	assert_true(allowed6(&c, "::ffff:127.0.0.1"));
+	assert_false(allowed6(&c, "::ffff:10.0.0.1"));
+	assert_false(cfg_access_allowed(&c, &sa));
+	assert_false(cfg_access_allowed(&c, NULL));
+	cfg_free(&c);
+}
+
+static void
+test_access_allowed_prefixes(void **state)
+{
+	struct cfg c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(load("access:\n"
+			      "  - 10.0.0.0/8\n"
+			      "  - 192.0.2.128/25\n"
+			      "  - 198.51.100.7\n"
+			      "  - 2001:db8:a000::/35\n"
+			      "  - ::/128\n", &c, err, sizeof(err)), 0);
+	assert_false(allowed4(&c, "127.0.0.1"));	/* default replaced */
+	assert_true(allowed4(&c, "10.1.2.3"));
+	assert_false(allowed4(&c, "11.0.0.0"));
+	assert_true(allowed4(&c, "192.0.2.128"));
+	assert_true(allowed4(&c, "192.0.2.255"));
+	assert_false(allowed4(&c, "192.0.2.127"));
+	assert_true(allowed4(&c, "198.51.100.7"));
+	assert_false(allowed4(&c, "198.51.100.8"));
+	assert_true(allowed6(&c, "2001:db8:a000::1"));
+	assert_true(allowed6(&c, "2001:db8:bfff:ffff::1"));
+	assert_false(allowed6(&c, "2001:db8:c000::1"));
+	assert_false(allowed6(&c, "2001:db8:9fff::1"));
+	assert_true(allowed6(&c, "::ffff:10.9.9.9"));
+	assert_false(allowed6(&c, "::ffff:11.9.9.9"));
+	/* an IPv6 prefix never admits a mapped (IPv4) client */
+	cfg_free(&c);
+	assert_int_equal(load("access: [\"::/0\"]\n", &c, err, sizeof(err)), 0);
+	assert_true(allowed6(&c, "2001:db8::1"));
+	assert_false(allowed6(&c, "::ffff:10.0.0.1"));
+	assert_false(allowed4(&c, "10.0.0.1"));
+	cfg_free(&c);
+	assert_int_equal(load("access: [0.0.0.0/0]\n", &c, err, sizeof(err)), 0);
+	assert_true(allowed4(&c, "203.0.113.1"));
+	assert_true(allowed6(&c, "::ffff:203.0.113.1"));
+	assert_false(allowed6(&c, "::1"));
+	cfg_free(&c);
+}
+
+/* ---- the key schema ---------------------------------------------------- */
+
+static void
+test_key_schema(void **state)
+{
+	struct cfg c;
+	char msg[256];
+
+	(void)state;
+	assert_int_equal(cfg_key_kind("listen"), CFG_KIND_LIST);
+	assert_int_equal(cfg_key_kind("access"), CFG_KIND_LIST);
+	assert_int_equal(cfg_key_kind("cache"), CFG_KIND_MAP);
+	assert_int_equal(cfg_key_kind("cache.size"), CFG_KIND_SCALAR);
+	assert_int_equal(cfg_key_kind("size"), CFG_KIND_NONE);
+	assert_string_equal(cfg_key_suggest("wrokers"), "workers");
+	assert_string_equal(cfg_key_suggest("limits.max_dept"),
+			    "limits.max_depth");
+	assert_null(cfg_key_suggest("completely_different"));
+	assert_int_equal(cfg_defaults(&c), 0);
+	assert_int_equal(cfg_set(&c, "workers", "7", msg, sizeof(msg)), 0);
+	assert_int_equal(c.workers, 7);
+	assert_int_equal(cfg_set(&c, "cache", "1", msg, sizeof(msg)), -EINVAL);
+	assert_int_equal(cfg_set(&c, "listen", NULL, msg, sizeof(msg)), 0);
+	assert_int_equal(c.nlisten, 0);
+	assert_int_equal(cfg_set(&c, "listen", "::1@54", msg, sizeof(msg)), 0);
+	assert_int_equal(c.nlisten, 1);
+	cfg_free(&c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_empty_file_is_defaults),
+		cmocka_unit_test(test_comments_only_is_defaults),
+		cmocka_unit_test(test_empty_section_is_defaults),
+		cmocka_unit_test(test_full_file),
+		cmocka_unit_test(test_listen_replaces_default),
+		cmocka_unit_test(test_listen_single_scalar),
+		cmocka_unit_test(test_access_replaces_default),
+		cmocka_unit_test(test_too_many_listen),
+		cmocka_unit_test(test_too_many_access),
+		cmocka_unit_test(test_empty_listen),
+		cmocka_unit_test(test_cannot_open),
+		cmocka_unit_test(test_syntax_error),
+		cmocka_unit_test(test_unknown_key_suggestion),
+		cmocka_unit_test(test_duplicate_key),
+		cmocka_unit_test(test_wrong_type),
+		cmocka_unit_test(test_top_level_not_mapping),
+		cmocka_unit_test(test_bad_address),
+		cmocka_unit_test(test_bad_cidr),
+		cmocka_unit_test(test_out_of_range),
+		cmocka_unit_test(test_min_ttl_above_max_ttl),
+		cmocka_unit_test(test_size),
+		cmocka_unit_test(test_bad_size_suffix),
+		cmocka_unit_test(test_hints_file),
+		cmocka_unit_test(test_booleans),
+		cmocka_unit_test(test_log_level),
+		cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_second_document),
+		cmocka_unit_test(test_error_buffer),
+		cmocka_unit_test(test_print_round_trip),
+		cmocka_unit_test(test_print_content),
+		cmocka_unit_test(test_parse_listen),
+		cmocka_unit_test(test_parse_prefix),
+		cmocka_unit_test(test_parse_size),
+		cmocka_unit_test(test_access_allowed_defaults),
+		cmocka_unit_test(test_access_allowed_prefixes),
+		cmocka_unit_test(test_key_schema),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
