@@ -1,0 +1,1156 @@
+/*
+ * cache.c: the record cache (see cache.h for the contract).
+ *
+ * Layout. The cache is an array of shards, each a cache-line aligned struct
+ * with its own mutex, hash table, LRU list and byte budget (max_bytes divided
+ * by the number of shards). An entry lives in the shard chosen by the hash of
+ * its *name* alone, so every type of one name (and its NXDOMAIN entry) shares
+ * a shard: cache_answer() takes one lock per name of a CNAME chain, and
+ * cache_flush_name() visits one shard.
+ *
+ * Hashing. The lowercased name is hashed once with SipHash-1-3 under a
+ * 128-bit key drawn from getrandom() at cache_new(); the key of one entry is
+ * that name hash mixed with (type, class) by a bijective 64-bit finaliser, so
+ * the types of one name land in different buckets but nobody who does not
+ * know the key can choose names that collide. Chains are walked at most
+ * LIM_CACHE_WALK steps, and a store into a chain that long first evicts the
+ * chain's last entry, so no chain ever grows past the walk limit.
+ *
+ * An entry is one malloc'd block: the fixed header (struct entry) followed
+ * by its variable data, in this order:
+ *	owner name (lowercased, name_len bytes)
+ *	SOA owner (lowercased, soa_len bytes; negative entries only)
+ *	rdata list (rdata_len bytes, as given: [u16 rdlength][rdata] * nrr)
+ *	RRSIG rdata list (sigs_len bytes)
+ * The rdata list is already half of the wire form of each record, so an
+ * answer is written as owner + type + class + TTL + a memcpy of the record.
+ *
+ * Accounting. e->size is malloc_usable_size(e) plus malloc's chunk header;
+ * a shard's bytes are the sum of its entries' sizes plus its bucket array,
+ * and never exceed its budget: a store evicts from the LRU tail first, and
+ * the bucket array only grows when the larger array fits. Every counter of
+ * a shard is written under the shard's lock only; cache_stats() sums them.
+ *
+ * Time. An entry stored with TTL T at time S has expire_ms = S + T*1000 and
+ * is live while now < expire_ms; the remaining TTL written in answers is
+ * ceil((expire_ms - now) / 1000), which is >= 1 for a live entry. An expired
+ * entry met by any walk under a lock is removed and counted in `expiries`.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "cache/cache.h"
+#include "resolver/limits.h"
+
+_Static_assert((LIM_CACHE_SHARDS & (LIM_CACHE_SHARDS - 1)) == 0,
+    "LIM_CACHE_SHARDS must be a power of two");
+
+#define TYPE_SOA	6
+#define TYPE_CNAME	5
+#define TYPE_RRSIG	46
+
+/* A shard smaller than this is not worth its table: small caches get fewer
+ * shards (a 64 KiB cache has 4). */
+#define SHARD_MIN_BYTES		(16u << 10)
+#define INITIAL_BUCKETS		16
+/* glibc's chunk header, not included in malloc_usable_size(). */
+#define MALLOC_HDR		sizeof(size_t)
+/* Largest rdata list accepted: a DNS message cannot carry more. */
+#define RDATA_LIST_MAX		65535
+
+struct entry {
+	struct entry *hnext;		/* hash chain */
+	struct entry *prev, *next;	/* LRU list, head = most recent */
+	uint64_t hash;			/* key hash (name hash x type, class) */
+	uint64_t expire_ms;		/* stored_ms + ttl * 1000 */
+	uint32_t ttl;			/* clamped TTL, seconds */
+	uint32_t hits;			/* times written by cache_answer() */
+	uint32_t size;			/* accounted bytes */
+	uint16_t rdata_len, sigs_len;
+	uint16_t type, rclass;
+	uint16_t nrr, nsig;
+	uint8_t kind, rank;
+	uint8_t name_len, soa_len;	/* soa_len 0 for positive entries */
+	uint8_t source_family;
+	uint8_t source[16];
+	uint8_t data[];			/* see the file comment */
+};
+
+struct shard {
+	alignas(64) pthread_mutex_t lock;
+	struct entry **buckets;		/* owned; NULL until the first store */
+	size_t mask;			/* nbuckets - 1 */
+	size_t nbuckets;
+	struct entry *head, *tail;	/* LRU */
+	uint64_t count, bytes, budget, table_bytes;
+	uint64_t stores, replaced, kept, evictions, expiries, hits, misses;
+};
+
+struct cache {
+	uint64_t key[2];		/* SipHash key, from getrandom() */
+	struct shard *shards;		/* owned; nshards, 64-byte aligned */
+	unsigned nshards;
+	uint64_t max_bytes;
+	_Atomic uint32_t min_ttl, max_ttl, neg_ttl;
+};
+
+/* Output cursor of cache_answer(): once a record does not fit, `full` is
+ * set and nothing more is written, but the walk goes on so that a miss is
+ * still told apart from an answer too large for the buffer. */
+struct wbuf {
+	uint8_t *p;
+	size_t len, cap;
+	bool full;
+};
+
+static inline uint8_t lc(uint8_t ch);
+static inline uint64_t lower8(uint64_t x);
+static size_t lower_name(uint8_t *dst, const uint8_t *src, size_t max);
+static uint64_t siphash(const uint8_t *in, size_t len, const uint64_t k[2]);
+static inline uint64_t key_hash(uint64_t nh, uint16_t type, uint16_t rclass);
+static inline struct shard *shard_of(struct cache *c, uint64_t nh);
+static void lru_unlink(struct shard *s, struct entry *e);
+static void lru_push(struct shard *s, struct entry *e);
+static void drop(struct shard *s, struct entry *e);
+static void remove_entry(struct shard *s, struct entry *e);
+static struct entry *find(struct shard *s, uint64_t h, const uint8_t *name,
+    size_t nlen, uint16_t type, uint16_t rclass, uint64_t now);
+static int grow(struct shard *s, uint64_t need);
+static unsigned chain_len(struct shard *s, uint64_t h, struct entry **last);
+static bool rdata_list_ok(const uint8_t *p, size_t len, unsigned n);
+static bool soa_rdata_ok(const uint8_t *p, size_t len);
+static int check_input(const struct cache_rrset_in *in, size_t *olen,
+    size_t *slen);
+static uint32_t clamp_ttl(struct cache *c, const struct cache_rrset_in *in);
+static inline uint32_t remaining(const struct entry *e, uint64_t now);
+static inline bool answerable(const struct entry *e, uint8_t kind);
+static unsigned put_rrset(struct wbuf *w, const struct entry *e,
+    const uint8_t *owner, size_t olen, bool ptr, uint16_t type,
+    const uint8_t *rd, size_t rdlen, uint32_t ttl);
+static unsigned put_entry(struct wbuf *w, const struct entry *e,
+    const uint8_t *owner, size_t olen, bool ptr, bool want_sigs,
+    uint32_t ttl);
+static void fill_out(const struct entry *e, uint64_t now,
+    struct cache_rrset_out *out, const uint8_t *base);
+static size_t sweep(struct shard *s, bool (*pred)(const struct entry *,
+    const void *), const void *arg);
+static size_t sweep_all(struct cache *c, bool (*pred)(const struct entry *,
+    const void *), const void *arg);
+static bool pred_name(const struct entry *e, const void *arg);
+static bool pred_zone(const struct entry *e, const void *arg);
+static bool pred_negative(const struct entry *e, const void *arg);
+static bool pred_all(const struct entry *e, const void *arg);
+
+/* ---------------------------------------------------------------- names */
+
+static inline uint8_t
+lc(uint8_t ch)
+{
+	return (uint8_t)(ch + (((unsigned)ch - 'A' < 26u) << 5));
+}
+
+size_t
+cache_name_len(const uint8_t *n, size_t max)
+{
+	size_t off = 0;
+
+	if (n == NULL)
+		return 0;
+	for (;;) {
+		if (off >= max)
+			return 0;
+		uint8_t l = n[off];
+		if (l > 63)	/* also rejects compression pointers */
+			return 0;
+		off += 1 + (size_t)l;
+		if (off > LIM_NAME_MAX)
+			return 0;
+		if (l == 0)
+			return off;
+	}
+}
+
+/* Lowercase the 8 ASCII bytes of @p x at once (bytes >= 0x80 unchanged):
+ * bit 7 of (x & 0x7f..) + 0x3f is "byte >= 'A'", of + 0x25 "byte > 'Z'";
+ * no byte sum carries into the next. */
+static inline uint64_t
+lower8(uint64_t x)
+{
+	uint64_t h = x & 0x7f7f7f7f7f7f7f7fULL;
+	uint64_t up = ~x & ((h + 0x3f3f3f3f3f3f3f3fULL) ^
+	    (h + 0x2525252525252525ULL)) & 0x8080808080808080ULL;
+
+	return x | (up >> 2);
+}
+
+/* Validate and lowercase @p src into @p dst. Label length bytes are <= 63,
+ * below 'A', so lowercasing every byte leaves them alone. @return length or
+ * 0 if malformed. */
+static size_t
+lower_name(uint8_t *dst, const uint8_t *src, size_t max)
+{
+	size_t len = cache_name_len(src, max), i = 0;
+	uint64_t w;
+
+	if (len < 8) {
+		for (; i < len; i++)
+			dst[i] = lc(src[i]);
+		return len;
+	}
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, src + i, 8);
+		w = lower8(w);
+		memcpy(dst + i, &w, 8);
+	}
+	if (i < len) {		/* the last 8 bytes again, overlapping */
+		memcpy(&w, src + len - 8, 8);
+		w = lower8(w);
+		memcpy(dst + len - 8, &w, 8);
+	}
+	return len;
+}
+
+bool
+cache_name_eq(const uint8_t *a, const uint8_t *b)
+{
+	size_t i = 0;
+
+	for (;;) {
+		uint8_t l = a[i];
+		if (l != b[i])
+			return false;
+		if (l == 0)
+			return true;
+		for (size_t k = i + 1; k <= i + l; k++)
+			if (lc(a[k]) != lc(b[k]))
+				return false;
+		i += 1 + (size_t)l;
+	}
+}
+
+size_t
+cache_name_lower(uint8_t *dst, const uint8_t *src)
+{
+	size_t i = 0;
+
+	for (;;) {
+		uint8_t l = src[i];
+		dst[i] = l;
+		if (l == 0)
+			return i + 1;
+		for (size_t k = i + 1; k <= i + l; k++)
+			dst[k] = lc(src[k]);
+		i += 1 + (size_t)l;
+	}
+}
+
+bool
+cache_name_under(const uint8_t *name, const uint8_t *zone)
+{
+	unsigned nl = 0, zl = 0;
+
+	for (const uint8_t *p = name; *p; p += 1 + *p)
+		nl++;
+	for (const uint8_t *p = zone; *p; p += 1 + *p)
+		zl++;
+	if (nl < zl)
+		return false;
+	while (nl-- > zl)
+		name += 1 + *name;
+	return cache_name_eq(name, zone);
+}
+
+/* -------------------------------------------------------------- hashing */
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND \
+	do { \
+		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32); \
+		v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2; \
+		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0; \
+		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
+	} while (0)
+
+/* SipHash-1-3 (Aumasson, Bernstein; the variant Rust and CPython use for
+ * their hash tables): one compression round per word, three finalisation
+ * rounds. Words are read in host order: the hash only has to agree with
+ * itself within one process. */
+static uint64_t
+siphash(const uint8_t *in, size_t len, const uint64_t k[2])
+{
+	uint64_t v0 = 0x736f6d6570736575ULL ^ k[0];
+	uint64_t v1 = 0x646f72616e646f6dULL ^ k[1];
+	uint64_t v2 = 0x6c7967656e657261ULL ^ k[0];
+	uint64_t v3 = 0x7465646279746573ULL ^ k[1];
+	uint64_t m, b = (uint64_t)len << 56;
+	const uint8_t *end = in + (len & ~(size_t)7);
+
+	for (; in != end; in += 8) {
+		memcpy(&m, in, 8);
+		v3 ^= m;
+		SIPROUND;
+		v0 ^= m;
+	}
+	switch (len & 7) {
+	case 7: b |= (uint64_t)in[6] << 48; /* fall through */
+	case 6: b |= (uint64_t)in[5] << 40; /* fall through */
+	case 5: b |= (uint64_t)in[4] << 32; /* fall through */
+	case 4: b |= (uint64_t)in[3] << 24; /* fall through */
+	case 3: b |= (uint64_t)in[2] << 16; /* fall through */
+	case 2: b |= (uint64_t)in[1] << 8; /* fall through */
+	case 1: b |= (uint64_t)in[0]; break;
+	default: break;
+	}
+	v3 ^= b;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* Mix the secret name hash with (type, class): a bijection of nh for a given
+ * (type, class) (murmur3's fmix64), so it is as unpredictable as nh. */
+static inline uint64_t
+key_hash(uint64_t nh, uint16_t type, uint16_t rclass)
+{
+	uint64_t x = nh ^ (((uint64_t)type << 16 | rclass) *
+	    0x9e3779b97f4a7c15ULL);
+
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static inline struct shard *
+shard_of(struct cache *c, uint64_t nh)
+{
+	return &c->shards[(nh >> 40) & (c->nshards - 1)];
+}
+
+/* -------------------------------------------------------- shard upkeep */
+
+static void
+lru_unlink(struct shard *s, struct entry *e)
+{
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		s->head = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		s->tail = e->prev;
+}
+
+static void
+lru_push(struct shard *s, struct entry *e)
+{
+	e->prev = NULL;
+	e->next = s->head;
+	if (s->head)
+		s->head->prev = e;
+	else
+		s->tail = e;
+	s->head = e;
+}
+
+/* Free an entry already unlinked from its hash chain. */
+static void
+drop(struct shard *s, struct entry *e)
+{
+	lru_unlink(s, e);
+	s->bytes -= e->size;
+	s->count--;
+	free(e);
+}
+
+/* Unlink @p e from its chain (it is there: chains are never longer than
+ * LIM_CACHE_WALK) and free it. */
+static void
+remove_entry(struct shard *s, struct entry *e)
+{
+	struct entry **pp = &s->buckets[e->hash & s->mask];
+
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+	drop(s, e);
+}
+
+/* The live entry of a key, or NULL. Expired entries met on the way are
+ * removed. Called with the shard locked. */
+static struct entry *
+find(struct shard *s, uint64_t h, const uint8_t *name, size_t nlen,
+    uint16_t type, uint16_t rclass, uint64_t now)
+{
+	struct entry **pp, *e;
+	unsigned steps = 0;
+
+	if (s->buckets == NULL)
+		return NULL;
+	pp = &s->buckets[h & s->mask];
+	while ((e = *pp) != NULL && steps++ < LIM_CACHE_WALK) {
+		if (e->expire_ms <= now) {
+			*pp = e->hnext;
+			drop(s, e);
+			s->expiries++;
+			continue;
+		}
+		if (e->hash == h && e->type == type && e->rclass == rclass &&
+		    e->name_len == nlen && memcmp(e->data, name, nlen) == 0)
+			return e;
+		pp = &e->hnext;
+	}
+	return NULL;
+}
+
+/* Double the bucket array (or create it) if the bigger array and an entry
+ * of @p need bytes fit in the budget. @return 1 grown, 0 not (no room),
+ * -ENOMEM. */
+static int
+grow(struct shard *s, uint64_t need)
+{
+	size_t n = s->nbuckets ? s->nbuckets * 2 : INITIAL_BUCKETS;
+	struct entry **nb;
+	uint64_t cost;
+
+	if (s->bytes - s->table_bytes + n * sizeof(*nb) + MALLOC_HDR + need >
+	    s->budget)
+		return 0;
+	nb = calloc(n, sizeof(*nb));
+	if (nb == NULL)
+		return -ENOMEM;
+	cost = malloc_usable_size(nb) + MALLOC_HDR;
+	for (size_t i = 0; i < s->nbuckets; i++) {
+		struct entry *e = s->buckets[i], *next;
+		for (; e; e = next) {
+			next = e->hnext;
+			e->hnext = nb[e->hash & (n - 1)];
+			nb[e->hash & (n - 1)] = e;
+		}
+	}
+	free(s->buckets);
+	s->buckets = nb;
+	s->nbuckets = n;
+	s->mask = n - 1;
+	s->bytes = s->bytes - s->table_bytes + cost;
+	s->table_bytes = cost;
+	return 1;
+}
+
+/* Length of the chain of @p h; *last is its last entry. */
+static unsigned
+chain_len(struct shard *s, uint64_t h, struct entry **last)
+{
+	unsigned n = 0;
+
+	*last = NULL;
+	for (struct entry *e = s->buckets[h & s->mask]; e; e = e->hnext) {
+		*last = e;
+		n++;
+	}
+	return n;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+/* Beyond cache.h: a NULL @p policy means the limits.h defaults (LIM_MIN_TTL,
+ * LIM_MAX_TTL, LIM_NEG_TTL). The shard count is LIM_CACHE_SHARDS, halved
+ * while a shard would get less than SHARD_MIN_BYTES. */
+struct cache *
+cache_new(uint64_t max_bytes, const struct cache_policy *policy)
+{
+	struct cache *c = calloc(1, sizeof(*c));
+	unsigned n = LIM_CACHE_SHARDS;
+
+	if (c == NULL)
+		return NULL;
+	if (getrandom(c->key, sizeof(c->key), 0) != (ssize_t)sizeof(c->key)) {
+		free(c);
+		errno = ENOMEM;
+		return NULL;
+	}
+	while (n > 1 && max_bytes / n < SHARD_MIN_BYTES)
+		n /= 2;
+	c->shards = aligned_alloc(alignof(struct shard),
+	    n * sizeof(struct shard));
+	if (c->shards == NULL) {
+		free(c);
+		return NULL;
+	}
+	memset(c->shards, 0, n * sizeof(struct shard));
+	c->nshards = n;
+	c->max_bytes = max_bytes;
+	for (unsigned i = 0; i < n; i++) {
+		pthread_mutex_init(&c->shards[i].lock, NULL);
+		c->shards[i].budget = max_bytes / n;
+	}
+	if (policy) {
+		cache_set_policy(c, policy);
+	} else {
+		atomic_init(&c->min_ttl, LIM_MIN_TTL);
+		atomic_init(&c->max_ttl, LIM_MAX_TTL);
+		atomic_init(&c->neg_ttl, LIM_NEG_TTL);
+	}
+	return c;
+}
+
+void
+cache_free(struct cache *c)
+{
+	if (c == NULL)
+		return;
+	for (unsigned i = 0; i < c->nshards; i++) {
+		struct shard *s = &c->shards[i];
+		struct entry *e, *next;
+
+		for (e = s->head; e; e = next) {
+			next = e->next;
+			free(e);
+		}
+		free(s->buckets);
+		pthread_mutex_destroy(&s->lock);
+	}
+	free(c->shards);
+	free(c);
+}
+
+void
+cache_set_policy(struct cache *c, const struct cache_policy *policy)
+{
+	atomic_store_explicit(&c->min_ttl, policy->min_ttl,
+	    memory_order_relaxed);
+	atomic_store_explicit(&c->max_ttl, policy->max_ttl,
+	    memory_order_relaxed);
+	atomic_store_explicit(&c->neg_ttl, policy->negative_ttl,
+	    memory_order_relaxed);
+}
+
+/* ---------------------------------------------------------------- store */
+
+/* n records of [u16 rdlength][rdata], exactly filling len. */
+static bool
+rdata_list_ok(const uint8_t *p, size_t len, unsigned n)
+{
+	size_t off = 0;
+
+	if (len > 0 && p == NULL)
+		return false;
+	for (unsigned i = 0; i < n; i++) {
+		size_t rl;
+		if (len - off < 2)
+			return false;
+		rl = (size_t)p[off] << 8 | p[off + 1];
+		off += 2;
+		if (len - off < rl)
+			return false;
+		off += rl;
+	}
+	return off == len;
+}
+
+/* One SOA record in a list: MNAME, RNAME, then five 32-bit fields. */
+static bool
+soa_rdata_ok(const uint8_t *p, size_t len)
+{
+	size_t rl = (size_t)p[0] << 8 | p[1], m, r;
+
+	p += 2;
+	m = cache_name_len(p, rl);
+	if (m == 0)
+		return false;
+	r = cache_name_len(p + m, rl - m);
+	return r != 0 && m + r + 20 == rl && len == rl + 2;
+}
+
+/* @return 0 or -EINVAL / -E2BIG; *olen and *slen: owner and SOA owner
+ * lengths. */
+static int
+check_input(const struct cache_rrset_in *in, size_t *olen, size_t *slen)
+{
+	*olen = cache_name_len(in->owner, LIM_NAME_MAX);
+	*slen = 0;
+	if (*olen == 0 || in->rank < CACHE_RANK_GLUE ||
+	    in->rank > CACHE_RANK_PRIMED)
+		return -EINVAL;
+	if (in->rdata_len > RDATA_LIST_MAX || in->sigs_len > RDATA_LIST_MAX)
+		return -E2BIG;
+	if (!rdata_list_ok(in->rdata, in->rdata_len, in->nrr) ||
+	    !rdata_list_ok(in->sigs, in->sigs_len, in->nsig))
+		return -EINVAL;
+	switch (in->kind) {
+	case CACHE_RRSET:
+		if (in->type == CACHE_TYPE_NXDOMAIN || in->nrr == 0)
+			return -EINVAL;
+		/* exactly one target name filling the rdata: cache_answer()
+		 * follows it without further checks */
+		if (in->type == TYPE_CNAME && (in->nrr != 1 ||
+		    cache_name_len(in->rdata + 2, in->rdata_len - 2) !=
+		    in->rdata_len - 2))
+			return -EINVAL;
+		return 0;
+	case CACHE_NXDOMAIN:
+		if (in->type != CACHE_TYPE_NXDOMAIN)
+			return -EINVAL;
+		break;
+	case CACHE_NODATA:
+		if (in->type == CACHE_TYPE_NXDOMAIN)
+			return -EINVAL;
+		break;
+	default:
+		return -EINVAL;
+	}
+	*slen = cache_name_len(in->soa_owner, LIM_NAME_MAX);
+	if (*slen == 0 || in->nrr != 1 ||
+	    !soa_rdata_ok(in->rdata, in->rdata_len))
+		return -EINVAL;
+	return 0;
+}
+
+/* RFC 2181 8: a TTL with the top bit set counts as 0. Positive TTLs are
+ * raised to min_ttl then capped at max_ttl; negative ones only capped. */
+static uint32_t
+clamp_ttl(struct cache *c, const struct cache_rrset_in *in)
+{
+	uint32_t ttl = in->ttl > 0x7fffffffu ? 0 : in->ttl;
+
+	if (in->kind == CACHE_RRSET) {
+		uint32_t lo = atomic_load_explicit(&c->min_ttl,
+		    memory_order_relaxed);
+		uint32_t hi = atomic_load_explicit(&c->max_ttl,
+		    memory_order_relaxed);
+		if (ttl < lo)
+			ttl = lo;
+		if (ttl > hi)
+			ttl = hi;
+	} else {
+		uint32_t hi = atomic_load_explicit(&c->neg_ttl,
+		    memory_order_relaxed);
+		if (ttl > hi)
+			ttl = hi;
+	}
+	return ttl;
+}
+
+/*
+ * Beyond cache.h: a TTL that is 0 after clamping stores nothing and returns
+ * 0 (as if kept), leaving any existing entry alone. A positive RRset or a
+ * NODATA of rank >= CACHE_RANK_AUTH_AUTHORITY removes the name's NXDOMAIN
+ * entry in the same class (the name exists after all).
+ */
+int
+cache_store(struct cache *c, const struct cache_rrset_in *in, uint64_t now_ms)
+{
+	size_t olen, slen, n;
+	uint32_t ttl;
+	uint64_t nh, h;
+	struct shard *s;
+	struct entry *e, *old, *last;
+	uint8_t *p;
+	int rc;
+
+	if (c == NULL || in == NULL)
+		return -EINVAL;
+	rc = check_input(in, &olen, &slen);
+	if (rc < 0)
+		return rc;
+	ttl = clamp_ttl(c, in);
+	if (ttl == 0)
+		return 0;
+
+	n = offsetof(struct entry, data) + olen + slen + in->rdata_len +
+	    in->sigs_len;
+	e = malloc(n);
+	if (e == NULL)
+		return -ENOMEM;
+	e->size = (uint32_t)(malloc_usable_size(e) + MALLOC_HDR);
+	p = e->data;
+	lower_name(p, in->owner, olen);
+	p += olen;
+	if (slen) {
+		lower_name(p, in->soa_owner, slen);
+		p += slen;
+	}
+	if (in->rdata_len)
+		memcpy(p, in->rdata, in->rdata_len);
+	p += in->rdata_len;
+	if (in->sigs_len)
+		memcpy(p, in->sigs, in->sigs_len);
+	nh = siphash(e->data, olen, c->key);
+	h = key_hash(nh, in->type, in->rclass);
+	e->hash = h;
+	e->expire_ms = now_ms + (uint64_t)ttl * 1000;
+	e->ttl = ttl;
+	e->hits = 0;
+	e->rdata_len = (uint16_t)in->rdata_len;
+	e->sigs_len = (uint16_t)in->sigs_len;
+	e->type = in->type;
+	e->rclass = in->rclass;
+	e->nrr = in->nrr;
+	e->nsig = in->nsig;
+	e->kind = in->kind;
+	e->rank = in->rank;
+	e->name_len = (uint8_t)olen;
+	e->soa_len = (uint8_t)slen;
+	e->source_family = in->source_family;
+	memcpy(e->source, in->source, sizeof(e->source));
+
+	s = shard_of(c, nh);
+	pthread_mutex_lock(&s->lock);
+	if (e->size + s->table_bytes > s->budget ||
+	    (s->buckets == NULL && e->size + INITIAL_BUCKETS *
+	    sizeof(struct entry *) + MALLOC_HDR > s->budget)) {
+		rc = -E2BIG;
+		goto fail;
+	}
+	old = find(s, h, e->data, olen, in->type, in->rclass, now_ms);
+	if (old && old->rank > in->rank) {
+		s->kept++;
+		rc = 0;
+		goto fail;
+	}
+	if (old) {
+		remove_entry(s, old);
+		s->replaced++;
+	}
+	if (in->kind != CACHE_NXDOMAIN &&
+	    in->rank >= CACHE_RANK_AUTH_AUTHORITY) {
+		uint64_t hx = key_hash(nh, CACHE_TYPE_NXDOMAIN, in->rclass);
+		old = find(s, hx, e->data, olen, CACHE_TYPE_NXDOMAIN,
+		    in->rclass, now_ms);
+		if (old) {
+			remove_entry(s, old);
+			s->replaced++;
+		}
+	}
+	if (s->buckets == NULL || s->count >= s->nbuckets) {
+		rc = grow(s, e->size);
+		if (rc < 0 && s->buckets == NULL)
+			goto fail;
+	}
+	while (s->bytes + e->size > s->budget && s->tail) {
+		remove_entry(s, s->tail);
+		s->evictions++;
+	}
+	if (s->buckets == NULL || s->bytes + e->size > s->budget) {
+		rc = -E2BIG;
+		goto fail;
+	}
+	if (chain_len(s, h, &last) >= LIM_CACHE_WALK) {
+		remove_entry(s, last);
+		s->evictions++;
+	}
+	e->hnext = s->buckets[h & s->mask];
+	s->buckets[h & s->mask] = e;
+	lru_push(s, e);
+	s->count++;
+	s->bytes += e->size;
+	s->stores++;
+	pthread_mutex_unlock(&s->lock);
+	return 1;
+fail:
+	pthread_mutex_unlock(&s->lock);
+	free(e);
+	return rc;
+}
+
+/* --------------------------------------------------------------- lookup */
+
+static inline uint32_t
+remaining(const struct entry *e, uint64_t now)
+{
+	return (uint32_t)((e->expire_ms - now + 999) / 1000);
+}
+
+static void
+fill_out(const struct entry *e, uint64_t now, struct cache_rrset_out *out,
+    const uint8_t *base)
+{
+	const uint8_t *p = base;
+
+	out->owner = p;
+	p += e->name_len;
+	out->soa_owner = e->soa_len ? p : NULL;
+	p += e->soa_len;
+	out->rdata = p;
+	out->rdata_len = e->rdata_len;
+	p += e->rdata_len;
+	out->sigs = e->sigs_len ? p : NULL;
+	out->sigs_len = e->sigs_len;
+	out->type = e->type;
+	out->rclass = e->rclass;
+	out->kind = e->kind;
+	out->rank = e->rank;
+	out->ttl = remaining(e, now);
+	out->orig_ttl = e->ttl;
+	out->stored_ms = e->expire_ms - (uint64_t)e->ttl * 1000;
+	out->hits = e->hits;
+	out->nrr = e->nrr;
+	out->nsig = e->nsig;
+	memcpy(out->source, e->source, sizeof(out->source));
+	out->source_family = e->source_family;
+}
+
+int
+cache_get(struct cache *c, const uint8_t *name, uint16_t type,
+    uint16_t rclass, uint64_t now_ms, struct cache_rrset_out *out,
+    uint8_t *buf, size_t buflen)
+{
+	uint8_t lname[LIM_NAME_MAX];
+	size_t nlen = lower_name(lname, name, LIM_NAME_MAX), dlen;
+	uint64_t nh;
+	struct shard *s;
+	struct entry *e;
+	int rc = 0;
+
+	if (nlen == 0)
+		return 0;
+	nh = siphash(lname, nlen, c->key);
+	s = shard_of(c, nh);
+	pthread_mutex_lock(&s->lock);
+	e = find(s, key_hash(nh, type, rclass), lname, nlen, type, rclass,
+	    now_ms);
+	if (e) {
+		dlen = (size_t)e->name_len + e->soa_len + e->rdata_len +
+		    e->sigs_len;
+		if (dlen > buflen) {
+			rc = -ENOSPC;
+		} else {
+			memcpy(buf, e->data, dlen);
+			fill_out(e, now_ms, out, buf);
+			lru_unlink(s, e);
+			lru_push(s, e);
+			rc = 1;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static inline bool
+answerable(const struct entry *e, uint8_t kind)
+{
+	return e && e->kind == kind && e->rank >= CACHE_RANK_ANSWER_MIN;
+}
+
+/* Write the records of one rdata list as RRs of @p type. The owner is the
+ * pointer 0xC00C when @p ptr, else the @p olen bytes at @p owner. @return
+ * records written (0 once the buffer is full). */
+static unsigned
+put_rrset(struct wbuf *w, const struct entry *e, const uint8_t *owner,
+    size_t olen, bool ptr, uint16_t type, const uint8_t *rd, size_t rdlen,
+    uint32_t ttl)
+{
+	const uint8_t *end = rd + rdlen;
+	size_t on = ptr ? 2 : olen;
+	unsigned n = 0;
+
+	while (rd < end) {
+		size_t rl = 2 + ((size_t)rd[0] << 8 | rd[1]);
+		uint8_t *o;
+
+		if (w->full || w->cap - w->len < on + 8 + rl) {
+			w->full = true;
+			return 0;
+		}
+		o = w->p + w->len;
+		if (ptr) {
+			o[0] = 0xc0;
+			o[1] = 0x0c;
+		} else {
+			memcpy(o, owner, olen);
+		}
+		o += on;
+		o[0] = (uint8_t)(type >> 8);
+		o[1] = (uint8_t)type;
+		o[2] = (uint8_t)(e->rclass >> 8);
+		o[3] = (uint8_t)e->rclass;
+		o[4] = (uint8_t)(ttl >> 24);
+		o[5] = (uint8_t)(ttl >> 16);
+		o[6] = (uint8_t)(ttl >> 8);
+		o[7] = (uint8_t)ttl;
+		memcpy(o + 8, rd, rl);
+		w->len += on + 8 + rl;
+		rd += rl;
+		n++;
+	}
+	return n;
+}
+
+/* An entry's records (the SOA for a negative entry), then its RRSIGs. */
+static unsigned
+put_entry(struct wbuf *w, const struct entry *e, const uint8_t *owner,
+    size_t olen, bool ptr, bool want_sigs, uint32_t ttl)
+{
+	const uint8_t *rd = e->data + e->name_len + e->soa_len;
+	uint16_t type = e->kind == CACHE_RRSET ? e->type : TYPE_SOA;
+	unsigned n;
+
+	n = put_rrset(w, e, owner, olen, ptr, type, rd, e->rdata_len, ttl);
+	if (want_sigs && e->sigs_len)
+		n += put_rrset(w, e, owner, olen, ptr, TYPE_RRSIG,
+		    rd + e->rdata_len, e->sigs_len, ttl);
+	return n;
+}
+
+/*
+ * On -ENOSPC, *hit is filled (counts of what fit) and *len is untouched.
+ * Per name of the chain, under that name's shard lock: the RRset of qtype;
+ * else the name's CNAME (followed); else the NODATA entry of qtype; else the
+ * name's NXDOMAIN entry; else a miss. Entries used get hits++ and move to
+ * the LRU head, even when a later link then makes the whole answer a miss.
+ */
+int
+cache_answer(struct cache *c, const uint8_t *qname, uint16_t qtype,
+    uint16_t qclass, bool want_sigs, unsigned max_cname, uint64_t now_ms,
+    uint8_t *out, size_t cap, size_t *len, struct cache_hit *hit)
+{
+	uint8_t qlow[LIM_NAME_MAX], next[LIM_NAME_MAX];
+	const uint8_t *cur = qlow;
+	size_t qlen = lower_name(qlow, qname, LIM_NAME_MAX), nlen = qlen;
+	struct wbuf w = { out, 0, cap, false };
+	unsigned links = 0, an = 0, ns = 0;
+	uint8_t rcode = 0;
+	struct shard *s;
+	struct entry *e, *x;
+	int rc;
+
+	if (qlen == 0)
+		return 0;
+	for (;;) {
+		uint64_t nh = siphash(cur, nlen, c->key);
+
+		s = shard_of(c, nh);
+		pthread_mutex_lock(&s->lock);
+		e = find(s, key_hash(nh, qtype, qclass), cur, nlen, qtype,
+		    qclass, now_ms);
+		if (answerable(e, CACHE_RRSET)) {
+			an += put_entry(&w, e, cur, nlen, cur == qlow,
+			    want_sigs, remaining(e, now_ms));
+			rc = 1;
+			break;
+		}
+		if (qtype != TYPE_CNAME) {
+			x = find(s, key_hash(nh, TYPE_CNAME, qclass), cur, nlen,
+			    TYPE_CNAME, qclass, now_ms);
+			if (answerable(x, CACHE_RRSET)) {
+				if (links++ >= max_cname) {
+					rc = 0;
+					break;
+				}
+				an += put_entry(&w, x, cur, nlen, cur == qlow,
+				    want_sigs, remaining(x, now_ms));
+				x->hits++;
+				lru_unlink(s, x);
+				lru_push(s, x);
+				/* the target fills the rdata (checked on
+				 * store) and next may be cur: cur's record
+				 * is written already */
+				nlen = lower_name(next, x->data + x->name_len +
+				    2, LIM_NAME_MAX);
+				cur = next;
+				pthread_mutex_unlock(&s->lock);
+				continue;
+			}
+		}
+		if (answerable(e, CACHE_NODATA)) {
+			rc = 1;
+		} else {
+			e = find(s, key_hash(nh, CACHE_TYPE_NXDOMAIN, qclass),
+			    cur, nlen, CACHE_TYPE_NXDOMAIN, qclass, now_ms);
+			rc = answerable(e, CACHE_NXDOMAIN);
+			rcode = 3;	/* used only if rc */
+		}
+		if (rc) {
+			const uint8_t *so = e->data + e->name_len;
+			ns += put_entry(&w, e, so, e->soa_len, e->soa_len ==
+			    qlen && memcmp(so, qlow, qlen) == 0, want_sigs,
+			    remaining(e, now_ms));
+		}
+		break;
+	}
+	if (rc == 1) {
+		e->hits++;
+		lru_unlink(s, e);
+		lru_push(s, e);
+		s->hits++;
+	} else {
+		s->misses++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (rc == 0)
+		return 0;
+	hit->ancount = (uint16_t)an;
+	hit->nscount = (uint16_t)ns;
+	hit->rcode = rcode;
+	if (w.full)
+		return -ENOSPC;
+	*len = w.len;
+	return 1;
+}
+
+/* --------------------------------------------------- walks and flushes */
+
+int
+cache_foreach(struct cache *c, uint64_t now_ms, cache_visit_cb cb, void *arg)
+{
+	for (unsigned i = 0; i < c->nshards; i++) {
+		struct shard *s = &c->shards[i];
+		struct entry *e, *next;
+		struct cache_rrset_out o;
+		int stop = 0;
+
+		pthread_mutex_lock(&s->lock);
+		for (e = s->head; e && !stop; e = next) {
+			next = e->next;
+			if (e->expire_ms <= now_ms) {
+				remove_entry(s, e);
+				s->expiries++;
+				continue;
+			}
+			fill_out(e, now_ms, &o, e->data);
+			stop = cb(&o, arg);
+		}
+		pthread_mutex_unlock(&s->lock);
+		if (stop)
+			return stop;
+	}
+	return 0;
+}
+
+/* Remove the entries of one shard matching @p pred. */
+static size_t
+sweep(struct shard *s, bool (*pred)(const struct entry *, const void *),
+    const void *arg)
+{
+	struct entry *e, *next;
+	size_t n = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (e = s->head; e; e = next) {
+		next = e->next;
+		if (pred(e, arg)) {
+			remove_entry(s, e);
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+static size_t
+sweep_all(struct cache *c, bool (*pred)(const struct entry *, const void *),
+    const void *arg)
+{
+	size_t n = 0;
+
+	for (unsigned i = 0; i < c->nshards; i++)
+		n += sweep(&c->shards[i], pred, arg);
+	return n;
+}
+
+struct name_type {
+	const uint8_t *name;
+	size_t len;
+	uint16_t type;
+};
+
+static bool
+pred_name(const struct entry *e, const void *arg)
+{
+	const struct name_type *nt = arg;
+
+	return (nt->type == 0 || e->type == nt->type) &&
+	    e->name_len == nt->len && memcmp(e->data, nt->name, nt->len) == 0;
+}
+
+static bool
+pred_zone(const struct entry *e, const void *arg)
+{
+	return cache_name_under(e->data, arg);
+}
+
+static bool
+pred_negative(const struct entry *e, const void *arg)
+{
+	(void)arg;
+	return e->kind != CACHE_RRSET;
+}
+
+static bool
+pred_all(const struct entry *e, const void *arg)
+{
+	(void)e;
+	(void)arg;
+	return true;
+}
+
+/* Every class of the name: the shard is chosen by the name alone. */
+size_t
+cache_flush_name(struct cache *c, const uint8_t *name, uint16_t type)
+{
+	uint8_t lname[LIM_NAME_MAX];
+	struct name_type nt = { lname, 0, type };
+
+	nt.len = lower_name(lname, name, LIM_NAME_MAX);
+	if (nt.len == 0)
+		return 0;
+	return sweep(shard_of(c, siphash(lname, nt.len, c->key)), pred_name,
+	    &nt);
+}
+
+size_t
+cache_flush_zone(struct cache *c, const uint8_t *zone)
+{
+	uint8_t lzone[LIM_NAME_MAX];
+
+	if (lower_name(lzone, zone, LIM_NAME_MAX) == 0)
+		return 0;
+	return sweep_all(c, pred_zone, lzone);
+}
+
+size_t
+cache_flush_negative(struct cache *c)
+{
+	return sweep_all(c, pred_negative, NULL);
+}
+
+size_t
+cache_flush_all(struct cache *c)
+{
+	return sweep_all(c, pred_all, NULL);
+}
+
+void
+cache_stats(struct cache *c, struct cache_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->max_bytes = c->max_bytes;
+	for (unsigned i = 0; i < c->nshards; i++) {
+		struct shard *s = &c->shards[i];
+
+		pthread_mutex_lock(&s->lock);
+		out->entries += s->count;
+		out->bytes += s->bytes;
+		out->stores += s->stores;
+		out->replaced += s->replaced;
+		out->kept += s->kept;
+		out->evictions += s->evictions;
+		out->expiries += s->expiries;
+		out->hits += s->hits;
+		out->misses += s->misses;
+		pthread_mutex_unlock(&s->lock);
+	}
+}

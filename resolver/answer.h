@@ -1,0 +1,46 @@
+/**
+ * @file answer.h
+ * Responses to clients, built from the cache (the hot path) or from a
+ * finished resolution. Pure: no sockets, no clock, no allocation.
+ *
+ * Every response echoes the client's ID, opcode, RD, CD and question exactly
+ * as sent; sets QR and RA; never sets AA; carries an OPT (1232, the client's
+ * DO echoed) when the client sent one; and is truncated (TC set, sections
+ * emptied) when it does not fit @p cap, which the caller sets to the
+ * client's limit (512 without EDNS, its EDNS size up to 1232, 65535 on TCP).
+ */
+#ifndef RESOLVERD_ANSWER_H
+#define RESOLVERD_ANSWER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cache/cache.h"
+#include "resolver/iter.h"
+#include "resolver/msg.h"
+
+/**
+ * Answer @p q (raw packet @p pkt) from the cache alone.
+ * @return the response length, or 0 on a cache miss.
+ */
+size_t ans_from_cache(uint8_t *out, size_t cap, const uint8_t *pkt,
+    const struct msg_query *q, struct cache *c, unsigned max_cname,
+    uint64_t now_ms);
+
+/** Answer @p q with the outcome of a resolution (SERVFAIL with its EDE
+ *  when it failed). @return the response length (0 only if cap < 512). */
+size_t ans_from_result(uint8_t *out, size_t cap, const uint8_t *pkt,
+    const struct msg_query *q, const struct iter_result *res);
+
+/**
+ * Answer a non-recursive query (RD=0) from the cache only: the cached
+ * answer if there is one, else a referral to the deepest cached zone cut
+ * (its NS set in authority, cached addresses of the NS names in additional).
+ * @return the response length.
+ */
+size_t ans_norec(uint8_t *out, size_t cap, const uint8_t *pkt,
+    const struct msg_query *q, struct cache *c, unsigned max_cname,
+    uint64_t now_ms);
+
+#endif

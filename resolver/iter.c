@@ -1,0 +1,1209 @@
+/*
+ * iter.c: the resolution state machine.
+ *
+ * A request is a small stack of frames. Frame 0 resolves the client's
+ * question; a frame above it resolves the address of an NS name that came
+ * without glue (a "glueless" sub-question), and hands the addresses to the
+ * frame below when it finishes. Each frame walks from the deepest zone cut in
+ * the cache (the root hints at worst) down through referrals, minimising the
+ * name it asks (RFC 9156, relaxed) and restarting at the target of each
+ * CNAME. Every count that could grow without bound is capped (limits.h and
+ * struct iter_opts); reaching a cap ends the request with SERVFAIL and an
+ * Extended DNS Error naming the cap and the zone.
+ *
+ * Invariants: at most one query is outstanding per request (r->waiting);
+ * only data inside the bailiwick of the zone cut a server was asked for is
+ * cached or used; a reply is used only if it comes from the address and port
+ * the query went to and echoes its ID and question byte for byte.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ldns/ldns.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "resolver/iter.h"
+
+#define T_A	1
+#define T_NS	2
+#define T_CNAME	5
+#define T_SOA	6
+#define T_AAAA	28
+#define T_OPT	41
+#define T_RRSIG	46
+#define MSG_HDR_LEN_ITER 12
+
+enum frame_state {
+	F_INIT = 0,	/* look in the cache, choose the zone cut */
+	F_QUERY,	/* choose a server and send */
+	F_RETRY_SAME,	/* send again to the same server (TCP, no EDNS, full name) */
+	F_DONE,
+};
+
+struct frame {
+	uint8_t qname[LIM_NAME_MAX];	/* what this frame was asked */
+	uint8_t sname[LIM_NAME_MAX];	/* current name (after CNAMEs) */
+	uint16_t qtype, qclass;
+	uint8_t state;			/* enum frame_state */
+	struct deleg cut;
+	/* QNAME minimisation */
+	bool qmin_off;
+	unsigned qmin_steps;
+	unsigned qmin_extra;		/* labels asked below the cut, minus 1 */
+	/* the outstanding or last query */
+	int ns_idx, addr_idx;
+	bool tcp, no_edns, no_0x20;
+	bool case_mismatch;		/* a reply differed only in case */
+	uint8_t sent_q[LIM_NAME_MAX + 4]; /* question as sent: name, type, class */
+	size_t sent_qlen;
+	uint16_t sent_id, sent_type;
+	uint8_t sent_name[LIM_NAME_MAX];
+	uint64_t sent_at;
+	unsigned referrals;
+	/* sub-question bookkeeping (frames above 0) */
+	int parent_ns;			/* index in the parent's cut */
+	unsigned found;			/* addresses handed to the parent */
+	uint8_t rcode;			/* frame outcome */
+};
+
+struct iter_req {
+	const struct iter_env *env;
+	int top;
+	struct frame f[LIM_MAX_SUBQ_DEPTH + 1];
+	unsigned sends, glueless, cnames, steps, ignored;
+	uint64_t start_ms;
+	bool waiting, done;
+	struct iter_result res;
+	struct trace trace;
+};
+
+/* ---- small helpers ---- */
+
+static unsigned
+name_labels(const uint8_t *n)
+{
+	unsigned l = 0;
+
+	while (*n) {
+		l++;
+		n += 1 + *n;
+	}
+	return l;
+}
+
+/* Suffix of @p n with @p keep labels. */
+static const uint8_t *
+name_suffix(const uint8_t *n, unsigned keep)
+{
+	unsigned l = name_labels(n);
+
+	while (l > keep) {
+		n += 1 + *n;
+		l--;
+	}
+	return n;
+}
+
+static uint32_t
+rnd32(struct iter_req *r)
+{
+	uint32_t v = 0;
+
+	r->env->random(&v, sizeof(v), r->env->random_arg);
+	return v;
+}
+
+static struct trace_step *
+step(struct iter_req *r, uint64_t now, enum trace_kind k)
+{
+	struct trace_step *s = trace_add(&r->trace, now, k, (unsigned)r->top);
+
+	if (s != NULL) {
+		struct frame *f = &r->f[r->top];
+		trace_name(s->zone, sizeof(s->zone), f->cut.zone);
+		trace_name(s->qname, sizeof(s->qname), f->sname);
+		s->qtype = f->qtype;
+	}
+	return s;
+}
+
+static void __attribute__((format(printf, 4, 5)))
+stepf(struct iter_req *r, uint64_t now, enum trace_kind k, const char *fmt, ...)
+{
+	struct trace_step *s = step(r, now, k);
+	va_list ap;
+
+	if (s == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(s->detail, sizeof(s->detail), fmt, ap);
+	va_end(ap);
+}
+
+static void
+zone_text(char *out, size_t cap, const uint8_t *zone)
+{
+	trace_name(out, cap, zone);
+}
+
+/* End the whole request with SERVFAIL. */
+static void __attribute__((format(printf, 4, 5)))
+fail_request(struct iter_req *r, uint64_t now, uint16_t ede, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->res.reason, sizeof(r->res.reason), fmt, ap);
+	va_end(ap);
+	r->res.failed = true;
+	r->res.rcode = 2;
+	r->res.ede_code = ede;
+	r->res.ancount = r->res.nscount = 0;
+	r->res.rr_len = 0;
+	r->done = true;
+	r->waiting = false;
+	stepf(r, now, TRACE_FAIL, "%s", r->res.reason);
+}
+
+static void
+fail_limit(struct iter_req *r, uint64_t now, const char *limit, unsigned value)
+{
+	char z[80];
+
+	zone_text(z, sizeof(z), r->f[r->top].cut.zone);
+	fail_request(r, now, ITER_EDE_OTHER,
+	    "limit %s (%u) reached at zone %s", limit, value, z);
+}
+
+static uint32_t
+clamp_ttl(const struct iter_req *r, uint32_t ttl, bool negative)
+{
+	const struct iter_opts *o = &r->env->opts;
+
+	if (negative)
+		return ttl < o->negative_ttl ? ttl : o->negative_ttl;
+	if (ttl < o->min_ttl)
+		ttl = o->min_ttl;
+	return ttl < o->max_ttl ? ttl : o->max_ttl;
+}
+
+/* ---- result building (frame 0) ---- */
+
+static bool
+res_put(struct iter_req *r, const uint8_t *owner, uint16_t type, uint16_t cls,
+    uint32_t ttl, const uint8_t *rdata, size_t rdlen)
+{
+	struct iter_result *res = &r->res;
+	size_t nl = cache_name_len(owner, LIM_NAME_MAX);
+	uint8_t *p = res->rr + res->rr_len;
+
+	if (nl == 0 || res->rr_len + nl + 10 + rdlen > sizeof(res->rr))
+		return false;
+	cache_name_lower(p, owner);
+	p += nl;
+	*p++ = (uint8_t)(type >> 8);
+	*p++ = (uint8_t)type;
+	*p++ = (uint8_t)(cls >> 8);
+	*p++ = (uint8_t)cls;
+	*p++ = (uint8_t)(ttl >> 24);
+	*p++ = (uint8_t)(ttl >> 16);
+	*p++ = (uint8_t)(ttl >> 8);
+	*p++ = (uint8_t)ttl;
+	*p++ = (uint8_t)(rdlen >> 8);
+	*p++ = (uint8_t)rdlen;
+	memcpy(p, rdata, rdlen);
+	res->rr_len += nl + 10 + rdlen;
+	return true;
+}
+
+/* ---- ldns glue ---- */
+
+static size_t
+rr_rdata(const ldns_rr *rr, uint8_t *out, size_t cap)
+{
+	ldns_buffer *b = ldns_buffer_new(256);
+	size_t n = 0;
+
+	if (b == NULL)
+		return 0;
+	if (ldns_rr_rdata2buffer_wire(b, rr) == LDNS_STATUS_OK &&
+	    ldns_buffer_position(b) <= cap) {
+		n = ldns_buffer_position(b);
+		memcpy(out, ldns_buffer_begin(b), n);
+	}
+	ldns_buffer_free(b);
+	return n;
+}
+
+static const uint8_t *
+rr_owner(const ldns_rr *rr)
+{
+	return ldns_rdf_data(ldns_rr_owner(rr));
+}
+
+static bool
+rr_is(const ldns_rr *rr, const uint8_t *owner, uint16_t type)
+{
+	return ldns_rr_get_type(rr) == type && cache_name_eq(rr_owner(rr), owner);
+}
+
+static uint16_t
+sig_covers(const ldns_rr *rr)
+{
+	ldns_rdf *c = ldns_rr_rdf(rr, 0);
+
+	if (ldns_rr_get_type(rr) != T_RRSIG || c == NULL || ldns_rdf_size(c) != 2)
+		return 0;
+	return (uint16_t)(ldns_rdf_data(c)[0] << 8 | ldns_rdf_data(c)[1]);
+}
+
+/* Gather the RRset (owner, type) of a section into rdata-list form and
+ * store it. For frame 0, when @p to_res, also append each RR to the result.
+ * Returns the number of records found. */
+static unsigned
+take_rrset(struct iter_req *r, uint64_t now, ldns_rr_list *sec,
+    const uint8_t *owner, uint16_t type, uint8_t rank, bool to_res,
+    const struct frame *f)
+{
+	static __thread uint8_t rd[32768], sg[16384];
+	uint8_t one[4096];
+	size_t rdl = 0, sgl = 0;
+	unsigned n = 0, ns = 0;
+	uint32_t ttl = UINT32_MAX;
+	uint16_t cls = 1;
+
+	for (size_t i = 0; i < ldns_rr_list_rr_count(sec); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(sec, i);
+		if (!cache_name_eq(rr_owner(rr), owner))
+			continue;
+		bool is_sig = sig_covers(rr) == type && type != T_RRSIG;
+		if (ldns_rr_get_type(rr) != type && !is_sig)
+			continue;
+		size_t l = rr_rdata(rr, one, sizeof(one));
+		if (l == 0 && ldns_rr_rd_count(rr) > 0)
+			continue;
+		uint8_t *dst = is_sig ? sg : rd;
+		size_t *dl = is_sig ? &sgl : &rdl;
+		size_t dcap = is_sig ? sizeof(sg) : sizeof(rd);
+		if (*dl + 2 + l > dcap)
+			continue;
+		dst[*dl] = (uint8_t)(l >> 8);
+		dst[*dl + 1] = (uint8_t)l;
+		memcpy(dst + *dl + 2, one, l);
+		*dl += 2 + l;
+		if (is_sig) {
+			ns++;
+			continue;
+		}
+		n++;
+		cls = ldns_rr_get_class(rr);
+		if (ldns_rr_ttl(rr) < ttl)
+			ttl = ldns_rr_ttl(rr);
+	}
+	if (n == 0)
+		return 0;
+	struct cache_rrset_in in = {
+		.owner = owner, .type = type, .rclass = cls,
+		.kind = CACHE_RRSET, .rank = rank, .ttl = ttl,
+		.nrr = (uint16_t)n, .rdata = rd, .rdata_len = rdl,
+		.nsig = (uint16_t)ns, .sigs = sg, .sigs_len = sgl,
+	};
+	memcpy(in.source, f->cut.ns[f->ns_idx].addr[f->addr_idx].ip, 16);
+	in.source_family = f->cut.ns[f->ns_idx].addr[f->addr_idx].family;
+	cache_store(r->env->cache, &in, now);
+	if (to_res) {
+		const uint8_t *p = rd;
+		uint32_t cttl = clamp_ttl(r, ttl, false);
+		for (unsigned k = 0; k < n; k++) {
+			size_t l = (size_t)(p[0] << 8 | p[1]);
+			if (res_put(r, owner, type, cls, cttl, p + 2, l))
+				r->res.ancount++;
+			p += 2 + l;
+		}
+	}
+	return n;
+}
+
+/* ---- frames ---- */
+
+static void
+frame_init(struct frame *f, const uint8_t *name, uint16_t type, uint16_t cls)
+{
+	memset(f, 0, sizeof(*f));
+	cache_name_lower(f->qname, name);
+	cache_name_lower(f->sname, name);
+	f->qtype = type;
+	f->qclass = cls;
+	f->state = F_INIT;
+	f->parent_ns = -1;
+}
+
+/* Hand an address found by a sub-question to the parent's cut. */
+static void
+give_parent(struct iter_req *r, const uint8_t *rdata, size_t len)
+{
+	struct frame *f = &r->f[r->top], *p;
+
+	if (r->top == 0 || (len != 4 && len != 16))
+		return;
+	p = &r->f[r->top - 1];
+	if (deleg_add_addr(&p->cut, f->parent_ns, rdata,
+	    len == 4 ? AF_INET : AF_INET6))
+		f->found++;
+}
+
+/* Frame finished (answer, negative, or failure of a sub-question). */
+static void
+frame_done(struct iter_req *r, uint64_t now, uint8_t rcode)
+{
+	struct frame *f = &r->f[r->top];
+
+	f->state = F_DONE;
+	f->rcode = rcode;
+	if (r->top == 0) {
+		r->res.rcode = rcode;
+		r->done = true;
+		stepf(r, now, TRACE_DONE, "rcode %s, %u answer records, %u sends",
+		    rcode == 0 ? "NOERROR" : rcode == 3 ? "NXDOMAIN" : "SERVFAIL",
+		    r->res.ancount, r->sends);
+		return;
+	}
+	struct frame *p = &r->f[r->top - 1];
+	struct deleg_ns *ns = &p->cut.ns[f->parent_ns];
+	stepf(r, now, TRACE_SUBQ, "sub-question done: %u address(es)", f->found);
+	if (f->found == 0 && f->qtype == T_A && rcode == 0) {
+		/* no IPv4 address: try AAAA for the same NS name */
+		uint8_t name[LIM_NAME_MAX];
+		int pn = f->parent_ns;
+		memcpy(name, f->qname, sizeof(name));
+		frame_init(f, name, T_AAAA, p->qclass);
+		f->parent_ns = pn;
+		return;
+	}
+	if (f->found == 0)
+		ns->flags |= DELEG_NS_FAILED;
+	r->top--;
+	r->f[r->top].state = F_QUERY;
+}
+
+static void
+frame_fail(struct iter_req *r, uint64_t now, uint16_t ede, const char *why)
+{
+	if (r->top == 0) {
+		fail_request(r, now, ede, "%s", why);
+		return;
+	}
+	stepf(r, now, TRACE_SUBQ, "sub-question failed: %s", why);
+	frame_done(r, now, 2);
+}
+
+/* Look for the frame's current name in the cache. Returns 1 if the frame is
+ * done, 2 if a CNAME moved sname (go again), 0 on a miss. */
+static int
+frame_from_cache(struct iter_req *r, struct frame *f, uint64_t now,
+    uint8_t *target_out)
+{
+	static __thread uint8_t buf[65536];
+	struct cache_rrset_out o;
+	struct cache *c = r->env->cache;
+
+	if (cache_get(c, f->sname, f->qtype, f->qclass, now, &o, buf,
+	    sizeof(buf)) == 1 && o.rank >= CACHE_RANK_ANSWER_MIN) {
+		if (o.kind == CACHE_NODATA) {
+			if (r->top == 0 && res_put(r, o.soa_owner, T_SOA, f->qclass,
+			    o.ttl, o.rdata + 2, o.rdata_len - 2))
+				r->res.nscount++;
+			stepf(r, now, TRACE_CACHE, "NODATA from cache, ttl %u", o.ttl);
+			frame_done(r, now, 0);
+			return 1;
+		}
+		if (o.kind == CACHE_RRSET) {
+			const uint8_t *p = o.rdata;
+			for (unsigned k = 0; k < o.nrr; k++) {
+				size_t l = (size_t)(p[0] << 8 | p[1]);
+				if (r->top == 0 && res_put(r, f->sname, f->qtype,
+				    o.rclass, o.ttl, p + 2, l))
+					r->res.ancount++;
+				if (r->top > 0)
+					give_parent(r, p + 2, l);
+				p += 2 + l;
+			}
+			stepf(r, now, TRACE_CACHE, "answer from cache: %u record(s), ttl %u",
+			    o.nrr, o.ttl);
+			frame_done(r, now, 0);
+			return 1;
+		}
+	}
+	if (cache_get(c, f->sname, CACHE_TYPE_NXDOMAIN, f->qclass, now, &o, buf,
+	    sizeof(buf)) == 1 && o.kind == CACHE_NXDOMAIN) {
+		if (r->top == 0 && res_put(r, o.soa_owner, T_SOA, f->qclass, o.ttl,
+		    o.rdata + 2, o.rdata_len - 2))
+			r->res.nscount++;
+		stepf(r, now, TRACE_CACHE, "NXDOMAIN from cache, ttl %u", o.ttl);
+		frame_done(r, now, 3);
+		return 1;
+	}
+	if (f->qtype != T_CNAME && cache_get(c, f->sname, T_CNAME, f->qclass, now,
+	    &o, buf, sizeof(buf)) == 1 && o.kind == CACHE_RRSET &&
+	    o.rank >= CACHE_RANK_ANSWER_MIN && o.nrr >= 1) {
+		size_t l = (size_t)(o.rdata[0] << 8 | o.rdata[1]);
+		const uint8_t *target = o.rdata + 2;
+		if (cache_name_len(target, l) != l)
+			return 0;
+		if (r->top == 0 && res_put(r, f->sname, T_CNAME, o.rclass, o.ttl,
+		    target, l))
+			r->res.ancount++;
+		stepf(r, now, TRACE_CACHE, "CNAME from cache, ttl %u", o.ttl);
+		cache_name_lower(target_out, target);
+		return 2;
+	}
+	return 0;
+}
+
+/* Follow to a new name: count, detect loops. Returns false if the request
+ * ended. */
+static bool
+follow_cname(struct iter_req *r, struct frame *f, const uint8_t *target,
+    uint64_t now)
+{
+	char t[80];
+
+	if (++r->cnames > r->env->opts.max_cname) {
+		fail_limit(r, now, "max_cname", r->env->opts.max_cname);
+		return false;
+	}
+	trace_name(t, sizeof(t), target);
+	if (cache_name_eq(target, f->qname)) {
+		fail_request(r, now, ITER_EDE_OTHER, "CNAME loop at %s", t);
+		return false;
+	}
+	/* a loop not through the start: the target is already in the answer */
+	const uint8_t *p = r->res.rr, *end = r->res.rr + r->res.rr_len;
+	while (r->top == 0 && p < end) {
+		size_t nl = cache_name_len(p, (size_t)(end - p));
+		if (nl == 0 || p + nl + 10 > end)
+			break;
+		if (cache_name_eq(p, target)) {
+			fail_request(r, now, ITER_EDE_OTHER, "CNAME loop at %s", t);
+			return false;
+		}
+		p += nl + 10 + (size_t)(p[nl + 8] << 8 | p[nl + 9]);
+	}
+	stepf(r, now, TRACE_CNAME, "CNAME to %s", t);
+	cache_name_lower(f->sname, target);
+	f->state = F_INIT;
+	f->qmin_off = false;
+	f->qmin_extra = 0;
+	f->referrals = 0;
+	return true;
+}
+
+/* Start a sub-question for the address of NS @p i of the frame's cut. */
+static bool
+start_subq(struct iter_req *r, uint64_t now, int i)
+{
+	struct frame *f = &r->f[r->top];
+	struct deleg_ns *ns = &f->cut.ns[i];
+
+	ns->flags |= DELEG_NS_LOOKED;
+	/* a dependency cycle: this NS name is already being looked up below */
+	for (int k = 0; k <= r->top; k++) {
+		if (cache_name_eq(r->f[k].qname, ns->name) && r->f[k].qtype != f->qtype) {
+			ns->flags |= DELEG_NS_FAILED;
+			stepf(r, now, TRACE_SUBQ, "dependency cycle on NS name");
+			return true;
+		}
+		if (k > 0 && cache_name_eq(r->f[k].qname, ns->name)) {
+			ns->flags |= DELEG_NS_FAILED;
+			stepf(r, now, TRACE_SUBQ, "dependency cycle on NS name");
+			return true;
+		}
+	}
+	if (r->top >= LIM_MAX_SUBQ_DEPTH) {
+		ns->flags |= DELEG_NS_FAILED;
+		stepf(r, now, TRACE_SUBQ, "NS look-up nesting limit %d", LIM_MAX_SUBQ_DEPTH);
+		return true;
+	}
+	if (r->glueless >= r->env->opts.max_glueless) {
+		fail_limit(r, now, "max_glueless", r->env->opts.max_glueless);
+		return false;
+	}
+	r->glueless++;
+	r->top++;
+	frame_init(&r->f[r->top], ns->name, T_A, f->qclass);
+	r->f[r->top].parent_ns = i;
+	stepf(r, now, TRACE_SUBQ, "looking up address of NS (glueless %u/%u)",
+	    r->glueless, r->env->opts.max_glueless);
+	return true;
+}
+
+/* Build the query for frame @p f into @p a. */
+static void
+build_query(struct iter_req *r, struct frame *f, struct iter_action *a,
+    const uint8_t *name, uint16_t type, uint64_t now)
+{
+	uint8_t *p = a->pkt;
+	size_t nl = cache_name_len(name, LIM_NAME_MAX);
+	uint8_t bits[32];
+	bool edns = !f->no_edns;
+	struct deleg_addr *ad = &f->cut.ns[f->ns_idx].addr[f->addr_idx];
+	struct infra_info inf;
+
+	r->env->random(bits, sizeof(bits), r->env->random_arg);
+	f->sent_id = (uint16_t)(bits[0] << 8 | bits[1]);
+	infra_get(r->env->infra, ad->ip, ad->family, now, &inf);
+	if (inf.edns == INFRA_EDNS_BROKEN)
+		edns = false;
+	memset(p, 0, MSG_HDR_LEN_ITER);
+	p[0] = (uint8_t)(f->sent_id >> 8);
+	p[1] = (uint8_t)f->sent_id;
+	p[2] = 0;		/* RD=0: iterative */
+	p[3] = 0;
+	p[5] = 1;		/* QDCOUNT */
+	p[11] = edns ? 1 : 0;
+	p += MSG_HDR_LEN_ITER;
+	memcpy(p, name, nl);
+	/* 0x20: random case for each letter, one bit each */
+	if (r->env->opts.use_0x20 && !f->no_0x20) {
+		for (size_t i = 0, b = 16; i < nl; i++, b++) {
+			uint8_t ch = p[i];
+			if (((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z') &&
+			    (bits[(b / 8) % 32] >> (b % 8)) & 1)
+				p[i] = ch ^ 0x20;
+		}
+	}
+	memcpy(f->sent_q, p, nl);
+	p += nl;
+	*p++ = (uint8_t)(type >> 8);
+	*p++ = (uint8_t)type;
+	*p++ = (uint8_t)(f->qclass >> 8);
+	*p++ = (uint8_t)f->qclass;
+	memcpy(f->sent_q + nl, p - 4, 4);
+	f->sent_qlen = nl + 4;
+	if (edns) {
+		/* OPT: root owner, type 41, class = 1232, TTL: DO bit set */
+		static const uint8_t opt[11] = { 0, 0, 41, LIM_EDNS_BUFSIZE >> 8,
+			LIM_EDNS_BUFSIZE & 0xff, 0, 0, 0x80, 0, 0, 0 };
+		memcpy(p, opt, sizeof(opt));
+		p += sizeof(opt);
+	}
+	a->len = (size_t)(p - a->pkt);
+	f->sent_type = type;
+	cache_name_lower(f->sent_name, name);
+	f->no_edns = !edns;
+}
+
+/* The name to ask now: minimised, or the full current name. */
+static const uint8_t *
+query_name(struct iter_req *r, struct frame *f, uint16_t *type)
+{
+	unsigned lz = name_labels(f->cut.zone), ls = name_labels(f->sname);
+	unsigned want = lz + 1 + f->qmin_extra;
+
+	*type = f->qtype;
+	if (!r->env->opts.qname_minimisation || f->qmin_off || want >= ls ||
+	    f->qmin_steps >= LIM_MAX_QMIN_STEPS)
+		return f->sname;
+	*type = T_A;
+	return name_suffix(f->sname, want);
+}
+
+/* Choose a server and fill the action. Returns false if no send happened
+ * (the frame state moved on instead). */
+static bool
+frame_send(struct iter_req *r, struct frame *f, uint64_t now,
+    struct iter_action *a, bool same)
+{
+	int ni, ai;
+	char z[80];
+
+	if (!same) {
+		if (!deleg_pick(&f->cut, r->env->infra, now, rnd32(r), &ni, &ai)) {
+			/* no address left: look up an NS name that has none */
+			for (int i = 0; i < f->cut.nns; i++) {
+				if (f->cut.ns[i].naddr == 0 &&
+				    !(f->cut.ns[i].flags & (DELEG_NS_LOOKED | DELEG_NS_FAILED))) {
+					start_subq(r, now, i);
+					return false;
+				}
+			}
+			zone_text(z, sizeof(z), f->cut.zone);
+			char why[160];
+			snprintf(why, sizeof(why), "no reachable server for zone %s", z);
+			frame_fail(r, now, ITER_EDE_NO_REACHABLE_AUTHORITY, why);
+			return false;
+		}
+		f->ns_idx = ni;
+		f->addr_idx = ai;
+		f->tcp = false;
+		f->no_edns = false;
+		f->no_0x20 = false;
+		f->case_mismatch = false;
+	}
+	if (r->sends >= r->env->opts.max_sends) {
+		fail_limit(r, now, "max_sends", r->env->opts.max_sends);
+		return false;
+	}
+	struct deleg_addr *ad = &f->cut.ns[f->ns_idx].addr[f->addr_idx];
+	uint16_t type;
+	const uint8_t *name = query_name(r, f, &type);
+	struct infra_info inf;
+
+	build_query(r, f, a, name, type, now);
+	memcpy(a->addr, ad->ip, 16);
+	a->family = ad->family;
+	a->port = r->env->port;
+	a->tcp = f->tcp;
+	infra_get(r->env->infra, ad->ip, ad->family, now, &inf);
+	a->timeout_ms = inf.rto_ms;
+	uint64_t left = r->start_ms + r->env->opts.max_time_ms - now;
+	if (a->timeout_ms > left)
+		a->timeout_ms = (uint32_t)left;
+	if (ad->tries < 255)
+		ad->tries++;
+	ad->state = DELEG_ADDR_TRIED;
+	f->sent_at = now;
+	r->sends++;
+	r->res.sends = r->sends;
+	r->waiting = true;
+	struct trace_step *s = step(r, now, TRACE_SEND);
+	if (s != NULL) {
+		s->tcp = f->tcp;
+		s->family = ad->family;
+		memcpy(s->addr, ad->ip, 16);
+		s->qtype = type;
+		trace_name(s->qname, sizeof(s->qname), name);
+		char ns[80];
+		trace_name(ns, sizeof(ns), f->cut.ns[f->ns_idx].name);
+		snprintf(s->detail, sizeof(s->detail), "to %s%s%s", ns,
+		    name != f->sname ? " (minimised)" : "",
+		    f->no_edns ? " (no EDNS)" : "");
+	}
+	return true;
+}
+
+enum iter_status
+iter_next(struct iter_req *r, uint64_t now, struct iter_action *a)
+{
+	if (r->done)
+		return ITER_DONE;
+	while (!r->done) {
+		struct frame *f = &r->f[r->top];
+
+		if (now - r->start_ms >= r->env->opts.max_time_ms) {
+			fail_limit(r, now, "max_time_ms", r->env->opts.max_time_ms);
+			break;
+		}
+		if (++r->steps > LIM_ITER_STEPS) {
+			fail_limit(r, now, "iterator steps", LIM_ITER_STEPS);
+			break;
+		}
+		switch (f->state) {
+		case F_INIT: {
+			uint8_t target[LIM_NAME_MAX];
+			int c = frame_from_cache(r, f, now, target);
+			if (c == 1)
+				continue;
+			if (c == 2) {
+				follow_cname(r, f, target, now);
+				continue;
+			}
+			bool cached = deleg_from_cache(&f->cut, r->env->cache,
+			    r->env->hints, f->sname, f->qclass, now);
+			struct trace_step *s = step(r, now, TRACE_CUT);
+			if (s != NULL) {
+				s->rtt_ms = f->cut.ttl;
+				snprintf(s->detail, sizeof(s->detail),
+				    "%s, %u NS", cached ? "from cache" : "from root hints",
+				    f->cut.nns);
+			}
+			f->state = F_QUERY;
+			f->qmin_extra = 0;
+			continue;
+		}
+		case F_QUERY:
+			if (frame_send(r, f, now, a, false))
+				return ITER_SEND;
+			continue;
+		case F_RETRY_SAME:
+			f->state = F_QUERY;
+			if (frame_send(r, f, now, a, true))
+				return ITER_SEND;
+			continue;
+		default:
+			/* F_DONE frames are popped by frame_done */
+			fail_request(r, now, ITER_EDE_OTHER, "internal: bad state");
+			break;
+		}
+	}
+	return ITER_DONE;
+}
+
+/* ---- consuming replies ---- */
+
+static bool
+same_addr(const struct sockaddr *sa, const struct deleg_addr *ad, uint16_t port)
+{
+	if (sa->sa_family == AF_INET && ad->family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+		return ntohs(s4->sin_port) == port &&
+		    memcmp(&s4->sin_addr, ad->ip, 4) == 0;
+	}
+	if (sa->sa_family == AF_INET6 && ad->family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+		return ntohs(s6->sin6_port) == port &&
+		    memcmp(&s6->sin6_addr, ad->ip, 16) == 0;
+	}
+	return false;
+}
+
+/* Mark the current server bad for this frame and, for a lame server,
+ * remember it in the infra cache for the zone. */
+static void
+server_bad(struct iter_req *r, struct frame *f, uint64_t now, bool lame,
+    const char *why)
+{
+	struct deleg_addr *ad = &f->cut.ns[f->ns_idx].addr[f->addr_idx];
+	struct trace_step *s;
+
+	ad->state = DELEG_ADDR_BAD;
+	if (lame)
+		infra_set_lame(r->env->infra, ad->ip, ad->family, f->cut.zone,
+		    now + (uint64_t)LIM_INFRA_TTL * 1000, now);
+	s = step(r, now, lame ? TRACE_LAME : TRACE_TIMEOUT);
+	if (s != NULL) {
+		s->family = ad->family;
+		memcpy(s->addr, ad->ip, 16);
+		snprintf(s->detail, sizeof(s->detail), "%s", why);
+	}
+	f->state = F_QUERY;
+}
+
+/* Find the referral NS set in the authority section: owner strictly below
+ * the cut and at or above sname. Returns its owner or NULL; sets *upward if
+ * an NS set was there but pointed up or sideways. */
+static const uint8_t *
+find_referral(ldns_pkt *pkt, const struct frame *f, bool *upward)
+{
+	ldns_rr_list *auth = ldns_pkt_authority(pkt);
+	const uint8_t *best = NULL;
+
+	*upward = false;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(auth); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(auth, i);
+		const uint8_t *o = rr_owner(rr);
+		if (ldns_rr_get_type(rr) != T_NS)
+			continue;
+		if (!cache_name_under(o, f->cut.zone) || cache_name_eq(o, f->cut.zone) ||
+		    !cache_name_under(f->sname, o)) {
+			*upward = true;
+			continue;
+		}
+		if (best == NULL || name_labels(o) > name_labels(best))
+			best = o;
+	}
+	return best;
+}
+
+static void
+take_referral(struct iter_req *r, struct frame *f, ldns_pkt *pkt,
+    const uint8_t *zone, uint64_t now)
+{
+	ldns_rr_list *auth = ldns_pkt_authority(pkt);
+	ldns_rr_list *add = ldns_pkt_additional(pkt);
+	struct deleg nd;
+	char z[80], ns_list[128] = "";
+	size_t nl = 0;
+
+	if (++f->referrals > r->env->opts.max_depth) {
+		fail_limit(r, now, "max_depth", r->env->opts.max_depth);
+		return;
+	}
+	deleg_init(&nd, zone);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(auth); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(auth, i);
+		ldns_rdf *t = ldns_rr_rdf(rr, 0);
+		if (!rr_is(rr, zone, T_NS) || t == NULL)
+			continue;
+		if (deleg_add_ns(&nd, ldns_rdf_data(t)) >= 0 && nl < sizeof(ns_list) - 1) {
+			char n[80];
+			trace_name(n, sizeof(n), ldns_rdf_data(t));
+			nl += (size_t)snprintf(ns_list + nl, sizeof(ns_list) - nl,
+			    "%s%s", nl ? " " : "", n);
+		}
+	}
+	take_rrset(r, now, auth, zone, T_NS, CACHE_RANK_REFERRAL, false, f);
+	trace_name(z, sizeof(z), zone);
+	stepf(r, now, TRACE_REFERRAL, "referral to %s: %s", z, ns_list);
+
+	/* glue: address records of the new NS names, only inside the bailiwick
+	 * of the zone the answering server was asked about */
+	for (size_t i = 0; i < ldns_rr_list_rr_count(add); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(add, i);
+		uint16_t t = ldns_rr_get_type(rr);
+		const uint8_t *o = rr_owner(rr);
+		if (t != T_A && t != T_AAAA)
+			continue;
+		int idx = deleg_find_ns(&nd, o);
+		char n[80];
+		trace_name(n, sizeof(n), o);
+		if (idx < 0) {
+			stepf(r, now, TRACE_GLUE, "rejected %s: not an NS of %s", n, z);
+			continue;
+		}
+		if (!cache_name_under(o, f->cut.zone)) {
+			char cz[80];
+			trace_name(cz, sizeof(cz), f->cut.zone);
+			stepf(r, now, TRACE_GLUE,
+			    "rejected %s: out of bailiwick of %s", n, cz);
+			continue;
+		}
+		ldns_rdf *a = ldns_rr_rdf(rr, 0);
+		if (a == NULL || ldns_rdf_size(a) != (t == T_A ? 4u : 16u))
+			continue;
+		deleg_add_addr(&nd, idx, ldns_rdf_data(a), t == T_A ? AF_INET : AF_INET6);
+		nd.ns[idx].flags |= DELEG_NS_GLUE;
+		if (take_rrset(r, now, add, o, t, CACHE_RANK_GLUE, false, f) > 0) {
+			char ip[INET6_ADDRSTRLEN];
+			inet_ntop(t == T_A ? AF_INET : AF_INET6, ldns_rdf_data(a), ip,
+			    sizeof(ip));
+			stepf(r, now, TRACE_GLUE, "accepted %s %s: in bailiwick of %s",
+			    n, ip, z);
+		}
+	}
+	/* NS names without glue may have addresses in the cache already */
+	deleg_fill_addrs(&nd, r->env->cache, f->qclass, now);
+	f->cut = nd;
+	f->qmin_extra = 0;
+	f->state = F_QUERY;
+}
+
+/* The SOA of a negative answer: in the authority section, at or above
+ * @p name and inside the cut. Returns the RR or NULL. */
+static ldns_rr *
+find_soa(ldns_pkt *pkt, const struct frame *f, const uint8_t *name)
+{
+	ldns_rr_list *auth = ldns_pkt_authority(pkt);
+
+	for (size_t i = 0; i < ldns_rr_list_rr_count(auth); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(auth, i);
+		const uint8_t *o = rr_owner(rr);
+		if (ldns_rr_get_type(rr) == T_SOA && cache_name_under(name, o) &&
+		    cache_name_under(o, f->cut.zone) && ldns_rr_rd_count(rr) == 7)
+			return rr;
+	}
+	return NULL;
+}
+
+/* Cache and report a negative answer for @p name. */
+static void
+take_negative(struct iter_req *r, struct frame *f, ldns_pkt *pkt,
+    const uint8_t *name, bool nxdomain, uint64_t now)
+{
+	ldns_rr *soa = find_soa(pkt, f, name);
+	uint8_t rd[1024];
+	size_t l;
+	uint32_t ttl = 0;
+
+	if (soa != NULL && (l = rr_rdata(soa, rd + 2, sizeof(rd) - 2)) > 20) {
+		ldns_rdf *min = ldns_rr_rdf(soa, 6);
+		uint32_t minimum = ldns_rdf2native_int32(min);
+		ttl = ldns_rr_ttl(soa) < minimum ? ldns_rr_ttl(soa) : minimum;
+		rd[0] = (uint8_t)(l >> 8);
+		rd[1] = (uint8_t)l;
+		struct cache_rrset_in in = {
+			.owner = name, .type = nxdomain ? CACHE_TYPE_NXDOMAIN : f->qtype,
+			.rclass = f->qclass,
+			.kind = nxdomain ? CACHE_NXDOMAIN : CACHE_NODATA,
+			.rank = CACHE_RANK_AUTH_AUTHORITY, .ttl = ttl,
+			.nrr = 1, .rdata = rd, .rdata_len = l + 2,
+			.soa_owner = rr_owner(soa),
+		};
+		memcpy(in.source, f->cut.ns[f->ns_idx].addr[f->addr_idx].ip, 16);
+		in.source_family = f->cut.ns[f->ns_idx].addr[f->addr_idx].family;
+		cache_store(r->env->cache, &in, now);
+		if (r->top == 0 && res_put(r, rr_owner(soa), T_SOA, f->qclass,
+		    clamp_ttl(r, ttl, true), rd + 2, l))
+			r->res.nscount++;
+	}
+	stepf(r, now, nxdomain ? TRACE_NXDOMAIN : TRACE_NODATA,
+	    "%s, negative TTL %u%s", nxdomain ? "NXDOMAIN" : "NODATA",
+	    clamp_ttl(r, ttl, true), soa ? "" : " (no SOA: not cached)");
+	frame_done(r, now, nxdomain ? 3 : 0);
+}
+
+/* An answer: walk the CNAME chain from sname inside the answer section,
+ * caching and collecting in-bailiwick RRsets. */
+static void
+take_answer(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
+{
+	ldns_rr_list *an = ldns_pkt_answer(pkt);
+	uint8_t rank = ldns_pkt_aa(pkt) ? CACHE_RANK_AUTH_ANSWER :
+	    CACHE_RANK_NONAUTH_ANSWER;
+	unsigned hops = 0;
+
+	/* report what is dropped as out of bailiwick */
+	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i);
+		if (!cache_name_under(rr_owner(rr), f->cut.zone)) {
+			char n[80], z[80];
+			trace_name(n, sizeof(n), rr_owner(rr));
+			trace_name(z, sizeof(z), f->cut.zone);
+			stepf(r, now, TRACE_ANSWER,
+			    "dropped %s type %u: out of bailiwick of %s", n,
+			    ldns_rr_get_type(rr), z);
+		}
+	}
+	for (;;) {
+		const uint8_t *sn = f->sname;
+		if (!cache_name_under(sn, f->cut.zone))
+			break;
+		unsigned n = take_rrset(r, now, an, sn, f->qtype, rank, r->top == 0, f);
+		if (n > 0) {
+			if (r->top > 0) {
+				for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+					ldns_rr *rr = ldns_rr_list_rr(an, i);
+					ldns_rdf *a = ldns_rr_rdf(rr, 0);
+					if (rr_is(rr, sn, f->qtype) && a != NULL)
+						give_parent(r, ldns_rdf_data(a),
+						    ldns_rdf_size(a));
+				}
+			}
+			stepf(r, now, TRACE_ANSWER, "answer: %u record(s)%s", n,
+			    rank == CACHE_RANK_AUTH_ANSWER ? " (authoritative)" : "");
+			frame_done(r, now, 0);
+			return;
+		}
+		if (f->qtype == T_CNAME)
+			break;
+		ldns_rr *cn = NULL;
+		for (size_t i = 0; i < ldns_rr_list_rr_count(an) && !cn; i++)
+			if (rr_is(ldns_rr_list_rr(an, i), sn, T_CNAME))
+				cn = ldns_rr_list_rr(an, i);
+		if (cn == NULL || ldns_rr_rdf(cn, 0) == NULL)
+			break;
+		take_rrset(r, now, an, sn, T_CNAME, rank, r->top == 0, f);
+		if (!follow_cname(r, f, ldns_rdf_data(ldns_rr_rdf(cn, 0)), now))
+			return;
+		if (++hops > LIM_MAX_CNAME)
+			break;
+	}
+	/* the chain ended without data for the current name */
+	if (f->state == F_INIT) {
+		/* moved to a new name: a negative answer for it may be here */
+		if (cache_name_under(f->sname, f->cut.zone) && ldns_pkt_aa(pkt)) {
+			if (ldns_pkt_get_rcode(pkt) == LDNS_RCODE_NXDOMAIN) {
+				take_negative(r, f, pkt, f->sname, true, now);
+				return;
+			}
+			if (find_soa(pkt, f, f->sname) != NULL) {
+				take_negative(r, f, pkt, f->sname, false, now);
+				return;
+			}
+		}
+		return;		/* resolve the target from the top */
+	}
+	if (ldns_pkt_aa(pkt)) {
+		take_negative(r, f, pkt, f->sname, false, now);
+		return;
+	}
+	server_bad(r, f, now, true, "non-authoritative answer without data");
+}
+
+static void
+handle_reply(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
+{
+	ldns_pkt_rcode rc = ldns_pkt_get_rcode(pkt);
+	bool minimised = !cache_name_eq(f->sent_name, f->sname) ||
+	    f->sent_type != f->qtype;
+	bool upward;
+	const uint8_t *refz;
+	char why[96];
+
+	if (ldns_pkt_tc(pkt) && !f->tcp) {
+		stepf(r, now, TRACE_TC, "truncated: retry over TCP");
+		f->tcp = true;
+		f->state = F_RETRY_SAME;
+		return;
+	}
+	if (rc == LDNS_RCODE_FORMERR && !f->no_edns) {
+		struct deleg_addr *ad = &f->cut.ns[f->ns_idx].addr[f->addr_idx];
+		infra_set_edns(r->env->infra, ad->ip, ad->family, false, now);
+		stepf(r, now, TRACE_EDNS, "FORMERR to EDNS: retry without");
+		f->no_edns = true;
+		f->state = F_RETRY_SAME;
+		return;
+	}
+	if (minimised && rc != LDNS_RCODE_NOERROR) {
+		stepf(r, now, TRACE_QMIN, "rcode %d to minimised query: "
+		    "fall back to the full name", (int)rc);
+		f->qmin_off = true;
+		f->state = F_RETRY_SAME;
+		return;
+	}
+	if (rc != LDNS_RCODE_NOERROR && rc != LDNS_RCODE_NXDOMAIN) {
+		snprintf(why, sizeof(why), "rcode %s",
+		    rc == LDNS_RCODE_REFUSED ? "REFUSED" :
+		    rc == LDNS_RCODE_SERVFAIL ? "SERVFAIL" :
+		    rc == LDNS_RCODE_NOTIMPL ? "NOTIMP" : "FORMERR or other");
+		server_bad(r, f, now, true, why);
+		return;
+	}
+	if (!ldns_pkt_aa(pkt)) {
+		refz = find_referral(pkt, f, &upward);
+		if (refz != NULL) {
+			take_referral(r, f, pkt, refz, now);
+			return;
+		}
+		if (ldns_rr_list_rr_count(ldns_pkt_answer(pkt)) == 0) {
+			server_bad(r, f, now, true, upward ? "upward referral" :
+			    "non-authoritative reply that is not a referral");
+			return;
+		}
+	}
+	if (minimised) {
+		/* the minimised name is not a cut: ask one label more of the
+		 * same servers, or the full name after a CNAME */
+		if (ldns_rr_list_rr_count(ldns_pkt_answer(pkt)) > 0 &&
+		    ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_answer(pkt), 0)) == T_CNAME)
+			f->qmin_off = true;
+		f->qmin_extra++;
+		f->qmin_steps++;
+		stepf(r, now, TRACE_QMIN, "no cut at the minimised name: one label more");
+		f->state = F_RETRY_SAME;
+		return;
+	}
+	if (rc == LDNS_RCODE_NXDOMAIN && ldns_rr_list_rr_count(ldns_pkt_answer(pkt)) == 0) {
+		take_negative(r, f, pkt, f->sname, true, now);
+		return;
+	}
+	take_answer(r, f, pkt, now);
+}
+
+enum iter_status
+iter_reply(struct iter_req *r, const struct sockaddr *from, const uint8_t *pkt,
+    size_t len, uint64_t now)
+{
+	struct frame *f = &r->f[r->top];
+	struct deleg_addr *ad;
+	struct infra_info inf;
+	ldns_pkt *p = NULL;
+
+	if (!r->waiting || r->done)
+		return ITER_IGNORED;
+	ad = &f->cut.ns[f->ns_idx].addr[f->addr_idx];
+	if (pkt == NULL) {
+		r->waiting = false;
+		infra_timeout(r->env->infra, ad->ip, ad->family, now);
+		if (f->case_mismatch && !f->tcp) {
+			stepf(r, now, TRACE_TIMEOUT, "timeout after a reply in "
+			    "the wrong case: retry over TCP without 0x20");
+			f->tcp = true;
+			f->no_0x20 = true;
+			f->state = F_RETRY_SAME;
+			return ITER_ACCEPTED;
+		}
+		server_bad(r, f, now, false, "timeout");
+		return ITER_ACCEPTED;
+	}
+	/* the spoof check: source, ID, QR, one question, identical bytes */
+	if (from == NULL || !same_addr(from, ad, r->env->port) || len < 12 + f->sent_qlen ||
+	    pkt[0] != (f->sent_id >> 8) || pkt[1] != (f->sent_id & 0xff) ||
+	    !(pkt[2] & 0x80) || pkt[4] != 0 || pkt[5] != 1 ||
+	    memcmp(pkt + 12, f->sent_q, f->sent_qlen) != 0) {
+		if (from != NULL && same_addr(from, ad, r->env->port) &&
+		    len >= 12 + f->sent_qlen &&
+		    pkt[0] == (f->sent_id >> 8) && pkt[1] == (f->sent_id & 0xff) &&
+		    cache_name_eq(pkt + 12, f->sent_q))
+			f->case_mismatch = true;
+		r->ignored++;
+		stepf(r, now, TRACE_IGNORED, "reply ignored: %s",
+		    from == NULL || !same_addr(from, ad, r->env->port) ?
+		    "wrong source address or port" :
+		    len < 12 + f->sent_qlen ? "too short" :
+		    (pkt[0] != (f->sent_id >> 8) || pkt[1] != (f->sent_id & 0xff)) ?
+		    "wrong ID" : "question differs (name, case or type)");
+		return ITER_IGNORED;
+	}
+	r->waiting = false;
+	infra_rtt_update(r->env->infra, ad->ip, ad->family,
+	    (uint32_t)(now - f->sent_at), now);
+	infra_get(r->env->infra, ad->ip, ad->family, now, &inf);
+	struct trace_step *s = step(r, now, TRACE_ANSWER);
+	if (s != NULL) {
+		s->rtt_ms = (uint32_t)(now - f->sent_at);
+		s->family = ad->family;
+		memcpy(s->addr, ad->ip, 16);
+		s->tcp = f->tcp;
+		snprintf(s->detail, sizeof(s->detail), "reply rcode %u, %u bytes%s%s",
+		    pkt[3] & 0xf, (unsigned)len, pkt[2] & 0x04 ? ", AA" : "",
+		    pkt[2] & 0x02 ? ", TC" : "");
+	}
+	if (ldns_wire2pkt(&p, pkt, len) != LDNS_STATUS_OK) {
+		server_bad(r, f, now, true, "malformed reply");
+		return ITER_ACCEPTED;
+	}
+	if (ldns_pkt_edns(p) == false && !f->no_edns)
+		infra_set_edns(r->env->infra, ad->ip, ad->family, false, now);
+	handle_reply(r, f, p, now);
+	ldns_pkt_free(p);
+	return ITER_ACCEPTED;
+}
+
+/* ---- lifetime ---- */
+
+struct iter_req *
+iter_new(const struct iter_env *env, const uint8_t *qname, uint16_t qtype,
+    uint16_t qclass, uint64_t now)
+{
+	struct iter_req *r;
+
+	if (cache_name_len(qname, LIM_NAME_MAX) == 0)
+		return NULL;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	r->env = env;
+	r->start_ms = now;
+	frame_init(&r->f[0], qname, qtype, qclass);
+	trace_init(&r->trace, now);
+	stepf(r, now, TRACE_START, "resolving");
+	return r;
+}
+
+void
+iter_free(struct iter_req *r)
+{
+	if (r == NULL)
+		return;
+	trace_free(&r->trace);
+	free(r);
+}
+
+void
+iter_abort(struct iter_req *r, uint64_t now, const char *reason)
+{
+	if (!r->done)
+		fail_request(r, now, ITER_EDE_OTHER, "%s", reason);
+}
+
+const struct iter_result *
+iter_result(const struct iter_req *r)
+{
+	return &r->res;
+}
+
+const struct trace *
+iter_trace(const struct iter_req *r)
+{
+	return &r->trace;
+}
+
+unsigned
+iter_ignored(const struct iter_req *r)
+{
+	return r->ignored;
+}

@@ -1,0 +1,132 @@
+/**
+ * @file iter.h
+ * THE resolution state machine, one per client question. Pure: no sockets,
+ * no libuv, no clock. It is given the question, `now_ms` and upstream
+ * replies (or timeouts), and returns actions: send this query to this
+ * address over UDP or TCP, or done. The driver (resolver/worker.c, or a
+ * test) loops:
+ *
+ * @code
+ *	struct iter_req *r = iter_new(&env, qname, qtype, qclass, now);
+ *	for (;;) {
+ *		struct iter_action a;
+ *		if (iter_next(r, now, &a) == ITER_DONE)
+ *			break;			// r->result is filled
+ *		... send a.pkt[0..a.len) to a.addr (a.tcp) ...
+ *		... on each datagram from the network:
+ *		if (iter_reply(r, from, pkt, len, now) == ITER_IGNORED)
+ *			keep waiting;		// spoofed or mismatched
+ *		... or on timeout: iter_reply(r, NULL, NULL, 0, now);
+ *	}
+ *	iter_free(r);
+ * @endcode
+ *
+ * Every RRset it accepts goes into env->cache (in-bailiwick data only); the
+ * answer for the client is r->result. Every step is appended to r->trace.
+ */
+#ifndef RESOLVERD_ITER_H
+#define RESOLVERD_ITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "cache/cache.h"
+#include "cache/infra.h"
+#include "resolver/deleg.h"
+#include "resolver/limits.h"
+#include "resolver/trace.h"
+
+/** Tunables, from the config (see struct cfg). */
+struct iter_opts {
+	unsigned max_sends;
+	unsigned max_glueless;
+	unsigned max_cname;
+	unsigned max_depth;
+	unsigned max_time_ms;
+	bool qname_minimisation;
+	bool use_0x20;
+	uint32_t min_ttl, max_ttl, negative_ttl; /**< TTLs in answers, as the cache */
+};
+
+/** What the iterator needs from the outside world. */
+struct iter_env {
+	struct cache *cache;		/**< borrowed; where accepted data goes */
+	struct infra *infra;		/**< borrowed */
+	const struct deleg_hints *hints; /**< borrowed */
+	struct iter_opts opts;
+	/** Random bytes (IDs, 0x20, exploration); unpredictable in the daemon,
+	 *  scripted in tests. */
+	void (*random)(void *buf, size_t len, void *arg);
+	void *random_arg;
+	uint16_t port;			/**< upstream port, 53 (tests may change) */
+};
+
+enum iter_status {
+	ITER_SEND = 0,		/**< iter_next: send a.pkt; then wait */
+	ITER_DONE,		/**< iter_next: finished, see result */
+	ITER_ACCEPTED,		/**< iter_reply: the reply was used */
+	ITER_IGNORED,		/**< iter_reply: not ours (spoof check); keep waiting */
+};
+
+struct iter_action {
+	uint8_t addr[16];
+	uint8_t family;		/**< AF_INET / AF_INET6 */
+	uint16_t port;
+	bool tcp;
+	uint32_t timeout_ms;
+	size_t len;
+	uint8_t pkt[LIM_NAME_MAX + 64];	/**< the query, borrowed until reply */
+};
+
+/** Extended DNS Error codes used (RFC 8914). */
+enum iter_ede {
+	ITER_EDE_OTHER = 0,
+	ITER_EDE_NO_REACHABLE_AUTHORITY = 22,
+	ITER_EDE_NETWORK_ERROR = 23,
+};
+
+#define ITER_ANSWER_MAX 16384
+
+/** The outcome, filled when iter_next() returns ITER_DONE. */
+struct iter_result {
+	uint8_t rcode;		/**< NOERROR, NXDOMAIN, SERVFAIL */
+	uint16_t ancount, nscount;
+	/** Answer then authority records in uncompressed wire form (owner,
+	 *  type, class, ttl, rdlength, rdata), TTLs already clamped. */
+	uint8_t rr[ITER_ANSWER_MAX];
+	size_t rr_len;
+	bool failed;		/**< SERVFAIL with a reason */
+	uint16_t ede_code;
+	char reason[160];	/**< for the EDE text and the log line */
+	unsigned sends;		/**< upstream queries sent */
+};
+
+struct iter_req;
+
+/** @return a new request, or NULL (ENOMEM / bad name). Owned by the caller. */
+struct iter_req *iter_new(const struct iter_env *env, const uint8_t *qname,
+    uint16_t qtype, uint16_t qclass, uint64_t now_ms);
+void iter_free(struct iter_req *r);
+
+/** Advance: fill @p a and return ITER_SEND, or return ITER_DONE. */
+enum iter_status iter_next(struct iter_req *r, uint64_t now_ms,
+    struct iter_action *a);
+
+/** Feed what came back for the last ITER_SEND: a reply from @p from
+ *  (sockaddr_in/in6), or a timeout (@p from and @p pkt NULL).
+ *  @return ITER_ACCEPTED or ITER_IGNORED (then keep waiting). */
+enum iter_status iter_reply(struct iter_req *r, const struct sockaddr *from,
+    const uint8_t *pkt, size_t len, uint64_t now_ms);
+
+/** Give up now (deadline in the driver, shutdown): result becomes SERVFAIL
+ *  with @p reason. */
+void iter_abort(struct iter_req *r, uint64_t now_ms, const char *reason);
+
+const struct iter_result *iter_result(const struct iter_req *r);
+const struct trace *iter_trace(const struct iter_req *r);
+/** Replies ignored by the spoof check so far. */
+unsigned iter_ignored(const struct iter_req *r);
+
+#endif

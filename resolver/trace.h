@@ -1,0 +1,74 @@
+/**
+ * @file trace.h
+ * The record of one resolution: every step the iterator takes, in order.
+ * Pure. The iterator appends; `resolverctl trace` (and the SERVFAIL log
+ * line) render it. Steps live in a growable array owned by the trace.
+ */
+#ifndef RESOLVERD_TRACE_H
+#define RESOLVERD_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum trace_kind {
+	TRACE_START,		/**< question taken up (detail: why) */
+	TRACE_CUT,		/**< zone cut chosen (cache or hints), ttl */
+	TRACE_CACHE,		/**< answered from cache at this step */
+	TRACE_SEND,		/**< query sent */
+	TRACE_REFERRAL,		/**< referral received: zone, NS names */
+	TRACE_GLUE,		/**< glue accepted or rejected, and why */
+	TRACE_ANSWER,		/**< answer received */
+	TRACE_CNAME,		/**< CNAME followed */
+	TRACE_NXDOMAIN,
+	TRACE_NODATA,
+	TRACE_LAME,		/**< server lame for zone (why) */
+	TRACE_TIMEOUT,
+	TRACE_TC,		/**< truncated: retry over TCP */
+	TRACE_EDNS,		/**< EDNS fallback */
+	TRACE_IGNORED,		/**< reply ignored (spoof check) */
+	TRACE_QMIN,		/**< QNAME minimisation step or fallback */
+	TRACE_SUBQ,		/**< sub-question started/finished (NS address) */
+	TRACE_FAIL,		/**< resolution failed: reason */
+	TRACE_DONE,		/**< finished: rcode */
+};
+
+struct trace_step {
+	uint64_t t_ms;		/**< since the resolution began */
+	uint8_t kind;		/**< enum trace_kind */
+	uint8_t depth;		/**< sub-question nesting, 0 = client's */
+	bool tcp;
+	uint8_t family;		/**< of addr: AF_INET/AF_INET6 or 0 */
+	uint16_t qtype;
+	uint32_t rtt_ms;	/**< SEND outcome RTT, or remaining TTL for CACHE/CUT */
+	uint8_t addr[16];
+	char zone[80];		/**< zone cut, presentation, maybe truncated */
+	char qname[80];		/**< name asked / concerned */
+	char detail[128];	/**< free text */
+};
+
+struct trace {
+	struct trace_step *steps;	/**< owned; malloc'd, grows */
+	size_t n, cap;
+	uint64_t start_ms;
+	bool overflow;			/**< steps were dropped (cap TRACE_MAX) */
+};
+
+#define TRACE_MAX 512
+
+void trace_init(struct trace *t, uint64_t now_ms);
+void trace_free(struct trace *t);
+/** Append a step; returns it (zeroed but for kind/t_ms/depth) or NULL when
+ *  full or out of memory (the trace then notes overflow). */
+struct trace_step *trace_add(struct trace *t, uint64_t now_ms,
+    enum trace_kind kind, unsigned depth);
+/** Write @p name (wire) as presentation text into @p out (cap bytes). */
+void trace_name(char *out, size_t cap, const uint8_t *name);
+const char *trace_kind_str(enum trace_kind k);
+/** Render as an indented text tree. */
+void trace_print_text(FILE *out, const struct trace *t);
+/** Render as JSON lines, one object per step. */
+void trace_print_json(FILE *out, const struct trace *t);
+
+#endif
