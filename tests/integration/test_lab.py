@@ -1,0 +1,541 @@
+"""The lab itself: walk the private hierarchy on 127.53.0.0/16 by hand with dig
+(+norec, straight to each server) and check every case the resolver tests rely
+on. The scripted (hostile) server is probed with raw sockets + dnspython so the
+bad first replies are visible. No resolverd needed.
+
+Run: /usr/bin/python3 -m pytest -q tests/integration/test_lab.py"""
+import json
+import os
+import socket
+import subprocess
+import threading
+import time
+
+import dns.flags
+import dns.message
+import dns.name
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import pytest
+
+from conftest import LAB, dig
+
+PORT = 53
+ROOT_A, ROOT_B = "127.53.0.1", "127.53.0.2"
+
+
+def q(server, *args, time_s=2):
+    """dig +norec straight at a lab server."""
+    return dig(server, PORT, "+norec", f"+time={time_s}", *args, timeout=time_s + 5)
+
+
+def glue(ans):
+    return {(r[0].lower(), r[3]): " ".join(r[4:]) for r in ans.rrs("ADDITIONAL")
+            if r[3] in ("A", "AAAA")}
+
+
+def ns_of(ans, section="AUTHORITY"):
+    return sorted(x.lower() for x in ans.rdatas("NS", section))
+
+
+def manifest(lab):
+    return json.loads((lab / "lab.json").read_text())
+
+
+# ---------------------------------------------------------------- root ----
+def test_root_hints_file(lab):
+    text = (lab / "root.hints").read_text()
+    rows = [line.split() for line in text.splitlines() if line and not line.startswith(";")]
+    assert [".", "3600000", "NS", "a.root-servers.net."] in rows
+    assert [".", "3600000", "NS", "b.root-servers.net."] in rows
+    assert ["a.root-servers.net.", "3600000", "A", ROOT_A] in rows
+    assert ["b.root-servers.net.", "3600000", "A", ROOT_B] in rows
+
+
+@pytest.mark.parametrize("root", [ROOT_A, ROOT_B])
+def test_root_ns_with_glue(lab, root):
+    a = q(root, ".", "NS")
+    assert a.status == "NOERROR" and "aa" in a.flags
+    assert ns_of(a, "ANSWER") == ["a.root-servers.net.", "b.root-servers.net."]
+    g = glue(a)
+    assert g[("a.root-servers.net.", "A")] == ROOT_A
+    assert g[("b.root-servers.net.", "A")] == ROOT_B
+
+
+ROOT_REFERRALS = [
+    ("www.example.com", "com.", {"a.gtld-servers.net.": "127.53.1.1",
+                                 "b.gtld-servers.net.": "127.53.1.2"}),
+    ("www.example.net", "net.", {"a.gtld-servers.net.": "127.53.1.1",
+                                 "b.gtld-servers.net.": "127.53.1.2"}),
+    ("www.example.org", "org.", {"ns1.nic.org.": "127.53.2.1"}),
+    ("www.glueless.test", "test.", {"ns1.nic.test.": "127.53.3.1"}),
+    ("1.200.53.127.in-addr.arpa", "arpa.", {"ns1.nic.arpa.": "127.53.4.1"}),
+]
+
+
+@pytest.mark.parametrize("root", [ROOT_A, ROOT_B])
+@pytest.mark.parametrize("qname,cut,servers", ROOT_REFERRALS)
+def test_root_referrals(lab, root, qname, cut, servers):
+    a = q(root, qname, "A")
+    assert a.status == "NOERROR" and "aa" not in a.flags and not a.rrs("ANSWER")
+    assert {r[0] for r in a.rrs("AUTHORITY")} == {cut}
+    assert ns_of(a) == sorted(servers)
+    g = glue(a)
+    for name, addr in servers.items():
+        assert g[(name, "A")] == addr
+
+
+# ------------------------------------------------------ TLD referrals ----
+EX_COM = {"ns1.example.com.": "127.53.10.1", "ns2.example.com.": "127.53.10.2"}
+TLD_REFERRALS = [
+    # server, qname, cut, {ns: glue addr or None}
+    ("127.53.1.1", "www.example.com", "example.com.", EX_COM),
+    ("127.53.1.2", "www.example.com", "example.com.", EX_COM),
+    ("127.53.1.1", "www.example.net", "example.net.", {"ns1.example.net.": "127.53.12.1"}),
+    ("127.53.1.2", "a.root-servers.net", "root-servers.net.",
+     {"a.root-servers.net.": ROOT_A, "b.root-servers.net.": ROOT_B}),
+    ("127.53.2.1", "www.example.org", "example.org.", {"ns1.example.org.": "127.53.11.1"}),
+    ("127.53.3.1", "www.glueless.test", "glueless.test.",
+     {"ns1.example.net.": None, "ns2.example.net.": None}),
+    ("127.53.3.1", "www.leaf.sub.deep.test", "deep.test.", {"ns1.deep.test.": "127.53.13.1"}),
+    ("127.53.13.1", "www.leaf.sub.deep.test", "sub.deep.test.",
+     {"ns1.sub.deep.test.": "127.53.13.2"}),
+    ("127.53.13.2", "www.leaf.sub.deep.test", "leaf.sub.deep.test.",
+     {"ns1.leaf.sub.deep.test.": "127.53.13.3"}),
+    ("127.53.3.1", "www.lame.test", "lame.test.",
+     {"ns1.lame.test.": "127.53.14.1", "ns2.lame.test.": "127.53.14.2",
+      "ns3.lame.test.": "127.53.14.3"}),
+    ("127.53.3.1", "www.slow.test", "slow.test.",
+     {"ns1.slow.test.": "127.53.15.1", "ns2.slow.test.": "127.53.15.2"}),
+    ("127.53.3.1", "ok.evil.test", "evil.test.", {"ns1.evil.test.": "127.53.17.1"}),
+    ("127.53.3.1", "n0.bulk.test", "bulk.test.", {"ns1.bulk.test.": "127.53.18.1"}),
+    ("127.53.4.1", "1.200.53.127.in-addr.arpa", "53.127.in-addr.arpa.",
+     {"ns1.rev.test.": None}),
+]
+
+
+@pytest.mark.parametrize("server,qname,cut,servers",
+                         TLD_REFERRALS, ids=[f"{t[0]}-{t[1]}" for t in TLD_REFERRALS])
+def test_referrals_below_root(lab, server, qname, cut, servers):
+    a = q(server, qname, "A")
+    assert a.status == "NOERROR", a
+    assert "aa" not in a.flags and not a.rrs("ANSWER"), a
+    assert {r[0] for r in a.rrs("AUTHORITY")} == {cut}
+    assert ns_of(a) == sorted(servers)
+    g = glue(a)
+    for name, addr in servers.items():
+        if addr is None:  # glueless: no address for it in the referral
+            assert (name, "A") not in g and (name, "AAAA") not in g, a
+        else:
+            assert g[(name, "A")] == addr, a
+
+
+def test_arpa_serves_in_addr_arpa(lab):
+    a = q("127.53.4.1", "in-addr.arpa", "SOA")
+    assert a.status == "NOERROR" and "aa" in a.flags and a.rdatas("SOA")
+
+
+def test_glueless_ns_names_resolve(lab):
+    """ns1/ns2.example.net and ns1.rev.test get their addresses from their own zones."""
+    assert q("127.53.12.1", "ns1.example.net", "A").rdatas("A") == ["127.53.12.1"]
+    assert q("127.53.12.1", "ns2.example.net", "A").rdatas("A") == ["127.53.12.2"]
+    a = q("127.53.3.1", "ns1.rev.test", "A")
+    assert "aa" in a.flags and a.rdatas("A") == ["127.53.16.1"]
+
+
+# ---------------------------------------------------------- leaf data ----
+LEAF = [
+    # server, qname, type, expected rdata (sorted)
+    ("127.53.10.1", "www.example.com", "A", ["127.53.200.1"]),
+    ("127.53.10.2", "www.example.com", "A", ["127.53.200.1"]),
+    ("127.53.10.1", "www.example.com", "AAAA", ["fd53::1"]),
+    ("127.53.10.1", "example.com", "MX", ["10 mail.example.com."]),
+    ("127.53.10.1", "mail.example.com", "A", ["127.53.200.5"]),
+    ("127.53.10.1", "txt.example.com", "TXT", ['"hello lab"']),
+    ("127.53.10.1", "_sip._udp.example.com", "SRV", ["10 5 5060 sip.example.com."]),
+    ("127.53.10.1", "sip.example.com", "A", ["127.53.200.6"]),
+    ("127.53.10.1", "anything.wild.example.com", "A", ["127.53.200.9"]),
+    ("127.53.10.1", "x-y-z.wild.example.com", "A", ["127.53.200.9"]),
+    ("127.53.11.1", "www.example.org", "A", ["127.53.200.2"]),
+    ("127.53.12.1", "www.example.net", "A", ["127.53.200.10"]),
+    ("127.53.12.1", "www.glueless.test", "A", ["127.53.200.3"]),
+    ("127.53.12.2", "www.glueless.test", "A", ["127.53.200.3"]),
+    ("127.53.13.3", "www.leaf.sub.deep.test", "A", ["127.53.200.4"]),
+    ("127.53.14.3", "www.lame.test", "A", ["127.53.200.11"]),
+    ("127.53.15.2", "www.slow.test", "A", ["127.53.200.12"]),
+    ("127.53.16.1", "1.200.53.127.in-addr.arpa", "PTR", ["www.example.com."]),
+    ("127.53.16.1", "2.200.53.127.in-addr.arpa", "PTR", ["www.example.org."]),
+    ("127.53.16.1", "1.0.53.127.in-addr.arpa", "PTR", ["a.root-servers.net."]),
+    ("127.53.0.1", "a.root-servers.net", "A", [ROOT_A]),
+]
+
+
+@pytest.mark.parametrize("server,qname,qtype,want", LEAF,
+                         ids=[f"{t[1]}-{t[2]}@{t[0]}" for t in LEAF])
+def test_leaf_answers(lab, server, qname, qtype, want):
+    a = q(server, qname, qtype)
+    assert a.status == "NOERROR" and "aa" in a.flags, a
+    assert sorted(a.rdatas(qtype)) == want, a
+    assert all(r[0].lower() == qname + "." for r in a.rrs("ANSWER"))
+
+
+def test_leaf_ttls(lab):
+    a = q("127.53.10.1", "www.example.com", "A")
+    assert a.rrs("ANSWER")[0][1] == "300"
+    a = q("127.53.10.1", "short.example.com", "A")
+    assert a.rdatas("A") == ["127.53.200.7"] and a.rrs("ANSWER")[0][1] == "5"
+
+
+def test_nxdomain_with_soa(lab):
+    a = q("127.53.10.1", "nope.example.com", "A")
+    assert a.status == "NXDOMAIN" and "aa" in a.flags and not a.rrs("ANSWER")
+    soa = [r for r in a.rrs("AUTHORITY") if r[3] == "SOA"]
+    assert len(soa) == 1 and soa[0][0] == "example.com."
+    # SOA TTL is 600 and MINIMUM 300: the negative TTL is the lesser (RFC 2308)
+    assert soa[0][1] == "300" and soa[0][-1] == "300"
+    full = q("127.53.10.1", "example.com", "SOA")
+    assert full.rrs("ANSWER")[0][1] == "600"
+
+
+def test_nodata_with_soa(lab):
+    a = q("127.53.10.1", "mail.example.com", "AAAA")
+    assert a.status == "NOERROR" and "aa" in a.flags and not a.rrs("ANSWER")
+    soa = [r for r in a.rrs("AUTHORITY") if r[3] == "SOA"]
+    assert len(soa) == 1 and soa[0][0] == "example.com." and soa[0][1] == "300"
+
+
+def test_cname_chain_in_zone(lab):
+    a = q("127.53.10.1", "c1.example.com", "A")
+    assert a.status == "NOERROR" and "aa" in a.flags
+    got = [(r[0], r[3], r[4]) for r in a.rrs("ANSWER")]
+    assert got == [("c1.example.com.", "CNAME", "c2.example.com."),
+                   ("c2.example.com.", "CNAME", "www.example.com."),
+                   ("www.example.com.", "A", "127.53.200.1")]
+
+
+@pytest.mark.parametrize("name,target", [("cross", "www.example.org."),
+                                         ("crossnx", "nope.example.org.")])
+def test_cname_across_zones(lab, name, target):
+    a = q("127.53.10.1", f"{name}.example.com", "A")
+    assert a.status == "NOERROR" and "aa" in a.flags
+    assert [(r[0], r[3], r[4]) for r in a.rrs("ANSWER")] == [
+        (f"{name}.example.com.", "CNAME", target)]
+    # and the targets, at example.org's server
+    t = q("127.53.11.1", target, "A")
+    if name == "cross":
+        assert t.rdatas("A") == ["127.53.200.2"]
+    else:
+        assert t.status == "NXDOMAIN" and t.rdatas("SOA", "AUTHORITY")
+
+
+def test_cname_loop(lab):
+    a = q("127.53.10.1", "loop1.example.com", "A")
+    got = {(r[0], r[4]) for r in a.rrs("ANSWER") if r[3] == "CNAME"}
+    assert ("loop1.example.com.", "loop2.example.com.") in got
+    assert not a.rdatas("A")
+    b = q("127.53.10.1", "loop2.example.com", "CNAME")
+    assert b.rdatas("CNAME") == ["loop1.example.com."]
+
+
+def test_big_txt_tc_over_udp_full_over_tcp(lab):
+    a = q("127.53.10.1", "big.example.com", "TXT", "+bufsize=1232", "+ignore")
+    assert a.status == "NOERROR" and "tc" in a.flags, a
+    t = q("127.53.10.1", "big.example.com", "TXT", "+tcp")
+    assert "tc" not in t.flags and len(t.rdatas("TXT")) == 12
+    size = int(t.text.split("MSG SIZE  rcvd: ")[1].split()[0])
+    assert 1232 < size < 4000
+
+
+# --------------------------------------------------------------- lame ----
+def test_lame_servers(lab):
+    a = q("127.53.14.1", "www.lame.test", "A")
+    assert a.status == "REFUSED" and not a.rrs("ANSWER")
+    a = q("127.53.14.1", "lame.test", "SOA")
+    assert a.status == "REFUSED"
+    silent = q("127.53.14.2", "www.lame.test", "A", time_s=1)
+    assert silent.status is None and silent.rc != 0
+    good = q("127.53.14.3", "lame.test", "NS")
+    assert "aa" in good.flags and ns_of(good, "ANSWER") == [
+        "ns1.lame.test.", "ns2.lame.test.", "ns3.lame.test."]
+
+
+# --------------------------------------------------------------- slow ----
+def test_slow_server(lab):
+    t = time.monotonic()
+    a = q("127.53.15.1", "www.slow.test", "A", time_s=4)
+    took = time.monotonic() - t
+    assert took >= 1.4, took
+    assert "aa" in a.flags and a.rdatas("A") == ["127.53.200.12"]
+    t = time.monotonic()
+    b = q("127.53.15.2", "www.slow.test", "A")
+    assert time.monotonic() - t < 1.0
+    assert b.rdatas("A") == a.rdatas("A")
+    assert ns_of(q("127.53.15.1", "slow.test", "NS", time_s=4), "ANSWER") == \
+        ns_of(q("127.53.15.2", "slow.test", "NS"), "ANSWER") == ["ns1.slow.test.", "ns2.slow.test."]
+
+
+def test_slow_server_answers_in_parallel(lab):
+    """Five concurrent queries to the slow server all finish in about 1.5 s."""
+    res = []
+
+    def one(i):
+        m = dns.message.make_query("www.slow.test", "A")
+        res.append(dns.query.udp(m, "127.53.15.1", port=PORT, timeout=4))
+
+    t = time.monotonic()
+    th = [threading.Thread(target=one, args=(i,)) for i in range(5)]
+    for x in th:
+        x.start()
+    for x in th:
+        x.join()
+    assert len(res) == 5 and time.monotonic() - t < 2.8
+
+
+# ------------------------------------------------- scripted (evil) -------
+EVIL = "127.53.17.1"
+EVIL_ALT = "127.53.17.2"
+
+
+def udp_collect(qname, qtype="A", server=EVIL, want=None, window=0.3, edns=True):
+    """Send one query; return (query, [(t, src, raw bytes)]) of every datagram
+    received within `window` s (or as soon as `want` datagrams arrived)."""
+    m = dns.message.make_query(qname, qtype, use_edns=0 if edns else False, payload=1232)
+    m.flags &= ~dns.flags.RD
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    out = []
+    try:
+        t0 = time.monotonic()
+        s.sendto(m.to_wire(), (server, PORT))
+        end = t0 + window
+        while time.monotonic() < end and (want is None or len(out) < want):
+            s.settimeout(max(0.001, end - time.monotonic()))
+            try:
+                data, src = s.recvfrom(65535)
+            except socket.timeout:
+                break
+            out.append((time.monotonic() - t0, src, data))
+    finally:
+        s.close()
+    return m, out
+
+
+def addrs(msg):
+    return sorted(rd.address for rr in msg.answer if rr.rdtype == dns.rdatatype.A for rd in rr)
+
+
+def test_evil_ok(lab):
+    m, got = udp_collect("ok.evil.test")
+    assert len(got) == 1
+    r = dns.message.from_wire(got[0][2])
+    assert r.id == m.id and r.flags & dns.flags.AA and addrs(r) == ["127.53.200.20"]
+    assert r.answer[0].ttl == 300
+    assert r.edns == 0 and r.payload == 1232
+
+
+def test_evil_edns_echo(lab):
+    _, got = udp_collect("ok.evil.test", edns=False)
+    r = dns.message.from_wire(got[0][2])
+    assert r.edns == -1 and addrs(r) == ["127.53.200.20"]
+
+
+def test_evil_poison(lab):
+    m, got = udp_collect("poison.evil.test")
+    assert len(got) == 1
+    r = dns.message.from_wire(got[0][2])
+    ans = {(rr.name.to_text().lower(), rd.to_text()) for rr in r.answer for rd in rr}
+    assert ans == {("poison.evil.test.", "127.53.200.21"), ("www.example.com.", "6.6.6.6")}
+    auth = {(rr.name.to_text(), rr.rdtype, rd.to_text()) for rr in r.authority for rd in rr}
+    assert auth == {("com.", dns.rdatatype.NS, "ns.evil.test.")}
+    add = {(rr.name.to_text(), rd.to_text()) for rr in r.additional for rd in rr}
+    assert add == {("ns.evil.test.", "6.6.6.6"), ("www.example.org.", "6.6.6.6")}
+
+
+def test_evil_wrong_id(lab):
+    m, got = udp_collect("wrongid.evil.test", want=2)
+    assert len(got) == 2, got
+    first, second = (dns.message.from_wire(g[2]) for g in got)
+    assert first.id != m.id and addrs(first) == ["6.6.6.6"]
+    assert second.id == m.id and addrs(second) == ["127.53.200.22"]
+    assert got[1][0] - got[0][0] >= 0.03
+
+
+def test_evil_wrong_source(lab):
+    m, got = udp_collect("wrongsrc.evil.test", want=2)
+    assert len(got) == 2, got
+    (t1, src1, w1), (t2, src2, w2) = got
+    assert src1 == (EVIL_ALT, PORT) and addrs(dns.message.from_wire(w1)) == ["6.6.6.6"]
+    r = dns.message.from_wire(w2)
+    assert src2 == (EVIL, PORT) and r.id == m.id and addrs(r) == ["127.53.200.23"]
+    assert t2 - t1 >= 0.03
+
+
+@pytest.mark.parametrize("asked,bad", [("wRoNgCaSe.EviL.tEsT.", "WRONGCASE.EVIL.TEST."),
+                                       ("wrongcase.evil.test.", "WRONGCASE.EVIL.TEST."),
+                                       ("WRONGCASE.EVIL.TEST.", "wrongcase.evil.test.")])
+def test_evil_wrong_case(lab, asked, bad):
+    m, got = udp_collect(asked, want=2)
+    assert len(got) == 2, got
+    first, second = (dns.message.from_wire(g[2]) for g in got)
+    assert first.id == m.id and first.question[0].name.to_text() == bad
+    assert addrs(first) == ["6.6.6.6"]
+    assert second.id == m.id and second.question[0].name.to_text() == asked
+    assert addrs(second) == ["127.53.200.24"]
+
+
+def test_evil_garbage(lab):
+    m, got = udp_collect("garbage.evil.test", window=0.3)
+    assert len(got) == 1
+    raw = got[0][2]
+    assert len(raw) == 40 and int.from_bytes(raw[:2], "big") == m.id
+
+
+def test_evil_timeout(lab):
+    _, got = udp_collect("timeout.evil.test", window=0.5)
+    assert got == []
+
+
+def test_evil_other_names(lab):
+    _, got = udp_collect("nothing-here.evil.test")
+    r = dns.message.from_wire(got[0][2])
+    assert r.rcode() == dns.rcode.NXDOMAIN and r.flags & dns.flags.AA
+    assert [rr.rdtype for rr in r.authority] == [dns.rdatatype.SOA]
+    assert r.authority[0].ttl == 300
+    a = q(EVIL, "evil.test", "SOA")
+    assert a.status == "NOERROR" and "aa" in a.flags and a.rdatas("SOA")
+    a = q(EVIL, "evil.test", "NS")
+    assert a.rdatas("NS") == ["ns1.evil.test."]
+    a = q(EVIL, "www.example.com", "A")
+    assert a.status == "REFUSED"
+
+
+@pytest.mark.parametrize("name,addr", [("ok", "127.53.200.20"), ("wrongid", "127.53.200.22"),
+                                       ("wrongsrc", "127.53.200.23"),
+                                       ("wrongcase", "127.53.200.24")])
+def test_evil_tcp(lab, name, addr):
+    m = dns.message.make_query(f"{name}.evil.test", "A", use_edns=0)
+    r = dns.query.tcp(m, EVIL, port=PORT, timeout=2)
+    assert r.id == m.id and addrs(r) == [addr]
+    a = q(EVIL, f"{name}.evil.test", "A", "+tcp")
+    assert a.rdatas("A") == [addr]
+
+
+# --------------------------------------------------------------- bulk ----
+def test_bulk(lab):
+    n = manifest(lab)["bulk"]
+    a = q("127.53.18.1", "n0.bulk.test", "A")
+    assert "aa" in a.flags and a.rdatas("A") == ["127.53.0.0"]
+    a = q("127.53.18.1", f"n{n - 1}.bulk.test", "A")
+    i = n - 1
+    assert a.rdatas("A") == [f"127.53.{(i >> 8) & 255}.{i & 255}"]
+    assert a.rrs("ANSWER")[0][1] == "3600"
+    a = q("127.53.18.1", f"n{n}.bulk.test", "A")
+    assert a.status == "NXDOMAIN"
+
+
+# ------------------------------------------------- walk from the root ----
+def walk(qname, qtype="A", depth=0):
+    """Iterate by hand from the root, like a resolver: follow referrals, use
+    glue, resolve glueless NS names by walking again. Returns (answer, path)."""
+    assert depth < 4
+    servers, path = [ROOT_A, ROOT_B], []
+    for _ in range(10):
+        for s in servers:
+            a = q(s, qname, qtype, time_s=2 if s != "127.53.14.2" else 1)
+            if a.status in ("NOERROR", "NXDOMAIN"):
+                break
+        else:
+            raise AssertionError(f"no server of {servers} answered {qname}")
+        path.append(s)
+        if "aa" in a.flags:
+            return a, path
+        ns = ns_of(a)
+        assert ns, a
+        g = glue(a)
+        servers = [g[(n, "A")] for n in ns if (n, "A") in g]
+        if not servers:  # glueless
+            for n in ns:
+                servers += walk(n.rstrip("."), "A", depth + 1)[0].rdatas("A")
+    raise AssertionError(f"too many referrals for {qname}")
+
+
+WALKS = [
+    ("www.example.com", "A", ["127.53.200.1"], 3),
+    ("www.example.org", "A", ["127.53.200.2"], 3),
+    ("www.example.net", "A", ["127.53.200.10"], 3),
+    ("www.glueless.test", "A", ["127.53.200.3"], 3),
+    ("www.leaf.sub.deep.test", "A", ["127.53.200.4"], 5),
+    ("www.lame.test", "A", ["127.53.200.11"], 3),
+    ("1.200.53.127.in-addr.arpa", "PTR", ["www.example.com."], 3),
+    ("ok.evil.test", "A", ["127.53.200.20"], 3),
+    ("n0.bulk.test", "A", ["127.53.0.0"], 3),
+]
+
+
+@pytest.mark.parametrize("qname,qtype,want,hops", WALKS, ids=[w[0] for w in WALKS])
+def test_walk_from_root(lab, qname, qtype, want, hops):
+    a, path = walk(qname, qtype)
+    assert a.rdatas(qtype) == want, a
+    assert len(path) == hops, path
+
+
+def test_walk_lame_path(lab):
+    """The lame walk skips REFUSED (14.1) and the silent 14.2 before 14.3."""
+    _, path = walk("www.lame.test")
+    assert path[-1] == "127.53.14.3"
+
+
+# ------------------------------------------------------ start/stop -------
+def lab_pids(run):
+    """pid -> argv of every process of this lab (NSD from its conf dir, scripted.py)."""
+    prefix = str(run.resolve()) + "/"
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            raw = open(f"/proc/{d}/cmdline", "rb").read()
+        except OSError:
+            continue
+        argv = [x.decode(errors="replace") for x in raw.split(b"\0") if x]
+        if not argv:
+            continue
+        if os.path.basename(argv[0]) == "nsd" and any(x.startswith(prefix + "conf/") for x in argv):
+            out[int(d)] = argv
+        elif len(argv) > 1 and argv[1].endswith("scripted.py") and \
+                any(x.startswith(prefix) for x in argv):
+            out[int(d)] = argv
+    return out
+
+
+def pidfile_pids(run):
+    return {int(p.read_text()) for p in (run / "pid").glob("*.pid")}
+
+
+def parent(pid):
+    try:
+        return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return None
+
+
+def test_zz_restart_is_idempotent(lab):
+    """Run start again on the running lab: the old processes are all gone, every
+    process left belongs to a server of the new pid files, and the lab answers.
+    (Named zz so it runs last in this file; the lab stays up for other files.)"""
+    man = manifest(lab)
+    old = pidfile_pids(lab)
+    old_all = set(lab_pids(lab))
+    assert old and old <= old_all
+    p = subprocess.run([str(LAB / "start"), "--bulk", str(man["bulk"])],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    new = pidfile_pids(lab)
+    assert len(new) == len(man["servers"])
+    now = lab_pids(lab)
+    assert not (old_all & set(now)), "old lab processes survived the restart"
+    for pid in now:  # each is a server main process or a child of one
+        assert pid in new or parent(pid) in new or parent(parent(pid)) in new, now[pid]
+    assert new <= set(now)
+    assert q(ROOT_A, ".", "NS").status == "NOERROR"
