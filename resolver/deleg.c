@@ -213,6 +213,23 @@ fill_one(struct deleg *d, int i, struct cache *c, uint16_t rclass,
 	}
 }
 
+/* The root's NS names may have no cached address (the priming reply came
+ * without them, or they expired first): use the hints' addresses. */
+static void
+fill_from_hints(struct deleg *d, const struct deleg_hints *h)
+{
+	for (int i = 0; i < d->nns; i++) {
+		if (d->ns[i].naddr > 0)
+			continue;
+		int k = deleg_find_ns(&h->root, d->ns[i].name);
+		if (k < 0)
+			continue;
+		for (int a = 0; a < h->root.ns[k].naddr; a++)
+			deleg_add_addr(d, i, h->root.ns[k].addr[a].ip,
+			    h->root.ns[k].addr[a].family);
+	}
+}
+
 void
 deleg_fill_addrs(struct deleg *d, struct cache *c, uint16_t rclass,
     uint64_t now_ms)
@@ -244,6 +261,8 @@ deleg_from_cache(struct deleg *d, struct cache *c, const struct deleg_hints *h,
 				p += 2 + rdlen;
 			}
 			deleg_fill_addrs(d, c, rclass, now_ms);
+			if (n[0] == 0)
+				fill_from_hints(d, h);
 			if (d->nns > 0)
 				return true;
 		}

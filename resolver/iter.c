@@ -935,6 +935,27 @@ take_negative(struct iter_req *r, struct frame *f, ldns_pkt *pkt,
 	frame_done(r, now, nxdomain ? 3 : 0);
 }
 
+/* With an NS answer (priming, or a client's NS question) come the addresses
+ * of the NS names in the additional section: keep those inside the zone's
+ * bailiwick, at glue rank. */
+static void
+take_ns_addresses(struct iter_req *r, struct frame *f, ldns_pkt *pkt,
+    const uint8_t *owner, uint64_t now)
+{
+	ldns_rr_list *an = ldns_pkt_answer(pkt), *add = ldns_pkt_additional(pkt);
+
+	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+		ldns_rr *ns = ldns_rr_list_rr(an, i);
+		if (!rr_is(ns, owner, T_NS) || ldns_rr_rdf(ns, 0) == NULL)
+			continue;
+		const uint8_t *target = ldns_rdf_data(ldns_rr_rdf(ns, 0));
+		if (!cache_name_under(target, f->cut.zone))
+			continue;
+		take_rrset(r, now, add, target, T_A, CACHE_RANK_GLUE, false, f);
+		take_rrset(r, now, add, target, T_AAAA, CACHE_RANK_GLUE, false, f);
+	}
+}
+
 /* An answer: walk the CNAME chain from sname inside the answer section,
  * caching and collecting in-bailiwick RRsets. */
 static void
@@ -974,6 +995,8 @@ take_answer(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 			}
 			stepf(r, now, TRACE_ANSWER, "answer: %u record(s)%s", n,
 			    rank == CACHE_RANK_AUTH_ANSWER ? " (authoritative)" : "");
+			if (f->qtype == T_NS)
+				take_ns_addresses(r, f, pkt, sn, now);
 			frame_done(r, now, 0);
 			return;
 		}
@@ -1142,7 +1165,12 @@ iter_reply(struct iter_req *r, const struct sockaddr *from, const uint8_t *pkt,
 		    pkt[3] & 0xf, (unsigned)len, pkt[2] & 0x04 ? ", AA" : "",
 		    pkt[2] & 0x02 ? ", TC" : "");
 	}
-	if (ldns_wire2pkt(&p, pkt, len) != LDNS_STATUS_OK) {
+	/* Names compressed against the question carry our random 0x20 case;
+	 * put the name back as it really is before parsing. */
+	static __thread uint8_t copy[LIM_MSG_MAX];
+	memcpy(copy, pkt, len);
+	memcpy(copy + 12, f->sent_name, f->sent_qlen - 4);
+	if (ldns_wire2pkt(&p, copy, len) != LDNS_STATUS_OK) {
 		server_bad(r, f, now, true, "malformed reply");
 		return ITER_ACCEPTED;
 	}

@@ -1,0 +1,445 @@
+/**
+ * @file main.c
+ * resolverd: parse argv, load the configuration, bind the listeners, drop
+ * privileges, handle signals (TERM/INT stop, HUP reloads) and run the loop.
+ *
+ * Exit status: 0 after a clean stop (or a good --check), 1 when the daemon
+ * cannot run (a listener cannot be bound, privileges cannot be dropped, the
+ * loop does not close cleanly), 2 for a usage or configuration error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "cache/cache.h"
+#include "cache/infra.h"
+#include "config/config.h"
+#include "resolver/deleg.h"
+#include "resolver/log.h"
+#include "resolver/server.h"
+#include "resolver/worker.h"
+
+#ifndef RESOLVERD_VERSION
+#define RESOLVERD_VERSION "0.1.0"
+#endif
+
+#define EXIT_RUN	1
+#define EXIT_CONFIG	2
+#define LISTEN_TEXT_MAX	(CFG_MAX_LISTEN * 66)
+
+/** The daemon: the loop, the live configuration and the server. */
+struct daemon {
+	uv_loop_t loop;
+	uv_signal_t sigterm, sigint, sighup;	/* .data = this */
+	const char *path;		/* -c argument (argv), NULL: defaults */
+	struct cfg *cfg;		/* owned; the live configuration */
+	struct srv *srv;		/* owned */
+	struct deleg_hints hints;	/* root hints of cfg */
+	struct cache *cache;		/* owned */
+	struct infra *infra;		/* owned */
+	struct worker worker;
+};
+
+static void usage(FILE *out);
+static void startup_error(const struct cfg *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int bind_all(struct daemon *d, char *list, size_t listlen);
+static int drop_privileges(const struct cfg *c);
+static bool listen_changed(const struct cfg *a, const struct cfg *b);
+static bool str_changed(const char *a, const char *b);
+static void on_stop(uv_signal_t *h, int signum);
+static void on_reload(uv_signal_t *h, int signum);
+static int start_signals(struct daemon *d);
+static int run(struct daemon *d);
+static int load_hints(const struct cfg *c, struct deleg_hints *h, char *err,
+    size_t errlen);
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: resolverd [-c FILE] [--check]\n"
+	    "  -c, --config FILE  configuration file (default: built-in)\n"
+	    "      --check        validate the configuration, print it, exit\n"
+	    "  -h, --help         this help\n"
+	    "  -V, --version      print the version\n");
+}
+
+/* A start-up failure goes to the log and, when the log is not stderr, to
+ * stderr too, so whoever started the daemon sees it. */
+static void
+startup_error(const struct cfg *c, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_err("%s", msg);
+	if (c->log.dest != NULL && strcmp(c->log.dest, "stderr") != 0)
+		fprintf(stderr, "resolverd: %s\n", msg);
+}
+
+/*
+ * Bind every `listen` address. With the built-in defaults, an address whose
+ * family is not available here (no IPv6, say) is only a warning as long as
+ * another one works; every other failure is fatal. @p list receives the
+ * bound addresses, comma-separated. @return 0 or -1.
+ */
+static int
+bind_all(struct daemon *d, char *list, size_t listlen)
+{
+	const struct cfg *c = d->cfg;
+	unsigned i, bound = 0;
+	int fatal = 0;
+
+	list[0] = '\0';
+	for (i = 0; i < c->nlisten; i++) {
+		const struct cfg_listen *l = &c->listen[i];
+		int r = srv_listen(d->srv, l);
+
+		if (r == 0) {
+			size_t n = strlen(list);
+
+			snprintf(list + n, listlen - n, "%s%s",
+			    bound ? ", " : "", l->text);
+			bound++;
+		} else if (c->path == NULL &&
+		    (r == -EAFNOSUPPORT || r == -EADDRNOTAVAIL)) {
+			log_warn("cannot listen on %s: %s; skipped", l->text,
+			    strerror(-r));
+		} else {
+			startup_error(c, "cannot listen on %s: %s", l->text,
+			    strerror(-r));
+			fatal = 1;
+		}
+	}
+	if (!fatal && bound == 0) {
+		startup_error(c, "no listen address could be bound");
+		fatal = 1;
+	}
+	return fatal ? -1 : 0;
+}
+
+/* setgroups, setresgid, setresuid to cfg->user; fail closed. */
+static int
+drop_privileges(const struct cfg *c)
+{
+	struct passwd *pw;
+	uid_t uid;
+	gid_t gid;
+
+	if (c->user == NULL)
+		return 0;
+	errno = 0;
+	pw = getpwnam(c->user);
+	if (pw == NULL) {
+		startup_error(c, "user %s: %s", c->user,
+		    errno ? strerror(errno) : "no such user");
+		return -1;
+	}
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
+	if (getuid() == uid && geteuid() == uid && getgid() == gid &&
+	    getegid() == gid)
+		return 0;
+	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0) {
+		startup_error(c, "cannot drop privileges to %s: %s", c->user,
+		    strerror(errno));
+		return -1;
+	}
+	if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+		startup_error(c, "privileges could be regained after "
+		    "switching to %s", c->user);
+		return -1;
+	}
+	log_info("running as user %s (uid %u, gid %u)", c->user,
+	    (unsigned)uid, (unsigned)gid);
+	return 0;
+}
+
+static bool
+listen_changed(const struct cfg *a, const struct cfg *b)
+{
+	unsigned i;
+
+	if (a->nlisten != b->nlisten)
+		return true;
+	for (i = 0; i < a->nlisten; i++)
+		if (strcmp(a->listen[i].text, b->listen[i].text) != 0)
+			return true;
+	return false;
+}
+
+static bool
+str_changed(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+/* SIGTERM, SIGINT: close every handle; uv_run then returns. */
+static void
+on_stop(uv_signal_t *h, int signum)
+{
+	struct daemon *d = h->data;
+
+	log_info("stopping (signal %s)", signum == SIGINT ? "INT" : "TERM");
+	worker_close(&d->worker);
+	srv_close(d->srv);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sighup, NULL);
+}
+
+/*
+ * SIGHUP: load the same file into a new struct; on error keep the old one,
+ * on success swap it in. What needs a restart (listen, user, workers) is
+ * only warned about.
+ */
+static void
+on_reload(uv_signal_t *h, int signum)
+{
+	struct daemon *d = h->data;
+	struct cfg *n;
+	struct deleg_hints hints;
+	char err[512];
+	int r;
+
+	(void)signum;
+	if (d->path == NULL) {
+		log_info("reload: running on built-in defaults, nothing to "
+		    "reload");
+		return;
+	}
+	n = calloc(1, sizeof(*n));
+	if (n == NULL) {
+		log_err("reload: out of memory; keeping the old configuration");
+		return;
+	}
+	err[0] = '\0';
+	r = cfg_load(d->path, n, err, sizeof(err));
+	if (r < 0) {
+		log_err("reload failed, keeping the old configuration: %s",
+		    err[0] ? err : strerror(-r));
+		cfg_free(n);
+		free(n);
+		return;
+	}
+	if (load_hints(n, &hints, err, sizeof(err)) < 0) {
+		log_err("reload failed, keeping the old configuration: %s", err);
+		cfg_free(n);
+		free(n);
+		return;
+	}
+	if (listen_changed(d->cfg, n))
+		log_warn("reload: listen addresses changed; they take effect "
+		    "after a restart");
+	if (str_changed(d->cfg->user, n->user))
+		log_warn("reload: user changed; it takes effect after a "
+		    "restart");
+	if (d->cfg->workers != n->workers)
+		log_warn("reload: workers changed; it takes effect after a "
+		    "restart");
+	r = log_open(n);
+	if (r < 0)
+		log_warn("reload: cannot open log %s: %s; logging stays as "
+		    "it was", n->log.dest, strerror(-r));
+	srv_set_config(d->srv, n);
+	d->hints = hints;
+	worker_set_config(&d->worker, n, &d->hints);
+	cfg_free(d->cfg);
+	free(d->cfg);
+	d->cfg = n;
+	log_info("reloaded configuration from %s", d->path);
+}
+
+/* The root hints of @p c: its file, or the built-in IANA servers. */
+static int
+load_hints(const struct cfg *c, struct deleg_hints *h, char *err, size_t errlen)
+{
+	if (c->root_hints == NULL) {
+		deleg_hints_builtin(h);
+		return 0;
+	}
+	return deleg_hints_load(h, c->root_hints, err, errlen);
+}
+
+static int
+start_signals(struct daemon *d)
+{
+	int r;
+
+	uv_signal_init(&d->loop, &d->sigterm);
+	uv_signal_init(&d->loop, &d->sigint);
+	uv_signal_init(&d->loop, &d->sighup);
+	d->sigterm.data = d;
+	d->sigint.data = d;
+	d->sighup.data = d;
+	r = uv_signal_start(&d->sigterm, on_stop, SIGTERM);
+	if (r == 0)
+		r = uv_signal_start(&d->sigint, on_stop, SIGINT);
+	if (r == 0)
+		r = uv_signal_start(&d->sighup, on_reload, SIGHUP);
+	if (r < 0) {
+		startup_error(d->cfg, "signals: %s", uv_strerror(r));
+		uv_close((uv_handle_t *)&d->sigterm, NULL);
+		uv_close((uv_handle_t *)&d->sigint, NULL);
+		uv_close((uv_handle_t *)&d->sighup, NULL);
+	}
+	return r;
+}
+
+/* Bind, drop privileges, run until stopped. @return the exit status. */
+static int
+run(struct daemon *d)
+{
+	char list[LISTEN_TEXT_MAX];
+	int status = 0;
+	int r;
+
+	r = uv_loop_init(&d->loop);
+	if (r < 0) {
+		startup_error(d->cfg, "event loop: %s", uv_strerror(r));
+		return EXIT_RUN;
+	}
+	d->srv = srv_new(&d->loop, d->cfg);
+	if (d->srv == NULL) {
+		startup_error(d->cfg, "server: out of memory");
+		uv_loop_close(&d->loop);
+		return EXIT_RUN;
+	}
+	struct cache_policy pol = {
+		.min_ttl = d->cfg->cache.min_ttl,
+		.max_ttl = d->cfg->cache.max_ttl,
+		.negative_ttl = d->cfg->cache.negative_ttl,
+	};
+	d->cache = cache_new(d->cfg->cache.size, &pol);
+	d->infra = infra_new(0);
+	if (d->cache == NULL || d->infra == NULL) {
+		startup_error(d->cfg, "cache: out of memory");
+		cache_free(d->cache);
+		infra_free(d->infra);
+		srv_free(d->srv);
+		uv_loop_close(&d->loop);
+		return EXIT_RUN;
+	}
+	worker_init(&d->worker, &d->loop, d->srv, d->cfg, d->cache, d->infra,
+	    &d->hints);
+	if (bind_all(d, list, sizeof(list)) < 0 ||
+	    drop_privileges(d->cfg) < 0 || start_signals(d) < 0) {
+		status = EXIT_RUN;
+		worker_close(&d->worker);
+		srv_close(d->srv);
+	} else {
+		log_info("resolverd %s started: listening on %s",
+		    RESOLVERD_VERSION, list);
+	}
+	uv_run(&d->loop, UV_RUN_DEFAULT);
+	if (srv_free(d->srv) < 0) {
+		log_err("requests or handles still open at exit");
+		status = EXIT_RUN;
+	}
+	r = uv_loop_close(&d->loop);
+	if (r < 0) {
+		log_err("event loop did not close: %s", uv_strerror(r));
+		status = EXIT_RUN;
+	}
+	cache_free(d->cache);
+	infra_free(d->infra);
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct daemon d = { 0 };
+	bool check = false;
+	char err[512];
+	int ch, r, status;
+
+	while ((ch = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			d.path = optarg;
+			break;
+		case 'C':
+			check = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("resolverd %s\n", RESOLVERD_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_CONFIG;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return EXIT_CONFIG;
+	}
+
+	d.cfg = calloc(1, sizeof(*d.cfg));
+	if (d.cfg == NULL) {
+		fprintf(stderr, "resolverd: out of memory\n");
+		return EXIT_RUN;
+	}
+	err[0] = '\0';
+	if (d.path != NULL)
+		r = cfg_load(d.path, d.cfg, err, sizeof(err));
+	else
+		r = cfg_defaults(d.cfg);
+	if (r == 0)
+		r = load_hints(d.cfg, &d.hints, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "resolverd: %s\n", err[0] ? err : strerror(-r));
+		cfg_free(d.cfg);
+		free(d.cfg);
+		return EXIT_CONFIG;
+	}
+	if (check) {
+		cfg_print(stdout, d.cfg);
+		cfg_free(d.cfg);
+		free(d.cfg);
+		return fflush(stdout) == 0 ? 0 : EXIT_RUN;
+	}
+
+	r = log_open(d.cfg);
+	if (r < 0) {
+		fprintf(stderr, "resolverd: cannot open log %s: %s\n",
+		    d.cfg->log.dest, strerror(-r));
+		cfg_free(d.cfg);
+		free(d.cfg);
+		return EXIT_RUN;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	status = run(&d);
+	if (status == 0)
+		log_info("stopped");
+	cfg_free(d.cfg);
+	free(d.cfg);
+	log_close();
+	return status;
+}

@@ -1,0 +1,157 @@
+/**
+ * @file server.h
+ * The client side of resolverd: UDP and TCP listeners, per-connection state,
+ * and the hand-over of each checked query to the resolution hook.
+ *
+ * A datagram or a length-prefixed TCP message is checked on the raw wire
+ * first (msg_check_query: drop, FORMERR, NOTIMP, BADVERS, REFUSED are
+ * answered here), then the client is checked against cfg `access` (REFUSED),
+ * and only then is a struct srv_req made and handed to the hook. The hook
+ * owns the request until it calls srv_reply() or srv_req_drop(), which it may
+ * do at once or much later from another callback of the same loop.
+ *
+ * TCP: several queries per connection, answered in any order; at most
+ * LIM_TCP_PIPELINE answers outstanding per connection (reading stops until
+ * they are written); an idle timeout (cfg tcp.idle_timeout_ms, restarted by
+ * each complete query and each answer written, and not firing while the
+ * hook holds a request of the connection); a cap on open connections
+ * (cfg tcp.max_clients: beyond it a connection is accepted and closed at
+ * once); a length prefix below 12 closes the connection. Connections
+ * are reference-counted, so a request that outlives its connection is safe:
+ * its reply is dropped.
+ *
+ * A libuv module, but this header does not include the libuv header (the
+ * layering check allows that only in .c files): struct srv is opaque. One
+ * struct srv per loop, used from that loop's thread only.
+ */
+#ifndef RESOLVERD_SERVER_H
+#define RESOLVERD_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "config/config.h"
+#include "resolver/limits.h"
+#include "resolver/msg.h"
+
+#define SRV_REQ_INLINE	512	/**< query bytes a recycled request holds */
+#define SRV_REQ_POOL	256	/**< requests kept for reuse */
+
+struct srv;
+struct srv_conn;
+struct srv_udp;
+struct uv_loop_s;
+
+enum srv_transport { SRV_UDP, SRV_TCP };
+
+/** Counters, since start. */
+struct srv_stats {
+	uint64_t udp_queries;	/**< datagrams received */
+	uint64_t tcp_queries;	/**< complete TCP messages received */
+	uint64_t dropped;	/**< not answered: QR set, short, unsendable */
+	uint64_t formerr;	/**< answered FORMERR by the wire check */
+	uint64_t notimp;	/**< answered NOTIMP */
+	uint64_t refused;	/**< answered REFUSED: access, AXFR, class */
+	uint64_t badvers;	/**< answered BADVERS */
+	uint64_t handed;	/**< requests handed to the hook */
+	uint64_t replies;	/**< answers given to srv_reply() */
+	uint64_t tcp_accepted;	/**< connections accepted and served */
+	uint64_t tcp_refused;	/**< accepted and closed at once: cap reached */
+	uint64_t tcp_timeouts;	/**< closed for idleness */
+	uint64_t tcp_closed_bad; /**< closed for a length prefix < 12 */
+};
+
+/**
+ * One client query handed to the hook. Everything in it is valid until
+ * srv_reply() or srv_req_drop(); the hook must not free it.
+ */
+struct srv_req {
+	struct srv *srv;
+	enum srv_transport transport;
+	struct srv_udp *udp;		/**< UDP: listener to answer from */
+	struct srv_conn *conn;		/**< TCP: connection (referenced) */
+	struct sockaddr_storage client;	/**< the client's address and port */
+	socklen_t clientlen;
+	struct msg_query q;		/**< checked query; points into query */
+	size_t max_resp;		/**< largest reply the client takes:
+					 *   UDP: min(EDNS size, 1232), or
+					 *   512 without EDNS; TCP: 65535 */
+	size_t len;			/**< bytes in query */
+	uint8_t *query;			/**< the query as received (owned) */
+	struct srv_req *next;		/**< free for the hook's own lists */
+	void *data;			/**< free for the hook's own state */
+	size_t cap;			/* capacity of query */
+	uint8_t inline_buf[SRV_REQ_INLINE];
+};
+
+/**
+ * The resolution hook: called once per checked, allowed query. It owns @p req
+ * until it calls srv_reply() or srv_req_drop() on it, once, from the loop's
+ * thread, possibly from a later callback.
+ */
+typedef void (*srv_query_fn)(void *ctx, struct srv_req *req);
+
+/**
+ * Make a server on @p loop with the configuration @p cfg (borrowed: it must
+ * outlive the server or be replaced with srv_set_config first). The hook is
+ * the default one (SERVFAIL, EDE 0 "resolution not yet implemented", answered
+ * asynchronously) until srv_set_hook.
+ * @return the server (owned; srv_close then srv_free it), or NULL when out
+ * of memory or the loop refused a handle.
+ */
+struct srv *srv_new(struct uv_loop_s *loop, const struct cfg *cfg);
+
+/** Register the resolution hook @p fn, called with @p ctx. NULL restores
+ *  the default hook. */
+void srv_set_hook(struct srv *srv, srv_query_fn fn, void *ctx);
+
+/**
+ * Bind a UDP and a TCP listener on @p l and start serving on them: UDP first,
+ * then TCP. SO_REUSEPORT on both, SO_REUSEADDR on TCP, IPV6_V6ONLY on IPv6.
+ * On failure neither stays bound.
+ * @return 0 or a negative errno (-EAFNOSUPPORT, -EADDRNOTAVAIL, -EADDRINUSE,
+ * -EACCES ...).
+ */
+int srv_listen(struct srv *srv, const struct cfg_listen *l);
+
+/** Use @p cfg from now on (access, tcp settings). The caller then frees the
+ *  old one; listeners are not rebound. */
+void srv_set_config(struct srv *srv, const struct cfg *cfg);
+
+/**
+ * Send the answer @p resp of @p len bytes for @p req and release @p req.
+ * UDP: sent at once if the socket takes it, else queued with a copy; a reply
+ * longer than req->max_resp is replaced with a truncated one (TC set), which
+ * the hook should have built itself. TCP: written with its length prefix; if
+ * the connection is gone, the reply is dropped. @p resp is not kept.
+ */
+void srv_reply(struct srv_req *req, const uint8_t *resp, size_t len);
+
+/**
+ * Answer @p req with an error built by msg_error_reply (@p rcode, and the
+ * EDE @p ede_code / @p ede_text when @p ede_text is not NULL), and release it.
+ */
+void srv_reply_error(struct srv_req *req, unsigned rcode, uint16_t ede_code,
+    const char *ede_text);
+
+/** Release @p req without answering (e.g. when resolution is abandoned). */
+void srv_req_drop(struct srv_req *req);
+
+/** Copy the counters into @p out. */
+void srv_get_stats(const struct srv *srv, struct srv_stats *out);
+
+/**
+ * Stop: close every listener and connection and drop the default hook's
+ * queue. Requests the hook still holds stay valid (srv_reply on them drops
+ * the answer); the hook must release them all before srv_free.
+ */
+void srv_close(struct srv *srv);
+
+/** Free @p srv (NULL is a no-op). Call after srv_close, once uv_run has
+ *  returned and no request is live. @return 0, or -EBUSY if requests or
+ *  handles remain (then nothing is freed). */
+int srv_free(struct srv *srv);
+
+#endif
