@@ -49,8 +49,23 @@ def lab():
         subprocess.run([str(LAB / "stop")], timeout=60)
 
 
+BLACKHOLE = "127.53.255.254"
+
+
+def blackhole_hints(directory):
+    """A hints file whose only root server is a loopback address where
+    nothing listens: a daemon that must not resolve (or must never send a
+    packet off this machine) gets SERVFAIL "no reachable server"."""
+    path = directory / "blackhole.hints"
+    path.write_text(". 3600000 NS blackhole.invalid.\n"
+                    f"blackhole.invalid. 3600000 A {BLACKHOLE}\n")
+    return path
+
+
 class Daemon:
-    """One resolverd process with a generated config, on a free port."""
+    """One resolverd process with a generated config, on a free port.
+    Without @hints it gets the black-hole hints: a test daemon never asks
+    the real root servers."""
 
     def __init__(self, tmp_path, config_extra="", hints=None, args=()):
         self.port = free_port()
@@ -58,7 +73,8 @@ class Daemon:
         self.ctl = str(tmp_path / "ctl.sock")
         self.log = tmp_path / "resolverd.log"
         self.conf = tmp_path / "resolverd.yaml"
-        hints_line = f"root_hints: {hints}\n" if hints else ""
+        self.hints = hints or blackhole_hints(tmp_path)
+        hints_line = f"root_hints: {self.hints}\n"
         self.conf.write_text(
             f"listen:\n  - 127.0.0.1@{self.port}\n"
             f"{hints_line}"
