@@ -247,7 +247,7 @@ idle_cb(uv_idle_t *h)
 		struct srv_req *next = req->next;
 
 		srv_reply_error(req, MSG_RCODE_SERVFAIL, EDE_OTHER,
-		    "resolution not yet implemented");
+		    "no resolver attached to this server");
 		req = next;
 	}
 }

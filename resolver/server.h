@@ -96,7 +96,7 @@ typedef void (*srv_query_fn)(void *ctx, struct srv_req *req);
 /**
  * Make a server on @p loop with the configuration @p cfg (borrowed: it must
  * outlive the server or be replaced with srv_set_config first). The hook is
- * the default one (SERVFAIL, EDE 0 "resolution not yet implemented", answered
+ * the default one (SERVFAIL, EDE 0 "no resolver attached to this server", answered
  * asynchronously) until srv_set_hook.
  * @return the server (owned; srv_close then srv_free it), or NULL when out
  * of memory or the loop refused a handle.

@@ -6,6 +6,7 @@
  * class); a new one gets a struct wreq holding the iterator, the one
  * outstanding upstream exchange and the list of waiting clients.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,29 @@ type_text(uint16_t t, char *buf, size_t cap)
 
 static void schedule_prime(struct worker *w, uint64_t delay_ms);
 
+/* log.queries: one line per answered query. */
+static void
+log_query(const struct worker *w, const struct srv_req *req, unsigned rcode,
+    const char *how, uint64_t ms)
+{
+	char addr[INET6_ADDRSTRLEN] = "?", name[LIM_NAME_MAX * 4 + 2], tb[16];
+	const struct sockaddr *sa = (const struct sockaddr *)&req->client;
+	static const char *const rcodes[] = { "NOERROR", "FORMERR", "SERVFAIL",
+		"NXDOMAIN", "NOTIMP", "REFUSED" };
+
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+		    addr, sizeof(addr));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+		    addr, sizeof(addr));
+	trace_name(name, sizeof(name), req->q.qname);
+	log_info("query %s %s %s %s %s %llu ms", addr, name,
+	    type_text(req->q.qtype, tb, sizeof(tb)),
+	    rcode < 6 ? rcodes[rcode] : "?", how, (unsigned long long)ms);
+	(void)w;
+}
+
 /* The resolution is over: answer every waiter, log, free. */
 static void
 finish(struct wreq *wr)
@@ -159,9 +183,8 @@ finish(struct wreq *wr)
 		if (res->rcode < 6)
 			w->stats.rcode[res->rcode]++;
 		if (w->cfg->log.queries)
-			log_info("query %s %s rcode %u miss %llu ms", name,
-			    type_text(wr->qtype, tb, sizeof(tb)), res->rcode,
-			    (unsigned long long)(worker_now(w) - wr->start_ms));
+			log_query(w, req, res->rcode, "miss",
+			    worker_now(w) - wr->start_ms);
 		if (n > 0)
 			srv_reply(req, out, n);
 		else
@@ -315,8 +338,7 @@ on_query(void *ctx, struct srv_req *req)
 		w->stats.cache_hits++;
 		w->stats.rcode[out[3] & 0xf]++;
 		if (w->cfg->log.queries)
-			log_info("query %s type %u rcode %u hit", "-", q->qtype,
-			    out[3] & 0xf);
+			log_query(w, req, out[3] & 0xf, "hit", 0);
 		srv_reply(req, out, n);
 		return;
 	}
@@ -325,6 +347,8 @@ on_query(void *ctx, struct srv_req *req)
 		w->stats.norec++;
 		n = ans_norec(out, req->max_resp, req->query, q, w->cache,
 		    w->env.opts.max_cname, now);
+		if (w->cfg->log.queries)
+			log_query(w, req, out[3] & 0xf, "norec", 0);
 		if (n > 0)
 			srv_reply(req, out, n);
 		else

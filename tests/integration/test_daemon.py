@@ -1,6 +1,8 @@
 """The listening daemon: wire checks, access, TCP framing and limits,
-signals, start-up. Every allowed, well-formed query is answered SERVFAIL
-(EDE "resolution not yet implemented") until resolution is plugged in.
+signals, start-up. The daemons here have black-hole root hints (see
+conftest.py), so every allowed, well-formed query is resolved and ends in
+SERVFAIL with EDE "no reachable server": the wire-level behaviour is what
+these tests look at.
 
 Each test stops its daemon with SIGTERM and checks the exit status and that
 the log holds no sanitizer report."""

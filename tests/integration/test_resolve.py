@@ -310,3 +310,17 @@ def test_survives_mixed_random_queries(daemon, lab, tmp_path):
     assert d.dig("www.example.com", "A").status == "NOERROR"
     assert d.stop() == 0
     assert "Sanitizer" not in d.logtext()
+
+
+def test_query_log_lines(daemon, lab):
+    d = daemon(hints=HINTS, start=False)
+    d.conf.write_text(d.conf.read_text().replace(
+        "  dest: stderr\n", "  dest: stderr\n  queries: true\n"))
+    d.start()
+    assert d.dig("www.example.com", "A").status == "NOERROR"
+    assert d.dig("www.example.com", "A").status == "NOERROR"
+    assert d.dig("nope.example.com", "A").status == "NXDOMAIN"
+    log = d.logtext()
+    assert re.search(r"query 127\.0\.0\.1 www\.example\.com\. A NOERROR miss \d+ ms", log), log
+    assert re.search(r"query 127\.0\.0\.1 www\.example\.com\. A NOERROR hit", log), log
+    assert re.search(r"query 127\.0\.0\.1 nope\.example\.com\. A NXDOMAIN miss", log), log

@@ -559,7 +559,7 @@ test_reply_no_edns(void **state)
 static void
 test_reply_edns_ede(void **state)
 {
-	static const char text[] = "resolution not yet implemented";
+	static const char text[] = "no resolver attached to this server";
 	struct pkt p;
 	struct msg_query q;
 	uint8_t out[512];
