@@ -214,23 +214,39 @@ ans_norec(uint8_t *out, size_t cap, const uint8_t *pkt,
 {
 	static __thread uint8_t buf[8192], abuf[2048];
 	struct cache_rrset_out o, a;
-	size_t n = ans_from_cache(out, cap, pkt, q, c, max_cname, now_ms);
+	size_t n;
 	size_t ol = opt_len(q, NULL);
 	const uint8_t *name = q->qname;
 	uint16_t ns = 0, ar = 0;
+	bool answer = false;
 
-	if (n > 0)
-		return n;
+	/* An NS question answered from the cache gets the addresses of the
+	 * NS names too (as `dig +trace` expects of ". NS"); others are a plain
+	 * cache answer when there is one. */
+	if (q->qtype != 2) {
+		n = ans_from_cache(out, cap, pkt, q, c, max_cname, now_ms);
+		if (n > 0)
+			return n;
+	}
 	n = frame_head(out, cap, pkt, q, 0);
 	if (n == 0)
 		return 0;
-	/* the deepest cached NS set at or above the name: a referral */
-	for (;;) {
+	if (q->qtype == 2 && cache_get(c, name, 2, q->qclass, now_ms, &o, buf,
+	    sizeof(buf)) == 1 && o.kind == CACHE_RRSET &&
+	    o.rank >= CACHE_RANK_ANSWER_MIN)
+		answer = true;
+	/* else the deepest cached NS set at or above the name: a referral */
+	while (!answer) {
 		if (cache_get(c, name, 2, q->qclass, now_ms, &o, buf, sizeof(buf)) == 1 &&
 		    o.kind == CACHE_RRSET)
 			break;
-		if (name[0] == 0)
+		if (name[0] == 0) {
+			n = ans_from_cache(out, cap, pkt, q, c, max_cname, now_ms);
+			if (n > 0)
+				return n;
+			n = frame_head(out, cap, pkt, q, 0);
 			return put_opt(out, n, q, 0, NULL);
+		}
 		name += 1 + name[0];
 	}
 	if (!put_rrset(out, cap - ol, &n, &o, name))
@@ -254,8 +270,8 @@ ans_norec(uint8_t *out, size_t cap, const uint8_t *pkt,
 		p += 2 + l;
 	}
 done:
-	out[8] = (uint8_t)(ns >> 8);
-	out[9] = (uint8_t)ns;
+	out[answer ? 6 : 8] = (uint8_t)(ns >> 8);
+	out[answer ? 7 : 9] = (uint8_t)ns;
 	out[10] = (uint8_t)(ar >> 8);
 	out[11] = (uint8_t)ar;
 	return put_opt(out, n, q, 0, NULL);

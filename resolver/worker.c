@@ -332,6 +332,18 @@ on_query(void *ctx, struct srv_req *req)
 		srv_reply_error(req, MSG_RCODE_REFUSED, 0, "only class IN is served");
 		return;
 	}
+	if (!q->rd) {
+		w->stats.norec++;
+		n = ans_norec(out, req->max_resp, req->query, q, w->cache,
+		    w->env.opts.max_cname, now);
+		if (n > 0 && w->cfg->log.queries)
+			log_query(w, req, out[3] & 0xf, "norec", 0);
+		if (n > 0)
+			srv_reply(req, out, n);
+		else
+			srv_req_drop(req);
+		return;
+	}
 	n = ans_from_cache(out, req->max_resp, req->query, q, w->cache,
 	    w->env.opts.max_cname, now);
 	if (n > 0) {
@@ -343,18 +355,6 @@ on_query(void *ctx, struct srv_req *req)
 		return;
 	}
 	w->stats.cache_misses++;
-	if (!q->rd) {
-		w->stats.norec++;
-		n = ans_norec(out, req->max_resp, req->query, q, w->cache,
-		    w->env.opts.max_cname, now);
-		if (w->cfg->log.queries)
-			log_query(w, req, out[3] & 0xf, "norec", 0);
-		if (n > 0)
-			srv_reply(req, out, n);
-		else
-			srv_req_drop(req);
-		return;
-	}
 	cache_name_lower(lname, q->qname);
 	struct wreq *wr = find(w, lname, q->qtype, q->qclass);
 	if (wr != NULL) {

@@ -250,6 +250,28 @@ def test_glibc_resolves_through_it(daemon, lab, tmp_path):
     assert "127.53.200.2" in p.stdout.split("---")[1]
 
 
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="no unshare")
+def test_dig_trace_from_cold_start(daemon, lab, tmp_path):
+    """dig +trace asks the resolver for ". NS" with RD=0 (answered from the
+    primed cache, with the roots' addresses), then walks the lab itself."""
+    d = daemon(hints=HINTS, start=False)
+    d.conf.write_text(d.conf.read_text().replace(
+        f"127.0.0.1@{d.port}", f"127.0.0.1@{d.port}\n  - 127.54.0.2@53"))
+    d.start()
+    rc = tmp_path / "resolv.conf"
+    rc.write_text("nameserver 127.54.0.2\noptions timeout:3 attempts:1\n")
+    p = subprocess.run(["unshare", "-m", "sh", "-c",
+                        f"mount --bind {rc} /etc/resolv.conf && "
+                        "dig +trace +tries=1 www.leaf.sub.deep.test"],
+                       capture_output=True, text=True, timeout=60)
+    out = p.stdout
+    assert re.search(r"^\.\s+\d+\s+IN\s+NS\s+a\.root-servers\.net\.", out, re.M), out
+    for cut in ("test.", "deep.test.", "sub.deep.test.", "leaf.sub.deep.test."):
+        assert re.search(rf"^{re.escape(cut)}\s+\d+\s+IN\s+NS\s", out, re.M), out
+    assert re.search(r"^www\.leaf\.sub\.deep\.test\.\s+\d+\s+IN\s+A\s+127\.53\.200\.4",
+                     out, re.M), out
+
+
 def rss_kb(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
