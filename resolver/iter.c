@@ -34,6 +34,8 @@
 #define T_AAAA	28
 #define T_OPT	41
 #define T_RRSIG	46
+#define T_DS	43
+#define T_ANY	255
 #define MSG_HDR_LEN_ITER 12
 
 enum frame_state {
@@ -711,8 +713,12 @@ iter_next(struct iter_req *r, uint64_t now, struct iter_action *a)
 				follow_cname(r, f, target, now);
 				continue;
 			}
+			/* DS lives on the parent side of a cut: start above */
+			const uint8_t *from = f->sname;
+			if (f->qtype == T_DS && from[0] != 0)
+				from += 1 + from[0];
 			bool cached = deleg_from_cache(&f->cut, r->env->cache,
-			    r->env->hints, f->sname, f->qclass, now);
+			    r->env->hints, from, f->qclass, now);
 			struct trace_step *s = step(r, now, TRACE_CUT);
 			if (s != NULL) {
 				s->rtt_ms = f->cut.ttl;
@@ -798,7 +804,8 @@ find_referral(ldns_pkt *pkt, const struct frame *f, bool *upward)
 		if (ldns_rr_get_type(rr) != T_NS)
 			continue;
 		if (!cache_name_under(o, f->cut.zone) || cache_name_eq(o, f->cut.zone) ||
-		    !cache_name_under(f->sname, o)) {
+		    !cache_name_under(f->sname, o) ||
+		    (f->qtype == T_DS && cache_name_eq(o, f->sname))) {
 			*upward = true;
 			continue;
 		}
@@ -956,6 +963,38 @@ take_ns_addresses(struct iter_req *r, struct frame *f, ldns_pkt *pkt,
 	}
 }
 
+/* ANY (RFC 8482 lets servers answer with a subset): every RRset of the
+ * name in the answer section. Returns true if there was one. */
+static bool
+take_any(struct iter_req *r, struct frame *f, ldns_rr_list *an, uint8_t rank,
+    uint64_t now)
+{
+	uint16_t done[32];
+	unsigned nd = 0, total = 0;
+
+	if (!cache_name_under(f->sname, f->cut.zone))
+		return false;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(an) && nd < 32; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i);
+		uint16_t t = ldns_rr_get_type(rr);
+		bool seen = false;
+		if (!cache_name_eq(rr_owner(rr), f->sname) || t == T_RRSIG)
+			continue;
+		for (unsigned k = 0; k < nd; k++)
+			seen |= done[k] == t;
+		if (seen)
+			continue;
+		done[nd++] = t;
+		total += take_rrset(r, now, an, f->sname, t, rank, r->top == 0, f);
+	}
+	if (total == 0)
+		return false;
+	stepf(r, now, TRACE_ANSWER, "answer to ANY: %u record(s) of %u type(s)",
+	    total, nd);
+	frame_done(r, now, 0);
+	return true;
+}
+
 /* An answer: walk the CNAME chain from sname inside the answer section,
  * caching and collecting in-bailiwick RRsets. */
 static void
@@ -978,6 +1017,8 @@ take_answer(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 			    ldns_rr_get_type(rr), z);
 		}
 	}
+	if (f->qtype == T_ANY && take_any(r, f, an, rank, now))
+		return;
 	for (;;) {
 		const uint8_t *sn = f->sname;
 		if (!cache_name_under(sn, f->cut.zone))

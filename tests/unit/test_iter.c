@@ -47,6 +47,7 @@ static const struct fzone zones[] = {
 		"com. 172800 NS a.gtld.net.",
 		"example.com. 172800 NS ns1.example.com.",
 		"ns1.example.com. 172800 A 192.0.2.30",
+		"example.com. 86400 DS 12345 13 2 4bd8f6fdd5e4bd8f6fdd5e4bd8f6fdd5e4bd8f6fdd5e4bd8f6fdd5e4bd8f6fdd5",
 		"glueless.com. 172800 NS ns.example.net.",
 		"lame.com. 172800 NS ns1.lame.com.",
 		"lame.com. 172800 NS ns2.lame.com.",
@@ -91,6 +92,8 @@ static const struct fzone zones[] = {
 		"www.example.com. 300 A 192.0.2.100",
 		"short.example.com. 5 A 192.0.2.101",
 		"mail.example.com. 300 A 192.0.2.102",
+		"mail.example.com. 300 MX 10 mail.example.com.",
+		"mail.example.com. 300 TXT \"any\"",
 		"c1.example.com. 300 CNAME c2.example.com.",
 		"c2.example.com. 300 CNAME www.example.com.",
 		"cross.example.com. 300 CNAME www.example.org.",
@@ -251,7 +254,8 @@ simulate(const char *addr, const uint8_t *q, size_t qlen, bool tcp, size_t *rlen
 		ldns_rr *rr = mkrr(z->rrs[i]);
 		ldns_rdf *o = ldns_rr_owner(rr);
 		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NS &&
-		    ldns_dname_compare(o, apex) != 0 && dname_under(qn, o)) {
+		    ldns_dname_compare(o, apex) != 0 && dname_under(qn, o) &&
+		    !(qt == LDNS_RR_TYPE_DS && ldns_dname_compare(o, qn) == 0)) {
 			for (int k = 0; z->rrs[k]; k++) {
 				ldns_rr *x = mkrr(z->rrs[k]);
 				if (ldns_rr_get_type(x) == LDNS_RR_TYPE_NS &&
@@ -289,12 +293,12 @@ simulate(const char *addr, const uint8_t *q, size_t qlen, bool tcp, size_t *rlen
 			if (dname_under(o, cur))
 				exists = true;
 			if (ldns_dname_compare(o, cur) == 0 &&
-			    (ldns_rr_get_type(rr) == qt ||
+			    (ldns_rr_get_type(rr) == qt || qt == LDNS_RR_TYPE_ANY ||
 			    ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME)) {
 				ldns_rr_set_owner(rr, ldns_rdf_clone(hop ? cur : qn));
 				ldns_rdf_deep_free(o);
 				if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME &&
-				    qt != LDNS_RR_TYPE_CNAME) {
+				    qt != LDNS_RR_TYPE_CNAME && qt != LDNS_RR_TYPE_ANY) {
 					cname = true;
 					next = ldns_rdf_clone(ldns_rr_rdf(rr, 0));
 				}
@@ -920,6 +924,46 @@ limits(void **state)
 }
 
 static void
+ds_asked_of_the_parent(void **state)
+{
+	(void)state;
+	struct world *w = world_new();
+	/* the child's NS set is cached first */
+	struct iter_req *r = resolve(w, "www.example.com.", 1);
+	iter_free(r);
+	w->sends = 0;
+	r = resolve(w, "example.com.", 43);
+	const struct iter_result *res = iter_result(r);
+	assert_false(res->failed);
+	assert_int_equal(res->rcode, 0);
+	assert_int_equal(res->ancount, 1);
+	/* asked of com's server, not example.com's */
+	assert_non_null(strstr(w->sent[0], "@192.0.2.10"));
+	iter_free(r);
+	world_free(w);
+}
+
+static void
+any_takes_every_rrset(void **state)
+{
+	(void)state;
+	struct world *w = world_new();
+	struct iter_req *r = resolve(w, "mail.example.com.", 255);
+	const struct iter_result *res = iter_result(r);
+	assert_false(res->failed);
+	assert_int_equal(res->rcode, 0);
+	assert_int_equal(res->ancount, 3);	/* A, MX, TXT */
+	uint8_t buf[512];
+	struct cache_rrset_out o;
+	assert_int_equal(cache_get(w->cache, wire_name("mail.example.com."), 15, 1,
+	    w->now, &o, buf, sizeof(buf)), 1);
+	assert_int_equal(cache_get(w->cache, wire_name("mail.example.com."), 255, 1,
+	    w->now, &o, buf, sizeof(buf)), 0);	/* no NODATA for ANY */
+	iter_free(r);
+	world_free(w);
+}
+
+static void
 dependency_cycle_ends(void **state)
 {
 	(void)state;
@@ -953,6 +997,8 @@ main(void)
 		cmocka_unit_test(glue_does_not_override_authoritative),
 		cmocka_unit_test(glue_never_answered),
 		cmocka_unit_test(limits),
+		cmocka_unit_test(ds_asked_of_the_parent),
+		cmocka_unit_test(any_takes_every_rrset),
 		cmocka_unit_test(dependency_cycle_ends),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
