@@ -27,6 +27,7 @@ struct deleg_addr {
 	uint8_t family;		/**< AF_INET or AF_INET6 */
 	uint8_t state;		/**< enum deleg_addr_state */
 	uint8_t tries;
+	uint16_t port;		/**< 0: the iterator's default (53) */
 };
 
 enum deleg_ns_flags {
@@ -47,6 +48,7 @@ struct deleg {
 	uint8_t nns;
 	bool from_cache;
 	bool from_hints;
+	bool forward;			/**< servers are forwarders (RD=1) */
 	uint32_t ttl;			/**< remaining TTL of the NS set */
 	struct deleg_ns ns[LIM_MAX_NS_PER_CUT];
 };

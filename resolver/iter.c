@@ -65,6 +65,8 @@ struct frame {
 	uint8_t sent_name[LIM_NAME_MAX];
 	uint64_t sent_at;
 	unsigned referrals;
+	bool no_forward;		/* forwarders failed: iterate */
+	bool fwd_fallback;		/* the forward zone allows that */
 	/* sub-question bookkeeping (frames above 0) */
 	int parent_ns;			/* index in the parent's cut */
 	unsigned found;			/* addresses handed to the parent */
@@ -562,7 +564,7 @@ build_query(struct iter_req *r, struct frame *f, struct iter_action *a,
 	memset(p, 0, MSG_HDR_LEN_ITER);
 	p[0] = (uint8_t)(f->sent_id >> 8);
 	p[1] = (uint8_t)f->sent_id;
-	p[2] = 0;		/* RD=0: iterative */
+	p[2] = f->cut.forward ? 1 : 0;	/* RD only to forwarders */
 	p[3] = 0;
 	p[5] = 1;		/* QDCOUNT */
 	p[11] = edns ? 1 : 0;
@@ -607,10 +609,26 @@ query_name(struct iter_req *r, struct frame *f, uint16_t *type)
 
 	*type = f->qtype;
 	if (!r->env->opts.qname_minimisation || f->qmin_off || want >= ls ||
+	    f->cut.forward ||
 	    f->qmin_steps >= LIM_MAX_QMIN_STEPS)
 		return f->sname;
 	*type = T_A;
 	return name_suffix(f->sname, want);
+}
+
+/* The deepest forward zone holding @p name, or NULL. */
+static const struct iter_forward *
+find_forward(const struct iter_env *env, const uint8_t *name)
+{
+	const struct iter_forward *best = NULL;
+
+	for (unsigned i = 0; i < env->nforwards; i++) {
+		const struct iter_forward *fw = &env->forwards[i];
+		if (cache_name_under(name, fw->cut.zone) && (best == NULL ||
+		    name_labels(fw->cut.zone) > name_labels(best->cut.zone)))
+			best = fw;
+	}
+	return best;
 }
 
 /* Choose a server and fill the action. Returns false if no send happened
@@ -634,7 +652,15 @@ frame_send(struct iter_req *r, struct frame *f, uint64_t now,
 			}
 			zone_text(z, sizeof(z), f->cut.zone);
 			char why[160];
-			snprintf(why, sizeof(why), "no reachable server for zone %s", z);
+			if (f->cut.forward && f->fwd_fallback) {
+				stepf(r, now, TRACE_CUT, "no forwarder answered: "
+				    "iterate instead");
+				f->no_forward = true;
+				f->state = F_INIT;
+				return false;
+			}
+			snprintf(why, sizeof(why), "no reachable %s for zone %s",
+			    f->cut.forward ? "forwarder" : "server", z);
 			frame_fail(r, now, ITER_EDE_NO_REACHABLE_AUTHORITY, why);
 			return false;
 		}
@@ -657,7 +683,7 @@ frame_send(struct iter_req *r, struct frame *f, uint64_t now,
 	build_query(r, f, a, name, type, now);
 	memcpy(a->addr, ad->ip, 16);
 	a->family = ad->family;
-	a->port = r->env->port;
+	a->port = ad->port ? ad->port : r->env->port;
 	a->tcp = f->tcp;
 	infra_get(r->env->infra, ad->ip, ad->family, now, &inf);
 	a->timeout_ms = inf.rto_ms;
@@ -717,6 +743,16 @@ iter_next(struct iter_req *r, uint64_t now, struct iter_action *a)
 			const uint8_t *from = f->sname;
 			if (f->qtype == T_DS && from[0] != 0)
 				from += 1 + from[0];
+			const struct iter_forward *fw = f->no_forward ? NULL :
+			    find_forward(r->env, f->sname);
+			if (fw != NULL) {
+				f->cut = fw->cut;
+				f->fwd_fallback = fw->fallback_iterate;
+				f->state = F_QUERY;
+				stepf(r, now, TRACE_CUT, "forward zone: %u forwarder(s)",
+				    deleg_usable(&f->cut));
+				continue;
+			}
 			bool cached = deleg_from_cache(&f->cut, r->env->cache,
 			    r->env->hints, from, f->qclass, now);
 			struct trace_step *s = step(r, now, TRACE_CUT);
@@ -751,8 +787,10 @@ iter_next(struct iter_req *r, uint64_t now, struct iter_action *a)
 /* ---- consuming replies ---- */
 
 static bool
-same_addr(const struct sockaddr *sa, const struct deleg_addr *ad, uint16_t port)
+same_addr(const struct sockaddr *sa, const struct deleg_addr *ad, uint16_t dflt)
 {
+	uint16_t port = ad->port ? ad->port : dflt;
+
 	if (sa->sa_family == AF_INET && ad->family == AF_INET) {
 		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
 		return ntohs(s4->sin_port) == port &&
@@ -925,8 +963,9 @@ take_negative(struct iter_req *r, struct frame *f, ldns_pkt *pkt,
 			.owner = name, .type = nxdomain ? CACHE_TYPE_NXDOMAIN : f->qtype,
 			.rclass = f->qclass,
 			.kind = nxdomain ? CACHE_NXDOMAIN : CACHE_NODATA,
-			.rank = CACHE_RANK_AUTH_AUTHORITY, .ttl = ttl,
-			.nrr = 1, .rdata = rd, .rdata_len = l + 2,
+			.rank = f->cut.forward ? CACHE_RANK_NONAUTH_ANSWER :
+			    CACHE_RANK_AUTH_AUTHORITY,
+			.ttl = ttl, .nrr = 1, .rdata = rd, .rdata_len = l + 2,
 			.soa_owner = rr_owner(soa),
 		};
 		memcpy(in.source, f->cut.ns[f->ns_idx].addr[f->addr_idx].ip, 16);
@@ -1058,7 +1097,8 @@ take_answer(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 	/* the chain ended without data for the current name */
 	if (f->state == F_INIT) {
 		/* moved to a new name: a negative answer for it may be here */
-		if (cache_name_under(f->sname, f->cut.zone) && ldns_pkt_aa(pkt)) {
+		if (cache_name_under(f->sname, f->cut.zone) &&
+		    (ldns_pkt_aa(pkt) || f->cut.forward)) {
 			if (ldns_pkt_get_rcode(pkt) == LDNS_RCODE_NXDOMAIN) {
 				take_negative(r, f, pkt, f->sname, true, now);
 				return;
@@ -1070,11 +1110,28 @@ take_answer(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 		}
 		return;		/* resolve the target from the top */
 	}
-	if (ldns_pkt_aa(pkt)) {
+	if (ldns_pkt_aa(pkt) || f->cut.forward) {
 		take_negative(r, f, pkt, f->sname, false, now);
 		return;
 	}
 	server_bad(r, f, now, true, "non-authoritative answer without data");
+}
+
+/* A forwarder's answer: no AA, no referrals; an answer, a CNAME chain, or
+ * a negative answer (with or without the SOA). */
+static void
+take_forwarded(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
+{
+	if (ldns_pkt_get_rcode(pkt) == LDNS_RCODE_NXDOMAIN &&
+	    ldns_rr_list_rr_count(ldns_pkt_answer(pkt)) == 0) {
+		take_negative(r, f, pkt, f->sname, true, now);
+		return;
+	}
+	if (ldns_rr_list_rr_count(ldns_pkt_answer(pkt)) == 0) {
+		take_negative(r, f, pkt, f->sname, false, now);
+		return;
+	}
+	take_answer(r, f, pkt, now);
 }
 
 static void
@@ -1113,7 +1170,12 @@ handle_reply(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 		    rc == LDNS_RCODE_REFUSED ? "REFUSED" :
 		    rc == LDNS_RCODE_SERVFAIL ? "SERVFAIL" :
 		    rc == LDNS_RCODE_NOTIMPL ? "NOTIMP" : "FORMERR or other");
-		server_bad(r, f, now, true, why);
+		/* a forwarder's SERVFAIL is about the name, not about it */
+		server_bad(r, f, now, !f->cut.forward, why);
+		return;
+	}
+	if (f->cut.forward) {
+		take_forwarded(r, f, pkt, now);
 		return;
 	}
 	if (!ldns_pkt_aa(pkt)) {

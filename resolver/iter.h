@@ -50,6 +50,15 @@ struct iter_opts {
 	uint32_t min_ttl, max_ttl, negative_ttl; /**< TTLs in answers, as the cache */
 };
 
+/** A forward zone: questions at or below @c cut.zone go to the forwarders
+ *  in @c cut (recursion desired, answers accepted without AA). */
+struct iter_forward {
+	struct deleg cut;		/**< zone and forwarder addresses (with ports) */
+	bool fallback_iterate;		/**< all forwarders failed: iterate instead */
+};
+
+#define ITER_MAX_FORWARDS 16
+
 /** What the iterator needs from the outside world. */
 struct iter_env {
 	struct cache *cache;		/**< borrowed; where accepted data goes */
@@ -61,6 +70,8 @@ struct iter_env {
 	void (*random)(void *buf, size_t len, void *arg);
 	void *random_arg;
 	uint16_t port;			/**< upstream port, 53 (tests may change) */
+	const struct iter_forward *forwards; /**< borrowed; NULL or nforwards */
+	unsigned nforwards;
 };
 
 enum iter_status {

@@ -23,7 +23,7 @@
 /* ---- the scripted hierarchy ---- */
 
 enum { M_OK = 0, M_DEAD = 1, M_REFUSED = 2, M_TC = 4, M_NOEDNS = 8,
-       M_POISON = 16, M_BROKEN_ENT = 32 };
+       M_POISON = 16, M_BROKEN_ENT = 32, M_RECURSIVE = 64 };
 
 struct fzone {
 	const char *apex;
@@ -161,6 +161,7 @@ static const struct { const char *addr; int mode; } modes[] = {
 	{ "192.0.2.52", M_DEAD }, { "192.0.2.60", M_POISON },
 	{ "192.0.2.61", M_POISON }, { "192.0.2.70", M_TC },
 	{ "192.0.2.71", M_NOEDNS }, { "192.0.2.72", M_BROKEN_ENT },
+	{ "198.51.100.1", M_RECURSIVE }, { "198.51.100.2", M_DEAD },
 };
 
 static int
@@ -194,7 +195,7 @@ zone_for(const char *addr, const ldns_rdf *qn)
 	size_t best_l = 0;
 
 	for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
-		bool serves = false;
+		bool serves = (mode_of(addr) & M_RECURSIVE) != 0;
 		for (int k = 0; k < 3 && zones[i].servers[k]; k++)
 			serves |= strcmp(zones[i].servers[k], addr) == 0;
 		if (!serves)
@@ -249,8 +250,17 @@ simulate(const char *addr, const uint8_t *q, size_t qlen, bool tcp, size_t *rlen
 	}
 	ldns_rdf *apex = ldns_dname_new_frm_str(z->apex);
 	ldns_rdf *cur = ldns_rdf_clone(qn);
+	if (mode & M_RECURSIVE) {
+		if (!ldns_pkt_rd(qp)) {
+			ldns_pkt_set_rcode(rp, LDNS_RCODE_REFUSED);
+			ldns_rdf_deep_free(apex);
+			ldns_rdf_deep_free(cur);
+			goto out;
+		}
+		ldns_pkt_set_ra(rp, true);
+	}
 	/* referral? the deepest NS owner strictly below the apex above qname */
-	for (int i = 0; z->rrs[i]; i++) {
+	for (int i = 0; z->rrs[i] && !(mode & M_RECURSIVE); i++) {
 		ldns_rr *rr = mkrr(z->rrs[i]);
 		ldns_rdf *o = ldns_rr_owner(rr);
 		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NS &&
@@ -282,7 +292,7 @@ simulate(const char *addr, const uint8_t *q, size_t qlen, bool tcp, size_t *rlen
 		}
 		ldns_rr_free(rr);
 	}
-	ldns_pkt_set_aa(rp, true);
+	ldns_pkt_set_aa(rp, !(mode & M_RECURSIVE));
 	/* answer, following CNAMEs inside the zone */
 	for (int hop = 0; hop < 20; hop++) {
 		bool found = false, cname = false, exists = false;
@@ -963,6 +973,84 @@ any_takes_every_rrset(void **state)
 	world_free(w);
 }
 
+static struct iter_forward fwd[2];
+
+static void
+set_forward(struct world *w, const char *zone, const char *a1, const char *a2,
+    bool fallback)
+{
+	uint8_t ip[4];
+
+	memset(fwd, 0, sizeof(fwd));
+	deleg_init(&fwd[0].cut, wire_name(zone));
+	fwd[0].cut.forward = true;
+	fwd[0].fallback_iterate = fallback;
+	int i = deleg_add_ns(&fwd[0].cut, (const uint8_t *)"\011forwarder");
+	inet_pton(AF_INET, a1, ip);
+	deleg_add_addr(&fwd[0].cut, i, ip, AF_INET);
+	if (a2 != NULL) {
+		inet_pton(AF_INET, a2, ip);
+		deleg_add_addr(&fwd[0].cut, i, ip, AF_INET);
+	}
+	fwd[0].cut.ns[i].addr[0].port = 5301;
+	w->env.forwards = fwd;
+	w->env.nforwards = 1;
+}
+
+static void
+forward_zone(void **state)
+{
+	(void)state;
+	struct world *w = world_new();
+	set_forward(w, "example.com.", "198.51.100.1", NULL, false);
+	struct iter_req *r = resolve(w, "c1.example.com.", 1);
+	const struct iter_result *res = iter_result(r);
+	assert_false(res->failed);
+	assert_int_equal(res->ancount, 3);
+	assert_string_equal(last_a(res), "192.0.2.100");
+	assert_int_equal(w->sends, 1);	/* one question, to the forwarder */
+	assert_non_null(strstr(w->sent[0], "@198.51.100.1"));
+	uint8_t buf[512];
+	struct cache_rrset_out o;
+	assert_int_equal(cache_get(w->cache, wire_name("www.example.com."), 1, 1,
+	    w->now, &o, buf, sizeof(buf)), 1);
+	assert_int_equal(o.rank, CACHE_RANK_NONAUTH_ANSWER);
+	iter_free(r);
+	/* outside the forward zone: iterate as usual */
+	w->sends = 0;
+	r = resolve(w, "www.example.org.", 1);
+	assert_string_equal(last_a(iter_result(r)), "192.0.2.120");
+	assert_true(w->sends >= 3);
+	iter_free(r);
+	/* negative answers through the forwarder */
+	r = resolve(w, "nope.example.com.", 1);
+	assert_int_equal(iter_result(r)->rcode, 3);
+	iter_free(r);
+	world_free(w);
+}
+
+static void
+forward_down_fallback_or_fail(void **state)
+{
+	(void)state;
+	struct world *w = world_new();
+	set_forward(w, ".", "198.51.100.2", NULL, true);
+	struct iter_req *r = resolve(w, "www.example.com.", 1);
+	assert_false(iter_result(r)->failed);
+	assert_string_equal(last_a(iter_result(r)), "192.0.2.100");
+	assert_true(trace_has(r, "iterate instead"));
+	iter_free(r);
+	world_free(w);
+
+	w = world_new();
+	set_forward(w, ".", "198.51.100.2", NULL, false);
+	r = resolve(w, "www.example.com.", 1);
+	assert_true(iter_result(r)->failed);
+	assert_non_null(strstr(iter_result(r)->reason, "no reachable forwarder"));
+	iter_free(r);
+	world_free(w);
+}
+
 static void
 dependency_cycle_ends(void **state)
 {
@@ -999,6 +1087,8 @@ main(void)
 		cmocka_unit_test(limits),
 		cmocka_unit_test(ds_asked_of_the_parent),
 		cmocka_unit_test(any_takes_every_rrset),
+		cmocka_unit_test(forward_zone),
+		cmocka_unit_test(forward_down_fallback_or_fail),
 		cmocka_unit_test(dependency_cycle_ends),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
