@@ -58,6 +58,7 @@ _Static_assert((LIM_CACHE_SHARDS & (LIM_CACHE_SHARDS - 1)) == 0,
 /* A shard smaller than this is not worth its table: small caches get fewer
  * shards (a 64 KiB cache has 4). */
 #define SHARD_MIN_BYTES		(16u << 10)
+#define SHARD_MIN_ENTRIES	16	/* entries per shard under max_entries */
 #define INITIAL_BUCKETS		16
 /* glibc's chunk header, not included in malloc_usable_size(). */
 #define MALLOC_HDR		sizeof(size_t)
@@ -89,6 +90,7 @@ struct shard {
 	size_t nbuckets;
 	struct entry *head, *tail;	/* LRU */
 	uint64_t count, bytes, budget, table_bytes;
+	uint64_t max_count;		/* 0: no entry bound */
 	uint64_t stores, replaced, kept, evictions, expiries, hits, misses;
 };
 
@@ -484,6 +486,10 @@ cache_new(uint64_t max_bytes, const struct cache_policy *policy)
 	}
 	while (n > 1 && max_bytes / n < SHARD_MIN_BYTES)
 		n /= 2;
+	/* an entry bound wants shards of a useful size too */
+	while (policy && policy->max_entries && n > 1 &&
+	    policy->max_entries / n < SHARD_MIN_ENTRIES)
+		n /= 2;
 	c->shards = aligned_alloc(alignof(struct shard),
 	    n * sizeof(struct shard));
 	if (c->shards == NULL) {
@@ -530,6 +536,14 @@ cache_free(struct cache *c)
 void
 cache_set_policy(struct cache *c, const struct cache_policy *policy)
 {
+	uint64_t per = policy->max_entries ?
+	    (policy->max_entries + c->nshards - 1) / c->nshards : 0;
+
+	for (unsigned i = 0; i < c->nshards; i++) {
+		pthread_mutex_lock(&c->shards[i].lock);
+		c->shards[i].max_count = per;
+		pthread_mutex_unlock(&c->shards[i].lock);
+	}
 	atomic_store_explicit(&c->min_ttl, policy->min_ttl,
 	    memory_order_relaxed);
 	atomic_store_explicit(&c->max_ttl, policy->max_ttl,
@@ -740,7 +754,8 @@ cache_store(struct cache *c, const struct cache_rrset_in *in, uint64_t now_ms)
 		if (rc < 0 && s->buckets == NULL)
 			goto fail;
 	}
-	while (s->bytes + e->size > s->budget && s->tail) {
+	while ((s->bytes + e->size > s->budget ||
+	    (s->max_count && s->count >= s->max_count)) && s->tail) {
 		remove_entry(s, s->tail);
 		s->evictions++;
 	}

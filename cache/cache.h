@@ -93,11 +93,15 @@ struct cache_rrset_out {
 	uint8_t source_family;
 };
 
-/** TTL policy, applied on store. */
+/** TTL and size policy, applied on store. */
 struct cache_policy {
 	uint32_t min_ttl;	/**< raise smaller TTLs to this (positive only) */
 	uint32_t max_ttl;	/**< cap positive TTLs */
 	uint32_t negative_ttl;	/**< cap negative TTLs */
+	uint32_t max_entries;	/**< 0: bounded by bytes only; else also by
+				     entries (split evenly over the shards,
+				     which are fewer for small bounds, so the
+				     bound is approximate: LRU per shard) */
 };
 
 /** Counters; read with cache_stats(). */

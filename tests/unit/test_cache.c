@@ -26,7 +26,7 @@
 #define AAAA	28
 #define RRSIG	46
 
-static const struct cache_policy pol = { 0, 86400, 3600 };
+static const struct cache_policy pol = { 0, 86400, 3600, 0 };
 
 /* ------------------------------------------------------------ helpers */
 
@@ -362,7 +362,7 @@ test_ttl_ceil(void **state)
 static void
 test_clamps(void **state)
 {
-	struct cache_policy p = { 60, 3600, 900 };
+	struct cache_policy p = { 60, 3600, 900, 0 };
 	struct cache *c = cache_new(1 << 20, &p);
 	struct cache_rrset_out o;
 
@@ -901,6 +901,43 @@ count_cb(const struct cache_rrset_out *e, void *arg)
 }
 
 static void
+test_entry_bound(void **state)
+{
+	struct cache_policy small = pol;
+	struct cache_stats st;
+	struct cache_rrset_out o;
+	char n[64];
+
+	(void)state;
+	small.max_entries = 150;	/* the dnsmasq "router" profile */
+	struct cache *c = cache_new(64u << 20, &small);
+	assert_non_null(c);
+	for (int i = 0; i < 2000; i++) {
+		snprintf(n, sizeof(n), "host%d.example.com", i);
+		assert_int_equal(put_a(c, n, CACHE_RANK_AUTH_ANSWER, 3600,
+		    (uint8_t)i, T0 + (uint64_t)i), 1);
+		cache_stats(c, &st);
+		/* per-shard LRU: at most one shard's rounding over the bound */
+		assert_true(st.entries <= 150 + 16);
+	}
+	assert_true(st.entries >= 100);
+	assert_true(st.evictions >= 2000 - 166);
+	snprintf(n, sizeof(n), "host%d.example.com", 1999);
+	assert_int_equal(get(c, n, A, T0 + 2000, &o), 1);
+	assert_int_equal(get(c, "host0.example.com", A, T0 + 2000, &o), 0);
+	/* a reload lowers the bound for later stores */
+	small.max_entries = 20;
+	cache_set_policy(c, &small);
+	for (int i = 0; i < 100; i++) {
+		snprintf(n, sizeof(n), "new%d.example.com", i);
+		put_a(c, n, CACHE_RANK_AUTH_ANSWER, 3600, 1, T0 + 3000);
+	}
+	cache_stats(c, &st);
+	assert_true(st.entries <= 150 + 16);
+	cache_free(c);
+}
+
+static void
 test_size_bound(void **state)
 {
 	const uint64_t max = 64 * 1024;
@@ -1281,6 +1318,7 @@ main(void)
 		cmocka_unit_test(test_flush_zone),
 		cmocka_unit_test(test_flush_negative_and_all),
 		cmocka_unit_test(test_size_bound),
+		cmocka_unit_test(test_entry_bound),
 		cmocka_unit_test(test_lru_touch),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_foreach),

@@ -390,7 +390,7 @@ static struct world *
 world_new(void)
 {
 	struct world *w = calloc(1, sizeof(*w));
-	struct cache_policy pol = { 0, 86400, 3600 };
+	struct cache_policy pol = { 0, 86400, 3600, 0 };
 	uint8_t ip[4];
 
 	w->cache = cache_new(8u << 20, &pol);
@@ -833,7 +833,7 @@ negative_ttl_rfc2308(void **state)
 	iter_free(r);
 	/* capped by negative_ttl */
 	w->env.opts.negative_ttl = 100;
-	struct cache_policy pol = { 0, 86400, 100 };
+	struct cache_policy pol = { 0, 86400, 100, 0 };
 	cache_set_policy(w->cache, &pol);
 	r = resolve(w, "nope2.example.com.", 1);
 	assert_int_equal(cache_get(w->cache, wire_name("nope2.example.com."),
