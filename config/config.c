@@ -43,6 +43,9 @@ enum vtype {
 	T_BOOL,
 	T_SIZE,		/* uint64_t bytes with k/K/M/G suffix, in [min, max] */
 	T_LEVEL,	/* enum cfg_log_level */
+	T_MAPLIST,	/* list of mappings: forward_zones, tiers */
+	T_ITEM,		/* a field of the last item of a T_MAPLIST */
+	T_ITEMLIST,	/* a list field of the last item */
 };
 
 struct key {
@@ -67,6 +70,7 @@ static const struct key keys[] = {
 	{ "cache.max_ttl", T_UINT, F(cache.max_ttl), 0, 604800 },
 	{ "cache.min_ttl", T_UINT, F(cache.min_ttl), 0, 3600 },
 	{ "cache.negative_ttl", T_UINT, F(cache.negative_ttl), 0, 86400 },
+	{ "cache.max_entries", T_UINT, F(cache.max_entries), 0, 100000000 },
 	{ "log", T_MAP, 0, 0, 0 },
 	{ "log.level", T_LEVEL, F(log.level), 0, 0 },
 	{ "log.dest", T_PATH, F(log.dest), 0, 0 },
@@ -81,6 +85,21 @@ static const struct key keys[] = {
 	{ "limits.max_cname", T_UINT, F(limits.max_cname), 1, 64 },
 	{ "limits.max_depth", T_UINT, F(limits.max_depth), 1, 64 },
 	{ "limits.max_time", T_UINT, F(limits.max_time_ms), 100, 60000 },
+	{ "forward_zones", T_MAPLIST, 0, 0, 0 },
+	{ "forward_zones.zone", T_ITEM, 0, 0, 0 },
+	{ "forward_zones.servers", T_ITEMLIST, 0, 0, 0 },
+	{ "forward_zones.fallback", T_ITEM, 0, 0, 0 },
+	{ "tiers", T_MAPLIST, 0, 0, 0 },
+	{ "tiers.name", T_ITEM, 0, 0, 0 },
+	{ "tiers.profile", T_ITEM, 0, 0, 0 },
+	{ "tiers.listen", T_ITEMLIST, 0, 0, 0 },
+	{ "tiers.upstream", T_ITEM, 0, 0, 0 },
+	{ "tiers.cache", T_MAP, 0, 0, 0 },
+	{ "tiers.cache.size", T_ITEM, 0, SIZE_MIN_BYTES, SIZE_MAX_BYTES },
+	{ "tiers.cache.max_entries", T_ITEM, 0, 0, 100000000 },
+	{ "tiers.cache.max_ttl", T_ITEM, 0, 0, 604800 },
+	{ "tiers.cache.min_ttl", T_ITEM, 0, 0, 3600 },
+	{ "tiers.cache.negative_ttl", T_ITEM, 0, 0, 86400 },
 };
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -120,6 +139,11 @@ static bool prefix_match(const struct cfg_prefix *p, const uint8_t *addr);
 static void format_size(uint64_t v, char *buf, size_t len);
 static void print_quoted(FILE *out, const char *s);
 static void print_key(FILE *out, const struct cfg *c, const struct key *k);
+static int add_item(struct cfg *c, const struct key *k, char *msg,
+		    size_t msglen);
+static int set_item(struct cfg *c, const struct key *k, const char *v,
+		    char *msg, size_t msglen);
+static void print_items(FILE *out, const struct cfg *c, const struct key *k);
 
 static const struct key *
 find_key(const char *name)
@@ -238,7 +262,10 @@ cfg_key_kind(const char *key)
 		return CFG_KIND_MAP;
 	case T_LISTEN:
 	case T_ACCESS:
+	case T_ITEMLIST:
 		return CFG_KIND_LIST;
+	case T_MAPLIST:
+		return CFG_KIND_MAPLIST;
 	default:
 		return CFG_KIND_SCALAR;
 	}
@@ -458,6 +485,347 @@ add_access(struct cfg *c, const char *v, char *msg, size_t msglen)
 	return 0;
 }
 
+/* ---- lists of mappings: forward_zones and tiers ---------------------- */
+
+enum { TC_SIZE = 1, TC_ENTRIES = 2, TC_MAX = 4, TC_MIN = 8, TC_NEG = 16 };
+
+static const char *const profile_names[] = {
+	[CFG_PROFILE_NONE] = "none", [CFG_PROFILE_BROWSER] = "browser",
+	[CFG_PROFILE_OS] = "os", [CFG_PROFILE_ROUTER] = "router",
+	[CFG_PROFILE_ISP] = "isp",
+};
+
+/* The cache policy of each profile, from the tier anchors' documentation
+ * (shared/reference.md): Chromium caps at 60 s here and keeps about 1000
+ * entries, systemd-resolved 4096 entries and 2 h, dnsmasq 150 names with
+ * TTLs as received, an ISP resolver 1 day and 1 h negative. */
+static const struct cfg_tier_cache profile_cache[] = {
+	[CFG_PROFILE_NONE] = { 4 * KIB * KIB, 0, LIM_MAX_TTL, 0, LIM_NEG_TTL },
+	[CFG_PROFILE_BROWSER] = { 4 * KIB * KIB, 1000, 60, 0, 60 },
+	[CFG_PROFILE_OS] = { 4 * KIB * KIB, 4096, 7200, 0, 7200 },
+	[CFG_PROFILE_ROUTER] = { 1 * KIB * KIB, 150, 604800, 0, 86400 },
+	[CFG_PROFILE_ISP] = { 64 * KIB * KIB, 0, 86400, 0, 3600 },
+};
+
+const char *
+cfg_profile_name(enum cfg_profile p)
+{
+	return (unsigned)p < 5 ? profile_names[p] : "none";
+}
+
+/* A profile fills the cache fields the file did not set itself, whatever
+ * the order of the keys. */
+static void
+apply_profile(struct cfg_tier *t)
+{
+	const struct cfg_tier_cache *pc = &profile_cache[t->profile];
+
+	if (!(t->explicit_keys & TC_SIZE))
+		t->cache.size = pc->size;
+	if (!(t->explicit_keys & TC_ENTRIES))
+		t->cache.max_entries = pc->max_entries;
+	if (!(t->explicit_keys & TC_MAX))
+		t->cache.max_ttl = pc->max_ttl;
+	if (!(t->explicit_keys & TC_MIN))
+		t->cache.min_ttl = pc->min_ttl;
+	if (!(t->explicit_keys & TC_NEG))
+		t->cache.negative_ttl = pc->negative_ttl;
+}
+
+static int
+add_item(struct cfg *c, const struct key *k, char *msg, size_t msglen)
+{
+	if (strcmp(k->name, "tiers") == 0) {
+		if (c->ntiers >= CFG_MAX_TIERS) {
+			snprintf(msg, msglen, "at most %d tiers", CFG_MAX_TIERS);
+			return -EINVAL;
+		}
+		struct cfg_tier *t = &c->tiers[c->ntiers++];
+		memset(t, 0, sizeof(*t));
+		apply_profile(t);
+		return 0;
+	}
+	if (c->nforwards >= CFG_MAX_FORWARDS) {
+		snprintf(msg, msglen, "at most %d forward zones",
+			 CFG_MAX_FORWARDS);
+		return -EINVAL;
+	}
+	memset(&c->forwards[c->nforwards++], 0, sizeof(c->forwards[0]));
+	return 0;
+}
+
+/* A number for an item field, range-checked like a T_UINT/T_SIZE key. */
+static int
+item_number(const struct key *k, const char *v, uint64_t *out, char *msg,
+	    size_t msglen)
+{
+	struct cfg scratch;
+	struct key kk = *k;
+
+	memset(&scratch, 0, sizeof(scratch));
+	if (strcmp(leaf(k->name), "size") == 0) {
+		kk.type = T_SIZE;
+		kk.off = F(cache.size);
+		if (set_size(&scratch, &kk, v, msg, msglen) < 0)
+			return -EINVAL;
+		*out = scratch.cache.size;
+		return 0;
+	}
+	kk.type = T_UINT;
+	kk.off = F(cache.max_ttl);
+	if (set_uint(&scratch, &kk, v, msg, msglen) < 0)
+		return -EINVAL;
+	*out = scratch.cache.max_ttl;
+	return 0;
+}
+
+static int
+set_fwd_item(struct cfg_forward *f, const struct key *k, const char *v,
+	     char *msg, size_t msglen)
+{
+	const char *name = leaf(k->name);
+	size_t l;
+
+	if (strcmp(name, "servers") == 0) {
+		if (!v) {
+			f->nservers = 0;
+			return 0;
+		}
+		if (f->nservers >= CFG_MAX_FWD_SERVERS) {
+			snprintf(msg, msglen, "at most %d servers per forward "
+				 "zone", CFG_MAX_FWD_SERVERS);
+			return -EINVAL;
+		}
+		if (cfg_parse_listen(v, &f->servers[f->nservers]) < 0) {
+			snprintf(msg, msglen, "bad server address '%s' (want "
+				 "address or address@port)", v);
+			return -EINVAL;
+		}
+		f->nservers++;
+		return 0;
+	}
+	if (!v || !*v) {
+		snprintf(msg, msglen, "'%s' needs a value", k->name);
+		return -EINVAL;
+	}
+	if (strcmp(name, "fallback") == 0) {
+		if (strcmp(v, "iterate") && strcmp(v, "fail")) {
+			snprintf(msg, msglen, "'%s' must be iterate or fail, "
+				 "not '%s'", k->name, v);
+			return -EINVAL;
+		}
+		f->fallback_iterate = strcmp(v, "iterate") == 0;
+		return 0;
+	}
+	/* zone: a domain name; stored with its final dot */
+	l = strlen(v);
+	if (l + 2 > sizeof(f->zone) || strstr(v, "..") ||
+	    (v[0] == '.' && v[1] != '\0') || strpbrk(v, " \t@/")) {
+		snprintf(msg, msglen, "bad zone name '%s'", v);
+		return -EINVAL;
+	}
+	snprintf(f->zone, sizeof(f->zone), "%s%s", v,
+		 v[l - 1] == '.' ? "" : ".");
+	return 0;
+}
+
+static int
+set_tier_item(struct cfg_tier *t, const struct key *k, const char *v,
+	      char *msg, size_t msglen)
+{
+	const char *name = leaf(k->name);
+	uint64_t n;
+
+	if (strcmp(k->name, "tiers.listen") == 0) {
+		if (!v) {
+			t->nlisten = 0;
+			return 0;
+		}
+		if (t->nlisten >= CFG_MAX_TIER_LISTEN) {
+			snprintf(msg, msglen, "at most %d listen addresses per "
+				 "tier", CFG_MAX_TIER_LISTEN);
+			return -EINVAL;
+		}
+		if (cfg_parse_listen(v, &t->listen[t->nlisten]) < 0) {
+			snprintf(msg, msglen, "bad listen address '%s' (want "
+				 "address or address@port)", v);
+			return -EINVAL;
+		}
+		t->nlisten++;
+		return 0;
+	}
+	if (!v || !*v) {
+		snprintf(msg, msglen, "'%s' needs a value", k->name);
+		return -EINVAL;
+	}
+	if (strcmp(k->name, "tiers.name") == 0) {
+		if (strlen(v) >= CFG_NAME_MAX || strpbrk(v, " \t\n/")) {
+			snprintf(msg, msglen, "bad tier name '%s' (at most %d "
+				 "characters, no spaces)", v, CFG_NAME_MAX - 1);
+			return -EINVAL;
+		}
+		snprintf(t->name, sizeof(t->name), "%s", v);
+		return 0;
+	}
+	if (strcmp(k->name, "tiers.profile") == 0) {
+		for (unsigned i = 0; i < 5; i++) {
+			if (strcmp(v, profile_names[i]) == 0) {
+				t->profile = (enum cfg_profile)i;
+				apply_profile(t);
+				return 0;
+			}
+		}
+		snprintf(msg, msglen, "'%s' must be browser, os, router, isp "
+			 "or none, not '%s'", k->name, v);
+		return -EINVAL;
+	}
+	if (strcmp(k->name, "tiers.upstream") == 0) {
+		t->upstream_set = true;
+		t->upstream_iterate = strcmp(v, "iterate") == 0;
+		if (!t->upstream_iterate &&
+		    cfg_parse_listen(v, &t->upstream) < 0) {
+			snprintf(msg, msglen, "'%s' must be iterate or an "
+				 "address@port, not '%s'", k->name, v);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (item_number(k, v, &n, msg, msglen) < 0)
+		return -EINVAL;
+	if (strcmp(name, "size") == 0) {
+		t->cache.size = n;
+		t->explicit_keys |= TC_SIZE;
+	} else if (strcmp(name, "max_entries") == 0) {
+		t->cache.max_entries = (uint32_t)n;
+		t->explicit_keys |= TC_ENTRIES;
+	} else if (strcmp(name, "max_ttl") == 0) {
+		t->cache.max_ttl = (uint32_t)n;
+		t->explicit_keys |= TC_MAX;
+	} else if (strcmp(name, "min_ttl") == 0) {
+		t->cache.min_ttl = (uint32_t)n;
+		t->explicit_keys |= TC_MIN;
+	} else {
+		t->cache.negative_ttl = (uint32_t)n;
+		t->explicit_keys |= TC_NEG;
+	}
+	return 0;
+}
+
+static int
+set_item(struct cfg *c, const struct key *k, const char *v, char *msg,
+	 size_t msglen)
+{
+	if (strncmp(k->name, "tiers.", 6) == 0) {
+		if (c->ntiers == 0)
+			return -EINVAL;
+		return set_tier_item(&c->tiers[c->ntiers - 1], k, v, msg,
+				     msglen);
+	}
+	if (c->nforwards == 0)
+		return -EINVAL;
+	return set_fwd_item(&c->forwards[c->nforwards - 1], k, v, msg, msglen);
+}
+
+static void
+print_items(FILE *out, const struct cfg *c, const struct key *k)
+{
+	if (strcmp(k->name, "forward_zones") == 0) {
+		fprintf(out, "forward_zones:%s\n", c->nforwards ? "" : " []");
+		for (unsigned i = 0; i < c->nforwards; i++) {
+			const struct cfg_forward *f = &c->forwards[i];
+			fputs("  - zone: ", out);
+			print_quoted(out, f->zone);
+			fputs("\n    servers:\n", out);
+			for (unsigned j = 0; j < f->nservers; j++) {
+				fputs("      - ", out);
+				print_quoted(out, f->servers[j].text);
+				fputc('\n', out);
+			}
+			fprintf(out, "    fallback: %s\n",
+				f->fallback_iterate ? "iterate" : "fail");
+		}
+		return;
+	}
+	fprintf(out, "tiers:%s\n", c->ntiers ? "" : " []");
+	for (unsigned i = 0; i < c->ntiers; i++) {
+		const struct cfg_tier *t = &c->tiers[i];
+		char size[32];
+
+		fputs("  - name: ", out);
+		print_quoted(out, t->name);
+		fprintf(out, "\n    profile: %s\n    listen:\n",
+			profile_names[t->profile]);
+		for (unsigned j = 0; j < t->nlisten; j++) {
+			fputs("      - ", out);
+			print_quoted(out, t->listen[j].text);
+			fputc('\n', out);
+		}
+		if (t->upstream_set) {
+			fputs("    upstream: ", out);
+			print_quoted(out, t->upstream_iterate ? "iterate" :
+				     t->upstream.text);
+			fputc('\n', out);
+		} else {
+			fprintf(out, "    # upstream: not set, %s\n",
+				i + 1 < c->ntiers ? "the next tier" : "iterate");
+		}
+		format_size(t->cache.size, size, sizeof(size));
+		fprintf(out, "    cache:\n      size: %s\n      max_entries: %"
+			PRIu32 "\n      max_ttl: %" PRIu32 "\n      min_ttl: %"
+			PRIu32 "\n      negative_ttl: %" PRIu32 "\n", size,
+			t->cache.max_entries, t->cache.max_ttl,
+			t->cache.min_ttl, t->cache.negative_ttl);
+	}
+}
+
+/* Items are complete and consistent. */
+static int
+check_items(const struct cfg *c, const char **key, char *msg, size_t msglen)
+{
+	for (unsigned i = 0; i < c->nforwards; i++) {
+		const struct cfg_forward *f = &c->forwards[i];
+		*key = "forward_zones";
+		if (!f->zone[0]) {
+			snprintf(msg, msglen, "forward zone %u has no 'zone'",
+				 i + 1);
+			return -EINVAL;
+		}
+		if (f->nservers == 0) {
+			snprintf(msg, msglen, "forward zone '%s' has no "
+				 "'servers'", f->zone);
+			return -EINVAL;
+		}
+	}
+	for (unsigned i = 0; i < c->ntiers; i++) {
+		const struct cfg_tier *t = &c->tiers[i];
+		*key = "tiers";
+		if (!t->name[0]) {
+			snprintf(msg, msglen, "tier %u has no 'name'", i + 1);
+			return -EINVAL;
+		}
+		for (unsigned j = 0; j < i; j++) {
+			if (strcmp(c->tiers[j].name, t->name) == 0) {
+				snprintf(msg, msglen, "two tiers are named "
+					 "'%s'", t->name);
+				return -EINVAL;
+			}
+		}
+		if (t->nlisten == 0) {
+			snprintf(msg, msglen, "tier '%s' has no 'listen'",
+				 t->name);
+			return -EINVAL;
+		}
+		if (t->cache.min_ttl > t->cache.max_ttl) {
+			snprintf(msg, msglen, "tier '%s': min_ttl (%" PRIu32
+				 ") must not exceed max_ttl (%" PRIu32 ")",
+				 t->name, t->cache.min_ttl, t->cache.max_ttl);
+			return -EINVAL;
+		}
+	}
+	*key = NULL;
+	return 0;
+}
+
 int
 cfg_set(struct cfg *c, const char *key, const char *value, char *msg,
 	size_t msglen)
@@ -468,6 +836,10 @@ cfg_set(struct cfg *c, const char *key, const char *value, char *msg,
 		snprintf(msg, msglen, "'%s' is not a settable key", key);
 		return -EINVAL;
 	}
+	if (k->type == T_MAPLIST && !value)
+		return add_item(c, k, msg, msglen);
+	if (k->type == T_ITEM || k->type == T_ITEMLIST)
+		return set_item(c, k, value, msg, msglen);
 	if (!value) {
 		if (k->type == T_LISTEN) {
 			c->nlisten = 0;
@@ -504,8 +876,12 @@ cfg_set(struct cfg *c, const char *key, const char *value, char *msg,
 	case T_LEVEL:
 		return set_level(c, value, msg, msglen);
 	case T_MAP:
+	case T_MAPLIST:
+	case T_ITEM:
+	case T_ITEMLIST:
 		break;
 	}
+	snprintf(msg, msglen, "'%s' takes a list of mappings", key);
 	return -EINVAL;
 }
 
@@ -525,8 +901,7 @@ cfg_check(const struct cfg *c, const char **key, char *msg, size_t msglen)
 			 c->cache.min_ttl, c->cache.max_ttl);
 		return -EINVAL;
 	}
-	*key = NULL;
-	return 0;
+	return check_items(c, key, msg, msglen);
 }
 
 /* A numeric IPv4 or IPv6 address, IPv6 with an optional %scope (interface
@@ -886,6 +1261,12 @@ print_key(FILE *out, const struct cfg *c, const struct key *k)
 			(unsigned)c->log.level < 4 ? level_names[c->log.level] :
 						     "info");
 		return;
+	case T_MAPLIST:
+		print_items(out, c, k);
+		return;
+	case T_ITEM:
+	case T_ITEMLIST:
+		return;
 	}
 }
 
@@ -894,6 +1275,11 @@ cfg_print(FILE *out, const struct cfg *c)
 {
 	fputs("# resolverd effective configuration; see resolverd.yaml(5)\n",
 	      out);
-	for (size_t i = 0; i < NKEYS; i++)
+	for (size_t i = 0; i < NKEYS; i++) {
+		/* the fields of list items are printed with their items */
+		if (strncmp(keys[i].name, "tiers.", 6) == 0 ||
+		    strncmp(keys[i].name, "forward_zones.", 14) == 0)
+			continue;
 		print_key(out, c, &keys[i]);
+	}
 }

@@ -37,6 +37,48 @@ struct cfg_prefix {
 
 enum cfg_log_level { CFG_LOG_ERR, CFG_LOG_WARN, CFG_LOG_INFO, CFG_LOG_DEBUG };
 
+#define CFG_MAX_FORWARDS	16
+#define CFG_MAX_FWD_SERVERS	8
+#define CFG_MAX_TIERS		8
+#define CFG_MAX_TIER_LISTEN	4
+#define CFG_NAME_MAX		32
+
+/** One `forward_zones` entry: questions at or below @c zone go to @c servers
+ *  with recursion desired. */
+struct cfg_forward {
+	char zone[256];			/**< presentation, ends with '.' */
+	struct cfg_listen servers[CFG_MAX_FWD_SERVERS];
+	unsigned nservers;
+	bool fallback_iterate;		/**< "fallback: iterate"; default fail */
+};
+
+/** Built-in tier policies (man resolverd.yaml(5) lists their values). */
+enum cfg_profile {
+	CFG_PROFILE_NONE = 0, CFG_PROFILE_BROWSER, CFG_PROFILE_OS,
+	CFG_PROFILE_ROUTER, CFG_PROFILE_ISP,
+};
+
+/** A tier's cache policy. */
+struct cfg_tier_cache {
+	uint64_t size;			/**< bytes */
+	uint32_t max_entries;		/**< 0 = bounded by bytes only */
+	uint32_t max_ttl, min_ttl, negative_ttl;
+};
+
+/** One `tiers` entry: a cache with its own listeners and policy, asking
+ *  the next tier (or iterating, for the last). */
+struct cfg_tier {
+	char name[CFG_NAME_MAX];
+	enum cfg_profile profile;
+	struct cfg_listen listen[CFG_MAX_TIER_LISTEN];
+	unsigned nlisten;
+	struct cfg_tier_cache cache;
+	unsigned explicit_keys;		/**< bit per cache field set by the file */
+	bool upstream_iterate;		/**< resolve from the root */
+	bool upstream_set;		/**< upstream given (address or iterate) */
+	struct cfg_listen upstream;	/**< forward here (when not iterate) */
+};
+
 struct cfg {
 	char *path;			/**< owned; file read, NULL for defaults */
 	struct cfg_listen listen[CFG_MAX_LISTEN];
@@ -52,6 +94,7 @@ struct cfg {
 		uint32_t max_ttl;	/**< default LIM_MAX_TTL */
 		uint32_t min_ttl;	/**< default LIM_MIN_TTL */
 		uint32_t negative_ttl;	/**< default LIM_NEG_TTL */
+		uint32_t max_entries;	/**< 0 (default): bounded by size only */
 	} cache;
 	struct {
 		enum cfg_log_level level; /**< default CFG_LOG_INFO */
@@ -70,6 +113,10 @@ struct cfg {
 		unsigned max_depth;	/**< default LIM_MAX_DEPTH */
 		unsigned max_time_ms;	/**< default LIM_MAX_TIME_MS */
 	} limits;
+	struct cfg_forward forwards[CFG_MAX_FORWARDS];
+	unsigned nforwards;
+	struct cfg_tier tiers[CFG_MAX_TIERS];
+	unsigned ntiers;		/**< 0: one resolver on `listen` */
 };
 
 /** Fill @p c with the built-in defaults. Frees nothing: call on a zeroed or
@@ -101,6 +148,9 @@ int cfg_parse_listen(const char *s, struct cfg_listen *out);
 /** Parse "address/bits" or a bare address (full length). @return 0 or -EINVAL. */
 int cfg_parse_prefix(const char *s, struct cfg_prefix *out);
 
+/** The name of a profile ("browser" ...), or "none". */
+const char *cfg_profile_name(enum cfg_profile p);
+
 /** Parse a size: "123", "64k", "64K", "16M", "1G". @return 0 or -EINVAL/-ERANGE. */
 int cfg_parse_size(const char *s, uint64_t *out);
 
@@ -118,6 +168,9 @@ enum cfg_kind {
 	CFG_KIND_MAP,		/**< a section: cache, log, tcp, limits */
 	CFG_KIND_SCALAR,	/**< one value */
 	CFG_KIND_LIST,		/**< a sequence of scalars (or a single scalar) */
+	CFG_KIND_MAPLIST,	/**< a sequence of mappings (forward_zones,
+				     tiers): cfg_set(key, NULL) starts an
+				     item, then "key.field" sets its fields */
 };
 
 /** @return the kind of the dotted key @p key, CFG_KIND_NONE if unknown. */

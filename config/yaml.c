@@ -48,6 +48,8 @@ static int set_value(struct loader *ld, const char *key, const char *value,
 		     unsigned long line);
 static int load_list(struct loader *ld, const char *key, unsigned long line,
 		     yaml_node_t *val);
+static int load_maplist(struct loader *ld, const char *key,
+			unsigned long line, yaml_node_t *val);
 static int load_pair(struct loader *ld, const char *prefix,
 		     yaml_node_pair_t *pair, yaml_node_pair_t *first);
 static int load_map(struct loader *ld, const char *prefix, yaml_node_t *map);
@@ -175,6 +177,37 @@ load_list(struct loader *ld, const char *key, unsigned long line,
 	return 0;
 }
 
+/* A list of mappings (forward_zones, tiers): each item is started with
+ * cfg_set(key, NULL), then its keys are set as "key.field". */
+static int
+load_maplist(struct loader *ld, const char *key, unsigned long line,
+	     yaml_node_t *val)
+{
+	char prefix[KEY_MAX + 1];
+	int rc;
+
+	if (is_null(val))
+		return 0;
+	if (val->type != YAML_SEQUENCE_NODE)
+		return fail(ld, line, "'%s' must be a sequence of mappings, "
+			    "not %s", key, kind_name(val));
+	snprintf(prefix, sizeof(prefix), "%s.", key);
+	for (yaml_node_item_t *it = val->data.sequence.items.start;
+	     it < val->data.sequence.items.top; it++) {
+		yaml_node_t *item = yaml_document_get_node(ld->doc, *it);
+
+		if (!item)
+			continue;
+		if (item->type != YAML_MAPPING_NODE)
+			return fail(ld, line_of(item), "'%s' entries must be "
+				    "mappings, not %s", key, kind_name(item));
+		if ((rc = set_value(ld, key, NULL, line_of(item))) < 0 ||
+		    (rc = load_map(ld, prefix, item)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* One `key: value` of the mapping whose first pair is @p first. */
 static int
 load_pair(struct loader *ld, const char *prefix, yaml_node_pair_t *pair,
@@ -236,6 +269,8 @@ load_pair(struct loader *ld, const char *prefix, yaml_node_pair_t *pair,
 		return load_map(ld, full, val);
 	case CFG_KIND_LIST:
 		return load_list(ld, full, line, val);
+	case CFG_KIND_MAPLIST:
+		return load_maplist(ld, full, line, val);
 	case CFG_KIND_SCALAR:
 		if (val->type != YAML_SCALAR_NODE)
 			return fail(ld, line, "'%s' must be a scalar, not %s",

@@ -274,6 +274,76 @@ deleg_from_cache(struct deleg *d, struct cache *c, const struct deleg_hints *h,
 	return false;
 }
 
+size_t
+deleg_name_from_text(uint8_t out[LIM_NAME_MAX], const char *text)
+{
+	size_t o = 0;
+	const char *p = text;
+
+	if (strcmp(text, ".") == 0 || *text == 0) {
+		out[0] = 0;
+		return 1;
+	}
+	while (*p) {
+		const char *dot = strchr(p, '.');
+		size_t l = dot ? (size_t)(dot - p) : strlen(p);
+		if (l == 0 || l > 63 || o + 1 + l + 1 > LIM_NAME_MAX)
+			return 0;
+		out[o++] = (uint8_t)l;
+		for (size_t i = 0; i < l; i++) {
+			char c = p[i];
+			out[o++] = (uint8_t)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+		}
+		p += l;
+		if (*p == '.')
+			p++;
+	}
+	out[o++] = 0;
+	return o;
+}
+
+int
+deleg_forward(struct deleg *d, const char *zone,
+    const struct sockaddr_storage *addrs, unsigned n)
+{
+	uint8_t wire[LIM_NAME_MAX];
+	/* the servers show in traces as "forwarder." */
+	static const uint8_t fwd_name[] = "\011forwarder";
+	int idx;
+
+	if (deleg_name_from_text(wire, zone) == 0)
+		return -EINVAL;
+	deleg_init(d, wire);
+	d->forward = true;
+	idx = deleg_add_ns(d, fwd_name);
+	for (unsigned i = 0; i < n; i++) {
+		const struct sockaddr *sa = (const struct sockaddr *)&addrs[i];
+		struct deleg_ns *ns = &d->ns[idx];
+		struct deleg_addr *a;
+
+		/* not deleg_add_addr: two forwarders may share an address and
+		 * differ by port (cache tiers on loopback) */
+		if (ns->naddr >= LIM_MAX_ADDR_PER_NS)
+			break;
+		a = &ns->addr[ns->naddr];
+		memset(a, 0, sizeof(*a));
+		if (sa->sa_family == AF_INET) {
+			const struct sockaddr_in *s4 = (const void *)sa;
+			memcpy(a->ip, &s4->sin_addr, 4);
+			a->port = ntohs(s4->sin_port);
+		} else if (sa->sa_family == AF_INET6) {
+			const struct sockaddr_in6 *s6 = (const void *)sa;
+			memcpy(a->ip, &s6->sin6_addr, 16);
+			a->port = ntohs(s6->sin6_port);
+		} else {
+			continue;
+		}
+		a->family = (uint8_t)sa->sa_family;
+		ns->naddr++;
+	}
+	return d->ns[idx].naddr > 0 ? 0 : -EINVAL;
+}
+
 unsigned
 deleg_usable(const struct deleg *d)
 {

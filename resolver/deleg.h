@@ -10,7 +10,9 @@
 #define RESOLVERD_DELEG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "cache/cache.h"
 #include "cache/infra.h"
@@ -102,6 +104,15 @@ bool deleg_pick(const struct deleg *d, struct infra *infra, uint64_t now_ms,
     uint32_t rnd, int *ns_idx, int *addr_idx);
 
 #define DELEG_UNKNOWN_RTT 200
+
+/** Presentation name ("example.com." or "example.com"; no escapes) to
+ *  lowercased wire form. @return its length, or 0 if malformed. */
+size_t deleg_name_from_text(uint8_t out[LIM_NAME_MAX], const char *text);
+
+/** A forward zone's cut: @p zone (presentation) and @p n addresses with
+ *  ports, as struct sockaddr_storage. @return 0 or -EINVAL. */
+int deleg_forward(struct deleg *d, const char *zone,
+    const struct sockaddr_storage *addrs, unsigned n);
 
 /** Count addresses not BAD. */
 unsigned deleg_usable(const struct deleg *d);

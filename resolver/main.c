@@ -325,6 +325,7 @@ run(struct daemon *d)
 		.min_ttl = d->cfg->cache.min_ttl,
 		.max_ttl = d->cfg->cache.max_ttl,
 		.negative_ttl = d->cfg->cache.negative_ttl,
+		.max_entries = d->cfg->cache.max_entries,
 	};
 	d->cache = cache_new(d->cfg->cache.size, &pol);
 	d->infra = infra_new(0);

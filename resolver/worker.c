@@ -78,6 +78,29 @@ opts_from_cfg(struct iter_opts *o, const struct cfg *c)
 	o->negative_ttl = c->cache.negative_ttl;
 }
 
+/* forward_zones of the config, as the iterator takes them. */
+static void
+forwards_from_cfg(struct worker *w, const struct cfg *c)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < c->nforwards && n < ITER_MAX_FORWARDS; i++) {
+		const struct cfg_forward *f = &c->forwards[i];
+		struct sockaddr_storage addrs[CFG_MAX_FWD_SERVERS];
+		for (unsigned k = 0; k < f->nservers; k++)
+			addrs[k] = f->servers[k].addr;
+		if (deleg_forward(&w->forwards[n].cut, f->zone, addrs,
+		    f->nservers) < 0) {
+			log_warn("forward zone %s: no usable server", f->zone);
+			continue;
+		}
+		w->forwards[n].fallback_iterate = f->fallback_iterate;
+		n++;
+	}
+	w->env.forwards = w->forwards;
+	w->env.nforwards = n;
+}
+
 static void
 unlink_wreq(struct wreq *wr)
 {
@@ -432,6 +455,7 @@ worker_init(struct worker *w, uv_loop_t *loop, struct srv *srv,
 	w->env.random = rnd;
 	w->env.port = 53;
 	opts_from_cfg(&w->env.opts, cfg);
+	forwards_from_cfg(w, cfg);
 	uv_timer_init(loop, &w->prime_timer);
 	w->prime_timer.data = w;
 	srv_set_hook(srv, on_query, w);
@@ -446,11 +470,13 @@ worker_set_config(struct worker *w, const struct cfg *cfg,
 		.min_ttl = cfg->cache.min_ttl,
 		.max_ttl = cfg->cache.max_ttl,
 		.negative_ttl = cfg->cache.negative_ttl,
+		.max_entries = cfg->cache.max_entries,
 	};
 
 	w->cfg = cfg;
 	w->env.hints = hints;
 	opts_from_cfg(&w->env.opts, cfg);
+	forwards_from_cfg(w, cfg);
 	cache_set_policy(w->cache, &p);
 }
 

@@ -50,6 +50,7 @@ struct worker {
 	struct cache *cache;			/**< borrowed */
 	struct infra *infra;			/**< borrowed */
 	struct iter_env env;
+	struct iter_forward forwards[ITER_MAX_FORWARDS]; /**< from cfg */
 	struct wreq *inflight[WORKER_INFLIGHT_BUCKETS];
 	struct wreq *traces;			/**< traced resolutions */
 	unsigned ninflight;

@@ -1011,6 +1011,129 @@ test_key_schema(void **state)
 	cfg_free(&c);
 }
 
+static void
+test_forward_zones(void **state)
+{
+	struct cfg c;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(load("forward_zones:\n"
+			      "  - zone: example.com\n"
+			      "    servers: [192.0.2.1, \"192.0.2.2@5353\"]\n"
+			      "    fallback: iterate\n"
+			      "  - zone: .\n"
+			      "    servers: 127.0.0.1@5301\n", &c, err,
+			      sizeof(err)), 0);
+	assert_int_equal(c.nforwards, 2);
+	assert_string_equal(c.forwards[0].zone, "example.com.");
+	assert_int_equal(c.forwards[0].nservers, 2);
+	assert_string_equal(c.forwards[0].servers[1].text, "192.0.2.2@5353");
+	assert_true(c.forwards[0].fallback_iterate);
+	assert_string_equal(c.forwards[1].zone, ".");
+	assert_false(c.forwards[1].fallback_iterate);
+	cfg_free(&c);
+	check_error("forward_zones:\n  - zone: a.b\n", 1,
+		    "forward zone 'a.b.' has no 'servers'", true);
+	check_error("forward_zones:\n  - servers: [192.0.2.1]\n", 1,
+		    "forward zone 1 has no 'zone'", true);
+	check_error("forward_zones:\n  - zone: a\n    servers: [nope]\n", 3,
+		    "bad server address 'nope'", false);
+	check_error("forward_zones:\n  - zone: a..b\n", 2,
+		    "bad zone name 'a..b'", true);
+	check_error("forward_zones:\n  - zone: a\n    fallback: maybe\n", 3,
+		    "'forward_zones.fallback' must be iterate or fail, not "
+		    "'maybe'", true);
+	check_error("forward_zones:\n  - zone: a\n    sevrers: [1.2.3.4]\n", 3,
+		    "unknown key 'forward_zones.sevrers' (did you mean "
+		    "'forward_zones.servers'?)", true);
+	check_error("forward_zones: [a, b]\n", 1,
+		    "'forward_zones' entries must be mappings, not a scalar",
+		    true);
+}
+
+static void
+test_tiers_profiles(void **state)
+{
+	struct cfg c;
+	char err[512];
+
+	(void)state;
+	/* a profile fills what the file leaves unset, in any key order */
+	assert_int_equal(load("tiers:\n"
+			      "  - name: browser\n"
+			      "    cache: {max_ttl: 10}\n"
+			      "    profile: browser\n"
+			      "    listen: 127.0.0.1@5301\n"
+			      "  - name: router\n"
+			      "    profile: router\n"
+			      "    listen: [127.0.0.1@5303]\n"
+			      "    upstream: 127.0.0.1@5399\n"
+			      "  - name: isp\n"
+			      "    profile: isp\n"
+			      "    upstream: iterate\n"
+			      "    listen: [127.0.0.1@5304]\n", &c, err,
+			      sizeof(err)), 0);
+	assert_int_equal(c.ntiers, 3);
+	assert_int_equal(c.tiers[0].profile, CFG_PROFILE_BROWSER);
+	assert_int_equal(c.tiers[0].cache.max_ttl, 10);
+	assert_int_equal(c.tiers[0].cache.max_entries, 1000);
+	assert_int_equal(c.tiers[1].cache.max_entries, 150);
+	assert_true(c.tiers[1].upstream_set);
+	assert_false(c.tiers[1].upstream_iterate);
+	assert_string_equal(c.tiers[1].upstream.text, "127.0.0.1@5399");
+	assert_int_equal(c.tiers[2].cache.max_ttl, 86400);
+	assert_int_equal(c.tiers[2].cache.negative_ttl, 3600);
+	assert_true(c.tiers[2].upstream_iterate);
+	cfg_free(&c);
+	check_error("tiers:\n  - name: a\n    listen: [127.0.0.1@1]\n"
+		    "  - name: a\n    listen: [127.0.0.1@2]\n", 1,
+		    "two tiers are named 'a'", true);
+	check_error("tiers:\n  - name: a\n", 1, "tier 'a' has no 'listen'",
+		    true);
+	check_error("tiers:\n  - name: a\n    listen: [127.0.0.1@1]\n"
+		    "    profile: phone\n", 4, "'tiers.profile' must be browser, "
+		    "os, router, isp or none, not 'phone'", true);
+	check_error("tiers:\n  - name: a\n    listen: [127.0.0.1@1]\n"
+		    "    cache: {max_ttl: 999999}\n", 4,
+		    "'tiers.cache.max_ttl' is out of range", false);
+	check_error("tiers:\n  - name: a\n    listen: [127.0.0.1@1]\n"
+		    "    cache: {min_ttl: 100, max_ttl: 10}\n", 1,
+		    "tier 'a': min_ttl (100) must not exceed max_ttl (10)", true);
+	check_error("tiers: 3\n", 1,
+		    "'tiers' must be a sequence of mappings, not a scalar", true);
+}
+
+static void
+test_items_round_trip(void **state)
+{
+	static const char text[] =
+	    "forward_zones:\n  - zone: example.org\n    servers: [192.0.2.9]\n"
+	    "tiers:\n  - name: os\n    profile: os\n    listen: [127.0.0.1@5302]\n"
+	    "  - name: isp\n    profile: isp\n    listen: [127.0.0.1@5304]\n";
+	char printed[8192], again[8192], err[512], path2[128];
+	struct cfg c;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	f = fmemopen(printed, sizeof(printed), "w");
+	cfg_print(f, &c);
+	fclose(f);
+	cfg_free(&c);
+	snprintf(path2, sizeof(path2), "%s/again.yaml", tmpdir);
+	write_file(path2, printed);
+	assert_int_equal(cfg_load(path2, &c, err, sizeof(err)), 0);
+	f = fmemopen(again, sizeof(again), "w");
+	cfg_print(f, &c);
+	fclose(f);
+	assert_string_equal(printed, again);
+	assert_int_equal(c.ntiers, 2);
+	assert_int_equal(c.nforwards, 1);
+	cfg_free(&c);
+	unlink(path2);
+}
+
 int
 main(void)
 {
@@ -1052,6 +1175,9 @@ main(void)
 		cmocka_unit_test(test_access_allowed_defaults),
 		cmocka_unit_test(test_access_allowed_prefixes),
 		cmocka_unit_test(test_key_schema),
+		cmocka_unit_test(test_forward_zones),
+		cmocka_unit_test(test_tiers_profiles),
+		cmocka_unit_test(test_items_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
