@@ -26,6 +26,7 @@
 #include "resolver/deleg.h"
 #include "resolver/log.h"
 #include "resolver/server.h"
+#include "resolver/instance.h"
 #include "resolver/worker.h"
 
 #ifndef RESOLVERD_VERSION
@@ -42,20 +43,18 @@ struct daemon {
 	uv_signal_t sigterm, sigint, sighup;	/* .data = this */
 	const char *path;		/* -c argument (argv), NULL: defaults */
 	struct cfg *cfg;		/* owned; the live configuration */
-	struct srv *srv;		/* owned */
 	struct deleg_hints hints;	/* root hints of cfg */
-	struct cache *cache;		/* owned */
-	struct infra *infra;		/* owned */
-	struct worker worker;
+	struct instance inst[INST_MAX];	/* one, or one per tier */
+	unsigned ninst;
 };
 
 static void usage(FILE *out);
 static void startup_error(const struct cfg *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-static int bind_all(struct daemon *d, char *list, size_t listlen);
 static int drop_privileges(const struct cfg *c);
 static bool listen_changed(const struct cfg *a, const struct cfg *b);
 static bool str_changed(const char *a, const char *b);
+static bool tiers_same(const struct cfg *a, const struct cfg *b);
 static void on_stop(uv_signal_t *h, int signum);
 static void on_reload(uv_signal_t *h, int signum);
 static int start_signals(struct daemon *d);
@@ -96,40 +95,6 @@ startup_error(const struct cfg *c, const char *fmt, ...)
  * another one works; every other failure is fatal. @p list receives the
  * bound addresses, comma-separated. @return 0 or -1.
  */
-static int
-bind_all(struct daemon *d, char *list, size_t listlen)
-{
-	const struct cfg *c = d->cfg;
-	unsigned i, bound = 0;
-	int fatal = 0;
-
-	list[0] = '\0';
-	for (i = 0; i < c->nlisten; i++) {
-		const struct cfg_listen *l = &c->listen[i];
-		int r = srv_listen(d->srv, l);
-
-		if (r == 0) {
-			size_t n = strlen(list);
-
-			snprintf(list + n, listlen - n, "%s%s",
-			    bound ? ", " : "", l->text);
-			bound++;
-		} else if (c->path == NULL &&
-		    (r == -EAFNOSUPPORT || r == -EADDRNOTAVAIL)) {
-			log_warn("cannot listen on %s: %s; skipped", l->text,
-			    strerror(-r));
-		} else {
-			startup_error(c, "cannot listen on %s: %s", l->text,
-			    strerror(-r));
-			fatal = 1;
-		}
-	}
-	if (!fatal && bound == 0) {
-		startup_error(c, "no listen address could be bound");
-		fatal = 1;
-	}
-	return fatal ? -1 : 0;
-}
 
 /* setgroups, setresgid, setresuid to cfg->user; fail closed. */
 static int
@@ -182,6 +147,18 @@ listen_changed(const struct cfg *a, const struct cfg *b)
 	return false;
 }
 
+/* The same tiers, by name and number (their settings may change). */
+static bool
+tiers_same(const struct cfg *a, const struct cfg *b)
+{
+	if (a->ntiers != b->ntiers)
+		return false;
+	for (unsigned i = 0; i < a->ntiers; i++)
+		if (strcmp(a->tiers[i].name, b->tiers[i].name) != 0)
+			return false;
+	return true;
+}
+
 static bool
 str_changed(const char *a, const char *b)
 {
@@ -197,8 +174,8 @@ on_stop(uv_signal_t *h, int signum)
 	struct daemon *d = h->data;
 
 	log_info("stopping (signal %s)", signum == SIGINT ? "INT" : "TERM");
-	worker_close(&d->worker);
-	srv_close(d->srv);
+	for (unsigned i = 0; i < d->ninst; i++)
+		inst_close(&d->inst[i]);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
@@ -244,6 +221,13 @@ on_reload(uv_signal_t *h, int signum)
 		free(n);
 		return;
 	}
+	if (!tiers_same(d->cfg, n)) {
+		log_err("reload: the tiers changed (names or number); that "
+		    "takes a restart, keeping the old configuration");
+		cfg_free(n);
+		free(n);
+		return;
+	}
 	if (listen_changed(d->cfg, n))
 		log_warn("reload: listen addresses changed; they take effect "
 		    "after a restart");
@@ -257,9 +241,9 @@ on_reload(uv_signal_t *h, int signum)
 	if (r < 0)
 		log_warn("reload: cannot open log %s: %s; logging stays as "
 		    "it was", n->log.dest, strerror(-r));
-	srv_set_config(d->srv, n);
 	d->hints = hints;
-	worker_set_config(&d->worker, n, &d->hints);
+	for (unsigned i = 0; i < d->ninst; i++)
+		inst_reconfig(&d->inst[i], n, &d->hints);
 	cfg_free(d->cfg);
 	free(d->cfg);
 	d->cfg = n;
@@ -306,62 +290,53 @@ start_signals(struct daemon *d)
 static int
 run(struct daemon *d)
 {
-	char list[LISTEN_TEXT_MAX];
+	char list[LISTEN_TEXT_MAX * INST_MAX] = "";
 	int status = 0;
 	int r;
+	bool ok = true;
 
 	r = uv_loop_init(&d->loop);
 	if (r < 0) {
 		startup_error(d->cfg, "event loop: %s", uv_strerror(r));
 		return EXIT_RUN;
 	}
-	d->srv = srv_new(&d->loop, d->cfg);
-	if (d->srv == NULL) {
-		startup_error(d->cfg, "server: out of memory");
-		uv_loop_close(&d->loop);
-		return EXIT_RUN;
+	/* one resolver, or one per cache tier */
+	d->ninst = d->cfg->ntiers ? d->cfg->ntiers : 1;
+	for (unsigned i = 0; i < d->ninst && ok; i++) {
+		if (inst_init(&d->inst[i], &d->loop, d->cfg,
+		    d->cfg->ntiers ? (int)i : -1, &d->hints) < 0) {
+			startup_error(d->cfg, "%s: out of memory",
+			    d->inst[i].name);
+			d->ninst = i;
+			ok = false;
+		}
 	}
-	struct cache_policy pol = {
-		.min_ttl = d->cfg->cache.min_ttl,
-		.max_ttl = d->cfg->cache.max_ttl,
-		.negative_ttl = d->cfg->cache.negative_ttl,
-		.max_entries = d->cfg->cache.max_entries,
-	};
-	d->cache = cache_new(d->cfg->cache.size, &pol);
-	d->infra = infra_new(0);
-	if (d->cache == NULL || d->infra == NULL) {
-		startup_error(d->cfg, "cache: out of memory");
-		cache_free(d->cache);
-		infra_free(d->infra);
-		srv_free(d->srv);
-		uv_loop_close(&d->loop);
-		return EXIT_RUN;
-	}
-	worker_init(&d->worker, &d->loop, d->srv, d->cfg, d->cache, d->infra,
-	    &d->hints);
-	if (bind_all(d, list, sizeof(list)) < 0 ||
-	    drop_privileges(d->cfg) < 0 || start_signals(d) < 0) {
+	for (unsigned i = 0; i < d->ninst && ok; i++)
+		if (inst_bind(&d->inst[i], list, sizeof(list)) < 0)
+			ok = false;
+	if (!ok || drop_privileges(d->cfg) < 0 || start_signals(d) < 0) {
 		status = EXIT_RUN;
-		worker_close(&d->worker);
-		srv_close(d->srv);
+		for (unsigned i = 0; i < d->ninst; i++)
+			inst_close(&d->inst[i]);
 	} else {
 		log_info("resolverd %s started: listening on %s",
 		    RESOLVERD_VERSION, list);
 	}
 	uv_run(&d->loop, UV_RUN_DEFAULT);
-	if (srv_free(d->srv) < 0) {
-		log_err("requests or handles still open at exit");
-		status = EXIT_RUN;
+	for (unsigned i = 0; i < d->ninst; i++) {
+		if (inst_free(&d->inst[i]) < 0) {
+			log_err("requests or handles still open at exit");
+			status = EXIT_RUN;
+		}
 	}
 	r = uv_loop_close(&d->loop);
 	if (r < 0) {
 		log_err("event loop did not close: %s", uv_strerror(r));
 		status = EXIT_RUN;
 	}
-	cache_free(d->cache);
-	infra_free(d->infra);
 	return status;
 }
+
 
 int
 main(int argc, char **argv)

@@ -154,10 +154,9 @@ log_query(const struct worker *w, const struct srv_req *req, unsigned rcode,
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
 		    addr, sizeof(addr));
 	trace_name(name, sizeof(name), req->q.qname);
-	log_info("query %s %s %s %s %s %llu ms", addr, name,
+	log_info("%squery %s %s %s %s %s %llu ms", w->tag, addr, name,
 	    type_text(req->q.qtype, tb, sizeof(tb)),
 	    rcode < 6 ? rcodes[rcode] : "?", how, (unsigned long long)ms);
-	(void)w;
 }
 
 /* The resolution is over: answer every waiter, log, free. */
@@ -177,7 +176,7 @@ finish(struct wreq *wr)
 			w->stats.servfail_limit++;
 		else
 			w->stats.servfail_other++;
-		log_warn("servfail %s %s: %s", name,
+		log_warn("%sservfail %s %s: %s", w->tag, name,
 		    type_text(wr->qtype, tb, sizeof(tb)), res->reason);
 	}
 	if (wr->prime) {
@@ -459,6 +458,10 @@ worker_init(struct worker *w, uv_loop_t *loop, struct srv *srv,
 	uv_timer_init(loop, &w->prime_timer);
 	w->prime_timer.data = w;
 	srv_set_hook(srv, on_query, w);
+	/* a resolver that forwards everything has no root to prime */
+	for (unsigned i = 0; i < w->env.nforwards; i++)
+		if (w->env.forwards[i].cut.zone[0] == 0)
+			return;
 	schedule_prime(w, 0);
 }
 

@@ -51,6 +51,7 @@ struct worker {
 	struct infra *infra;			/**< borrowed */
 	struct iter_env env;
 	struct iter_forward forwards[ITER_MAX_FORWARDS]; /**< from cfg */
+	char tag[40];				/**< "" or "tier NAME: ", in logs */
 	struct wreq *inflight[WORKER_INFLIGHT_BUCKETS];
 	struct wreq *traces;			/**< traced resolutions */
 	unsigned ninflight;

@@ -1,0 +1,140 @@
+/*
+ * instance.c: one resolver (listeners, caches, worker) and its view of the
+ * configuration, so that a chain of cache tiers is several of them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "resolver/instance.h"
+#include "resolver/log.h"
+
+void
+inst_view(struct cfg *view, const struct cfg *c, int tier)
+{
+	const struct cfg_tier *t;
+	const struct cfg_listen *up;
+
+	*view = *c;
+	if (tier < 0)
+		return;
+	t = &c->tiers[tier];
+	memcpy(view->listen, t->listen, sizeof(t->listen[0]) * t->nlisten);
+	view->nlisten = t->nlisten;
+	view->cache.size = t->cache.size;
+	view->cache.max_entries = t->cache.max_entries;
+	view->cache.max_ttl = t->cache.max_ttl;
+	view->cache.min_ttl = t->cache.min_ttl;
+	view->cache.negative_ttl = t->cache.negative_ttl;
+	view->ntiers = 0;
+	if (t->upstream_set ? t->upstream_iterate : tier + 1 == (int)c->ntiers)
+		return;		/* iterates, with the global forward zones */
+	up = t->upstream_set ? &t->upstream : &c->tiers[tier + 1].listen[0];
+	/* everything goes to the upstream tier; no fallback: a tier that
+	 * cannot reach its upstream says so */
+	memset(view->forwards, 0, sizeof(view->forwards));
+	snprintf(view->forwards[0].zone, sizeof(view->forwards[0].zone), ".");
+	view->forwards[0].servers[0] = *up;
+	view->forwards[0].nservers = 1;
+	view->forwards[0].fallback_iterate = false;
+	view->nforwards = 1;
+}
+
+int
+inst_init(struct instance *in, uv_loop_t *loop, const struct cfg *c, int tier,
+    const struct deleg_hints *hints)
+{
+	struct cache_policy pol;
+
+	memset(in, 0, sizeof(*in));
+	in->tier = tier;
+	snprintf(in->name, sizeof(in->name), "%s",
+	    tier < 0 ? "main" : c->tiers[tier].name);
+	inst_view(&in->view, c, tier);
+	pol = (struct cache_policy){
+		.min_ttl = in->view.cache.min_ttl,
+		.max_ttl = in->view.cache.max_ttl,
+		.negative_ttl = in->view.cache.negative_ttl,
+		.max_entries = in->view.cache.max_entries,
+	};
+	in->srv = srv_new(loop, &in->view);
+	in->cache = cache_new(in->view.cache.size, &pol);
+	in->infra = infra_new(0);
+	if (in->srv == NULL || in->cache == NULL || in->infra == NULL) {
+		inst_free(in);
+		return -ENOMEM;
+	}
+	worker_init(&in->worker, loop, in->srv, &in->view, in->cache,
+	    in->infra, hints);
+	if (tier >= 0)
+		snprintf(in->worker.tag, sizeof(in->worker.tag), "tier %s: ",
+		    in->name);
+	in->started = true;
+	return 0;
+}
+
+int
+inst_bind(struct instance *in, char *list, size_t listlen)
+{
+	const struct cfg *c = &in->view;
+	unsigned bound = 0;
+	int fatal = 0;
+
+	for (unsigned i = 0; i < c->nlisten; i++) {
+		const struct cfg_listen *l = &c->listen[i];
+		int r = srv_listen(in->srv, l);
+
+		if (r == 0) {
+			size_t n = strlen(list);
+			snprintf(list + n, listlen - n, "%s%s%s%s",
+			    n ? ", " : "", l->text, in->tier >= 0 ? " " : "",
+			    in->tier >= 0 ? in->name : "");
+			bound++;
+		} else if (c->path == NULL &&
+		    (r == -EAFNOSUPPORT || r == -EADDRNOTAVAIL)) {
+			log_warn("cannot listen on %s: %s; skipped", l->text,
+			    strerror(-r));
+		} else {
+			log_err("cannot listen on %s: %s", l->text, strerror(-r));
+			fatal = 1;
+		}
+	}
+	if (!fatal && bound == 0) {
+		log_err("%s: no listen address could be bound", in->name);
+		fatal = 1;
+	}
+	return fatal ? -1 : 0;
+}
+
+void
+inst_reconfig(struct instance *in, const struct cfg *c,
+    const struct deleg_hints *hints)
+{
+	inst_view(&in->view, c, in->tier);
+	srv_set_config(in->srv, &in->view);
+	worker_set_config(&in->worker, &in->view, hints);
+}
+
+void
+inst_close(struct instance *in)
+{
+	if (in->started)
+		worker_close(&in->worker);
+	if (in->srv != NULL)
+		srv_close(in->srv);
+}
+
+int
+inst_free(struct instance *in)
+{
+	int rc = 0;
+
+	if (in->srv != NULL && srv_free(in->srv) < 0)
+		rc = -EBUSY;
+	cache_free(in->cache);
+	infra_free(in->infra);
+	in->srv = NULL;
+	in->cache = NULL;
+	in->infra = NULL;
+	return rc;
+}

@@ -1,0 +1,69 @@
+/**
+ * @file instance.h
+ * One resolver in the process (libuv): its listeners (srv), its cache and
+ * infra cache, its worker, and the configuration it sees. Without `tiers:`
+ * the daemon runs one instance, "main", on the top-level settings; with
+ * tiers it runs one per tier, each seeing the global configuration with
+ * its own listen addresses and cache policy, and with everything forwarded
+ * to the next tier (or resolved from the root, for the last).
+ */
+#ifndef RESOLVERD_INSTANCE_H
+#define RESOLVERD_INSTANCE_H
+
+#include <uv.h>
+
+#include "cache/cache.h"
+#include "cache/infra.h"
+#include "config/config.h"
+#include "resolver/deleg.h"
+#include "resolver/server.h"
+#include "resolver/worker.h"
+
+#define INST_MAX CFG_MAX_TIERS
+
+struct instance {
+	char name[CFG_NAME_MAX];	/**< "main" or the tier's name */
+	int tier;			/**< index in cfg->tiers, or -1 */
+	struct cfg view;		/**< shallow copy of the global config with
+					     this instance's listen, cache and
+					     forwards; its pointers are the
+					     global config's (never freed here) */
+	struct srv *srv;		/**< owned */
+	struct cache *cache;		/**< owned */
+	struct infra *infra;		/**< owned */
+	struct worker worker;
+	bool started;			/**< worker_init done */
+};
+
+/**
+ * The view instance @p tier (-1: no tiers) has of the global config @p c:
+ * for a tier, its listen addresses, its cache policy, and a forward zone
+ * "." to its upstream (the next tier's first listen address unless set;
+ * the last tier iterates, with the global forward_zones).
+ */
+void inst_view(struct cfg *view, const struct cfg *c, int tier);
+
+/** Create the instance's server, caches and worker on @p loop (nothing is
+ *  bound yet). @return 0, or -ENOMEM. */
+int inst_init(struct instance *in, uv_loop_t *loop, const struct cfg *c,
+    int tier, const struct deleg_hints *hints);
+
+/**
+ * Bind every listen address of the view. With the built-in defaults
+ * (c->path NULL), an address whose family is unavailable is skipped with a
+ * warning. Appends "addr, addr" to @p list. @return 0, or -1 after logging.
+ */
+int inst_bind(struct instance *in, char *list, size_t listlen);
+
+/** Take a new global config (reload): recompute the view, pass it on. */
+void inst_reconfig(struct instance *in, const struct cfg *c,
+    const struct deleg_hints *hints);
+
+/** Stop serving: close the worker and the server. */
+void inst_close(struct instance *in);
+
+/** Free what the instance owns, after uv_run returned.
+ *  @return 0, or -EBUSY if the server still had requests or handles. */
+int inst_free(struct instance *in);
+
+#endif
