@@ -44,7 +44,7 @@ TOOL_BIN = $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
 PROGS = $(BUILD)/resolverd $(if $(wildcard tools/resolverctl.c),$(BUILD)/resolverctl)
 
 .PHONY: all deps run test check unit integration check-layering install \
-        clean lab-start lab-stop bench sanitize
+        clean lab-start lab-stop lab-tiers bench sanitize
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
 
 deps:
@@ -108,6 +108,9 @@ lab-start: all
 	tools/lab/start
 lab-stop:
 	tools/lab/stop
+lab-tiers: deps
+	$(MAKE) $(BUILD)/resolverd $(if $(wildcard tools/resolverctl.c),$(BUILD)/resolverctl)
+	RESOLVERD_BUILD=$(BUILD) tools/lab/tiers start
 
 bench: deps all
 	tools/bench/run
