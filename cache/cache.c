@@ -46,6 +46,7 @@
 #include <sys/random.h>
 
 #include "cache/cache.h"
+#include "cache/lru.h"
 #include "resolver/limits.h"
 
 _Static_assert((LIM_CACHE_SHARDS & (LIM_CACHE_SHARDS - 1)) == 0,
@@ -346,26 +347,13 @@ shard_of(struct cache *c, uint64_t nh)
 static void
 lru_unlink(struct shard *s, struct entry *e)
 {
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		s->head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		s->tail = e->prev;
+	LRU_UNLINK(s, e);
 }
 
 static void
 lru_push(struct shard *s, struct entry *e)
 {
-	e->prev = NULL;
-	e->next = s->head;
-	if (s->head)
-		s->head->prev = e;
-	else
-		s->tail = e;
-	s->head = e;
+	LRU_PUSH(s, e);
 }
 
 /* Free an entry already unlinked from its hash chain. */

@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 
 #include "cache/cache.h"
+#include "cache/lru.h"
 #include "cache/infra.h"
 #include "resolver/limits.h"
 
@@ -123,26 +124,13 @@ addr_hash(const struct infra *infra, const uint8_t key[16], int family)
 static void
 lru_unlink(struct infra *infra, struct ientry *e)
 {
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		infra->head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		infra->tail = e->prev;
+	LRU_UNLINK(infra, e);
 }
 
 static void
 lru_push(struct infra *infra, struct ientry *e)
 {
-	e->prev = NULL;
-	e->next = infra->head;
-	if (infra->head)
-		infra->head->prev = e;
-	else
-		infra->tail = e;
-	infra->head = e;
+	LRU_PUSH(infra, e);
 }
 
 static void
