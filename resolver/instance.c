@@ -40,9 +40,9 @@ inst_view(struct cfg *view, const struct cfg *c, int tier)
 	view->nforwards = 1;
 }
 
-int
-inst_init(struct instance *in, uv_loop_t *loop, const struct cfg *c, int tier,
-    const struct deleg_hints *hints)
+static int
+init(struct instance *in, uv_loop_t *loop, const struct cfg *c, int tier,
+    const struct deleg_hints *hints, const struct instance *primary)
 {
 	struct cache_policy pol;
 
@@ -58,19 +58,39 @@ inst_init(struct instance *in, uv_loop_t *loop, const struct cfg *c, int tier,
 		.max_entries = in->view.cache.max_entries,
 	};
 	in->srv = srv_new(loop, &in->view);
-	in->cache = cache_new(in->view.cache.size, &pol);
-	in->infra = infra_new(0);
+	if (primary == NULL) {
+		in->own_caches = true;
+		in->cache = cache_new(in->view.cache.size, &pol);
+		in->infra = infra_new(0);
+	} else {
+		in->cache = primary->cache;
+		in->infra = primary->infra;
+	}
 	if (in->srv == NULL || in->cache == NULL || in->infra == NULL) {
 		inst_free(in);
 		return -ENOMEM;
 	}
 	worker_init(&in->worker, loop, in->srv, &in->view, in->cache,
-	    in->infra, hints);
+	    in->infra, hints, primary == NULL);
 	if (tier >= 0)
 		snprintf(in->worker.tag, sizeof(in->worker.tag), "tier %s: ",
 		    in->name);
 	in->started = true;
 	return 0;
+}
+
+int
+inst_init(struct instance *in, uv_loop_t *loop, const struct cfg *c, int tier,
+    const struct deleg_hints *hints)
+{
+	return init(in, loop, c, tier, hints, NULL);
+}
+
+int
+inst_init_shared(struct instance *in, uv_loop_t *loop, const struct cfg *c,
+    int tier, const struct deleg_hints *hints, const struct instance *primary)
+{
+	return init(in, loop, c, tier, hints, primary);
 }
 
 int
@@ -131,8 +151,10 @@ inst_free(struct instance *in)
 
 	if (in->srv != NULL && srv_free(in->srv) < 0)
 		rc = -EBUSY;
-	cache_free(in->cache);
-	infra_free(in->infra);
+	if (in->own_caches) {
+		cache_free(in->cache);
+		infra_free(in->infra);
+	}
 	in->srv = NULL;
 	in->cache = NULL;
 	in->infra = NULL;

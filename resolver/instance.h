@@ -33,6 +33,7 @@ struct instance {
 	struct infra *infra;		/**< owned */
 	struct worker worker;
 	bool started;			/**< worker_init done */
+	bool own_caches;		/**< cache and infra are this one's */
 };
 
 /**
@@ -44,9 +45,15 @@ struct instance {
 void inst_view(struct cfg *view, const struct cfg *c, int tier);
 
 /** Create the instance's server, caches and worker on @p loop (nothing is
- *  bound yet). @return 0, or -ENOMEM. */
+ *  bound yet); the worker primes the root NS set. @return 0, or -ENOMEM. */
 int inst_init(struct instance *in, uv_loop_t *loop, const struct cfg *c,
     int tier, const struct deleg_hints *hints);
+
+/** The same for another worker thread: its own server and worker on its
+ *  own @p loop, sharing @p primary's cache and infra cache (which are
+ *  thread-safe); it does not prime (the primary does, for all). */
+int inst_init_shared(struct instance *in, uv_loop_t *loop, const struct cfg *c,
+    int tier, const struct deleg_hints *hints, const struct instance *primary);
 
 /**
  * Bind every listen address of the view. With the built-in defaults

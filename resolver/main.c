@@ -27,6 +27,7 @@
 #include "resolver/log.h"
 #include "resolver/server.h"
 #include "resolver/instance.h"
+#include "resolver/pool.h"
 #include "resolver/worker.h"
 
 #ifndef RESOLVERD_VERSION
@@ -43,9 +44,15 @@ struct daemon {
 	uv_signal_t sigterm, sigint, sighup;	/* .data = this */
 	const char *path;		/* -c argument (argv), NULL: defaults */
 	struct cfg *cfg;		/* owned; the live configuration */
-	struct deleg_hints hints;	/* root hints of cfg */
+	struct deleg_hints *hints;	/* owned; root hints of cfg */
 	struct instance inst[INST_MAX];	/* one, or one per tier */
 	unsigned ninst;
+	struct pool pool;		/* the other worker threads */
+	/* configurations and hints replaced by reloads: pool threads may
+	 * still read them, so they live until the threads have stopped */
+	struct cfg **old_cfg;
+	struct deleg_hints **old_hints;
+	unsigned nold;
 };
 
 static void usage(FILE *out);
@@ -55,6 +62,8 @@ static int drop_privileges(const struct cfg *c);
 static bool listen_changed(const struct cfg *a, const struct cfg *b);
 static bool str_changed(const char *a, const char *b);
 static bool tiers_same(const struct cfg *a, const struct cfg *b);
+static bool retire(struct daemon *d);
+static void retire_free(struct daemon *d);
 static void on_stop(uv_signal_t *h, int signum);
 static void on_reload(uv_signal_t *h, int signum);
 static int start_signals(struct daemon *d);
@@ -159,6 +168,42 @@ tiers_same(const struct cfg *a, const struct cfg *b)
 	return true;
 }
 
+/* Keep the live config and hints for later freeing (retire_free): worker
+ * threads may still be reading them. @return false if out of memory. */
+static bool
+retire(struct daemon *d)
+{
+	struct cfg **c = realloc(d->old_cfg, (d->nold + 1) * sizeof(*c));
+	struct deleg_hints **h;
+
+	if (c == NULL)
+		return false;
+	d->old_cfg = c;
+	h = realloc(d->old_hints, (d->nold + 1) * sizeof(*h));
+	if (h == NULL)
+		return false;
+	d->old_hints = h;
+	d->old_cfg[d->nold] = d->cfg;
+	d->old_hints[d->nold] = d->hints;
+	d->nold++;
+	return true;
+}
+
+static void
+retire_free(struct daemon *d)
+{
+	for (unsigned i = 0; i < d->nold; i++) {
+		cfg_free(d->old_cfg[i]);
+		free(d->old_cfg[i]);
+		free(d->old_hints[i]);
+	}
+	free(d->old_cfg);
+	free(d->old_hints);
+	d->old_cfg = NULL;
+	d->old_hints = NULL;
+	d->nold = 0;
+}
+
 static bool
 str_changed(const char *a, const char *b)
 {
@@ -176,6 +221,8 @@ on_stop(uv_signal_t *h, int signum)
 	log_info("stopping (signal %s)", signum == SIGINT ? "INT" : "TERM");
 	for (unsigned i = 0; i < d->ninst; i++)
 		inst_close(&d->inst[i]);
+	if (pool_stop(&d->pool) < 0)
+		log_err("a worker thread did not stop cleanly");
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
@@ -191,7 +238,7 @@ on_reload(uv_signal_t *h, int signum)
 {
 	struct daemon *d = h->data;
 	struct cfg *n;
-	struct deleg_hints hints;
+	struct deleg_hints *hints;
 	char err[512];
 	int r;
 
@@ -215,15 +262,20 @@ on_reload(uv_signal_t *h, int signum)
 		free(n);
 		return;
 	}
-	if (load_hints(n, &hints, err, sizeof(err)) < 0) {
-		log_err("reload failed, keeping the old configuration: %s", err);
+	hints = malloc(sizeof(*hints));
+	if (hints == NULL || load_hints(n, hints, err, sizeof(err)) < 0) {
+		log_err("reload failed, keeping the old configuration: %s",
+		    hints ? err : "out of memory");
+		free(hints);
 		cfg_free(n);
 		free(n);
 		return;
 	}
-	if (!tiers_same(d->cfg, n)) {
-		log_err("reload: the tiers changed (names or number); that "
-		    "takes a restart, keeping the old configuration");
+	if (!tiers_same(d->cfg, n) || !retire(d)) {
+		log_err("reload: %s; keeping the old configuration",
+		    tiers_same(d->cfg, n) ? "out of memory" : "the tiers "
+		    "changed (names or number), which takes a restart");
+		free(hints);
 		cfg_free(n);
 		free(n);
 		return;
@@ -241,11 +293,11 @@ on_reload(uv_signal_t *h, int signum)
 	if (r < 0)
 		log_warn("reload: cannot open log %s: %s; logging stays as "
 		    "it was", n->log.dest, strerror(-r));
-	d->hints = hints;
 	for (unsigned i = 0; i < d->ninst; i++)
-		inst_reconfig(&d->inst[i], n, &d->hints);
-	cfg_free(d->cfg);
-	free(d->cfg);
+		inst_reconfig(&d->inst[i], n, hints);
+	pool_reconfig(&d->pool, n, hints);
+	/* the old ones were retired above */
+	d->hints = hints;
 	d->cfg = n;
 	log_info("reloaded configuration from %s", d->path);
 }
@@ -304,7 +356,7 @@ run(struct daemon *d)
 	d->ninst = d->cfg->ntiers ? d->cfg->ntiers : 1;
 	for (unsigned i = 0; i < d->ninst && ok; i++) {
 		if (inst_init(&d->inst[i], &d->loop, d->cfg,
-		    d->cfg->ntiers ? (int)i : -1, &d->hints) < 0) {
+		    d->cfg->ntiers ? (int)i : -1, d->hints) < 0) {
 			startup_error(d->cfg, "%s: out of memory",
 			    d->inst[i].name);
 			d->ninst = i;
@@ -314,13 +366,19 @@ run(struct daemon *d)
 	for (unsigned i = 0; i < d->ninst && ok; i++)
 		if (inst_bind(&d->inst[i], list, sizeof(list)) < 0)
 			ok = false;
+	unsigned nworkers = d->cfg->workers ? d->cfg->workers :
+	    uv_available_parallelism();
+	if (ok && nworkers > 1 && pool_start(&d->pool, nworkers - 1, d->cfg,
+	    d->hints, d->inst, d->ninst) < 0)
+		ok = false;
 	if (!ok || drop_privileges(d->cfg) < 0 || start_signals(d) < 0) {
 		status = EXIT_RUN;
 		for (unsigned i = 0; i < d->ninst; i++)
 			inst_close(&d->inst[i]);
+		pool_stop(&d->pool);
 	} else {
-		log_info("resolverd %s started: listening on %s",
-		    RESOLVERD_VERSION, list);
+		log_info("resolverd %s started: listening on %s (%u worker%s)",
+		    RESOLVERD_VERSION, list, nworkers, nworkers > 1 ? "s" : "");
 	}
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 	for (unsigned i = 0; i < d->ninst; i++) {
@@ -387,18 +445,23 @@ main(int argc, char **argv)
 		r = cfg_load(d.path, d.cfg, err, sizeof(err));
 	else
 		r = cfg_defaults(d.cfg);
+	d.hints = calloc(1, sizeof(*d.hints));
+	if (d.hints == NULL)
+		r = -ENOMEM;
 	if (r == 0)
-		r = load_hints(d.cfg, &d.hints, err, sizeof(err));
+		r = load_hints(d.cfg, d.hints, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "resolverd: %s\n", err[0] ? err : strerror(-r));
 		cfg_free(d.cfg);
 		free(d.cfg);
+		free(d.hints);
 		return EXIT_CONFIG;
 	}
 	if (check) {
 		cfg_print(stdout, d.cfg);
 		cfg_free(d.cfg);
 		free(d.cfg);
+		free(d.hints);
 		return fflush(stdout) == 0 ? 0 : EXIT_RUN;
 	}
 
@@ -408,14 +471,17 @@ main(int argc, char **argv)
 		    d.cfg->log.dest, strerror(-r));
 		cfg_free(d.cfg);
 		free(d.cfg);
+		free(d.hints);
 		return EXIT_RUN;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	status = run(&d);
 	if (status == 0)
 		log_info("stopped");
+	retire_free(&d);
 	cfg_free(d.cfg);
 	free(d.cfg);
+	free(d.hints);
 	log_close();
 	return status;
 }

@@ -434,7 +434,7 @@ schedule_prime(struct worker *w, uint64_t delay_ms)
 void
 worker_init(struct worker *w, uv_loop_t *loop, struct srv *srv,
     const struct cfg *cfg, struct cache *cache, struct infra *infra,
-    const struct deleg_hints *hints)
+    const struct deleg_hints *hints, bool prime)
 {
 	struct timeval tv;
 
@@ -458,6 +458,8 @@ worker_init(struct worker *w, uv_loop_t *loop, struct srv *srv,
 	uv_timer_init(loop, &w->prime_timer);
 	w->prime_timer.data = w;
 	srv_set_hook(srv, on_query, w);
+	if (!prime)
+		return;
 	/* a resolver that forwards everything has no root to prime */
 	for (unsigned i = 0; i < w->env.nforwards; i++)
 		if (w->env.forwards[i].cut.zone[0] == 0)

@@ -64,10 +64,11 @@ struct worker {
 };
 
 /** Set up @p w on @p loop with the root @p hints (borrowed, like the rest),
- *  register the hook on @p srv, start priming the root NS set. */
+ *  register the hook on @p srv, and, if @p prime, keep the root NS set
+ *  primed in the cache. */
 void worker_init(struct worker *w, uv_loop_t *loop, struct srv *srv,
     const struct cfg *cfg, struct cache *cache, struct infra *infra,
-    const struct deleg_hints *hints);
+    const struct deleg_hints *hints, bool prime);
 
 /** Use @p cfg and @p hints from now on (limits, TTLs, QNAME minimisation). */
 void worker_set_config(struct worker *w, const struct cfg *cfg,

@@ -346,3 +346,30 @@ def test_query_log_lines(daemon, lab):
     assert re.search(r"query 127\.0\.0\.1 www\.example\.com\. A NOERROR miss \d+ ms", log), log
     assert re.search(r"query 127\.0\.0\.1 www\.example\.com\. A NOERROR hit", log), log
     assert re.search(r"query 127\.0\.0\.1 nope\.example\.com\. A NXDOMAIN miss", log), log
+
+
+@pytest.mark.skipif(shutil.which("dnsperf") is None, reason="no dnsperf")
+def test_several_workers(daemon, lab, tmp_path):
+    """workers: 2: two loops with their own SO_REUSEPORT sockets and one
+    shared cache; a reload reaches both; SIGTERM stops both cleanly."""
+    d = daemon(hints=HINTS, start=False)
+    d.conf.write_text(d.conf.read_text().replace("workers: 1", "workers: 2"))
+    d.start()
+    assert "(2 workers)" in d.logtext()
+    assert d.dig("www.example.com", "A").status == "NOERROR"
+    q = tmp_path / "q.txt"
+    q.write_text("".join(f"www.example.com A\nn{i}.bulk.test A\n"
+                         for i in range(300)))
+    p = subprocess.run(["dnsperf", "-s", "127.0.0.1", "-p", str(d.port),
+                        "-d", str(q), "-l", "3", "-c", "8", "-Q", "2000",
+                        "-t", "5"], capture_output=True, text=True, timeout=60)
+    m = re.search(r"Queries completed:\s+(\d+)", p.stdout)
+    assert m and int(m.group(1)) > 1000, p.stdout
+    d.signal(__import__("signal").SIGHUP)
+    deadline = time.monotonic() + 5
+    while "reloaded configuration" not in d.logtext():
+        assert time.monotonic() < deadline, d.logtext()
+        time.sleep(0.05)
+    assert d.dig("www.example.org", "A").status == "NOERROR"
+    assert d.stop() == 0
+    assert "Sanitizer" not in d.logtext()

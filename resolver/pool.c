@@ -1,0 +1,186 @@
+/*
+ * pool.c: worker threads beyond the main one.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "resolver/log.h"
+#include "resolver/pool.h"
+
+struct pool_thread {
+	uv_thread_t tid;
+	uv_loop_t loop;
+	uv_async_t stop;		/* stop.data = this */
+	uv_async_t reload;		/* reload.data = this */
+	struct instance inst[INST_MAX];
+	unsigned ninst;
+	unsigned index;
+	/* set by the main thread before the thread starts */
+	const struct cfg *cfg;
+	const struct deleg_hints *hints;
+	const struct instance *primary;
+	/* the latest configuration handed over (reload) */
+	_Atomic(const struct cfg *) next_cfg;
+	_Atomic(const struct deleg_hints *) next_hints;
+	uv_sem_t ready;			/* posted once bound (or failed) */
+	int status;			/* 0, or -1: could not start */
+	bool running;
+};
+
+static void
+on_stop(uv_async_t *a)
+{
+	struct pool_thread *t = a->data;
+
+	for (unsigned i = 0; i < t->ninst; i++)
+		inst_close(&t->inst[i]);
+	uv_close((uv_handle_t *)&t->stop, NULL);
+	uv_close((uv_handle_t *)&t->reload, NULL);
+}
+
+static void
+on_reload(uv_async_t *a)
+{
+	struct pool_thread *t = a->data;
+	const struct cfg *c = atomic_load(&t->next_cfg);
+	const struct deleg_hints *h = atomic_load(&t->next_hints);
+
+	for (unsigned i = 0; i < t->ninst; i++)
+		inst_reconfig(&t->inst[i], c, h);
+}
+
+static void
+thread_main(void *arg)
+{
+	struct pool_thread *t = arg;
+	char list[1024] = "";
+	bool ok = true;
+
+	if (uv_loop_init(&t->loop) != 0) {
+		t->status = -1;
+		t->ninst = 0;
+		uv_sem_post(&t->ready);
+		return;
+	}
+	uv_async_init(&t->loop, &t->stop, on_stop);
+	uv_async_init(&t->loop, &t->reload, on_reload);
+	t->stop.data = t;
+	t->reload.data = t;
+	for (unsigned i = 0; ok && i < t->ninst; i++) {
+		if (inst_init_shared(&t->inst[i], &t->loop, t->cfg,
+		    t->primary[i].tier, t->hints, &t->primary[i]) < 0) {
+			t->ninst = i;
+			ok = false;
+		}
+	}
+	for (unsigned i = 0; ok && i < t->ninst; i++)
+		if (inst_bind(&t->inst[i], list, sizeof(list)) < 0)
+			ok = false;
+	t->status = ok ? 0 : -1;
+	uv_sem_post(&t->ready);
+	if (!ok) {
+		for (unsigned i = 0; i < t->ninst; i++)
+			inst_close(&t->inst[i]);
+		uv_close((uv_handle_t *)&t->stop, NULL);
+		uv_close((uv_handle_t *)&t->reload, NULL);
+	}
+	uv_run(&t->loop, UV_RUN_DEFAULT);
+	for (unsigned i = 0; i < t->ninst; i++)
+		if (inst_free(&t->inst[i]) < 0)
+			t->status = -1;
+	if (uv_loop_close(&t->loop) < 0)
+		t->status = -1;
+}
+
+int
+pool_start(struct pool *p, unsigned n, const struct cfg *c,
+    const struct deleg_hints *hints, const struct instance *primary,
+    unsigned ninst)
+{
+	int rc = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (n == 0)
+		return 0;
+	p->t = calloc(n, sizeof(*p->t));
+	if (p->t == NULL) {
+		log_err("worker threads: out of memory");
+		return -1;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct pool_thread *t = &p->t[i];
+		t->index = i + 1;
+		t->cfg = c;
+		t->hints = hints;
+		t->primary = primary;
+		t->ninst = ninst;
+		atomic_init(&t->next_cfg, c);
+		atomic_init(&t->next_hints, hints);
+		uv_sem_init(&t->ready, 0);
+		if (uv_thread_create(&t->tid, thread_main, t) != 0) {
+			log_err("cannot start worker thread %u", i + 1);
+			uv_sem_destroy(&t->ready);
+			rc = -1;
+			break;
+		}
+		t->running = true;
+		p->n = i + 1;
+		uv_sem_wait(&t->ready);
+		if (t->status < 0) {
+			log_err("worker thread %u could not start", i + 1);
+			rc = -1;
+			break;
+		}
+	}
+	if (rc < 0)
+		pool_stop(p);
+	return rc;
+}
+
+void
+pool_reconfig(struct pool *p, const struct cfg *c,
+    const struct deleg_hints *hints)
+{
+	for (unsigned i = 0; i < p->n; i++) {
+		struct pool_thread *t = &p->t[i];
+		if (!t->running || t->status < 0)
+			continue;
+		atomic_store(&t->next_cfg, c);
+		atomic_store(&t->next_hints, hints);
+		uv_async_send(&t->reload);
+	}
+}
+
+int
+pool_stop(struct pool *p)
+{
+	int rc = 0;
+
+	for (unsigned i = 0; i < p->n; i++)
+		if (p->t[i].running && p->t[i].status == 0)
+			uv_async_send(&p->t[i].stop);
+	for (unsigned i = 0; i < p->n; i++) {
+		struct pool_thread *t = &p->t[i];
+		if (!t->running)
+			continue;
+		uv_thread_join(&t->tid);
+		uv_sem_destroy(&t->ready);
+		t->running = false;
+		if (t->status < 0)
+			rc = -1;
+	}
+	free(p->t);
+	memset(p, 0, sizeof(*p));
+	return rc;
+}
+
+void
+pool_foreach(struct pool *p, void (*fn)(struct instance *in, void *arg),
+    void *arg)
+{
+	for (unsigned i = 0; i < p->n; i++)
+		for (unsigned k = 0; k < p->t[i].ninst; k++)
+			fn(&p->t[i].inst[k], arg);
+}
