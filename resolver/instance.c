@@ -62,11 +62,14 @@ init(struct instance *in, uv_loop_t *loop, const struct cfg *c, int tier,
 		in->own_caches = true;
 		in->cache = cache_new(in->view.cache.size, &pol);
 		in->infra = infra_new(0);
+		in->flights = flights_new();
 	} else {
 		in->cache = primary->cache;
 		in->infra = primary->infra;
+		in->flights = primary->flights;
 	}
-	if (in->srv == NULL || in->cache == NULL || in->infra == NULL) {
+	if (in->srv == NULL || in->cache == NULL || in->infra == NULL ||
+	    in->flights == NULL) {
 		inst_free(in);
 		return -ENOMEM;
 	}
@@ -75,6 +78,7 @@ init(struct instance *in, uv_loop_t *loop, const struct cfg *c, int tier,
 	if (tier >= 0)
 		snprintf(in->worker.tag, sizeof(in->worker.tag), "tier %s: ",
 		    in->name);
+	worker_share_flights(&in->worker, in->flights);
 	in->started = true;
 	return 0;
 }
@@ -154,6 +158,7 @@ inst_free(struct instance *in)
 	if (in->own_caches) {
 		cache_free(in->cache);
 		infra_free(in->infra);
+		flights_free(in->flights);
 	}
 	in->srv = NULL;
 	in->cache = NULL;

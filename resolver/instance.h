@@ -31,6 +31,8 @@ struct instance {
 	struct srv *srv;		/**< owned */
 	struct cache *cache;		/**< owned */
 	struct infra *infra;		/**< owned */
+	struct flights *flights;	/**< owned: questions in flight across
+					     this instance's worker threads */
 	struct worker worker;
 	bool started;			/**< worker_init done */
 	bool own_caches;		/**< cache and infra are this one's */

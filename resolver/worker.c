@@ -35,6 +35,9 @@ struct wreq {
 	void *trace_arg;
 	struct iter_env cold_env;	/* for --cold: a private cache */
 	struct cache *cold_cache;	/* owned, or NULL */
+	bool claimed;			/* owns the question in w->flights */
+	bool parked;			/* no iterator: another worker resolves */
+	struct wreq *pnext;		/* w->parked list */
 };
 
 static void drive(struct wreq *wr);
@@ -169,6 +172,9 @@ finish(struct wreq *wr)
 	char name[LIM_NAME_MAX * 4 + 2], tb[16];
 
 	unlink_wreq(wr);
+	if (wr->claimed)
+		flights_release(w->flights, wr->qname, wr->qtype, wr->qclass,
+		    (unsigned)w->findex);
 	w->stats.ignored_replies += iter_ignored(wr->it);
 	trace_name(name, sizeof(name), wr->qname);
 	if (res->failed) {
@@ -339,6 +345,127 @@ find(struct worker *w, const uint8_t *qname, uint16_t qtype, uint16_t qclass)
 	return NULL;
 }
 
+/* Called by flights_release, from any thread. */
+static void
+wake_cb(void *arg)
+{
+	struct worker *w = arg;
+
+	uv_async_send(&w->wake);
+}
+
+/* Another worker resolves this question: keep the client until it ends.
+ * The parked request sits in the join table too, so more clients of this
+ * worker join it. @return 0, or -ENOMEM. */
+static int
+park(struct worker *w, const uint8_t *lname, uint16_t qtype, uint16_t qclass,
+    struct srv_req *req)
+{
+	struct wreq *wr = calloc(1, sizeof(*wr));
+
+	if (wr == NULL)
+		return -ENOMEM;
+	wr->w = w;
+	wr->parked = true;
+	cache_name_lower(wr->qname, lname);
+	wr->qtype = qtype;
+	wr->qclass = qclass;
+	wr->start_ms = worker_now(w);
+	wr->hash = key_hash(wr->qname, qtype, qclass);
+	wr->hnext = w->inflight[wr->hash % WORKER_INFLIGHT_BUCKETS];
+	w->inflight[wr->hash % WORKER_INFLIGHT_BUCKETS] = wr;
+	w->ninflight++;
+	wr->pnext = w->parked;
+	w->parked = wr;
+	req->next = NULL;
+	wr->waiters = req;
+	wr->nwaiters = 1;
+	w->stats.parked++;
+	return 0;
+}
+
+/* Take @p wr off the parked list and the join table. */
+static void
+unpark(struct wreq *wr)
+{
+	struct worker *w = wr->w;
+
+	for (struct wreq **pp = &w->parked; *pp; pp = &(*pp)->pnext) {
+		if (*pp == wr) {
+			*pp = wr->pnext;
+			break;
+		}
+	}
+	unlink_wreq(wr);
+}
+
+/* A question this worker waits on has ended somewhere: answer its parked
+ * clients from the shared cache; those it cannot (a failure is not
+ * cached) are resolved here. */
+static void
+on_wake(uv_async_t *a)
+{
+	struct worker *w = a->data;
+	struct wreq *wr = w->parked, *next;
+	uint8_t out[LIM_MSG_MAX];
+
+	for (; wr != NULL; wr = next) {
+		next = wr->pnext;
+		if (flights_busy(w->flights, wr->qname, wr->qtype, wr->qclass))
+			continue;
+		unpark(wr);
+		struct srv_req *miss = NULL;
+		unsigned nmiss = 0;
+		while (wr->waiters != NULL) {
+			struct srv_req *req = wr->waiters;
+			wr->waiters = req->next;
+			size_t n = ans_from_cache(out, req->max_resp, req->query,
+			    &req->q, w->cache, w->env.opts.max_cname,
+			    worker_now(w));
+			if (n > 0) {
+				w->stats.rcode[out[3] & 0xf]++;
+				if (w->cfg->log.queries)
+					log_query(w, req, out[3] & 0xf, "joined",
+					    worker_now(w) - wr->start_ms);
+				srv_reply(req, out, n);
+			} else {
+				req->next = miss;
+				miss = req;
+				nmiss++;
+			}
+		}
+		if (miss != NULL) {
+			struct wreq *own = w->ninflight < LIM_INFLIGHT ?
+			    start(w, wr->qname, wr->qtype, wr->qclass, false) :
+			    NULL;
+			if (own == NULL) {
+				while (miss != NULL) {
+					struct srv_req *req = miss;
+					miss = req->next;
+					srv_reply_error(req, MSG_RCODE_SERVFAIL, 0,
+					    "resolver overloaded");
+				}
+			} else {
+				own->waiters = miss;
+				own->nwaiters = nmiss;
+				w->stats.resolutions++;
+				drive(own);
+			}
+		}
+		free(wr);
+	}
+}
+
+void
+worker_share_flights(struct worker *w, struct flights *f)
+{
+	if (uv_async_init(w->loop, &w->wake, on_wake) != 0)
+		return;
+	w->wake.data = w;
+	w->flights = f;
+	w->findex = flights_register(f, wake_cb, w);
+}
+
 static void
 on_query(void *ctx, struct srv_req *req)
 {
@@ -348,6 +475,7 @@ on_query(void *ctx, struct srv_req *req)
 	uint8_t lname[LIM_NAME_MAX];
 	uint64_t now = worker_now(w);
 	size_t n;
+	bool claimed = false;
 
 	w->stats.queries++;
 	if (q->qclass != 1) {
@@ -391,13 +519,28 @@ on_query(void *ctx, struct srv_req *req)
 		wr->nwaiters++;
 		return;
 	}
+	if (w->flights != NULL && w->findex >= 0 && w->ninflight < LIM_INFLIGHT) {
+		int owner = flights_claim(w->flights, lname, q->qtype, q->qclass,
+		    (unsigned)w->findex);
+		if (owner >= 0) {
+			if (park(w, lname, q->qtype, q->qclass, req) == 0)
+				return;
+			/* could not park: resolve it here too */
+		} else if (owner == -1) {
+			claimed = true;
+		}
+	}
 	if (w->ninflight >= LIM_INFLIGHT ||
 	    (wr = start(w, lname, q->qtype, q->qclass, false)) == NULL) {
+		if (claimed)
+			flights_release(w->flights, lname, q->qtype, q->qclass,
+			    (unsigned)w->findex);
 		srv_reply_error(req, MSG_RCODE_SERVFAIL, 0,
 		    "resolver overloaded: too many questions in flight");
 		return;
 	}
 	w->stats.resolutions++;
+	wr->claimed = claimed;
 	req->next = NULL;
 	wr->waiters = req;
 	wr->nwaiters = 1;
@@ -439,6 +582,7 @@ worker_init(struct worker *w, uv_loop_t *loop, struct srv *srv,
 	struct timeval tv;
 
 	memset(w, 0, sizeof(*w));
+	w->findex = -1;
 	w->loop = loop;
 	w->srv = srv;
 	w->cfg = cfg;
@@ -489,6 +633,20 @@ void
 worker_close(struct worker *w)
 {
 	w->closing = true;
+	if (w->flights != NULL) {
+		flights_unregister(w->flights, w->findex);
+		uv_close((uv_handle_t *)&w->wake, NULL);
+		while (w->parked != NULL) {
+			struct wreq *wr = w->parked;
+			unpark(wr);
+			while (wr->waiters != NULL) {
+				struct srv_req *req = wr->waiters;
+				wr->waiters = req->next;
+				srv_req_drop(req);
+			}
+			free(wr);
+		}
+	}
 	uv_timer_stop(&w->prime_timer);
 	uv_close((uv_handle_t *)&w->prime_timer, NULL);
 	for (unsigned b = 0; b <= WORKER_INFLIGHT_BUCKETS; b++) {

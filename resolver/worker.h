@@ -17,6 +17,7 @@
 #include "cache/infra.h"
 #include "config/config.h"
 #include "resolver/deleg.h"
+#include "resolver/flight.h"
 #include "resolver/iter.h"
 #include "resolver/server.h"
 #include "resolver/upstream.h"
@@ -41,6 +42,8 @@ struct worker_stats {
 	uint64_t servfail_limit;	/**< SERVFAIL because a limit was hit */
 	uint64_t servfail_other;
 	uint64_t primes;
+	uint64_t parked;		/**< joined a question another worker
+					     was resolving */
 };
 
 struct worker {
@@ -52,6 +55,11 @@ struct worker {
 	struct iter_env env;
 	struct iter_forward forwards[ITER_MAX_FORWARDS]; /**< from cfg */
 	char tag[40];				/**< "" or "tier NAME: ", in logs */
+	struct flights *flights;		/**< borrowed; shared by the
+						     workers of one instance */
+	int findex;				/**< index in flights, or -1 */
+	uv_async_t wake;			/**< a question we wait on ended */
+	struct wreq *parked;			/**< waiting on other workers */
 	struct wreq *inflight[WORKER_INFLIGHT_BUCKETS];
 	struct wreq *traces;			/**< traced resolutions */
 	unsigned ninflight;
@@ -83,6 +91,10 @@ void worker_set_config(struct worker *w, const struct cfg *cfg,
  */
 int worker_trace(struct worker *w, const uint8_t *qname, uint16_t qtype,
     bool cold, worker_trace_cb cb, void *arg);
+
+/** Join questions in flight with the other workers sharing @p f (call
+ *  once, after worker_init, on the worker's loop thread). */
+void worker_share_flights(struct worker *w, struct flights *f);
 
 /** Stop: cancel in-flight resolutions (their clients are dropped), close
  *  the timer. */

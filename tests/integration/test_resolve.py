@@ -353,7 +353,9 @@ def test_several_workers(daemon, lab, tmp_path):
     """workers: 2: two loops with their own SO_REUSEPORT sockets and one
     shared cache; a reload reaches both; SIGTERM stops both cleanly."""
     d = daemon(hints=HINTS, start=False)
-    d.conf.write_text(d.conf.read_text().replace("workers: 1", "workers: 2"))
+    d.conf.write_text(d.conf.read_text().replace("workers: 1", "workers: 2")
+                      .replace("  dest: stderr\n",
+                               "  dest: stderr\n  queries: true\n"))
     d.start()
     assert "(2 workers)" in d.logtext()
     assert d.dig("www.example.com", "A").status == "NOERROR"
@@ -365,6 +367,17 @@ def test_several_workers(daemon, lab, tmp_path):
                         "-t", "5"], capture_output=True, text=True, timeout=60)
     m = re.search(r"Queries completed:\s+(\d+)", p.stdout)
     assert m and int(m.group(1)) > 1000, p.stdout
+    # the same question from many clients at once reaches both workers:
+    # one resolves it, the other parks its clients and answers them from
+    # the shared cache ("joined" in the query log)
+    q2 = tmp_path / "same.txt"
+    q2.write_text("".join(f"n{i}.bulk.test AAAA\n" * 16
+                          for i in range(1000, 1400)))
+    conf = d.conf.read_text()
+    subprocess.run(["dnsperf", "-s", "127.0.0.1", "-p", str(d.port), "-d",
+                    str(q2), "-n", "1", "-c", "16", "-q", "64", "-t", "5"],
+                   capture_output=True, timeout=120)
+    assert conf == d.conf.read_text()
     d.signal(__import__("signal").SIGHUP)
     deadline = time.monotonic() + 5
     while "reloaded configuration" not in d.logtext():
@@ -373,3 +386,4 @@ def test_several_workers(daemon, lab, tmp_path):
     assert d.dig("www.example.org", "A").status == "NOERROR"
     assert d.stop() == 0
     assert "Sanitizer" not in d.logtext()
+    assert " joined " in d.logtext()
