@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ldns/ldns.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,7 +37,8 @@ static const struct {
 void
 deleg_init(struct deleg *d, const uint8_t *zone)
 {
-	memset(d, 0, sizeof(*d));
+	/* the ns[] slots are set up as they are added (deleg_add_ns) */
+	memset(d, 0, offsetof(struct deleg, ns));
 	cache_name_lower(d->zone, zone);
 }
 

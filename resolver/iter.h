@@ -104,14 +104,15 @@ enum iter_ede {
 struct iter_result {
 	uint8_t rcode;		/**< NOERROR, NXDOMAIN, SERVFAIL */
 	uint16_t ancount, nscount;
-	/** Answer then authority records in uncompressed wire form (owner,
-	 *  type, class, ttl, rdlength, rdata), TTLs already clamped. */
-	uint8_t rr[ITER_ANSWER_MAX];
 	size_t rr_len;
 	bool failed;		/**< SERVFAIL with a reason */
 	uint16_t ede_code;
 	char reason[160];	/**< for the EDE text and the log line */
 	unsigned sends;		/**< upstream queries sent */
+	/** Answer then authority records in uncompressed wire form (owner,
+	 *  type, class, ttl, rdlength, rdata), TTLs already clamped. Last:
+	 *  only its first rr_len bytes are meaningful. */
+	uint8_t rr[ITER_ANSWER_MAX];
 };
 
 struct iter_req;
