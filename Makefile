@@ -114,7 +114,7 @@ lab-tiers: deps
 	RESOLVERD_BUILD=$(BUILD) tools/lab/tiers start
 
 bench: deps all
-	tools/bench/run
+	RESOLVERD_BUILD=$(BUILD) tools/bench/run $(BENCH_ARGS)
 
 install: $(PROGS)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man5 \
