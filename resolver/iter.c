@@ -90,6 +90,16 @@ struct iter_req {
 
 /* ---- small helpers ---- */
 
+/* The mnemonic of a reply code, for trace lines a person reads. */
+static const char *
+rcode_name(unsigned rc)
+{
+	static const char *const names[] = { "NOERROR", "FORMERR",
+		"SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED" };
+
+	return rc < sizeof(names) / sizeof(names[0]) ? names[rc] : "rcode>5";
+}
+
 static unsigned
 name_labels(const uint8_t *n)
 {
@@ -376,7 +386,7 @@ frame_done(struct iter_req *r, uint64_t now, uint8_t rcode)
 		r->res.rcode = rcode;
 		r->done = true;
 		stepf(r, now, TRACE_DONE, "rcode %s, %u answer records, %u sends",
-		    rcode == 0 ? "NOERROR" : rcode == 3 ? "NXDOMAIN" : "SERVFAIL",
+		    rcode_name(rcode),
 		    r->res.ancount, r->sends);
 		return;
 	}
@@ -1269,8 +1279,8 @@ iter_reply(struct iter_req *r, const struct sockaddr *from, const uint8_t *pkt,
 		s->family = ad->family;
 		memcpy(s->addr, ad->ip, 16);
 		s->tcp = f->tcp;
-		snprintf(s->detail, sizeof(s->detail), "reply rcode %u, %u bytes%s%s",
-		    pkt[3] & 0xf, (unsigned)len, pkt[2] & 0x04 ? ", AA" : "",
+		snprintf(s->detail, sizeof(s->detail), "reply %s, %u bytes%s%s",
+		    rcode_name(pkt[3] & 0xf), (unsigned)len, pkt[2] & 0x04 ? ", AA" : "",
 		    pkt[2] & 0x02 ? ", TC" : "");
 	}
 	/* Names compressed against the question carry our random 0x20 case;
@@ -1282,8 +1292,10 @@ iter_reply(struct iter_req *r, const struct sockaddr *from, const uint8_t *pkt,
 		server_bad(r, f, now, true, "malformed reply");
 		return ITER_ACCEPTED;
 	}
-	if (ldns_pkt_edns(p) == false && !f->no_edns)
-		infra_set_edns(r->env->infra, ad->ip, ad->family, false, now);
+	if (!f->no_edns && inf.edns != (ldns_pkt_edns(p) ? INFRA_EDNS_WORKS :
+	    INFRA_EDNS_BROKEN))
+		infra_set_edns(r->env->infra, ad->ip, ad->family,
+		    ldns_pkt_edns(p), now);
 	handle_reply(r, f, p, now);
 	ldns_pkt_free(p);
 	return ITER_ACCEPTED;
