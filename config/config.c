@@ -43,6 +43,7 @@ enum vtype {
 	T_BOOL,
 	T_SIZE,		/* uint64_t bytes with k/K/M/G suffix, in [min, max] */
 	T_LEVEL,	/* enum cfg_log_level */
+	T_MODE,		/* file mode, octal ("0600"), in [min, max] */
 	T_MAPLIST,	/* list of mappings: forward_zones, tiers */
 	T_ITEM,		/* a field of the last item of a T_MAPLIST */
 	T_ITEMLIST,	/* a list field of the last item */
@@ -63,6 +64,8 @@ static const struct key keys[] = {
 	{ "root_hints", T_HINTS, F(root_hints), 0, 0 },
 	{ "access", T_ACCESS, 0, 0, 0 },
 	{ "control_socket", T_PATH, F(control_socket), 0, 0 },
+	{ "control_socket_mode", T_MODE, F(control_mode), 0, 0777 },
+	{ "control_socket_owner", T_STR, F(control_owner), 0, 0 },
 	{ "workers", T_UINT, F(workers), 0, 256 },
 	{ "user", T_STR, F(user), 0, 0 },
 	{ "cache", T_MAP, 0, 0, 0 },
@@ -71,6 +74,7 @@ static const struct key keys[] = {
 	{ "cache.min_ttl", T_UINT, F(cache.min_ttl), 0, 3600 },
 	{ "cache.negative_ttl", T_UINT, F(cache.negative_ttl), 0, 86400 },
 	{ "cache.max_entries", T_UINT, F(cache.max_entries), 0, 100000000 },
+	{ "cache.persist", T_PATH, F(cache.persist), 0, 0 },
 	{ "log", T_MAP, 0, 0, 0 },
 	{ "log.level", T_LEVEL, F(log.level), 0, 0 },
 	{ "log.dest", T_PATH, F(log.dest), 0, 0 },
@@ -126,6 +130,8 @@ static int set_bool(struct cfg *c, const struct key *k, const char *v,
 static int set_size(struct cfg *c, const struct key *k, const char *v,
 		    char *msg, size_t msglen);
 static int set_level(struct cfg *c, const char *v, char *msg, size_t msglen);
+static int set_mode(struct cfg *c, const struct key *k, const char *v,
+		    char *msg, size_t msglen);
 static int set_hints(struct cfg *c, const char *v, char *msg, size_t msglen);
 static int set_path(struct cfg *c, const struct key *k, const char *v,
 		    char *msg, size_t msglen);
@@ -215,6 +221,7 @@ cfg_defaults(struct cfg *c)
 		if (cfg_parse_prefix(access[i], &c->access[c->naccess++]) < 0)
 			return -EINVAL;
 	c->control_socket = strdup("/run/resolverd.ctl");
+	c->control_mode = 0600;
 	c->log.dest = strdup("stderr");
 	if (!c->control_socket || !c->log.dest) {
 		cfg_free(c);
@@ -245,6 +252,8 @@ cfg_free(struct cfg *c)
 	free(c->path);
 	free(c->root_hints);
 	free(c->control_socket);
+	free(c->control_owner);
+	free(c->cache.persist);
 	free(c->user);
 	free(c->log.dest);
 	memset(c, 0, sizeof(*c));
@@ -425,6 +434,29 @@ set_hints(struct cfg *c, const char *v, char *msg, size_t msglen)
 		return -EINVAL;
 	}
 	return set_string(&c->root_hints, v);
+}
+
+/* An octal file mode: "0600", "660". */
+static int
+set_mode(struct cfg *c, const struct key *k, const char *v, char *msg,
+	 size_t msglen)
+{
+	char *end;
+	unsigned long n;
+	uint32_t u;
+
+	errno = 0;
+	n = strtoul(v, &end, 8);
+	if (end == v || *end != '\0' || *v < '0' || *v > '7' ||
+	    errno == ERANGE || n > k->max) {
+		snprintf(msg, msglen,
+			 "'%s' must be an octal file mode such as 0600 or "
+			 "0660, not '%s'", k->name, v);
+		return -EINVAL;
+	}
+	u = (uint32_t)n;
+	memcpy((char *)c + k->off, &u, sizeof(u));
+	return 0;
 }
 
 static int
@@ -875,6 +907,8 @@ cfg_set(struct cfg *c, const char *key, const char *value, char *msg,
 		return set_size(c, k, value, msg, msglen);
 	case T_LEVEL:
 		return set_level(c, value, msg, msglen);
+	case T_MODE:
+		return set_mode(c, k, value, msg, msglen);
 	case T_MAP:
 	case T_MAPLIST:
 	case T_ITEM:
@@ -1232,7 +1266,11 @@ print_key(FILE *out, const struct cfg *c, const struct key *k)
 			fprintf(out, "%s# %s: %s\n", indent, name,
 				k->type == T_HINTS ?
 				"not set, built-in IANA root hints" :
-				"not set, privileges are not dropped");
+				k->off == F(user) ?
+				"not set, privileges are not dropped" :
+				k->off == F(control_owner) ?
+				"not set, the daemon's user" :
+				"not set");
 			return;
 		}
 		fprintf(out, "%s%s: ", indent, name);
@@ -1260,6 +1298,10 @@ print_key(FILE *out, const struct cfg *c, const struct key *k)
 		fprintf(out, "%s%s: %s\n", indent, name,
 			(unsigned)c->log.level < 4 ? level_names[c->log.level] :
 						     "info");
+		return;
+	case T_MODE:
+		memcpy(&u, field, sizeof(u));
+		fprintf(out, "%s%s: \"%04" PRIo32 "\"\n", indent, name, u);
 		return;
 	case T_MAPLIST:
 		print_items(out, c, k);

@@ -87,6 +87,10 @@ struct cfg {
 	struct cfg_prefix access[CFG_MAX_ACCESS];
 	unsigned naccess;		/**< default: 127.0.0.0/8, ::1/128 */
 	char *control_socket;		/**< owned; default "/run/resolverd.ctl" */
+	unsigned control_mode;		/**< mode of the socket file; default 0600 */
+	char *control_owner;		/**< owned; "user[:group]" of the socket
+					     file; NULL = `user` if set, else
+					     the daemon's */
 	unsigned workers;		/**< 0 = one per core (default) */
 	char *user;			/**< owned; NULL = do not drop privileges */
 	struct {
@@ -95,6 +99,9 @@ struct cfg {
 		uint32_t min_ttl;	/**< default LIM_MIN_TTL */
 		uint32_t negative_ttl;	/**< default LIM_NEG_TTL */
 		uint32_t max_entries;	/**< 0 (default): bounded by size only */
+		char *persist;		/**< owned; NULL (default) or a dump
+					     file loaded at start, written at
+					     stop */
 	} cache;
 	struct {
 		enum cfg_log_level level; /**< default CFG_LOG_INFO */

@@ -23,7 +23,9 @@
 #include "cache/cache.h"
 #include "cache/infra.h"
 #include "config/config.h"
+#include "resolver/control.h"
 #include "resolver/deleg.h"
+#include "resolver/dump.h"
 #include "resolver/log.h"
 #include "resolver/server.h"
 #include "resolver/instance.h"
@@ -48,6 +50,7 @@ struct daemon {
 	struct instance inst[INST_MAX];	/* one, or one per tier */
 	unsigned ninst;
 	struct pool pool;		/* the other worker threads */
+	struct ctl *ctl;		/* owned; the control socket, or NULL */
 	/* configurations and hints replaced by reloads: pool threads may
 	 * still read them, so they live until the threads have stopped */
 	struct cfg **old_cfg;
@@ -70,6 +73,9 @@ static int start_signals(struct daemon *d);
 static int run(struct daemon *d);
 static int load_hints(const struct cfg *c, struct deleg_hints *h, char *err,
     size_t errlen);
+static void start_control(struct daemon *d);
+static void persist_load(struct daemon *d);
+static void persist_save(struct daemon *d);
 
 static void
 usage(FILE *out)
@@ -219,6 +225,7 @@ on_stop(uv_signal_t *h, int signum)
 	struct daemon *d = h->data;
 
 	log_info("stopping (signal %s)", signum == SIGINT ? "INT" : "TERM");
+	ctl_close(d->ctl);
 	for (unsigned i = 0; i < d->ninst; i++)
 		inst_close(&d->inst[i]);
 	if (pool_stop(&d->pool) < 0)
@@ -338,6 +345,138 @@ start_signals(struct daemon *d)
 	return r;
 }
 
+/* The control socket, for resolverctl. A failure is only a warning: the
+ * daemon still answers DNS without it. */
+static void
+start_control(struct daemon *d)
+{
+	const struct cfg *c = d->cfg;
+
+	if (c->control_socket == NULL)
+		return;
+	d->ctl = ctl_new(&d->loop, d->inst, d->ninst, &d->pool);
+	if (d->ctl == NULL) {
+		log_warn("control socket: out of memory; resolverctl will "
+		    "not work");
+		return;
+	}
+	if (ctl_start(d->ctl, c->control_socket, c->control_mode,
+	    c->control_owner ? c->control_owner : c->user) < 0)
+		log_warn("resolverctl will not work (no control socket)");
+}
+
+struct persist {
+	struct cache *cache;
+	const char *path;
+};
+
+static int
+persist_store(void *arg, const struct cache_rrset_in *in, uint64_t stored_ms)
+{
+	struct persist *p = arg;
+
+	return cache_store(p->cache, in, stored_ms);
+}
+
+static void
+persist_bad(void *arg, unsigned line, const char *msg)
+{
+	struct persist *p = arg;
+
+	log_warn("cache.persist %s:%u: %s (skipped)", p->path, line, msg);
+}
+
+/* cache.persist: load the dump written at the last stop into the first
+ * instance's cache. A missing file is normal (first start). */
+static void
+persist_load(struct daemon *d)
+{
+	const char *path = d->cfg->cache.persist;
+	struct persist arg = { NULL, path };
+	struct dump_load_stats st;
+	FILE *f;
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if (path == NULL || d->ninst == 0)
+		return;
+	f = fopen(path, "r");
+	if (f == NULL) {
+		if (errno != ENOENT)
+			log_warn("cache.persist %s: %s", path, strerror(errno));
+		return;
+	}
+	for (;;) {
+		if (len == cap) {
+			char *p = realloc(buf, cap ? cap * 2 : 1 << 20);
+			if (p == NULL)
+				break;
+			buf = p;
+			cap = cap ? cap * 2 : 1 << 20;
+		}
+		n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f) || buf == NULL) {
+		log_warn("cache.persist %s: cannot read it", path);
+	} else {
+		arg.cache = d->inst[0].cache;
+		if (dump_load(buf, len, worker_now(&d->inst[0].worker),
+		    persist_store, persist_bad, &arg, &st) == 0)
+			log_info("cache.persist %s: loaded %u entries, skipped "
+			    "%u expired, %u bad line(s)", path, st.entries,
+			    st.expired, st.bad);
+	}
+	fclose(f);
+	free(buf);
+}
+
+struct save_arg {
+	FILE *f;
+	unsigned n;
+};
+
+static int
+save_cb(const struct cache_rrset_out *e, void *arg)
+{
+	struct save_arg *s = arg;
+
+	if (dump_entry_text(s->f, e) == 0)
+		s->n++;
+	return 0;
+}
+
+/* cache.persist: write the first instance's cache, atomically (a temporary
+ * file renamed over the old dump). */
+static void
+persist_save(struct daemon *d)
+{
+	const char *path = d->cfg->cache.persist;
+	char tmp[4096];
+	struct save_arg s = { NULL, 0 };
+	uint64_t now;
+
+	if (path == NULL || d->ninst == 0 || !d->inst[0].started)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	s.f = fopen(tmp, "w");
+	if (s.f == NULL) {
+		log_warn("cache.persist %s: %s", tmp, strerror(errno));
+		return;
+	}
+	now = worker_now(&d->inst[0].worker);
+	dump_header(s.f, now, d->inst[0].name);
+	cache_foreach(d->inst[0].cache, now, save_cb, &s);
+	if (fclose(s.f) != 0 || rename(tmp, path) < 0) {
+		log_warn("cache.persist %s: %s", path, strerror(errno));
+		unlink(tmp);
+		return;
+	}
+	log_info("cache.persist %s: wrote %u entries", path, s.n);
+}
+
 /* Bind, drop privileges, run until stopped. @return the exit status. */
 static int
 run(struct daemon *d)
@@ -363,6 +502,8 @@ run(struct daemon *d)
 			ok = false;
 		}
 	}
+	if (ok)
+		persist_load(d);
 	for (unsigned i = 0; i < d->ninst && ok; i++)
 		if (inst_bind(&d->inst[i], list, sizeof(list)) < 0)
 			ok = false;
@@ -371,8 +512,11 @@ run(struct daemon *d)
 	if (ok && nworkers > 1 && pool_start(&d->pool, nworkers - 1, d->cfg,
 	    d->hints, d->inst, d->ninst) < 0)
 		ok = false;
+	if (ok)
+		start_control(d);
 	if (!ok || drop_privileges(d->cfg) < 0 || start_signals(d) < 0) {
 		status = EXIT_RUN;
+		ctl_close(d->ctl);
 		for (unsigned i = 0; i < d->ninst; i++)
 			inst_close(&d->inst[i]);
 		pool_stop(&d->pool);
@@ -381,6 +525,10 @@ run(struct daemon *d)
 		    RESOLVERD_VERSION, list, nworkers, nworkers > 1 ? "s" : "");
 	}
 	uv_run(&d->loop, UV_RUN_DEFAULT);
+	if (status == 0)
+		persist_save(d);
+	ctl_free(d->ctl);
+	d->ctl = NULL;
 	for (unsigned i = 0; i < d->ninst; i++) {
 		if (inst_free(&d->inst[i]) < 0) {
 			log_err("requests or handles still open at exit");

@@ -115,41 +115,310 @@ addr_text(char *out, size_t cap, const struct trace_step *s)
 		snprintf(out, cap, "-");
 }
 
+/* A type's mnemonic for the renderings (common ones; TYPEn otherwise). */
+const char *
+trace_type_str(uint16_t type, char *buf, size_t cap)
+{
+	static const struct { uint16_t t; const char *n; } names[] = {
+		{ 1, "A" }, { 2, "NS" }, { 5, "CNAME" }, { 6, "SOA" },
+		{ 12, "PTR" }, { 15, "MX" }, { 16, "TXT" }, { 28, "AAAA" },
+		{ 33, "SRV" }, { 35, "NAPTR" }, { 39, "DNAME" }, { 43, "DS" },
+		{ 46, "RRSIG" }, { 47, "NSEC" }, { 48, "DNSKEY" },
+		{ 50, "NSEC3" }, { 64, "SVCB" }, { 65, "HTTPS" }, { 255, "ANY" },
+		{ 257, "CAA" },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].t == type)
+			return names[i].n;
+	snprintf(buf, cap, "TYPE%u", type);
+	return buf;
+}
+
+/* The NS name a SEND step went to: its detail is "to NAME[ (...)]". */
+static void
+send_ns(char *out, size_t cap, const struct trace_step *s)
+{
+	const char *d = s->detail;
+	size_t n;
+
+	if (strncmp(d, "to ", 3) != 0) {
+		snprintf(out, cap, "?");
+		return;
+	}
+	d += 3;
+	n = strcspn(d, " ");
+	snprintf(out, cap, "%.*s", (int)n, d);
+}
+
+static void
+prefix(FILE *out, const struct trace_step *s, unsigned level)
+{
+	fprintf(out, "%6llu ms  %*s", (unsigned long long)s->t_ms,
+	    (int)(4 * s->depth + 2 * level), "");
+}
+
+#define ZONE_DEPTHS 16
+
+void
+trace_summary(const struct trace *t, uint64_t *total_ms, unsigned *sends)
+{
+	*total_ms = t->n ? t->steps[t->n - 1].t_ms : 0;
+	*sends = 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->steps[i].kind == TRACE_SEND)
+			(*sends)++;
+}
+
 void
 trace_print_text(FILE *out, const struct trace *t)
 {
-	char a[INET6_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN], tb[16], ns[80];
+	char zone[ZONE_DEPTHS][80];
+	uint64_t total;
+	unsigned sends;
 
+	memset(zone, 0, sizeof(zone));
 	for (size_t i = 0; i < t->n; i++) {
 		const struct trace_step *s = &t->steps[i];
-		fprintf(out, "%6llu ms %*s%-9s", (unsigned long long)s->t_ms,
-		    2 * s->depth, "", trace_kind_str(s->kind));
+		unsigned d = s->depth < ZONE_DEPTHS ? s->depth : ZONE_DEPTHS - 1;
+		const char *type = trace_type_str(s->qtype, tb, sizeof(tb));
+
+		addr_text(a, sizeof(a), s);
 		switch (s->kind) {
-		case TRACE_SEND:
-			addr_text(a, sizeof(a), s);
-			fprintf(out, " %s type %u @%s %s [zone %s] %s\n", s->qname,
-			    s->qtype, a, s->tcp ? "tcp" : "udp", s->zone, s->detail);
-			break;
-		case TRACE_ANSWER:
-			if (s->family) {
-				addr_text(a, sizeof(a), s);
-				fprintf(out, " from %s in %u ms: %s\n", a, s->rtt_ms,
-				    s->detail);
-			} else {
-				fprintf(out, " %s\n", s->detail);
-			}
+		case TRACE_START:
+			prefix(out, s, 0);
+			fprintf(out, "%s %s%s%s\n", s->qname, type,
+			    s->depth ? "  (sub-question)" : "",
+			    strcmp(s->detail, "resolving") ? s->detail : "");
+			zone[d][0] = 0;
 			break;
 		case TRACE_CUT:
-			fprintf(out, " zone %s for %s: %s\n", s->zone, s->qname,
+			prefix(out, s, 1);
+			fprintf(out, "zone %s  %s", s->zone, s->detail);
+			if (strstr(s->detail, "from cache") != NULL)
+				fprintf(out, ", NS ttl %u s left", s->rtt_ms);
+			fputc('\n', out);
+			snprintf(zone[d], sizeof(zone[d]), "%s", s->zone);
+			break;
+		case TRACE_SEND:
+			if (strcmp(zone[d], s->zone) != 0) {
+				prefix(out, s, 1);
+				fprintf(out, "zone %s  from the referral\n",
+				    s->zone);
+				snprintf(zone[d], sizeof(zone[d]), "%s", s->zone);
+			}
+			send_ns(ns, sizeof(ns), s);
+			prefix(out, s, 2);
+			fprintf(out, "ask %s (%s) over %s: %s %s%s\n", ns, a,
+			    s->tcp ? "TCP" : "UDP", s->qname, type,
+			    strstr(s->detail, "minimised") ? "  (minimised)" :
+			    "");
+			break;
+		case TRACE_ANSWER:
+			prefix(out, s, 3);
+			if (s->family)
+				fprintf(out, "reply from %s in %u ms: %s\n", a,
+				    s->rtt_ms, s->detail);
+			else
+				fprintf(out, "%s\n", s->detail);
+			break;
+		case TRACE_REFERRAL:
+		case TRACE_GLUE:
+		case TRACE_CNAME:
+		case TRACE_QMIN:
+		case TRACE_EDNS:
+		case TRACE_IGNORED:
+			prefix(out, s, 3);
+			fprintf(out, "%s\n", s->detail);
+			break;
+		case TRACE_NXDOMAIN:
+		case TRACE_NODATA:
+		case TRACE_TC:
+			prefix(out, s, 3);
+			fprintf(out, "%s: %s\n", s->kind == TRACE_TC ? "TC" :
+			    s->kind == TRACE_NODATA ? "NODATA" : "NXDOMAIN",
 			    s->detail);
 			break;
+		case TRACE_LAME:
+		case TRACE_TIMEOUT:
+			prefix(out, s, 3);
+			fprintf(out, "%s %s: %s\n", s->kind == TRACE_LAME ?
+			    "LAME" : "TIMEOUT", a, s->detail);
+			break;
+		case TRACE_CACHE:
+			prefix(out, s, 2);
+			fprintf(out, "cache hit: %s %s: %s\n", s->qname, type,
+			    s->detail);
+			break;
+		case TRACE_SUBQ:
+			prefix(out, s, 1);
+			fprintf(out, "%s: %s %s\n", s->detail, s->qname, type);
+			break;
+		case TRACE_FAIL:
+			prefix(out, s, 1);
+			fprintf(out, "FAILED: %s\n", s->detail);
+			break;
+		case TRACE_DONE:
+			prefix(out, s, 0);
+			fprintf(out, "done: %s\n", s->detail);
+			break;
 		default:
-			fprintf(out, " %s [%s] %s\n", s->qname, s->zone, s->detail);
+			prefix(out, s, 2);
+			fprintf(out, "%s %s [%s] %s\n", trace_kind_str(s->kind),
+			    s->qname, s->zone, s->detail);
 			break;
 		}
 	}
 	if (t->overflow)
 		fprintf(out, "(trace truncated at %d steps)\n", TRACE_MAX);
+	trace_summary(t, &total, &sends);
+	fprintf(out, "total %llu ms, %u upstream quer%s\n",
+	    (unsigned long long)total, sends, sends == 1 ? "y" : "ies");
+}
+
+/* Graphviz identifiers and labels: quoted, with " and \ escaped. */
+static void
+dot_str(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', out);
+		if ((unsigned char)*s >= 0x20)
+			fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+static void
+dot_node(FILE *out, const char *id, const char *label, const char *attrs)
+{
+	fputs("  ", out);
+	dot_str(out, id);
+	fputs(" [label=", out);
+	dot_str(out, label);
+	fprintf(out, "%s%s];\n", *attrs ? ", " : "", attrs);
+}
+
+static void
+dot_edge(FILE *out, const char *from, const char *to, const char *label,
+    const char *attrs)
+{
+	fputs("  ", out);
+	dot_str(out, from);
+	fputs(" -> ", out);
+	dot_str(out, to);
+	fputs(" [label=", out);
+	dot_str(out, label);
+	fprintf(out, "%s%s];\n", *attrs ? ", " : "", attrs);
+}
+
+void
+trace_print_dot(FILE *out, const struct trace *t)
+{
+	char a[INET6_ADDRSTRLEN], tb[16], ns[80], id[200], from[200];
+	char label[256], zid[100];
+	uint64_t total;
+	unsigned sends;
+	bool have_from = false;
+
+	trace_summary(t, &total, &sends);
+	fprintf(out, "digraph trace {\n  rankdir=TB;\n"
+	    "  node [fontname=\"Helvetica\", fontsize=10];\n"
+	    "  edge [fontname=\"Helvetica\", fontsize=9];\n");
+	if (t->n > 0) {
+		const struct trace_step *s0 = &t->steps[0];
+		snprintf(label, sizeof(label), "%s %s\\ntotal %llu ms, %u "
+		    "upstream quer%s", s0->qname, trace_type_str(s0->qtype, tb,
+		    sizeof(tb)), (unsigned long long)total, sends,
+		    sends == 1 ? "y" : "ies");
+		dot_node(out, "question", label, "shape=box, style=bold");
+		snprintf(from, sizeof(from), "question");
+		have_from = true;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		const struct trace_step *s = &t->steps[i];
+		const char *type = trace_type_str(s->qtype, tb, sizeof(tb));
+
+		addr_text(a, sizeof(a), s);
+		switch (s->kind) {
+		case TRACE_CUT:
+			snprintf(zid, sizeof(zid), "zone %s", s->zone);
+			dot_node(out, zid, s->zone, "shape=ellipse");
+			if (have_from)
+				dot_edge(out, from, zid, s->detail, "style=dotted");
+			snprintf(from, sizeof(from), "%s", zid);
+			have_from = true;
+			break;
+		case TRACE_SEND:
+			snprintf(zid, sizeof(zid), "zone %s", s->zone);
+			dot_node(out, zid, s->zone, "shape=ellipse");
+			send_ns(ns, sizeof(ns), s);
+			snprintf(id, sizeof(id), "server %s %s", ns, a);
+			snprintf(label, sizeof(label), "%s\\n%s", ns, a);
+			dot_node(out, id, label, "shape=box");
+			snprintf(label, sizeof(label), "#%zu %s %s %s", i,
+			    s->qname, type, s->tcp ? "TCP" : "UDP");
+			dot_edge(out, zid, id, label, "");
+			snprintf(from, sizeof(from), "%s", id);
+			have_from = true;
+			break;
+		case TRACE_REFERRAL: {
+			const char *z = strncmp(s->detail, "referral to ", 12) ?
+			    NULL : s->detail + 12;
+			size_t n = z ? strcspn(z, ":") : 0;
+			if (z == NULL || !have_from)
+				break;
+			snprintf(zid, sizeof(zid), "zone %.*s", (int)n, z);
+			snprintf(label, sizeof(label), "%.*s", (int)n, z);
+			dot_node(out, zid, label, "shape=ellipse");
+			dot_edge(out, from, zid, "referral", "color=blue");
+			break;
+		}
+		case TRACE_ANSWER:
+			if (s->family || !have_from)
+				break;
+			snprintf(id, sizeof(id), "result %zu", i);
+			dot_node(out, id, s->detail, "shape=note, color=darkgreen");
+			dot_edge(out, from, id, "answer", "color=darkgreen");
+			break;
+		case TRACE_CNAME:
+		case TRACE_NXDOMAIN:
+		case TRACE_NODATA:
+		case TRACE_CACHE:
+			snprintf(id, sizeof(id), "result %zu", i);
+			snprintf(label, sizeof(label), "%s %s\\n%s", s->qname,
+			    type, s->detail);
+			dot_node(out, id, label, "shape=note");
+			if (have_from)
+				dot_edge(out, from, id, trace_kind_str(s->kind),
+				    "");
+			break;
+		case TRACE_LAME:
+		case TRACE_TIMEOUT:
+		case TRACE_TC:
+			if (!have_from)
+				break;
+			snprintf(id, sizeof(id), "problem %zu", i);
+			snprintf(label, sizeof(label), "%s %s\\n%s",
+			    trace_kind_str(s->kind), a, s->detail);
+			dot_node(out, id, label, "shape=octagon, color=red");
+			dot_edge(out, from, id, trace_kind_str(s->kind),
+			    "color=red, style=dashed");
+			break;
+		case TRACE_FAIL:
+			snprintf(label, sizeof(label), "FAILED\\n%s", s->detail);
+			dot_node(out, "failed", label,
+			    "shape=box, color=red, style=bold");
+			if (have_from)
+				dot_edge(out, from, "failed", "fail", "color=red");
+			break;
+		default:
+			break;
+		}
+	}
+	fprintf(out, "}\n");
 }
 
 static void
@@ -171,7 +440,7 @@ json_str(FILE *out, const char *s)
 void
 trace_print_json(FILE *out, const struct trace *t)
 {
-	char a[INET6_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN], tb[16];
 
 	for (size_t i = 0; i < t->n; i++) {
 		const struct trace_step *s = &t->steps[i];
@@ -181,7 +450,8 @@ trace_print_json(FILE *out, const struct trace *t)
 		json_str(out, s->zone);
 		fprintf(out, ",\"qname\":");
 		json_str(out, s->qname);
-		fprintf(out, ",\"qtype\":%u,\"server\":", s->qtype);
+		fprintf(out, ",\"qtype\":%u,\"type\":\"%s\",\"server\":",
+		    s->qtype, trace_type_str(s->qtype, tb, sizeof(tb)));
 		json_str(out, a);
 		fprintf(out, ",\"tcp\":%s,\"rtt_ms\":%u,\"detail\":",
 		    s->tcp ? "true" : "false", s->rtt_ms);

@@ -66,9 +66,20 @@ struct trace_step *trace_add(struct trace *t, uint64_t now_ms,
 /** Write @p name (wire) as presentation text into @p out (cap bytes). */
 void trace_name(char *out, size_t cap, const uint8_t *name);
 const char *trace_kind_str(enum trace_kind k);
-/** Render as an indented text tree. */
+/** The mnemonic of @p type ("AAAA"), or "TYPEn" written into @p buf. */
+const char *trace_type_str(uint16_t type, char *buf, size_t cap);
+/** Total time (ms, the last step's) and upstream queries (SEND steps). */
+void trace_summary(const struct trace *t, uint64_t *total_ms,
+    unsigned *sends);
+/** Render as an indented text tree, one line per step (time since the
+ *  start, then indentation by sub-question and role: zone cut, query sent,
+ *  what came back), ending with "total N ms, M upstream queries". */
 void trace_print_text(FILE *out, const struct trace *t);
 /** Render as JSON lines, one object per step. */
 void trace_print_json(FILE *out, const struct trace *t);
+/** Render the delegation path as a Graphviz digraph (`dot -Tsvg`): zone
+ *  cuts (ellipses), servers asked (boxes), referrals, answers, and the
+ *  failures (red). */
+void trace_print_dot(FILE *out, const struct trace *t);
 
 #endif

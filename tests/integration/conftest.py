@@ -41,7 +41,12 @@ def free_port():
 
 @pytest.fixture(scope="session")
 def lab():
-    """Start the lab once per test session; stop it at the end."""
+    """Start the lab once per test session; stop it at the end. With
+    RESOLVERD_LAB_RUNNING=1 the lab already running is used as it is (and
+    left running), so that several test runs can share it."""
+    if os.environ.get("RESOLVERD_LAB_RUNNING") == "1" and HINTS.exists():
+        yield LAB_RUN
+        return
     subprocess.run([str(LAB / "start")], check=True, timeout=300)
     try:
         yield LAB_RUN

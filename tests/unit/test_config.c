@@ -1104,6 +1104,46 @@ test_tiers_profiles(void **state)
 		    "'tiers' must be a sequence of mappings, not a scalar", true);
 }
 
+/* ---- control socket mode and owner, cache.persist ---------------------- */
+
+static void
+test_control_and_persist(void **state)
+{
+	struct cfg c;
+	char err[512], *out;
+
+	(void)state;
+	assert_int_equal(cfg_defaults(&c), 0);
+	assert_int_equal(c.control_mode, 0600);
+	assert_null(c.control_owner);
+	assert_null(c.cache.persist);
+	out = print_to_string(&c);
+	assert_non_null(strstr(out, "control_socket_mode: \"0600\"\n"));
+	assert_non_null(strstr(out, "# control_socket_owner: not set"));
+	assert_non_null(strstr(out, "  # persist: not set\n"));
+	free(out);
+	cfg_free(&c);
+
+	assert_int_equal(load("control_socket_mode: 0660\n"
+			      "control_socket_owner: \"root:adm\"\n"
+			      "cache:\n  persist: /var/lib/resolverd/cache.dump\n",
+			      &c, err, sizeof(err)), 0);
+	assert_int_equal(c.control_mode, 0660);
+	assert_string_equal(c.control_owner, "root:adm");
+	assert_string_equal(c.cache.persist, "/var/lib/resolverd/cache.dump");
+	cfg_free(&c);
+	round_trip("control_socket_mode: \"640\"\n"
+		   "control_socket_owner: bind\n"
+		   "cache:\n  persist: /tmp/x.dump\n");
+
+	check_error("control_socket_mode: 0999\n", 1,
+		    "'control_socket_mode' must be an octal file mode such as "
+		    "0600 or 0660, not '0999'", true);
+	check_error("control_socket_mode: rw\n", 1, "octal file mode", false);
+	check_error("control_socket_mode: 01777\n", 1, "octal file mode",
+		    false);
+}
+
 static void
 test_items_round_trip(void **state)
 {
@@ -1178,6 +1218,7 @@ main(void)
 		cmocka_unit_test(test_forward_zones),
 		cmocka_unit_test(test_tiers_profiles),
 		cmocka_unit_test(test_items_round_trip),
+		cmocka_unit_test(test_control_and_persist),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1,0 +1,1167 @@
+/*
+ * control.c: the control socket; the protocol is in control.h.
+ *
+ * A connection reads its request (line, then for "load" the payload),
+ * stops reading, and runs the command: on the loop for the quick ones
+ * (stats, trace, reload), on the thread pool (uv_queue_work) for those that
+ * walk the cache. Either way the answer is built in memory (open_memstream)
+ * and written with one uv_write; when that completes the connection is
+ * closed and freed in its close callback.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <ldns/ldns.h>
+#include <uv.h>
+
+#include "resolver/control.h"
+#include "resolver/dump.h"
+#include "resolver/log.h"
+
+#define MAX_ARGS	16
+
+enum job_kind { J_DUMP, J_INFRA, J_LOOKUP, J_FLUSH, J_LOAD };
+
+struct job {
+	enum job_kind kind;
+	struct instance *in;		/* borrowed */
+	uint64_t now_ms;
+	bool json;
+	struct dump_filter filter;
+	uint16_t type;			/* lookup, flush */
+	int flush;			/* 0 name, 1 zone, 2 negative, 3 all */
+	const char *payload;		/* load: into conn->in */
+	size_t payload_len;
+};
+
+struct conn {
+	uv_pipe_t pipe;			/* .data = this */
+	struct ctl *ctl;
+	struct conn *next, **pprev;	/* in ctl->conns */
+	char *in;			/* request, owned */
+	size_t in_len, in_cap;
+	size_t line_len;		/* request line incl. '\n'; 0: not yet */
+	size_t need;			/* load: total bytes expected in `in` */
+	bool busy;			/* a job or a trace owns it */
+	bool writing;
+	bool closing;
+	char *out;			/* answer, owned (open_memstream) */
+	size_t out_len;
+	FILE *f;			/* open on out while building */
+	uv_write_t wr;
+	uv_work_t work;			/* .data = this */
+	struct job job;
+	char err[200];			/* job: error for the status line */
+	struct instance *trace_in;
+	char trace_fmt;			/* 't' text, 'j' json, 'd' dot */
+};
+
+struct ctl {
+	uv_loop_t *loop;
+	uv_pipe_t server;		/* .data = this */
+	bool listening;
+	bool closing;
+	char *path;			/* owned; NULL until listening */
+	struct instance *inst;		/* borrowed */
+	unsigned ninst;
+	struct pool *pool;		/* borrowed or NULL */
+	struct conn *conns;
+	unsigned nconns;
+};
+
+static void on_conn_closed(uv_handle_t *h);
+static void conn_close(struct conn *c);
+static int respond(struct conn *c, const char *error);
+
+/* ------------------------------------------------------------ helpers */
+
+static int
+parse_name(const char *s, uint8_t out[LIM_NAME_MAX])
+{
+	ldns_rdf *d = NULL;
+	size_t len;
+
+	if (ldns_str2rdf_dname(&d, s) != LDNS_STATUS_OK || d == NULL)
+		return -EINVAL;
+	len = ldns_rdf_size(d);
+	if (len > LIM_NAME_MAX) {
+		ldns_rdf_deep_free(d);
+		return -EINVAL;
+	}
+	cache_name_lower(out, ldns_rdf_data(d));
+	ldns_rdf_deep_free(d);
+	return 0;
+}
+
+static int
+parse_type(const char *s, uint16_t *type)
+{
+	ldns_rr_type t = ldns_get_rr_type_by_name(s);
+
+	if (t == 0)
+		return -EINVAL;
+	*type = (uint16_t)t;
+	return 0;
+}
+
+static bool
+open_out(struct conn *c)
+{
+	c->f = open_memstream(&c->out, &c->out_len);
+	return c->f != NULL;
+}
+
+/* ------------------------------------------------------- connections */
+
+static void
+on_conn_closed(uv_handle_t *h)
+{
+	struct conn *c = h->data;
+
+	if (c->f != NULL)
+		fclose(c->f);
+	free(c->out);
+	free(c->in);
+	free(c);
+}
+
+static void
+conn_close(struct conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	if (c->pprev != NULL) {
+		*c->pprev = c->next;
+		if (c->next != NULL)
+			c->next->pprev = c->pprev;
+		c->pprev = NULL;
+		c->ctl->nconns--;
+	}
+	uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
+}
+
+static void
+on_written(uv_write_t *w, int status)
+{
+	struct conn *c = w->data;
+
+	(void)status;
+	c->writing = false;
+	conn_close(c);
+}
+
+/* Finish the answer in c->f with the status line and write it all.
+ * @return 0 (so that command handlers can end with "return respond()"). */
+static int
+respond(struct conn *c, const char *error)
+{
+	uv_buf_t b;
+	int r;
+
+	c->busy = false;
+	if (c->ctl->closing && c->pprev == NULL) {
+		conn_close(c);
+		return 0;
+	}
+	if (c->f == NULL && !open_out(c)) {
+		conn_close(c);
+		return 0;
+	}
+	if (error != NULL)
+		fprintf(c->f, CTL_PROTO " error %s\n", error);
+	else
+		fprintf(c->f, CTL_PROTO " ok\n");
+	if (fclose(c->f) != 0) {
+		c->f = NULL;
+		conn_close(c);
+		return 0;
+	}
+	c->f = NULL;
+	b = uv_buf_init(c->out, (unsigned)c->out_len);
+	c->wr.data = c;
+	c->writing = true;
+	r = uv_write(&c->wr, (uv_stream_t *)&c->pipe, &b, 1, on_written);
+	if (r < 0) {
+		c->writing = false;
+		conn_close(c);
+	}
+	return 0;
+}
+
+/* ----------------------------------------------------------- thread pool */
+
+struct walk {
+	struct dump_snap snap;
+	const struct dump_filter *f;
+	uint16_t type;			/* lookup: also CNAME and NXDOMAIN */
+	bool lookup;
+};
+
+static bool
+lookup_match(const struct walk *w, const struct cache_rrset_out *e)
+{
+	if (!cache_name_eq(e->owner, w->f->name))
+		return false;
+	return w->type == 0 || e->type == w->type || e->type == 5 ||
+	    e->kind == CACHE_NXDOMAIN;
+}
+
+static int
+snap_cb(const struct cache_rrset_out *e, void *arg)
+{
+	struct walk *w = arg;
+
+	if (w->lookup ? !lookup_match(w, e) : !dump_match(w->f, e))
+		return 0;
+	return dump_snap_add(&w->snap, e) < 0 ? 1 : 0;
+}
+
+struct render {
+	FILE *f;
+	bool json;
+	unsigned bad;
+};
+
+static int
+render_cb(const struct cache_rrset_out *e, void *arg)
+{
+	struct render *r = arg;
+	int rc = r->json ? dump_entry_json(r->f, e) : dump_entry_text(r->f, e);
+
+	if (rc < 0)
+		r->bad++;
+	return 0;
+}
+
+/* Copy matching entries under the shard locks, render them outside. */
+static void
+job_entries(struct conn *c, bool lookup)
+{
+	struct job *j = &c->job;
+	struct walk w = { .f = &j->filter, .type = j->type, .lookup = lookup };
+	struct render r = { c->f, j->json, 0 };
+
+	cache_foreach(j->in->cache, j->now_ms, snap_cb, &w);
+	if (w.snap.oom) {
+		snprintf(c->err, sizeof(c->err), "out of memory after %zu "
+		    "entries", w.snap.n);
+		dump_snap_free(&w.snap);
+		return;
+	}
+	if (!j->json)
+		dump_header(c->f, j->now_ms, j->in->name);
+	dump_snap_foreach(&w.snap, render_cb, &r);
+	if (!j->json && !lookup)
+		fprintf(c->f, ";; %zu entr%s\n", w.snap.n,
+		    w.snap.n == 1 ? "y" : "ies");
+	if (lookup && w.snap.n == 0)
+		fprintf(c->f, ";; nothing cached for this name%s\n",
+		    j->type ? " and type" : "");
+	dump_snap_free(&w.snap);
+}
+
+static int
+infra_cb(const struct infra_entry_out *e, void *arg)
+{
+	struct conn *c = arg;
+
+	dump_infra(c->f, e, c->job.now_ms, c->job.json);
+	return 0;
+}
+
+static const struct iter_forward *
+forward_for(const struct worker *w, const uint8_t *name)
+{
+	const struct iter_forward *best = NULL;
+
+	for (unsigned i = 0; i < w->env.nforwards; i++) {
+		const struct iter_forward *fw = &w->env.forwards[i];
+		if (cache_name_under(name, fw->cut.zone) && (best == NULL ||
+		    cache_name_len(fw->cut.zone, LIM_NAME_MAX) >
+		    cache_name_len(best->cut.zone, LIM_NAME_MAX)))
+			best = fw;
+	}
+	return best;
+}
+
+/* The zone cut a resolution of the name would start from. */
+static void
+job_cut(struct conn *c)
+{
+	struct job *j = &c->job;
+	struct worker *w = &j->in->worker;
+	const struct iter_forward *fw = forward_for(w, j->filter.name);
+	struct deleg *d = malloc(sizeof(*d));
+	char zone[LIM_NAME_MAX * 4 + 2], ns[LIM_NAME_MAX * 4 + 2], a[64];
+	bool cached;
+
+	if (d == NULL)
+		return;
+	if (fw != NULL) {
+		*d = fw->cut;
+		cached = false;
+	} else {
+		cached = deleg_from_cache(d, j->in->cache, w->env.hints,
+		    j->filter.name, 1, j->now_ms);
+	}
+	trace_name(zone, sizeof(zone), d->zone);
+	if (fw != NULL)
+		fprintf(c->f, ";; zone cut: %s (forward zone: asked with "
+		    "recursion desired)\n", zone);
+	else if (cached)
+		fprintf(c->f, ";; zone cut: %s (from cache, NS ttl %" PRIu32
+		    " s left)\n", zone, d->ttl);
+	else
+		fprintf(c->f, ";; zone cut: %s (from the root hints)\n", zone);
+	for (unsigned i = 0; i < d->nns; i++) {
+		const struct deleg_ns *n = &d->ns[i];
+		trace_name(ns, sizeof(ns), n->name);
+		fprintf(c->f, ";;   server %s", fw ? "-" : ns);
+		if (n->naddr == 0)
+			fprintf(c->f, "  (no address cached: looked up first)");
+		for (unsigned k = 0; k < n->naddr; k++) {
+			const struct deleg_addr *ad = &n->addr[k];
+			struct infra_info inf;
+
+			inet_ntop(ad->family, ad->ip, a, sizeof(a));
+			fprintf(c->f, "  %s", a);
+			if (ad->port && ad->port != 53)
+				fprintf(c->f, "@%u", ad->port);
+			if (infra_get(j->in->infra, ad->ip, ad->family,
+			    j->now_ms, &inf) == 1 && inf.srtt_ms)
+				fprintf(c->f, " (rtt %" PRIu32 " ms)",
+				    inf.srtt_ms);
+			if (infra_is_lame(j->in->infra, ad->ip, ad->family,
+			    d->zone, j->now_ms))
+				fprintf(c->f, " (lame)");
+		}
+		fputc('\n', c->f);
+	}
+	free(d);
+}
+
+struct load_ctx {
+	struct conn *c;
+	unsigned reported;
+};
+
+static int
+load_store(void *arg, const struct cache_rrset_in *in, uint64_t stored_ms)
+{
+	struct load_ctx *l = arg;
+
+	return cache_store(l->c->job.in->cache, in, stored_ms);
+}
+
+static void
+load_bad(void *arg, unsigned line, const char *msg)
+{
+	struct load_ctx *l = arg;
+
+	if (l->reported++ < 100)
+		fprintf(l->c->f, "line %u: %s (skipped)\n", line, msg);
+}
+
+static void
+job_load(struct conn *c)
+{
+	struct load_ctx l = { c, 0 };
+	struct dump_load_stats st;
+
+	if (dump_load(c->job.payload, c->job.payload_len, c->job.now_ms,
+	    load_store, load_bad, &l, &st) < 0) {
+		snprintf(c->err, sizeof(c->err), "out of memory");
+		return;
+	}
+	fprintf(c->f, "loaded %u entries (%u records) into %s; skipped %u "
+	    "expired, %u refused by the cache, %u bad line(s)\n", st.entries,
+	    st.records, c->job.in->name, st.expired, st.refused, st.bad);
+	if (st.bad)
+		snprintf(c->err, sizeof(c->err), "%u bad line(s) skipped "
+		    "(reported above); the rest was loaded", st.bad);
+}
+
+static void
+job_flush(struct conn *c)
+{
+	struct job *j = &c->job;
+	size_t n;
+
+	switch (j->flush) {
+	case 0:
+		n = cache_flush_name(j->in->cache, j->filter.name, j->type);
+		break;
+	case 1:
+		n = cache_flush_zone(j->in->cache, j->filter.name);
+		break;
+	case 2:
+		n = cache_flush_negative(j->in->cache);
+		break;
+	default:
+		n = cache_flush_all(j->in->cache);
+		break;
+	}
+	fprintf(c->f, "removed %zu entr%s\n", n, n == 1 ? "y" : "ies");
+}
+
+static void
+on_work(uv_work_t *w)
+{
+	struct conn *c = w->data;
+
+	switch (c->job.kind) {
+	case J_DUMP:
+		job_entries(c, false);
+		break;
+	case J_INFRA:
+		infra_foreach(c->job.in->infra, c->job.now_ms, infra_cb, c);
+		break;
+	case J_LOOKUP:
+		job_entries(c, true);	/* the cut is added on the loop */
+		break;
+	case J_FLUSH:
+		job_flush(c);
+		break;
+	case J_LOAD:
+		job_load(c);
+		break;
+	}
+}
+
+static void
+on_work_done(uv_work_t *w, int status)
+{
+	struct conn *c = w->data;
+
+	if (status < 0 && c->err[0] == '\0')
+		snprintf(c->err, sizeof(c->err), "cancelled");
+	/* on the loop: the worker's forwards and hints change on reload */
+	if (status == 0 && c->job.kind == J_LOOKUP && c->f != NULL)
+		job_cut(c);
+	respond(c, c->err[0] ? c->err : NULL);
+}
+
+static int
+queue_job(struct conn *c)
+{
+	int r;
+
+	c->busy = true;
+	c->work.data = c;
+	r = uv_queue_work(c->ctl->loop, &c->work, on_work, on_work_done);
+	if (r < 0)
+		return respond(c, uv_strerror(r));
+	return 0;
+}
+
+/* ---------------------------------------------------------- statistics */
+
+struct sums {
+	int tier;
+	struct worker_stats w;
+	struct up_stats up;
+	struct srv_stats srv;
+};
+
+static void
+add_instance(struct instance *in, void *arg)
+{
+	struct sums *s = arg;
+	struct srv_stats ss;
+
+	if (in->tier != s->tier || !in->started)
+		return;
+	s->w.queries += in->worker.stats.queries;
+	s->w.cache_hits += in->worker.stats.cache_hits;
+	s->w.cache_misses += in->worker.stats.cache_misses;
+	s->w.norec += in->worker.stats.norec;
+	s->w.joined += in->worker.stats.joined;
+	s->w.resolutions += in->worker.stats.resolutions;
+	s->w.ignored_replies += in->worker.stats.ignored_replies;
+	for (unsigned i = 0; i < 6; i++)
+		s->w.rcode[i] += in->worker.stats.rcode[i];
+	s->w.servfail_limit += in->worker.stats.servfail_limit;
+	s->w.servfail_other += in->worker.stats.servfail_other;
+	s->w.primes += in->worker.stats.primes;
+	s->up.udp_sent += in->worker.up.udp_sent;
+	s->up.tcp_sent += in->worker.up.tcp_sent;
+	s->up.timeouts += in->worker.up.timeouts;
+	s->up.errors += in->worker.up.errors;
+	srv_get_stats(in->srv, &ss);
+	s->srv.udp_queries += ss.udp_queries;
+	s->srv.tcp_queries += ss.tcp_queries;
+	s->srv.dropped += ss.dropped;
+	s->srv.formerr += ss.formerr;
+	s->srv.notimp += ss.notimp;
+	s->srv.refused += ss.refused;
+	s->srv.replies += ss.replies;
+}
+
+static int
+cmd_stats(struct conn *c, struct instance *in, bool json)
+{
+	struct sums s;
+	struct cache_stats cs;
+	struct infra_stats is;
+	struct {
+		const char *name;
+		uint64_t v;
+	} rows[40];
+	unsigned n = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.tier = in->tier;
+	add_instance(in, &s);
+	if (c->ctl->pool != NULL)
+		pool_foreach(c->ctl->pool, add_instance, &s);
+	cache_stats(in->cache, &cs);
+	infra_stats(in->infra, &is);
+#define ROW(n_, v_) do { rows[n].name = (n_); rows[n].v = (v_); n++; } while (0)
+	ROW("queries", s.w.queries);
+	ROW("queries.udp", s.srv.udp_queries);
+	ROW("queries.tcp", s.srv.tcp_queries);
+	ROW("cache.hits", s.w.cache_hits);
+	ROW("cache.misses", s.w.cache_misses);
+	ROW("resolutions", s.w.resolutions);
+	ROW("joined", s.w.joined);
+	ROW("upstream.queries", s.up.udp_sent + s.up.tcp_sent);
+	ROW("upstream.udp", s.up.udp_sent);
+	ROW("upstream.tcp_fallbacks", s.up.tcp_sent);
+	ROW("upstream.timeouts", s.up.timeouts);
+	ROW("upstream.errors", s.up.errors);
+	ROW("upstream.spoofed_ignored", s.w.ignored_replies);
+	for (unsigned i = 0; i < 6; i++) {
+		static const char *const names[6] = { "answers.NOERROR",
+			"answers.FORMERR", "answers.SERVFAIL",
+			"answers.NXDOMAIN", "answers.NOTIMP",
+			"answers.REFUSED" };
+		ROW(names[i], s.w.rcode[i] + (i == 1 ? s.srv.formerr : 0) +
+		    (i == 4 ? s.srv.notimp : 0) + (i == 5 ? s.srv.refused : 0));
+	}
+	ROW("servfail.limit", s.w.servfail_limit);
+	ROW("servfail.other", s.w.servfail_other);
+	ROW("dropped", s.srv.dropped);
+	ROW("cache.entries", cs.entries);
+	ROW("cache.bytes", cs.bytes);
+	ROW("cache.max_bytes", cs.max_bytes);
+	ROW("cache.stores", cs.stores);
+	ROW("cache.evictions", cs.evictions);
+	ROW("cache.expiries", cs.expiries);
+	ROW("infra.entries", is.entries);
+	ROW("infra.timeouts", is.timeouts);
+	ROW("infra.lame_marks", is.lame_marks);
+	ROW("primes", s.w.primes);
+#undef ROW
+	if (json) {
+		fprintf(c->f, "{\"tier\":\"%s\"", in->name);
+		for (unsigned i = 0; i < n; i++)
+			fprintf(c->f, ",\"%s\":%" PRIu64, rows[i].name,
+			    rows[i].v);
+		fprintf(c->f, "}\n");
+	} else {
+		for (unsigned i = 0; i < n; i++)
+			fprintf(c->f, "%-26s %" PRIu64 "\n", rows[i].name,
+			    rows[i].v);
+	}
+	respond(c, NULL);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- trace */
+
+static void
+print_result(FILE *f, const struct iter_result *res)
+{
+	static const char *const rc[6] = { "NOERROR", "FORMERR", "SERVFAIL",
+		"NXDOMAIN", "NOTIMP", "REFUSED" };
+	size_t pos = 0;
+	unsigned n = 0;
+
+	fprintf(f, "result: %s", res->rcode < 6 ? rc[res->rcode] : "?");
+	if (res->failed)
+		fprintf(f, " (EDE %u: %s)", res->ede_code, res->reason);
+	fprintf(f, ", %u answer, %u authority record(s)\n", res->ancount,
+	    res->nscount);
+	while (pos < res->rr_len && n < (unsigned)res->ancount + res->nscount) {
+		ldns_rr *rr = NULL;
+		char *s;
+
+		if (ldns_wire2rr(&rr, res->rr, res->rr_len, &pos,
+		    LDNS_SECTION_ANSWER) != LDNS_STATUS_OK)
+			break;
+		s = ldns_rr2str_fmt(ldns_output_format_nocomments, rr);
+		if (s != NULL)
+			fprintf(f, "  %s%s", n < res->ancount ? "" :
+			    "(authority) ", s);
+		free(s);
+		ldns_rr_free(rr);
+		n++;
+	}
+}
+
+static void
+on_trace(void *arg, const struct iter_req *r)
+{
+	struct conn *c = arg;
+	const struct trace *t = iter_trace(r);
+	const struct iter_result *res = iter_result(r);
+	uint64_t total;
+	unsigned sends;
+
+	if (c->f == NULL && !open_out(c)) {
+		c->busy = false;
+		conn_close(c);
+		return;
+	}
+	trace_summary(t, &total, &sends);
+	switch (c->trace_fmt) {
+	case 'j':
+		trace_print_json(c->f, t);
+		fprintf(c->f, "{\"summary\":true,\"rcode\":%u,\"failed\":%s,"
+		    "\"ede\":%u,\"reason\":\"", res->rcode,
+		    res->failed ? "true" : "false", res->ede_code);
+		for (const char *p = res->reason; res->failed && *p; p++)
+			if (*p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
+				fputc(*p, c->f);
+		fprintf(c->f, "\",\"total_ms\":%" PRIu64 ",\"upstream_queries\""
+		    ":%u,\"answers\":%u}\n", total, sends, res->ancount);
+		break;
+	case 'd':
+		trace_print_dot(c->f, t);
+		break;
+	default:
+		trace_print_text(c->f, t);
+		print_result(c->f, res);
+		break;
+	}
+	respond(c, NULL);
+}
+
+/* --------------------------------------------------------------- dispatch */
+
+static struct instance *
+find_tier(struct ctl *ctl, const char *name)
+{
+	for (unsigned i = 0; i < ctl->ninst; i++)
+		if (strcmp(ctl->inst[i].name, name) == 0)
+			return &ctl->inst[i];
+	return NULL;
+}
+
+/* Split @p line in place into at most MAX_ARGS words. */
+static int
+split(char *line, char **argv)
+{
+	int n = 0;
+	char *save = NULL;
+
+	for (char *t = strtok_r(line, " \t", &save); t != NULL;
+	    t = strtok_r(NULL, " \t", &save)) {
+		if (n == MAX_ARGS)
+			return -1;
+		argv[n++] = t;
+	}
+	return n;
+}
+
+static int __attribute__((format(printf, 2, 3)))
+usage_error(struct conn *c, const char *fmt, ...)
+{
+	char msg[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return respond(c, msg);
+}
+
+/* dump [--json] [--name SUFFIX] [--type T] [--infra] */
+static int
+cmd_dump(struct conn *c, int argc, char **argv)
+{
+	struct job *j = &c->job;
+
+	j->kind = J_DUMP;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			j->json = true;
+		} else if (strcmp(argv[i], "--infra") == 0) {
+			j->kind = J_INFRA;
+		} else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc) {
+			if (parse_name(argv[++i], j->filter.name) < 0)
+				return usage_error(c, "bad name '%s'", argv[i]);
+			j->filter.has_name = true;
+		} else if (strcmp(argv[i], "--type") == 0 && i + 1 < argc) {
+			if (parse_type(argv[++i], &j->filter.type) < 0)
+				return usage_error(c, "unknown type '%s'",
+				    argv[i]);
+		} else {
+			return usage_error(c, "dump: unexpected argument '%s'",
+			    argv[i]);
+		}
+	}
+	queue_job(c);
+	return 0;
+}
+
+static int
+cmd_lookup(struct conn *c, int argc, char **argv)
+{
+	struct job *j = &c->job;
+
+	if (argc < 2 || argc > 3)
+		return usage_error(c, "usage: lookup NAME [TYPE]");
+	if (parse_name(argv[1], j->filter.name) < 0)
+		return usage_error(c, "bad name '%s'", argv[1]);
+	if (argc == 3 && parse_type(argv[2], &j->type) < 0)
+		return usage_error(c, "unknown type '%s'", argv[2]);
+	j->kind = J_LOOKUP;
+	j->filter.has_name = true;
+	j->filter.exact = true;
+	queue_job(c);
+	return 0;
+}
+
+/* flush NAME [TYPE] | --zone NAME | --negative | --all */
+static int
+cmd_flush(struct conn *c, int argc, char **argv)
+{
+	struct job *j = &c->job;
+
+	j->kind = J_FLUSH;
+	if (argc == 2 && strcmp(argv[1], "--all") == 0) {
+		j->flush = 3;
+	} else if (argc == 2 && strcmp(argv[1], "--negative") == 0) {
+		j->flush = 2;
+	} else if (argc == 3 && strcmp(argv[1], "--zone") == 0) {
+		if (parse_name(argv[2], j->filter.name) < 0)
+			return usage_error(c, "bad name '%s'", argv[2]);
+		j->flush = 1;
+	} else if ((argc == 2 || argc == 3) && argv[1][0] != '-') {
+		if (parse_name(argv[1], j->filter.name) < 0)
+			return usage_error(c, "bad name '%s'", argv[1]);
+		if (argc == 3 && parse_type(argv[2], &j->type) < 0)
+			return usage_error(c, "unknown type '%s'", argv[2]);
+		j->flush = 0;
+	} else {
+		return usage_error(c, "usage: flush NAME [TYPE] | --zone NAME "
+		    "| --negative | --all");
+	}
+	queue_job(c);
+	return 0;
+}
+
+/* trace NAME [TYPE] [--cold] [--json | --dot] */
+static int
+cmd_trace(struct conn *c, struct instance *in, int argc, char **argv)
+{
+	uint8_t name[LIM_NAME_MAX];
+	uint16_t type = 1;
+	bool cold = false, have_name = false, have_type = false;
+	int r;
+
+	c->trace_fmt = 't';
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--cold") == 0) {
+			cold = true;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			c->trace_fmt = 'j';
+		} else if (strcmp(argv[i], "--dot") == 0) {
+			c->trace_fmt = 'd';
+		} else if (!have_name) {
+			if (parse_name(argv[i], name) < 0)
+				return usage_error(c, "bad name '%s'", argv[i]);
+			have_name = true;
+		} else if (!have_type) {
+			if (parse_type(argv[i], &type) < 0)
+				return usage_error(c, "unknown type '%s'",
+				    argv[i]);
+			have_type = true;
+		} else {
+			return usage_error(c, "trace: unexpected argument "
+			    "'%s'", argv[i]);
+		}
+	}
+	if (!have_name)
+		return usage_error(c, "usage: trace NAME [TYPE] [--cold] "
+		    "[--json | --dot]");
+	c->busy = true;
+	c->trace_in = in;
+	r = worker_trace(&in->worker, name, type, cold, on_trace, c);
+	if (r < 0) {
+		c->busy = false;
+		respond(c, r == -EBUSY ? "too many resolutions in flight" :
+		    strerror(-r));
+	}
+	return 0;
+}
+
+/* The whole request is in c->in: run it. */
+static int
+dispatch(struct conn *c)
+{
+	char *argv[MAX_ARGS];
+	struct instance *in = &c->ctl->inst[0];
+	int argc, k;
+
+	c->in[c->line_len - 1] = '\0';
+	if (c->line_len >= 2 && c->in[c->line_len - 2] == '\r')
+		c->in[c->line_len - 2] = '\0';
+	argc = split(c->in, argv);
+	if (argc < 0)
+		return respond(c, "too many arguments");
+	if (argc < 1 || strncmp(argv[0], "resolverctl/", 12) != 0)
+		return respond(c, "bad request: expected \"" CTL_PROTO
+		    " COMMAND ...\"");
+	if (strcmp(argv[0], CTL_PROTO) != 0)
+		return respond(c, "unsupported protocol version (this daemon "
+		    "speaks " CTL_PROTO ")");
+	if (argc < 2)
+		return respond(c, "no command");
+	/* --tier NAME may come anywhere */
+	for (k = 2; k < argc; k++) {
+		if (strcmp(argv[k], "--tier") != 0)
+			continue;
+		if (k + 1 >= argc)
+			return respond(c, "--tier needs a name");
+		in = find_tier(c->ctl, argv[k + 1]);
+		if (in == NULL)
+			return usage_error(c, "no tier named '%s'", argv[k + 1]);
+		memmove(&argv[k], &argv[k + 2], (size_t)(argc - k - 2) *
+		    sizeof(argv[0]));
+		argc -= 2;
+		k--;
+	}
+	argc--;
+	memmove(argv, argv + 1, (size_t)argc * sizeof(argv[0]));
+	memset(&c->job, 0, sizeof(c->job));
+	c->job.in = in;
+	c->job.now_ms = worker_now(&in->worker);
+	if (!open_out(c))
+		return respond(c, "out of memory");
+	if (strcmp(argv[0], "stats") == 0) {
+		if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0))
+			return respond(c, "usage: stats [--json]");
+		cmd_stats(c, in, argc == 2);
+	} else if (strcmp(argv[0], "dump") == 0) {
+		cmd_dump(c, argc, argv);
+	} else if (strcmp(argv[0], "lookup") == 0) {
+		cmd_lookup(c, argc, argv);
+	} else if (strcmp(argv[0], "flush") == 0) {
+		cmd_flush(c, argc, argv);
+	} else if (strcmp(argv[0], "trace") == 0) {
+		cmd_trace(c, in, argc, argv);
+	} else if (strcmp(argv[0], "load") == 0) {
+		c->job.kind = J_LOAD;
+		c->job.payload = c->in + c->line_len;
+		c->job.payload_len = c->in_len - c->line_len;
+		queue_job(c);
+	} else if (strcmp(argv[0], "reload") == 0) {
+		int r = uv_kill(getpid(), SIGHUP);
+		if (r == 0)
+			fprintf(c->f, "reload requested; the log says how it "
+			    "went\n");
+		respond(c, r < 0 ? uv_strerror(r) : NULL);
+	} else if (strcmp(argv[0], "tiers") == 0) {
+		for (unsigned i = 0; i < c->ctl->ninst; i++)
+			fprintf(c->f, "%s\n", c->ctl->inst[i].name);
+		respond(c, NULL);
+	} else {
+		usage_error(c, "unknown command '%s'", argv[0]);
+	}
+	return 0;
+}
+
+static void
+on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct conn *c = h->data;
+	size_t want = c->need ? c->need - c->in_len : CTL_LINE_MAX;
+
+	(void)hint;
+	if (want > 65536)
+		want = 65536;
+	if (want == 0)
+		want = 1;
+	if (c->in_len + want > c->in_cap) {
+		size_t ncap = c->in_cap ? c->in_cap : 1024;
+		char *p;
+
+		while (ncap < c->in_len + want)
+			ncap *= 2;
+		p = realloc(c->in, ncap + 1);
+		if (p == NULL) {
+			*buf = uv_buf_init(NULL, 0);
+			return;
+		}
+		c->in = p;
+		c->in_cap = ncap;
+	}
+	*buf = uv_buf_init(c->in + c->in_len, (unsigned)want);
+}
+
+/* Is the request complete? Sets line_len and need on the way. */
+static int
+request_complete(struct conn *c)
+{
+	if (c->line_len == 0) {
+		char *nl = memchr(c->in, '\n', c->in_len);
+		if (nl == NULL)
+			return c->in_len >= CTL_LINE_MAX ? -E2BIG : 0;
+		c->line_len = (size_t)(nl - c->in) + 1;
+		/* "resolverctl/1 load N": N bytes follow */
+		if (c->line_len > 19 && strncmp(c->in, CTL_PROTO " load ",
+		    sizeof(CTL_PROTO " load ") - 1) == 0) {
+			unsigned long long n = strtoull(c->in +
+			    sizeof(CTL_PROTO " load ") - 1, NULL, 10);
+			if (n > CTL_LOAD_MAX)
+				return -EFBIG;
+			c->need = c->line_len + (size_t)n;
+		} else {
+			c->need = c->line_len;
+		}
+	}
+	return c->in_len >= c->need ? 1 : 0;
+}
+
+static void
+on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct conn *c = s->data;
+	int r;
+
+	(void)buf;
+	if (nread < 0) {
+		conn_close(c);	/* EOF before a whole request, or an error */
+		return;
+	}
+	if (buf->base == NULL) {
+		uv_read_stop(s);
+		respond(c, "out of memory");
+		return;
+	}
+	c->in_len += (size_t)nread;
+	r = request_complete(c);
+	if (r == 0)
+		return;
+	uv_read_stop(s);
+	if (r < 0) {
+		respond(c, r == -EFBIG ? "load: dump too large" :
+		    "request line too long");
+		return;
+	}
+	c->in_len = c->need;		/* ignore anything after it */
+	dispatch(c);
+}
+
+static void
+on_connection(uv_stream_t *server, int status)
+{
+	struct ctl *ctl = server->data;
+	struct conn *c;
+
+	if (status < 0) {
+		log_warn("control socket: %s", uv_strerror(status));
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL || uv_pipe_init(ctl->loop, &c->pipe, 0) < 0) {
+		/* accept and drop, so the loop does not spin on it */
+		uv_pipe_t tmp;
+		free(c);
+		if (uv_pipe_init(ctl->loop, &tmp, 0) == 0) {
+			uv_accept(server, (uv_stream_t *)&tmp);
+			uv_close((uv_handle_t *)&tmp, NULL);
+		}
+		return;
+	}
+	c->pipe.data = c;
+	c->ctl = ctl;
+	if (uv_accept(server, (uv_stream_t *)&c->pipe) < 0) {
+		c->closing = true;
+		uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
+		return;
+	}
+	c->next = ctl->conns;
+	if (c->next != NULL)
+		c->next->pprev = &c->next;
+	c->pprev = &ctl->conns;
+	ctl->conns = c;
+	ctl->nconns++;
+	if (ctl->nconns > CTL_CONNS_MAX) {
+		if (open_out(c))
+			respond(c, "too many control connections");
+		else
+			conn_close(c);
+		return;
+	}
+	uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+}
+
+/* ----------------------------------------------------------- lifetime */
+
+struct ctl *
+ctl_new(uv_loop_t *loop, struct instance *inst, unsigned ninst,
+    struct pool *pool)
+{
+	struct ctl *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->loop = loop;
+	c->inst = inst;
+	c->ninst = ninst;
+	c->pool = pool;
+	return c;
+}
+
+/* A socket file at @p path that nobody answers on is stale. */
+static int
+remove_stale(const char *path)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	int fd, r;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	if (r == 0)
+		return -EADDRINUSE;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int
+set_owner(const char *path, const char *owner)
+{
+	char user[256], *group;
+	struct passwd *pw;
+	struct group *gr;
+	uid_t uid;
+	gid_t gid;
+
+	snprintf(user, sizeof(user), "%s", owner);
+	group = strchr(user, ':');
+	if (group != NULL)
+		*group++ = '\0';
+	pw = getpwnam(user);
+	if (pw == NULL)
+		return -ENOENT;
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
+	if (group != NULL && *group != '\0') {
+		gr = getgrnam(group);
+		if (gr == NULL)
+			return -ENOENT;
+		gid = gr->gr_gid;
+	}
+	return chown(path, uid, gid) < 0 ? -errno : 0;
+}
+
+int
+ctl_start(struct ctl *c, const char *path, unsigned mode, const char *owner)
+{
+	mode_t old;
+	int r;
+
+	r = remove_stale(path);
+	if (r < 0) {
+		log_err("control socket %s: %s", path, r == -EADDRINUSE ?
+		    "another daemon answers on it" : r == -EEXIST ?
+		    "exists and is not a socket" : strerror(-r));
+		return r;
+	}
+	r = uv_pipe_init(c->loop, &c->server, 0);
+	if (r < 0) {
+		log_err("control socket: %s", uv_strerror(r));
+		return r;
+	}
+	c->server.data = c;
+	c->listening = true;
+	old = umask(0177);		/* no window with a wider mode */
+	r = uv_pipe_bind(&c->server, path);
+	umask(old);
+	if (r == 0) {
+		c->path = strdup(path);
+		if (chmod(path, (mode_t)mode) < 0)
+			r = -errno;
+	}
+	if (r == 0 && owner != NULL) {
+		r = set_owner(path, owner);
+		if (r == -ENOENT)
+			log_err("control socket owner %s: no such user or "
+			    "group", owner);
+	}
+	if (r == 0)
+		r = uv_listen((uv_stream_t *)&c->server, 16, on_connection);
+	if (r < 0) {
+		log_err("control socket %s: %s", path, uv_strerror(r));
+		ctl_close(c);
+		return r;
+	}
+	log_info("control socket %s (mode %04o%s%s)", path, mode,
+	    owner ? ", owner " : "", owner ? owner : "");
+	return 0;
+}
+
+void
+ctl_close(struct ctl *c)
+{
+	struct conn *n;
+
+	if (c == NULL || c->closing)
+		return;
+	c->closing = true;
+	if (c->listening)
+		uv_close((uv_handle_t *)&c->server, NULL);
+	if (c->path != NULL && unlink(c->path) < 0 && errno != ENOENT)
+		log_warn("control socket %s: cannot remove: %s", c->path,
+		    strerror(errno));
+	while (c->conns != NULL) {
+		n = c->conns;
+		if (n->busy) {
+			/* the job or trace ends later and closes it */
+			*n->pprev = n->next;
+			if (n->next != NULL)
+				n->next->pprev = n->pprev;
+			n->pprev = NULL;
+			c->nconns--;
+		} else {
+			conn_close(n);
+		}
+	}
+}
+
+void
+ctl_free(struct ctl *c)
+{
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c);
+}
