@@ -33,7 +33,8 @@
  *
  * Time. An entry stored with TTL T at time S has expire_ms = S + T*1000 and
  * is live while now < expire_ms; the remaining TTL written in answers is
- * ceil((expire_ms - now) / 1000), which is >= 1 for a live entry. An expired
+ * ceil((expire_ms - now) / 1000), at most T (a reader's clock may lag the
+ * writer's), and >= 1 for a live entry. An expired
  * entry met by any walk under a lock is removed and counted in `expiries`.
  */
 #include <errno.h>
@@ -771,10 +772,14 @@ fail:
 
 /* --------------------------------------------------------------- lookup */
 
+/* Worker threads read their loop's cached clock, so a reader's `now` can
+ * be a few ms behind the writer's: never hand out more than was stored. */
 static inline uint32_t
 remaining(const struct entry *e, uint64_t now)
 {
-	return (uint32_t)((e->expire_ms - now + 999) / 1000);
+	uint64_t left = (e->expire_ms - now + 999) / 1000;
+
+	return left > e->ttl ? e->ttl : (uint32_t)left;
 }
 
 static void

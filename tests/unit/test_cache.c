@@ -329,6 +329,9 @@ test_ttl_boundary(void **state)
 	    T0), 1);
 	assert_int_equal(get(c, "a.example", A, T0 + 5000 - 1, &o), 1);
 	assert_int_equal(o.ttl, 1);
+	/* a reader whose clock lags the writer's by 3 ms: still 5, not 6 */
+	assert_int_equal(get(c, "a.example", A, T0 - 3, &o), 1);
+	assert_int_equal(o.ttl, 5);
 	assert_int_equal(get(c, "a.example", A, T0 + 5000, &o), 0);
 	struct cache_stats st;
 	cache_stats(c, &st);
