@@ -44,6 +44,21 @@ struct job {
 	int flush;			/* 0 name, 1 zone, 2 negative, 3 all */
 	const char *payload;		/* load: into conn->in */
 	size_t payload_len;
+	bool all;			/* dump, flush: every tier */
+	bool tier_given;		/* --tier was on the command line */
+};
+
+/* trace with tiers: look into each tier's cache from the first asked, let
+ * the last one walk from the root when none has the answer, then ask the
+ * first, so that the answer travels up the chain as a client's would. */
+struct tier_walk {
+	bool on;
+	unsigned from;			/* index of the tier asked first */
+	unsigned hit;			/* first tier holding it; ninst: none */
+	int phase;			/* 1: the last tier walks, 2: the chain */
+	bool cold;
+	uint8_t name[LIM_NAME_MAX];
+	uint16_t type;
 };
 
 struct conn {
@@ -66,6 +81,7 @@ struct conn {
 	char err[200];			/* job: error for the status line */
 	struct instance *trace_in;
 	char trace_fmt;			/* 't' text, 'j' json, 'd' dot */
+	struct tier_walk tw;
 };
 
 struct ctl {
@@ -233,28 +249,39 @@ struct render {
 	FILE *f;
 	bool json;
 	unsigned bad;
+	const char *tier;		/* label, with tiers */
 };
 
 static int
 render_cb(const struct cache_rrset_out *e, void *arg)
 {
 	struct render *r = arg;
-	int rc = r->json ? dump_entry_json(r->f, e) : dump_entry_text(r->f, e);
+	int rc = r->json ? dump_entry_json(r->f, e, r->tier) :
+	    dump_entry_text(r->f, e, r->tier);
 
 	if (rc < 0)
 		r->bad++;
 	return 0;
 }
 
-/* Copy matching entries under the shard locks, render them outside. */
+/* Entries and infra lines are labelled with their tier when there are
+ * tiers. */
+static const char *
+tier_label(const struct conn *c, const struct instance *in)
+{
+	return c->ctl->ninst > 1 ? in->name : NULL;
+}
+
+/* Copy matching entries of @p in under the shard locks, render them
+ * outside. */
 static void
-job_entries(struct conn *c, bool lookup)
+job_entries(struct conn *c, struct instance *in, bool lookup)
 {
 	struct job *j = &c->job;
 	struct walk w = { .f = &j->filter, .type = j->type, .lookup = lookup };
-	struct render r = { c->f, j->json, 0 };
+	struct render r = { c->f, j->json, 0, tier_label(c, in) };
 
-	cache_foreach(j->in->cache, j->now_ms, snap_cb, &w);
+	cache_foreach(in->cache, j->now_ms, snap_cb, &w);
 	if (w.snap.oom) {
 		snprintf(c->err, sizeof(c->err), "out of memory after %zu "
 		    "entries", w.snap.n);
@@ -262,7 +289,7 @@ job_entries(struct conn *c, bool lookup)
 		return;
 	}
 	if (!j->json)
-		dump_header(c->f, j->now_ms, j->in->name);
+		dump_header(c->f, j->now_ms, in->name);
 	dump_snap_foreach(&w.snap, render_cb, &r);
 	if (!j->json && !lookup)
 		fprintf(c->f, ";; %zu entr%s\n", w.snap.n,
@@ -273,12 +300,17 @@ job_entries(struct conn *c, bool lookup)
 	dump_snap_free(&w.snap);
 }
 
+struct infra_walk {
+	struct conn *c;
+	const char *tier;
+};
+
 static int
 infra_cb(const struct infra_entry_out *e, void *arg)
 {
-	struct conn *c = arg;
+	struct infra_walk *iw = arg;
 
-	dump_infra(c->f, e, c->job.now_ms, c->job.json);
+	dump_infra(iw->c->f, e, iw->c->job.now_ms, iw->c->job.json, iw->tier);
 	return 0;
 }
 
@@ -356,14 +388,28 @@ job_cut(struct conn *c)
 struct load_ctx {
 	struct conn *c;
 	unsigned reported;
+	unsigned count[INST_MAX];	/* entries stored, per instance */
 };
 
+/* An entry labelled tier=NAME goes to that tier unless --tier chose one;
+ * the rest to the chosen (or first) instance. */
 static int
-load_store(void *arg, const struct cache_rrset_in *in, uint64_t stored_ms)
+load_store(void *arg, const struct cache_rrset_in *in, uint64_t stored_ms,
+    const char *tier)
 {
 	struct load_ctx *l = arg;
+	struct ctl *ctl = l->c->ctl;
+	struct instance *to = l->c->job.in;
+	int rc;
 
-	return cache_store(l->c->job.in->cache, in, stored_ms);
+	for (unsigned i = 0; i < ctl->ninst && tier[0] &&
+	    !l->c->job.tier_given; i++)
+		if (strcmp(ctl->inst[i].name, tier) == 0)
+			to = &ctl->inst[i];
+	rc = cache_store(to->cache, in, stored_ms);
+	if (rc > 0)
+		l->count[to - ctl->inst]++;
+	return rc;
 }
 
 static void
@@ -378,43 +424,74 @@ load_bad(void *arg, unsigned line, const char *msg)
 static void
 job_load(struct conn *c)
 {
-	struct load_ctx l = { c, 0 };
+	struct load_ctx l = { c, 0, { 0 } };
 	struct dump_load_stats st;
+	char into[INST_MAX * (CFG_NAME_MAX + 16)] = "";
+	size_t n = 0;
 
 	if (dump_load(c->job.payload, c->job.payload_len, c->job.now_ms,
 	    load_store, load_bad, &l, &st) < 0) {
 		snprintf(c->err, sizeof(c->err), "out of memory");
 		return;
 	}
+	for (unsigned i = 0; i < c->ctl->ninst && n < sizeof(into); i++) {
+		if (c->ctl->ninst == 1)
+			n += (size_t)snprintf(into + n, sizeof(into) - n, "%s",
+			    c->ctl->inst[i].name);
+		else if (l.count[i] > 0 || &c->ctl->inst[i] == c->job.in)
+			n += (size_t)snprintf(into + n, sizeof(into) - n,
+			    "%s%s (%u)", n ? ", " : "", c->ctl->inst[i].name,
+			    l.count[i]);
+	}
 	fprintf(c->f, "loaded %u entries (%u records) into %s; skipped %u "
 	    "expired, %u refused by the cache, %u bad line(s)\n", st.entries,
-	    st.records, c->job.in->name, st.expired, st.refused, st.bad);
+	    st.records, into, st.expired, st.refused, st.bad);
 	if (st.bad)
 		snprintf(c->err, sizeof(c->err), "%u bad line(s) skipped "
 		    "(reported above); the rest was loaded", st.bad);
 }
 
+static size_t
+flush_one(const struct job *j, struct cache *cache)
+{
+	switch (j->flush) {
+	case 0:
+		return cache_flush_name(cache, j->filter.name, j->type);
+	case 1:
+		return cache_flush_zone(cache, j->filter.name);
+	case 2:
+		return cache_flush_negative(cache);
+	default:
+		return cache_flush_all(cache);
+	}
+}
+
+/* One tier (or the only instance): "removed N entries". Every tier:
+ * the total, then each tier's share. */
 static void
 job_flush(struct conn *c)
 {
 	struct job *j = &c->job;
-	size_t n;
+	size_t n = 0, each[INST_MAX];
 
-	switch (j->flush) {
-	case 0:
-		n = cache_flush_name(j->in->cache, j->filter.name, j->type);
-		break;
-	case 1:
-		n = cache_flush_zone(j->in->cache, j->filter.name);
-		break;
-	case 2:
-		n = cache_flush_negative(j->in->cache);
-		break;
-	default:
-		n = cache_flush_all(j->in->cache);
-		break;
+	if (!j->all) {
+		n = flush_one(j, j->in->cache);
+		fprintf(c->f, "removed %zu entr%s", n, n == 1 ? "y" : "ies");
+		if (c->ctl->ninst > 1)
+			fprintf(c->f, " from %s", j->in->name);
+		fputc('\n', c->f);
+		return;
 	}
-	fprintf(c->f, "removed %zu entr%s\n", n, n == 1 ? "y" : "ies");
+	for (unsigned i = 0; i < c->ctl->ninst; i++) {
+		each[i] = c->ctl->inst[i].started ?
+		    flush_one(j, c->ctl->inst[i].cache) : 0;
+		n += each[i];
+	}
+	fprintf(c->f, "removed %zu entr%s:", n, n == 1 ? "y" : "ies");
+	for (unsigned i = 0; i < c->ctl->ninst; i++)
+		fprintf(c->f, "%s %s %zu", i ? "," : "", c->ctl->inst[i].name,
+		    each[i]);
+	fputc('\n', c->f);
 }
 
 static void
@@ -422,15 +499,29 @@ on_work(uv_work_t *w)
 {
 	struct conn *c = w->data;
 
+	struct ctl *ctl = c->ctl;
+
 	switch (c->job.kind) {
 	case J_DUMP:
-		job_entries(c, false);
+		for (unsigned i = 0; i < ctl->ninst && c->job.all &&
+		    c->err[0] == '\0'; i++)
+			if (ctl->inst[i].started)
+				job_entries(c, &ctl->inst[i], false);
+		if (!c->job.all)
+			job_entries(c, c->job.in, false);
 		break;
 	case J_INFRA:
-		infra_foreach(c->job.in->infra, c->job.now_ms, infra_cb, c);
+		for (unsigned i = 0; i < ctl->ninst; i++) {
+			struct instance *in = &ctl->inst[i];
+			struct infra_walk iw = { c, tier_label(c, in) };
+
+			if (in->started && (c->job.all || in == c->job.in))
+				infra_foreach(in->infra, c->job.now_ms,
+				    infra_cb, &iw);
+		}
 		break;
 	case J_LOOKUP:
-		job_entries(c, true);	/* the cut is added on the loop */
+		job_entries(c, c->job.in, true); /* the cut is added on the loop */
 		break;
 	case J_FLUSH:
 		job_flush(c);
@@ -500,6 +591,7 @@ add_instance(struct instance *in, void *arg)
 	s->up.tcp_sent += in->worker.up.tcp_sent;
 	s->up.timeouts += in->worker.up.timeouts;
 	s->up.errors += in->worker.up.errors;
+	s->up.forwarded += in->worker.up.forwarded;
 	srv_get_stats(in->srv, &ss);
 	s->srv.udp_queries += ss.udp_queries;
 	s->srv.tcp_queries += ss.tcp_queries;
@@ -510,23 +602,27 @@ add_instance(struct instance *in, void *arg)
 	s->srv.replies += ss.replies;
 }
 
-static int
-cmd_stats(struct conn *c, struct instance *in, bool json)
+#define STAT_ROWS	40
+
+struct stat_row {
+	const char *name;
+	uint64_t v;
+};
+
+/* The counters of instance @p in (all its worker threads). @return rows. */
+static unsigned
+stat_rows(struct ctl *ctl, struct instance *in, struct stat_row *rows)
 {
 	struct sums s;
 	struct cache_stats cs;
 	struct infra_stats is;
-	struct {
-		const char *name;
-		uint64_t v;
-	} rows[40];
 	unsigned n = 0;
 
 	memset(&s, 0, sizeof(s));
 	s.tier = in->tier;
 	add_instance(in, &s);
-	if (c->ctl->pool != NULL)
-		pool_foreach(c->ctl->pool, add_instance, &s);
+	if (ctl->pool != NULL)
+		pool_foreach(ctl->pool, add_instance, &s);
 	cache_stats(in->cache, &cs);
 	infra_stats(in->infra, &is);
 #define ROW(n_, v_) do { rows[n].name = (n_); rows[n].v = (v_); n++; } while (0)
@@ -538,6 +634,7 @@ cmd_stats(struct conn *c, struct instance *in, bool json)
 	ROW("resolutions", s.w.resolutions);
 	ROW("joined", s.w.joined);
 	ROW("upstream.queries", s.up.udp_sent + s.up.tcp_sent);
+	ROW("upstream.forwarded", s.up.forwarded);
 	ROW("upstream.udp", s.up.udp_sent);
 	ROW("upstream.tcp_fallbacks", s.up.tcp_sent);
 	ROW("upstream.timeouts", s.up.timeouts);
@@ -565,16 +662,45 @@ cmd_stats(struct conn *c, struct instance *in, bool json)
 	ROW("infra.lame_marks", is.lame_marks);
 	ROW("primes", s.w.primes);
 #undef ROW
+	return n;
+}
+
+/* One instance: "name value" lines, or one JSON object. Every tier (the
+ * default with tiers): a table with a column per tier, or a JSON object
+ * per tier and line. */
+static int
+cmd_stats(struct conn *c, struct instance *in, bool json, bool all)
+{
+	struct stat_row rows[INST_MAX][STAT_ROWS];
+	unsigned first = all ? 0 : (unsigned)(in - c->ctl->inst);
+	unsigned last = all ? c->ctl->ninst : first + 1;
+	unsigned n = 0;
+
+	for (unsigned t = first; t < last; t++)
+		n = stat_rows(c->ctl, &c->ctl->inst[t], rows[t]);
 	if (json) {
-		fprintf(c->f, "{\"tier\":\"%s\"", in->name);
+		for (unsigned t = first; t < last; t++) {
+			fprintf(c->f, "{\"tier\":\"%s\"", c->ctl->inst[t].name);
+			for (unsigned i = 0; i < n; i++)
+				fprintf(c->f, ",\"%s\":%" PRIu64,
+				    rows[t][i].name, rows[t][i].v);
+			fprintf(c->f, "}\n");
+		}
+	} else if (last - first == 1) {
 		for (unsigned i = 0; i < n; i++)
-			fprintf(c->f, ",\"%s\":%" PRIu64, rows[i].name,
-			    rows[i].v);
-		fprintf(c->f, "}\n");
+			fprintf(c->f, "%-26s %" PRIu64 "\n", rows[first][i].name,
+			    rows[first][i].v);
 	} else {
-		for (unsigned i = 0; i < n; i++)
-			fprintf(c->f, "%-26s %" PRIu64 "\n", rows[i].name,
-			    rows[i].v);
+		fprintf(c->f, "%-26s", "");
+		for (unsigned t = first; t < last; t++)
+			fprintf(c->f, " %12s", c->ctl->inst[t].name);
+		fputc('\n', c->f);
+		for (unsigned i = 0; i < n; i++) {
+			fprintf(c->f, "%-26s", rows[first][i].name);
+			for (unsigned t = first; t < last; t++)
+				fprintf(c->f, " %12" PRIu64, rows[t][i].v);
+			fputc('\n', c->f);
+		}
 	}
 	respond(c, NULL);
 	return 0;
@@ -612,20 +738,16 @@ print_result(FILE *f, const struct iter_result *res)
 	}
 }
 
+/* Print a finished trace in the chosen format; @p result adds the result
+ * (text: the records; JSON: the summary line). */
 static void
-on_trace(void *arg, const struct iter_req *r)
+print_trace(struct conn *c, const struct iter_req *r, bool result)
 {
-	struct conn *c = arg;
 	const struct trace *t = iter_trace(r);
 	const struct iter_result *res = iter_result(r);
 	uint64_t total;
 	unsigned sends;
 
-	if (c->f == NULL && !open_out(c)) {
-		c->busy = false;
-		conn_close(c);
-		return;
-	}
 	trace_summary(t, &total, &sends);
 	switch (c->trace_fmt) {
 	case 'j':
@@ -644,10 +766,209 @@ on_trace(void *arg, const struct iter_req *r)
 		break;
 	default:
 		trace_print_text(c->f, t);
-		print_result(c->f, res);
+		if (result)
+			print_result(c->f, res);
 		break;
 	}
+}
+
+static void on_tier_trace(void *arg, const struct iter_req *r);
+
+static void
+on_trace(void *arg, const struct iter_req *r)
+{
+	struct conn *c = arg;
+
+	if (c->f == NULL && !open_out(c)) {
+		c->busy = false;
+		conn_close(c);
+		return;
+	}
+	if (c->tw.on) {
+		on_tier_trace(c, r);
+		return;
+	}
+	print_trace(c, r, true);
 	respond(c, NULL);
+}
+
+/* ---------------------------------------------------------- tier trace */
+
+/* What a tier's cache holds for the question, as a client would be
+ * answered from it: the RRset, a CNAME, or a negative answer. */
+struct peek {
+	bool hit;
+	const char *what;		/* "answer", "CNAME", "NXDOMAIN", ... */
+	uint32_t ttl, orig_ttl;
+	uint64_t age_ms;
+};
+
+static void
+peek_tier(struct instance *in, const uint8_t *name, uint16_t type,
+    struct peek *p)
+{
+	static const uint16_t order[3] = { 0, 5, CACHE_TYPE_NXDOMAIN };
+	static __thread uint8_t buf[65536];
+	uint64_t now = worker_now(&in->worker);
+	struct cache_rrset_out e;
+
+	memset(p, 0, sizeof(*p));
+	for (unsigned i = 0; i < 3 && !p->hit; i++) {
+		uint16_t t = i == 0 ? type : order[i];
+
+		if (cache_get(in->cache, name, t, 1, now, &e, buf,
+		    sizeof(buf)) != 1 || e.rank < CACHE_RANK_ANSWER_MIN)
+			continue;
+		p->hit = true;
+		p->what = e.kind == CACHE_NXDOMAIN ? "NXDOMAIN" :
+		    e.kind == CACHE_NODATA ? "NODATA" : i == 1 ? "CNAME" :
+		    "answer";
+		p->ttl = e.ttl;
+		p->orig_ttl = e.orig_ttl;
+		p->age_ms = now > e.stored_ms ? now - e.stored_ms : 0;
+	}
+}
+
+/* The address the tier forwards to when it is not the next tier of this
+ * daemon (a dnsmasq in the chain, say), else NULL. */
+static const char *
+foreign_hop(const struct ctl *ctl, unsigned i)
+{
+	const struct instance *in = &ctl->inst[i];
+
+	if (i + 1 >= ctl->ninst || in->view.nforwards == 0 ||
+	    in->view.forwards[0].nservers == 0)
+		return NULL;
+	if (strcmp(in->view.forwards[0].servers[0].text,
+	    ctl->inst[i + 1].view.listen[0].text) == 0)
+		return NULL;
+	return in->view.forwards[0].servers[0].text;
+}
+
+/* One line per tier from the first asked: hit (with what is left of the
+ * TTL) or miss. @return the index of the first tier that hits, or ninst. */
+static unsigned
+print_tiers(struct conn *c, const char *when)
+{
+	struct ctl *ctl = c->ctl;
+	unsigned first_hit = ctl->ninst;
+
+	if (c->trace_fmt == 't')
+		fprintf(c->f, "tiers %s, from %s down:\n", when,
+		    ctl->inst[c->tw.from].name);
+	for (unsigned i = c->tw.from; i < ctl->ninst; i++) {
+		struct instance *in = &ctl->inst[i];
+		const char *hop = foreign_hop(ctl, i);
+		struct peek p;
+
+		peek_tier(in, c->tw.name, c->tw.type, &p);
+		if (p.hit && first_hit == ctl->ninst)
+			first_hit = i;
+		if (c->trace_fmt == 'j') {
+			fprintf(c->f, "{\"tier\":\"%s\",\"address\":\"%s\","
+			    "\"when\":\"%s\",\"hit\":%s", in->name,
+			    in->view.listen[0].text, when,
+			    p.hit ? "true" : "false");
+			if (p.hit)
+				fprintf(c->f, ",\"what\":\"%s\",\"ttl\":%" PRIu32
+				    ",\"orig_ttl\":%" PRIu32 ",\"age_s\":%"
+				    PRIu64, p.what, p.ttl, p.orig_ttl,
+				    p.age_ms / 1000);
+			fprintf(c->f, "}\n");
+		} else if (c->trace_fmt == 't') {
+			fprintf(c->f, "  %-10s %-22s ", in->name,
+			    in->view.listen[0].text);
+			if (p.hit)
+				fprintf(c->f, "hit: %s, %" PRIu32 " s left of %"
+				    PRIu32 " (stored %" PRIu64 " s ago)\n",
+				    p.what, p.ttl, p.orig_ttl,
+				    p.age_ms / 1000);
+			else
+				fprintf(c->f, "miss%s\n", i + 1 == ctl->ninst ?
+				    ", resolves from the root" : "");
+			if (hop != NULL)
+				fprintf(c->f, "  %-10s %-22s not a tier of this "
+				    "resolverd: its cache cannot be seen\n",
+				    "(next hop)", hop);
+		}
+	}
+	return first_hit;
+}
+
+/* Phase 2: ask the first tier, as a client would; the answer travels up
+ * the chain and every tier on the way stores it. */
+static void
+tier_chain(struct conn *c)
+{
+	struct instance *in = &c->ctl->inst[c->tw.from];
+	int r;
+
+	c->tw.phase = 2;
+	r = worker_trace(&in->worker, c->tw.name, c->tw.type, false, on_trace,
+	    c);
+	if (r < 0)
+		respond(c, r == -EBUSY ? "too many resolutions in flight" :
+		    strerror(-r));
+}
+
+static void
+on_tier_trace(void *arg, const struct iter_req *r)
+{
+	struct conn *c = arg;
+	struct ctl *ctl = c->ctl;
+	unsigned last = ctl->ninst - 1;
+	bool walked = c->tw.phase == 1;
+
+	if (c->trace_fmt == 't')
+		fprintf(c->f, "%s\n", walked ? (c->tw.cold ?
+		    "the last tier walks from the root (--cold: on an empty "
+		    "private cache; the tiers are not touched):" :
+		    "the last tier walks from the root:") :
+		    "the question through the chain:");
+	if (c->trace_fmt == 'j')
+		fprintf(c->f, "{\"walk\":\"%s\",\"phase\":\"%s\"}\n",
+		    ctl->inst[walked ? last : c->tw.from].name,
+		    walked ? "root" : "chain");
+	/* dot: the delegation path only, from whichever phase walked it */
+	if (c->trace_fmt != 'd' || walked || c->tw.hit < ctl->ninst)
+		print_trace(c, r, !walked || c->tw.cold ||
+		    c->tw.from == last);
+	if (walked && !c->tw.cold && c->tw.from != last) {
+		tier_chain(c);
+		return;
+	}
+	if (!c->tw.cold)
+		print_tiers(c, "after");
+	respond(c, NULL);
+}
+
+/* trace with tiers, from tier @p in (the first, unless --tier). */
+static int
+tier_trace(struct conn *c, struct instance *in, const uint8_t *name,
+    uint16_t type, bool cold)
+{
+	struct ctl *ctl = c->ctl;
+	int r;
+
+	memset(&c->tw, 0, sizeof(c->tw));
+	c->tw.on = true;
+	c->tw.from = (unsigned)(in - ctl->inst);
+	c->tw.cold = cold;
+	memcpy(c->tw.name, name, cache_name_len(name, LIM_NAME_MAX));
+	c->tw.type = type;
+	c->busy = true;
+	c->tw.hit = cold ? ctl->ninst : print_tiers(c, "before");
+	if (c->tw.hit < ctl->ninst) {
+		tier_chain(c);
+		return 0;
+	}
+	c->tw.phase = 1;
+	r = worker_trace(&ctl->inst[ctl->ninst - 1].worker, name, type, cold,
+	    on_trace, c);
+	if (r < 0)
+		respond(c, r == -EBUSY ? "too many resolutions in flight" :
+		    strerror(-r));
+	return 0;
 }
 
 /* --------------------------------------------------------------- dispatch */
@@ -799,6 +1120,9 @@ cmd_trace(struct conn *c, struct instance *in, int argc, char **argv)
 	if (!have_name)
 		return usage_error(c, "usage: trace NAME [TYPE] [--cold] "
 		    "[--json | --dot]");
+	c->tw.on = false;
+	if (c->ctl->ninst > 1)
+		return tier_trace(c, in, name, type, cold);
 	c->busy = true;
 	c->trace_in = in;
 	r = worker_trace(&in->worker, name, type, cold, on_trace, c);
@@ -816,6 +1140,7 @@ dispatch(struct conn *c)
 {
 	char *argv[MAX_ARGS];
 	struct instance *in = &c->ctl->inst[0];
+	bool tier_given = false;
 	int argc, k;
 
 	c->in[c->line_len - 1] = '\0';
@@ -841,6 +1166,7 @@ dispatch(struct conn *c)
 		in = find_tier(c->ctl, argv[k + 1]);
 		if (in == NULL)
 			return usage_error(c, "no tier named '%s'", argv[k + 1]);
+		tier_given = true;
 		memmove(&argv[k], &argv[k + 2], (size_t)(argc - k - 2) *
 		    sizeof(argv[0]));
 		argc -= 2;
@@ -850,13 +1176,16 @@ dispatch(struct conn *c)
 	memmove(argv, argv + 1, (size_t)argc * sizeof(argv[0]));
 	memset(&c->job, 0, sizeof(c->job));
 	c->job.in = in;
+	c->job.tier_given = tier_given;
+	c->job.all = !tier_given && c->ctl->ninst > 1;
 	c->job.now_ms = worker_now(&in->worker);
 	if (!open_out(c))
 		return respond(c, "out of memory");
 	if (strcmp(argv[0], "stats") == 0) {
 		if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0))
 			return respond(c, "usage: stats [--json]");
-		cmd_stats(c, in, argc == 2);
+		cmd_stats(c, in, argc == 2, !c->job.tier_given &&
+		    c->ctl->ninst > 1);
 	} else if (strcmp(argv[0], "dump") == 0) {
 		cmd_dump(c, argc, argv);
 	} else if (strcmp(argv[0], "lookup") == 0) {

@@ -60,13 +60,15 @@ struct meta {
 	bool has_orig;
 	uint8_t source[16];
 	uint8_t family;
+	char tier[DUMP_TIER_MAX];	/* "" unless tier= */
 };
 
 static void name_text(char *out, size_t cap, const uint8_t *wire);
 static void type_text(char *out, size_t cap, uint16_t type);
 static int rr_text(ldns_buffer *b, const uint8_t *owner, uint16_t type,
     uint16_t rclass, uint32_t ttl, const uint8_t *rd, size_t rdlen);
-static void meta_text(char *out, size_t cap, const struct cache_rrset_out *e);
+static void meta_text(char *out, size_t cap, const struct cache_rrset_out *e,
+    const char *tier);
 static void json_str(FILE *out, const char *s);
 static int grow(uint8_t **p, size_t *cap, size_t need);
 static int parse_meta(char *s, struct meta *m, const char **why);
@@ -192,7 +194,8 @@ source_text(char *out, size_t cap, const uint8_t *src, uint8_t family)
 }
 
 static void
-meta_text(char *out, size_t cap, const struct cache_rrset_out *e)
+meta_text(char *out, size_t cap, const struct cache_rrset_out *e,
+    const char *tier)
 {
 	char name[LIM_NAME_MAX * 4 + 2], type[32], when[40], from[64];
 	int n;
@@ -213,6 +216,9 @@ meta_text(char *out, size_t cap, const struct cache_rrset_out *e)
 		snprintf(out + n, cap - (size_t)n,
 		    " rank=%u orig_ttl=%" PRIu32 " stored=%s hits=%" PRIu32
 		    " from=%s", e->rank, e->orig_ttl, when, e->hits, from);
+	n = (int)strlen(out);
+	if (tier != NULL && (size_t)n < cap)
+		snprintf(out + n, cap - (size_t)n, " tier=%s", tier);
 }
 
 static void
@@ -276,7 +282,7 @@ dump_header(FILE *out, uint64_t now_ms, const char *tier)
 }
 
 int
-dump_entry_text(FILE *out, const struct cache_rrset_out *e)
+dump_entry_text(FILE *out, const struct cache_rrset_out *e, const char *tier)
 {
 	char meta[META_MAX];
 	const uint8_t *p = e->rdata, *end = e->rdata + e->rdata_len, *rd;
@@ -292,7 +298,7 @@ dump_entry_text(FILE *out, const struct cache_rrset_out *e)
 		ldns_buffer_free(b);
 		return -EINVAL;
 	}
-	meta_text(meta, sizeof(meta), e);
+	meta_text(meta, sizeof(meta), e, tier);
 	while ((rd = rd_next(&p, end, &len)) != NULL) {
 		if (rr_text(b, owner, type, e->rclass, e->ttl, rd, len) < 0) {
 			rc = -EINVAL;
@@ -349,7 +355,7 @@ json_rdata_list(FILE *out, ldns_buffer *b, const uint8_t *owner,
 }
 
 int
-dump_entry_json(FILE *out, const struct cache_rrset_out *e)
+dump_entry_json(FILE *out, const struct cache_rrset_out *e, const char *tier)
 {
 	char name[LIM_NAME_MAX * 4 + 2], type[32], when[40], from[64];
 	char *cls = ldns_rr_class2str((ldns_rr_class)e->rclass);
@@ -398,6 +404,10 @@ dump_entry_json(FILE *out, const struct cache_rrset_out *e)
 	fputs(",\"rrsigs\":", out);
 	json_rdata_list(out, b, owner, TYPE_RRSIG, e->rclass, e->ttl, e->sigs,
 	    e->sigs_len);
+	if (tier != NULL) {
+		fputs(",\"tier\":", out);
+		json_str(out, tier);
+	}
 	fputs("}\n", out);
 	free(cls);
 	ldns_buffer_free(b);
@@ -413,14 +423,20 @@ edns_str(uint8_t edns)
 
 void
 dump_infra(FILE *out, const struct infra_entry_out *e, uint64_t now_ms,
-    bool json)
+    bool json, const char *tier)
 {
 	char addr[64], zone[LIM_NAME_MAX * 4 + 2];
 	const struct infra_info *i = &e->info;
 
 	source_text(addr, sizeof(addr), e->addr, e->family);
 	if (json) {
-		fprintf(out, "{\"server\":\"%s\",\"srtt_ms\":%" PRIu32
+		fputc('{', out);
+		if (tier != NULL) {
+			fputs("\"tier\":", out);
+			json_str(out, tier);
+			fputc(',', out);
+		}
+		fprintf(out, "\"server\":\"%s\",\"srtt_ms\":%" PRIu32
 		    ",\"rttvar_ms\":%" PRIu32 ",\"rto_ms\":%" PRIu32
 		    ",\"timeouts\":%" PRIu32 ",\"timeouts_total\":%" PRIu32
 		    ",\"edns\":\"%s\",\"tcp_only\":%s,\"lame\":[", addr,
@@ -438,6 +454,8 @@ dump_infra(FILE *out, const struct infra_entry_out *e, uint64_t now_ms,
 		fputs("]}\n", out);
 		return;
 	}
+	if (tier != NULL)
+		fprintf(out, "%-8s ", tier);
 	fprintf(out, "%-20s rtt %5" PRIu32 " ms (var %" PRIu32 ", timeout %"
 	    PRIu32 " ms)  timeouts %" PRIu32 " in a row, %" PRIu32
 	    " total  edns %s%s", addr, i->srtt_ms, i->rttvar_ms, i->rto_ms,
@@ -638,6 +656,8 @@ parse_meta(char *s, struct meta *m, const char **why)
 				m->orig_ttl = (uint32_t)u;
 				m->has_orig = true;
 			}
+		} else if (strcmp(tok, "tier") == 0) {
+			snprintf(m->tier, sizeof(m->tier), "%s", v);
 		} else if (strcmp(tok, "from") == 0) {
 			if (inet_pton(AF_INET, v, m->source) == 1)
 				m->family = AF_INET;
@@ -735,7 +755,7 @@ flush_group(struct group *g, uint64_t dump_ms, uint64_t now_ms,
 	ttl = m.has_orig && m.orig_ttl >= g->ttl ? m.orig_ttl : g->ttl;
 	stored = expire - (uint64_t)ttl * 1000;
 	in.ttl = ttl;
-	rc = store(arg, &in, stored);
+	rc = store(arg, &in, stored, m.tier);
 	if (rc == 1) {
 		st->entries++;
 		st->records += g->nrr + g->nsig;

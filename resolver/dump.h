@@ -19,6 +19,8 @@
  * proves it, owned by the zone, with the denied name (and for NODATA the
  * type) in the comment. An RRset of n records is n lines with the same
  * comment; its RRSIGs follow as RRSIG lines whose comment starts "; sig ".
+ * With cache tiers every entry's comment ends "tier=NAME" (JSON: "tier"),
+ * and dump_load hands that label to its store callback.
  * The JSON format is one object per entry and line.
  */
 #ifndef RESOLVERD_DUMP_H
@@ -34,6 +36,7 @@
 
 #define DUMP_VERSION	1
 #define DUMP_MAGIC	";; resolverd-dump "
+#define DUMP_TIER_MAX	64	/* longest tier label kept by dump_load */
 
 /** Which entries a dump shows. */
 struct dump_filter {
@@ -55,16 +58,21 @@ const char *dump_kind_str(uint8_t kind, uint8_t rank, uint16_t type);
 /** Write the header line of a text dump taken at @p now_ms by @p tier. */
 void dump_header(FILE *out, uint64_t now_ms, const char *tier);
 
-/** Write @p e as zone-file lines. @return 0, or -EINVAL if the entry's
- *  rdata could not be rendered (nothing is written then). */
-int dump_entry_text(FILE *out, const struct cache_rrset_out *e);
+/** Write @p e as zone-file lines; with a @p tier (not NULL) the comment
+ *  ends "tier=NAME". @return 0, or -EINVAL if the entry's rdata could not
+ *  be rendered (nothing is written then). */
+int dump_entry_text(FILE *out, const struct cache_rrset_out *e,
+    const char *tier);
 
-/** Write @p e as one JSON object and a newline. @return 0 or -EINVAL. */
-int dump_entry_json(FILE *out, const struct cache_rrset_out *e);
+/** Write @p e as one JSON object and a newline (with "tier" unless @p tier
+ *  is NULL). @return 0 or -EINVAL. */
+int dump_entry_json(FILE *out, const struct cache_rrset_out *e,
+    const char *tier);
 
-/** Write one infra-cache entry as a text line, or (@p json) a JSON line. */
+/** Write one infra-cache entry as a text line, or (@p json) a JSON line;
+ *  with a @p tier (not NULL) the line starts with it (JSON: "tier"). */
 void dump_infra(FILE *out, const struct infra_entry_out *e, uint64_t now_ms,
-    bool json);
+    bool json, const char *tier);
 
 /**
  * A copy of cache entries taken under the cache's shard locks (cheap:
@@ -97,9 +105,10 @@ struct dump_load_stats {
 };
 
 /** Store one entry. @p stored_ms is the time to store it at (earlier than
- *  now for an entry that has aged). @return what cache_store returns. */
+ *  now for an entry that has aged); @p tier is the entry's tier= label, ""
+ *  without one. @return what cache_store returns. */
 typedef int (*dump_store_fn)(void *arg, const struct cache_rrset_in *in,
-    uint64_t stored_ms);
+    uint64_t stored_ms, const char *tier);
 /** Report a bad line: @p line is its 1-based number. */
 typedef void (*dump_bad_fn)(void *arg, unsigned line, const char *msg);
 

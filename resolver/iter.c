@@ -717,6 +717,7 @@ frame_send(struct iter_req *r, struct frame *f, uint64_t now,
 		s->tcp = f->tcp;
 		s->family = ad->family;
 		memcpy(s->addr, ad->ip, 16);
+		s->port = ad->port;
 		s->qtype = type;
 		trace_name(s->qname, sizeof(s->qname), name);
 		char ns[80];
@@ -836,6 +837,7 @@ server_bad(struct iter_req *r, struct frame *f, uint64_t now, bool lame,
 	if (s != NULL) {
 		s->family = ad->family;
 		memcpy(s->addr, ad->ip, 16);
+		s->port = ad->port;
 		snprintf(s->detail, sizeof(s->detail), "%s", why);
 	}
 	f->state = F_QUERY;
@@ -1278,6 +1280,7 @@ iter_reply(struct iter_req *r, const struct sockaddr *from, const uint8_t *pkt,
 		s->rtt_ms = (uint32_t)(now - f->sent_at);
 		s->family = ad->family;
 		memcpy(s->addr, ad->ip, 16);
+		s->port = ad->port;
 		s->tcp = f->tcp;
 		snprintf(s->detail, sizeof(s->detail), "reply %s, %u bytes%s%s",
 		    rcode_name(pkt[3] & 0xf), (unsigned)len, pkt[2] & 0x04 ? ", AA" : "",

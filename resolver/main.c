@@ -366,16 +366,23 @@ start_control(struct daemon *d)
 }
 
 struct persist {
-	struct cache *cache;
+	struct daemon *d;
 	const char *path;
 };
 
+/* An entry labelled with a tier goes back to that tier; others (and those
+ * of a tier no longer configured) to the first instance. */
 static int
-persist_store(void *arg, const struct cache_rrset_in *in, uint64_t stored_ms)
+persist_store(void *arg, const struct cache_rrset_in *in, uint64_t stored_ms,
+    const char *tier)
 {
 	struct persist *p = arg;
+	struct cache *c = p->d->inst[0].cache;
 
-	return cache_store(p->cache, in, stored_ms);
+	for (unsigned i = 1; i < p->d->ninst && tier[0]; i++)
+		if (strcmp(p->d->inst[i].name, tier) == 0)
+			c = p->d->inst[i].cache;
+	return cache_store(c, in, stored_ms);
 }
 
 static void
@@ -386,13 +393,13 @@ persist_bad(void *arg, unsigned line, const char *msg)
 	log_warn("cache.persist %s:%u: %s (skipped)", p->path, line, msg);
 }
 
-/* cache.persist: load the dump written at the last stop into the first
- * instance's cache. A missing file is normal (first start). */
+/* cache.persist: load the dump written at the last stop, each entry into
+ * its tier's cache. A missing file is normal (first start). */
 static void
 persist_load(struct daemon *d)
 {
 	const char *path = d->cfg->cache.persist;
-	struct persist arg = { NULL, path };
+	struct persist arg = { d, path };
 	struct dump_load_stats st;
 	FILE *f;
 	char *buf = NULL;
@@ -422,7 +429,6 @@ persist_load(struct daemon *d)
 	if (ferror(f) || buf == NULL) {
 		log_warn("cache.persist %s: cannot read it", path);
 	} else {
-		arg.cache = d->inst[0].cache;
 		if (dump_load(buf, len, worker_now(&d->inst[0].worker),
 		    persist_store, persist_bad, &arg, &st) == 0)
 			log_info("cache.persist %s: loaded %u entries, skipped "
@@ -436,6 +442,7 @@ persist_load(struct daemon *d)
 struct save_arg {
 	FILE *f;
 	unsigned n;
+	const char *tier;	/* label, with tiers */
 };
 
 static int
@@ -443,19 +450,20 @@ save_cb(const struct cache_rrset_out *e, void *arg)
 {
 	struct save_arg *s = arg;
 
-	if (dump_entry_text(s->f, e) == 0)
+	if (dump_entry_text(s->f, e, s->tier) == 0)
 		s->n++;
 	return 0;
 }
 
-/* cache.persist: write the first instance's cache, atomically (a temporary
- * file renamed over the old dump). */
+/* cache.persist: write every instance's cache (with tiers, each entry
+ * labelled with its tier), atomically (a temporary file renamed over the
+ * old dump). */
 static void
 persist_save(struct daemon *d)
 {
 	const char *path = d->cfg->cache.persist;
 	char tmp[4096];
-	struct save_arg s = { NULL, 0 };
+	struct save_arg s = { NULL, 0, NULL };
 	uint64_t now;
 
 	if (path == NULL || d->ninst == 0 || !d->inst[0].started)
@@ -467,8 +475,13 @@ persist_save(struct daemon *d)
 		return;
 	}
 	now = worker_now(&d->inst[0].worker);
-	dump_header(s.f, now, d->inst[0].name);
-	cache_foreach(d->inst[0].cache, now, save_cb, &s);
+	for (unsigned i = 0; i < d->ninst; i++) {
+		if (!d->inst[i].started)
+			continue;
+		s.tier = d->ninst > 1 ? d->inst[i].name : NULL;
+		dump_header(s.f, now, d->inst[i].name);
+		cache_foreach(d->inst[i].cache, now, save_cb, &s);
+	}
 	if (fclose(s.f) != 0 || rename(tmp, path) < 0) {
 		log_warn("cache.persist %s: %s", path, strerror(errno));
 		unlink(tmp);

@@ -109,10 +109,15 @@ trace_name(char *out, size_t cap, const uint8_t *name)
 static void
 addr_text(char *out, size_t cap, const struct trace_step *s)
 {
-	if (s->family == AF_INET || s->family == AF_INET6)
+	if (s->family == AF_INET || s->family == AF_INET6) {
 		inet_ntop(s->family, s->addr, out, (socklen_t)cap);
-	else
+		if (s->port != 0 && s->port != 53) {
+			size_t n = strlen(out);
+			snprintf(out + n, cap - n, "@%u", s->port);
+		}
+	} else {
 		snprintf(out, cap, "-");
+	}
 }
 
 /* A type's mnemonic for the renderings (common ones; TYPEn otherwise). */
@@ -173,7 +178,7 @@ trace_summary(const struct trace *t, uint64_t *total_ms, unsigned *sends)
 void
 trace_print_text(FILE *out, const struct trace *t)
 {
-	char a[INET6_ADDRSTRLEN], tb[16], ns[80];
+	char a[INET6_ADDRSTRLEN + 8], tb[16], ns[80];
 	char zone[ZONE_DEPTHS][80];
 	uint64_t total;
 	unsigned sends;
@@ -317,7 +322,7 @@ dot_edge(FILE *out, const char *from, const char *to, const char *label,
 void
 trace_print_dot(FILE *out, const struct trace *t)
 {
-	char a[INET6_ADDRSTRLEN], tb[16], ns[80], id[200], from[200];
+	char a[INET6_ADDRSTRLEN + 8], tb[16], ns[80], id[200], from[200];
 	char label[256], zid[100];
 	uint64_t total;
 	unsigned sends;
@@ -440,7 +445,7 @@ json_str(FILE *out, const char *s)
 void
 trace_print_json(FILE *out, const struct trace *t)
 {
-	char a[INET6_ADDRSTRLEN], tb[16];
+	char a[INET6_ADDRSTRLEN + 8], tb[16];
 
 	for (size_t i = 0; i < t->n; i++) {
 		const struct trace_step *s = &t->steps[i];

@@ -41,6 +41,7 @@ struct trace_step {
 	bool tcp;
 	uint8_t family;		/**< of addr: AF_INET/AF_INET6 or 0 */
 	uint16_t qtype;
+	uint16_t port;		/**< of addr; 0: 53 */
 	uint32_t rtt_ms;	/**< SEND outcome RTT, or remaining TTL for CACHE/CUT */
 	uint8_t addr[16];
 	char zone[80];		/**< zone cut, presentation, maybe truncated */

@@ -246,6 +246,8 @@ up_send(uv_loop_t *loop, const struct iter_action *a, up_cb cb, void *arg,
 	u->out[0] = (uint8_t)(a->len >> 8);
 	u->out[1] = (uint8_t)a->len;
 	memcpy(u->out + 2, a->pkt, a->len);
+	if (a->len > 2 && (a->pkt[2] & 0x01))
+		stats->forwarded++;
 	u->outlen = a->len + 2;
 	uv_timer_init(loop, &u->timer);
 	u->timer.data = u;

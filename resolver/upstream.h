@@ -36,6 +36,7 @@ struct up_stats {
 	uint64_t udp_sent, tcp_sent;
 	uint64_t timeouts;
 	uint64_t errors;	/**< socket or connect errors */
+	uint64_t forwarded;	/**< queries with RD set: to a forwarder */
 };
 
 /** Start an exchange for @p a. @return the exchange, or NULL if it could

@@ -153,3 +153,153 @@ def test_real_dnsmasq_as_the_router(daemon, tmp_path):
     finally:
         dm.terminate()
         dm.wait(10)
+
+
+# ---- the tier-aware tools: resolverctl trace, stats, dump, flush, load
+
+def tier_lines(out, when):
+    """{tier: (hit, ttl, orig_ttl)} from a text trace's "tiers WHEN" block."""
+    block = out.split(f"tiers {when}, from ")[1].split("\n", 1)[1]
+    res = {}
+    for ln in block.splitlines():
+        m = re.match(r"  (\w+)\s+127\.0\.0\.1@\d+\s+(hit|miss)"
+                     r"(?:: \w+, (\d+) s left of (\d+))?", ln)
+        if not m:
+            break
+        res[m.group(1)] = (m.group(2) == "hit",
+                           int(m.group(3)) if m.group(3) else None,
+                           int(m.group(4)) if m.group(4) else None)
+    return res
+
+
+def stats_table(d):
+    rows = {}
+    out = d.ctl_run("stats").stdout.splitlines()
+    tiers = out[0].split()
+    for ln in out[1:]:
+        name, *vals = ln.split()
+        rows[name] = dict(zip(tiers, map(int, vals)))
+    return rows
+
+
+def test_trace_through_the_tiers(daemon):
+    """The walkthrough driven by resolverctl: trace shows, tier by tier, hit
+    or miss with what is left of the TTL, and the walk from the root when
+    the isp misses; stats count per tier; dump labels every entry; a flush
+    of one tier sends the next question down to the next tier."""
+    d, ports = start_tiers(daemon, browser_ttl=2)
+    tiers = ["browser", "os", "router", "isp"]
+
+    # 1. every tier misses; the isp walks root -> TLD -> zone; the answer
+    #    travels up and every tier stores it, the browser under its cap
+    out = d.ctl_run("trace", NAME).stdout
+    before = tier_lines(out, "before")
+    assert list(before) == tiers, out
+    assert not any(hit for hit, _, _ in before.values()), out
+    walk = out.split("the last tier walks from the root:")[1]
+    for server in ("127.53.0.", "127.53.1.", "127.53.10."):
+        assert f"({server}" in walk, out
+    chain = out.split("the question through the chain:")[1]
+    assert "ask forwarder. (127.0.0.1@%d)" % ports[1] in chain, out
+    after = tier_lines(out, "after")
+    assert all(hit for hit, _, _ in after.values()), out
+    assert after["browser"][2] == 2 and after["browser"][1] <= 2, out
+    assert after["isp"][2] == 300, out
+    for hit, left, orig in after.values():
+        assert left <= orig, out
+
+    # stats per tier: each forwarding tier missed once and forwarded once
+    st = stats_table(d)
+    for t in ("os", "router"):
+        assert st["cache.misses"][t] == 1, st
+        assert st["upstream.forwarded"][t] == 1, st
+    assert st["upstream.forwarded"]["browser"] == 1, st
+    assert st["upstream.forwarded"]["isp"] == 0, st
+    assert st["upstream.queries"]["isp"] >= 3, st
+
+    # 2. the same question again: the browser has it, nobody else is asked
+    out = d.ctl_run("trace", NAME).stdout
+    assert tier_lines(out, "before")["browser"][0], out
+    assert "0 upstream queries" in out.split("through the chain:")[1], out
+    assert "walks from the root" not in out, out
+    st2 = stats_table(d)
+    assert st2["queries"]["os"] == st["queries"]["os"], (st, st2)
+
+    # 3. after the browser's cap: browser misses, os hits with an older TTL
+    time.sleep(2.2)
+    out = d.ctl_run("trace", NAME).stdout
+    before = tier_lines(out, "before")
+    assert not before["browser"][0] and before["os"][0], out
+    assert before["os"][1] < 300, out
+    assert "walks from the root" not in out, out
+    st3 = stats_table(d)
+    assert st3["cache.hits"]["os"] == st2["cache.hits"]["os"] + 1, st3
+    assert st3["queries"]["router"] == st2["queries"]["router"], st3
+
+    # dump: all tiers by default, every entry labelled with its tier, and
+    # no tier holds the name longer than its cap or than its upstream does
+    dump = d.ctl_run("dump", "--name", NAME, "--type", "A").stdout
+    held = {}
+    for ln in dump.splitlines():
+        if ln.startswith(";"):
+            continue
+        m = re.search(r"\t(\d+)\tIN\tA\t.*orig_ttl=(\d+) .* tier=(\w+)$", ln)
+        assert m, ln
+        held[m.group(3)] = (int(m.group(1)), int(m.group(2)))
+    assert set(held) == set(tiers), dump
+    assert held["browser"][0] <= 2 and held["browser"][1] == 2, dump
+    assert held["os"][0] <= held["router"][0] + 1, dump
+    assert held["router"][0] <= held["isp"][0] + 1, dump
+    one = d.ctl_run("dump", "--tier", "os", "--name", NAME).stdout
+    assert "tier=os" in one and "tier=isp" not in one, one
+
+    # 4. flush the os and browser tiers: the next question goes down to
+    #    the router, which still has it
+    assert "removed 1 entry from os" in d.ctl_run(
+        "flush", NAME, "A", "--tier", "os").stdout
+    d.ctl_run("flush", NAME, "A", "--tier", "browser")
+    out = d.ctl_run("trace", NAME).stdout
+    before = tier_lines(out, "before")
+    assert [before[t][0] for t in tiers] == [False, False, True, True], out
+    after = tier_lines(out, "after")
+    assert after["os"][1] <= after["router"][1], out
+
+    # flush without --tier empties every tier
+    out = d.ctl_run("flush", NAME).stdout
+    assert re.match(r"removed \d+ entries: browser 1, os 1, router 1, "
+                    r"isp 1", out), out
+
+
+def test_tier_dump_loads_back_into_each_tier(daemon, tmp_path):
+    d, ports = start_tiers(daemon, browser_ttl=60)
+    ask(d, ports[0])
+    dump = d.ctl_run("dump").stdout
+    path = tmp_path / "tiers.dump"
+    path.write_text(dump)
+    d.ctl_run("flush", "--all")
+    out = d.ctl_run("load", str(path)).stdout
+    assert re.search(r"into browser \(\d+\), os \(\d+\), router \(\d+\), "
+                     r"isp \(\d+\)", out), out
+    again = d.ctl_run("dump", "--name", NAME, "--type", "A").stdout
+    labels = [re.search(r" tier=(\w+)$", ln).group(1)
+              for ln in again.splitlines() if not ln.startswith(";")]
+    assert sorted(labels) == ["browser", "isp", "os", "router"], again
+
+
+def test_trace_tiers_json_and_cold(daemon):
+    import json
+    d, ports = start_tiers(daemon, browser_ttl=60)
+    lines = [json.loads(ln) for ln in
+             d.ctl_run("trace", NAME, "--json").stdout.splitlines()]
+    tiers = [o for o in lines if "when" in o]
+    assert [(o["tier"], o["when"], o["hit"]) for o in tiers[:4]] == [
+        ("browser", "before", False), ("os", "before", False),
+        ("router", "before", False), ("isp", "before", False)], tiers
+    assert all(o["hit"] and o["ttl"] <= o["orig_ttl"] for o in tiers[4:]), tiers
+    assert {"walk": "isp", "phase": "root"} in lines, lines
+    # --cold walks from the root on an empty cache and touches no tier
+    d.ctl_run("flush", "--all")
+    out = d.ctl_run("trace", NAME, "--cold").stdout
+    assert "--cold" in out and "tiers before" not in out, out
+    assert "(127.53.0." in out, out
+    assert "removed 0 entries" in d.ctl_run("flush", NAME, "A").stdout

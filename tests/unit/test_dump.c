@@ -100,6 +100,7 @@ struct render {
 	FILE *f;
 	bool json;
 	unsigned n;
+	const char *tier;
 };
 
 static int
@@ -108,17 +109,18 @@ render_cb(const struct cache_rrset_out *e, void *arg)
 	struct render *r = arg;
 
 	if (r->json)
-		assert_int_equal(dump_entry_json(r->f, e), 0);
+		assert_int_equal(dump_entry_json(r->f, e, r->tier), 0);
 	else
-		assert_int_equal(dump_entry_text(r->f, e), 0);
+		assert_int_equal(dump_entry_text(r->f, e, r->tier), 0);
 	r->n++;
 	return 0;
 }
 
 static char *
-render(struct cache *c, uint64_t now, bool json, size_t *len)
+render_tier(struct cache *c, uint64_t now, bool json, size_t *len,
+    const char *tier)
 {
-	struct render r = { NULL, json, 0 };
+	struct render r = { NULL, json, 0, tier };
 	char *buf = NULL;
 
 	r.f = open_memstream(&buf, len);
@@ -130,17 +132,30 @@ render(struct cache *c, uint64_t now, bool json, size_t *len)
 	return buf;
 }
 
+static char *
+render(struct cache *c, uint64_t now, bool json, size_t *len)
+{
+	return render_tier(c, now, json, len, NULL);
+}
+
 struct sink {
 	struct cache *c;
 	unsigned bad_lines[8];
 	unsigned nbad;
+	unsigned labelled;	/* entries that came with tier=os */
 };
 
 static int
-sink_store(void *arg, const struct cache_rrset_in *in, uint64_t stored_ms)
+sink_store(void *arg, const struct cache_rrset_in *in, uint64_t stored_ms,
+    const char *tier)
 {
 	struct sink *s = arg;
 
+	assert_non_null(tier);
+	if (strcmp(tier, "os") == 0)
+		s->labelled++;
+	else
+		assert_string_equal(tier, "");
 	return cache_store(s->c, in, stored_ms);
 }
 
@@ -183,7 +198,7 @@ test_round_trip(void **state)
 	struct cache *a = filled();
 	struct cache *b = cache_new(1 << 20, &(struct cache_policy){
 		.max_ttl = 86400, .negative_ttl = 3600 });
-	struct sink s = { b, { 0 }, 0 };
+	struct sink s = { b, { 0 }, 0, 0 };
 	struct dump_load_stats st;
 	uint64_t now = T0 + 10000;
 	size_t len;
@@ -222,7 +237,7 @@ test_expired_skipped(void **state)
 {
 	struct cache *a = filled();
 	struct cache *b = cache_new(1 << 20, NULL);
-	struct sink s = { b, { 0 }, 0 };
+	struct sink s = { b, { 0 }, 0, 0 };
 	struct dump_load_stats st;
 	size_t len;
 	char *text;
@@ -256,7 +271,7 @@ test_bad_lines(void **state)
 	    "x.example.com.\t300\tIN\tA\t192.0.2.3\t; kind=weird\n"
 	    "y.example.com.\t300\tIN\tA\t192.0.2.4\t; kind=answer\n";
 	struct cache *b = cache_new(1 << 20, NULL);
-	struct sink s = { b, { 0 }, 0 };
+	struct sink s = { b, { 0 }, 0, 0 };
 	struct dump_load_stats st;
 	struct cache_rrset_out o;
 	uint8_t buf[512];
@@ -283,7 +298,7 @@ test_bad_version(void **state)
 {
 	static const char text[] =
 	    ";; resolverd-dump 9 time=1700000000000\n";
-	struct sink s = { NULL, { 0 }, 0 };
+	struct sink s = { NULL, { 0 }, 0, 0 };
 	struct dump_load_stats st;
 
 	(void)state;
@@ -362,6 +377,45 @@ test_snap_and_filter(void **state)
 	cache_free(a);
 }
 
+/* With tiers, every entry is labelled, in text and JSON, and the label
+ * reaches the loader so each entry can go back to its own tier. */
+static void
+test_tier_labels(void **state)
+{
+	struct cache *a = filled();
+	struct cache *b = cache_new(1 << 20, &(struct cache_policy){
+		.max_ttl = 86400, .negative_ttl = 3600 });
+	struct sink s = { b, { 0 }, 0, 0 };
+	struct dump_load_stats st;
+	size_t len, lines = 0;
+	char *text, *json;
+
+	(void)state;
+	text = render_tier(a, T0, false, &len, "os");
+	for (char *p = text; (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	/* every line but the header carries the label, at the end */
+	for (char *p = strstr(text, "\n") + 1; *p; p = strchr(p, '\n') + 1) {
+		char *eol = strchr(p, '\n');
+		assert_non_null(eol);
+		assert_true(eol - p > 9);
+		assert_memory_equal(eol - 8, " tier=os", 8);
+	}
+	assert_int_equal(dump_load(text, len, T0, sink_store, sink_bad, &s,
+	    &st), 0);
+	assert_int_equal(s.nbad, 0);
+	assert_int_equal(st.entries, 5);
+	assert_int_equal(s.labelled, 5);
+	same_entry(a, b, n_www, 1, T0);
+	json = render_tier(a, T0, true, &len, "os");
+	assert_non_null(strstr(json, ",\"tier\":\"os\"}\n"));
+	assert_true(lines == 7);	/* header, 2 A, NS, TXT, 2 SOA */
+	free(json);
+	free(text);
+	cache_free(a);
+	cache_free(b);
+}
+
 int
 main(void)
 {
@@ -372,6 +426,7 @@ main(void)
 		cmocka_unit_test(test_bad_version),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_snap_and_filter),
+		cmocka_unit_test(test_tier_labels),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
