@@ -193,13 +193,22 @@ lower8(uint64_t x)
 	return x | (up >> 2);
 }
 
+static size_t lower_name_n(uint8_t *dst, const uint8_t *src, size_t len);
+
 /* Validate and lowercase @p src into @p dst. Label length bytes are <= 63,
  * below 'A', so lowercasing every byte leaves them alone. @return length or
  * 0 if malformed. */
 static size_t
 lower_name(uint8_t *dst, const uint8_t *src, size_t max)
 {
-	size_t len = cache_name_len(src, max), i = 0;
+	return lower_name_n(dst, src, cache_name_len(src, max));
+}
+
+/* The same for a name whose length @p len is known good. */
+static size_t
+lower_name_n(uint8_t *dst, const uint8_t *src, size_t len)
+{
+	size_t i = 0;
 	uint64_t w;
 
 	if (len < 8) {
@@ -925,9 +934,19 @@ cache_answer(struct cache *c, const uint8_t *qname, uint16_t qtype,
     uint16_t qclass, bool want_sigs, unsigned max_cname, uint64_t now_ms,
     uint8_t *out, size_t cap, size_t *len, struct cache_hit *hit)
 {
+	return cache_answer_n(c, qname, cache_name_len(qname, LIM_NAME_MAX),
+	    qtype, qclass, want_sigs, max_cname, now_ms, out, cap, len, hit);
+}
+
+int
+cache_answer_n(struct cache *c, const uint8_t *qname, size_t qname_len,
+    uint16_t qtype, uint16_t qclass, bool want_sigs, unsigned max_cname,
+    uint64_t now_ms, uint8_t *out, size_t cap, size_t *len,
+    struct cache_hit *hit)
+{
 	uint8_t qlow[LIM_NAME_MAX], next[LIM_NAME_MAX];
 	const uint8_t *cur = qlow;
-	size_t qlen = lower_name(qlow, qname, LIM_NAME_MAX), nlen = qlen;
+	size_t qlen, nlen;
 	struct wbuf w = { out, 0, cap, false };
 	unsigned links = 0, an = 0, ns = 0;
 	uint8_t rcode = 0;
@@ -935,8 +954,10 @@ cache_answer(struct cache *c, const uint8_t *qname, uint16_t qtype,
 	struct entry *e, *x;
 	int rc;
 
-	if (qlen == 0)
+	if (qname_len == 0 || qname_len > LIM_NAME_MAX ||
+	    qname[qname_len - 1] != 0)
 		return 0;
+	qlen = nlen = lower_name_n(qlow, qname, qname_len);
 	for (;;) {
 		uint64_t nh = siphash(cur, nlen, c->key);
 

@@ -163,6 +163,14 @@ int cache_answer(struct cache *c, const uint8_t *qname, uint16_t qtype,
     uint16_t qclass, bool want_sigs, unsigned max_cname, uint64_t now_ms,
     uint8_t *out, size_t cap, size_t *len, struct cache_hit *hit);
 
+/** cache_answer() for a name whose wire length the caller has already
+ *  measured and checked (msg_check_query does): @p qname_len bytes, the
+ *  last one the root label. Saves walking the labels again. */
+int cache_answer_n(struct cache *c, const uint8_t *qname, size_t qname_len,
+    uint16_t qtype, uint16_t qclass, bool want_sigs, unsigned max_cname,
+    uint64_t now_ms, uint8_t *out, size_t cap, size_t *len,
+    struct cache_hit *hit);
+
 /** Callback for cache_foreach(): return 0 to go on, non-zero to stop. */
 typedef int (*cache_visit_cb)(const struct cache_rrset_out *e, void *arg);
 

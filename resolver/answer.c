@@ -97,7 +97,8 @@ ans_from_cache(uint8_t *out, size_t cap, const uint8_t *pkt,
 	n = frame_head(out, cap, pkt, q, 0);
 	if (n == 0 || cap < n + ol)
 		return 0;
-	rc = cache_answer(c, q->qname, q->qtype, q->qclass, q->do_bit, max_cname,
+	rc = cache_answer_n(c, q->qname, q->qname_len, q->qtype, q->qclass,
+	    q->do_bit, max_cname,
 	    now_ms, out + n, cap - n - ol, &body, &hit);
 	if (rc == 0)
 		return 0;

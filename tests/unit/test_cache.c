@@ -540,6 +540,14 @@ test_answer_cname_chain(void **state)
 	    1, T0, pkt + q, sizeof(pkt) - q, &len, &hit), 0);
 	assert_int_equal(cache_answer(c, N("www.example.com"), A, IN, false,
 	    2, T0, pkt + q, sizeof(pkt) - q, &len, &hit), 1);
+	/* the same with the name's length given: right length hits, a
+	 * length that does not end on the root label is refused */
+	assert_int_equal(cache_answer_n(c, N("www.example.com"), 17, A, IN,
+	    false, 2, T0, pkt + q, sizeof(pkt) - q, &len, &hit), 1);
+	assert_int_equal(cache_answer_n(c, N("www.example.com"), 16, A, IN,
+	    false, 2, T0, pkt + q, sizeof(pkt) - q, &len, &hit), 0);
+	assert_int_equal(cache_answer_n(c, N("www.example.com"), 0, A, IN,
+	    false, 2, T0, pkt + q, sizeof(pkt) - q, &len, &hit), 0);
 	/* asking for the CNAME itself does not follow */
 	assert_int_equal(answer(c, "www.example.com", CNAME, false, T0,
 	    pkt + q, sizeof(pkt) - q, &len, &hit), 1);
