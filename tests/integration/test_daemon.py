@@ -338,6 +338,48 @@ def test_garbage_udp(daemon):
     stop_clean(d)
 
 
+def test_udp_burst_each_query_answered_once(daemon):
+    """A burst is read in batches (recvmmsg) and answered in batches
+    (sendmmsg): every client still gets exactly its own answers, each with
+    its ID and the right rcode."""
+    d = daemon()
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(3)]
+    question = b"\x07example\x03com\x00\x00\x01\x00\x01"
+    want, got = {}, {}
+    try:
+        # rounds of 60 datagrams: a batch's worth several times over, yet
+        # well within the daemon's socket buffer even when it is starved
+        # of CPU for a moment (a small datagram costs ~1 KB of it)
+        for rnd in range(5):
+            for i in range(rnd * 60, rnd * 60 + 60):
+                qid = 1000 + i
+                if i % 2:       # opcode STATUS: NOTIMP
+                    pkt = struct.pack(">HHHHHH", qid, 2 << 11, 1, 0, 0,
+                                      0) + question
+                    want[(i % 3, qid)] = dns.rcode.NOTIMP
+                else:           # no question: FORMERR
+                    pkt = struct.pack(">HHHHHH", qid, 0x0100, 0, 0, 0, 0)
+                    want[(i % 3, qid)] = dns.rcode.FORMERR
+                socks[i % 3].sendto(pkt, ("127.0.0.1", d.port))
+            deadline = time.monotonic() + 10
+            while len(got) < len(want) and time.monotonic() < deadline:
+                for k, s in enumerate(socks):
+                    s.settimeout(0.05)
+                    try:
+                        data = s.recv(65535)
+                    except socket.timeout:
+                        continue
+                    qid, flags = struct.unpack(">HH", data[:4])
+                    assert (k, qid) not in got, f"answered twice: {qid}"
+                    got[(k, qid)] = flags & 0xF
+    finally:
+        for s in socks:
+            s.close()
+    assert got == want
+    assert d.proc.poll() is None
+    stop_clean(d)
+
+
 def test_garbage_tcp(daemon):
     d = daemon()
     rng = random.Random(35)
