@@ -20,6 +20,7 @@
 
 #include "resolver/dump.h"
 #include "resolver/limits.h"
+#include "resolver/trace.h"
 
 #define LINE_MAX_LEN	65536	/* longest line dump_load accepts */
 #define META_MAX	1024
@@ -69,7 +70,6 @@ static int rr_text(ldns_buffer *b, const uint8_t *owner, uint16_t type,
     uint16_t rclass, uint32_t ttl, const uint8_t *rd, size_t rdlen);
 static void meta_text(char *out, size_t cap, const struct cache_rrset_out *e,
     const char *tier);
-static void json_str(FILE *out, const char *s);
 static int grow(uint8_t **p, size_t *cap, size_t need);
 static int parse_meta(char *s, struct meta *m, const char **why);
 static void flush_group(struct group *g, uint64_t dump_ms, uint64_t now_ms,
@@ -221,22 +221,6 @@ meta_text(char *out, size_t cap, const struct cache_rrset_out *e,
 		snprintf(out + n, cap - (size_t)n, " tier=%s", tier);
 }
 
-static void
-json_str(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
-
 /* Walk an rdata list: @return the next record's rdata or NULL at the end. */
 static const uint8_t *
 rd_next(const uint8_t **p, const uint8_t *end, size_t *len)
@@ -349,7 +333,7 @@ json_rdata_list(FILE *out, ldns_buffer *b, const uint8_t *owner,
 		if (!first)
 			fputc(',', out);
 		first = false;
-		json_str(out, rdata_part((char *)ldns_buffer_begin(b)));
+		trace_json_str(out, rdata_part((char *)ldns_buffer_begin(b)));
 	}
 	fputc(']', out);
 }
@@ -369,15 +353,15 @@ dump_entry_json(FILE *out, const struct cache_rrset_out *e, const char *tier)
 	}
 	name_text(name, sizeof(name), e->owner);
 	fputs("{\"owner\":", out);
-	json_str(out, name);
+	trace_json_str(out, name);
 	fputs(",\"class\":", out);
-	json_str(out, cls ? cls : "?");
+	trace_json_str(out, cls ? cls : "?");
 	fputs(",\"type\":", out);
 	if (e->kind == CACHE_NXDOMAIN) {
 		fputs("null", out);
 	} else {
 		type_text(type, sizeof(type), e->type);
-		json_str(out, type);
+		trace_json_str(out, type);
 	}
 	dump_time(when, sizeof(when), e->stored_ms);
 	source_text(from, sizeof(from), e->source, e->source_family);
@@ -385,7 +369,7 @@ dump_entry_json(FILE *out, const struct cache_rrset_out *e, const char *tier)
 	    ",\"kind\":\"%s\",\"rank\":%u,\"from\":", e->ttl, e->orig_ttl,
 	    dump_kind_str(e->kind, e->rank, e->type), e->rank);
 	if (e->source_family)
-		json_str(out, from);
+		trace_json_str(out, from);
 	else
 		fputs("null", out);
 	fprintf(out, ",\"stored\":\"%s\",\"stored_ms\":%" PRIu64
@@ -396,7 +380,7 @@ dump_entry_json(FILE *out, const struct cache_rrset_out *e, const char *tier)
 	} else {
 		fputs("[],\"soa_owner\":", out);
 		name_text(name, sizeof(name), e->soa_owner);
-		json_str(out, name);
+		trace_json_str(out, name);
 		fputs(",\"soa\":", out);
 		json_rdata_list(out, b, owner, TYPE_SOA, e->rclass, e->ttl,
 		    e->rdata, e->rdata_len);
@@ -406,7 +390,7 @@ dump_entry_json(FILE *out, const struct cache_rrset_out *e, const char *tier)
 	    e->sigs_len);
 	if (tier != NULL) {
 		fputs(",\"tier\":", out);
-		json_str(out, tier);
+		trace_json_str(out, tier);
 	}
 	fputs("}\n", out);
 	free(cls);
@@ -433,7 +417,7 @@ dump_infra(FILE *out, const struct infra_entry_out *e, uint64_t now_ms,
 		fputc('{', out);
 		if (tier != NULL) {
 			fputs("\"tier\":", out);
-			json_str(out, tier);
+			trace_json_str(out, tier);
 			fputc(',', out);
 		}
 		fprintf(out, "\"server\":\"%s\",\"srtt_ms\":%" PRIu32
@@ -446,7 +430,7 @@ dump_infra(FILE *out, const struct infra_entry_out *e, uint64_t now_ms,
 		for (unsigned k = 0; k < e->nlame && k < INFRA_LAME_MAX; k++) {
 			name_text(zone, sizeof(zone), e->lame[k].zone);
 			fprintf(out, "%s{\"zone\":", k ? "," : "");
-			json_str(out, zone);
+			trace_json_str(out, zone);
 			fprintf(out, ",\"remaining_s\":%" PRIu64 "}",
 			    e->lame[k].until_ms > now_ms ?
 			    (e->lame[k].until_ms - now_ms + 999) / 1000 : 0);

@@ -426,15 +426,16 @@ trace_print_dot(FILE *out, const struct trace *t)
 	fprintf(out, "}\n");
 }
 
-static void
-json_str(FILE *out, const char *s)
+/* See trace.h. */
+void
+trace_json_str(FILE *out, const char *s)
 {
 	fputc('"', out);
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c == '"' || c == '\\')
 			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
+		else if (c < 0x20 || c >= 0x7f)
 			fprintf(out, "\\u%04x", c);
 		else
 			fputc(c, out);
@@ -452,15 +453,15 @@ trace_print_json(FILE *out, const struct trace *t)
 		addr_text(a, sizeof(a), s);
 		fprintf(out, "{\"t_ms\":%llu,\"kind\":\"%s\",\"depth\":%u,\"zone\":",
 		    (unsigned long long)s->t_ms, trace_kind_str(s->kind), s->depth);
-		json_str(out, s->zone);
+		trace_json_str(out, s->zone);
 		fprintf(out, ",\"qname\":");
-		json_str(out, s->qname);
+		trace_json_str(out, s->qname);
 		fprintf(out, ",\"qtype\":%u,\"type\":\"%s\",\"server\":",
 		    s->qtype, trace_type_str(s->qtype, tb, sizeof(tb)));
-		json_str(out, a);
+		trace_json_str(out, a);
 		fprintf(out, ",\"tcp\":%s,\"rtt_ms\":%u,\"detail\":",
 		    s->tcp ? "true" : "false", s->rtt_ms);
-		json_str(out, s->detail);
+		trace_json_str(out, s->detail);
 		fprintf(out, "}\n");
 	}
 }

@@ -83,4 +83,8 @@ void trace_print_json(FILE *out, const struct trace *t);
  *  failures (red). */
 void trace_print_dot(FILE *out, const struct trace *t);
 
+/** Write @p s as a JSON string: quoted, with quotes, backslashes, control
+ *  characters and bytes beyond ASCII escaped (shared by the dump). */
+void trace_json_str(FILE *out, const char *s);
+
 #endif
