@@ -1037,6 +1037,20 @@ tcp_connection(uv_stream_t *server, int status)
 /* ---- set-up ------------------------------------------------------------ */
 
 /* A bound socket of @p type for @p l. @return the fd or a negative errno. */
+/* A large receive buffer for a UDP listener: SO_RCVBUFFORCE when the
+ * daemon may (root, before dropping privileges), else SO_RCVBUF, which the
+ * kernel caps at net.core.rmem_max. Not getting it is not an error. */
+static void
+udp_rcvbuf(int fd)
+{
+	int want = LIM_UDP_RCVBUF;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want,
+	    sizeof(want)) == 0)
+		return;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
+}
+
 static int
 open_socket(const struct cfg_listen *l, int type)
 {
@@ -1055,6 +1069,8 @@ open_socket(const struct cfg_listen *l, int type)
 	if (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
 	    &one, sizeof(one)) < 0)
 		goto fail;
+	if (type == SOCK_DGRAM)
+		udp_rcvbuf(fd);
 	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) < 0)
 		goto fail;
 	return fd;

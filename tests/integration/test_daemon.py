@@ -380,6 +380,26 @@ def test_udp_burst_each_query_answered_once(daemon):
     stop_clean(d)
 
 
+def test_udp_listener_has_a_large_receive_buffer(daemon):
+    """A burst of queries waits in the listener's receive buffer while the
+    loop is busy: the kernel's default (~200 small datagrams) lost 1 % of a
+    dnsperf run with 500 queries outstanding. As root the daemon forces
+    4 MiB (the kernel reports twice what was set)."""
+    d = daemon()
+    out = subprocess.run(["ss", "-u", "-l", "-n", "-m"], capture_output=True,
+                         text=True, timeout=10).stdout
+    lines = out.splitlines()
+    where = [i for i, ln in enumerate(lines) if f"127.0.0.1:{d.port} " in ln]
+    assert where, out
+    mem = " ".join(lines[where[0]:where[0] + 2])
+    rb = int(mem.split(",rb")[1].split(",")[0])
+    if os.geteuid() == 0:
+        assert rb >= 4 << 20, mem
+    else:
+        assert rb > 0, mem
+    stop_clean(d)
+
+
 def test_garbage_tcp(daemon):
     d = daemon()
     rng = random.Random(35)
