@@ -565,6 +565,7 @@ struct sums {
 	struct worker_stats w;
 	struct up_stats up;
 	struct srv_stats srv;
+	uint64_t kernel_drops;
 };
 
 static void
@@ -593,6 +594,7 @@ add_instance(struct instance *in, void *arg)
 	s->up.errors += in->worker.up.errors;
 	s->up.forwarded += in->worker.up.forwarded;
 	srv_get_stats(in->srv, &ss);
+	s->kernel_drops += srv_udp_kernel_drops(in->srv);
 	s->srv.udp_queries += ss.udp_queries;
 	s->srv.tcp_queries += ss.tcp_queries;
 	s->srv.dropped += ss.dropped;
@@ -651,6 +653,7 @@ stat_rows(struct ctl *ctl, struct instance *in, struct stat_row *rows)
 	ROW("servfail.limit", s.w.servfail_limit);
 	ROW("servfail.other", s.w.servfail_other);
 	ROW("dropped", s.srv.dropped);
+	ROW("dropped.kernel", s.kernel_drops);
 	ROW("cache.entries", cs.entries);
 	ROW("cache.bytes", cs.bytes);
 	ROW("cache.max_bytes", cs.max_bytes);

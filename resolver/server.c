@@ -18,9 +18,11 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -1265,6 +1267,45 @@ void
 srv_get_stats(const struct srv *srv, struct srv_stats *out)
 {
 	*out = srv->stats;
+}
+
+/** See server.h. */
+uint64_t
+srv_udp_kernel_drops(const struct srv *srv)
+{
+	static const char *const files[] = { "/proc/self/net/udp",
+		"/proc/self/net/udp6" };
+	unsigned long long inode[CFG_MAX_LISTEN];
+	unsigned n = 0;
+	uint64_t sum = 0;
+	char line[512];
+
+	for (unsigned i = 0; i < srv->nlisten; i++) {
+		struct stat st;
+
+		if (srv->udp[i].open && fstat(srv->udp[i].fd, &st) == 0)
+			inode[n++] = (unsigned long long)st.st_ino;
+	}
+	for (unsigned f = 0; f < 2 && n > 0; f++) {
+		FILE *fp = fopen(files[f], "r");
+
+		if (fp == NULL)
+			continue;
+		/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode
+		 * ref pointer drops */
+		while (fgets(line, sizeof(line), fp) != NULL) {
+			unsigned long long ino, drops;
+
+			if (sscanf(line, "%*s %*s %*s %*s %*s %*s %*s %*s %*s "
+			    "%llu %*s %*s %llu", &ino, &drops) != 2)
+				continue;
+			for (unsigned i = 0; i < n; i++)
+				if (inode[i] == ino)
+					sum += drops;
+		}
+		fclose(fp);
+	}
+	return sum;
 }
 
 /** See server.h. */

@@ -142,6 +142,12 @@ void srv_req_drop(struct srv_req *req);
 /** Copy the counters into @p out. */
 void srv_get_stats(const struct srv *srv, struct srv_stats *out);
 
+/** Datagrams the kernel dropped at this server's UDP listeners because
+ *  their receive buffers were full (the "drops" column of
+ *  /proc/self/net/udp and udp6 for the listeners' sockets): queries the
+ *  daemon never saw. Reads /proc; for the control path, not the hot one. */
+uint64_t srv_udp_kernel_drops(const struct srv *srv);
+
 /**
  * Stop: close every listener and connection and drop the default hook's
  * queue. Requests the hook still holds stay valid (srv_reply on them drops

@@ -400,6 +400,38 @@ def test_udp_listener_has_a_large_receive_buffer(daemon):
     stop_clean(d)
 
 
+def test_kernel_drops_are_counted(daemon):
+    """Queries the kernel dropped before the daemon could read them show in
+    `resolverctl stats` as dropped.kernel: stop the daemon, overfill its
+    receive buffer with responses (QR set: the daemon drops them without a
+    reply), let it go on."""
+    d = daemon()
+
+    def kernel_drops():
+        out = d.ctl_run("stats").stdout
+        return int(out.split("dropped.kernel")[1].split()[0])
+
+    assert kernel_drops() == 0
+    resp = struct.pack(">HHHHHH", 1, 0x8180, 0, 0, 0, 0)
+    os.kill(d.proc.pid, signal.SIGSTOP)
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.setblocking(False)
+            for _ in range(40000):      # ~40 MB of kernel memory > 8 MB
+                try:
+                    s.sendto(resp, ("127.0.0.1", d.port))
+                except BlockingIOError:
+                    time.sleep(0.001)
+    finally:
+        os.kill(d.proc.pid, signal.SIGCONT)
+    deadline = time.monotonic() + 10
+    while kernel_drops() == 0:
+        assert time.monotonic() < deadline, "no kernel drops counted"
+        time.sleep(0.1)
+    assert d.proc.poll() is None
+    stop_clean(d)
+
+
 def test_garbage_tcp(daemon):
     d = daemon()
     rng = random.Random(35)
