@@ -33,6 +33,7 @@
 #define MAX_ARGS	16
 
 enum job_kind { J_DUMP, J_INFRA, J_LOOKUP, J_FLUSH, J_LOAD };
+enum flush_what { FLUSH_NAME, FLUSH_ZONE, FLUSH_NEGATIVE, FLUSH_ALL };
 
 struct job {
 	enum job_kind kind;
@@ -41,7 +42,7 @@ struct job {
 	bool json;
 	struct dump_filter filter;
 	uint16_t type;			/* lookup, flush */
-	int flush;			/* 0 name, 1 zone, 2 negative, 3 all */
+	enum flush_what flush;
 	const char *payload;		/* load: into conn->in */
 	size_t payload_len;
 	bool all;			/* dump, flush: every tier */
@@ -79,7 +80,6 @@ struct conn {
 	uv_work_t work;			/* .data = this */
 	struct job job;
 	char err[200];			/* job: error for the status line */
-	struct instance *trace_in;
 	char trace_fmt;			/* 't' text, 'j' json, 'd' dot */
 	struct tier_walk tw;
 };
@@ -98,6 +98,7 @@ struct ctl {
 };
 
 static void on_conn_closed(uv_handle_t *h);
+static struct instance *find_tier(struct ctl *ctl, const char *name);
 static void conn_close(struct conn *c);
 static int respond(struct conn *c, const char *error);
 
@@ -314,28 +315,14 @@ infra_cb(const struct infra_entry_out *e, void *arg)
 	return 0;
 }
 
-static const struct iter_forward *
-forward_for(const struct worker *w, const uint8_t *name)
-{
-	const struct iter_forward *best = NULL;
-
-	for (unsigned i = 0; i < w->env.nforwards; i++) {
-		const struct iter_forward *fw = &w->env.forwards[i];
-		if (cache_name_under(name, fw->cut.zone) && (best == NULL ||
-		    cache_name_len(fw->cut.zone, LIM_NAME_MAX) >
-		    cache_name_len(best->cut.zone, LIM_NAME_MAX)))
-			best = fw;
-	}
-	return best;
-}
-
 /* The zone cut a resolution of the name would start from. */
 static void
 job_cut(struct conn *c)
 {
 	struct job *j = &c->job;
 	struct worker *w = &j->in->worker;
-	const struct iter_forward *fw = forward_for(w, j->filter.name);
+	const struct iter_forward *fw = iter_find_forward(&w->env,
+	    j->filter.name);
 	struct deleg *d = malloc(sizeof(*d));
 	char zone[LIM_NAME_MAX * 4 + 2], ns[LIM_NAME_MAX * 4 + 2], a[64];
 	bool cached;
@@ -399,13 +386,13 @@ load_store(void *arg, const struct cache_rrset_in *in, uint64_t stored_ms,
 {
 	struct load_ctx *l = arg;
 	struct ctl *ctl = l->c->ctl;
-	struct instance *to = l->c->job.in;
+	struct instance *to = NULL;
 	int rc;
 
-	for (unsigned i = 0; i < ctl->ninst && tier[0] &&
-	    !l->c->job.tier_given; i++)
-		if (strcmp(ctl->inst[i].name, tier) == 0)
-			to = &ctl->inst[i];
+	if (tier[0] && !l->c->job.tier_given)
+		to = find_tier(ctl, tier);
+	if (to == NULL)
+		to = l->c->job.in;
 	rc = cache_store(to->cache, in, stored_ms);
 	if (rc > 0)
 		l->count[to - ctl->inst]++;
@@ -455,15 +442,16 @@ static size_t
 flush_one(const struct job *j, struct cache *cache)
 {
 	switch (j->flush) {
-	case 0:
+	case FLUSH_NAME:
 		return cache_flush_name(cache, j->filter.name, j->type);
-	case 1:
+	case FLUSH_ZONE:
 		return cache_flush_zone(cache, j->filter.name);
-	case 2:
+	case FLUSH_NEGATIVE:
 		return cache_flush_negative(cache);
-	default:
-		return cache_flush_all(cache);
+	case FLUSH_ALL:
+		break;
 	}
+	return cache_flush_all(cache);
 }
 
 /* One tier (or the only instance): "removed N entries". Every tier:
@@ -498,7 +486,6 @@ static void
 on_work(uv_work_t *w)
 {
 	struct conn *c = w->data;
-
 	struct ctl *ctl = c->ctl;
 
 	switch (c->job.kind) {
@@ -714,12 +701,10 @@ cmd_stats(struct conn *c, struct instance *in, bool json, bool all)
 static void
 print_result(FILE *f, const struct iter_result *res)
 {
-	static const char *const rc[6] = { "NOERROR", "FORMERR", "SERVFAIL",
-		"NXDOMAIN", "NOTIMP", "REFUSED" };
 	size_t pos = 0;
 	unsigned n = 0;
 
-	fprintf(f, "result: %s", res->rcode < 6 ? rc[res->rcode] : "?");
+	fprintf(f, "result: %s", trace_rcode_str(res->rcode));
 	if (res->failed)
 		fprintf(f, " (EDE %u: %s)", res->ede_code, res->reason);
 	fprintf(f, ", %u answer, %u authority record(s)\n", res->ancount,
@@ -756,12 +741,10 @@ print_trace(struct conn *c, const struct iter_req *r, bool result)
 	case 'j':
 		trace_print_json(c->f, t);
 		fprintf(c->f, "{\"summary\":true,\"rcode\":%u,\"failed\":%s,"
-		    "\"ede\":%u,\"reason\":\"", res->rcode,
+		    "\"ede\":%u,\"reason\":", res->rcode,
 		    res->failed ? "true" : "false", res->ede_code);
-		for (const char *p = res->reason; res->failed && *p; p++)
-			if (*p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
-				fputc(*p, c->f);
-		fprintf(c->f, "\",\"total_ms\":%" PRIu64 ",\"upstream_queries\""
+		trace_json_str(c->f, res->failed ? res->reason : "");
+		fprintf(c->f, ",\"total_ms\":%" PRIu64 ",\"upstream_queries\""
 		    ":%u,\"answers\":%u}\n", total, sends, res->ancount);
 		break;
 	case 'd':
@@ -810,16 +793,15 @@ static void
 peek_tier(struct instance *in, const uint8_t *name, uint16_t type,
     struct peek *p)
 {
-	static const uint16_t order[3] = { 0, 5, CACHE_TYPE_NXDOMAIN };
+	/* the type asked, a CNAME at the name, the name's NXDOMAIN */
+	const uint16_t types[3] = { type, 5, CACHE_TYPE_NXDOMAIN };
 	static __thread uint8_t buf[65536];
 	uint64_t now = worker_now(&in->worker);
 	struct cache_rrset_out e;
 
 	memset(p, 0, sizeof(*p));
 	for (unsigned i = 0; i < 3 && !p->hit; i++) {
-		uint16_t t = i == 0 ? type : order[i];
-
-		if (cache_get(in->cache, name, t, 1, now, &e, buf,
+		if (cache_get(in->cache, name, types[i], 1, now, &e, buf,
 		    sizeof(buf)) != 1 || e.rank < CACHE_RANK_ANSWER_MIN)
 			continue;
 		p->hit = true;
@@ -898,20 +880,28 @@ print_tiers(struct conn *c, const char *when)
 	return first_hit;
 }
 
+/* Start a traced resolution at @p in; on failure answer with why. */
+static void
+start_trace(struct conn *c, struct instance *in, const uint8_t *name,
+    uint16_t type, bool cold)
+{
+	int r;
+
+	c->busy = true;
+	r = worker_trace(&in->worker, name, type, cold, on_trace, c);
+	if (r < 0)
+		respond(c, r == -EBUSY ? "too many resolutions in flight" :
+		    strerror(-r));
+}
+
 /* Phase 2: ask the first tier, as a client would; the answer travels up
  * the chain and every tier on the way stores it. */
 static void
 tier_chain(struct conn *c)
 {
-	struct instance *in = &c->ctl->inst[c->tw.from];
-	int r;
-
 	c->tw.phase = 2;
-	r = worker_trace(&in->worker, c->tw.name, c->tw.type, false, on_trace,
-	    c);
-	if (r < 0)
-		respond(c, r == -EBUSY ? "too many resolutions in flight" :
-		    strerror(-r));
+	start_trace(c, &c->ctl->inst[c->tw.from], c->tw.name, c->tw.type,
+	    false);
 }
 
 static void
@@ -951,7 +941,6 @@ tier_trace(struct conn *c, struct instance *in, const uint8_t *name,
     uint16_t type, bool cold)
 {
 	struct ctl *ctl = c->ctl;
-	int r;
 
 	memset(&c->tw, 0, sizeof(c->tw));
 	c->tw.on = true;
@@ -959,18 +948,13 @@ tier_trace(struct conn *c, struct instance *in, const uint8_t *name,
 	c->tw.cold = cold;
 	memcpy(c->tw.name, name, cache_name_len(name, LIM_NAME_MAX));
 	c->tw.type = type;
-	c->busy = true;
 	c->tw.hit = cold ? ctl->ninst : print_tiers(c, "before");
 	if (c->tw.hit < ctl->ninst) {
 		tier_chain(c);
 		return 0;
 	}
 	c->tw.phase = 1;
-	r = worker_trace(&ctl->inst[ctl->ninst - 1].worker, name, type, cold,
-	    on_trace, c);
-	if (r < 0)
-		respond(c, r == -EBUSY ? "too many resolutions in flight" :
-		    strerror(-r));
+	start_trace(c, &ctl->inst[ctl->ninst - 1], name, type, cold);
 	return 0;
 }
 
@@ -1068,19 +1052,19 @@ cmd_flush(struct conn *c, int argc, char **argv)
 
 	j->kind = J_FLUSH;
 	if (argc == 2 && strcmp(argv[1], "--all") == 0) {
-		j->flush = 3;
+		j->flush = FLUSH_ALL;
 	} else if (argc == 2 && strcmp(argv[1], "--negative") == 0) {
-		j->flush = 2;
+		j->flush = FLUSH_NEGATIVE;
 	} else if (argc == 3 && strcmp(argv[1], "--zone") == 0) {
 		if (parse_name(argv[2], j->filter.name) < 0)
 			return usage_error(c, "bad name '%s'", argv[2]);
-		j->flush = 1;
+		j->flush = FLUSH_ZONE;
 	} else if ((argc == 2 || argc == 3) && argv[1][0] != '-') {
 		if (parse_name(argv[1], j->filter.name) < 0)
 			return usage_error(c, "bad name '%s'", argv[1]);
 		if (argc == 3 && parse_type(argv[2], &j->type) < 0)
 			return usage_error(c, "unknown type '%s'", argv[2]);
-		j->flush = 0;
+		j->flush = FLUSH_NAME;
 	} else {
 		return usage_error(c, "usage: flush NAME [TYPE] | --zone NAME "
 		    "| --negative | --all");
@@ -1096,7 +1080,6 @@ cmd_trace(struct conn *c, struct instance *in, int argc, char **argv)
 	uint8_t name[LIM_NAME_MAX];
 	uint16_t type = 1;
 	bool cold = false, have_name = false, have_type = false;
-	int r;
 
 	c->trace_fmt = 't';
 	for (int i = 1; i < argc; i++) {
@@ -1126,14 +1109,7 @@ cmd_trace(struct conn *c, struct instance *in, int argc, char **argv)
 	c->tw.on = false;
 	if (c->ctl->ninst > 1)
 		return tier_trace(c, in, name, type, cold);
-	c->busy = true;
-	c->trace_in = in;
-	r = worker_trace(&in->worker, name, type, cold, on_trace, c);
-	if (r < 0) {
-		c->busy = false;
-		respond(c, r == -EBUSY ? "too many resolutions in flight" :
-		    strerror(-r));
-	}
+	start_trace(c, in, name, type, cold);
 	return 0;
 }
 
@@ -1187,8 +1163,7 @@ dispatch(struct conn *c)
 	if (strcmp(argv[0], "stats") == 0) {
 		if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0))
 			return respond(c, "usage: stats [--json]");
-		cmd_stats(c, in, argc == 2, !c->job.tier_given &&
-		    c->ctl->ninst > 1);
+		cmd_stats(c, in, argc == 2, c->job.all);
 	} else if (strcmp(argv[0], "dump") == 0) {
 		cmd_dump(c, argc, argv);
 	} else if (strcmp(argv[0], "lookup") == 0) {

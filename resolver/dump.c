@@ -588,6 +588,24 @@ grow(uint8_t **p, size_t *cap, size_t need)
 	return 0;
 }
 
+/* Append one rdata, with its 2-byte length, to an rdata list of @p *n
+ * records (at most 65535). @return 0 or -ENOMEM. */
+static int
+rdlist_add(uint8_t **p, size_t *len, size_t *cap, uint16_t *n,
+    const uint8_t *rd, size_t rdlen)
+{
+	if (grow(p, cap, *len + 2 + rdlen) < 0)
+		return -ENOMEM;
+	if (*n == 0xffff)
+		return 0;
+	(*p)[*len] = (uint8_t)(rdlen >> 8);
+	(*p)[*len + 1] = (uint8_t)rdlen;
+	memcpy(*p + *len + 2, rd, rdlen);
+	*len += 2 + rdlen;
+	(*n)++;
+	return 0;
+}
+
 static int
 rank_of(const char *kind, unsigned rank)
 {
@@ -860,27 +878,12 @@ load_line(struct group *g, char *line, unsigned lineno, uint64_t dump_ms,
 		return b == NULL ? -ENOMEM : -EINVAL;
 	}
 	rdlen = ldns_buffer_position(b);
-	if (sig) {
-		rc = grow(&g->sig, &g->sig_cap, g->sig_len + 2 + rdlen);
-		if (rc == 0 && g->nsig < 0xffff) {
-			g->sig[g->sig_len] = (uint8_t)(rdlen >> 8);
-			g->sig[g->sig_len + 1] = (uint8_t)rdlen;
-			memcpy(g->sig + g->sig_len + 2, ldns_buffer_begin(b),
-			    rdlen);
-			g->sig_len += 2 + rdlen;
-			g->nsig++;
-		}
-	} else {
-		rc = grow(&g->rd, &g->rd_cap, g->rd_len + 2 + rdlen);
-		if (rc == 0 && g->nrr < 0xffff) {
-			g->rd[g->rd_len] = (uint8_t)(rdlen >> 8);
-			g->rd[g->rd_len + 1] = (uint8_t)rdlen;
-			memcpy(g->rd + g->rd_len + 2, ldns_buffer_begin(b),
-			    rdlen);
-			g->rd_len += 2 + rdlen;
-			g->nrr++;
-		}
-	}
+	if (sig)
+		rc = rdlist_add(&g->sig, &g->sig_len, &g->sig_cap, &g->nsig,
+		    ldns_buffer_begin(b), rdlen);
+	else
+		rc = rdlist_add(&g->rd, &g->rd_len, &g->rd_cap, &g->nrr,
+		    ldns_buffer_begin(b), rdlen);
 	ldns_buffer_free(b);
 	ldns_rr_free(rr);
 	if (rc < 0)

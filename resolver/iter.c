@@ -90,16 +90,6 @@ struct iter_req {
 
 /* ---- small helpers ---- */
 
-/* The mnemonic of a reply code, for trace lines a person reads. */
-static const char *
-rcode_name(unsigned rc)
-{
-	static const char *const names[] = { "NOERROR", "FORMERR",
-		"SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED" };
-
-	return rc < sizeof(names) / sizeof(names[0]) ? names[rc] : "rcode>5";
-}
-
 static unsigned
 name_labels(const uint8_t *n)
 {
@@ -386,7 +376,7 @@ frame_done(struct iter_req *r, uint64_t now, uint8_t rcode)
 		r->res.rcode = rcode;
 		r->done = true;
 		stepf(r, now, TRACE_DONE, "rcode %s, %u answer records, %u sends",
-		    rcode_name(rcode),
+		    trace_rcode_str(rcode),
 		    r->res.ancount, r->sends);
 		return;
 	}
@@ -631,9 +621,9 @@ query_name(struct iter_req *r, struct frame *f, uint16_t *type)
 	return name_suffix(f->sname, want);
 }
 
-/* The deepest forward zone holding @p name, or NULL. */
-static const struct iter_forward *
-find_forward(const struct iter_env *env, const uint8_t *name)
+/* See iter.h. */
+const struct iter_forward *
+iter_find_forward(const struct iter_env *env, const uint8_t *name)
 {
 	const struct iter_forward *best = NULL;
 
@@ -760,7 +750,7 @@ iter_next(struct iter_req *r, uint64_t now, struct iter_action *a)
 			if (f->qtype == T_DS && from[0] != 0)
 				from += 1 + from[0];
 			const struct iter_forward *fw = f->no_forward ? NULL :
-			    find_forward(r->env, f->sname);
+			    iter_find_forward(r->env, f->sname);
 			if (fw != NULL) {
 				f->cut = fw->cut;
 				f->fwd_fallback = fw->fallback_iterate;
@@ -1283,7 +1273,7 @@ iter_reply(struct iter_req *r, const struct sockaddr *from, const uint8_t *pkt,
 		s->port = ad->port;
 		s->tcp = f->tcp;
 		snprintf(s->detail, sizeof(s->detail), "reply %s, %u bytes%s%s",
-		    rcode_name(pkt[3] & 0xf), (unsigned)len, pkt[2] & 0x04 ? ", AA" : "",
+		    trace_rcode_str(pkt[3] & 0xf), (unsigned)len, pkt[2] & 0x04 ? ", AA" : "",
 		    pkt[2] & 0x02 ? ", TC" : "");
 	}
 	/* Names compressed against the question carry our random 0x20 case;

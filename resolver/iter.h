@@ -138,6 +138,10 @@ void iter_abort(struct iter_req *r, uint64_t now_ms, const char *reason);
 
 const struct iter_result *iter_result(const struct iter_req *r);
 const struct trace *iter_trace(const struct iter_req *r);
+
+/** The deepest forward zone of @p env holding @p name, or NULL. */
+const struct iter_forward *iter_find_forward(const struct iter_env *env,
+    const uint8_t *name);
 /** Replies ignored by the spoof check so far. */
 unsigned iter_ignored(const struct iter_req *r);
 

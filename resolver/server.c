@@ -55,8 +55,7 @@
 /** An answer waiting for the socket to become writable. */
 struct udp_pend {
 	struct udp_pend *next;
-	struct sockaddr_in6 to;
-	socklen_t tolen;
+	struct sockaddr_in6 to;		/**< or a sockaddr_in */
 	size_t len;
 	uint8_t data[];
 };
@@ -303,6 +302,13 @@ sa_len(const struct sockaddr *sa)
 	    sizeof(struct sockaddr_in);
 }
 
+/* The socket is full for now: keep the answer for later. */
+static bool
+send_would_block(int err)
+{
+	return err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS;
+}
+
 static void
 udp_watch(struct srv_udp *u, bool writable)
 {
@@ -326,8 +332,7 @@ udp_queue(struct srv_udp *u, const struct sockaddr *to, const uint8_t *data,
 		return;
 	}
 	p->next = NULL;
-	p->tolen = sa_len(to);
-	memcpy(&p->to, to, p->tolen);
+	memcpy(&p->to, to, sa_len(to));
 	p->len = len;
 	memcpy(p->data, data, len);
 	*u->pend_tail = p;
@@ -347,10 +352,10 @@ udp_drain(struct srv_udp *u)
 
 		do
 			r = sendto(u->fd, p->data, p->len, MSG_DONTWAIT,
-			    (struct sockaddr *)&p->to, p->tolen);
+			    (struct sockaddr *)&p->to,
+			    sa_len((struct sockaddr *)&p->to));
 		while (r < 0 && errno == EINTR);
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-		    errno == ENOBUFS))
+		if (r < 0 && send_would_block(errno))
 			return;
 		if (r < 0)
 			u->srv->stats.dropped++;
@@ -392,7 +397,7 @@ udp_send_now(struct srv_udp *u, const struct sockaddr *to,
 	while (r < 0 && errno == EINTR);
 	if (r >= 0)
 		return;
-	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+	if (send_would_block(errno)) {
 		udp_queue(u, to, data, len);
 		return;
 	}
@@ -422,8 +427,7 @@ udp_flush(struct srv_udp *u)
 		while (r < 0 && errno == EINTR);
 		if (r > 0) {
 			i += (unsigned)r;
-		} else if (errno == EAGAIN || errno == EWOULDBLOCK ||
-		    errno == ENOBUFS) {
+		} else if (send_would_block(errno)) {
 			break;
 		} else {
 			log_debug("udp send on %s: %s", u->text,
@@ -1038,7 +1042,6 @@ tcp_connection(uv_stream_t *server, int status)
 
 /* ---- set-up ------------------------------------------------------------ */
 
-/* A bound socket of @p type for @p l. @return the fd or a negative errno. */
 /* A large receive buffer for a UDP listener: SO_RCVBUFFORCE when the
  * daemon may (root, before dropping privileges), else SO_RCVBUF, which the
  * kernel caps at net.core.rmem_max. Not getting it is not an error. */
@@ -1053,6 +1056,7 @@ udp_rcvbuf(int fd)
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
 }
 
+/* A bound socket of @p type for @p l. @return the fd or a negative errno. */
 static int
 open_socket(const struct cfg_listen *l, int type)
 {

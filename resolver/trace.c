@@ -120,6 +120,17 @@ addr_text(char *out, size_t cap, const struct trace_step *s)
 	}
 }
 
+/* See trace.h. */
+const char *
+trace_rcode_str(unsigned rcode)
+{
+	static const char *const names[] = { "NOERROR", "FORMERR",
+		"SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED" };
+
+	return rcode < sizeof(names) / sizeof(names[0]) ? names[rcode] :
+	    "rcode>5";
+}
+
 /* A type's mnemonic for the renderings (common ones; TYPEn otherwise). */
 const char *
 trace_type_str(uint16_t type, char *buf, size_t cap)

@@ -67,6 +67,8 @@ struct trace_step *trace_add(struct trace *t, uint64_t now_ms,
 /** Write @p name (wire) as presentation text into @p out (cap bytes). */
 void trace_name(char *out, size_t cap, const uint8_t *name);
 const char *trace_kind_str(enum trace_kind k);
+/** The mnemonic of a reply code 0..5 ("NXDOMAIN"), else "rcode>5". */
+const char *trace_rcode_str(unsigned rcode);
 /** The mnemonic of @p type ("AAAA"), or "TYPEn" written into @p buf. */
 const char *trace_type_str(uint16_t type, char *buf, size_t cap);
 /** Total time (ms, the last step's) and upstream queries (SEND steps). */
