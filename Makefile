@@ -45,7 +45,7 @@ TOOL_BIN = $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
 PROGS = $(BUILD)/resolverd $(if $(wildcard tools/resolverctl.c),$(BUILD)/resolverctl)
 
 .PHONY: all deps run test check unit integration check-layering install \
-        clean lab-start lab-stop lab-tiers bench sanitize
+        clean lab-start lab-stop lab-tiers bench sanitize format format-check
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
 
 deps:
@@ -78,6 +78,7 @@ run: deps
 # `make test`: install; the unit tests of a plain build (some, like the
 # allocation counter, cannot run under ASan); then ASan+UBSan and every test.
 test: deps
+	$(MAKE) format-check
 	$(MAKE) unit
 	$(MAKE) SANITIZE=address,undefined check
 
@@ -104,6 +105,15 @@ check-layering:
 	 bad=$$(grep -l '#include <yaml.h>' $$(find . -name '*.[ch]' -not -path './build*') | grep -v '^./config/yaml.c$$'); \
 	 if [ -n "$$bad" ]; then echo "layering: <yaml.h> outside config/yaml.c: $$bad"; exit 1; fi; \
 	 echo "layering: ok"
+
+# Every C file of the repository in the house style (.clang-format).
+FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_SRC)
+format-check:
+	@bad=$$(for f in $(FORMAT_SRC); do clang-format $$f | cmp -s $$f - || echo $$f; done); \
+	 if [ -n "$$bad" ]; then echo "format: not in the house style (make format):"; \
+	     echo "$$bad"; exit 1; fi; echo "format: ok"
 
 lab-start: all
 	tools/lab/start

@@ -53,52 +53,52 @@
 _Static_assert((LIM_CACHE_SHARDS & (LIM_CACHE_SHARDS - 1)) == 0,
     "LIM_CACHE_SHARDS must be a power of two");
 
-#define TYPE_SOA	6
-#define TYPE_CNAME	5
-#define TYPE_RRSIG	46
+#define TYPE_SOA   6
+#define TYPE_CNAME 5
+#define TYPE_RRSIG 46
 
 /* A shard smaller than this is not worth its table: small caches get fewer
  * shards (a 64 KiB cache has 4). */
-#define SHARD_MIN_BYTES		(16u << 10)
-#define SHARD_MIN_ENTRIES	16	/* entries per shard under max_entries */
-#define INITIAL_BUCKETS		16
+#define SHARD_MIN_BYTES   (16u << 10)
+#define SHARD_MIN_ENTRIES 16 /* entries per shard under max_entries */
+#define INITIAL_BUCKETS   16
 /* glibc's chunk header, not included in malloc_usable_size(). */
-#define MALLOC_HDR		sizeof(size_t)
+#define MALLOC_HDR sizeof(size_t)
 /* Largest rdata list accepted: a DNS message cannot carry more. */
-#define RDATA_LIST_MAX		65535
+#define RDATA_LIST_MAX 65535
 
 struct entry {
-	struct entry *hnext;		/* hash chain */
-	struct entry *prev, *next;	/* LRU list, head = most recent */
-	uint64_t hash;			/* key hash (name hash x type, class) */
-	uint64_t expire_ms;		/* stored_ms + ttl * 1000 */
-	uint32_t ttl;			/* clamped TTL, seconds */
-	uint32_t hits;			/* times written by cache_answer() */
-	uint32_t size;			/* accounted bytes */
+	struct entry *hnext;       /* hash chain */
+	struct entry *prev, *next; /* LRU list, head = most recent */
+	uint64_t hash;             /* key hash (name hash x type, class) */
+	uint64_t expire_ms;        /* stored_ms + ttl * 1000 */
+	uint32_t ttl;              /* clamped TTL, seconds */
+	uint32_t hits;             /* times written by cache_answer() */
+	uint32_t size;             /* accounted bytes */
 	uint16_t rdata_len, sigs_len;
 	uint16_t type, rclass;
 	uint16_t nrr, nsig;
 	uint8_t kind, rank;
-	uint8_t name_len, soa_len;	/* soa_len 0 for positive entries */
+	uint8_t name_len, soa_len; /* soa_len 0 for positive entries */
 	uint8_t source_family;
 	uint8_t source[16];
-	uint8_t data[];			/* see the file comment */
+	uint8_t data[]; /* see the file comment */
 };
 
 struct shard {
 	alignas(64) pthread_mutex_t lock;
-	struct entry **buckets;		/* owned; NULL until the first store */
-	size_t mask;			/* nbuckets - 1 */
+	struct entry **buckets; /* owned; NULL until the first store */
+	size_t mask;            /* nbuckets - 1 */
 	size_t nbuckets;
-	struct entry *head, *tail;	/* LRU */
+	struct entry *head, *tail; /* LRU */
 	uint64_t count, bytes, budget, table_bytes;
-	uint64_t max_count;		/* 0: no entry bound */
+	uint64_t max_count; /* 0: no entry bound */
 	uint64_t stores, replaced, kept, evictions, expiries, hits, misses;
 };
 
 struct cache {
-	uint64_t key[2];		/* SipHash key, from getrandom() */
-	struct shard *shards;		/* owned; nshards, 64-byte aligned */
+	uint64_t key[2];      /* SipHash key, from getrandom() */
+	struct shard *shards; /* owned; nshards, 64-byte aligned */
 	unsigned nshards;
 	uint64_t max_bytes;
 	_Atomic uint32_t min_ttl, max_ttl, neg_ttl;
@@ -129,8 +129,8 @@ static int grow(struct shard *s, uint64_t need);
 static unsigned chain_len(struct shard *s, uint64_t h, struct entry **last);
 static bool rdata_list_ok(const uint8_t *p, size_t len, unsigned n);
 static bool soa_rdata_ok(const uint8_t *p, size_t len);
-static int check_input(const struct cache_rrset_in *in, size_t *olen,
-    size_t *slen);
+static int check_input(
+    const struct cache_rrset_in *in, size_t *olen, size_t *slen);
 static uint32_t clamp_ttl(struct cache *c, const struct cache_rrset_in *in);
 static inline uint32_t remaining(const struct entry *e, uint64_t now);
 static inline bool answerable(const struct entry *e, uint8_t kind);
@@ -138,14 +138,13 @@ static unsigned put_rrset(struct wbuf *w, const struct entry *e,
     const uint8_t *owner, size_t olen, bool ptr, uint16_t type,
     const uint8_t *rd, size_t rdlen, uint32_t ttl);
 static unsigned put_entry(struct wbuf *w, const struct entry *e,
-    const uint8_t *owner, size_t olen, bool ptr, bool want_sigs,
-    uint32_t ttl);
+    const uint8_t *owner, size_t olen, bool ptr, bool want_sigs, uint32_t ttl);
 static void fill_out(const struct entry *e, uint64_t now,
     struct cache_rrset_out *out, const uint8_t *base);
-static size_t sweep(struct shard *s, bool (*pred)(const struct entry *,
-    const void *), const void *arg);
-static size_t sweep_all(struct cache *c, bool (*pred)(const struct entry *,
-    const void *), const void *arg);
+static size_t sweep(struct shard *s,
+    bool (*pred)(const struct entry *, const void *), const void *arg);
+static size_t sweep_all(struct cache *c,
+    bool (*pred)(const struct entry *, const void *), const void *arg);
 static bool pred_name(const struct entry *e, const void *arg);
 static bool pred_zone(const struct entry *e, const void *arg);
 static bool pred_negative(const struct entry *e, const void *arg);
@@ -170,7 +169,7 @@ cache_name_len(const uint8_t *n, size_t max)
 		if (off >= max)
 			return 0;
 		uint8_t l = n[off];
-		if (l > 63)	/* also rejects compression pointers */
+		if (l > 63) /* also rejects compression pointers */
 			return 0;
 		off += 1 + (size_t)l;
 		if (off > LIM_NAME_MAX)
@@ -187,8 +186,9 @@ static inline uint64_t
 lower8(uint64_t x)
 {
 	uint64_t h = x & 0x7f7f7f7f7f7f7f7fULL;
-	uint64_t up = ~x & ((h + 0x3f3f3f3f3f3f3f3fULL) ^
-	    (h + 0x2525252525252525ULL)) & 0x8080808080808080ULL;
+	uint64_t up = ~x &
+	    ((h + 0x3f3f3f3f3f3f3f3fULL) ^ (h + 0x2525252525252525ULL)) &
+	    0x8080808080808080ULL;
 
 	return x | (up >> 2);
 }
@@ -221,7 +221,7 @@ lower_name_n(uint8_t *dst, const uint8_t *src, size_t len)
 		w = lower8(w);
 		memcpy(dst + i, &w, 8);
 	}
-	if (i < len) {		/* the last 8 bytes again, overlapping */
+	if (i < len) { /* the last 8 bytes again, overlapping */
 		memcpy(&w, src + len - 8, 8);
 		w = lower8(w);
 		memcpy(dst + len - 8, &w, 8);
@@ -282,12 +282,22 @@ cache_name_under(const uint8_t *name, const uint8_t *zone)
 /* -------------------------------------------------------------- hashing */
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND \
-	do { \
-		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32); \
-		v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2; \
-		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0; \
-		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
+#define SIPROUND                   \
+	do {                       \
+		v0 += v1;          \
+		v1 = ROTL(v1, 13); \
+		v1 ^= v0;          \
+		v0 = ROTL(v0, 32); \
+		v2 += v3;          \
+		v3 = ROTL(v3, 16); \
+		v3 ^= v2;          \
+		v0 += v3;          \
+		v3 = ROTL(v3, 21); \
+		v3 ^= v0;          \
+		v2 += v1;          \
+		v1 = ROTL(v1, 17); \
+		v1 ^= v2;          \
+		v2 = ROTL(v2, 32); \
 	} while (0)
 
 /* SipHash-1-3 (Aumasson, Bernstein; the variant Rust and CPython use for
@@ -311,14 +321,23 @@ siphash(const uint8_t *in, size_t len, const uint64_t k[2])
 		v0 ^= m;
 	}
 	switch (len & 7) {
-	case 7: b |= (uint64_t)in[6] << 48; /* fall through */
-	case 6: b |= (uint64_t)in[5] << 40; /* fall through */
-	case 5: b |= (uint64_t)in[4] << 32; /* fall through */
-	case 4: b |= (uint64_t)in[3] << 24; /* fall through */
-	case 3: b |= (uint64_t)in[2] << 16; /* fall through */
-	case 2: b |= (uint64_t)in[1] << 8; /* fall through */
-	case 1: b |= (uint64_t)in[0]; break;
-	default: break;
+	case 7:
+		b |= (uint64_t)in[6] << 48; /* fall through */
+	case 6:
+		b |= (uint64_t)in[5] << 40; /* fall through */
+	case 5:
+		b |= (uint64_t)in[4] << 32; /* fall through */
+	case 4:
+		b |= (uint64_t)in[3] << 24; /* fall through */
+	case 3:
+		b |= (uint64_t)in[2] << 16; /* fall through */
+	case 2:
+		b |= (uint64_t)in[1] << 8; /* fall through */
+	case 1:
+		b |= (uint64_t)in[0];
+		break;
+	default:
+		break;
 	}
 	v3 ^= b;
 	SIPROUND;
@@ -335,8 +354,8 @@ siphash(const uint8_t *in, size_t len, const uint64_t k[2])
 static inline uint64_t
 key_hash(uint64_t nh, uint16_t type, uint16_t rclass)
 {
-	uint64_t x = nh ^ (((uint64_t)type << 16 | rclass) *
-	    0x9e3779b97f4a7c15ULL);
+	uint64_t x =
+	    nh ^ (((uint64_t)type << 16 | rclass) * 0x9e3779b97f4a7c15ULL);
 
 	x ^= x >> 33;
 	x *= 0xff51afd7ed558ccdULL;
@@ -488,8 +507,8 @@ cache_new(uint64_t max_bytes, const struct cache_policy *policy)
 	while (policy && policy->max_entries && n > 1 &&
 	    policy->max_entries / n < SHARD_MIN_ENTRIES)
 		n /= 2;
-	c->shards = aligned_alloc(alignof(struct shard),
-	    n * sizeof(struct shard));
+	c->shards =
+	    aligned_alloc(alignof(struct shard), n * sizeof(struct shard));
 	if (c->shards == NULL) {
 		free(c);
 		return NULL;
@@ -534,20 +553,21 @@ cache_free(struct cache *c)
 void
 cache_set_policy(struct cache *c, const struct cache_policy *policy)
 {
-	uint64_t per = policy->max_entries ?
-	    (policy->max_entries + c->nshards - 1) / c->nshards : 0;
+	uint64_t per = policy->max_entries
+	    ? (policy->max_entries + c->nshards - 1) / c->nshards
+	    : 0;
 
 	for (unsigned i = 0; i < c->nshards; i++) {
 		pthread_mutex_lock(&c->shards[i].lock);
 		c->shards[i].max_count = per;
 		pthread_mutex_unlock(&c->shards[i].lock);
 	}
-	atomic_store_explicit(&c->min_ttl, policy->min_ttl,
-	    memory_order_relaxed);
-	atomic_store_explicit(&c->max_ttl, policy->max_ttl,
-	    memory_order_relaxed);
-	atomic_store_explicit(&c->neg_ttl, policy->negative_ttl,
-	    memory_order_relaxed);
+	atomic_store_explicit(
+	    &c->min_ttl, policy->min_ttl, memory_order_relaxed);
+	atomic_store_explicit(
+	    &c->max_ttl, policy->max_ttl, memory_order_relaxed);
+	atomic_store_explicit(
+	    &c->neg_ttl, policy->negative_ttl, memory_order_relaxed);
 }
 
 /* ---------------------------------------------------------------- store */
@@ -608,9 +628,10 @@ check_input(const struct cache_rrset_in *in, size_t *olen, size_t *slen)
 			return -EINVAL;
 		/* exactly one target name filling the rdata: cache_answer()
 		 * follows it without further checks */
-		if (in->type == TYPE_CNAME && (in->nrr != 1 ||
-		    cache_name_len(in->rdata + 2, in->rdata_len - 2) !=
-		    in->rdata_len - 2))
+		if (in->type == TYPE_CNAME &&
+		    (in->nrr != 1 ||
+		        cache_name_len(in->rdata + 2, in->rdata_len - 2) !=
+		            in->rdata_len - 2))
 			return -EINVAL;
 		return 0;
 	case CACHE_NXDOMAIN:
@@ -639,17 +660,17 @@ clamp_ttl(struct cache *c, const struct cache_rrset_in *in)
 	uint32_t ttl = in->ttl > 0x7fffffffu ? 0 : in->ttl;
 
 	if (in->kind == CACHE_RRSET) {
-		uint32_t lo = atomic_load_explicit(&c->min_ttl,
-		    memory_order_relaxed);
-		uint32_t hi = atomic_load_explicit(&c->max_ttl,
-		    memory_order_relaxed);
+		uint32_t lo =
+		    atomic_load_explicit(&c->min_ttl, memory_order_relaxed);
+		uint32_t hi =
+		    atomic_load_explicit(&c->max_ttl, memory_order_relaxed);
 		if (ttl < lo)
 			ttl = lo;
 		if (ttl > hi)
 			ttl = hi;
 	} else {
-		uint32_t hi = atomic_load_explicit(&c->neg_ttl,
-		    memory_order_relaxed);
+		uint32_t hi =
+		    atomic_load_explicit(&c->neg_ttl, memory_order_relaxed);
 		if (ttl > hi)
 			ttl = hi;
 	}
@@ -722,8 +743,10 @@ cache_store(struct cache *c, const struct cache_rrset_in *in, uint64_t now_ms)
 	s = shard_of(c, nh);
 	pthread_mutex_lock(&s->lock);
 	if (e->size + s->table_bytes > s->budget ||
-	    (s->buckets == NULL && e->size + INITIAL_BUCKETS *
-	    sizeof(struct entry *) + MALLOC_HDR > s->budget)) {
+	    (s->buckets == NULL &&
+	        e->size + INITIAL_BUCKETS * sizeof(struct entry *) +
+	                MALLOC_HDR >
+	            s->budget)) {
 		rc = -E2BIG;
 		goto fail;
 	}
@@ -753,7 +776,8 @@ cache_store(struct cache *c, const struct cache_rrset_in *in, uint64_t now_ms)
 			goto fail;
 	}
 	while ((s->bytes + e->size > s->budget ||
-	    (s->max_count && s->count >= s->max_count)) && s->tail) {
+	           (s->max_count && s->count >= s->max_count)) &&
+	    s->tail) {
 		remove_entry(s, s->tail);
 		s->evictions++;
 	}
@@ -821,9 +845,8 @@ fill_out(const struct entry *e, uint64_t now, struct cache_rrset_out *out,
 }
 
 int
-cache_get(struct cache *c, const uint8_t *name, uint16_t type,
-    uint16_t rclass, uint64_t now_ms, struct cache_rrset_out *out,
-    uint8_t *buf, size_t buflen)
+cache_get(struct cache *c, const uint8_t *name, uint16_t type, uint16_t rclass,
+    uint64_t now_ms, struct cache_rrset_out *out, uint8_t *buf, size_t buflen)
 {
 	uint8_t lname[LIM_NAME_MAX];
 	size_t nlen = lower_name(lname, name, LIM_NAME_MAX), dlen;
@@ -837,8 +860,8 @@ cache_get(struct cache *c, const uint8_t *name, uint16_t type,
 	nh = siphash(lname, nlen, c->key);
 	s = shard_of(c, nh);
 	pthread_mutex_lock(&s->lock);
-	e = find(s, key_hash(nh, type, rclass), lname, nlen, type, rclass,
-	    now_ms);
+	e = find(
+	    s, key_hash(nh, type, rclass), lname, nlen, type, rclass, now_ms);
 	if (e) {
 		dlen = (size_t)e->name_len + e->soa_len + e->rdata_len +
 		    e->sigs_len;
@@ -947,7 +970,7 @@ cache_answer_n(struct cache *c, const uint8_t *qname, size_t qname_len,
 	uint8_t qlow[LIM_NAME_MAX], next[LIM_NAME_MAX];
 	const uint8_t *cur = qlow;
 	size_t qlen, nlen;
-	struct wbuf w = { out, 0, cap, false };
+	struct wbuf w = {out, 0, cap, false};
 	unsigned links = 0, an = 0, ns = 0;
 	uint8_t rcode = 0;
 	struct shard *s;
@@ -987,8 +1010,8 @@ cache_answer_n(struct cache *c, const uint8_t *qname, size_t qname_len,
 				/* the target fills the rdata (checked on
 				 * store) and next may be cur: cur's record
 				 * is written already */
-				nlen = lower_name(next, x->data + x->name_len +
-				    2, LIM_NAME_MAX);
+				nlen = lower_name(next,
+				    x->data + x->name_len + 2, LIM_NAME_MAX);
 				cur = next;
 				pthread_mutex_unlock(&s->lock);
 				continue;
@@ -1000,13 +1023,13 @@ cache_answer_n(struct cache *c, const uint8_t *qname, size_t qname_len,
 			e = find(s, key_hash(nh, CACHE_TYPE_NXDOMAIN, qclass),
 			    cur, nlen, CACHE_TYPE_NXDOMAIN, qclass, now_ms);
 			rc = answerable(e, CACHE_NXDOMAIN);
-			rcode = 3;	/* used only if rc */
+			rcode = 3; /* used only if rc */
 		}
 		if (rc) {
 			const uint8_t *so = e->data + e->name_len;
-			ns += put_entry(&w, e, so, e->soa_len, e->soa_len ==
-			    qlen && memcmp(so, qlow, qlen) == 0, want_sigs,
-			    remaining(e, now_ms));
+			ns += put_entry(&w, e, so, e->soa_len,
+			    e->soa_len == qlen && memcmp(so, qlow, qlen) == 0,
+			    want_sigs, remaining(e, now_ms));
 		}
 		break;
 	}
@@ -1131,13 +1154,13 @@ size_t
 cache_flush_name(struct cache *c, const uint8_t *name, uint16_t type)
 {
 	uint8_t lname[LIM_NAME_MAX];
-	struct name_type nt = { lname, 0, type };
+	struct name_type nt = {lname, 0, type};
 
 	nt.len = lower_name(lname, name, LIM_NAME_MAX);
 	if (nt.len == 0)
 		return 0;
-	return sweep(shard_of(c, siphash(lname, nt.len, c->key)), pred_name,
-	    &nt);
+	return sweep(
+	    shard_of(c, siphash(lname, nt.len, c->key)), pred_name, &nt);
 }
 
 size_t

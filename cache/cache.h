@@ -19,8 +19,9 @@
  *
  * Wire formats used in this API:
  *  - a name is uncompressed wire format (length-prefixed labels ending in 0);
- *  - an "rdata list" is @c n records, each [u16 rdlength, network order][rdata],
- *    concatenated, with every domain name inside rdata uncompressed.
+ *  - an "rdata list" is @c n records, each [u16 rdlength, network
+ * order][rdata], concatenated, with every domain name inside rdata
+ * uncompressed.
  */
 #ifndef RESOLVERD_CACHE_H
 #define RESOLVERD_CACHE_H
@@ -31,21 +32,22 @@
 
 /** What an entry is. */
 enum cache_kind {
-	CACHE_RRSET = 0,	/**< a positive RRset */
-	CACHE_NXDOMAIN = 1,	/**< the name does not exist (key type is 0) */
-	CACHE_NODATA = 2,	/**< the name exists, the type does not */
+	CACHE_RRSET = 0,    /**< a positive RRset */
+	CACHE_NXDOMAIN = 1, /**< the name does not exist (key type is 0) */
+	CACHE_NODATA = 2,   /**< the name exists, the type does not */
 };
 
 /** Trust of the data (RFC 2181 5.4.1), low to high. A store never replaces
  *  a live entry of higher rank. Only ranks >= CACHE_RANK_ANSWER_MIN are handed
  *  to clients as answers; glue and referral NS sets serve the iterator only. */
 enum cache_rank {
-	CACHE_RANK_GLUE = 1,		/**< additional section, glue */
-	CACHE_RANK_REFERRAL = 2,	/**< authority section of a referral */
-	CACHE_RANK_NONAUTH_ANSWER = 3,	/**< answer from a forwarder (RA, not AA) */
-	CACHE_RANK_AUTH_AUTHORITY = 4,	/**< authority section of an AA answer */
-	CACHE_RANK_AUTH_ANSWER = 5,	/**< answer section of an AA answer */
-	CACHE_RANK_PRIMED = 6,		/**< root NS set from priming, and local data */
+	CACHE_RANK_GLUE = 1,     /**< additional section, glue */
+	CACHE_RANK_REFERRAL = 2, /**< authority section of a referral */
+	CACHE_RANK_NONAUTH_ANSWER =
+	    3, /**< answer from a forwarder (RA, not AA) */
+	CACHE_RANK_AUTH_AUTHORITY = 4, /**< authority section of an AA answer */
+	CACHE_RANK_AUTH_ANSWER = 5,    /**< answer section of an AA answer */
+	CACHE_RANK_PRIMED = 6, /**< root NS set from priming, and local data */
 };
 #define CACHE_RANK_ANSWER_MIN CACHE_RANK_NONAUTH_ANSWER
 
@@ -54,34 +56,37 @@ enum cache_rank {
 
 /** What the caller hands to cache_store(). All pointers are borrowed. */
 struct cache_rrset_in {
-	const uint8_t *owner;	/**< wire name (any case) */
-	uint16_t type;		/**< RR type; 0 for CACHE_NXDOMAIN */
+	const uint8_t *owner; /**< wire name (any case) */
+	uint16_t type;        /**< RR type; 0 for CACHE_NXDOMAIN */
 	uint16_t rclass;
-	uint8_t kind;		/**< enum cache_kind */
-	uint8_t rank;		/**< enum cache_rank */
-	uint32_t ttl;		/**< seconds, as received (the cache clamps) */
-	uint16_t nrr;		/**< records in @c rdata; for negative kinds: 1 (the SOA) */
-	const uint8_t *rdata;	/**< rdata list; for negative kinds the SOA's rdata */
+	uint8_t kind; /**< enum cache_kind */
+	uint8_t rank; /**< enum cache_rank */
+	uint32_t ttl; /**< seconds, as received (the cache clamps) */
+	uint16_t
+	    nrr; /**< records in @c rdata; for negative kinds: 1 (the SOA) */
+	const uint8_t
+	    *rdata; /**< rdata list; for negative kinds the SOA's rdata */
 	size_t rdata_len;
-	uint16_t nsig;		/**< RRSIGs covering this RRset (rdata list) */
+	uint16_t nsig; /**< RRSIGs covering this RRset (rdata list) */
 	const uint8_t *sigs;
 	size_t sigs_len;
 	const uint8_t *soa_owner; /**< negative kinds: the SOA's owner (zone) */
-	uint8_t source[16];	/**< server the data came from (v4 in the first 4) */
-	uint8_t source_family;	/**< AF_INET, AF_INET6, or 0 (unknown/loaded) */
+	uint8_t
+	    source[16]; /**< server the data came from (v4 in the first 4) */
+	uint8_t source_family; /**< AF_INET, AF_INET6, or 0 (unknown/loaded) */
 };
 
 /** An entry copied out of the cache (cache_get, cache_foreach). Pointers
  *  point into the caller's buffer (cache_get) or are valid only during the
  *  callback (cache_foreach). */
 struct cache_rrset_out {
-	const uint8_t *owner;	/**< lowercased wire name */
+	const uint8_t *owner; /**< lowercased wire name */
 	uint16_t type, rclass;
 	uint8_t kind, rank;
-	uint32_t ttl;		/**< remaining seconds, ceil, >= 1 */
-	uint32_t orig_ttl;	/**< clamped TTL it was stored with */
-	uint64_t stored_ms;	/**< when it was stored */
-	uint32_t hits;		/**< times served to clients */
+	uint32_t ttl;       /**< remaining seconds, ceil, >= 1 */
+	uint32_t orig_ttl;  /**< clamped TTL it was stored with */
+	uint64_t stored_ms; /**< when it was stored */
+	uint32_t hits;      /**< times served to clients */
 	uint16_t nrr;
 	const uint8_t *rdata;
 	size_t rdata_len;
@@ -95,29 +100,29 @@ struct cache_rrset_out {
 
 /** TTL and size policy, applied on store. */
 struct cache_policy {
-	uint32_t min_ttl;	/**< raise smaller TTLs to this (positive only) */
-	uint32_t max_ttl;	/**< cap positive TTLs */
-	uint32_t negative_ttl;	/**< cap negative TTLs */
-	uint32_t max_entries;	/**< 0: bounded by bytes only; else also by
-				     entries (split evenly over the shards,
-				     which are fewer for small bounds, so the
-				     bound is approximate: LRU per shard) */
+	uint32_t min_ttl; /**< raise smaller TTLs to this (positive only) */
+	uint32_t max_ttl; /**< cap positive TTLs */
+	uint32_t negative_ttl; /**< cap negative TTLs */
+	uint32_t max_entries;  /**< 0: bounded by bytes only; else also by
+	                            entries (split evenly over the shards,
+	                            which are fewer for small bounds, so the
+	                            bound is approximate: LRU per shard) */
 };
 
 /** Counters; read with cache_stats(). */
 struct cache_stats {
 	uint64_t entries, bytes, max_bytes;
-	uint64_t stores, replaced, kept;	/**< kept: refused, lower rank */
-	uint64_t evictions;	/**< removed for space */
-	uint64_t expiries;	/**< removed because dead */
-	uint64_t hits, misses;	/**< of cache_answer() */
+	uint64_t stores, replaced, kept; /**< kept: refused, lower rank */
+	uint64_t evictions;              /**< removed for space */
+	uint64_t expiries;               /**< removed because dead */
+	uint64_t hits, misses;           /**< of cache_answer() */
 };
 
 /** One query's answer written by cache_answer(). */
 struct cache_hit {
 	uint16_t ancount;
 	uint16_t nscount;
-	uint8_t rcode;		/**< 0 NOERROR (answer or NODATA), 3 NXDOMAIN */
+	uint8_t rcode; /**< 0 NOERROR (answer or NODATA), 3 NXDOMAIN */
 };
 
 struct cache;
@@ -135,7 +140,8 @@ void cache_set_policy(struct cache *c, const struct cache_policy *policy);
  * @return 1 stored, 0 kept the existing live entry (it has a higher rank),
  * -EINVAL malformed input, -E2BIG bigger than a shard's budget, -ENOMEM.
  */
-int cache_store(struct cache *c, const struct cache_rrset_in *in, uint64_t now_ms);
+int cache_store(
+    struct cache *c, const struct cache_rrset_in *in, uint64_t now_ms);
 
 /**
  * Copy the live entry for (name, type, class) into @p buf.
@@ -144,8 +150,8 @@ int cache_store(struct cache *c, const struct cache_rrset_in *in, uint64_t now_m
  * -ENOSPC buf too small.
  */
 int cache_get(struct cache *c, const uint8_t *name, uint16_t type,
-    uint16_t rclass, uint64_t now_ms, struct cache_rrset_out *out,
-    uint8_t *buf, size_t buflen);
+    uint16_t rclass, uint64_t now_ms, struct cache_rrset_out *out, uint8_t *buf,
+    size_t buflen);
 
 /**
  * The hot path: write the answer and authority records for a client question
@@ -175,8 +181,10 @@ int cache_answer_n(struct cache *c, const uint8_t *qname, size_t qname_len,
 typedef int (*cache_visit_cb)(const struct cache_rrset_out *e, void *arg);
 
 /** Visit every live entry, one shard at a time (each shard's lock is held
- *  only while that shard is visited). @return the callback's stop value or 0. */
-int cache_foreach(struct cache *c, uint64_t now_ms, cache_visit_cb cb, void *arg);
+ *  only while that shard is visited). @return the callback's stop value or 0.
+ */
+int cache_foreach(
+    struct cache *c, uint64_t now_ms, cache_visit_cb cb, void *arg);
 
 /** Remove entries. A @p type of 0 removes every type of the name (and its
  *  NXDOMAIN entry). @return entries removed. */

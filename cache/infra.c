@@ -30,24 +30,24 @@
 #include "cache/infra.h"
 #include "resolver/limits.h"
 
-#define RTT_SAMPLE_MAX	60000	/* ms; larger samples are clamped */
-#define TTL_MS		((uint64_t)LIM_INFRA_TTL * 1000)
+#define RTT_SAMPLE_MAX 60000 /* ms; larger samples are clamped */
+#define TTL_MS         ((uint64_t)LIM_INFRA_TTL * 1000)
 
 struct lame {
 	struct lame *next;
 	uint64_t until_ms;
 	uint8_t len;
-	uint8_t zone[];			/* lowercased wire name */
+	uint8_t zone[]; /* lowercased wire name */
 };
 
 struct ientry {
-	struct ientry *hnext;		/* hash chain */
-	struct ientry *prev, *next;	/* LRU */
-	struct lame *lame;		/* owned list, at most INFRA_LAME_MAX */
+	struct ientry *hnext;       /* hash chain */
+	struct ientry *prev, *next; /* LRU */
+	struct lame *lame;          /* owned list, at most INFRA_LAME_MAX */
 	uint64_t hash;
-	uint64_t updated_ms;		/* 0: no server data */
+	uint64_t updated_ms; /* 0: no server data */
 	uint64_t used_ms;
-	uint32_t srtt8, rttvar8;	/* 1/8 ms; valid if rtt_known */
+	uint32_t srtt8, rttvar8; /* 1/8 ms; valid if rtt_known */
 	uint32_t timeouts, timeouts_total;
 	uint8_t family, edns, nlame;
 	bool rtt_known, tcp_only;
@@ -57,17 +57,17 @@ struct ientry {
 struct infra {
 	pthread_mutex_t lock;
 	uint64_t key[2];
-	struct ientry **buckets;	/* owned; mask + 1 slots */
+	struct ientry **buckets; /* owned; mask + 1 slots */
 	size_t mask;
 	struct ientry *head, *tail;
 	size_t count, max;
-	struct infra_stats st;		/* entries/max_entries filled on read */
+	struct infra_stats st; /* entries/max_entries filled on read */
 };
 
 static int norm_key(const uint8_t *addr, int family, uint8_t key[16]);
 static inline uint64_t fmix64(uint64_t x);
-static uint64_t addr_hash(const struct infra *infra, const uint8_t key[16],
-    int family);
+static uint64_t addr_hash(
+    const struct infra *infra, const uint8_t key[16], int family);
 static void lru_unlink(struct infra *infra, struct ientry *e);
 static void lru_push(struct infra *infra, struct ientry *e);
 static void free_entry(struct ientry *e);
@@ -117,8 +117,8 @@ addr_hash(const struct infra *infra, const uint8_t key[16], int family)
 
 	memcpy(&w0, key, 8);
 	memcpy(&w1, key + 8, 8);
-	return fmix64(fmix64(w0 ^ infra->key[0]) ^ w1 ^ infra->key[1] ^
-	    (uint64_t)family);
+	return fmix64(
+	    fmix64(w0 ^ infra->key[0]) ^ w1 ^ infra->key[1] ^ (uint64_t)family);
 }
 
 static void
@@ -316,7 +316,7 @@ infra_new(size_t max_entries)
 	infra->buckets = calloc(n, sizeof(*infra->buckets));
 	if (infra->buckets == NULL ||
 	    getrandom(infra->key, sizeof(infra->key), 0) !=
-	    (ssize_t)sizeof(infra->key)) {
+	        (ssize_t)sizeof(infra->key)) {
 		free(infra->buckets);
 		free(infra);
 		errno = ENOMEM;
@@ -366,8 +366,8 @@ infra_rtt_update(struct infra *infra, const uint8_t *addr, int family,
 			int64_t abs8 = err8 < 0 ? -err8 : err8;
 			e->rttvar8 = (uint32_t)((int64_t)e->rttvar8 +
 			    rdiv(abs8 - (int64_t)e->rttvar8, 4));
-			e->srtt8 = (uint32_t)((int64_t)e->srtt8 +
-			    rdiv(err8, 8));
+			e->srtt8 =
+			    (uint32_t)((int64_t)e->srtt8 + rdiv(err8, 8));
 		}
 		e->timeouts = 0;
 		e->updated_ms = now_ms;
@@ -378,8 +378,8 @@ infra_rtt_update(struct infra *infra, const uint8_t *addr, int family,
 }
 
 int
-infra_timeout(struct infra *infra, const uint8_t *addr, int family,
-    uint64_t now_ms)
+infra_timeout(
+    struct infra *infra, const uint8_t *addr, int family, uint64_t now_ms)
 {
 	struct ientry *e;
 	int err;
@@ -400,8 +400,8 @@ infra_timeout(struct infra *infra, const uint8_t *addr, int family,
 }
 
 int
-infra_get(struct infra *infra, const uint8_t *addr, int family,
-    uint64_t now_ms, struct infra_info *out)
+infra_get(struct infra *infra, const uint8_t *addr, int family, uint64_t now_ms,
+    struct infra_info *out)
 {
 	struct ientry *e;
 	int err;
@@ -415,8 +415,8 @@ infra_get(struct infra *infra, const uint8_t *addr, int family,
 }
 
 int
-infra_set_edns(struct infra *infra, const uint8_t *addr, int family,
-    bool works, uint64_t now_ms)
+infra_set_edns(struct infra *infra, const uint8_t *addr, int family, bool works,
+    uint64_t now_ms)
 {
 	struct ientry *e;
 	int err;
@@ -472,14 +472,14 @@ infra_set_lame(struct infra *infra, const uint8_t *addr, int family,
 		if (first == NULL || l->until_ms < (*first)->until_ms)
 			first = pp;
 	}
-	if (l && until_ms <= now_ms) {		/* clear the mark */
+	if (l && until_ms <= now_ms) { /* clear the mark */
 		*pp = l->next;
 		free(l);
 		e->nlame--;
 	} else if (l) {
 		l->until_ms = until_ms;
 	} else if (until_ms > now_ms) {
-		if (e->nlame >= INFRA_LAME_MAX) {	/* replace the first */
+		if (e->nlame >= INFRA_LAME_MAX) { /* replace the first */
 			l = *first;
 			*first = l->next;
 			free(l);
@@ -498,7 +498,7 @@ infra_set_lame(struct infra *infra, const uint8_t *addr, int family,
 			infra->st.lame_marks++;
 		}
 	}
-	if (dead(e, now_ms)) {		/* a cleared mark was all it had */
+	if (dead(e, now_ms)) { /* a cleared mark was all it had */
 		remove_entry(infra, e);
 		infra->st.expiries++;
 	}
@@ -530,8 +530,8 @@ infra_is_lame(struct infra *infra, const uint8_t *addr, int family,
 }
 
 int
-infra_foreach(struct infra *infra, uint64_t now_ms, infra_visit_cb cb,
-    void *arg)
+infra_foreach(
+    struct infra *infra, uint64_t now_ms, infra_visit_cb cb, void *arg)
 {
 	struct ientry *e, *next;
 	struct infra_entry_out o;

@@ -26,52 +26,52 @@
 #include <stdint.h>
 
 /** Default for infra_new(0). */
-#define INFRA_DEFAULT_ENTRIES	10000
+#define INFRA_DEFAULT_ENTRIES 10000
 /** Lameness marks kept per server address; a new one replaces the mark
  *  that ends first. */
-#define INFRA_LAME_MAX		8
+#define INFRA_LAME_MAX 8
 /** Consecutive timeouts beyond this no longer double the timeout. */
-#define INFRA_BACKOFF_MAX	6
+#define INFRA_BACKOFF_MAX 6
 
 /** What is known of a server's EDNS support. */
 enum infra_edns {
-	INFRA_EDNS_UNKNOWN = 0,	/**< not tried yet: try EDNS */
-	INFRA_EDNS_WORKS = 1,	/**< answered an EDNS query */
-	INFRA_EDNS_BROKEN = 2,	/**< does not do EDNS: ask without OPT */
+	INFRA_EDNS_UNKNOWN = 0, /**< not tried yet: try EDNS */
+	INFRA_EDNS_WORKS = 1,   /**< answered an EDNS query */
+	INFRA_EDNS_BROKEN = 2,  /**< does not do EDNS: ask without OPT */
 };
 
 /** A copy of what is known about one server (infra_get). */
 struct infra_info {
-	bool known;		/**< an entry exists; if false, every field
-				     below holds its default */
-	uint32_t srtt_ms;	/**< smoothed RTT, >= 1; 0 = unknown */
-	uint32_t rttvar_ms;	/**< RTT variation; 0 when unknown */
-	uint32_t rto_ms;	/**< timeout for the next query: srtt + 4 *
-				     rttvar (LIM_UP_TIMEOUT_MS when unknown),
-				     clamped to [LIM_UP_TIMEOUT_MIN_MS,
-				     LIM_UP_TIMEOUT_MAX_MS], then doubled per
-				     consecutive timeout (at most
-				     INFRA_BACKOFF_MAX times), capped again at
-				     LIM_UP_TIMEOUT_MAX_MS */
-	uint32_t timeouts;	/**< consecutive timeouts since the last reply */
+	bool known;         /**< an entry exists; if false, every field
+	                         below holds its default */
+	uint32_t srtt_ms;   /**< smoothed RTT, >= 1; 0 = unknown */
+	uint32_t rttvar_ms; /**< RTT variation; 0 when unknown */
+	uint32_t rto_ms;    /**< timeout for the next query: srtt + 4 *
+	                         rttvar (LIM_UP_TIMEOUT_MS when unknown),
+	                         clamped to [LIM_UP_TIMEOUT_MIN_MS,
+	                         LIM_UP_TIMEOUT_MAX_MS], then doubled per
+	                         consecutive timeout (at most
+	                         INFRA_BACKOFF_MAX times), capped again at
+	                         LIM_UP_TIMEOUT_MAX_MS */
+	uint32_t timeouts;  /**< consecutive timeouts since the last reply */
 	uint32_t timeouts_total; /**< timeouts while the entry lived */
-	uint8_t edns;		/**< enum infra_edns */
-	bool tcp_only;		/**< ask over TCP only */
-	uint64_t updated_ms;	/**< last update of the data above; 0 unknown */
-	uint64_t used_ms;	/**< last time any call named this server */
+	uint8_t edns;            /**< enum infra_edns */
+	bool tcp_only;           /**< ask over TCP only */
+	uint64_t updated_ms; /**< last update of the data above; 0 unknown */
+	uint64_t used_ms;    /**< last time any call named this server */
 };
 
 /** One lameness mark, in an infra_entry_out. */
 struct infra_lame_out {
-	const uint8_t *zone;	/**< lowercased wire name; valid during the
-				     callback only */
+	const uint8_t *zone; /**< lowercased wire name; valid during the
+	                          callback only */
 	uint64_t until_ms;
 };
 
 /** One entry as shown to an infra_foreach() callback. */
 struct infra_entry_out {
-	uint8_t addr[16];	/**< v4 in the first 4 bytes, rest zero */
-	uint8_t family;		/**< AF_INET or AF_INET6 */
+	uint8_t addr[16]; /**< v4 in the first 4 bytes, rest zero */
+	uint8_t family;   /**< AF_INET or AF_INET6 */
 	struct infra_info info;
 	unsigned nlame;
 	struct infra_lame_out lame[INFRA_LAME_MAX]; /**< live marks only */
@@ -80,9 +80,9 @@ struct infra_entry_out {
 /** Counters; read with infra_stats(). */
 struct infra_stats {
 	uint64_t entries, max_entries;
-	uint64_t inserts;	/**< entries created */
-	uint64_t evictions;	/**< removed because the table was full */
-	uint64_t expiries;	/**< removed because nothing in them lived */
+	uint64_t inserts;   /**< entries created */
+	uint64_t evictions; /**< removed because the table was full */
+	uint64_t expiries;  /**< removed because nothing in them lived */
 	uint64_t rtt_updates, timeouts, lame_marks;
 };
 
@@ -115,8 +115,8 @@ int infra_rtt_update(struct infra *infra, const uint8_t *addr, int family,
  * timeout, which doubles the next rto_ms. The RTT estimate is kept.
  * @return 0, -EINVAL, -ENOMEM.
  */
-int infra_timeout(struct infra *infra, const uint8_t *addr, int family,
-    uint64_t now_ms);
+int infra_timeout(
+    struct infra *infra, const uint8_t *addr, int family, uint64_t now_ms);
 
 /**
  * Copy out what is known about a server (defaults if nothing: known false,
@@ -165,8 +165,8 @@ typedef int (*infra_visit_cb)(const struct infra_entry_out *e, void *arg);
 
 /** Visit every live entry, most recently used first (dead ones are removed
  *  on the way). @return the callback's stop value or 0. */
-int infra_foreach(struct infra *infra, uint64_t now_ms, infra_visit_cb cb,
-    void *arg);
+int infra_foreach(
+    struct infra *infra, uint64_t now_ms, infra_visit_cb cb, void *arg);
 
 /** Copy the counters into @p out. */
 void infra_stats(struct infra *infra, struct infra_stats *out);

@@ -25,97 +25,97 @@
 
 #include "config/config.h"
 
-#define KIB		1024ull
-#define SIZE_MIN_BYTES	(64 * KIB)
-#define SIZE_MAX_BYTES	(64 * KIB * KIB * KIB)
-#define MAX_DISTANCE	3		/* farthest key still suggested */
-#define KEY_MAX		64		/* longest dotted key name, with NUL */
+#define KIB            1024ull
+#define SIZE_MIN_BYTES (64 * KIB)
+#define SIZE_MAX_BYTES (64 * KIB * KIB * KIB)
+#define MAX_DISTANCE   3  /* farthest key still suggested */
+#define KEY_MAX        64 /* longest dotted key name, with NUL */
 
 /* How a key's value is parsed, stored and printed. */
 enum vtype {
-	T_MAP,		/* a section; no value of its own */
-	T_LISTEN,	/* list of cfg_listen */
-	T_ACCESS,	/* list of cfg_prefix */
-	T_HINTS,	/* path to a readable file, or NULL */
-	T_PATH,		/* non-empty string; control_socket: fits sun_path */
-	T_STR,		/* non-empty string, may stay NULL */
-	T_UINT,		/* 32-bit unsigned integer in [min, max] */
+	T_MAP,    /* a section; no value of its own */
+	T_LISTEN, /* list of cfg_listen */
+	T_ACCESS, /* list of cfg_prefix */
+	T_HINTS,  /* path to a readable file, or NULL */
+	T_PATH,   /* non-empty string; control_socket: fits sun_path */
+	T_STR,    /* non-empty string, may stay NULL */
+	T_UINT,   /* 32-bit unsigned integer in [min, max] */
 	T_BOOL,
-	T_SIZE,		/* uint64_t bytes with k/K/M/G suffix, in [min, max] */
-	T_LEVEL,	/* enum cfg_log_level */
-	T_MODE,		/* file mode, octal ("0600"), in [min, max] */
-	T_MAPLIST,	/* list of mappings: forward_zones, tiers */
-	T_ITEM,		/* a field of the last item of a T_MAPLIST */
-	T_ITEMLIST,	/* a list field of the last item */
+	T_SIZE,     /* uint64_t bytes with k/K/M/G suffix, in [min, max] */
+	T_LEVEL,    /* enum cfg_log_level */
+	T_MODE,     /* file mode, octal ("0600"), in [min, max] */
+	T_MAPLIST,  /* list of mappings: forward_zones, tiers */
+	T_ITEM,     /* a field of the last item of a T_MAPLIST */
+	T_ITEMLIST, /* a list field of the last item */
 };
 
 struct key {
-	const char *name;	/* dotted: "cache.size" */
+	const char *name; /* dotted: "cache.size" */
 	enum vtype type;
-	size_t off;		/* offset of the field in struct cfg */
-	uint64_t min, max;	/* T_UINT, T_SIZE */
+	size_t off;        /* offset of the field in struct cfg */
+	uint64_t min, max; /* T_UINT, T_SIZE */
 };
 
-#define F(field)	offsetof(struct cfg, field)
+#define F(field) offsetof(struct cfg, field)
 
 /* Print order is table order; a section's keys follow its T_MAP row. */
 static const struct key keys[] = {
-	{ "listen", T_LISTEN, 0, 0, 0 },
-	{ "root_hints", T_HINTS, F(root_hints), 0, 0 },
-	{ "access", T_ACCESS, 0, 0, 0 },
-	{ "control_socket", T_PATH, F(control_socket), 0, 0 },
-	{ "control_socket_mode", T_MODE, F(control_mode), 0, 0777 },
-	{ "control_socket_owner", T_STR, F(control_owner), 0, 0 },
-	{ "workers", T_UINT, F(workers), 0, 256 },
-	{ "user", T_STR, F(user), 0, 0 },
-	{ "cache", T_MAP, 0, 0, 0 },
-	{ "cache.size", T_SIZE, F(cache.size), SIZE_MIN_BYTES, SIZE_MAX_BYTES },
-	{ "cache.max_ttl", T_UINT, F(cache.max_ttl), 0, 604800 },
-	{ "cache.min_ttl", T_UINT, F(cache.min_ttl), 0, 3600 },
-	{ "cache.negative_ttl", T_UINT, F(cache.negative_ttl), 0, 86400 },
-	{ "cache.max_entries", T_UINT, F(cache.max_entries), 0, 100000000 },
-	{ "cache.persist", T_PATH, F(cache.persist), 0, 0 },
-	{ "log", T_MAP, 0, 0, 0 },
-	{ "log.level", T_LEVEL, F(log.level), 0, 0 },
-	{ "log.dest", T_PATH, F(log.dest), 0, 0 },
-	{ "log.queries", T_BOOL, F(log.queries), 0, 0 },
-	{ "qname_minimisation", T_BOOL, F(qname_minimisation), 0, 0 },
-	{ "tcp", T_MAP, 0, 0, 0 },
-	{ "tcp.idle_timeout", T_UINT, F(tcp.idle_timeout_ms), 100, 600000 },
-	{ "tcp.max_clients", T_UINT, F(tcp.max_clients), 1, 65535 },
-	{ "limits", T_MAP, 0, 0, 0 },
-	{ "limits.max_sends", T_UINT, F(limits.max_sends), 1, 200 },
-	{ "limits.max_glueless", T_UINT, F(limits.max_glueless), 0, 50 },
-	{ "limits.max_cname", T_UINT, F(limits.max_cname), 1, 64 },
-	{ "limits.max_depth", T_UINT, F(limits.max_depth), 1, 64 },
-	{ "limits.max_time", T_UINT, F(limits.max_time_ms), 100, 60000 },
-	{ "forward_zones", T_MAPLIST, 0, 0, 0 },
-	{ "forward_zones.zone", T_ITEM, 0, 0, 0 },
-	{ "forward_zones.servers", T_ITEMLIST, 0, 0, 0 },
-	{ "forward_zones.fallback", T_ITEM, 0, 0, 0 },
-	{ "tiers", T_MAPLIST, 0, 0, 0 },
-	{ "tiers.name", T_ITEM, 0, 0, 0 },
-	{ "tiers.profile", T_ITEM, 0, 0, 0 },
-	{ "tiers.listen", T_ITEMLIST, 0, 0, 0 },
-	{ "tiers.upstream", T_ITEM, 0, 0, 0 },
-	{ "tiers.cache", T_MAP, 0, 0, 0 },
-	{ "tiers.cache.size", T_ITEM, 0, SIZE_MIN_BYTES, SIZE_MAX_BYTES },
-	{ "tiers.cache.max_entries", T_ITEM, 0, 0, 100000000 },
-	{ "tiers.cache.max_ttl", T_ITEM, 0, 0, 604800 },
-	{ "tiers.cache.min_ttl", T_ITEM, 0, 0, 3600 },
-	{ "tiers.cache.negative_ttl", T_ITEM, 0, 0, 86400 },
+    {"listen", T_LISTEN, 0, 0, 0},
+    {"root_hints", T_HINTS, F(root_hints), 0, 0},
+    {"access", T_ACCESS, 0, 0, 0},
+    {"control_socket", T_PATH, F(control_socket), 0, 0},
+    {"control_socket_mode", T_MODE, F(control_mode), 0, 0777},
+    {"control_socket_owner", T_STR, F(control_owner), 0, 0},
+    {"workers", T_UINT, F(workers), 0, 256},
+    {"user", T_STR, F(user), 0, 0},
+    {"cache", T_MAP, 0, 0, 0},
+    {"cache.size", T_SIZE, F(cache.size), SIZE_MIN_BYTES, SIZE_MAX_BYTES},
+    {"cache.max_ttl", T_UINT, F(cache.max_ttl), 0, 604800},
+    {"cache.min_ttl", T_UINT, F(cache.min_ttl), 0, 3600},
+    {"cache.negative_ttl", T_UINT, F(cache.negative_ttl), 0, 86400},
+    {"cache.max_entries", T_UINT, F(cache.max_entries), 0, 100000000},
+    {"cache.persist", T_PATH, F(cache.persist), 0, 0},
+    {"log", T_MAP, 0, 0, 0},
+    {"log.level", T_LEVEL, F(log.level), 0, 0},
+    {"log.dest", T_PATH, F(log.dest), 0, 0},
+    {"log.queries", T_BOOL, F(log.queries), 0, 0},
+    {"qname_minimisation", T_BOOL, F(qname_minimisation), 0, 0},
+    {"tcp", T_MAP, 0, 0, 0},
+    {"tcp.idle_timeout", T_UINT, F(tcp.idle_timeout_ms), 100, 600000},
+    {"tcp.max_clients", T_UINT, F(tcp.max_clients), 1, 65535},
+    {"limits", T_MAP, 0, 0, 0},
+    {"limits.max_sends", T_UINT, F(limits.max_sends), 1, 200},
+    {"limits.max_glueless", T_UINT, F(limits.max_glueless), 0, 50},
+    {"limits.max_cname", T_UINT, F(limits.max_cname), 1, 64},
+    {"limits.max_depth", T_UINT, F(limits.max_depth), 1, 64},
+    {"limits.max_time", T_UINT, F(limits.max_time_ms), 100, 60000},
+    {"forward_zones", T_MAPLIST, 0, 0, 0},
+    {"forward_zones.zone", T_ITEM, 0, 0, 0},
+    {"forward_zones.servers", T_ITEMLIST, 0, 0, 0},
+    {"forward_zones.fallback", T_ITEM, 0, 0, 0},
+    {"tiers", T_MAPLIST, 0, 0, 0},
+    {"tiers.name", T_ITEM, 0, 0, 0},
+    {"tiers.profile", T_ITEM, 0, 0, 0},
+    {"tiers.listen", T_ITEMLIST, 0, 0, 0},
+    {"tiers.upstream", T_ITEM, 0, 0, 0},
+    {"tiers.cache", T_MAP, 0, 0, 0},
+    {"tiers.cache.size", T_ITEM, 0, SIZE_MIN_BYTES, SIZE_MAX_BYTES},
+    {"tiers.cache.max_entries", T_ITEM, 0, 0, 100000000},
+    {"tiers.cache.max_ttl", T_ITEM, 0, 0, 604800},
+    {"tiers.cache.min_ttl", T_ITEM, 0, 0, 3600},
+    {"tiers.cache.negative_ttl", T_ITEM, 0, 0, 86400},
 };
 
-#define NKEYS	(sizeof(keys) / sizeof(keys[0]))
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 /* T_UINT fields are `unsigned` or `uint32_t`; both are stored as 4 bytes. */
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "unsigned is 32 bits");
 
 static const char *const level_names[] = {
-	[CFG_LOG_ERR] = "error",
-	[CFG_LOG_WARN] = "warning",
-	[CFG_LOG_INFO] = "info",
-	[CFG_LOG_DEBUG] = "debug",
+    [CFG_LOG_ERR] = "error",
+    [CFG_LOG_WARN] = "warning",
+    [CFG_LOG_INFO] = "info",
+    [CFG_LOG_DEBUG] = "debug",
 };
 
 static const struct key *find_key(const char *name);
@@ -124,31 +124,31 @@ static size_t parent_len(const char *name);
 static unsigned distance(const char *a, const char *b);
 static int set_string(char **field, const char *v);
 static int set_uint(struct cfg *c, const struct key *k, const char *v,
-		    char *msg, size_t msglen);
+    char *msg, size_t msglen);
 static int set_bool(struct cfg *c, const struct key *k, const char *v,
-		    char *msg, size_t msglen);
+    char *msg, size_t msglen);
 static int set_size(struct cfg *c, const struct key *k, const char *v,
-		    char *msg, size_t msglen);
+    char *msg, size_t msglen);
 static int set_level(struct cfg *c, const char *v, char *msg, size_t msglen);
 static int set_mode(struct cfg *c, const struct key *k, const char *v,
-		    char *msg, size_t msglen);
+    char *msg, size_t msglen);
 static int set_hints(struct cfg *c, const char *v, char *msg, size_t msglen);
 static int set_path(struct cfg *c, const struct key *k, const char *v,
-		    char *msg, size_t msglen);
+    char *msg, size_t msglen);
 static int add_listen(struct cfg *c, const char *v, char *msg, size_t msglen);
 static int add_access(struct cfg *c, const char *v, char *msg, size_t msglen);
-static int parse_addr(const char *s, int *family, uint8_t addr[16],
-		      uint32_t *scope);
-static int parse_prefix(const char *s, struct cfg_prefix *out,
-			const char **why);
+static int parse_addr(
+    const char *s, int *family, uint8_t addr[16], uint32_t *scope);
+static int parse_prefix(
+    const char *s, struct cfg_prefix *out, const char **why);
 static bool prefix_match(const struct cfg_prefix *p, const uint8_t *addr);
 static void format_size(uint64_t v, char *buf, size_t len);
 static void print_quoted(FILE *out, const char *s);
 static void print_key(FILE *out, const struct cfg *c, const struct key *k);
-static int add_item(struct cfg *c, const struct key *k, char *msg,
-		    size_t msglen);
+static int add_item(
+    struct cfg *c, const struct key *k, char *msg, size_t msglen);
 static int set_item(struct cfg *c, const struct key *k, const char *v,
-		    char *msg, size_t msglen);
+    char *msg, size_t msglen);
 static void print_items(FILE *out, const struct cfg *c, const struct key *k);
 
 static const struct key *
@@ -210,8 +210,8 @@ distance(const char *a, const char *b)
 int
 cfg_defaults(struct cfg *c)
 {
-	static const char *const listen[] = { "127.0.0.1@53", "::1@53" };
-	static const char *const access[] = { "127.0.0.0/8", "::1/128" };
+	static const char *const listen[] = {"127.0.0.1@53", "::1@53"};
+	static const char *const access[] = {"127.0.0.0/8", "::1/128"};
 
 	memset(c, 0, sizeof(*c));
 	for (size_t i = 0; i < sizeof(listen) / sizeof(listen[0]); i++)
@@ -316,8 +316,8 @@ set_string(char **field, const char *v)
 }
 
 static int
-set_uint(struct cfg *c, const struct key *k, const char *v, char *msg,
-	 size_t msglen)
+set_uint(
+    struct cfg *c, const struct key *k, const char *v, char *msg, size_t msglen)
 {
 	char *end;
 	long long n;
@@ -325,18 +325,20 @@ set_uint(struct cfg *c, const struct key *k, const char *v, char *msg,
 
 	errno = 0;
 	n = strtoll(v, &end, 10);
-	if (end == v || *end != '\0' || (*v != '-' && *v != '+' &&
-					   (*v < '0' || *v > '9'))) {
+	if (end == v || *end != '\0' ||
+	    (*v != '-' && *v != '+' && (*v < '0' || *v > '9'))) {
 		snprintf(msg, msglen,
-			 "'%s' must be an integer in %" PRIu64 "..%" PRIu64
-			 ", not '%s'", k->name, k->min, k->max, v);
+		    "'%s' must be an integer in %" PRIu64 "..%" PRIu64
+		    ", not '%s'",
+		    k->name, k->min, k->max, v);
 		return -EINVAL;
 	}
 	if (errno == ERANGE || n < 0 || (uint64_t)n < k->min ||
 	    (uint64_t)n > k->max) {
 		snprintf(msg, msglen,
-			 "'%s' is out of range: %s (must be %" PRIu64
-			 "..%" PRIu64 ")", k->name, v, k->min, k->max);
+		    "'%s' is out of range: %s (must be %" PRIu64 "..%" PRIu64
+		    ")",
+		    k->name, v, k->min, k->max);
 		return -EINVAL;
 	}
 	u = (uint32_t)n;
@@ -345,11 +347,11 @@ set_uint(struct cfg *c, const struct key *k, const char *v, char *msg,
 }
 
 static int
-set_bool(struct cfg *c, const struct key *k, const char *v, char *msg,
-	 size_t msglen)
+set_bool(
+    struct cfg *c, const struct key *k, const char *v, char *msg, size_t msglen)
 {
-	static const char *const yes[] = { "true", "yes", "on" };
-	static const char *const no[] = { "false", "no", "off" };
+	static const char *const yes[] = {"true", "yes", "on"};
+	static const char *const no[] = {"false", "no", "off"};
 	bool *field = (bool *)((char *)c + k->off);
 
 	for (size_t i = 0; i < 3; i++) {
@@ -363,14 +365,14 @@ set_bool(struct cfg *c, const struct key *k, const char *v, char *msg,
 		}
 	}
 	snprintf(msg, msglen,
-		 "'%s' must be a boolean (true/false, yes/no, on/off), not '%s'",
-		 k->name, v);
+	    "'%s' must be a boolean (true/false, yes/no, on/off), not '%s'",
+	    k->name, v);
 	return -EINVAL;
 }
 
 static int
-set_size(struct cfg *c, const struct key *k, const char *v, char *msg,
-	 size_t msglen)
+set_size(
+    struct cfg *c, const struct key *k, const char *v, char *msg, size_t msglen)
 {
 	char lo[16], hi[16];
 	uint64_t n;
@@ -383,17 +385,19 @@ set_size(struct cfg *c, const struct key *k, const char *v, char *msg,
 
 		if (digits > 0 && v[digits] != '\0')
 			snprintf(msg, msglen,
-				 "'%s': bad size suffix in '%s' (use k, K, M or G)",
-				 k->name, v);
+			    "'%s': bad size suffix in '%s' (use k, K, M or G)",
+			    k->name, v);
 		else
 			snprintf(msg, msglen,
-				 "'%s' must be a size such as 64M (%s..%s), not '%s'",
-				 k->name, lo, hi, v);
+			    "'%s' must be a size such as 64M (%s..%s), not "
+			    "'%s'",
+			    k->name, lo, hi, v);
 		return -EINVAL;
 	}
 	if (rc < 0 || n < k->min || n > k->max) {
-		snprintf(msg, msglen, "'%s' is out of range: %s (must be %s..%s)",
-			 k->name, v, lo, hi);
+		snprintf(msg, msglen,
+		    "'%s' is out of range: %s (must be %s..%s)", k->name, v, lo,
+		    hi);
 		return -EINVAL;
 	}
 	memcpy((char *)c + k->off, &n, sizeof(n));
@@ -411,8 +415,7 @@ set_level(struct cfg *c, const char *v, char *msg, size_t msglen)
 		}
 	}
 	snprintf(msg, msglen,
-		 "'log.level' must be error, warning, info or debug, not '%s'",
-		 v);
+	    "'log.level' must be error, warning, info or debug, not '%s'", v);
 	return -EINVAL;
 }
 
@@ -424,13 +427,13 @@ set_hints(struct cfg *c, const char *v, char *msg, size_t msglen)
 	struct stat st;
 
 	if (access(v, R_OK) < 0) {
-		snprintf(msg, msglen, "root_hints '%s': %s", v,
-			 strerror(errno));
+		snprintf(
+		    msg, msglen, "root_hints '%s': %s", v, strerror(errno));
 		return -EINVAL;
 	}
 	if (stat(v, &st) == 0 && S_ISDIR(st.st_mode)) {
-		snprintf(msg, msglen, "root_hints '%s': %s", v,
-			 strerror(EISDIR));
+		snprintf(
+		    msg, msglen, "root_hints '%s': %s", v, strerror(EISDIR));
 		return -EINVAL;
 	}
 	return set_string(&c->root_hints, v);
@@ -438,8 +441,8 @@ set_hints(struct cfg *c, const char *v, char *msg, size_t msglen)
 
 /* An octal file mode: "0600", "660". */
 static int
-set_mode(struct cfg *c, const struct key *k, const char *v, char *msg,
-	 size_t msglen)
+set_mode(
+    struct cfg *c, const struct key *k, const char *v, char *msg, size_t msglen)
 {
 	char *end;
 	unsigned long n;
@@ -450,8 +453,9 @@ set_mode(struct cfg *c, const struct key *k, const char *v, char *msg,
 	if (end == v || *end != '\0' || *v < '0' || *v > '7' ||
 	    errno == ERANGE || n > k->max) {
 		snprintf(msg, msglen,
-			 "'%s' must be an octal file mode such as 0600 or "
-			 "0660, not '%s'", k->name, v);
+		    "'%s' must be an octal file mode such as 0600 or "
+		    "0660, not '%s'",
+		    k->name, v);
 		return -EINVAL;
 	}
 	u = (uint32_t)n;
@@ -460,14 +464,13 @@ set_mode(struct cfg *c, const struct key *k, const char *v, char *msg,
 }
 
 static int
-set_path(struct cfg *c, const struct key *k, const char *v, char *msg,
-	 size_t msglen)
+set_path(
+    struct cfg *c, const struct key *k, const char *v, char *msg, size_t msglen)
 {
 	if (k->off == F(control_socket) &&
 	    strlen(v) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
 		snprintf(msg, msglen, "'%s' is too long (at most %zu bytes)",
-			 k->name,
-			 sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		    k->name, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 		return -EINVAL;
 	}
 	return set_string((char **)((char *)c + k->off), v);
@@ -478,13 +481,14 @@ add_listen(struct cfg *c, const char *v, char *msg, size_t msglen)
 {
 	if (c->nlisten >= CFG_MAX_LISTEN) {
 		snprintf(msg, msglen, "too many 'listen' entries (at most %d)",
-			 CFG_MAX_LISTEN);
+		    CFG_MAX_LISTEN);
 		return -EINVAL;
 	}
 	if (cfg_parse_listen(v, &c->listen[c->nlisten]) < 0) {
 		snprintf(msg, msglen,
-			 "bad listen address '%s' (expected address@port, "
-			 "e.g. 127.0.0.1@53 or ::1@53)", v);
+		    "bad listen address '%s' (expected address@port, "
+		    "e.g. 127.0.0.1@53 or ::1@53)",
+		    v);
 		return -EINVAL;
 	}
 	c->nlisten++;
@@ -498,19 +502,20 @@ add_access(struct cfg *c, const char *v, char *msg, size_t msglen)
 
 	if (c->naccess >= CFG_MAX_ACCESS) {
 		snprintf(msg, msglen, "too many 'access' entries (at most %d)",
-			 CFG_MAX_ACCESS);
+		    CFG_MAX_ACCESS);
 		return -EINVAL;
 	}
 	if (parse_prefix(v, &c->access[c->naccess], &why) < 0) {
 		if (why && strcmp(why, "host bits set") == 0)
 			snprintf(msg, msglen, "%s in %s", why, v);
 		else if (why)
-			snprintf(msg, msglen, "bad access prefix '%s': %s", v,
-				 why);
+			snprintf(
+			    msg, msglen, "bad access prefix '%s': %s", v, why);
 		else
 			snprintf(msg, msglen,
-				 "bad access prefix '%s' (expected address/bits, "
-				 "e.g. 192.0.2.0/24 or 2001:db8::/32)", v);
+			    "bad access prefix '%s' (expected address/bits, "
+			    "e.g. 192.0.2.0/24 or 2001:db8::/32)",
+			    v);
 		return -EINVAL;
 	}
 	c->naccess++;
@@ -519,12 +524,20 @@ add_access(struct cfg *c, const char *v, char *msg, size_t msglen)
 
 /* ---- lists of mappings: forward_zones and tiers ---------------------- */
 
-enum { TC_SIZE = 1, TC_ENTRIES = 2, TC_MAX = 4, TC_MIN = 8, TC_NEG = 16 };
+enum {
+	TC_SIZE = 1,
+	TC_ENTRIES = 2,
+	TC_MAX = 4,
+	TC_MIN = 8,
+	TC_NEG = 16
+};
 
 static const char *const profile_names[] = {
-	[CFG_PROFILE_NONE] = "none", [CFG_PROFILE_BROWSER] = "browser",
-	[CFG_PROFILE_OS] = "os", [CFG_PROFILE_ROUTER] = "router",
-	[CFG_PROFILE_ISP] = "isp",
+    [CFG_PROFILE_NONE] = "none",
+    [CFG_PROFILE_BROWSER] = "browser",
+    [CFG_PROFILE_OS] = "os",
+    [CFG_PROFILE_ROUTER] = "router",
+    [CFG_PROFILE_ISP] = "isp",
 };
 
 /* The cache policy of each profile, from the tier anchors' documentation
@@ -532,11 +545,11 @@ static const char *const profile_names[] = {
  * entries, systemd-resolved 4096 entries and 2 h, dnsmasq 150 names with
  * TTLs as received, an ISP resolver 1 day and 1 h negative. */
 static const struct cfg_tier_cache profile_cache[] = {
-	[CFG_PROFILE_NONE] = { 4 * KIB * KIB, 0, LIM_MAX_TTL, 0, LIM_NEG_TTL },
-	[CFG_PROFILE_BROWSER] = { 4 * KIB * KIB, 1000, 60, 0, 60 },
-	[CFG_PROFILE_OS] = { 4 * KIB * KIB, 4096, 7200, 0, 7200 },
-	[CFG_PROFILE_ROUTER] = { 1 * KIB * KIB, 150, 604800, 0, 86400 },
-	[CFG_PROFILE_ISP] = { 64 * KIB * KIB, 0, 86400, 0, 3600 },
+    [CFG_PROFILE_NONE] = {4 * KIB * KIB, 0, LIM_MAX_TTL, 0, LIM_NEG_TTL},
+    [CFG_PROFILE_BROWSER] = {4 * KIB * KIB, 1000, 60, 0, 60},
+    [CFG_PROFILE_OS] = {4 * KIB * KIB, 4096, 7200, 0, 7200},
+    [CFG_PROFILE_ROUTER] = {1 * KIB * KIB, 150, 604800, 0, 86400},
+    [CFG_PROFILE_ISP] = {64 * KIB * KIB, 0, 86400, 0, 3600},
 };
 
 const char *
@@ -569,7 +582,8 @@ add_item(struct cfg *c, const struct key *k, char *msg, size_t msglen)
 {
 	if (strcmp(k->name, "tiers") == 0) {
 		if (c->ntiers >= CFG_MAX_TIERS) {
-			snprintf(msg, msglen, "at most %d tiers", CFG_MAX_TIERS);
+			snprintf(
+			    msg, msglen, "at most %d tiers", CFG_MAX_TIERS);
 			return -EINVAL;
 		}
 		struct cfg_tier *t = &c->tiers[c->ntiers++];
@@ -578,8 +592,8 @@ add_item(struct cfg *c, const struct key *k, char *msg, size_t msglen)
 		return 0;
 	}
 	if (c->nforwards >= CFG_MAX_FORWARDS) {
-		snprintf(msg, msglen, "at most %d forward zones",
-			 CFG_MAX_FORWARDS);
+		snprintf(
+		    msg, msglen, "at most %d forward zones", CFG_MAX_FORWARDS);
 		return -EINVAL;
 	}
 	memset(&c->forwards[c->nforwards++], 0, sizeof(c->forwards[0]));
@@ -588,8 +602,8 @@ add_item(struct cfg *c, const struct key *k, char *msg, size_t msglen)
 
 /* A number for an item field, range-checked like a T_UINT/T_SIZE key. */
 static int
-item_number(const struct key *k, const char *v, uint64_t *out, char *msg,
-	    size_t msglen)
+item_number(
+    const struct key *k, const char *v, uint64_t *out, char *msg, size_t msglen)
 {
 	struct cfg scratch;
 	struct key kk = *k;
@@ -613,7 +627,7 @@ item_number(const struct key *k, const char *v, uint64_t *out, char *msg,
 
 static int
 set_fwd_item(struct cfg_forward *f, const struct key *k, const char *v,
-	     char *msg, size_t msglen)
+    char *msg, size_t msglen)
 {
 	const char *name = leaf(k->name);
 	size_t l;
@@ -624,13 +638,17 @@ set_fwd_item(struct cfg_forward *f, const struct key *k, const char *v,
 			return 0;
 		}
 		if (f->nservers >= CFG_MAX_FWD_SERVERS) {
-			snprintf(msg, msglen, "at most %d servers per forward "
-				 "zone", CFG_MAX_FWD_SERVERS);
+			snprintf(msg, msglen,
+			    "at most %d servers per forward "
+			    "zone",
+			    CFG_MAX_FWD_SERVERS);
 			return -EINVAL;
 		}
 		if (cfg_parse_listen(v, &f->servers[f->nservers]) < 0) {
-			snprintf(msg, msglen, "bad server address '%s' (want "
-				 "address or address@port)", v);
+			snprintf(msg, msglen,
+			    "bad server address '%s' (want "
+			    "address or address@port)",
+			    v);
 			return -EINVAL;
 		}
 		f->nservers++;
@@ -642,8 +660,10 @@ set_fwd_item(struct cfg_forward *f, const struct key *k, const char *v,
 	}
 	if (strcmp(name, "fallback") == 0) {
 		if (strcmp(v, "iterate") && strcmp(v, "fail")) {
-			snprintf(msg, msglen, "'%s' must be iterate or fail, "
-				 "not '%s'", k->name, v);
+			snprintf(msg, msglen,
+			    "'%s' must be iterate or fail, "
+			    "not '%s'",
+			    k->name, v);
 			return -EINVAL;
 		}
 		f->fallback_iterate = strcmp(v, "iterate") == 0;
@@ -656,14 +676,14 @@ set_fwd_item(struct cfg_forward *f, const struct key *k, const char *v,
 		snprintf(msg, msglen, "bad zone name '%s'", v);
 		return -EINVAL;
 	}
-	snprintf(f->zone, sizeof(f->zone), "%s%s", v,
-		 v[l - 1] == '.' ? "" : ".");
+	snprintf(
+	    f->zone, sizeof(f->zone), "%s%s", v, v[l - 1] == '.' ? "" : ".");
 	return 0;
 }
 
 static int
-set_tier_item(struct cfg_tier *t, const struct key *k, const char *v,
-	      char *msg, size_t msglen)
+set_tier_item(struct cfg_tier *t, const struct key *k, const char *v, char *msg,
+    size_t msglen)
 {
 	const char *name = leaf(k->name);
 	uint64_t n;
@@ -674,13 +694,17 @@ set_tier_item(struct cfg_tier *t, const struct key *k, const char *v,
 			return 0;
 		}
 		if (t->nlisten >= CFG_MAX_TIER_LISTEN) {
-			snprintf(msg, msglen, "at most %d listen addresses per "
-				 "tier", CFG_MAX_TIER_LISTEN);
+			snprintf(msg, msglen,
+			    "at most %d listen addresses per "
+			    "tier",
+			    CFG_MAX_TIER_LISTEN);
 			return -EINVAL;
 		}
 		if (cfg_parse_listen(v, &t->listen[t->nlisten]) < 0) {
-			snprintf(msg, msglen, "bad listen address '%s' (want "
-				 "address or address@port)", v);
+			snprintf(msg, msglen,
+			    "bad listen address '%s' (want "
+			    "address or address@port)",
+			    v);
 			return -EINVAL;
 		}
 		t->nlisten++;
@@ -692,8 +716,10 @@ set_tier_item(struct cfg_tier *t, const struct key *k, const char *v,
 	}
 	if (strcmp(k->name, "tiers.name") == 0) {
 		if (strlen(v) >= CFG_NAME_MAX || strpbrk(v, " \t\n/")) {
-			snprintf(msg, msglen, "bad tier name '%s' (at most %d "
-				 "characters, no spaces)", v, CFG_NAME_MAX - 1);
+			snprintf(msg, msglen,
+			    "bad tier name '%s' (at most %d "
+			    "characters, no spaces)",
+			    v, CFG_NAME_MAX - 1);
 			return -EINVAL;
 		}
 		snprintf(t->name, sizeof(t->name), "%s", v);
@@ -707,8 +733,10 @@ set_tier_item(struct cfg_tier *t, const struct key *k, const char *v,
 				return 0;
 			}
 		}
-		snprintf(msg, msglen, "'%s' must be browser, os, router, isp "
-			 "or none, not '%s'", k->name, v);
+		snprintf(msg, msglen,
+		    "'%s' must be browser, os, router, isp "
+		    "or none, not '%s'",
+		    k->name, v);
 		return -EINVAL;
 	}
 	if (strcmp(k->name, "tiers.upstream") == 0) {
@@ -716,8 +744,10 @@ set_tier_item(struct cfg_tier *t, const struct key *k, const char *v,
 		t->upstream_iterate = strcmp(v, "iterate") == 0;
 		if (!t->upstream_iterate &&
 		    cfg_parse_listen(v, &t->upstream) < 0) {
-			snprintf(msg, msglen, "'%s' must be iterate or an "
-				 "address@port, not '%s'", k->name, v);
+			snprintf(msg, msglen,
+			    "'%s' must be iterate or an "
+			    "address@port, not '%s'",
+			    k->name, v);
 			return -EINVAL;
 		}
 		return 0;
@@ -744,14 +774,14 @@ set_tier_item(struct cfg_tier *t, const struct key *k, const char *v,
 }
 
 static int
-set_item(struct cfg *c, const struct key *k, const char *v, char *msg,
-	 size_t msglen)
+set_item(
+    struct cfg *c, const struct key *k, const char *v, char *msg, size_t msglen)
 {
 	if (strncmp(k->name, "tiers.", 6) == 0) {
 		if (c->ntiers == 0)
 			return -EINVAL;
-		return set_tier_item(&c->tiers[c->ntiers - 1], k, v, msg,
-				     msglen);
+		return set_tier_item(
+		    &c->tiers[c->ntiers - 1], k, v, msg, msglen);
 	}
 	if (c->nforwards == 0)
 		return -EINVAL;
@@ -774,7 +804,7 @@ print_items(FILE *out, const struct cfg *c, const struct key *k)
 				fputc('\n', out);
 			}
 			fprintf(out, "    fallback: %s\n",
-				f->fallback_iterate ? "iterate" : "fail");
+			    f->fallback_iterate ? "iterate" : "fail");
 		}
 		return;
 	}
@@ -786,7 +816,7 @@ print_items(FILE *out, const struct cfg *c, const struct key *k)
 		fputs("  - name: ", out);
 		print_quoted(out, t->name);
 		fprintf(out, "\n    profile: %s\n    listen:\n",
-			profile_names[t->profile]);
+		    profile_names[t->profile]);
 		for (unsigned j = 0; j < t->nlisten; j++) {
 			fputs("      - ", out);
 			print_quoted(out, t->listen[j].text);
@@ -794,19 +824,20 @@ print_items(FILE *out, const struct cfg *c, const struct key *k)
 		}
 		if (t->upstream_set) {
 			fputs("    upstream: ", out);
-			print_quoted(out, t->upstream_iterate ? "iterate" :
-				     t->upstream.text);
+			print_quoted(out,
+			    t->upstream_iterate ? "iterate" : t->upstream.text);
 			fputc('\n', out);
 		} else {
 			fprintf(out, "    # upstream: not set, %s\n",
-				i + 1 < c->ntiers ? "the next tier" : "iterate");
+			    i + 1 < c->ntiers ? "the next tier" : "iterate");
 		}
 		format_size(t->cache.size, size, sizeof(size));
-		fprintf(out, "    cache:\n      size: %s\n      max_entries: %"
-			PRIu32 "\n      max_ttl: %" PRIu32 "\n      min_ttl: %"
-			PRIu32 "\n      negative_ttl: %" PRIu32 "\n", size,
-			t->cache.max_entries, t->cache.max_ttl,
-			t->cache.min_ttl, t->cache.negative_ttl);
+		fprintf(out,
+		    "    cache:\n      size: %s\n      max_entries: %" PRIu32
+		    "\n      max_ttl: %" PRIu32 "\n      min_ttl: %" PRIu32
+		    "\n      negative_ttl: %" PRIu32 "\n",
+		    size, t->cache.max_entries, t->cache.max_ttl,
+		    t->cache.min_ttl, t->cache.negative_ttl);
 	}
 }
 
@@ -819,12 +850,14 @@ check_items(const struct cfg *c, const char **key, char *msg, size_t msglen)
 		*key = "forward_zones";
 		if (!f->zone[0]) {
 			snprintf(msg, msglen, "forward zone %u has no 'zone'",
-				 i + 1);
+			    i + 1);
 			return -EINVAL;
 		}
 		if (f->nservers == 0) {
-			snprintf(msg, msglen, "forward zone '%s' has no "
-				 "'servers'", f->zone);
+			snprintf(msg, msglen,
+			    "forward zone '%s' has no "
+			    "'servers'",
+			    f->zone);
 			return -EINVAL;
 		}
 	}
@@ -837,20 +870,23 @@ check_items(const struct cfg *c, const char **key, char *msg, size_t msglen)
 		}
 		for (unsigned j = 0; j < i; j++) {
 			if (strcmp(c->tiers[j].name, t->name) == 0) {
-				snprintf(msg, msglen, "two tiers are named "
-					 "'%s'", t->name);
+				snprintf(msg, msglen,
+				    "two tiers are named "
+				    "'%s'",
+				    t->name);
 				return -EINVAL;
 			}
 		}
 		if (t->nlisten == 0) {
-			snprintf(msg, msglen, "tier '%s' has no 'listen'",
-				 t->name);
+			snprintf(
+			    msg, msglen, "tier '%s' has no 'listen'", t->name);
 			return -EINVAL;
 		}
 		if (t->cache.min_ttl > t->cache.max_ttl) {
-			snprintf(msg, msglen, "tier '%s': min_ttl (%" PRIu32
-				 ") must not exceed max_ttl (%" PRIu32 ")",
-				 t->name, t->cache.min_ttl, t->cache.max_ttl);
+			snprintf(msg, msglen,
+			    "tier '%s': min_ttl (%" PRIu32
+			    ") must not exceed max_ttl (%" PRIu32 ")",
+			    t->name, t->cache.min_ttl, t->cache.max_ttl);
 			return -EINVAL;
 		}
 	}
@@ -859,8 +895,8 @@ check_items(const struct cfg *c, const char **key, char *msg, size_t msglen)
 }
 
 int
-cfg_set(struct cfg *c, const char *key, const char *value, char *msg,
-	size_t msglen)
+cfg_set(
+    struct cfg *c, const char *key, const char *value, char *msg, size_t msglen)
 {
 	const struct key *k = find_key(key);
 
@@ -930,9 +966,9 @@ cfg_check(const struct cfg *c, const char **key, char *msg, size_t msglen)
 	if (c->cache.min_ttl > c->cache.max_ttl) {
 		*key = "cache.min_ttl";
 		snprintf(msg, msglen,
-			 "'cache.min_ttl' (%" PRIu32 ") must not exceed "
-			 "'cache.max_ttl' (%" PRIu32 ")",
-			 c->cache.min_ttl, c->cache.max_ttl);
+		    "'cache.min_ttl' (%" PRIu32 ") must not exceed "
+		    "'cache.max_ttl' (%" PRIu32 ")",
+		    c->cache.min_ttl, c->cache.max_ttl);
 		return -EINVAL;
 	}
 	return check_items(c, key, msg, msglen);
@@ -1028,7 +1064,7 @@ cfg_parse_listen(const char *s, struct cfg_listen *out)
 	inet_ntop(family, addr, text, sizeof(text));
 	if (scope)
 		snprintf(out->text, sizeof(out->text), "%s%%%" PRIu32 "@%lu",
-			 text, scope, port);
+		    text, scope, port);
 	else
 		snprintf(out->text, sizeof(out->text), "%s@%lu", text, port);
 	return 0;
@@ -1068,9 +1104,9 @@ parse_prefix(const char *s, struct cfg_prefix *out, const char **why)
 		errno = 0;
 		bits = strtoul(slash + 1, &end, 10);
 		if (*end != '\0' || errno || bits > maxbits) {
-			*why = family == AF_INET ?
-			    "prefix length must be 0..32" :
-			    "prefix length must be 0..128";
+			*why = family == AF_INET
+			    ? "prefix length must be 0..32"
+			    : "prefix length must be 0..128";
 			return -EINVAL;
 		}
 	}
@@ -1166,8 +1202,9 @@ cfg_access_allowed(const struct cfg *c, const struct sockaddr *sa)
 	if (!sa)
 		return false;
 	if (sa->sa_family == AF_INET) {
-		addr = (const uint8_t *)
-		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+		addr = (const uint8_t *)&(
+		    (const struct sockaddr_in *)(const void *)sa)
+		           ->sin_addr;
 		family = AF_INET;
 	} else if (sa->sa_family == AF_INET6) {
 		const struct in6_addr *a6 =
@@ -1264,13 +1301,13 @@ print_key(FILE *out, const struct cfg *c, const struct key *k)
 		memcpy(&s, field, sizeof(s));
 		if (!s) {
 			fprintf(out, "%s# %s: %s\n", indent, name,
-				k->type == T_HINTS ?
-				"not set, built-in IANA root hints" :
-				k->off == F(user) ?
-				"not set, privileges are not dropped" :
-				k->off == F(control_owner) ?
-				"not set, the daemon's user" :
-				"not set");
+			    k->type == T_HINTS
+			        ? "not set, built-in IANA root hints"
+			        : k->off == F(user)
+			        ? "not set, privileges are not dropped"
+			        : k->off == F(control_owner)
+			        ? "not set, the daemon's user"
+			        : "not set");
 			return;
 		}
 		fprintf(out, "%s%s: ", indent, name);
@@ -1284,7 +1321,7 @@ print_key(FILE *out, const struct cfg *c, const struct key *k)
 		return;
 	case T_BOOL:
 		fprintf(out, "%s%s: %s\n", indent, name,
-			*(const bool *)(const void *)field ? "true" : "false");
+		    *(const bool *)(const void *)field ? "true" : "false");
 		return;
 	case T_SIZE: {
 		uint64_t v;
@@ -1296,8 +1333,8 @@ print_key(FILE *out, const struct cfg *c, const struct key *k)
 	}
 	case T_LEVEL:
 		fprintf(out, "%s%s: %s\n", indent, name,
-			(unsigned)c->log.level < 4 ? level_names[c->log.level] :
-						     "info");
+		    (unsigned)c->log.level < 4 ? level_names[c->log.level]
+		                               : "info");
 		return;
 	case T_MODE:
 		memcpy(&u, field, sizeof(u));
@@ -1316,7 +1353,7 @@ void
 cfg_print(FILE *out, const struct cfg *c)
 {
 	fputs("# resolverd effective configuration; see resolverd.yaml(5)\n",
-	      out);
+	    out);
 	for (size_t i = 0; i < NKEYS; i++) {
 		/* the fields of list items are printed with their items */
 		if (strncmp(keys[i].name, "tiers.", 6) == 0 ||

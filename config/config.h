@@ -18,50 +18,58 @@
 
 #include "resolver/limits.h"
 
-#define CFG_MAX_LISTEN	LIM_CFG_LISTEN
-#define CFG_MAX_ACCESS	LIM_CFG_ACCESS
+#define CFG_MAX_LISTEN LIM_CFG_LISTEN
+#define CFG_MAX_ACCESS LIM_CFG_ACCESS
 
 /** One `listen` entry: "address@port" (port defaults to 53). */
 struct cfg_listen {
-	struct sockaddr_storage addr;	/**< sockaddr_in or sockaddr_in6 */
+	struct sockaddr_storage addr; /**< sockaddr_in or sockaddr_in6 */
 	socklen_t addrlen;
-	char text[64];			/**< as printed: "127.0.0.1@53", "::1@53" */
+	char text[64]; /**< as printed: "127.0.0.1@53", "::1@53" */
 };
 
 /** One `access` entry: an address prefix allowed to query. */
 struct cfg_prefix {
-	int family;			/**< AF_INET or AF_INET6 */
-	uint8_t addr[16];		/**< network order, host bits zeroed */
-	unsigned bits;			/**< prefix length */
+	int family;       /**< AF_INET or AF_INET6 */
+	uint8_t addr[16]; /**< network order, host bits zeroed */
+	unsigned bits;    /**< prefix length */
 };
 
-enum cfg_log_level { CFG_LOG_ERR, CFG_LOG_WARN, CFG_LOG_INFO, CFG_LOG_DEBUG };
+enum cfg_log_level {
+	CFG_LOG_ERR,
+	CFG_LOG_WARN,
+	CFG_LOG_INFO,
+	CFG_LOG_DEBUG
+};
 
-#define CFG_MAX_FORWARDS	16
-#define CFG_MAX_FWD_SERVERS	8
-#define CFG_MAX_TIERS		8
-#define CFG_MAX_TIER_LISTEN	4
-#define CFG_NAME_MAX		32
+#define CFG_MAX_FORWARDS    16
+#define CFG_MAX_FWD_SERVERS 8
+#define CFG_MAX_TIERS       8
+#define CFG_MAX_TIER_LISTEN 4
+#define CFG_NAME_MAX        32
 
 /** One `forward_zones` entry: questions at or below @c zone go to @c servers
  *  with recursion desired. */
 struct cfg_forward {
-	char zone[256];			/**< presentation, ends with '.' */
+	char zone[256]; /**< presentation, ends with '.' */
 	struct cfg_listen servers[CFG_MAX_FWD_SERVERS];
 	unsigned nservers;
-	bool fallback_iterate;		/**< "fallback: iterate"; default fail */
+	bool fallback_iterate; /**< "fallback: iterate"; default fail */
 };
 
 /** Built-in tier policies (man resolverd.yaml(5) lists their values). */
 enum cfg_profile {
-	CFG_PROFILE_NONE = 0, CFG_PROFILE_BROWSER, CFG_PROFILE_OS,
-	CFG_PROFILE_ROUTER, CFG_PROFILE_ISP,
+	CFG_PROFILE_NONE = 0,
+	CFG_PROFILE_BROWSER,
+	CFG_PROFILE_OS,
+	CFG_PROFILE_ROUTER,
+	CFG_PROFILE_ISP,
 };
 
 /** A tier's cache policy. */
 struct cfg_tier_cache {
-	uint64_t size;			/**< bytes */
-	uint32_t max_entries;		/**< 0 = bounded by bytes only */
+	uint64_t size;        /**< bytes */
+	uint32_t max_entries; /**< 0 = bounded by bytes only */
 	uint32_t max_ttl, min_ttl, negative_ttl;
 };
 
@@ -73,57 +81,58 @@ struct cfg_tier {
 	struct cfg_listen listen[CFG_MAX_TIER_LISTEN];
 	unsigned nlisten;
 	struct cfg_tier_cache cache;
-	unsigned explicit_keys;		/**< bit per cache field set by the file */
-	bool upstream_iterate;		/**< resolve from the root */
-	bool upstream_set;		/**< upstream given (address or iterate) */
-	struct cfg_listen upstream;	/**< forward here (when not iterate) */
+	unsigned explicit_keys;     /**< bit per cache field set by the file */
+	bool upstream_iterate;      /**< resolve from the root */
+	bool upstream_set;          /**< upstream given (address or iterate) */
+	struct cfg_listen upstream; /**< forward here (when not iterate) */
 };
 
 struct cfg {
-	char *path;			/**< owned; file read, NULL for defaults */
+	char *path; /**< owned; file read, NULL for defaults */
 	struct cfg_listen listen[CFG_MAX_LISTEN];
-	unsigned nlisten;		/**< default 2: 127.0.0.1@53, ::1@53 */
-	char *root_hints;		/**< owned; NULL = built-in IANA hints */
+	unsigned nlisten; /**< default 2: 127.0.0.1@53, ::1@53 */
+	char *root_hints; /**< owned; NULL = built-in IANA hints */
 	struct cfg_prefix access[CFG_MAX_ACCESS];
-	unsigned naccess;		/**< default: 127.0.0.0/8, ::1/128 */
-	char *control_socket;		/**< owned; default "/run/resolverd.ctl" */
-	unsigned control_mode;		/**< mode of the socket file; default 0600 */
-	char *control_owner;		/**< owned; "user[:group]" of the socket
-					     file; NULL = `user` if set, else
-					     the daemon's */
-	unsigned workers;		/**< 0 = one per core (default) */
-	char *user;			/**< owned; NULL = do not drop privileges */
+	unsigned naccess;      /**< default: 127.0.0.0/8, ::1/128 */
+	char *control_socket;  /**< owned; default "/run/resolverd.ctl" */
+	unsigned control_mode; /**< mode of the socket file; default 0600 */
+	char *control_owner;   /**< owned; "user[:group]" of the socket
+	                            file; NULL = `user` if set, else
+	                            the daemon's */
+	unsigned workers;      /**< 0 = one per core (default) */
+	char *user;            /**< owned; NULL = do not drop privileges */
 	struct {
-		uint64_t size;		/**< bytes; "64M" etc. default LIM_CACHE_SIZE */
-		uint32_t max_ttl;	/**< default LIM_MAX_TTL */
-		uint32_t min_ttl;	/**< default LIM_MIN_TTL */
-		uint32_t negative_ttl;	/**< default LIM_NEG_TTL */
-		uint32_t max_entries;	/**< 0 (default): bounded by size only */
-		char *persist;		/**< owned; NULL (default) or a dump
-					     file loaded at start, written at
-					     stop */
+		uint64_t size; /**< bytes; "64M" etc. default LIM_CACHE_SIZE */
+		uint32_t max_ttl;      /**< default LIM_MAX_TTL */
+		uint32_t min_ttl;      /**< default LIM_MIN_TTL */
+		uint32_t negative_ttl; /**< default LIM_NEG_TTL */
+		uint32_t max_entries;  /**< 0 (default): bounded by size only */
+		char *persist;         /**< owned; NULL (default) or a dump
+		                            file loaded at start, written at
+		                            stop */
 	} cache;
 	struct {
 		enum cfg_log_level level; /**< default CFG_LOG_INFO */
-		char *dest;		/**< owned; "stderr" (default), "syslog" or a file path */
-		bool queries;		/**< one line per query; default false */
+		char *dest;   /**< owned; "stderr" (default), "syslog" or a file
+		                 path */
+		bool queries; /**< one line per query; default false */
 	} log;
-	bool qname_minimisation;	/**< default true (relaxed) */
+	bool qname_minimisation; /**< default true (relaxed) */
 	struct {
 		unsigned idle_timeout_ms; /**< default LIM_TCP_IDLE_MS */
-		unsigned max_clients;	/**< default LIM_TCP_CLIENTS */
+		unsigned max_clients;     /**< default LIM_TCP_CLIENTS */
 	} tcp;
 	struct {
-		unsigned max_sends;	/**< default LIM_MAX_SENDS */
-		unsigned max_glueless;	/**< default LIM_MAX_GLUELESS */
-		unsigned max_cname;	/**< default LIM_MAX_CNAME */
-		unsigned max_depth;	/**< default LIM_MAX_DEPTH */
-		unsigned max_time_ms;	/**< default LIM_MAX_TIME_MS */
+		unsigned max_sends;    /**< default LIM_MAX_SENDS */
+		unsigned max_glueless; /**< default LIM_MAX_GLUELESS */
+		unsigned max_cname;    /**< default LIM_MAX_CNAME */
+		unsigned max_depth;    /**< default LIM_MAX_DEPTH */
+		unsigned max_time_ms;  /**< default LIM_MAX_TIME_MS */
 	} limits;
 	struct cfg_forward forwards[CFG_MAX_FORWARDS];
 	unsigned nforwards;
 	struct cfg_tier tiers[CFG_MAX_TIERS];
-	unsigned ntiers;		/**< 0: one resolver on `listen` */
+	unsigned ntiers; /**< 0: one resolver on `listen` */
 };
 
 /** Fill @p c with the built-in defaults. Frees nothing: call on a zeroed or
@@ -152,13 +161,15 @@ bool cfg_access_allowed(const struct cfg *c, const struct sockaddr *sa);
 /** Parse "address@port" / "address" (port 53). @return 0 or -EINVAL. */
 int cfg_parse_listen(const char *s, struct cfg_listen *out);
 
-/** Parse "address/bits" or a bare address (full length). @return 0 or -EINVAL. */
+/** Parse "address/bits" or a bare address (full length). @return 0 or -EINVAL.
+ */
 int cfg_parse_prefix(const char *s, struct cfg_prefix *out);
 
 /** The name of a profile ("browser" ...), or "none". */
 const char *cfg_profile_name(enum cfg_profile p);
 
-/** Parse a size: "123", "64k", "64K", "16M", "1G". @return 0 or -EINVAL/-ERANGE. */
+/** Parse a size: "123", "64k", "64K", "16M", "1G". @return 0 or
+ * -EINVAL/-ERANGE. */
 int cfg_parse_size(const char *s, uint64_t *out);
 
 /*
@@ -171,13 +182,13 @@ int cfg_parse_size(const char *s, uint64_t *out);
 
 /** What a configuration key takes. */
 enum cfg_kind {
-	CFG_KIND_NONE,		/**< not a known key */
-	CFG_KIND_MAP,		/**< a section: cache, log, tcp, limits */
-	CFG_KIND_SCALAR,	/**< one value */
-	CFG_KIND_LIST,		/**< a sequence of scalars (or a single scalar) */
-	CFG_KIND_MAPLIST,	/**< a sequence of mappings (forward_zones,
-				     tiers): cfg_set(key, NULL) starts an
-				     item, then "key.field" sets its fields */
+	CFG_KIND_NONE,    /**< not a known key */
+	CFG_KIND_MAP,     /**< a section: cache, log, tcp, limits */
+	CFG_KIND_SCALAR,  /**< one value */
+	CFG_KIND_LIST,    /**< a sequence of scalars (or a single scalar) */
+	CFG_KIND_MAPLIST, /**< a sequence of mappings (forward_zones,
+	                       tiers): cfg_set(key, NULL) starts an
+	                       item, then "key.field" sets its fields */
 };
 
 /** @return the kind of the dotted key @p key, CFG_KIND_NONE if unknown. */
@@ -198,7 +209,7 @@ const char *cfg_key_suggest(const char *key);
  * @return 0, -EINVAL (message in @p msg) or -ENOMEM.
  */
 int cfg_set(struct cfg *c, const char *key, const char *value, char *msg,
-	    size_t msglen);
+    size_t msglen);
 
 /**
  * Validate what no single key can: min_ttl <= max_ttl, a non-empty listen.

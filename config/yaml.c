@@ -18,9 +18,9 @@
 
 #include "config/config.h"
 
-#define MSG_MAX		512
-#define KEY_MAX		64	/* longest dotted key name, with NUL */
-#define SEEN_MAX	64	/* more than the number of known keys */
+#define MSG_MAX  512
+#define KEY_MAX  64 /* longest dotted key name, with NUL */
+#define SEEN_MAX 64 /* more than the number of known keys */
 
 /* The state of one load: where errors go, and the line of every key met so
  * far, so that an error found after the walk (cfg_check) has a line too. */
@@ -43,15 +43,15 @@ static unsigned long line_of(const yaml_node_t *n);
 static const char *kind_name(const yaml_node_t *n);
 static bool is_null(const yaml_node_t *n);
 static int scalar_text(struct loader *ld, const yaml_node_t *n,
-		       const char *what, const char **out);
-static int set_value(struct loader *ld, const char *key, const char *value,
-		     unsigned long line);
-static int load_list(struct loader *ld, const char *key, unsigned long line,
-		     yaml_node_t *val);
-static int load_maplist(struct loader *ld, const char *key,
-			unsigned long line, yaml_node_t *val);
+    const char *what, const char **out);
+static int set_value(
+    struct loader *ld, const char *key, const char *value, unsigned long line);
+static int load_list(
+    struct loader *ld, const char *key, unsigned long line, yaml_node_t *val);
+static int load_maplist(
+    struct loader *ld, const char *key, unsigned long line, yaml_node_t *val);
 static int load_pair(struct loader *ld, const char *prefix,
-		     yaml_node_pair_t *pair, yaml_node_pair_t *first);
+    yaml_node_pair_t *pair, yaml_node_pair_t *first);
 static int load_map(struct loader *ld, const char *prefix, yaml_node_t *map);
 static int load_document(struct loader *ld, yaml_parser_t *parser);
 static int syntax_error(struct loader *ld, const yaml_parser_t *parser);
@@ -66,8 +66,8 @@ fail(struct loader *ld, unsigned long line, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (ld->err && ld->errlen)
-		snprintf(ld->err, ld->errlen, "%s:%lu: %s", ld->path, line,
-			 msg);
+		snprintf(
+		    ld->err, ld->errlen, "%s:%lu: %s", ld->path, line, msg);
 	return -EINVAL;
 }
 
@@ -103,13 +103,13 @@ is_null(const yaml_node_t *n)
 		return false;
 	v = (const char *)n->data.scalar.value;
 	return !*v || !strcmp(v, "~") || !strcmp(v, "null") ||
-	       !strcmp(v, "Null") || !strcmp(v, "NULL");
+	    !strcmp(v, "Null") || !strcmp(v, "NULL");
 }
 
 /* The text of scalar @p n; a NUL inside would silently cut it short. */
 static int
-scalar_text(struct loader *ld, const yaml_node_t *n, const char *what,
-	    const char **out)
+scalar_text(
+    struct loader *ld, const yaml_node_t *n, const char *what, const char **out)
 {
 	const char *v = (const char *)n->data.scalar.value;
 
@@ -120,15 +120,15 @@ scalar_text(struct loader *ld, const yaml_node_t *n, const char *what,
 }
 
 static int
-set_value(struct loader *ld, const char *key, const char *value,
-	  unsigned long line)
+set_value(
+    struct loader *ld, const char *key, const char *value, unsigned long line)
 {
 	char msg[MSG_MAX];
 	int rc = cfg_set(ld->c, key, value, msg, sizeof(msg));
 
 	if (rc == -ENOMEM) {
-		snprintf(ld->err, ld->errlen, "%s:%lu: out of memory",
-			 ld->path, line);
+		snprintf(ld->err, ld->errlen, "%s:%lu: out of memory", ld->path,
+		    line);
 		return rc;
 	}
 	if (rc < 0)
@@ -139,19 +139,19 @@ set_value(struct loader *ld, const char *key, const char *value,
 /* A list given in the file replaces the default one; a single scalar is a
  * list of one. Each entry's error is reported at the entry's own line. */
 static int
-load_list(struct loader *ld, const char *key, unsigned long line,
-	  yaml_node_t *val)
+load_list(
+    struct loader *ld, const char *key, unsigned long line, yaml_node_t *val)
 {
 	const char *text = NULL;
 	int rc;
 
 	if (is_null(val))
-		return fail(ld, line, "'%s' needs a value (use [] for none)",
-			    key);
+		return fail(
+		    ld, line, "'%s' needs a value (use [] for none)", key);
 	if (val->type == YAML_MAPPING_NODE)
 		return fail(ld, line_of(val),
-			    "'%s' must be a sequence or a scalar, not %s", key,
-			    kind_name(val));
+		    "'%s' must be a sequence or a scalar, not %s", key,
+		    kind_name(val));
 	if ((rc = set_value(ld, key, NULL, line)) < 0)
 		return rc;
 	if (val->type == YAML_SCALAR_NODE) {
@@ -167,9 +167,8 @@ load_list(struct loader *ld, const char *key, unsigned long line,
 			continue;
 		if (item->type != YAML_SCALAR_NODE || is_null(item))
 			return fail(ld, line_of(item),
-				    "'%s' entries must be scalars, not %s",
-				    key, is_null(item) ? "empty" :
-				    kind_name(item));
+			    "'%s' entries must be scalars, not %s", key,
+			    is_null(item) ? "empty" : kind_name(item));
 		if ((rc = scalar_text(ld, item, key, &text)) < 0 ||
 		    (rc = set_value(ld, key, text, line_of(item))) < 0)
 			return rc;
@@ -180,8 +179,8 @@ load_list(struct loader *ld, const char *key, unsigned long line,
 /* A list of mappings (forward_zones, tiers): each item is started with
  * cfg_set(key, NULL), then its keys are set as "key.field". */
 static int
-load_maplist(struct loader *ld, const char *key, unsigned long line,
-	     yaml_node_t *val)
+load_maplist(
+    struct loader *ld, const char *key, unsigned long line, yaml_node_t *val)
 {
 	char prefix[KEY_MAX + 1];
 	int rc;
@@ -189,8 +188,10 @@ load_maplist(struct loader *ld, const char *key, unsigned long line,
 	if (is_null(val))
 		return 0;
 	if (val->type != YAML_SEQUENCE_NODE)
-		return fail(ld, line, "'%s' must be a sequence of mappings, "
-			    "not %s", key, kind_name(val));
+		return fail(ld, line,
+		    "'%s' must be a sequence of mappings, "
+		    "not %s",
+		    key, kind_name(val));
 	snprintf(prefix, sizeof(prefix), "%s.", key);
 	for (yaml_node_item_t *it = val->data.sequence.items.start;
 	     it < val->data.sequence.items.top; it++) {
@@ -199,8 +200,10 @@ load_maplist(struct loader *ld, const char *key, unsigned long line,
 		if (!item)
 			continue;
 		if (item->type != YAML_MAPPING_NODE)
-			return fail(ld, line_of(item), "'%s' entries must be "
-				    "mappings, not %s", key, kind_name(item));
+			return fail(ld, line_of(item),
+			    "'%s' entries must be "
+			    "mappings, not %s",
+			    key, kind_name(item));
 		if ((rc = set_value(ld, key, NULL, line_of(item))) < 0 ||
 		    (rc = load_map(ld, prefix, item)) < 0)
 			return rc;
@@ -211,7 +214,7 @@ load_maplist(struct loader *ld, const char *key, unsigned long line,
 /* One `key: value` of the mapping whose first pair is @p first. */
 static int
 load_pair(struct loader *ld, const char *prefix, yaml_node_pair_t *pair,
-	  yaml_node_pair_t *first)
+    yaml_node_pair_t *first)
 {
 	yaml_node_t *kn = yaml_document_get_node(ld->doc, pair->key);
 	yaml_node_t *val = yaml_document_get_node(ld->doc, pair->value);
@@ -226,8 +229,8 @@ load_pair(struct loader *ld, const char *prefix, yaml_node_pair_t *pair,
 		return fail(ld, 1, "malformed mapping");
 	line = line_of(kn);
 	if (kn->type != YAML_SCALAR_NODE)
-		return fail(ld, line, "keys must be scalars, not %s",
-			    kind_name(kn));
+		return fail(
+		    ld, line, "keys must be scalars, not %s", kind_name(kn));
 	if ((rc = scalar_text(ld, kn, "key", &name)) < 0)
 		return rc;
 	for (yaml_node_pair_t *p = first; p < pair; p++) {
@@ -236,20 +239,20 @@ load_pair(struct loader *ld, const char *prefix, yaml_node_pair_t *pair,
 		if (pk && pk->type == YAML_SCALAR_NODE &&
 		    strcmp((const char *)pk->data.scalar.value, name) == 0)
 			return fail(ld, line,
-				    "duplicate key '%s%s' (first at line %lu)",
-				    prefix, name, line_of(pk));
+			    "duplicate key '%s%s' (first at line %lu)", prefix,
+			    name, line_of(pk));
 	}
 	/* A dot in a key would let "cache.size:" reach into a section. */
 	known = !strchr(name, '.') &&
-		(size_t)snprintf(full, sizeof(full), "%s%s", prefix, name) <
-		    sizeof(full);
+	    (size_t)snprintf(full, sizeof(full), "%s%s", prefix, name) <
+	        sizeof(full);
 	kind = known ? cfg_key_kind(full) : CFG_KIND_NONE;
 	if (kind == CFG_KIND_NONE) {
 		hint = known ? cfg_key_suggest(full) : NULL;
 		if (hint)
 			return fail(ld, line,
-				    "unknown key '%s%s' (did you mean '%s'?)",
-				    prefix, name, hint);
+			    "unknown key '%s%s' (did you mean '%s'?)", prefix,
+			    name, hint);
 		return fail(ld, line, "unknown key '%s%s'", prefix, name);
 	}
 	if (ld->nseen < SEEN_MAX) {
@@ -260,12 +263,11 @@ load_pair(struct loader *ld, const char *prefix, yaml_node_pair_t *pair,
 	switch (kind) {
 	case CFG_KIND_MAP:
 		if (is_null(val))
-			return 0;	/* an empty section: all defaults */
+			return 0; /* an empty section: all defaults */
 		if (val->type != YAML_MAPPING_NODE)
 			return fail(ld, line, "'%s' must be a mapping, not %s",
-				    full, kind_name(val));
-		snprintf(full + strlen(full), sizeof(full) - strlen(full),
-			 ".");
+			    full, kind_name(val));
+		snprintf(full + strlen(full), sizeof(full) - strlen(full), ".");
 		return load_map(ld, full, val);
 	case CFG_KIND_LIST:
 		return load_list(ld, full, line, val);
@@ -274,7 +276,7 @@ load_pair(struct loader *ld, const char *prefix, yaml_node_pair_t *pair,
 	case CFG_KIND_SCALAR:
 		if (val->type != YAML_SCALAR_NODE)
 			return fail(ld, line, "'%s' must be a scalar, not %s",
-				    full, kind_name(val));
+			    full, kind_name(val));
 		if ((rc = scalar_text(ld, val, full, &text)) < 0)
 			return rc;
 		return set_value(ld, full, text, line);
@@ -290,8 +292,7 @@ load_map(struct loader *ld, const char *prefix, yaml_node_t *map)
 	yaml_node_pair_t *first = map->data.mapping.pairs.start;
 	int rc;
 
-	for (yaml_node_pair_t *p = first; p < map->data.mapping.pairs.top;
-	     p++)
+	for (yaml_node_pair_t *p = first; p < map->data.mapping.pairs.top; p++)
 		if ((rc = load_pair(ld, prefix, p, first)) < 0)
 			return rc;
 	return 0;
@@ -300,8 +301,9 @@ load_map(struct loader *ld, const char *prefix, yaml_node_t *map)
 static int
 syntax_error(struct loader *ld, const yaml_parser_t *parser)
 {
-	const yaml_mark_t *m = parser->error == YAML_READER_ERROR ?
-	    &parser->mark : &parser->problem_mark;
+	const yaml_mark_t *m = parser->error == YAML_READER_ERROR
+	    ? &parser->mark
+	    : &parser->problem_mark;
 	const char *problem = parser->problem ? parser->problem : "unknown";
 
 	if (parser->error == YAML_MEMORY_ERROR) {
@@ -310,10 +312,9 @@ syntax_error(struct loader *ld, const yaml_parser_t *parser)
 	}
 	if (parser->context)
 		return fail(ld, (unsigned long)m->line + 1,
-			    "YAML syntax error: %s (%s)", problem,
-			    parser->context);
-	return fail(ld, (unsigned long)m->line + 1, "YAML syntax error: %s",
-		    problem);
+		    "YAML syntax error: %s (%s)", problem, parser->context);
+	return fail(
+	    ld, (unsigned long)m->line + 1, "YAML syntax error: %s", problem);
 }
 
 /* Load the single document of the file into ld->c; a file with nothing but
@@ -334,8 +335,8 @@ load_document(struct loader *ld, yaml_parser_t *parser)
 	if (root && !is_null(root)) {
 		if (root->type != YAML_MAPPING_NODE)
 			rc = fail(ld, line_of(root),
-				  "the top level must be a mapping of keys, not %s",
-				  kind_name(root));
+			    "the top level must be a mapping of keys, not %s",
+			    kind_name(root));
 		else
 			rc = load_map(ld, "", root);
 	}
@@ -347,7 +348,7 @@ load_document(struct loader *ld, yaml_parser_t *parser)
 			more = yaml_document_get_root_node(&extra);
 			if (more)
 				rc = fail(ld, line_of(more),
-					  "only one YAML document is allowed");
+				    "only one YAML document is allowed");
 			yaml_document_delete(&extra);
 		}
 	}
@@ -367,8 +368,7 @@ load_document(struct loader *ld, yaml_parser_t *parser)
 int
 cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
 {
-	struct loader ld = { .path = path, .c = c, .err = err,
-			     .errlen = errlen };
+	struct loader ld = {.path = path, .c = c, .err = err, .errlen = errlen};
 	yaml_parser_t parser;
 	struct stat st;
 	FILE *f;
@@ -386,7 +386,7 @@ cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
 	if (!f) {
 		if (err && errlen)
 			snprintf(err, errlen, "%s: cannot open: %s", path,
-				 strerror(errno));
+			    strerror(errno));
 		memset(c, 0, sizeof(*c));
 		return -ENOENT;
 	}

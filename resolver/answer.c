@@ -7,7 +7,7 @@
 #include "resolver/answer.h"
 
 #define OPT_LEN 11
-#define EDE_HDR 6	/* option code, length, info-code */
+#define EDE_HDR 6 /* option code, length, info-code */
 
 /* Header and question; @return bytes written (0 if it does not fit). */
 static size_t
@@ -61,7 +61,7 @@ put_opt(uint8_t *out, size_t at, const struct msg_query *q, uint16_t ede_code,
 	p += OPT_LEN;
 	if (ede) {
 		p[0] = 0;
-		p[1] = 15;	/* EDE, RFC 8914 */
+		p[1] = 15; /* EDE, RFC 8914 */
 		p[2] = (uint8_t)((2 + tl) >> 8);
 		p[3] = (uint8_t)(2 + tl);
 		p[4] = (uint8_t)(ede_code >> 8);
@@ -74,8 +74,8 @@ put_opt(uint8_t *out, size_t at, const struct msg_query *q, uint16_t ede_code,
 
 /* The response did not fit: keep header, question and OPT, set TC. */
 static size_t
-truncated(uint8_t *out, size_t cap, const uint8_t *pkt, const struct msg_query *q,
-    unsigned rcode)
+truncated(uint8_t *out, size_t cap, const uint8_t *pkt,
+    const struct msg_query *q, unsigned rcode)
 {
 	size_t n = frame_head(out, cap, pkt, q, rcode);
 
@@ -98,8 +98,7 @@ ans_from_cache(uint8_t *out, size_t cap, const uint8_t *pkt,
 	if (n == 0 || cap < n + ol)
 		return 0;
 	rc = cache_answer_n(c, q->qname, q->qname_len, q->qtype, q->qclass,
-	    q->do_bit, max_cname,
-	    now_ms, out + n, cap - n - ol, &body, &hit);
+	    q->do_bit, max_cname, now_ms, out + n, cap - n - ol, &body, &hit);
 	if (rc == 0)
 		return 0;
 	if (rc < 0) {
@@ -154,7 +153,7 @@ ans_from_result(uint8_t *out, size_t cap, const uint8_t *pkt,
 	size_t ol = opt_len(q, ede);
 	size_t n = frame_head(out, cap, pkt, q, res->rcode);
 	size_t off = 0;
-	unsigned counts[2] = { res->ancount, res->nscount };
+	unsigned counts[2] = {res->ancount, res->nscount};
 
 	if (n == 0)
 		return 0;
@@ -232,17 +231,20 @@ ans_norec(uint8_t *out, size_t cap, const uint8_t *pkt,
 	n = frame_head(out, cap, pkt, q, 0);
 	if (n == 0)
 		return 0;
-	if (q->qtype == 2 && cache_get(c, name, 2, q->qclass, now_ms, &o, buf,
-	    sizeof(buf)) == 1 && o.kind == CACHE_RRSET &&
-	    o.rank >= CACHE_RANK_ANSWER_MIN)
+	if (q->qtype == 2 &&
+	    cache_get(c, name, 2, q->qclass, now_ms, &o, buf, sizeof(buf)) ==
+	        1 &&
+	    o.kind == CACHE_RRSET && o.rank >= CACHE_RANK_ANSWER_MIN)
 		answer = true;
 	/* else the deepest cached NS set at or above the name: a referral */
 	while (!answer) {
-		if (cache_get(c, name, 2, q->qclass, now_ms, &o, buf, sizeof(buf)) == 1 &&
+		if (cache_get(c, name, 2, q->qclass, now_ms, &o, buf,
+		        sizeof(buf)) == 1 &&
 		    o.kind == CACHE_RRSET)
 			break;
 		if (name[0] == 0) {
-			n = ans_from_cache(out, cap, pkt, q, c, max_cname, now_ms);
+			n = ans_from_cache(
+			    out, cap, pkt, q, c, max_cname, now_ms);
 			if (n > 0)
 				return n;
 			n = frame_head(out, cap, pkt, q, 0);
@@ -258,8 +260,9 @@ ans_norec(uint8_t *out, size_t cap, const uint8_t *pkt,
 		size_t l = (size_t)(p[0] << 8 | p[1]);
 		for (int t = 0; t < 2; t++) {
 			uint16_t type = t ? 28 : 1;
-			if (cache_get(c, p + 2, type, q->qclass, now_ms, &a, abuf,
-			    sizeof(abuf)) == 1 && a.kind == CACHE_RRSET) {
+			if (cache_get(c, p + 2, type, q->qclass, now_ms, &a,
+			        abuf, sizeof(abuf)) == 1 &&
+			    a.kind == CACHE_RRSET) {
 				size_t before = n;
 				if (!put_rrset(out, cap - ol, &n, &a, p + 2)) {
 					n = before;

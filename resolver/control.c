@@ -30,23 +30,34 @@
 #include "resolver/dump.h"
 #include "resolver/log.h"
 
-#define MAX_ARGS	16
+#define MAX_ARGS 16
 
-enum job_kind { J_DUMP, J_INFRA, J_LOOKUP, J_FLUSH, J_LOAD };
-enum flush_what { FLUSH_NAME, FLUSH_ZONE, FLUSH_NEGATIVE, FLUSH_ALL };
+enum job_kind {
+	J_DUMP,
+	J_INFRA,
+	J_LOOKUP,
+	J_FLUSH,
+	J_LOAD
+};
+enum flush_what {
+	FLUSH_NAME,
+	FLUSH_ZONE,
+	FLUSH_NEGATIVE,
+	FLUSH_ALL
+};
 
 struct job {
 	enum job_kind kind;
-	struct instance *in;		/* borrowed */
+	struct instance *in; /* borrowed */
 	uint64_t now_ms;
 	bool json;
 	struct dump_filter filter;
-	uint16_t type;			/* lookup, flush */
+	uint16_t type; /* lookup, flush */
 	enum flush_what flush;
-	const char *payload;		/* load: into conn->in */
+	const char *payload; /* load: into conn->in */
 	size_t payload_len;
-	bool all;			/* dump, flush: every tier */
-	bool tier_given;		/* --tier was on the command line */
+	bool all;        /* dump, flush: every tier */
+	bool tier_given; /* --tier was on the command line */
 };
 
 /* trace with tiers: look into each tier's cache from the first asked, let
@@ -54,45 +65,45 @@ struct job {
  * first, so that the answer travels up the chain as a client's would. */
 struct tier_walk {
 	bool on;
-	unsigned from;			/* index of the tier asked first */
-	unsigned hit;			/* first tier holding it; ninst: none */
-	int phase;			/* 1: the last tier walks, 2: the chain */
+	unsigned from; /* index of the tier asked first */
+	unsigned hit;  /* first tier holding it; ninst: none */
+	int phase;     /* 1: the last tier walks, 2: the chain */
 	bool cold;
 	uint8_t name[LIM_NAME_MAX];
 	uint16_t type;
 };
 
 struct conn {
-	uv_pipe_t pipe;			/* .data = this */
+	uv_pipe_t pipe; /* .data = this */
 	struct ctl *ctl;
-	struct conn *next, **pprev;	/* in ctl->conns */
-	char *in;			/* request, owned */
+	struct conn *next, **pprev; /* in ctl->conns */
+	char *in;                   /* request, owned */
 	size_t in_len, in_cap;
-	size_t line_len;		/* request line incl. '\n'; 0: not yet */
-	size_t need;			/* load: total bytes expected in `in` */
-	bool busy;			/* a job or a trace owns it */
+	size_t line_len; /* request line incl. '\n'; 0: not yet */
+	size_t need;     /* load: total bytes expected in `in` */
+	bool busy;       /* a job or a trace owns it */
 	bool writing;
 	bool closing;
-	char *out;			/* answer, owned (open_memstream) */
+	char *out; /* answer, owned (open_memstream) */
 	size_t out_len;
-	FILE *f;			/* open on out while building */
+	FILE *f; /* open on out while building */
 	uv_write_t wr;
-	uv_work_t work;			/* .data = this */
+	uv_work_t work; /* .data = this */
 	struct job job;
-	char err[200];			/* job: error for the status line */
-	char trace_fmt;			/* 't' text, 'j' json, 'd' dot */
+	char err[200];  /* job: error for the status line */
+	char trace_fmt; /* 't' text, 'j' json, 'd' dot */
 	struct tier_walk tw;
 };
 
 struct ctl {
 	uv_loop_t *loop;
-	uv_pipe_t server;		/* .data = this */
+	uv_pipe_t server; /* .data = this */
 	bool listening;
 	bool closing;
-	char *path;			/* owned; NULL until listening */
-	struct instance *inst;		/* borrowed */
+	char *path;            /* owned; NULL until listening */
+	struct instance *inst; /* borrowed */
 	unsigned ninst;
-	struct pool *pool;		/* borrowed or NULL */
+	struct pool *pool; /* borrowed or NULL */
 	struct conn *conns;
 	unsigned nconns;
 };
@@ -223,7 +234,7 @@ respond(struct conn *c, const char *error)
 struct walk {
 	struct dump_snap snap;
 	const struct dump_filter *f;
-	uint16_t type;			/* lookup: also CNAME and NXDOMAIN */
+	uint16_t type; /* lookup: also CNAME and NXDOMAIN */
 	bool lookup;
 };
 
@@ -250,15 +261,15 @@ struct render {
 	FILE *f;
 	bool json;
 	unsigned bad;
-	const char *tier;		/* label, with tiers */
+	const char *tier; /* label, with tiers */
 };
 
 static int
 render_cb(const struct cache_rrset_out *e, void *arg)
 {
 	struct render *r = arg;
-	int rc = r->json ? dump_entry_json(r->f, e, r->tier) :
-	    dump_entry_text(r->f, e, r->tier);
+	int rc = r->json ? dump_entry_json(r->f, e, r->tier)
+	                 : dump_entry_text(r->f, e, r->tier);
 
 	if (rc < 0)
 		r->bad++;
@@ -279,13 +290,15 @@ static void
 job_entries(struct conn *c, struct instance *in, bool lookup)
 {
 	struct job *j = &c->job;
-	struct walk w = { .f = &j->filter, .type = j->type, .lookup = lookup };
-	struct render r = { c->f, j->json, 0, tier_label(c, in) };
+	struct walk w = {.f = &j->filter, .type = j->type, .lookup = lookup};
+	struct render r = {c->f, j->json, 0, tier_label(c, in)};
 
 	cache_foreach(in->cache, j->now_ms, snap_cb, &w);
 	if (w.snap.oom) {
-		snprintf(c->err, sizeof(c->err), "out of memory after %zu "
-		    "entries", w.snap.n);
+		snprintf(c->err, sizeof(c->err),
+		    "out of memory after %zu "
+		    "entries",
+		    w.snap.n);
 		dump_snap_free(&w.snap);
 		return;
 	}
@@ -321,8 +334,8 @@ job_cut(struct conn *c)
 {
 	struct job *j = &c->job;
 	struct worker *w = &j->in->worker;
-	const struct iter_forward *fw = iter_find_forward(&w->env,
-	    j->filter.name);
+	const struct iter_forward *fw =
+	    iter_find_forward(&w->env, j->filter.name);
 	struct deleg *d = malloc(sizeof(*d));
 	char zone[LIM_NAME_MAX * 4 + 2], ns[LIM_NAME_MAX * 4 + 2], a[64];
 	bool cached;
@@ -338,11 +351,14 @@ job_cut(struct conn *c)
 	}
 	trace_name(zone, sizeof(zone), d->zone);
 	if (fw != NULL)
-		fprintf(c->f, ";; zone cut: %s (forward zone: asked with "
-		    "recursion desired)\n", zone);
+		fprintf(c->f,
+		    ";; zone cut: %s (forward zone: asked with "
+		    "recursion desired)\n",
+		    zone);
 	else if (cached)
-		fprintf(c->f, ";; zone cut: %s (from cache, NS ttl %" PRIu32
-		    " s left)\n", zone, d->ttl);
+		fprintf(c->f,
+		    ";; zone cut: %s (from cache, NS ttl %" PRIu32 " s left)\n",
+		    zone, d->ttl);
 	else
 		fprintf(c->f, ";; zone cut: %s (from the root hints)\n", zone);
 	for (unsigned i = 0; i < d->nns; i++) {
@@ -360,11 +376,12 @@ job_cut(struct conn *c)
 			if (ad->port && ad->port != 53)
 				fprintf(c->f, "@%u", ad->port);
 			if (infra_get(j->in->infra, ad->ip, ad->family,
-			    j->now_ms, &inf) == 1 && inf.srtt_ms)
-				fprintf(c->f, " (rtt %" PRIu32 " ms)",
-				    inf.srtt_ms);
+			        j->now_ms, &inf) == 1 &&
+			    inf.srtt_ms)
+				fprintf(
+				    c->f, " (rtt %" PRIu32 " ms)", inf.srtt_ms);
 			if (infra_is_lame(j->in->infra, ad->ip, ad->family,
-			    d->zone, j->now_ms))
+			        d->zone, j->now_ms))
 				fprintf(c->f, " (lame)");
 		}
 		fputc('\n', c->f);
@@ -375,7 +392,7 @@ job_cut(struct conn *c)
 struct load_ctx {
 	struct conn *c;
 	unsigned reported;
-	unsigned count[INST_MAX];	/* entries stored, per instance */
+	unsigned count[INST_MAX]; /* entries stored, per instance */
 };
 
 /* An entry labelled tier=NAME goes to that tier unless --tier chose one;
@@ -411,13 +428,13 @@ load_bad(void *arg, unsigned line, const char *msg)
 static void
 job_load(struct conn *c)
 {
-	struct load_ctx l = { c, 0, { 0 } };
+	struct load_ctx l = {c, 0, {0}};
 	struct dump_load_stats st;
 	char into[INST_MAX * (CFG_NAME_MAX + 16)] = "";
 	size_t n = 0;
 
 	if (dump_load(c->job.payload, c->job.payload_len, c->job.now_ms,
-	    load_store, load_bad, &l, &st) < 0) {
+	        load_store, load_bad, &l, &st) < 0) {
 		snprintf(c->err, sizeof(c->err), "out of memory");
 		return;
 	}
@@ -430,12 +447,15 @@ job_load(struct conn *c)
 			    "%s%s (%u)", n ? ", " : "", c->ctl->inst[i].name,
 			    l.count[i]);
 	}
-	fprintf(c->f, "loaded %u entries (%u records) into %s; skipped %u "
-	    "expired, %u refused by the cache, %u bad line(s)\n", st.entries,
-	    st.records, into, st.expired, st.refused, st.bad);
+	fprintf(c->f,
+	    "loaded %u entries (%u records) into %s; skipped %u "
+	    "expired, %u refused by the cache, %u bad line(s)\n",
+	    st.entries, st.records, into, st.expired, st.refused, st.bad);
 	if (st.bad)
-		snprintf(c->err, sizeof(c->err), "%u bad line(s) skipped "
-		    "(reported above); the rest was loaded", st.bad);
+		snprintf(c->err, sizeof(c->err),
+		    "%u bad line(s) skipped "
+		    "(reported above); the rest was loaded",
+		    st.bad);
 }
 
 static size_t
@@ -471,8 +491,9 @@ job_flush(struct conn *c)
 		return;
 	}
 	for (unsigned i = 0; i < c->ctl->ninst; i++) {
-		each[i] = c->ctl->inst[i].started ?
-		    flush_one(j, c->ctl->inst[i].cache) : 0;
+		each[i] = c->ctl->inst[i].started
+		    ? flush_one(j, c->ctl->inst[i].cache)
+		    : 0;
 		n += each[i];
 	}
 	fprintf(c->f, "removed %zu entr%s:", n, n == 1 ? "y" : "ies");
@@ -490,8 +511,8 @@ on_work(uv_work_t *w)
 
 	switch (c->job.kind) {
 	case J_DUMP:
-		for (unsigned i = 0; i < ctl->ninst && c->job.all &&
-		    c->err[0] == '\0'; i++)
+		for (unsigned i = 0;
+		     i < ctl->ninst && c->job.all && c->err[0] == '\0'; i++)
 			if (ctl->inst[i].started)
 				job_entries(c, &ctl->inst[i], false);
 		if (!c->job.all)
@@ -500,15 +521,16 @@ on_work(uv_work_t *w)
 	case J_INFRA:
 		for (unsigned i = 0; i < ctl->ninst; i++) {
 			struct instance *in = &ctl->inst[i];
-			struct infra_walk iw = { c, tier_label(c, in) };
+			struct infra_walk iw = {c, tier_label(c, in)};
 
 			if (in->started && (c->job.all || in == c->job.in))
-				infra_foreach(in->infra, c->job.now_ms,
-				    infra_cb, &iw);
+				infra_foreach(
+				    in->infra, c->job.now_ms, infra_cb, &iw);
 		}
 		break;
 	case J_LOOKUP:
-		job_entries(c, c->job.in, true); /* the cut is added on the loop */
+		job_entries(
+		    c, c->job.in, true); /* the cut is added on the loop */
 		break;
 	case J_FLUSH:
 		job_flush(c);
@@ -591,7 +613,7 @@ add_instance(struct instance *in, void *arg)
 	s->srv.replies += ss.replies;
 }
 
-#define STAT_ROWS	40
+#define STAT_ROWS 40
 
 struct stat_row {
 	const char *name;
@@ -614,7 +636,12 @@ stat_rows(struct ctl *ctl, struct instance *in, struct stat_row *rows)
 		pool_foreach(ctl->pool, add_instance, &s);
 	cache_stats(in->cache, &cs);
 	infra_stats(in->infra, &is);
-#define ROW(n_, v_) do { rows[n].name = (n_); rows[n].v = (v_); n++; } while (0)
+#define ROW(n_, v_)                  \
+	do {                         \
+		rows[n].name = (n_); \
+		rows[n].v = (v_);    \
+		n++;                 \
+	} while (0)
 	ROW("queries", s.w.queries);
 	ROW("queries.udp", s.srv.udp_queries);
 	ROW("queries.tcp", s.srv.tcp_queries);
@@ -630,12 +657,13 @@ stat_rows(struct ctl *ctl, struct instance *in, struct stat_row *rows)
 	ROW("upstream.errors", s.up.errors);
 	ROW("upstream.spoofed_ignored", s.w.ignored_replies);
 	for (unsigned i = 0; i < 6; i++) {
-		static const char *const names[6] = { "answers.NOERROR",
-			"answers.FORMERR", "answers.SERVFAIL",
-			"answers.NXDOMAIN", "answers.NOTIMP",
-			"answers.REFUSED" };
-		ROW(names[i], s.w.rcode[i] + (i == 1 ? s.srv.formerr : 0) +
-		    (i == 4 ? s.srv.notimp : 0) + (i == 5 ? s.srv.refused : 0));
+		static const char *const names[6] = {"answers.NOERROR",
+		    "answers.FORMERR", "answers.SERVFAIL", "answers.NXDOMAIN",
+		    "answers.NOTIMP", "answers.REFUSED"};
+		ROW(names[i],
+		    s.w.rcode[i] + (i == 1 ? s.srv.formerr : 0) +
+		        (i == 4 ? s.srv.notimp : 0) +
+		        (i == 5 ? s.srv.refused : 0));
 	}
 	ROW("servfail.limit", s.w.servfail_limit);
 	ROW("servfail.other", s.w.servfail_other);
@@ -678,8 +706,8 @@ cmd_stats(struct conn *c, struct instance *in, bool json, bool all)
 		}
 	} else if (last - first == 1) {
 		for (unsigned i = 0; i < n; i++)
-			fprintf(c->f, "%-26s %" PRIu64 "\n", rows[first][i].name,
-			    rows[first][i].v);
+			fprintf(c->f, "%-26s %" PRIu64 "\n",
+			    rows[first][i].name, rows[first][i].v);
 	} else {
 		fprintf(c->f, "%-26s", "");
 		for (unsigned t = first; t < last; t++)
@@ -714,12 +742,12 @@ print_result(FILE *f, const struct iter_result *res)
 		char *s;
 
 		if (ldns_wire2rr(&rr, res->rr, res->rr_len, &pos,
-		    LDNS_SECTION_ANSWER) != LDNS_STATUS_OK)
+		        LDNS_SECTION_ANSWER) != LDNS_STATUS_OK)
 			break;
 		s = ldns_rr2str_fmt(ldns_output_format_nocomments, rr);
 		if (s != NULL)
-			fprintf(f, "  %s%s", n < res->ancount ? "" :
-			    "(authority) ", s);
+			fprintf(f, "  %s%s",
+			    n < res->ancount ? "" : "(authority) ", s);
 		free(s);
 		ldns_rr_free(rr);
 		n++;
@@ -740,12 +768,15 @@ print_trace(struct conn *c, const struct iter_req *r, bool result)
 	switch (c->trace_fmt) {
 	case 'j':
 		trace_print_json(c->f, t);
-		fprintf(c->f, "{\"summary\":true,\"rcode\":%u,\"failed\":%s,"
-		    "\"ede\":%u,\"reason\":", res->rcode,
-		    res->failed ? "true" : "false", res->ede_code);
+		fprintf(c->f,
+		    "{\"summary\":true,\"rcode\":%u,\"failed\":%s,"
+		    "\"ede\":%u,\"reason\":",
+		    res->rcode, res->failed ? "true" : "false", res->ede_code);
 		trace_json_str(c->f, res->failed ? res->reason : "");
-		fprintf(c->f, ",\"total_ms\":%" PRIu64 ",\"upstream_queries\""
-		    ":%u,\"answers\":%u}\n", total, sends, res->ancount);
+		fprintf(c->f,
+		    ",\"total_ms\":%" PRIu64 ",\"upstream_queries\""
+		    ":%u,\"answers\":%u}\n",
+		    total, sends, res->ancount);
 		break;
 	case 'd':
 		trace_print_dot(c->f, t);
@@ -784,17 +815,17 @@ on_trace(void *arg, const struct iter_req *r)
  * answered from it: the RRset, a CNAME, or a negative answer. */
 struct peek {
 	bool hit;
-	const char *what;		/* "answer", "CNAME", "NXDOMAIN", ... */
+	const char *what; /* "answer", "CNAME", "NXDOMAIN", ... */
 	uint32_t ttl, orig_ttl;
 	uint64_t age_ms;
 };
 
 static void
-peek_tier(struct instance *in, const uint8_t *name, uint16_t type,
-    struct peek *p)
+peek_tier(
+    struct instance *in, const uint8_t *name, uint16_t type, struct peek *p)
 {
 	/* the type asked, a CNAME at the name, the name's NXDOMAIN */
-	const uint16_t types[3] = { type, 5, CACHE_TYPE_NXDOMAIN };
+	const uint16_t types[3] = {type, 5, CACHE_TYPE_NXDOMAIN};
 	static __thread uint8_t buf[65536];
 	uint64_t now = worker_now(&in->worker);
 	struct cache_rrset_out e;
@@ -802,12 +833,14 @@ peek_tier(struct instance *in, const uint8_t *name, uint16_t type,
 	memset(p, 0, sizeof(*p));
 	for (unsigned i = 0; i < 3 && !p->hit; i++) {
 		if (cache_get(in->cache, name, types[i], 1, now, &e, buf,
-		    sizeof(buf)) != 1 || e.rank < CACHE_RANK_ANSWER_MIN)
+		        sizeof(buf)) != 1 ||
+		    e.rank < CACHE_RANK_ANSWER_MIN)
 			continue;
 		p->hit = true;
-		p->what = e.kind == CACHE_NXDOMAIN ? "NXDOMAIN" :
-		    e.kind == CACHE_NODATA ? "NODATA" : i == 1 ? "CNAME" :
-		    "answer";
+		p->what = e.kind == CACHE_NXDOMAIN ? "NXDOMAIN"
+		    : e.kind == CACHE_NODATA       ? "NODATA"
+		    : i == 1                       ? "CNAME"
+		                                   : "answer";
 		p->ttl = e.ttl;
 		p->orig_ttl = e.orig_ttl;
 		p->age_ms = now > e.stored_ms ? now - e.stored_ms : 0;
@@ -825,7 +858,7 @@ foreign_hop(const struct ctl *ctl, unsigned i)
 	    in->view.forwards[0].nservers == 0)
 		return NULL;
 	if (strcmp(in->view.forwards[0].servers[0].text,
-	    ctl->inst[i + 1].view.listen[0].text) == 0)
+	        ctl->inst[i + 1].view.listen[0].text) == 0)
 		return NULL;
 	return in->view.forwards[0].servers[0].text;
 }
@@ -850,29 +883,34 @@ print_tiers(struct conn *c, const char *when)
 		if (p.hit && first_hit == ctl->ninst)
 			first_hit = i;
 		if (c->trace_fmt == 'j') {
-			fprintf(c->f, "{\"tier\":\"%s\",\"address\":\"%s\","
-			    "\"when\":\"%s\",\"hit\":%s", in->name,
-			    in->view.listen[0].text, when,
+			fprintf(c->f,
+			    "{\"tier\":\"%s\",\"address\":\"%s\","
+			    "\"when\":\"%s\",\"hit\":%s",
+			    in->name, in->view.listen[0].text, when,
 			    p.hit ? "true" : "false");
 			if (p.hit)
-				fprintf(c->f, ",\"what\":\"%s\",\"ttl\":%" PRIu32
-				    ",\"orig_ttl\":%" PRIu32 ",\"age_s\":%"
-				    PRIu64, p.what, p.ttl, p.orig_ttl,
-				    p.age_ms / 1000);
+				fprintf(c->f,
+				    ",\"what\":\"%s\",\"ttl\":%" PRIu32
+				    ",\"orig_ttl\":%" PRIu32
+				    ",\"age_s\":%" PRIu64,
+				    p.what, p.ttl, p.orig_ttl, p.age_ms / 1000);
 			fprintf(c->f, "}\n");
 		} else if (c->trace_fmt == 't') {
 			fprintf(c->f, "  %-10s %-22s ", in->name,
 			    in->view.listen[0].text);
 			if (p.hit)
-				fprintf(c->f, "hit: %s, %" PRIu32 " s left of %"
-				    PRIu32 " (stored %" PRIu64 " s ago)\n",
-				    p.what, p.ttl, p.orig_ttl,
-				    p.age_ms / 1000);
+				fprintf(c->f,
+				    "hit: %s, %" PRIu32 " s left of %" PRIu32
+				    " (stored %" PRIu64 " s ago)\n",
+				    p.what, p.ttl, p.orig_ttl, p.age_ms / 1000);
 			else
-				fprintf(c->f, "miss%s\n", i + 1 == ctl->ninst ?
-				    ", resolves from the root" : "");
+				fprintf(c->f, "miss%s\n",
+				    i + 1 == ctl->ninst
+				        ? ", resolves from the root"
+				        : "");
 			if (hop != NULL)
-				fprintf(c->f, "  %-10s %-22s not a tier of this "
+				fprintf(c->f,
+				    "  %-10s %-22s not a tier of this "
 				    "resolverd: its cache cannot be seen\n",
 				    "(next hop)", hop);
 		}
@@ -890,8 +928,9 @@ start_trace(struct conn *c, struct instance *in, const uint8_t *name,
 	c->busy = true;
 	r = worker_trace(&in->worker, name, type, cold, on_trace, c);
 	if (r < 0)
-		respond(c, r == -EBUSY ? "too many resolutions in flight" :
-		    strerror(-r));
+		respond(c,
+		    r == -EBUSY ? "too many resolutions in flight"
+		                : strerror(-r));
 }
 
 /* Phase 2: ask the first tier, as a client would; the answer travels up
@@ -900,8 +939,8 @@ static void
 tier_chain(struct conn *c)
 {
 	c->tw.phase = 2;
-	start_trace(c, &c->ctl->inst[c->tw.from], c->tw.name, c->tw.type,
-	    false);
+	start_trace(
+	    c, &c->ctl->inst[c->tw.from], c->tw.name, c->tw.type, false);
 }
 
 static void
@@ -913,19 +952,21 @@ on_tier_trace(void *arg, const struct iter_req *r)
 	bool walked = c->tw.phase == 1;
 
 	if (c->trace_fmt == 't')
-		fprintf(c->f, "%s\n", walked ? (c->tw.cold ?
-		    "the last tier walks from the root (--cold: on an empty "
-		    "private cache; the tiers are not touched):" :
-		    "the last tier walks from the root:") :
-		    "the question through the chain:");
+		fprintf(c->f, "%s\n",
+		    walked
+		        ? (c->tw.cold
+		                  ? "the last tier walks from the root "
+		                    "(--cold: on an empty "
+		                    "private cache; the tiers are not touched):"
+		                  : "the last tier walks from the root:")
+		        : "the question through the chain:");
 	if (c->trace_fmt == 'j')
 		fprintf(c->f, "{\"walk\":\"%s\",\"phase\":\"%s\"}\n",
 		    ctl->inst[walked ? last : c->tw.from].name,
 		    walked ? "root" : "chain");
 	/* dot: the delegation path only, from whichever phase walked it */
 	if (c->trace_fmt != 'd' || walked || c->tw.hit < ctl->ninst)
-		print_trace(c, r, !walked || c->tw.cold ||
-		    c->tw.from == last);
+		print_trace(c, r, !walked || c->tw.cold || c->tw.from == last);
 	if (walked && !c->tw.cold && c->tw.from != last) {
 		tier_chain(c);
 		return;
@@ -977,7 +1018,7 @@ split(char *line, char **argv)
 	char *save = NULL;
 
 	for (char *t = strtok_r(line, " \t", &save); t != NULL;
-	    t = strtok_r(NULL, " \t", &save)) {
+	     t = strtok_r(NULL, " \t", &save)) {
 		if (n == MAX_ARGS)
 			return -1;
 		argv[n++] = t;
@@ -1015,11 +1056,11 @@ cmd_dump(struct conn *c, int argc, char **argv)
 			j->filter.has_name = true;
 		} else if (strcmp(argv[i], "--type") == 0 && i + 1 < argc) {
 			if (parse_type(argv[++i], &j->filter.type) < 0)
-				return usage_error(c, "unknown type '%s'",
-				    argv[i]);
+				return usage_error(
+				    c, "unknown type '%s'", argv[i]);
 		} else {
-			return usage_error(c, "dump: unexpected argument '%s'",
-			    argv[i]);
+			return usage_error(
+			    c, "dump: unexpected argument '%s'", argv[i]);
 		}
 	}
 	queue_job(c);
@@ -1066,7 +1107,8 @@ cmd_flush(struct conn *c, int argc, char **argv)
 			return usage_error(c, "unknown type '%s'", argv[2]);
 		j->flush = FLUSH_NAME;
 	} else {
-		return usage_error(c, "usage: flush NAME [TYPE] | --zone NAME "
+		return usage_error(c,
+		    "usage: flush NAME [TYPE] | --zone NAME "
 		    "| --negative | --all");
 	}
 	queue_job(c);
@@ -1095,16 +1137,19 @@ cmd_trace(struct conn *c, struct instance *in, int argc, char **argv)
 			have_name = true;
 		} else if (!have_type) {
 			if (parse_type(argv[i], &type) < 0)
-				return usage_error(c, "unknown type '%s'",
-				    argv[i]);
+				return usage_error(
+				    c, "unknown type '%s'", argv[i]);
 			have_type = true;
 		} else {
-			return usage_error(c, "trace: unexpected argument "
-			    "'%s'", argv[i]);
+			return usage_error(c,
+			    "trace: unexpected argument "
+			    "'%s'",
+			    argv[i]);
 		}
 	}
 	if (!have_name)
-		return usage_error(c, "usage: trace NAME [TYPE] [--cold] "
+		return usage_error(c,
+		    "usage: trace NAME [TYPE] [--cold] "
 		    "[--json | --dot]");
 	c->tw.on = false;
 	if (c->ctl->ninst > 1)
@@ -1129,10 +1174,11 @@ dispatch(struct conn *c)
 	if (argc < 0)
 		return respond(c, "too many arguments");
 	if (argc < 1 || strncmp(argv[0], "resolverctl/", 12) != 0)
-		return respond(c, "bad request: expected \"" CTL_PROTO
-		    " COMMAND ...\"");
+		return respond(
+		    c, "bad request: expected \"" CTL_PROTO " COMMAND ...\"");
 	if (strcmp(argv[0], CTL_PROTO) != 0)
-		return respond(c, "unsupported protocol version (this daemon "
+		return respond(c,
+		    "unsupported protocol version (this daemon "
 		    "speaks " CTL_PROTO ")");
 	if (argc < 2)
 		return respond(c, "no command");
@@ -1144,10 +1190,11 @@ dispatch(struct conn *c)
 			return respond(c, "--tier needs a name");
 		in = find_tier(c->ctl, argv[k + 1]);
 		if (in == NULL)
-			return usage_error(c, "no tier named '%s'", argv[k + 1]);
+			return usage_error(
+			    c, "no tier named '%s'", argv[k + 1]);
 		tier_given = true;
-		memmove(&argv[k], &argv[k + 2], (size_t)(argc - k - 2) *
-		    sizeof(argv[0]));
+		memmove(&argv[k], &argv[k + 2],
+		    (size_t)(argc - k - 2) * sizeof(argv[0]));
 		argc -= 2;
 		k--;
 	}
@@ -1180,7 +1227,8 @@ dispatch(struct conn *c)
 	} else if (strcmp(argv[0], "reload") == 0) {
 		int r = uv_kill(getpid(), SIGHUP);
 		if (r == 0)
-			fprintf(c->f, "reload requested; the log says how it "
+			fprintf(c->f,
+			    "reload requested; the log says how it "
 			    "went\n");
 		respond(c, r < 0 ? uv_strerror(r) : NULL);
 	} else if (strcmp(argv[0], "tiers") == 0) {
@@ -1231,10 +1279,11 @@ request_complete(struct conn *c)
 			return c->in_len >= CTL_LINE_MAX ? -E2BIG : 0;
 		c->line_len = (size_t)(nl - c->in) + 1;
 		/* "resolverctl/1 load N": N bytes follow */
-		if (c->line_len > 19 && strncmp(c->in, CTL_PROTO " load ",
-		    sizeof(CTL_PROTO " load ") - 1) == 0) {
-			unsigned long long n = strtoull(c->in +
-			    sizeof(CTL_PROTO " load ") - 1, NULL, 10);
+		if (c->line_len > 19 &&
+		    strncmp(c->in, CTL_PROTO " load ",
+		        sizeof(CTL_PROTO " load ") - 1) == 0) {
+			unsigned long long n = strtoull(
+			    c->in + sizeof(CTL_PROTO " load ") - 1, NULL, 10);
 			if (n > CTL_LOAD_MAX)
 				return -EFBIG;
 			c->need = c->line_len + (size_t)n;
@@ -1253,7 +1302,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 	(void)buf;
 	if (nread < 0) {
-		conn_close(c);	/* EOF before a whole request, or an error */
+		conn_close(c); /* EOF before a whole request, or an error */
 		return;
 	}
 	if (buf->base == NULL) {
@@ -1267,11 +1316,12 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	uv_read_stop(s);
 	if (r < 0) {
-		respond(c, r == -EFBIG ? "load: dump too large" :
-		    "request line too long");
+		respond(c,
+		    r == -EFBIG ? "load: dump too large"
+		                : "request line too long");
 		return;
 	}
-	c->in_len = c->need;		/* ignore anything after it */
+	c->in_len = c->need; /* ignore anything after it */
 	dispatch(c);
 }
 
@@ -1322,8 +1372,8 @@ on_connection(uv_stream_t *server, int status)
 /* ----------------------------------------------------------- lifetime */
 
 struct ctl *
-ctl_new(uv_loop_t *loop, struct instance *inst, unsigned ninst,
-    struct pool *pool)
+ctl_new(
+    uv_loop_t *loop, struct instance *inst, unsigned ninst, struct pool *pool)
 {
 	struct ctl *c = calloc(1, sizeof(*c));
 
@@ -1398,9 +1448,10 @@ ctl_start(struct ctl *c, const char *path, unsigned mode, const char *owner)
 
 	r = remove_stale(path);
 	if (r < 0) {
-		log_err("control socket %s: %s", path, r == -EADDRINUSE ?
-		    "another daemon answers on it" : r == -EEXIST ?
-		    "exists and is not a socket" : strerror(-r));
+		log_err("control socket %s: %s", path,
+		    r == -EADDRINUSE   ? "another daemon answers on it"
+		        : r == -EEXIST ? "exists and is not a socket"
+		                       : strerror(-r));
 		return r;
 	}
 	r = uv_pipe_init(c->loop, &c->server, 0);
@@ -1410,7 +1461,7 @@ ctl_start(struct ctl *c, const char *path, unsigned mode, const char *owner)
 	}
 	c->server.data = c;
 	c->listening = true;
-	old = umask(0177);		/* no window with a wider mode */
+	old = umask(0177); /* no window with a wider mode */
 	r = uv_pipe_bind(&c->server, path);
 	umask(old);
 	if (r == 0) {
@@ -1422,7 +1473,8 @@ ctl_start(struct ctl *c, const char *path, unsigned mode, const char *owner)
 		r = set_owner(path, owner);
 		if (r == -ENOENT)
 			log_err("control socket owner %s: no such user or "
-			    "group", owner);
+			        "group",
+			    owner);
 	}
 	if (r == 0)
 		r = uv_listen((uv_stream_t *)&c->server, 16, on_connection);

@@ -31,10 +31,10 @@
 #include "resolver/instance.h"
 #include "resolver/pool.h"
 
-#define CTL_PROTO	"resolverctl/1"
-#define CTL_LINE_MAX	4096		/**< longest request line */
-#define CTL_LOAD_MAX	(512u << 20)	/**< largest dump "load" takes */
-#define CTL_CONNS_MAX	32		/**< connections served at once */
+#define CTL_PROTO     "resolverctl/1"
+#define CTL_LINE_MAX  4096         /**< longest request line */
+#define CTL_LOAD_MAX  (512u << 20) /**< largest dump "load" takes */
+#define CTL_CONNS_MAX 32           /**< connections served at once */
 
 struct ctl;
 
@@ -44,8 +44,8 @@ struct ctl;
  * @return the server (owned: ctl_close, then ctl_free after uv_run), or
  * NULL when out of memory.
  */
-struct ctl *ctl_new(uv_loop_t *loop, struct instance *inst, unsigned ninst,
-    struct pool *pool);
+struct ctl *ctl_new(
+    uv_loop_t *loop, struct instance *inst, unsigned ninst, struct pool *pool);
 
 /**
  * Listen on the unix socket @p path: a stale socket file there (nobody
@@ -53,8 +53,8 @@ struct ctl *ctl_new(uv_loop_t *loop, struct instance *inst, unsigned ninst,
  * The socket gets mode @p mode and, when @p owner is not NULL, that owner
  * ("user" or "user:group"). @return 0 or a negative errno (logged).
  */
-int ctl_start(struct ctl *c, const char *path, unsigned mode,
-    const char *owner);
+int ctl_start(
+    struct ctl *c, const char *path, unsigned mode, const char *owner);
 
 /** Stop listening, remove the socket file, close the connections (those
  *  waiting for a thread-pool job or a trace close when it ends). */

@@ -19,19 +19,19 @@
 static const struct {
 	const char *name, *v4, *v6;
 } root_servers[] = {
-	{ "a", "198.41.0.4", "2001:503:ba3e::2:30" },
-	{ "b", "170.247.170.2", "2801:1b8:10::b" },
-	{ "c", "192.33.4.12", "2001:500:2::c" },
-	{ "d", "199.7.91.13", "2001:500:2d::d" },
-	{ "e", "192.203.230.10", "2001:500:a8::e" },
-	{ "f", "192.5.5.241", "2001:500:2f::f" },
-	{ "g", "192.112.36.4", "2001:500:12::d0d" },
-	{ "h", "198.97.190.53", "2001:500:1::53" },
-	{ "i", "192.36.148.17", "2001:7fe::53" },
-	{ "j", "192.58.128.30", "2001:503:c27::2:30" },
-	{ "k", "193.0.14.129", "2001:7fd::1" },
-	{ "l", "199.7.83.42", "2001:500:9f::42" },
-	{ "m", "202.12.27.33", "2001:dc3::35" },
+    {"a", "198.41.0.4", "2001:503:ba3e::2:30"},
+    {"b", "170.247.170.2", "2801:1b8:10::b"},
+    {"c", "192.33.4.12", "2001:500:2::c"},
+    {"d", "199.7.91.13", "2001:500:2d::d"},
+    {"e", "192.203.230.10", "2001:500:a8::e"},
+    {"f", "192.5.5.241", "2001:500:2f::f"},
+    {"g", "192.112.36.4", "2001:500:12::d0d"},
+    {"h", "198.97.190.53", "2001:500:1::53"},
+    {"i", "192.36.148.17", "2001:7fe::53"},
+    {"j", "192.58.128.30", "2001:503:c27::2:30"},
+    {"k", "193.0.14.129", "2001:7fd::1"},
+    {"l", "199.7.83.42", "2001:500:9f::42"},
+    {"m", "202.12.27.33", "2001:dc3::35"},
 };
 
 void
@@ -58,7 +58,8 @@ deleg_add_ns(struct deleg *d, const uint8_t *ns)
 
 	if (i >= 0)
 		return i;
-	if (d->nns >= LIM_MAX_NS_PER_CUT || cache_name_len(ns, LIM_NAME_MAX) == 0)
+	if (d->nns >= LIM_MAX_NS_PER_CUT ||
+	    cache_name_len(ns, LIM_NAME_MAX) == 0)
 		return -1;
 	i = d->nns++;
 	memset(&d->ns[i], 0, sizeof(d->ns[i]));
@@ -72,7 +73,8 @@ deleg_add_addr(struct deleg *d, int idx, const uint8_t *ip, int family)
 	struct deleg_ns *ns;
 	size_t alen = family == AF_INET ? 4 : 16;
 
-	if (idx < 0 || idx >= d->nns || (family != AF_INET && family != AF_INET6))
+	if (idx < 0 || idx >= d->nns ||
+	    (family != AF_INET && family != AF_INET6))
 		return false;
 	ns = &d->ns[idx];
 	for (unsigned i = 0; i < ns->naddr; i++)
@@ -95,7 +97,8 @@ deleg_hints_builtin(struct deleg_hints *h)
 
 	deleg_init(&h->root, (const uint8_t *)"");
 	h->root.from_hints = true;
-	for (size_t i = 0; i < sizeof(root_servers) / sizeof(root_servers[0]); i++) {
+	for (size_t i = 0; i < sizeof(root_servers) / sizeof(root_servers[0]);
+	     i++) {
 		/* "\001a\014root-servers\003net\000" */
 		name[0] = 1;
 		name[1] = (uint8_t)root_servers[i].name[0];
@@ -128,7 +131,8 @@ hints_rr(struct deleg_hints *h, ldns_rr *rr)
 		return NULL;
 	}
 	if (t != LDNS_RR_TYPE_A && t != LDNS_RR_TYPE_AAAA)
-		return NULL;	/* ignore other types, as named.root users expect */
+		return NULL; /* ignore other types, as named.root users expect
+		              */
 	idx = deleg_find_ns(&h->root, ldns_rdf_data(owner));
 	if (idx < 0)
 		return "address record for a name that is not a root NS";
@@ -138,8 +142,8 @@ hints_rr(struct deleg_hints *h, ldns_rr *rr)
 }
 
 int
-deleg_hints_load(struct deleg_hints *h, const char *path, char *err,
-    size_t errlen)
+deleg_hints_load(
+    struct deleg_hints *h, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	int line = 1;
@@ -150,7 +154,8 @@ deleg_hints_load(struct deleg_hints *h, const char *path, char *err,
 	const char *msg;
 
 	if (f == NULL) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		snprintf(
+		    err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return -ENOENT;
 	}
 	deleg_init(&h->root, (const uint8_t *)"");
@@ -159,7 +164,8 @@ deleg_hints_load(struct deleg_hints *h, const char *path, char *err,
 	while (!feof(f)) {
 		rr = NULL;
 		st = ldns_rr_new_frm_fp_l(&rr, f, &ttl, &origin, &prev, &line);
-		if (st == LDNS_STATUS_SYNTAX_EMPTY || st == LDNS_STATUS_SYNTAX_TTL ||
+		if (st == LDNS_STATUS_SYNTAX_EMPTY ||
+		    st == LDNS_STATUS_SYNTAX_TTL ||
 		    st == LDNS_STATUS_SYNTAX_ORIGIN) {
 			continue;
 		}
@@ -193,23 +199,24 @@ fail:
 
 /* Copy the addresses cached for NS @p i of @p d (A and AAAA, any rank). */
 static void
-fill_one(struct deleg *d, int i, struct cache *c, uint16_t rclass,
-    uint64_t now_ms)
+fill_one(
+    struct deleg *d, int i, struct cache *c, uint16_t rclass, uint64_t now_ms)
 {
-	static const uint16_t types[2] = { 1, 28 };
+	static const uint16_t types[2] = {1, 28};
 	uint8_t buf[2048];
 	struct cache_rrset_out o;
 
 	for (int t = 0; t < 2; t++) {
-		if (cache_get(c, d->ns[i].name, types[t], rclass, now_ms, &o, buf,
-		    sizeof(buf)) != 1 || o.kind != CACHE_RRSET)
+		if (cache_get(c, d->ns[i].name, types[t], rclass, now_ms, &o,
+		        buf, sizeof(buf)) != 1 ||
+		    o.kind != CACHE_RRSET)
 			continue;
 		const uint8_t *p = o.rdata, *end = o.rdata + o.rdata_len;
 		for (unsigned k = 0; k < o.nrr && p + 2 <= end; k++) {
 			unsigned rdlen = (unsigned)(p[0] << 8 | p[1]);
 			if ((t == 0 && rdlen == 4) || (t == 1 && rdlen == 16))
-				deleg_add_addr(d, i, p + 2,
-				    t == 0 ? AF_INET : AF_INET6);
+				deleg_add_addr(
+				    d, i, p + 2, t == 0 ? AF_INET : AF_INET6);
 			p += 2 + rdlen;
 		}
 	}
@@ -233,8 +240,8 @@ fill_from_hints(struct deleg *d, const struct deleg_hints *h)
 }
 
 void
-deleg_fill_addrs(struct deleg *d, struct cache *c, uint16_t rclass,
-    uint64_t now_ms)
+deleg_fill_addrs(
+    struct deleg *d, struct cache *c, uint16_t rclass, uint64_t now_ms)
 {
 	for (int i = 0; i < d->nns; i++)
 		if (d->ns[i].naddr == 0)
@@ -251,11 +258,13 @@ deleg_from_cache(struct deleg *d, struct cache *c, const struct deleg_hints *h,
 
 	for (;;) {
 		if (cache_get(c, n, 2 /* NS */, rclass, now_ms, &o, buf,
-		    sizeof(buf)) == 1 && o.kind == CACHE_RRSET && o.nrr > 0) {
+		        sizeof(buf)) == 1 &&
+		    o.kind == CACHE_RRSET && o.nrr > 0) {
 			deleg_init(d, n);
 			d->from_cache = true;
 			d->ttl = o.ttl;
-			const uint8_t *p = o.rdata, *end = o.rdata + o.rdata_len;
+			const uint8_t *p = o.rdata,
+			              *end = o.rdata + o.rdata_len;
 			for (unsigned k = 0; k < o.nrr && p + 2 <= end; k++) {
 				unsigned rdlen = (unsigned)(p[0] << 8 | p[1]);
 				if (cache_name_len(p + 2, rdlen) == rdlen)
@@ -294,7 +303,8 @@ deleg_name_from_text(uint8_t out[LIM_NAME_MAX], const char *text)
 		out[o++] = (uint8_t)l;
 		for (size_t i = 0; i < l; i++) {
 			char c = p[i];
-			out[o++] = (uint8_t)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+			out[o++] =
+			    (uint8_t)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
 		}
 		p += l;
 		if (*p == '.')
@@ -378,8 +388,8 @@ deleg_pick(const struct deleg *d, struct infra *infra, uint64_t now_ms,
 
 				if (a->state == DELEG_ADDR_BAD)
 					continue;
-				if (infra_is_lame(infra, a->ip, a->family, d->zone,
-				    now_ms))
+				if (infra_is_lame(infra, a->ip, a->family,
+				        d->zone, now_ms))
 					continue;
 				if (pass == 1) {
 					if (seen++ == pick) {
@@ -390,14 +400,17 @@ deleg_pick(const struct deleg *d, struct infra *infra, uint64_t now_ms,
 					continue;
 				}
 				n_eligible++;
-				infra_get(infra, a->ip, a->family, now_ms, &inf);
-				score = inf.srtt_ms ? inf.srtt_ms : DELEG_UNKNOWN_RTT;
+				infra_get(
+				    infra, a->ip, a->family, now_ms, &inf);
+				score = inf.srtt_ms ? inf.srtt_ms
+				                    : DELEG_UNKNOWN_RTT;
 				/* a timed-out server pays its backoff */
 				score += (uint64_t)inf.timeouts * 1000;
 				/* already asked in this frame: last resort */
 				score += (uint64_t)a->tries * 100000;
 				/* tie-break between equals by rnd */
-				score = score * 64 + ((rnd >> ((i + k) % 16)) & 63);
+				score =
+				    score * 64 + ((rnd >> ((i + k) % 16)) & 63);
 				if (score < best_score) {
 					best_score = score;
 					best_n = i;
@@ -410,7 +423,8 @@ deleg_pick(const struct deleg *d, struct infra *infra, uint64_t now_ms,
 				return false;
 			if (n_eligible > 1 &&
 			    (rnd % 1000) < LIM_EXPLORE_PERMIL) {
-				pick = (int)((rnd / 1000) % (uint32_t)n_eligible);
+				pick =
+				    (int)((rnd / 1000) % (uint32_t)n_eligible);
 				continue;
 			}
 			*ns_idx = best_n;

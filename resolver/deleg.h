@@ -20,38 +20,38 @@
 
 enum deleg_addr_state {
 	DELEG_ADDR_NEW = 0,
-	DELEG_ADDR_TRIED,	/**< asked once in this frame */
-	DELEG_ADDR_BAD,		/**< timed out, lame or broken here: skip */
+	DELEG_ADDR_TRIED, /**< asked once in this frame */
+	DELEG_ADDR_BAD,   /**< timed out, lame or broken here: skip */
 };
 
 struct deleg_addr {
-	uint8_t ip[16];		/**< v4 in the first 4 bytes */
-	uint8_t family;		/**< AF_INET or AF_INET6 */
-	uint8_t state;		/**< enum deleg_addr_state */
+	uint8_t ip[16]; /**< v4 in the first 4 bytes */
+	uint8_t family; /**< AF_INET or AF_INET6 */
+	uint8_t state;  /**< enum deleg_addr_state */
 	uint8_t tries;
-	uint16_t port;		/**< 0: the iterator's default (53) */
+	uint16_t port; /**< 0: the iterator's default (53) */
 };
 
 enum deleg_ns_flags {
-	DELEG_NS_GLUE = 1,	/**< addresses came with the referral */
-	DELEG_NS_LOOKED = 2,	/**< an address look-up was started */
-	DELEG_NS_FAILED = 4,	/**< the look-up failed */
+	DELEG_NS_GLUE = 1,   /**< addresses came with the referral */
+	DELEG_NS_LOOKED = 2, /**< an address look-up was started */
+	DELEG_NS_FAILED = 4, /**< the look-up failed */
 };
 
 struct deleg_ns {
-	uint8_t name[LIM_NAME_MAX];	/**< wire, lowercased */
+	uint8_t name[LIM_NAME_MAX]; /**< wire, lowercased */
 	uint8_t flags;
 	uint8_t naddr;
 	struct deleg_addr addr[LIM_MAX_ADDR_PER_NS];
 };
 
 struct deleg {
-	uint8_t zone[LIM_NAME_MAX];	/**< wire, lowercased */
+	uint8_t zone[LIM_NAME_MAX]; /**< wire, lowercased */
 	uint8_t nns;
 	bool from_cache;
 	bool from_hints;
-	bool forward;			/**< servers are forwarders (RD=1) */
-	uint32_t ttl;			/**< remaining TTL of the NS set */
+	bool forward; /**< servers are forwarders (RD=1) */
+	uint32_t ttl; /**< remaining TTL of the NS set */
 	struct deleg_ns ns[LIM_MAX_NS_PER_CUT];
 };
 
@@ -62,8 +62,8 @@ struct deleg_hints {
 
 /** Parse a zone-format hints file (NS and A/AAAA records for the root).
  *  @return 0, or -EINVAL with "file:line: message" in err. */
-int deleg_hints_load(struct deleg_hints *h, const char *path, char *err,
-    size_t errlen);
+int deleg_hints_load(
+    struct deleg_hints *h, const char *path, char *err, size_t errlen);
 /** The IANA root servers, built in. */
 void deleg_hints_builtin(struct deleg_hints *h);
 
@@ -90,8 +90,8 @@ bool deleg_from_cache(struct deleg *d, struct cache *c,
 
 /** Fill addresses of NS names from the cache (A, AAAA, any rank), for names
  *  that have none yet. */
-void deleg_fill_addrs(struct deleg *d, struct cache *c, uint16_t rclass,
-    uint64_t now_ms);
+void deleg_fill_addrs(
+    struct deleg *d, struct cache *c, uint16_t rclass, uint64_t now_ms);
 
 /**
  * Choose the next server to ask: among addresses not BAD and not lame for

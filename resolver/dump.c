@@ -22,11 +22,11 @@
 #include "resolver/limits.h"
 #include "resolver/trace.h"
 
-#define LINE_MAX_LEN	65536	/* longest line dump_load accepts */
-#define META_MAX	1024
-#define TYPE_RRSIG	46
-#define TYPE_SOA	6
-#define TYPE_NS		2
+#define LINE_MAX_LEN 65536 /* longest line dump_load accepts */
+#define META_MAX     1024
+#define TYPE_RRSIG   46
+#define TYPE_SOA     6
+#define TYPE_NS      2
 
 /* A serialised entry in a dump_snap: this header, then owner, soa_owner,
  * rdata and sigs, padded to 8 bytes. */
@@ -41,13 +41,13 @@ struct snap_hdr {
 /* One entry being assembled by dump_load. */
 struct group {
 	bool open;
-	unsigned line;			/* of its first line */
-	uint8_t owner[LIM_NAME_MAX];	/* of its lines, lowercased */
+	unsigned line;               /* of its first line */
+	uint8_t owner[LIM_NAME_MAX]; /* of its lines, lowercased */
 	size_t owner_len;
-	uint16_t type, rclass;		/* of its lines (covered type for sigs) */
+	uint16_t type, rclass; /* of its lines (covered type for sigs) */
 	uint32_t ttl;
 	char meta[META_MAX];
-	uint8_t *rd, *sig;		/* rdata lists, owned */
+	uint8_t *rd, *sig; /* rdata lists, owned */
 	size_t rd_len, rd_cap, sig_len, sig_cap;
 	uint16_t nrr, nsig;
 };
@@ -61,15 +61,15 @@ struct meta {
 	bool has_orig;
 	uint8_t source[16];
 	uint8_t family;
-	char tier[DUMP_TIER_MAX];	/* "" unless tier= */
+	char tier[DUMP_TIER_MAX]; /* "" unless tier= */
 };
 
 static void name_text(char *out, size_t cap, const uint8_t *wire);
 static void type_text(char *out, size_t cap, uint16_t type);
 static int rr_text(ldns_buffer *b, const uint8_t *owner, uint16_t type,
     uint16_t rclass, uint32_t ttl, const uint8_t *rd, size_t rdlen);
-static void meta_text(char *out, size_t cap, const struct cache_rrset_out *e,
-    const char *tier);
+static void meta_text(
+    char *out, size_t cap, const struct cache_rrset_out *e, const char *tier);
 static int grow(uint8_t **p, size_t *cap, size_t need);
 static int parse_meta(char *s, struct meta *m, const char **why);
 static void flush_group(struct group *g, uint64_t dump_ms, uint64_t now_ms,
@@ -89,8 +89,8 @@ dump_time(char *out, size_t cap, uint64_t ms)
 		return;
 	}
 	snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000));
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (unsigned)(ms % 1000));
 }
 
 static void
@@ -147,7 +147,7 @@ rr_text(ldns_buffer *b, const uint8_t *owner, uint16_t type, uint16_t rclass,
 	wire[olen + 9] = (uint8_t)rdlen;
 	memcpy(wire + olen + 10, rd, rdlen);
 	if (ldns_wire2rr(&rr, wire, olen + 10 + rdlen, &pos,
-	    LDNS_SECTION_ANSWER) != LDNS_STATUS_OK)
+	        LDNS_SECTION_ANSWER) != LDNS_STATUS_OK)
 		return -EINVAL;
 	ldns_buffer_clear(b);
 	st = ldns_rr2buffer_str_fmt(b, ldns_output_format_nocomments, rr);
@@ -157,8 +157,8 @@ rr_text(ldns_buffer *b, const uint8_t *owner, uint16_t type, uint16_t rclass,
 	/* strip the newline ldns ends the record with */
 	while (ldns_buffer_position(b) > 0 &&
 	    (ldns_buffer_current(b)[-1] == '\n' ||
-	    ldns_buffer_current(b)[-1] == ' ' ||
-	    ldns_buffer_current(b)[-1] == '\t'))
+	        ldns_buffer_current(b)[-1] == ' ' ||
+	        ldns_buffer_current(b)[-1] == '\t'))
 		ldns_buffer_skip(b, -1);
 	ldns_buffer_write_u8(b, 0);
 	return 0;
@@ -194,20 +194,21 @@ source_text(char *out, size_t cap, const uint8_t *src, uint8_t family)
 }
 
 static void
-meta_text(char *out, size_t cap, const struct cache_rrset_out *e,
-    const char *tier)
+meta_text(
+    char *out, size_t cap, const struct cache_rrset_out *e, const char *tier)
 {
 	char name[LIM_NAME_MAX * 4 + 2], type[32], when[40], from[64];
 	int n;
 
-	n = snprintf(out, cap, "kind=%s", dump_kind_str(e->kind, e->rank,
-	    e->type));
+	n = snprintf(
+	    out, cap, "kind=%s", dump_kind_str(e->kind, e->rank, e->type));
 	if (e->kind != CACHE_RRSET && n > 0 && (size_t)n < cap) {
 		name_text(name, sizeof(name), e->owner);
 		n += snprintf(out + n, cap - (size_t)n, " name=%s", name);
 		if (e->kind == CACHE_NODATA && (size_t)n < cap) {
 			type_text(type, sizeof(type), e->type);
-			n += snprintf(out + n, cap - (size_t)n, " type=%s", type);
+			n += snprintf(
+			    out + n, cap - (size_t)n, " type=%s", type);
 		}
 	}
 	dump_time(when, sizeof(when), e->stored_ms);
@@ -215,7 +216,8 @@ meta_text(char *out, size_t cap, const struct cache_rrset_out *e,
 	if (n > 0 && (size_t)n < cap)
 		snprintf(out + n, cap - (size_t)n,
 		    " rank=%u orig_ttl=%" PRIu32 " stored=%s hits=%" PRIu32
-		    " from=%s", e->rank, e->orig_ttl, when, e->hits, from);
+		    " from=%s",
+		    e->rank, e->orig_ttl, when, e->hits, from);
 	n = (int)strlen(out);
 	if (tier != NULL && (size_t)n < cap)
 		snprintf(out + n, cap - (size_t)n, " tier=%s", tier);
@@ -293,13 +295,13 @@ dump_entry_text(FILE *out, const struct cache_rrset_out *e, const char *tier)
 	p = e->sigs;
 	end = e->sigs ? e->sigs + e->sigs_len : NULL;
 	while (p != NULL && (rd = rd_next(&p, end, &len)) != NULL) {
-		if (rr_text(b, owner, TYPE_RRSIG, e->rclass, e->ttl, rd,
-		    len) < 0) {
+		if (rr_text(b, owner, TYPE_RRSIG, e->rclass, e->ttl, rd, len) <
+		    0) {
 			rc = -EINVAL;
 			continue;
 		}
-		fprintf(out, "%s\t; sig %s\n", (char *)ldns_buffer_begin(b),
-		    meta);
+		fprintf(
+		    out, "%s\t; sig %s\n", (char *)ldns_buffer_begin(b), meta);
 	}
 	ldns_buffer_free(b);
 	return rc;
@@ -318,9 +320,8 @@ rdata_part(const char *s)
 }
 
 static void
-json_rdata_list(FILE *out, ldns_buffer *b, const uint8_t *owner,
-    uint16_t type, uint16_t rclass, uint32_t ttl, const uint8_t *list,
-    size_t list_len)
+json_rdata_list(FILE *out, ldns_buffer *b, const uint8_t *owner, uint16_t type,
+    uint16_t rclass, uint32_t ttl, const uint8_t *list, size_t list_len)
 {
 	const uint8_t *p = list, *end = list ? list + list_len : NULL, *rd;
 	size_t len;
@@ -365,15 +366,19 @@ dump_entry_json(FILE *out, const struct cache_rrset_out *e, const char *tier)
 	}
 	dump_time(when, sizeof(when), e->stored_ms);
 	source_text(from, sizeof(from), e->source, e->source_family);
-	fprintf(out, ",\"ttl\":%" PRIu32 ",\"orig_ttl\":%" PRIu32
-	    ",\"kind\":\"%s\",\"rank\":%u,\"from\":", e->ttl, e->orig_ttl,
-	    dump_kind_str(e->kind, e->rank, e->type), e->rank);
+	fprintf(out,
+	    ",\"ttl\":%" PRIu32 ",\"orig_ttl\":%" PRIu32
+	    ",\"kind\":\"%s\",\"rank\":%u,\"from\":",
+	    e->ttl, e->orig_ttl, dump_kind_str(e->kind, e->rank, e->type),
+	    e->rank);
 	if (e->source_family)
 		trace_json_str(out, from);
 	else
 		fputs("null", out);
-	fprintf(out, ",\"stored\":\"%s\",\"stored_ms\":%" PRIu64
-	    ",\"hits\":%" PRIu32 ",\"rdata\":", when, e->stored_ms, e->hits);
+	fprintf(out,
+	    ",\"stored\":\"%s\",\"stored_ms\":%" PRIu64 ",\"hits\":%" PRIu32
+	    ",\"rdata\":",
+	    when, e->stored_ms, e->hits);
 	if (e->kind == CACHE_RRSET) {
 		json_rdata_list(out, b, owner, e->type, e->rclass, e->ttl,
 		    e->rdata, e->rdata_len);
@@ -386,8 +391,8 @@ dump_entry_json(FILE *out, const struct cache_rrset_out *e, const char *tier)
 		    e->rdata, e->rdata_len);
 	}
 	fputs(",\"rrsigs\":", out);
-	json_rdata_list(out, b, owner, TYPE_RRSIG, e->rclass, e->ttl, e->sigs,
-	    e->sigs_len);
+	json_rdata_list(
+	    out, b, owner, TYPE_RRSIG, e->rclass, e->ttl, e->sigs, e->sigs_len);
 	if (tier != NULL) {
 		fputs(",\"tier\":", out);
 		trace_json_str(out, tier);
@@ -401,8 +406,9 @@ dump_entry_json(FILE *out, const struct cache_rrset_out *e, const char *tier)
 static const char *
 edns_str(uint8_t edns)
 {
-	return edns == INFRA_EDNS_WORKS ? "works" :
-	    edns == INFRA_EDNS_BROKEN ? "broken" : "unknown";
+	return edns == INFRA_EDNS_WORKS ? "works"
+	    : edns == INFRA_EDNS_BROKEN ? "broken"
+	                                : "unknown";
 }
 
 void
@@ -420,11 +426,12 @@ dump_infra(FILE *out, const struct infra_entry_out *e, uint64_t now_ms,
 			trace_json_str(out, tier);
 			fputc(',', out);
 		}
-		fprintf(out, "\"server\":\"%s\",\"srtt_ms\":%" PRIu32
+		fprintf(out,
+		    "\"server\":\"%s\",\"srtt_ms\":%" PRIu32
 		    ",\"rttvar_ms\":%" PRIu32 ",\"rto_ms\":%" PRIu32
 		    ",\"timeouts\":%" PRIu32 ",\"timeouts_total\":%" PRIu32
-		    ",\"edns\":\"%s\",\"tcp_only\":%s,\"lame\":[", addr,
-		    i->srtt_ms, i->rttvar_ms, i->rto_ms, i->timeouts,
+		    ",\"edns\":\"%s\",\"tcp_only\":%s,\"lame\":[",
+		    addr, i->srtt_ms, i->rttvar_ms, i->rto_ms, i->timeouts,
 		    i->timeouts_total, edns_str(i->edns),
 		    i->tcp_only ? "true" : "false");
 		for (unsigned k = 0; k < e->nlame && k < INFRA_LAME_MAX; k++) {
@@ -432,24 +439,28 @@ dump_infra(FILE *out, const struct infra_entry_out *e, uint64_t now_ms,
 			fprintf(out, "%s{\"zone\":", k ? "," : "");
 			trace_json_str(out, zone);
 			fprintf(out, ",\"remaining_s\":%" PRIu64 "}",
-			    e->lame[k].until_ms > now_ms ?
-			    (e->lame[k].until_ms - now_ms + 999) / 1000 : 0);
+			    e->lame[k].until_ms > now_ms
+			        ? (e->lame[k].until_ms - now_ms + 999) / 1000
+			        : 0);
 		}
 		fputs("]}\n", out);
 		return;
 	}
 	if (tier != NULL)
 		fprintf(out, "%-8s ", tier);
-	fprintf(out, "%-20s rtt %5" PRIu32 " ms (var %" PRIu32 ", timeout %"
-	    PRIu32 " ms)  timeouts %" PRIu32 " in a row, %" PRIu32
-	    " total  edns %s%s", addr, i->srtt_ms, i->rttvar_ms, i->rto_ms,
-	    i->timeouts, i->timeouts_total, edns_str(i->edns),
+	fprintf(out,
+	    "%-20s rtt %5" PRIu32 " ms (var %" PRIu32 ", timeout %" PRIu32
+	    " ms)  timeouts %" PRIu32 " in a row, %" PRIu32 " total  edns %s%s",
+	    addr, i->srtt_ms, i->rttvar_ms, i->rto_ms, i->timeouts,
+	    i->timeouts_total, edns_str(i->edns),
 	    i->tcp_only ? "  tcp-only" : "");
 	for (unsigned k = 0; k < e->nlame && k < INFRA_LAME_MAX; k++) {
 		name_text(zone, sizeof(zone), e->lame[k].zone);
 		fprintf(out, "%s%s (%" PRIu64 " s)", k ? ", " : "  lame for ",
-		    zone, e->lame[k].until_ms > now_ms ?
-		    (e->lame[k].until_ms - now_ms + 999) / 1000 : 0);
+		    zone,
+		    e->lame[k].until_ms > now_ms
+		        ? (e->lame[k].until_ms - now_ms + 999) / 1000
+		        : 0);
 	}
 	fputc('\n', out);
 }
@@ -461,8 +472,8 @@ dump_snap_add(struct dump_snap *s, const struct cache_rrset_out *e)
 {
 	struct snap_hdr h;
 	size_t olen = cache_name_len(e->owner, LIM_NAME_MAX);
-	size_t slen = e->soa_owner ? cache_name_len(e->soa_owner,
-	    LIM_NAME_MAX) : 0;
+	size_t slen =
+	    e->soa_owner ? cache_name_len(e->soa_owner, LIM_NAME_MAX) : 0;
 	size_t need = sizeof(h) + olen + slen + e->rdata_len + e->sigs_len;
 	uint8_t *p;
 
@@ -625,20 +636,20 @@ rank_of(const char *kind, unsigned rank)
 static int
 parse_meta(char *s, struct meta *m, const char **why)
 {
-	static const char *const kinds[] = { "answer", "authority", "glue",
-		"delegation", "NXDOMAIN", "NODATA" };
+	static const char *const kinds[] = {
+	    "answer", "authority", "glue", "delegation", "NXDOMAIN", "NODATA"};
 	char *tok, *save = NULL;
 
 	memset(m, 0, sizeof(*m));
 	for (tok = strtok_r(s, " \t", &save); tok != NULL;
-	    tok = strtok_r(NULL, " \t", &save)) {
+	     tok = strtok_r(NULL, " \t", &save)) {
 		char *v = strchr(tok, '=');
 		if (v == NULL)
 			continue;
 		*v++ = '\0';
 		if (strcmp(tok, "kind") == 0) {
 			for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]);
-			    i++)
+			     i++)
 				if (strcmp(v, kinds[i]) == 0)
 					m->kind = kinds[i];
 			if (m->kind == NULL) {
@@ -672,7 +683,8 @@ parse_meta(char *s, struct meta *m, const char **why)
 		return -EINVAL;
 	}
 	if ((strcmp(m->kind, "NXDOMAIN") == 0 ||
-	    strcmp(m->kind, "NODATA") == 0) && m->name[0] == '\0') {
+	        strcmp(m->kind, "NODATA") == 0) &&
+	    m->name[0] == '\0') {
 		*why = "a negative entry needs name=";
 		return -EINVAL;
 	}
@@ -686,8 +698,7 @@ parse_meta(char *s, struct meta *m, const char **why)
 /* Store the group assembled so far, and close it. */
 static void
 flush_group(struct group *g, uint64_t dump_ms, uint64_t now_ms,
-    dump_store_fn store, dump_bad_fn bad, void *arg,
-    struct dump_load_stats *st)
+    dump_store_fn store, dump_bad_fn bad, void *arg, struct dump_load_stats *st)
 {
 	struct cache_rrset_in in;
 	struct meta m;
@@ -704,7 +715,7 @@ flush_group(struct group *g, uint64_t dump_ms, uint64_t now_ms,
 	if (g->nrr == 0)
 		goto out;
 	if (parse_meta(g->meta, &m, &why) < 0)
-		goto bad;	/* cannot happen: checked per line */
+		goto bad; /* cannot happen: checked per line */
 	memset(&in, 0, sizeof(in));
 	in.rclass = g->rclass;
 	in.rank = (uint8_t)rank_of(m.kind, m.rank);
@@ -764,8 +775,10 @@ flush_group(struct group *g, uint64_t dump_ms, uint64_t now_ms,
 	} else {
 		st->refused++;
 		if (rc < 0 && bad != NULL) {
-			snprintf(msg, sizeof(msg), "the cache refused the "
-			    "entry: %s", strerror(-rc));
+			snprintf(msg, sizeof(msg),
+			    "the cache refused the "
+			    "entry: %s",
+			    strerror(-rc));
 			bad(arg, g->line, msg);
 		}
 	}
@@ -846,12 +859,14 @@ load_line(struct group *g, char *line, unsigned lineno, uint64_t dump_ms,
 	rclass = (uint16_t)ldns_rr_get_class(rr);
 	ttl = ldns_rr_ttl(rr);
 	if (sig) {
-		if (type != TYPE_RRSIG || ldns_rr_rrsig_typecovered(rr) == NULL) {
+		if (type != TYPE_RRSIG ||
+		    ldns_rr_rrsig_typecovered(rr) == NULL) {
 			ldns_rr_free(rr);
 			*why = "a \"; sig\" line must be an RRSIG";
 			return -EINVAL;
 		}
-		type = (uint16_t)ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(rr));
+		type =
+		    (uint16_t)ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(rr));
 		if (strcmp(m.kind, "NXDOMAIN") == 0 ||
 		    strcmp(m.kind, "NODATA") == 0)
 			type = TYPE_SOA;
@@ -946,21 +961,23 @@ dump_load(const char *text, size_t len, uint64_t now_ms, dump_store_fn store,
 
 			memcpy(line, text + off, n);
 			line[m] = '\0';
-			while (m > 0 && (line[m - 1] == '\r' ||
-			    line[m - 1] == ' ' || line[m - 1] == '\t'))
+			while (m > 0 &&
+			    (line[m - 1] == '\r' || line[m - 1] == ' ' ||
+			        line[m - 1] == '\t'))
 				line[--m] = '\0';
 			for (k = 0; line[k] == ' ' || line[k] == '\t'; k++)
 				;
-			if (strncmp(line, DUMP_MAGIC, strlen(DUMP_MAGIC)) == 0) {
-				flush_group(&g, dump_ms, now_ms, store, bad,
-				    arg, st);
+			if (strncmp(line, DUMP_MAGIC, strlen(DUMP_MAGIC)) ==
+			    0) {
+				flush_group(
+				    &g, dump_ms, now_ms, store, bad, arg, st);
 				if (load_header(line, &dump_ms, &why) == 0)
 					why = NULL;
 			} else if (line[k] == '\0' || line[k] == ';') {
 				/* blank or comment */
 			} else if (line[0] == '$') {
 				why = "directives ($ORIGIN, $TTL) are not "
-				    "supported in a dump";
+				      "supported in a dump";
 			} else if (k > 0) {
 				why = "a dump line starts with its owner name";
 			} else {

@@ -11,8 +11,10 @@
  *
  * @code
  * ;; resolverd-dump 1 time=1748772000123 (2025-06-01T10:00:00.123Z) tier=main
- * www.example.com.	287	IN	A	127.53.200.1	; kind=answer rank=5 orig_ttl=300 stored=2025-06-01T09:59:47.001Z hits=2 from=127.53.10.1
- * example.com.	300	IN	SOA	ns1.example.com. ...	; kind=NXDOMAIN name=nope.example.com. rank=5 orig_ttl=300 ...
+ * www.example.com.	287	IN	A	127.53.200.1	; kind=answer
+ * rank=5 orig_ttl=300 stored=2025-06-01T09:59:47.001Z hits=2 from=127.53.10.1
+ * example.com.	300	IN	SOA	ns1.example.com. ...	; kind=NXDOMAIN
+ * name=nope.example.com. rank=5 orig_ttl=300 ...
  * @endcode
  *
  * A negative entry (NXDOMAIN, NODATA) is written as the SOA record that
@@ -34,16 +36,16 @@
 #include "cache/cache.h"
 #include "cache/infra.h"
 
-#define DUMP_VERSION	1
-#define DUMP_MAGIC	";; resolverd-dump "
-#define DUMP_TIER_MAX	64	/* longest tier label kept by dump_load */
+#define DUMP_VERSION  1
+#define DUMP_MAGIC    ";; resolverd-dump "
+#define DUMP_TIER_MAX 64 /* longest tier label kept by dump_load */
 
 /** Which entries a dump shows. */
 struct dump_filter {
-	uint8_t name[256];	/**< wire, lowercased; used when has_name */
+	uint8_t name[256]; /**< wire, lowercased; used when has_name */
 	bool has_name;
-	bool exact;		/**< the owner must be @c name, not below it */
-	uint16_t type;		/**< 0: every type */
+	bool exact;    /**< the owner must be @c name, not below it */
+	uint16_t type; /**< 0: every type */
 };
 
 /** @return true if @p e passes @p f (NULL passes everything). A negative
@@ -61,13 +63,13 @@ void dump_header(FILE *out, uint64_t now_ms, const char *tier);
 /** Write @p e as zone-file lines; with a @p tier (not NULL) the comment
  *  ends "tier=NAME". @return 0, or -EINVAL if the entry's rdata could not
  *  be rendered (nothing is written then). */
-int dump_entry_text(FILE *out, const struct cache_rrset_out *e,
-    const char *tier);
+int dump_entry_text(
+    FILE *out, const struct cache_rrset_out *e, const char *tier);
 
 /** Write @p e as one JSON object and a newline (with "tier" unless @p tier
  *  is NULL). @return 0 or -EINVAL. */
-int dump_entry_json(FILE *out, const struct cache_rrset_out *e,
-    const char *tier);
+int dump_entry_json(
+    FILE *out, const struct cache_rrset_out *e, const char *tier);
 
 /** Write one infra-cache entry as a text line, or (@p json) a JSON line;
  *  with a @p tier (not NULL) the line starts with it (JSON: "tier"). */
@@ -79,10 +81,10 @@ void dump_infra(FILE *out, const struct infra_entry_out *e, uint64_t now_ms,
  * memcpy only) and rendered later, outside them. Grows in chunks.
  */
 struct dump_snap {
-	uint8_t *buf;		/**< owned */
+	uint8_t *buf; /**< owned */
 	size_t len, cap;
-	size_t n;		/**< entries */
-	bool oom;		/**< an entry could not be added */
+	size_t n; /**< entries */
+	bool oom; /**< an entry could not be added */
 };
 
 /** Append a copy of @p e. @return 0 or -ENOMEM (then s->oom is set). */
@@ -96,12 +98,12 @@ void dump_snap_free(struct dump_snap *s);
 
 /** What dump_load() did. */
 struct dump_load_stats {
-	unsigned lines;		/**< lines read */
-	unsigned entries;	/**< entries stored */
-	unsigned records;	/**< RRs (and RRSIGs) in them */
-	unsigned expired;	/**< entries skipped: dead by now */
-	unsigned bad;		/**< lines rejected */
-	unsigned refused;	/**< entries the cache refused */
+	unsigned lines;   /**< lines read */
+	unsigned entries; /**< entries stored */
+	unsigned records; /**< RRs (and RRSIGs) in them */
+	unsigned expired; /**< entries skipped: dead by now */
+	unsigned bad;     /**< lines rejected */
+	unsigned refused; /**< entries the cache refused */
 };
 
 /** Store one entry. @p stored_ms is the time to store it at (earlier than

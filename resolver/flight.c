@@ -9,16 +9,16 @@
 #include "resolver/flight.h"
 #include "resolver/limits.h"
 
-#define FLIGHT_BUCKETS	1024
-#define FLIGHT_MAX	LIM_INFLIGHT	/* claims at once, all workers */
+#define FLIGHT_BUCKETS 1024
+#define FLIGHT_MAX     LIM_INFLIGHT /* claims at once, all workers */
 
 struct flight {
 	struct flight *next;
 	uint32_t hash;
 	uint16_t type, rclass;
 	unsigned owner;
-	uint64_t waiters;		/* bit per worker index */
-	uint8_t name[LIM_NAME_MAX];	/* lowercased */
+	uint64_t waiters;           /* bit per worker index */
+	uint8_t name[LIM_NAME_MAX]; /* lowercased */
 };
 
 struct flights {
@@ -123,7 +123,7 @@ flights_claim(struct flights *f, const uint8_t *name, uint16_t type,
 		(*pp)->waiters |= 1ull << me;
 		rc = (int)(*pp)->owner;
 	} else if (*pp != NULL) {
-		rc = -1;		/* already ours */
+		rc = -1; /* already ours */
 	} else if (f->count >= FLIGHT_MAX ||
 	    (x = calloc(1, sizeof(*x))) == NULL) {
 		rc = -2;
@@ -166,8 +166,8 @@ flights_release(struct flights *f, const uint8_t *name, uint16_t type,
 }
 
 bool
-flights_busy(struct flights *f, const uint8_t *name, uint16_t type,
-    uint16_t rclass)
+flights_busy(
+    struct flights *f, const uint8_t *name, uint16_t type, uint16_t rclass)
 {
 	uint32_t h = hash(name, type, rclass);
 	bool busy;

@@ -46,7 +46,7 @@ void flights_release(struct flights *f, const uint8_t *name, uint16_t type,
     uint16_t rclass, unsigned me);
 
 /** @return true while (name, type, class) is claimed by a worker. */
-bool flights_busy(struct flights *f, const uint8_t *name, uint16_t type,
-    uint16_t rclass);
+bool flights_busy(
+    struct flights *f, const uint8_t *name, uint16_t type, uint16_t rclass);
 
 #endif

@@ -28,7 +28,7 @@ inst_view(struct cfg *view, const struct cfg *c, int tier)
 	view->cache.negative_ttl = t->cache.negative_ttl;
 	view->ntiers = 0;
 	if (t->upstream_set ? t->upstream_iterate : tier + 1 == (int)c->ntiers)
-		return;		/* iterates, with the global forward zones */
+		return; /* iterates, with the global forward zones */
 	up = t->upstream_set ? &t->upstream : &c->tiers[tier + 1].listen[0];
 	/* everything goes to the upstream tier; no fallback: a tier that
 	 * cannot reach its upstream says so */
@@ -52,10 +52,10 @@ init(struct instance *in, uv_loop_t *loop, const struct cfg *c, int tier,
 	    tier < 0 ? "main" : c->tiers[tier].name);
 	inst_view(&in->view, c, tier);
 	pol = (struct cache_policy){
-		.min_ttl = in->view.cache.min_ttl,
-		.max_ttl = in->view.cache.max_ttl,
-		.negative_ttl = in->view.cache.negative_ttl,
-		.max_entries = in->view.cache.max_entries,
+	    .min_ttl = in->view.cache.min_ttl,
+	    .max_ttl = in->view.cache.max_ttl,
+	    .negative_ttl = in->view.cache.negative_ttl,
+	    .max_entries = in->view.cache.max_entries,
 	};
 	in->srv = srv_new(loop, &in->view);
 	if (primary == NULL) {
@@ -73,11 +73,11 @@ init(struct instance *in, uv_loop_t *loop, const struct cfg *c, int tier,
 		inst_free(in);
 		return -ENOMEM;
 	}
-	worker_init(&in->worker, loop, in->srv, &in->view, in->cache,
-	    in->infra, hints, primary == NULL);
+	worker_init(&in->worker, loop, in->srv, &in->view, in->cache, in->infra,
+	    hints, primary == NULL);
 	if (tier >= 0)
-		snprintf(in->worker.tag, sizeof(in->worker.tag), "tier %s: ",
-		    in->name);
+		snprintf(in->worker.tag, sizeof(in->worker.tag),
+		    "tier %s: ", in->name);
 	worker_share_flights(&in->worker, in->flights);
 	in->started = true;
 	return 0;
@@ -119,7 +119,8 @@ inst_bind(struct instance *in, char *list, size_t listlen)
 			log_warn("cannot listen on %s: %s; skipped", l->text,
 			    strerror(-r));
 		} else {
-			log_err("cannot listen on %s: %s", l->text, strerror(-r));
+			log_err(
+			    "cannot listen on %s: %s", l->text, strerror(-r));
 			fatal = 1;
 		}
 	}
@@ -131,8 +132,8 @@ inst_bind(struct instance *in, char *list, size_t listlen)
 }
 
 void
-inst_reconfig(struct instance *in, const struct cfg *c,
-    const struct deleg_hints *hints)
+inst_reconfig(
+    struct instance *in, const struct cfg *c, const struct deleg_hints *hints)
 {
 	inst_view(&in->view, c, in->tier);
 	srv_set_config(in->srv, &in->view);

@@ -22,20 +22,20 @@
 #define INST_MAX CFG_MAX_TIERS
 
 struct instance {
-	char name[CFG_NAME_MAX];	/**< "main" or the tier's name */
-	int tier;			/**< index in cfg->tiers, or -1 */
-	struct cfg view;		/**< shallow copy of the global config with
-					     this instance's listen, cache and
-					     forwards; its pointers are the
-					     global config's (never freed here) */
-	struct srv *srv;		/**< owned */
-	struct cache *cache;		/**< owned */
-	struct infra *infra;		/**< owned */
-	struct flights *flights;	/**< owned: questions in flight across
-					     this instance's worker threads */
+	char name[CFG_NAME_MAX]; /**< "main" or the tier's name */
+	int tier;                /**< index in cfg->tiers, or -1 */
+	struct cfg view;         /**< shallow copy of the global config with
+	                              this instance's listen, cache and
+	                              forwards; its pointers are the
+	                              global config's (never freed here) */
+	struct srv *srv;         /**< owned */
+	struct cache *cache;     /**< owned */
+	struct infra *infra;     /**< owned */
+	struct flights *flights; /**< owned: questions in flight across
+	                              this instance's worker threads */
 	struct worker worker;
-	bool started;			/**< worker_init done */
-	bool own_caches;		/**< cache and infra are this one's */
+	bool started;    /**< worker_init done */
+	bool own_caches; /**< cache and infra are this one's */
 };
 
 /**
@@ -65,8 +65,8 @@ int inst_init_shared(struct instance *in, uv_loop_t *loop, const struct cfg *c,
 int inst_bind(struct instance *in, char *list, size_t listlen);
 
 /** Take a new global config (reload): recompute the view, pass it on. */
-void inst_reconfig(struct instance *in, const struct cfg *c,
-    const struct deleg_hints *hints);
+void inst_reconfig(
+    struct instance *in, const struct cfg *c, const struct deleg_hints *hints);
 
 /** Stop serving: close the worker and the server. */
 void inst_close(struct instance *in);

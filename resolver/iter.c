@@ -28,49 +28,51 @@
 
 #include "resolver/iter.h"
 
-#define T_A	1
-#define T_NS	2
-#define T_CNAME	5
-#define T_SOA	6
-#define T_AAAA	28
-#define T_OPT	41
-#define T_RRSIG	46
-#define T_DS	43
-#define T_ANY	255
+#define T_A              1
+#define T_NS             2
+#define T_CNAME          5
+#define T_SOA            6
+#define T_AAAA           28
+#define T_OPT            41
+#define T_RRSIG          46
+#define T_DS             43
+#define T_ANY            255
 #define MSG_HDR_LEN_ITER 12
 
 enum frame_state {
-	F_INIT = 0,	/* look in the cache, choose the zone cut */
-	F_QUERY,	/* choose a server and send */
-	F_RETRY_SAME,	/* send again to the same server (TCP, no EDNS, full name) */
+	F_INIT = 0,   /* look in the cache, choose the zone cut */
+	F_QUERY,      /* choose a server and send */
+	F_RETRY_SAME, /* send again to the same server (TCP, no EDNS, full name)
+	               */
 	F_DONE,
 };
 
 struct frame {
-	uint8_t qname[LIM_NAME_MAX];	/* what this frame was asked */
-	uint8_t sname[LIM_NAME_MAX];	/* current name (after CNAMEs) */
+	uint8_t qname[LIM_NAME_MAX]; /* what this frame was asked */
+	uint8_t sname[LIM_NAME_MAX]; /* current name (after CNAMEs) */
 	uint16_t qtype, qclass;
-	uint8_t state;			/* enum frame_state */
+	uint8_t state; /* enum frame_state */
 	/* QNAME minimisation */
 	bool qmin_off;
 	unsigned qmin_steps;
-	unsigned qmin_extra;		/* labels asked below the cut, minus 1 */
+	unsigned qmin_extra; /* labels asked below the cut, minus 1 */
 	/* the outstanding or last query */
 	int ns_idx, addr_idx;
 	bool tcp, no_edns, no_0x20;
-	bool case_mismatch;		/* a reply differed only in case */
-	uint8_t sent_q[LIM_NAME_MAX + 4]; /* question as sent: name, type, class */
+	bool case_mismatch; /* a reply differed only in case */
+	uint8_t
+	    sent_q[LIM_NAME_MAX + 4]; /* question as sent: name, type, class */
 	size_t sent_qlen;
 	uint16_t sent_id, sent_type;
 	uint8_t sent_name[LIM_NAME_MAX];
 	uint64_t sent_at;
 	unsigned referrals;
-	bool no_forward;		/* forwarders failed: iterate */
-	bool fwd_fallback;		/* the forward zone allows that */
+	bool no_forward;   /* forwarders failed: iterate */
+	bool fwd_fallback; /* the forward zone allows that */
 	/* sub-question bookkeeping (frames above 0) */
-	int parent_ns;			/* index in the parent's cut */
-	unsigned found;			/* addresses handed to the parent */
-	uint8_t rcode;			/* frame outcome */
+	int parent_ns;  /* index in the parent's cut */
+	unsigned found; /* addresses handed to the parent */
+	uint8_t rcode;  /* frame outcome */
 	/* last and large: only its header is initialised (deleg_init) */
 	struct deleg cut;
 };
@@ -84,7 +86,7 @@ struct iter_req {
 	uint64_t start_ms;
 	bool waiting, done;
 	struct trace trace;
-	struct iter_result res;		/* rr[] last, not zeroed */
+	struct iter_result res; /* rr[] last, not zeroed */
 	struct frame f[LIM_MAX_SUBQ_DEPTH + 1];
 };
 
@@ -158,8 +160,8 @@ zone_text(char *out, size_t cap, const uint8_t *zone)
 }
 
 /* End the whole request with SERVFAIL. */
-static void __attribute__((format(printf, 4, 5)))
-fail_request(struct iter_req *r, uint64_t now, uint16_t ede, const char *fmt, ...)
+static void __attribute__((format(printf, 4, 5))) fail_request(
+    struct iter_req *r, uint64_t now, uint16_t ede, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -182,8 +184,8 @@ fail_limit(struct iter_req *r, uint64_t now, const char *limit, unsigned value)
 	char z[80];
 
 	zone_text(z, sizeof(z), r->f[r->top].cut.zone);
-	fail_request(r, now, ITER_EDE_OTHER,
-	    "limit %s (%u) reached at zone %s", limit, value, z);
+	fail_request(r, now, ITER_EDE_OTHER, "limit %s (%u) reached at zone %s",
+	    limit, value, z);
 }
 
 static uint32_t
@@ -255,7 +257,8 @@ rr_owner(const ldns_rr *rr)
 static bool
 rr_is(const ldns_rr *rr, const uint8_t *owner, uint16_t type)
 {
-	return ldns_rr_get_type(rr) == type && cache_name_eq(rr_owner(rr), owner);
+	return ldns_rr_get_type(rr) == type &&
+	    cache_name_eq(rr_owner(rr), owner);
 }
 
 static uint16_t
@@ -263,7 +266,8 @@ sig_covers(const ldns_rr *rr)
 {
 	ldns_rdf *c = ldns_rr_rdf(rr, 0);
 
-	if (ldns_rr_get_type(rr) != T_RRSIG || c == NULL || ldns_rdf_size(c) != 2)
+	if (ldns_rr_get_type(rr) != T_RRSIG || c == NULL ||
+	    ldns_rdf_size(c) != 2)
 		return 0;
 	return (uint16_t)(ldns_rdf_data(c)[0] << 8 | ldns_rdf_data(c)[1]);
 }
@@ -314,10 +318,18 @@ take_rrset(struct iter_req *r, uint64_t now, ldns_rr_list *sec,
 	if (n == 0)
 		return 0;
 	struct cache_rrset_in in = {
-		.owner = owner, .type = type, .rclass = cls,
-		.kind = CACHE_RRSET, .rank = rank, .ttl = ttl,
-		.nrr = (uint16_t)n, .rdata = rd, .rdata_len = rdl,
-		.nsig = (uint16_t)ns, .sigs = sg, .sigs_len = sgl,
+	    .owner = owner,
+	    .type = type,
+	    .rclass = cls,
+	    .kind = CACHE_RRSET,
+	    .rank = rank,
+	    .ttl = ttl,
+	    .nrr = (uint16_t)n,
+	    .rdata = rd,
+	    .rdata_len = rdl,
+	    .nsig = (uint16_t)ns,
+	    .sigs = sg,
+	    .sigs_len = sgl,
 	};
 	memcpy(in.source, f->cut.ns[f->ns_idx].addr[f->addr_idx].ip, 16);
 	in.source_family = f->cut.ns[f->ns_idx].addr[f->addr_idx].family;
@@ -359,8 +371,8 @@ give_parent(struct iter_req *r, const uint8_t *rdata, size_t len)
 	if (r->top == 0 || (len != 4 && len != 16))
 		return;
 	p = &r->f[r->top - 1];
-	if (deleg_add_addr(&p->cut, f->parent_ns, rdata,
-	    len == 4 ? AF_INET : AF_INET6))
+	if (deleg_add_addr(
+	        &p->cut, f->parent_ns, rdata, len == 4 ? AF_INET : AF_INET6))
 		f->found++;
 }
 
@@ -375,14 +387,15 @@ frame_done(struct iter_req *r, uint64_t now, uint8_t rcode)
 	if (r->top == 0) {
 		r->res.rcode = rcode;
 		r->done = true;
-		stepf(r, now, TRACE_DONE, "rcode %s, %u answer records, %u sends",
-		    trace_rcode_str(rcode),
-		    r->res.ancount, r->sends);
+		stepf(r, now, TRACE_DONE,
+		    "rcode %s, %u answer records, %u sends",
+		    trace_rcode_str(rcode), r->res.ancount, r->sends);
 		return;
 	}
 	struct frame *p = &r->f[r->top - 1];
 	struct deleg_ns *ns = &p->cut.ns[f->parent_ns];
-	stepf(r, now, TRACE_SUBQ, "sub-question done: %u address(es)", f->found);
+	stepf(
+	    r, now, TRACE_SUBQ, "sub-question done: %u address(es)", f->found);
 	if (f->found == 0 && f->qtype == T_A && rcode == 0) {
 		/* no IPv4 address: try AAAA for the same NS name */
 		uint8_t name[LIM_NAME_MAX];
@@ -412,20 +425,23 @@ frame_fail(struct iter_req *r, uint64_t now, uint16_t ede, const char *why)
 /* Look for the frame's current name in the cache. Returns 1 if the frame is
  * done, 2 if a CNAME moved sname (go again), 0 on a miss. */
 static int
-frame_from_cache(struct iter_req *r, struct frame *f, uint64_t now,
-    uint8_t *target_out)
+frame_from_cache(
+    struct iter_req *r, struct frame *f, uint64_t now, uint8_t *target_out)
 {
 	static __thread uint8_t buf[65536];
 	struct cache_rrset_out o;
 	struct cache *c = r->env->cache;
 
 	if (cache_get(c, f->sname, f->qtype, f->qclass, now, &o, buf,
-	    sizeof(buf)) == 1 && o.rank >= CACHE_RANK_ANSWER_MIN) {
+	        sizeof(buf)) == 1 &&
+	    o.rank >= CACHE_RANK_ANSWER_MIN) {
 		if (o.kind == CACHE_NODATA) {
-			if (r->top == 0 && res_put(r, o.soa_owner, T_SOA, f->qclass,
-			    o.ttl, o.rdata + 2, o.rdata_len - 2))
+			if (r->top == 0 &&
+			    res_put(r, o.soa_owner, T_SOA, f->qclass, o.ttl,
+			        o.rdata + 2, o.rdata_len - 2))
 				r->res.nscount++;
-			stepf(r, now, TRACE_CACHE, "NODATA from cache, ttl %u", o.ttl);
+			stepf(r, now, TRACE_CACHE, "NODATA from cache, ttl %u",
+			    o.ttl);
 			frame_done(r, now, 0);
 			return 1;
 		}
@@ -433,37 +449,44 @@ frame_from_cache(struct iter_req *r, struct frame *f, uint64_t now,
 			const uint8_t *p = o.rdata;
 			for (unsigned k = 0; k < o.nrr; k++) {
 				size_t l = (size_t)(p[0] << 8 | p[1]);
-				if (r->top == 0 && res_put(r, f->sname, f->qtype,
-				    o.rclass, o.ttl, p + 2, l))
+				if (r->top == 0 &&
+				    res_put(r, f->sname, f->qtype, o.rclass,
+				        o.ttl, p + 2, l))
 					r->res.ancount++;
 				if (r->top > 0)
 					give_parent(r, p + 2, l);
 				p += 2 + l;
 			}
-			stepf(r, now, TRACE_CACHE, "answer from cache: %u record(s), ttl %u",
-			    o.nrr, o.ttl);
+			stepf(r, now, TRACE_CACHE,
+			    "answer from cache: %u record(s), ttl %u", o.nrr,
+			    o.ttl);
 			frame_done(r, now, 0);
 			return 1;
 		}
 	}
 	if (cache_get(c, f->sname, CACHE_TYPE_NXDOMAIN, f->qclass, now, &o, buf,
-	    sizeof(buf)) == 1 && o.kind == CACHE_NXDOMAIN) {
-		if (r->top == 0 && res_put(r, o.soa_owner, T_SOA, f->qclass, o.ttl,
-		    o.rdata + 2, o.rdata_len - 2))
+	        sizeof(buf)) == 1 &&
+	    o.kind == CACHE_NXDOMAIN) {
+		if (r->top == 0 &&
+		    res_put(r, o.soa_owner, T_SOA, f->qclass, o.ttl,
+		        o.rdata + 2, o.rdata_len - 2))
 			r->res.nscount++;
-		stepf(r, now, TRACE_CACHE, "NXDOMAIN from cache, ttl %u", o.ttl);
+		stepf(
+		    r, now, TRACE_CACHE, "NXDOMAIN from cache, ttl %u", o.ttl);
 		frame_done(r, now, 3);
 		return 1;
 	}
-	if (f->qtype != T_CNAME && cache_get(c, f->sname, T_CNAME, f->qclass, now,
-	    &o, buf, sizeof(buf)) == 1 && o.kind == CACHE_RRSET &&
-	    o.rank >= CACHE_RANK_ANSWER_MIN && o.nrr >= 1) {
+	if (f->qtype != T_CNAME &&
+	    cache_get(c, f->sname, T_CNAME, f->qclass, now, &o, buf,
+	        sizeof(buf)) == 1 &&
+	    o.kind == CACHE_RRSET && o.rank >= CACHE_RANK_ANSWER_MIN &&
+	    o.nrr >= 1) {
 		size_t l = (size_t)(o.rdata[0] << 8 | o.rdata[1]);
 		const uint8_t *target = o.rdata + 2;
 		if (cache_name_len(target, l) != l)
 			return 0;
-		if (r->top == 0 && res_put(r, f->sname, T_CNAME, o.rclass, o.ttl,
-		    target, l))
+		if (r->top == 0 &&
+		    res_put(r, f->sname, T_CNAME, o.rclass, o.ttl, target, l))
 			r->res.ancount++;
 		stepf(r, now, TRACE_CACHE, "CNAME from cache, ttl %u", o.ttl);
 		cache_name_lower(target_out, target);
@@ -475,8 +498,8 @@ frame_from_cache(struct iter_req *r, struct frame *f, uint64_t now,
 /* Follow to a new name: count, detect loops. Returns false if the request
  * ended. */
 static bool
-follow_cname(struct iter_req *r, struct frame *f, const uint8_t *target,
-    uint64_t now)
+follow_cname(
+    struct iter_req *r, struct frame *f, const uint8_t *target, uint64_t now)
 {
 	char t[80];
 
@@ -496,7 +519,8 @@ follow_cname(struct iter_req *r, struct frame *f, const uint8_t *target,
 		if (nl == 0 || p + nl + 10 > end)
 			break;
 		if (cache_name_eq(p, target)) {
-			fail_request(r, now, ITER_EDE_OTHER, "CNAME loop at %s", t);
+			fail_request(
+			    r, now, ITER_EDE_OTHER, "CNAME loop at %s", t);
 			return false;
 		}
 		p += nl + 10 + (size_t)(p[nl + 8] << 8 | p[nl + 9]);
@@ -520,20 +544,24 @@ start_subq(struct iter_req *r, uint64_t now, int i)
 	ns->flags |= DELEG_NS_LOOKED;
 	/* a dependency cycle: this NS name is already being looked up below */
 	for (int k = 0; k <= r->top; k++) {
-		if (cache_name_eq(r->f[k].qname, ns->name) && r->f[k].qtype != f->qtype) {
+		if (cache_name_eq(r->f[k].qname, ns->name) &&
+		    r->f[k].qtype != f->qtype) {
 			ns->flags |= DELEG_NS_FAILED;
-			stepf(r, now, TRACE_SUBQ, "dependency cycle on NS name");
+			stepf(
+			    r, now, TRACE_SUBQ, "dependency cycle on NS name");
 			return true;
 		}
 		if (k > 0 && cache_name_eq(r->f[k].qname, ns->name)) {
 			ns->flags |= DELEG_NS_FAILED;
-			stepf(r, now, TRACE_SUBQ, "dependency cycle on NS name");
+			stepf(
+			    r, now, TRACE_SUBQ, "dependency cycle on NS name");
 			return true;
 		}
 	}
 	if (r->top >= LIM_MAX_SUBQ_DEPTH) {
 		ns->flags |= DELEG_NS_FAILED;
-		stepf(r, now, TRACE_SUBQ, "NS look-up nesting limit %d", LIM_MAX_SUBQ_DEPTH);
+		stepf(r, now, TRACE_SUBQ, "NS look-up nesting limit %d",
+		    LIM_MAX_SUBQ_DEPTH);
 		return true;
 	}
 	if (r->glueless >= r->env->opts.max_glueless) {
@@ -569,9 +597,9 @@ build_query(struct iter_req *r, struct frame *f, struct iter_action *a,
 	memset(p, 0, MSG_HDR_LEN_ITER);
 	p[0] = (uint8_t)(f->sent_id >> 8);
 	p[1] = (uint8_t)f->sent_id;
-	p[2] = f->cut.forward ? 1 : 0;	/* RD only to forwarders */
+	p[2] = f->cut.forward ? 1 : 0; /* RD only to forwarders */
 	p[3] = 0;
-	p[5] = 1;		/* QDCOUNT */
+	p[5] = 1; /* QDCOUNT */
 	p[11] = edns ? 1 : 0;
 	p += MSG_HDR_LEN_ITER;
 	memcpy(p, name, nl);
@@ -594,8 +622,8 @@ build_query(struct iter_req *r, struct frame *f, struct iter_action *a,
 	f->sent_qlen = nl + 4;
 	if (edns) {
 		/* OPT: root owner, type 41, class = 1232, TTL: DO bit set */
-		static const uint8_t opt[11] = { 0, 0, 41, LIM_EDNS_BUFSIZE >> 8,
-			LIM_EDNS_BUFSIZE & 0xff, 0, 0, 0x80, 0, 0, 0 };
+		static const uint8_t opt[11] = {0, 0, 41, LIM_EDNS_BUFSIZE >> 8,
+		    LIM_EDNS_BUFSIZE & 0xff, 0, 0, 0x80, 0, 0, 0};
 		memcpy(p, opt, sizeof(opt));
 		p += sizeof(opt);
 	}
@@ -614,8 +642,7 @@ query_name(struct iter_req *r, struct frame *f, uint16_t *type)
 
 	*type = f->qtype;
 	if (!r->env->opts.qname_minimisation || f->qmin_off || want >= ls ||
-	    f->cut.forward ||
-	    f->qmin_steps >= LIM_MAX_QMIN_STEPS)
+	    f->cut.forward || f->qmin_steps >= LIM_MAX_QMIN_STEPS)
 		return f->sname;
 	*type = T_A;
 	return name_suffix(f->sname, want);
@@ -629,8 +656,10 @@ iter_find_forward(const struct iter_env *env, const uint8_t *name)
 
 	for (unsigned i = 0; i < env->nforwards; i++) {
 		const struct iter_forward *fw = &env->forwards[i];
-		if (cache_name_under(name, fw->cut.zone) && (best == NULL ||
-		    name_labels(fw->cut.zone) > name_labels(best->cut.zone)))
+		if (cache_name_under(name, fw->cut.zone) &&
+		    (best == NULL ||
+		        name_labels(fw->cut.zone) >
+		            name_labels(best->cut.zone)))
 			best = fw;
 	}
 	return best;
@@ -646,11 +675,13 @@ frame_send(struct iter_req *r, struct frame *f, uint64_t now,
 	char z[80];
 
 	if (!same) {
-		if (!deleg_pick(&f->cut, r->env->infra, now, rnd32(r), &ni, &ai)) {
+		if (!deleg_pick(
+		        &f->cut, r->env->infra, now, rnd32(r), &ni, &ai)) {
 			/* no address left: look up an NS name that has none */
 			for (int i = 0; i < f->cut.nns; i++) {
 				if (f->cut.ns[i].naddr == 0 &&
-				    !(f->cut.ns[i].flags & (DELEG_NS_LOOKED | DELEG_NS_FAILED))) {
+				    !(f->cut.ns[i].flags &
+				        (DELEG_NS_LOOKED | DELEG_NS_FAILED))) {
 					start_subq(r, now, i);
 					return false;
 				}
@@ -658,15 +689,18 @@ frame_send(struct iter_req *r, struct frame *f, uint64_t now,
 			zone_text(z, sizeof(z), f->cut.zone);
 			char why[160];
 			if (f->cut.forward && f->fwd_fallback) {
-				stepf(r, now, TRACE_CUT, "no forwarder answered: "
+				stepf(r, now, TRACE_CUT,
+				    "no forwarder answered: "
 				    "iterate instead");
 				f->no_forward = true;
 				f->state = F_INIT;
 				return false;
 			}
-			snprintf(why, sizeof(why), "no reachable %s for zone %s",
+			snprintf(why, sizeof(why),
+			    "no reachable %s for zone %s",
 			    f->cut.forward ? "forwarder" : "server", z);
-			frame_fail(r, now, ITER_EDE_NO_REACHABLE_AUTHORITY, why);
+			frame_fail(
+			    r, now, ITER_EDE_NO_REACHABLE_AUTHORITY, why);
 			return false;
 		}
 		f->ns_idx = ni;
@@ -728,7 +762,8 @@ iter_next(struct iter_req *r, uint64_t now, struct iter_action *a)
 		struct frame *f = &r->f[r->top];
 
 		if (now - r->start_ms >= r->env->opts.max_time_ms) {
-			fail_limit(r, now, "max_time_ms", r->env->opts.max_time_ms);
+			fail_limit(
+			    r, now, "max_time_ms", r->env->opts.max_time_ms);
 			break;
 		}
 		if (++r->steps > LIM_ITER_STEPS) {
@@ -749,13 +784,15 @@ iter_next(struct iter_req *r, uint64_t now, struct iter_action *a)
 			const uint8_t *from = f->sname;
 			if (f->qtype == T_DS && from[0] != 0)
 				from += 1 + from[0];
-			const struct iter_forward *fw = f->no_forward ? NULL :
-			    iter_find_forward(r->env, f->sname);
+			const struct iter_forward *fw = f->no_forward
+			    ? NULL
+			    : iter_find_forward(r->env, f->sname);
 			if (fw != NULL) {
 				f->cut = fw->cut;
 				f->fwd_fallback = fw->fallback_iterate;
 				f->state = F_QUERY;
-				stepf(r, now, TRACE_CUT, "forward zone: %u forwarder(s)",
+				stepf(r, now, TRACE_CUT,
+				    "forward zone: %u forwarder(s)",
 				    deleg_usable(&f->cut));
 				continue;
 			}
@@ -765,7 +802,8 @@ iter_next(struct iter_req *r, uint64_t now, struct iter_action *a)
 			if (s != NULL) {
 				s->rtt_ms = f->cut.ttl;
 				snprintf(s->detail, sizeof(s->detail),
-				    "%s, %u NS", cached ? "from cache" : "from root hints",
+				    "%s, %u NS",
+				    cached ? "from cache" : "from root hints",
 				    f->cut.nns);
 			}
 			f->state = F_QUERY;
@@ -783,7 +821,8 @@ iter_next(struct iter_req *r, uint64_t now, struct iter_action *a)
 			continue;
 		default:
 			/* F_DONE frames are popped by frame_done */
-			fail_request(r, now, ITER_EDE_OTHER, "internal: bad state");
+			fail_request(
+			    r, now, ITER_EDE_OTHER, "internal: bad state");
 			break;
 		}
 	}
@@ -848,7 +887,8 @@ find_referral(ldns_pkt *pkt, const struct frame *f, bool *upward)
 		const uint8_t *o = rr_owner(rr);
 		if (ldns_rr_get_type(rr) != T_NS)
 			continue;
-		if (!cache_name_under(o, f->cut.zone) || cache_name_eq(o, f->cut.zone) ||
+		if (!cache_name_under(o, f->cut.zone) ||
+		    cache_name_eq(o, f->cut.zone) ||
 		    !cache_name_under(f->sname, o) ||
 		    (f->qtype == T_DS && cache_name_eq(o, f->sname))) {
 			*upward = true;
@@ -880,11 +920,12 @@ take_referral(struct iter_req *r, struct frame *f, ldns_pkt *pkt,
 		ldns_rdf *t = ldns_rr_rdf(rr, 0);
 		if (!rr_is(rr, zone, T_NS) || t == NULL)
 			continue;
-		if (deleg_add_ns(&nd, ldns_rdf_data(t)) >= 0 && nl < sizeof(ns_list) - 1) {
+		if (deleg_add_ns(&nd, ldns_rdf_data(t)) >= 0 &&
+		    nl < sizeof(ns_list) - 1) {
 			char n[80];
 			trace_name(n, sizeof(n), ldns_rdf_data(t));
-			nl += (size_t)snprintf(ns_list + nl, sizeof(ns_list) - nl,
-			    "%s%s", nl ? " " : "", n);
+			nl += (size_t)snprintf(ns_list + nl,
+			    sizeof(ns_list) - nl, "%s%s", nl ? " " : "", n);
 		}
 	}
 	take_rrset(r, now, auth, zone, T_NS, CACHE_RANK_REFERRAL, false, f);
@@ -903,7 +944,8 @@ take_referral(struct iter_req *r, struct frame *f, ldns_pkt *pkt,
 		char n[80];
 		trace_name(n, sizeof(n), o);
 		if (idx < 0) {
-			stepf(r, now, TRACE_GLUE, "rejected %s: not an NS of %s", n, z);
+			stepf(r, now, TRACE_GLUE,
+			    "rejected %s: not an NS of %s", n, z);
 			continue;
 		}
 		if (!cache_name_under(o, f->cut.zone)) {
@@ -916,14 +958,16 @@ take_referral(struct iter_req *r, struct frame *f, ldns_pkt *pkt,
 		ldns_rdf *a = ldns_rr_rdf(rr, 0);
 		if (a == NULL || ldns_rdf_size(a) != (t == T_A ? 4u : 16u))
 			continue;
-		deleg_add_addr(&nd, idx, ldns_rdf_data(a), t == T_A ? AF_INET : AF_INET6);
+		deleg_add_addr(
+		    &nd, idx, ldns_rdf_data(a), t == T_A ? AF_INET : AF_INET6);
 		nd.ns[idx].flags |= DELEG_NS_GLUE;
-		if (take_rrset(r, now, add, o, t, CACHE_RANK_GLUE, false, f) > 0) {
+		if (take_rrset(r, now, add, o, t, CACHE_RANK_GLUE, false, f) >
+		    0) {
 			char ip[INET6_ADDRSTRLEN];
-			inet_ntop(t == T_A ? AF_INET : AF_INET6, ldns_rdf_data(a), ip,
-			    sizeof(ip));
-			stepf(r, now, TRACE_GLUE, "accepted %s %s: in bailiwick of %s",
-			    n, ip, z);
+			inet_ntop(t == T_A ? AF_INET : AF_INET6,
+			    ldns_rdf_data(a), ip, sizeof(ip));
+			stepf(r, now, TRACE_GLUE,
+			    "accepted %s %s: in bailiwick of %s", n, ip, z);
 		}
 	}
 	/* NS names without glue may have addresses in the cache already */
@@ -943,8 +987,10 @@ find_soa(ldns_pkt *pkt, const struct frame *f, const uint8_t *name)
 	for (size_t i = 0; i < ldns_rr_list_rr_count(auth); i++) {
 		ldns_rr *rr = ldns_rr_list_rr(auth, i);
 		const uint8_t *o = rr_owner(rr);
-		if (ldns_rr_get_type(rr) == T_SOA && cache_name_under(name, o) &&
-		    cache_name_under(o, f->cut.zone) && ldns_rr_rd_count(rr) == 7)
+		if (ldns_rr_get_type(rr) == T_SOA &&
+		    cache_name_under(name, o) &&
+		    cache_name_under(o, f->cut.zone) &&
+		    ldns_rr_rd_count(rr) == 7)
 			return rr;
 	}
 	return NULL;
@@ -967,19 +1013,26 @@ take_negative(struct iter_req *r, struct frame *f, ldns_pkt *pkt,
 		rd[0] = (uint8_t)(l >> 8);
 		rd[1] = (uint8_t)l;
 		struct cache_rrset_in in = {
-			.owner = name, .type = nxdomain ? CACHE_TYPE_NXDOMAIN : f->qtype,
-			.rclass = f->qclass,
-			.kind = nxdomain ? CACHE_NXDOMAIN : CACHE_NODATA,
-			.rank = f->cut.forward ? CACHE_RANK_NONAUTH_ANSWER :
-			    CACHE_RANK_AUTH_AUTHORITY,
-			.ttl = ttl, .nrr = 1, .rdata = rd, .rdata_len = l + 2,
-			.soa_owner = rr_owner(soa),
+		    .owner = name,
+		    .type = nxdomain ? CACHE_TYPE_NXDOMAIN : f->qtype,
+		    .rclass = f->qclass,
+		    .kind = nxdomain ? CACHE_NXDOMAIN : CACHE_NODATA,
+		    .rank = f->cut.forward ? CACHE_RANK_NONAUTH_ANSWER
+		                           : CACHE_RANK_AUTH_AUTHORITY,
+		    .ttl = ttl,
+		    .nrr = 1,
+		    .rdata = rd,
+		    .rdata_len = l + 2,
+		    .soa_owner = rr_owner(soa),
 		};
-		memcpy(in.source, f->cut.ns[f->ns_idx].addr[f->addr_idx].ip, 16);
-		in.source_family = f->cut.ns[f->ns_idx].addr[f->addr_idx].family;
+		memcpy(
+		    in.source, f->cut.ns[f->ns_idx].addr[f->addr_idx].ip, 16);
+		in.source_family =
+		    f->cut.ns[f->ns_idx].addr[f->addr_idx].family;
 		cache_store(r->env->cache, &in, now);
-		if (r->top == 0 && res_put(r, rr_owner(soa), T_SOA, f->qclass,
-		    clamp_ttl(r, ttl, true), rd + 2, l))
+		if (r->top == 0 &&
+		    res_put(r, rr_owner(soa), T_SOA, f->qclass,
+		        clamp_ttl(r, ttl, true), rd + 2, l))
 			r->res.nscount++;
 	}
 	stepf(r, now, nxdomain ? TRACE_NXDOMAIN : TRACE_NODATA,
@@ -995,7 +1048,8 @@ static void
 take_ns_addresses(struct iter_req *r, struct frame *f, ldns_pkt *pkt,
     const uint8_t *owner, uint64_t now)
 {
-	ldns_rr_list *an = ldns_pkt_answer(pkt), *add = ldns_pkt_additional(pkt);
+	ldns_rr_list *an = ldns_pkt_answer(pkt),
+	             *add = ldns_pkt_additional(pkt);
 
 	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
 		ldns_rr *ns = ldns_rr_list_rr(an, i);
@@ -1005,7 +1059,8 @@ take_ns_addresses(struct iter_req *r, struct frame *f, ldns_pkt *pkt,
 		if (!cache_name_under(target, f->cut.zone))
 			continue;
 		take_rrset(r, now, add, target, T_A, CACHE_RANK_GLUE, false, f);
-		take_rrset(r, now, add, target, T_AAAA, CACHE_RANK_GLUE, false, f);
+		take_rrset(
+		    r, now, add, target, T_AAAA, CACHE_RANK_GLUE, false, f);
 	}
 }
 
@@ -1031,7 +1086,8 @@ take_any(struct iter_req *r, struct frame *f, ldns_rr_list *an, uint8_t rank,
 		if (seen)
 			continue;
 		done[nd++] = t;
-		total += take_rrset(r, now, an, f->sname, t, rank, r->top == 0, f);
+		total +=
+		    take_rrset(r, now, an, f->sname, t, rank, r->top == 0, f);
 	}
 	if (total == 0)
 		return false;
@@ -1047,8 +1103,8 @@ static void
 take_answer(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 {
 	ldns_rr_list *an = ldns_pkt_answer(pkt);
-	uint8_t rank = ldns_pkt_aa(pkt) ? CACHE_RANK_AUTH_ANSWER :
-	    CACHE_RANK_NONAUTH_ANSWER;
+	uint8_t rank = ldns_pkt_aa(pkt) ? CACHE_RANK_AUTH_ANSWER
+	                                : CACHE_RANK_NONAUTH_ANSWER;
 	unsigned hops = 0;
 
 	/* report what is dropped as out of bailiwick */
@@ -1069,19 +1125,23 @@ take_answer(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 		const uint8_t *sn = f->sname;
 		if (!cache_name_under(sn, f->cut.zone))
 			break;
-		unsigned n = take_rrset(r, now, an, sn, f->qtype, rank, r->top == 0, f);
+		unsigned n =
+		    take_rrset(r, now, an, sn, f->qtype, rank, r->top == 0, f);
 		if (n > 0) {
 			if (r->top > 0) {
-				for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+				for (size_t i = 0;
+				     i < ldns_rr_list_rr_count(an); i++) {
 					ldns_rr *rr = ldns_rr_list_rr(an, i);
 					ldns_rdf *a = ldns_rr_rdf(rr, 0);
-					if (rr_is(rr, sn, f->qtype) && a != NULL)
+					if (rr_is(rr, sn, f->qtype) &&
+					    a != NULL)
 						give_parent(r, ldns_rdf_data(a),
 						    ldns_rdf_size(a));
 				}
 			}
 			stepf(r, now, TRACE_ANSWER, "answer: %u record(s)%s", n,
-			    rank == CACHE_RANK_AUTH_ANSWER ? " (authoritative)" : "");
+			    rank == CACHE_RANK_AUTH_ANSWER ? " (authoritative)"
+			                                   : "");
 			if (f->qtype == T_NS)
 				take_ns_addresses(r, f, pkt, sn, now);
 			frame_done(r, now, 0);
@@ -1115,7 +1175,7 @@ take_answer(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 				return;
 			}
 		}
-		return;		/* resolve the target from the top */
+		return; /* resolve the target from the top */
 	}
 	if (ldns_pkt_aa(pkt) || f->cut.forward) {
 		take_negative(r, f, pkt, f->sname, false, now);
@@ -1145,8 +1205,8 @@ static void
 handle_reply(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 {
 	ldns_pkt_rcode rc = ldns_pkt_get_rcode(pkt);
-	bool minimised = !cache_name_eq(f->sent_name, f->sname) ||
-	    f->sent_type != f->qtype;
+	bool minimised =
+	    !cache_name_eq(f->sent_name, f->sname) || f->sent_type != f->qtype;
 	bool upward;
 	const uint8_t *refz;
 	char why[96];
@@ -1166,17 +1226,20 @@ handle_reply(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 		return;
 	}
 	if (minimised && rc != LDNS_RCODE_NOERROR) {
-		stepf(r, now, TRACE_QMIN, "rcode %d to minimised query: "
-		    "fall back to the full name", (int)rc);
+		stepf(r, now, TRACE_QMIN,
+		    "rcode %d to minimised query: "
+		    "fall back to the full name",
+		    (int)rc);
 		f->qmin_off = true;
 		f->state = F_RETRY_SAME;
 		return;
 	}
 	if (rc != LDNS_RCODE_NOERROR && rc != LDNS_RCODE_NXDOMAIN) {
 		snprintf(why, sizeof(why), "rcode %s",
-		    rc == LDNS_RCODE_REFUSED ? "REFUSED" :
-		    rc == LDNS_RCODE_SERVFAIL ? "SERVFAIL" :
-		    rc == LDNS_RCODE_NOTIMPL ? "NOTIMP" : "FORMERR or other");
+		    rc == LDNS_RCODE_REFUSED        ? "REFUSED"
+		        : rc == LDNS_RCODE_SERVFAIL ? "SERVFAIL"
+		        : rc == LDNS_RCODE_NOTIMPL  ? "NOTIMP"
+		                                    : "FORMERR or other");
 		/* a forwarder's SERVFAIL is about the name, not about it */
 		server_bad(r, f, now, !f->cut.forward, why);
 		return;
@@ -1192,8 +1255,10 @@ handle_reply(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 			return;
 		}
 		if (ldns_rr_list_rr_count(ldns_pkt_answer(pkt)) == 0) {
-			server_bad(r, f, now, true, upward ? "upward referral" :
-			    "non-authoritative reply that is not a referral");
+			server_bad(r, f, now, true,
+			    upward ? "upward referral"
+			           : "non-authoritative reply that is not a "
+			             "referral");
 			return;
 		}
 	}
@@ -1201,15 +1266,18 @@ handle_reply(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 		/* the minimised name is not a cut: ask one label more of the
 		 * same servers, or the full name after a CNAME */
 		if (ldns_rr_list_rr_count(ldns_pkt_answer(pkt)) > 0 &&
-		    ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_answer(pkt), 0)) == T_CNAME)
+		    ldns_rr_get_type(
+		        ldns_rr_list_rr(ldns_pkt_answer(pkt), 0)) == T_CNAME)
 			f->qmin_off = true;
 		f->qmin_extra++;
 		f->qmin_steps++;
-		stepf(r, now, TRACE_QMIN, "no cut at the minimised name: one label more");
+		stepf(r, now, TRACE_QMIN,
+		    "no cut at the minimised name: one label more");
 		f->state = F_RETRY_SAME;
 		return;
 	}
-	if (rc == LDNS_RCODE_NXDOMAIN && ldns_rr_list_rr_count(ldns_pkt_answer(pkt)) == 0) {
+	if (rc == LDNS_RCODE_NXDOMAIN &&
+	    ldns_rr_list_rr_count(ldns_pkt_answer(pkt)) == 0) {
 		take_negative(r, f, pkt, f->sname, true, now);
 		return;
 	}
@@ -1232,7 +1300,8 @@ iter_reply(struct iter_req *r, const struct sockaddr *from, const uint8_t *pkt,
 		r->waiting = false;
 		infra_timeout(r->env->infra, ad->ip, ad->family, now);
 		if (f->case_mismatch && !f->tcp) {
-			stepf(r, now, TRACE_TIMEOUT, "timeout after a reply in "
+			stepf(r, now, TRACE_TIMEOUT,
+			    "timeout after a reply in "
 			    "the wrong case: retry over TCP without 0x20");
 			f->tcp = true;
 			f->no_0x20 = true;
@@ -1243,22 +1312,24 @@ iter_reply(struct iter_req *r, const struct sockaddr *from, const uint8_t *pkt,
 		return ITER_ACCEPTED;
 	}
 	/* the spoof check: source, ID, QR, one question, identical bytes */
-	if (from == NULL || !same_addr(from, ad, r->env->port) || len < 12 + f->sent_qlen ||
-	    pkt[0] != (f->sent_id >> 8) || pkt[1] != (f->sent_id & 0xff) ||
-	    !(pkt[2] & 0x80) || pkt[4] != 0 || pkt[5] != 1 ||
-	    memcmp(pkt + 12, f->sent_q, f->sent_qlen) != 0) {
+	if (from == NULL || !same_addr(from, ad, r->env->port) ||
+	    len < 12 + f->sent_qlen || pkt[0] != (f->sent_id >> 8) ||
+	    pkt[1] != (f->sent_id & 0xff) || !(pkt[2] & 0x80) || pkt[4] != 0 ||
+	    pkt[5] != 1 || memcmp(pkt + 12, f->sent_q, f->sent_qlen) != 0) {
 		if (from != NULL && same_addr(from, ad, r->env->port) &&
-		    len >= 12 + f->sent_qlen &&
-		    pkt[0] == (f->sent_id >> 8) && pkt[1] == (f->sent_id & 0xff) &&
+		    len >= 12 + f->sent_qlen && pkt[0] == (f->sent_id >> 8) &&
+		    pkt[1] == (f->sent_id & 0xff) &&
 		    cache_name_eq(pkt + 12, f->sent_q))
 			f->case_mismatch = true;
 		r->ignored++;
 		stepf(r, now, TRACE_IGNORED, "reply ignored: %s",
-		    from == NULL || !same_addr(from, ad, r->env->port) ?
-		    "wrong source address or port" :
-		    len < 12 + f->sent_qlen ? "too short" :
-		    (pkt[0] != (f->sent_id >> 8) || pkt[1] != (f->sent_id & 0xff)) ?
-		    "wrong ID" : "question differs (name, case or type)");
+		    from == NULL || !same_addr(from, ad, r->env->port)
+		        ? "wrong source address or port"
+		        : len < 12 + f->sent_qlen ? "too short"
+		        : (pkt[0] != (f->sent_id >> 8) ||
+		              pkt[1] != (f->sent_id & 0xff))
+		        ? "wrong ID"
+		        : "question differs (name, case or type)");
 		return ITER_IGNORED;
 	}
 	r->waiting = false;
@@ -1273,8 +1344,8 @@ iter_reply(struct iter_req *r, const struct sockaddr *from, const uint8_t *pkt,
 		s->port = ad->port;
 		s->tcp = f->tcp;
 		snprintf(s->detail, sizeof(s->detail), "reply %s, %u bytes%s%s",
-		    trace_rcode_str(pkt[3] & 0xf), (unsigned)len, pkt[2] & 0x04 ? ", AA" : "",
-		    pkt[2] & 0x02 ? ", TC" : "");
+		    trace_rcode_str(pkt[3] & 0xf), (unsigned)len,
+		    pkt[2] & 0x04 ? ", AA" : "", pkt[2] & 0x02 ? ", TC" : "");
 	}
 	/* Names compressed against the question carry our random 0x20 case;
 	 * put the name back as it really is before parsing. */
@@ -1285,10 +1356,11 @@ iter_reply(struct iter_req *r, const struct sockaddr *from, const uint8_t *pkt,
 		server_bad(r, f, now, true, "malformed reply");
 		return ITER_ACCEPTED;
 	}
-	if (!f->no_edns && inf.edns != (ldns_pkt_edns(p) ? INFRA_EDNS_WORKS :
-	    INFRA_EDNS_BROKEN))
-		infra_set_edns(r->env->infra, ad->ip, ad->family,
-		    ldns_pkt_edns(p), now);
+	if (!f->no_edns &&
+	    inf.edns !=
+	        (ldns_pkt_edns(p) ? INFRA_EDNS_WORKS : INFRA_EDNS_BROKEN))
+		infra_set_edns(
+		    r->env->infra, ad->ip, ad->family, ldns_pkt_edns(p), now);
 	handle_reply(r, f, p, now);
 	ldns_pkt_free(p);
 	return ITER_ACCEPTED;

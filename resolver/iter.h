@@ -47,48 +47,49 @@ struct iter_opts {
 	unsigned max_time_ms;
 	bool qname_minimisation;
 	bool use_0x20;
-	uint32_t min_ttl, max_ttl, negative_ttl; /**< TTLs in answers, as the cache */
+	uint32_t min_ttl, max_ttl,
+	    negative_ttl; /**< TTLs in answers, as the cache */
 };
 
 /** A forward zone: questions at or below @c cut.zone go to the forwarders
  *  in @c cut (recursion desired, answers accepted without AA). */
 struct iter_forward {
-	struct deleg cut;		/**< zone and forwarder addresses (with ports) */
-	bool fallback_iterate;		/**< all forwarders failed: iterate instead */
+	struct deleg cut;      /**< zone and forwarder addresses (with ports) */
+	bool fallback_iterate; /**< all forwarders failed: iterate instead */
 };
 
 #define ITER_MAX_FORWARDS 16
 
 /** What the iterator needs from the outside world. */
 struct iter_env {
-	struct cache *cache;		/**< borrowed; where accepted data goes */
-	struct infra *infra;		/**< borrowed */
+	struct cache *cache; /**< borrowed; where accepted data goes */
+	struct infra *infra; /**< borrowed */
 	const struct deleg_hints *hints; /**< borrowed */
 	struct iter_opts opts;
 	/** Random bytes (IDs, 0x20, exploration); unpredictable in the daemon,
 	 *  scripted in tests. */
 	void (*random)(void *buf, size_t len, void *arg);
 	void *random_arg;
-	uint16_t port;			/**< upstream port, 53 (tests may change) */
+	uint16_t port; /**< upstream port, 53 (tests may change) */
 	const struct iter_forward *forwards; /**< borrowed; NULL or nforwards */
 	unsigned nforwards;
 };
 
 enum iter_status {
-	ITER_SEND = 0,		/**< iter_next: send a.pkt; then wait */
-	ITER_DONE,		/**< iter_next: finished, see result */
-	ITER_ACCEPTED,		/**< iter_reply: the reply was used */
-	ITER_IGNORED,		/**< iter_reply: not ours (spoof check); keep waiting */
+	ITER_SEND = 0, /**< iter_next: send a.pkt; then wait */
+	ITER_DONE,     /**< iter_next: finished, see result */
+	ITER_ACCEPTED, /**< iter_reply: the reply was used */
+	ITER_IGNORED,  /**< iter_reply: not ours (spoof check); keep waiting */
 };
 
 struct iter_action {
 	uint8_t addr[16];
-	uint8_t family;		/**< AF_INET / AF_INET6 */
+	uint8_t family; /**< AF_INET / AF_INET6 */
 	uint16_t port;
 	bool tcp;
 	uint32_t timeout_ms;
 	size_t len;
-	uint8_t pkt[LIM_NAME_MAX + 64];	/**< the query, borrowed until reply */
+	uint8_t pkt[LIM_NAME_MAX + 64]; /**< the query, borrowed until reply */
 };
 
 /** Extended DNS Error codes used (RFC 8914). */
@@ -102,13 +103,13 @@ enum iter_ede {
 
 /** The outcome, filled when iter_next() returns ITER_DONE. */
 struct iter_result {
-	uint8_t rcode;		/**< NOERROR, NXDOMAIN, SERVFAIL */
+	uint8_t rcode; /**< NOERROR, NXDOMAIN, SERVFAIL */
 	uint16_t ancount, nscount;
 	size_t rr_len;
-	bool failed;		/**< SERVFAIL with a reason */
+	bool failed; /**< SERVFAIL with a reason */
 	uint16_t ede_code;
-	char reason[160];	/**< for the EDE text and the log line */
-	unsigned sends;		/**< upstream queries sent */
+	char reason[160]; /**< for the EDE text and the log line */
+	unsigned sends;   /**< upstream queries sent */
 	/** Answer then authority records in uncompressed wire form (owner,
 	 *  type, class, ttl, rdlength, rdata), TTLs already clamped. Last:
 	 *  only its first rr_len bytes are meaningful. */
@@ -123,8 +124,8 @@ struct iter_req *iter_new(const struct iter_env *env, const uint8_t *qname,
 void iter_free(struct iter_req *r);
 
 /** Advance: fill @p a and return ITER_SEND, or return ITER_DONE. */
-enum iter_status iter_next(struct iter_req *r, uint64_t now_ms,
-    struct iter_action *a);
+enum iter_status iter_next(
+    struct iter_req *r, uint64_t now_ms, struct iter_action *a);
 
 /** Feed what came back for the last ITER_SEND: a reply from @p from
  *  (sockaddr_in/in6), or a timeout (@p from and @p pkt NULL).
@@ -140,8 +141,8 @@ const struct iter_result *iter_result(const struct iter_req *r);
 const struct trace *iter_trace(const struct iter_req *r);
 
 /** The deepest forward zone of @p env holding @p name, or NULL. */
-const struct iter_forward *iter_find_forward(const struct iter_env *env,
-    const uint8_t *name);
+const struct iter_forward *iter_find_forward(
+    const struct iter_env *env, const uint8_t *name);
 /** Replies ignored by the spoof check so far. */
 unsigned iter_ignored(const struct iter_req *r);
 

@@ -11,9 +11,13 @@
 
 #include "resolver/log.h"
 
-#define LINE_MAX_LEN	1024
+#define LINE_MAX_LEN 1024
 
-enum sink { SINK_STDERR, SINK_FILE, SINK_SYSLOG };
+enum sink {
+	SINK_STDERR,
+	SINK_FILE,
+	SINK_SYSLOG
+};
 
 /* The one sink of the process. file is non-NULL (and owned) only for
  * SINK_FILE. */
@@ -22,17 +26,17 @@ static FILE *file;
 static enum cfg_log_level level = CFG_LOG_INFO;
 
 static const char *const level_names[] = {
-	[CFG_LOG_ERR] = "error",
-	[CFG_LOG_WARN] = "warning",
-	[CFG_LOG_INFO] = "info",
-	[CFG_LOG_DEBUG] = "debug",
+    [CFG_LOG_ERR] = "error",
+    [CFG_LOG_WARN] = "warning",
+    [CFG_LOG_INFO] = "info",
+    [CFG_LOG_DEBUG] = "debug",
 };
 
 static const int syslog_prio[] = {
-	[CFG_LOG_ERR] = LOG_ERR,
-	[CFG_LOG_WARN] = LOG_WARNING,
-	[CFG_LOG_INFO] = LOG_INFO,
-	[CFG_LOG_DEBUG] = LOG_DEBUG,
+    [CFG_LOG_ERR] = LOG_ERR,
+    [CFG_LOG_WARN] = LOG_WARNING,
+    [CFG_LOG_INFO] = LOG_INFO,
+    [CFG_LOG_DEBUG] = LOG_DEBUG,
 };
 
 static void close_sink(void);

@@ -31,9 +31,9 @@ bool log_enabled(enum cfg_log_level level);
 void log_msg(enum cfg_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-#define log_err(...)	log_msg(CFG_LOG_ERR, __VA_ARGS__)
-#define log_warn(...)	log_msg(CFG_LOG_WARN, __VA_ARGS__)
-#define log_info(...)	log_msg(CFG_LOG_INFO, __VA_ARGS__)
-#define log_debug(...)	log_msg(CFG_LOG_DEBUG, __VA_ARGS__)
+#define log_err(...)   log_msg(CFG_LOG_ERR, __VA_ARGS__)
+#define log_warn(...)  log_msg(CFG_LOG_WARN, __VA_ARGS__)
+#define log_info(...)  log_msg(CFG_LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(CFG_LOG_DEBUG, __VA_ARGS__)
 
 #endif

@@ -36,21 +36,21 @@
 #define RESOLVERD_VERSION "0.1.0"
 #endif
 
-#define EXIT_RUN	1
-#define EXIT_CONFIG	2
-#define LISTEN_TEXT_MAX	(CFG_MAX_LISTEN * 66)
+#define EXIT_RUN        1
+#define EXIT_CONFIG     2
+#define LISTEN_TEXT_MAX (CFG_MAX_LISTEN * 66)
 
 /** The daemon: the loop, the live configuration and the server. */
 struct daemon {
 	uv_loop_t loop;
-	uv_signal_t sigterm, sigint, sighup;	/* .data = this */
-	const char *path;		/* -c argument (argv), NULL: defaults */
-	struct cfg *cfg;		/* owned; the live configuration */
-	struct deleg_hints *hints;	/* owned; root hints of cfg */
-	struct instance inst[INST_MAX];	/* one, or one per tier */
+	uv_signal_t sigterm, sigint, sighup; /* .data = this */
+	const char *path;               /* -c argument (argv), NULL: defaults */
+	struct cfg *cfg;                /* owned; the live configuration */
+	struct deleg_hints *hints;      /* owned; root hints of cfg */
+	struct instance inst[INST_MAX]; /* one, or one per tier */
 	unsigned ninst;
-	struct pool pool;		/* the other worker threads */
-	struct ctl *ctl;		/* owned; the control socket, or NULL */
+	struct pool pool; /* the other worker threads */
+	struct ctl *ctl;  /* owned; the control socket, or NULL */
 	/* configurations and hints replaced by reloads: pool threads may
 	 * still read them, so they live until the threads have stopped */
 	struct cfg **old_cfg;
@@ -71,8 +71,8 @@ static void on_stop(uv_signal_t *h, int signum);
 static void on_reload(uv_signal_t *h, int signum);
 static int start_signals(struct daemon *d);
 static int run(struct daemon *d);
-static int load_hints(const struct cfg *c, struct deleg_hints *h, char *err,
-    size_t errlen);
+static int load_hints(
+    const struct cfg *c, struct deleg_hints *h, char *err, size_t errlen);
 static void start_control(struct daemon *d);
 static void persist_load(struct daemon *d);
 static void persist_save(struct daemon *d);
@@ -140,12 +140,14 @@ drop_privileges(const struct cfg *c)
 		return -1;
 	}
 	if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
-		startup_error(c, "privileges could be regained after "
-		    "switching to %s", c->user);
+		startup_error(c,
+		    "privileges could be regained after "
+		    "switching to %s",
+		    c->user);
 		return -1;
 	}
-	log_info("running as user %s (uid %u, gid %u)", c->user,
-	    (unsigned)uid, (unsigned)gid);
+	log_info("running as user %s (uid %u, gid %u)", c->user, (unsigned)uid,
+	    (unsigned)gid);
 	return 0;
 }
 
@@ -252,7 +254,7 @@ on_reload(uv_signal_t *h, int signum)
 	(void)signum;
 	if (d->path == NULL) {
 		log_info("reload: running on built-in defaults, nothing to "
-		    "reload");
+		         "reload");
 		return;
 	}
 	n = calloc(1, sizeof(*n));
@@ -280,8 +282,10 @@ on_reload(uv_signal_t *h, int signum)
 	}
 	if (!tiers_same(d->cfg, n) || !retire(d)) {
 		log_err("reload: %s; keeping the old configuration",
-		    tiers_same(d->cfg, n) ? "out of memory" : "the tiers "
-		    "changed (names or number), which takes a restart");
+		    tiers_same(d->cfg, n)
+		        ? "out of memory"
+		        : "the tiers "
+		          "changed (names or number), which takes a restart");
 		free(hints);
 		cfg_free(n);
 		free(n);
@@ -289,17 +293,18 @@ on_reload(uv_signal_t *h, int signum)
 	}
 	if (listen_changed(d->cfg, n))
 		log_warn("reload: listen addresses changed; they take effect "
-		    "after a restart");
+		         "after a restart");
 	if (str_changed(d->cfg->user, n->user))
 		log_warn("reload: user changed; it takes effect after a "
-		    "restart");
+		         "restart");
 	if (d->cfg->workers != n->workers)
 		log_warn("reload: workers changed; it takes effect after a "
-		    "restart");
+		         "restart");
 	r = log_open(n);
 	if (r < 0)
 		log_warn("reload: cannot open log %s: %s; logging stays as "
-		    "it was", n->log.dest, strerror(-r));
+		         "it was",
+		    n->log.dest, strerror(-r));
 	for (unsigned i = 0; i < d->ninst; i++)
 		inst_reconfig(&d->inst[i], n, hints);
 	pool_reconfig(&d->pool, n, hints);
@@ -357,11 +362,11 @@ start_control(struct daemon *d)
 	d->ctl = ctl_new(&d->loop, d->inst, d->ninst, &d->pool);
 	if (d->ctl == NULL) {
 		log_warn("control socket: out of memory; resolverctl will "
-		    "not work");
+		         "not work");
 		return;
 	}
 	if (ctl_start(d->ctl, c->control_socket, c->control_mode,
-	    c->control_owner ? c->control_owner : c->user) < 0)
+	        c->control_owner ? c->control_owner : c->user) < 0)
 		log_warn("resolverctl will not work (no control socket)");
 }
 
@@ -399,7 +404,7 @@ static void
 persist_load(struct daemon *d)
 {
 	const char *path = d->cfg->cache.persist;
-	struct persist arg = { d, path };
+	struct persist arg = {d, path};
 	struct dump_load_stats st;
 	FILE *f;
 	char *buf = NULL;
@@ -430,10 +435,10 @@ persist_load(struct daemon *d)
 		log_warn("cache.persist %s: cannot read it", path);
 	} else {
 		if (dump_load(buf, len, worker_now(&d->inst[0].worker),
-		    persist_store, persist_bad, &arg, &st) == 0)
+		        persist_store, persist_bad, &arg, &st) == 0)
 			log_info("cache.persist %s: loaded %u entries, skipped "
-			    "%u expired, %u bad line(s)", path, st.entries,
-			    st.expired, st.bad);
+			         "%u expired, %u bad line(s)",
+			    path, st.entries, st.expired, st.bad);
 	}
 	fclose(f);
 	free(buf);
@@ -442,7 +447,7 @@ persist_load(struct daemon *d)
 struct save_arg {
 	FILE *f;
 	unsigned n;
-	const char *tier;	/* label, with tiers */
+	const char *tier; /* label, with tiers */
 };
 
 static int
@@ -463,7 +468,7 @@ persist_save(struct daemon *d)
 {
 	const char *path = d->cfg->cache.persist;
 	char tmp[4096];
-	struct save_arg s = { NULL, 0, NULL };
+	struct save_arg s = {NULL, 0, NULL};
 	uint64_t now;
 
 	if (path == NULL || d->ninst == 0 || !d->inst[0].started)
@@ -508,9 +513,9 @@ run(struct daemon *d)
 	d->ninst = d->cfg->ntiers ? d->cfg->ntiers : 1;
 	for (unsigned i = 0; i < d->ninst && ok; i++) {
 		if (inst_init(&d->inst[i], &d->loop, d->cfg,
-		    d->cfg->ntiers ? (int)i : -1, d->hints) < 0) {
-			startup_error(d->cfg, "%s: out of memory",
-			    d->inst[i].name);
+		        d->cfg->ntiers ? (int)i : -1, d->hints) < 0) {
+			startup_error(
+			    d->cfg, "%s: out of memory", d->inst[i].name);
 			d->ninst = i;
 			ok = false;
 		}
@@ -520,10 +525,11 @@ run(struct daemon *d)
 	for (unsigned i = 0; i < d->ninst && ok; i++)
 		if (inst_bind(&d->inst[i], list, sizeof(list)) < 0)
 			ok = false;
-	unsigned nworkers = d->cfg->workers ? d->cfg->workers :
-	    uv_available_parallelism();
-	if (ok && nworkers > 1 && pool_start(&d->pool, nworkers - 1, d->cfg,
-	    d->hints, d->inst, d->ninst) < 0)
+	unsigned nworkers =
+	    d->cfg->workers ? d->cfg->workers : uv_available_parallelism();
+	if (ok && nworkers > 1 &&
+	    pool_start(&d->pool, nworkers - 1, d->cfg, d->hints, d->inst,
+	        d->ninst) < 0)
 		ok = false;
 	if (ok)
 		start_control(d);
@@ -556,18 +562,17 @@ run(struct daemon *d)
 	return status;
 }
 
-
 int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check", no_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	    {"config", required_argument, NULL, 'c'},
+	    {"check", no_argument, NULL, 'C'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct daemon d = { 0 };
+	struct daemon d = {0};
 	bool check = false;
 	char err[512];
 	int ch, r, status;

@@ -11,21 +11,21 @@
 #include "resolver/limits.h"
 #include "resolver/msg.h"
 
-#define FLAG_QR		0x8000
-#define FLAG_RD		0x0100
-#define FLAG_RA		0x0080
-#define FLAG_CD		0x0010
+#define FLAG_QR 0x8000
+#define FLAG_RD 0x0100
+#define FLAG_RA 0x0080
+#define FLAG_CD 0x0010
 
-#define TYPE_OPT	41
-#define TYPE_IXFR	251
-#define TYPE_AXFR	252
-#define CLASS_IN	1
-#define CLASS_CH	3
-#define CLASS_ANY	255
+#define TYPE_OPT  41
+#define TYPE_IXFR 251
+#define TYPE_AXFR 252
+#define CLASS_IN  1
+#define CLASS_CH  3
+#define CLASS_ANY 255
 
-#define OPT_EDE		15	/* RFC 8914 */
-#define OPT_FIXED_LEN	11	/* root name, type, class, ttl, rdlength */
-#define DO_BIT		0x8000
+#define OPT_EDE       15 /* RFC 8914 */
+#define OPT_FIXED_LEN 11 /* root name, type, class, ttl, rdlength */
+#define DO_BIT        0x8000
 
 static uint16_t get16(const uint8_t *p);
 static void put16(uint8_t *p, uint16_t v);
@@ -34,8 +34,7 @@ static int skip_name(const uint8_t *pkt, size_t len, size_t *off);
 static int parse_opt(const uint8_t *pkt, size_t len, size_t off,
     const uint8_t *rdata, size_t rdlen, struct msg_query *q);
 static int parse_records(const uint8_t *pkt, size_t len, size_t off,
-    unsigned ancount, unsigned nscount, unsigned arcount,
-    struct msg_query *q);
+    unsigned ancount, unsigned nscount, unsigned arcount, struct msg_query *q);
 
 static uint16_t
 get16(const uint8_t *p)
@@ -185,8 +184,8 @@ parse_records(const uint8_t *pkt, size_t len, size_t off, unsigned ancount,
 				return -1;
 			if (off != name + 1 || pkt[name] != 0)
 				return -1;
-			if (parse_opt(pkt, len, off, pkt + off + 10, rdlen,
-			    q) < 0)
+			if (parse_opt(pkt, len, off, pkt + off + 10, rdlen, q) <
+			    0)
 				return -1;
 			seen_opt = true;
 		}
@@ -264,8 +263,8 @@ msg_error_reply(uint8_t *out, size_t cap, const uint8_t *pkt,
     const struct msg_query *q, unsigned rcode, uint16_t ede_code,
     const char *ede_text)
 {
-	size_t qlen = q->question_end > MSG_HDR_LEN ?
-	    q->question_end - MSG_HDR_LEN : 0;
+	size_t qlen =
+	    q->question_end > MSG_HDR_LEN ? q->question_end - MSG_HDR_LEN : 0;
 	size_t tlen = ede_text != NULL ? strlen(ede_text) : 0;
 	size_t optrd = 0;
 	size_t need, off;
@@ -300,11 +299,11 @@ msg_error_reply(uint8_t *out, size_t cap, const uint8_t *pkt,
 		off += qlen;
 	}
 	if (q->edns) {
-		out[off] = 0;				/* root owner */
+		out[off] = 0; /* root owner */
 		put16(out + off + 1, TYPE_OPT);
 		put16(out + off + 3, LIM_EDNS_BUFSIZE);
-		out[off + 5] = (uint8_t)(rcode >> 4);	/* extended rcode */
-		out[off + 6] = 0;			/* version */
+		out[off + 5] = (uint8_t)(rcode >> 4); /* extended rcode */
+		out[off + 6] = 0;                     /* version */
 		put16(out + off + 7, q->do_bit ? DO_BIT : 0);
 		put16(out + off + 9, (uint16_t)optrd);
 		off += OPT_FIXED_LEN;

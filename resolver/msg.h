@@ -15,19 +15,24 @@
 #define MSG_HDR_LEN 12
 
 enum msg_rcode {
-	MSG_RCODE_NOERROR = 0, MSG_RCODE_FORMERR = 1, MSG_RCODE_SERVFAIL = 2,
-	MSG_RCODE_NXDOMAIN = 3, MSG_RCODE_NOTIMP = 4, MSG_RCODE_REFUSED = 5,
+	MSG_RCODE_NOERROR = 0,
+	MSG_RCODE_FORMERR = 1,
+	MSG_RCODE_SERVFAIL = 2,
+	MSG_RCODE_NXDOMAIN = 3,
+	MSG_RCODE_NOTIMP = 4,
+	MSG_RCODE_REFUSED = 5,
 	MSG_RCODE_BADVERS = 16,
 };
 
 /** Verdict of msg_check_query(). */
 enum msg_verdict {
-	MSG_OK = 0,		/**< well-formed query: resolve it */
-	MSG_DROP,		/**< no reply at all (QR set, or no readable header) */
-	MSG_REPLY_FORMERR,	/**< reply FORMERR (QDCOUNT != 1, garbled) */
-	MSG_REPLY_NOTIMP,	/**< reply NOTIMP (opcode not QUERY) */
-	MSG_REPLY_REFUSED,	/**< reply REFUSED (AXFR/IXFR, class not IN/CH/ANY) */
-	MSG_REPLY_BADVERS,	/**< reply BADVERS (EDNS version != 0) */
+	MSG_OK = 0, /**< well-formed query: resolve it */
+	MSG_DROP,   /**< no reply at all (QR set, or no readable header) */
+	MSG_REPLY_FORMERR, /**< reply FORMERR (QDCOUNT != 1, garbled) */
+	MSG_REPLY_NOTIMP,  /**< reply NOTIMP (opcode not QUERY) */
+	MSG_REPLY_REFUSED, /**< reply REFUSED (AXFR/IXFR, class not IN/CH/ANY)
+	                    */
+	MSG_REPLY_BADVERS, /**< reply BADVERS (EDNS version != 0) */
 };
 
 /** A checked client query. Pointers point into the packet it was read from. */
@@ -35,12 +40,12 @@ struct msg_query {
 	uint16_t id;
 	uint8_t opcode;
 	bool rd, cd;
-	const uint8_t *qname;	/**< wire name at offset 12 of the packet */
-	size_t qname_len;	/**< wire length, 2..255 */
+	const uint8_t *qname; /**< wire name at offset 12 of the packet */
+	size_t qname_len;     /**< wire length, 2..255 */
 	uint16_t qtype, qclass;
-	size_t question_end;	/**< offset just past the question */
-	bool edns;		/**< an OPT RR was present */
-	uint16_t udp_size;	/**< client's EDNS size (>=512) or 512 */
+	size_t question_end; /**< offset just past the question */
+	bool edns;           /**< an OPT RR was present */
+	uint16_t udp_size;   /**< client's EDNS size (>=512) or 512 */
 	bool do_bit;
 	uint8_t edns_version;
 };
@@ -54,8 +59,8 @@ struct msg_query {
  * Fills @p q as far as it could parse (always id and opcode when a header was
  * read). No allocation.
  */
-enum msg_verdict msg_check_query(const uint8_t *pkt, size_t len,
-    struct msg_query *q);
+enum msg_verdict msg_check_query(
+    const uint8_t *pkt, size_t len, struct msg_query *q);
 
 /**
  * Build an error reply with @p rcode to the query @p pkt (already checked by

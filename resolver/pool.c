@@ -12,8 +12,8 @@
 struct pool_thread {
 	uv_thread_t tid;
 	uv_loop_t loop;
-	uv_async_t stop;		/* stop.data = this */
-	uv_async_t reload;		/* reload.data = this */
+	uv_async_t stop;   /* stop.data = this */
+	uv_async_t reload; /* reload.data = this */
 	struct instance inst[INST_MAX];
 	unsigned ninst;
 	unsigned index;
@@ -24,8 +24,8 @@ struct pool_thread {
 	/* the latest configuration handed over (reload) */
 	_Atomic(const struct cfg *) next_cfg;
 	_Atomic(const struct deleg_hints *) next_hints;
-	uv_sem_t ready;			/* posted once bound (or failed) */
-	int status;			/* 0, or -1: could not start */
+	uv_sem_t ready; /* posted once bound (or failed) */
+	int status;     /* 0, or -1: could not start */
 	bool running;
 };
 
@@ -70,7 +70,7 @@ thread_main(void *arg)
 	t->reload.data = t;
 	for (unsigned i = 0; ok && i < t->ninst; i++) {
 		if (inst_init_shared(&t->inst[i], &t->loop, t->cfg,
-		    t->primary[i].tier, t->hints, &t->primary[i]) < 0) {
+		        t->primary[i].tier, t->hints, &t->primary[i]) < 0) {
 			t->ninst = i;
 			ok = false;
 		}
@@ -140,8 +140,8 @@ pool_start(struct pool *p, unsigned n, const struct cfg *c,
 }
 
 void
-pool_reconfig(struct pool *p, const struct cfg *c,
-    const struct deleg_hints *hints)
+pool_reconfig(
+    struct pool *p, const struct cfg *c, const struct deleg_hints *hints)
 {
 	for (unsigned i = 0; i < p->n; i++) {
 		struct pool_thread *t = &p->t[i];
@@ -177,8 +177,8 @@ pool_stop(struct pool *p)
 }
 
 void
-pool_foreach(struct pool *p, void (*fn)(struct instance *in, void *arg),
-    void *arg)
+pool_foreach(
+    struct pool *p, void (*fn)(struct instance *in, void *arg), void *arg)
 {
 	for (unsigned i = 0; i < p->n; i++)
 		for (unsigned k = 0; k < p->t[i].ninst; k++)

@@ -22,7 +22,7 @@
 struct pool_thread;
 
 struct pool {
-	struct pool_thread *t;		/**< owned; n threads */
+	struct pool_thread *t; /**< owned; n threads */
 	unsigned n;
 };
 
@@ -37,8 +37,8 @@ int pool_start(struct pool *p, unsigned n, const struct cfg *c,
     unsigned ninst);
 
 /** Hand every thread a new configuration (reload). */
-void pool_reconfig(struct pool *p, const struct cfg *c,
-    const struct deleg_hints *hints);
+void pool_reconfig(
+    struct pool *p, const struct cfg *c, const struct deleg_hints *hints);
 
 /** Stop every thread and wait for it to end. pool_stop on an empty or
  *  stopped pool does nothing. @return 0, or -1 if a thread did not close
@@ -47,7 +47,7 @@ int pool_stop(struct pool *p);
 
 /** Apply @p fn to every instance of every thread (for statistics); the
  *  caller reads counters another thread writes: approximate by nature. */
-void pool_foreach(struct pool *p, void (*fn)(struct instance *in, void *arg),
-    void *arg);
+void pool_foreach(
+    struct pool *p, void (*fn)(struct instance *in, void *arg), void *arg);
 
 #endif

@@ -30,11 +30,11 @@
 #include "resolver/log.h"
 #include "resolver/server.h"
 
-#define EDE_OTHER		0
-#define EDE_PROHIBITED		18
-#define EDE_NOT_SUPPORTED	21
-#define ERR_REPLY_MAX		512
-#define IBUF_MAX		(2 * (LIM_MSG_MAX + 2))
+#define EDE_OTHER         0
+#define EDE_PROHIBITED    18
+#define EDE_NOT_SUPPORTED 21
+#define ERR_REPLY_MAX     512
+#define IBUF_MAX          (2 * (LIM_MSG_MAX + 2))
 
 /*
  * UDP: each listener is a non-blocking socket watched with uv_poll; when it
@@ -46,34 +46,34 @@
  * in a short queue (SRV_UDP_QUEUE) for the socket to become writable;
  * beyond that it is dropped, as a full UDP socket drops.
  */
-#define SRV_BATCH		16
-#define SRV_RSLOT		4096	/* a longer query is dropped */
-#define SRV_SEND_SLOT		LIM_EDNS_BUFSIZE
-#define SRV_UDP_QUEUE		256
-#define SRV_UDP_ROUNDS		4	/* batches per wake-up, then others' turn */
+#define SRV_BATCH      16
+#define SRV_RSLOT      4096 /* a longer query is dropped */
+#define SRV_SEND_SLOT  LIM_EDNS_BUFSIZE
+#define SRV_UDP_QUEUE  256
+#define SRV_UDP_ROUNDS 4 /* batches per wake-up, then others' turn */
 
 /** An answer waiting for the socket to become writable. */
 struct udp_pend {
 	struct udp_pend *next;
-	struct sockaddr_in6 to;		/**< or a sockaddr_in */
+	struct sockaddr_in6 to; /**< or a sockaddr_in */
 	size_t len;
 	uint8_t data[];
 };
 
 /** One UDP listener. */
 struct srv_udp {
-	uv_poll_t poll;			/**< poll.data = this */
+	uv_poll_t poll; /**< poll.data = this */
 	int fd;
 	struct srv *srv;
-	char text[64];			/**< "127.0.0.1@53" */
+	char text[64]; /**< "127.0.0.1@53" */
 	bool open;
-	bool batching;			/**< handling a batch */
-	bool writable_wait;		/**< polling for UV_WRITABLE too */
-	unsigned want;			/**< slots offered to recvmmsg (1..SRV_BATCH) */
-	unsigned nout;			/**< answers waiting in the send slots */
+	bool batching;      /**< handling a batch */
+	bool writable_wait; /**< polling for UV_WRITABLE too */
+	unsigned want;      /**< slots offered to recvmmsg (1..SRV_BATCH) */
+	unsigned nout;      /**< answers waiting in the send slots */
 	unsigned npend;
 	struct udp_pend *pend, **pend_tail;
-	uint8_t *rbuf;			/**< owned: SRV_BATCH read slots */
+	uint8_t *rbuf; /**< owned: SRV_BATCH read slots */
 	struct mmsghdr rmsg[SRV_BATCH];
 	struct iovec riov[SRV_BATCH];
 	struct sockaddr_in6 from[SRV_BATCH];
@@ -85,7 +85,7 @@ struct srv_udp {
 
 /** One TCP listener. */
 struct srv_tcp {
-	uv_tcp_t handle;		/**< handle.data = this */
+	uv_tcp_t handle; /**< handle.data = this */
 	struct srv *srv;
 	char text[64];
 	bool open;
@@ -94,25 +94,25 @@ struct srv_tcp {
 /** The server of one loop: srv_new, srv_close, srv_free. */
 struct srv {
 	uv_loop_t *loop;
-	const struct cfg *cfg;		/**< borrowed; see srv_set_config */
+	const struct cfg *cfg; /**< borrowed; see srv_set_config */
 	srv_query_fn hook;
 	void *hook_ctx;
 	struct srv_udp udp[CFG_MAX_LISTEN];
 	struct srv_tcp tcp[CFG_MAX_LISTEN];
-	unsigned nlisten;		/**< listener pairs bound */
-	struct srv_conn *conns;		/**< open TCP connections */
+	unsigned nlisten;       /**< listener pairs bound */
+	struct srv_conn *conns; /**< open TCP connections */
 	unsigned nconns;
-	struct srv_req *pool;		/**< recycled requests */
+	struct srv_req *pool; /**< recycled requests */
 	unsigned npool;
-	unsigned nreqs;			/**< requests live (handed, not done) */
-	unsigned open_handles;		/**< handles not yet closed */
-	uv_idle_t idle;			/**< drives the default hook */
+	unsigned nreqs;        /**< requests live (handed, not done) */
+	unsigned open_handles; /**< handles not yet closed */
+	uv_idle_t idle;        /**< drives the default hook */
 	/* the last access verdict: a client usually sends more than one */
-	const struct cfg *acl_cfg;	/**< config it was made with; NULL: none */
+	const struct cfg *acl_cfg; /**< config it was made with; NULL: none */
 	uint8_t acl_family;
 	uint8_t acl_addr[16];
 	bool acl_ok;
-	struct srv_req *deferred;	/**< default hook's queue (FIFO) */
+	struct srv_req *deferred; /**< default hook's queue (FIFO) */
 	struct srv_req **deferred_tail;
 	bool closing;
 	struct srv_stats stats;
@@ -121,29 +121,28 @@ struct srv {
 
 /** One TCP client connection. */
 struct srv_conn {
-	uv_tcp_t tcp;			/* tcp.data = this */
-	uv_timer_t timer;		/* idle timer; timer.data = this */
+	uv_tcp_t tcp;     /* tcp.data = this */
+	uv_timer_t timer; /* idle timer; timer.data = this */
 	struct srv *srv;
-	struct srv_conn *next;		/* in srv->conns while open */
+	struct srv_conn *next; /* in srv->conns while open */
 	struct srv_conn **prevp;
 	struct sockaddr_storage peer;
 	socklen_t peerlen;
 	unsigned refs;
-	unsigned handles;		/* of tcp and timer, not yet closed */
-	unsigned inflight;		/* messages read, not yet answered */
-	unsigned resolving;		/* of them, requests held by the hook */
+	unsigned handles;   /* of tcp and timer, not yet closed */
+	unsigned inflight;  /* messages read, not yet answered */
+	unsigned resolving; /* of them, requests held by the hook */
 	bool closing, reading, busy, eof;
-	uint8_t *ibuf;			/* owned; unprocessed input, or NULL */
+	uint8_t *ibuf; /* owned; unprocessed input, or NULL */
 	size_t ilen, icap;
 };
 
 /** A queued TCP answer: the write request and the framed bytes. */
 struct tcp_write {
 	uv_write_t w;
-	struct srv_conn *conn;		/* a reference held */
+	struct srv_conn *conn; /* a reference held */
 	uint8_t data[];
 };
-
 
 static uint16_t get16(const uint8_t *p);
 static void handle_closed(uv_handle_t *h);
@@ -155,13 +154,11 @@ static void idle_cb(uv_idle_t *h);
 static void udp_send(struct srv_udp *u, const struct sockaddr *to,
     const uint8_t *data, size_t len);
 static void udp_poll_cb(uv_poll_t *h, int status, int events);
-static void handle_query(struct srv *srv, struct srv_udp *u,
-    struct srv_conn *c, const struct sockaddr *from, const uint8_t *pkt,
-    size_t len);
-static void error_reply(struct srv *srv, struct srv_udp *u,
-    struct srv_conn *c, const struct sockaddr *from, const uint8_t *pkt,
-    const struct msg_query *q, unsigned rcode, uint16_t ede,
-    const char *text);
+static void handle_query(struct srv *srv, struct srv_udp *u, struct srv_conn *c,
+    const struct sockaddr *from, const uint8_t *pkt, size_t len);
+static void error_reply(struct srv *srv, struct srv_udp *u, struct srv_conn *c,
+    const struct sockaddr *from, const uint8_t *pkt, const struct msg_query *q,
+    unsigned rcode, uint16_t ede, const char *text);
 static void conn_unref(struct srv_conn *c);
 static void conn_close(struct srv_conn *c);
 static void conn_handle_closed(uv_handle_t *h);
@@ -298,8 +295,8 @@ idle_cb(uv_idle_t *h)
 static socklen_t
 sa_len(const struct sockaddr *sa)
 {
-	return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-	    sizeof(struct sockaddr_in);
+	return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+	                                 : sizeof(struct sockaddr_in);
 }
 
 /* The socket is full for now: keep the answer for later. */
@@ -315,8 +312,8 @@ udp_watch(struct srv_udp *u, bool writable)
 	if (u->writable_wait == writable || !u->open)
 		return;
 	u->writable_wait = writable;
-	uv_poll_start(&u->poll, UV_READABLE | (writable ? UV_WRITABLE : 0),
-	    udp_poll_cb);
+	uv_poll_start(
+	    &u->poll, UV_READABLE | (writable ? UV_WRITABLE : 0), udp_poll_cb);
 }
 
 /* Keep a copy of an answer the socket could not take; bounded. */
@@ -383,8 +380,8 @@ udp_discard(struct srv_udp *u)
 
 /* Send one answer now, or queue it behind those already waiting. */
 static void
-udp_send_now(struct srv_udp *u, const struct sockaddr *to,
-    const uint8_t *data, size_t len)
+udp_send_now(struct srv_udp *u, const struct sockaddr *to, const uint8_t *data,
+    size_t len)
 {
 	ssize_t r;
 
@@ -430,8 +427,8 @@ udp_flush(struct srv_udp *u)
 		} else if (send_would_block(errno)) {
 			break;
 		} else {
-			log_debug("udp send on %s: %s", u->text,
-			    strerror(errno));
+			log_debug(
+			    "udp send on %s: %s", u->text, strerror(errno));
 			u->srv->stats.dropped++;
 			i++;
 		}
@@ -531,7 +528,8 @@ udp_poll_cb(uv_poll_t *h, int status, int events)
 				srv->stats.dropped++;
 				continue;
 			}
-			handle_query(srv, u, NULL, (struct sockaddr *)m->msg_name,
+			handle_query(srv, u, NULL,
+			    (struct sockaddr *)m->msg_name,
 			    u->rbuf + (size_t)i * SRV_RSLOT,
 			    u->rmsg[i].msg_len);
 		}
@@ -541,7 +539,7 @@ udp_poll_cb(uv_poll_t *h, int status, int events)
 			u->want = want * 2 > SRV_BATCH ? SRV_BATCH : want * 2;
 		} else {
 			u->want = (unsigned)n;
-			break;		/* the socket is empty */
+			break; /* the socket is empty */
 		}
 	}
 }
@@ -564,9 +562,8 @@ udp_close(struct srv *srv, struct srv_udp *u)
 /* Answer an error at once, on UDP (@p u) or TCP (@p c). */
 static void
 error_reply(struct srv *srv, struct srv_udp *u, struct srv_conn *c,
-    const struct sockaddr *from, const uint8_t *pkt,
-    const struct msg_query *q, unsigned rcode, uint16_t ede,
-    const char *text)
+    const struct sockaddr *from, const uint8_t *pkt, const struct msg_query *q,
+    unsigned rcode, uint16_t ede, const char *text)
 {
 	uint8_t out[ERR_REPLY_MAX];
 	size_t n;
@@ -592,12 +589,13 @@ access_allowed(struct srv *srv, const struct sockaddr *from)
 	size_t n;
 
 	if (from->sa_family == AF_INET) {
-		a = (const uint8_t *)&((const struct sockaddr_in *)
-		    (const void *)from)->sin_addr;
+		a = (const uint8_t *)&(
+		    (const struct sockaddr_in *)(const void *)from)
+		        ->sin_addr;
 		n = 4;
 	} else if (from->sa_family == AF_INET6) {
-		a = ((const struct sockaddr_in6 *)(const void *)from)->
-		    sin6_addr.s6_addr;
+		a = ((const struct sockaddr_in6 *)(const void *)from)
+		        ->sin6_addr.s6_addr;
 		n = 16;
 	} else {
 		return cfg_access_allowed(srv->cfg, from);
@@ -633,18 +631,18 @@ handle_query(struct srv *srv, struct srv_udp *u, struct srv_conn *c,
 		return;
 	case MSG_REPLY_FORMERR:
 		srv->stats.formerr++;
-		error_reply(srv, u, c, from, pkt, &q, MSG_RCODE_FORMERR, 0,
-		    NULL);
+		error_reply(
+		    srv, u, c, from, pkt, &q, MSG_RCODE_FORMERR, 0, NULL);
 		return;
 	case MSG_REPLY_NOTIMP:
 		srv->stats.notimp++;
-		error_reply(srv, u, c, from, pkt, &q, MSG_RCODE_NOTIMP, 0,
-		    NULL);
+		error_reply(
+		    srv, u, c, from, pkt, &q, MSG_RCODE_NOTIMP, 0, NULL);
 		return;
 	case MSG_REPLY_BADVERS:
 		srv->stats.badvers++;
-		error_reply(srv, u, c, from, pkt, &q, MSG_RCODE_BADVERS, 0,
-		    NULL);
+		error_reply(
+		    srv, u, c, from, pkt, &q, MSG_RCODE_BADVERS, 0, NULL);
 		return;
 	case MSG_REPLY_REFUSED:
 		srv->stats.refused++;
@@ -687,8 +685,10 @@ handle_query(struct srv *srv, struct srv_udp *u, struct srv_conn *c,
 	} else {
 		req->transport = SRV_UDP;
 		req->udp = u;
-		req->max_resp = q.edns ? (q.udp_size < LIM_EDNS_BUFSIZE ?
-		    q.udp_size : LIM_EDNS_BUFSIZE) : LIM_UDP_NOEDNS;
+		req->max_resp = q.edns
+		    ? (q.udp_size < LIM_EDNS_BUFSIZE ? q.udp_size
+		                                     : LIM_EDNS_BUFSIZE)
+		    : LIM_UDP_NOEDNS;
 	}
 	srv->hook(srv->hook_ctx, req);
 }
@@ -761,12 +761,11 @@ conn_idle_cb(uv_timer_t *t)
 static void
 conn_set_reading(struct srv_conn *c)
 {
-	bool want = !c->closing && !c->eof &&
-	    c->inflight < LIM_TCP_PIPELINE;
+	bool want = !c->closing && !c->eof && c->inflight < LIM_TCP_PIPELINE;
 
 	if (want && !c->reading) {
-		if (uv_read_start((uv_stream_t *)&c->tcp, tcp_alloc,
-		    tcp_read) < 0) {
+		if (uv_read_start((uv_stream_t *)&c->tcp, tcp_alloc, tcp_read) <
+		    0) {
 			conn_close(c);
 			return;
 		}
@@ -909,8 +908,8 @@ tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	c->refs++;
 	if (c->ilen == 0) {
 		used = conn_consume(c, p, n);
-		if (!c->closing && used < n && conn_keep(c, p + used,
-		    n - used) < 0)
+		if (!c->closing && used < n &&
+		    conn_keep(c, p + used, n - used) < 0)
 			conn_close(c);
 	} else if (conn_keep(c, p, n) < 0) {
 		conn_close(c);
@@ -1028,8 +1027,8 @@ tcp_connection(uv_stream_t *server, int status)
 		return;
 	}
 	len = sizeof(c->peer);
-	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->peer,
-	    &len) < 0) {
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->peer, &len) <
+	    0) {
 		conn_close(c);
 		return;
 	}
@@ -1050,8 +1049,8 @@ udp_rcvbuf(int fd)
 {
 	int want = LIM_UDP_RCVBUF;
 
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want,
-	    sizeof(want)) == 0)
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof(want)) ==
+	    0)
 		return;
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
 }
@@ -1072,8 +1071,8 @@ open_socket(const struct cfg_listen *l, int type)
 	if (type == SOCK_STREAM &&
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
 		goto fail;
-	if (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
-	    &one, sizeof(one)) < 0)
+	if (family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
 		goto fail;
 	if (type == SOCK_DGRAM)
 		udp_rcvbuf(fd);
@@ -1206,7 +1205,7 @@ void
 srv_set_config(struct srv *srv, const struct cfg *cfg)
 {
 	srv->cfg = cfg;
-	srv->acl_cfg = NULL;	/* a new config may reuse the old address */
+	srv->acl_cfg = NULL; /* a new config may reuse the old address */
 }
 
 /** See server.h. */
@@ -1233,8 +1232,8 @@ srv_reply(struct srv_req *req, const uint8_t *resp, size_t len)
 		if (n > 0) {
 			out[2] = resp[2] | 0x02;
 			out[3] = resp[3];
-			udp_send(req->udp, (struct sockaddr *)&req->client,
-			    out, n);
+			udp_send(
+			    req->udp, (struct sockaddr *)&req->client, out, n);
 		}
 	}
 	req_release(req);
@@ -1248,8 +1247,8 @@ srv_reply_error(struct srv_req *req, unsigned rcode, uint16_t ede_code,
 	uint8_t out[ERR_REPLY_MAX];
 	size_t n;
 
-	n = msg_error_reply(out, sizeof(out), req->query, &req->q, rcode,
-	    ede_code, ede_text);
+	n = msg_error_reply(
+	    out, sizeof(out), req->query, &req->q, rcode, ede_code, ede_text);
 	if (n == 0)
 		srv_req_drop(req);
 	else
@@ -1277,8 +1276,8 @@ srv_get_stats(const struct srv *srv, struct srv_stats *out)
 uint64_t
 srv_udp_kernel_drops(const struct srv *srv)
 {
-	static const char *const files[] = { "/proc/self/net/udp",
-		"/proc/self/net/udp6" };
+	static const char *const files[] = {
+	    "/proc/self/net/udp", "/proc/self/net/udp6"};
 	unsigned long long inode[CFG_MAX_LISTEN];
 	unsigned n = 0;
 	uint64_t sum = 0;
@@ -1300,8 +1299,10 @@ srv_udp_kernel_drops(const struct srv *srv)
 		while (fgets(line, sizeof(line), fp) != NULL) {
 			unsigned long long ino, drops;
 
-			if (sscanf(line, "%*s %*s %*s %*s %*s %*s %*s %*s %*s "
-			    "%llu %*s %*s %llu", &ino, &drops) != 2)
+			if (sscanf(line,
+			        "%*s %*s %*s %*s %*s %*s %*s %*s %*s "
+			        "%llu %*s %*s %llu",
+			        &ino, &drops) != 2)
 				continue;
 			for (unsigned i = 0; i < n; i++)
 				if (inode[i] == ino)
@@ -1338,8 +1339,8 @@ srv_close(struct srv *srv)
 		if (srv->tcp[i].open) {
 			srv->tcp[i].open = false;
 			srv->tcp[i].handle.data = srv;
-			uv_close((uv_handle_t *)&srv->tcp[i].handle,
-			    handle_closed);
+			uv_close(
+			    (uv_handle_t *)&srv->tcp[i].handle, handle_closed);
 		}
 	}
 	while (srv->conns != NULL)

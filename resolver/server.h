@@ -36,30 +36,33 @@
 #include "resolver/limits.h"
 #include "resolver/msg.h"
 
-#define SRV_REQ_INLINE	512	/**< query bytes a recycled request holds */
-#define SRV_REQ_POOL	256	/**< requests kept for reuse */
+#define SRV_REQ_INLINE 512 /**< query bytes a recycled request holds */
+#define SRV_REQ_POOL   256 /**< requests kept for reuse */
 
 struct srv;
 struct srv_conn;
 struct srv_udp;
 struct uv_loop_s;
 
-enum srv_transport { SRV_UDP, SRV_TCP };
+enum srv_transport {
+	SRV_UDP,
+	SRV_TCP
+};
 
 /** Counters, since start. */
 struct srv_stats {
-	uint64_t udp_queries;	/**< datagrams received */
-	uint64_t tcp_queries;	/**< complete TCP messages received */
-	uint64_t dropped;	/**< not answered: QR set, short, unsendable */
-	uint64_t formerr;	/**< answered FORMERR by the wire check */
-	uint64_t notimp;	/**< answered NOTIMP */
-	uint64_t refused;	/**< answered REFUSED: access, AXFR, class */
-	uint64_t badvers;	/**< answered BADVERS */
-	uint64_t handed;	/**< requests handed to the hook */
-	uint64_t replies;	/**< answers given to srv_reply() */
-	uint64_t tcp_accepted;	/**< connections accepted and served */
-	uint64_t tcp_refused;	/**< accepted and closed at once: cap reached */
-	uint64_t tcp_timeouts;	/**< closed for idleness */
+	uint64_t udp_queries;  /**< datagrams received */
+	uint64_t tcp_queries;  /**< complete TCP messages received */
+	uint64_t dropped;      /**< not answered: QR set, short, unsendable */
+	uint64_t formerr;      /**< answered FORMERR by the wire check */
+	uint64_t notimp;       /**< answered NOTIMP */
+	uint64_t refused;      /**< answered REFUSED: access, AXFR, class */
+	uint64_t badvers;      /**< answered BADVERS */
+	uint64_t handed;       /**< requests handed to the hook */
+	uint64_t replies;      /**< answers given to srv_reply() */
+	uint64_t tcp_accepted; /**< connections accepted and served */
+	uint64_t tcp_refused;  /**< accepted and closed at once: cap reached */
+	uint64_t tcp_timeouts; /**< closed for idleness */
 	uint64_t tcp_closed_bad; /**< closed for a length prefix < 12 */
 };
 
@@ -70,19 +73,19 @@ struct srv_stats {
 struct srv_req {
 	struct srv *srv;
 	enum srv_transport transport;
-	struct srv_udp *udp;		/**< UDP: listener to answer from */
-	struct srv_conn *conn;		/**< TCP: connection (referenced) */
-	struct sockaddr_storage client;	/**< the client's address and port */
+	struct srv_udp *udp;            /**< UDP: listener to answer from */
+	struct srv_conn *conn;          /**< TCP: connection (referenced) */
+	struct sockaddr_storage client; /**< the client's address and port */
 	socklen_t clientlen;
-	struct msg_query q;		/**< checked query; points into query */
-	size_t max_resp;		/**< largest reply the client takes:
-					 *   UDP: min(EDNS size, 1232), or
-					 *   512 without EDNS; TCP: 65535 */
-	size_t len;			/**< bytes in query */
-	uint8_t *query;			/**< the query as received (owned) */
-	struct srv_req *next;		/**< free for the hook's own lists */
-	void *data;			/**< free for the hook's own state */
-	size_t cap;			/* capacity of query */
+	struct msg_query q;   /**< checked query; points into query */
+	size_t max_resp;      /**< largest reply the client takes:
+	                       *   UDP: min(EDNS size, 1232), or
+	                       *   512 without EDNS; TCP: 65535 */
+	size_t len;           /**< bytes in query */
+	uint8_t *query;       /**< the query as received (owned) */
+	struct srv_req *next; /**< free for the hook's own lists */
+	void *data;           /**< free for the hook's own state */
+	size_t cap;           /* capacity of query */
 	uint8_t inline_buf[SRV_REQ_INLINE];
 };
 
@@ -96,8 +99,8 @@ typedef void (*srv_query_fn)(void *ctx, struct srv_req *req);
 /**
  * Make a server on @p loop with the configuration @p cfg (borrowed: it must
  * outlive the server or be replaced with srv_set_config first). The hook is
- * the default one (SERVFAIL, EDE 0 "no resolver attached to this server", answered
- * asynchronously) until srv_set_hook.
+ * the default one (SERVFAIL, EDE 0 "no resolver attached to this server",
+ * answered asynchronously) until srv_set_hook.
  * @return the server (owned; srv_close then srv_free it), or NULL when out
  * of memory or the loop refused a handle.
  */

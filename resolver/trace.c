@@ -9,15 +9,25 @@
 #include "resolver/trace.h"
 
 static const char *const kind_names[] = {
-	[TRACE_START] = "start", [TRACE_CUT] = "cut", [TRACE_CACHE] = "cache",
-	[TRACE_SEND] = "send", [TRACE_REFERRAL] = "referral",
-	[TRACE_GLUE] = "glue", [TRACE_ANSWER] = "reply",
-	[TRACE_CNAME] = "cname", [TRACE_NXDOMAIN] = "nxdomain",
-	[TRACE_NODATA] = "nodata", [TRACE_LAME] = "lame",
-	[TRACE_TIMEOUT] = "timeout", [TRACE_TC] = "truncated",
-	[TRACE_EDNS] = "edns", [TRACE_IGNORED] = "ignored",
-	[TRACE_QMIN] = "qmin", [TRACE_SUBQ] = "subquery",
-	[TRACE_FAIL] = "fail", [TRACE_DONE] = "done",
+    [TRACE_START] = "start",
+    [TRACE_CUT] = "cut",
+    [TRACE_CACHE] = "cache",
+    [TRACE_SEND] = "send",
+    [TRACE_REFERRAL] = "referral",
+    [TRACE_GLUE] = "glue",
+    [TRACE_ANSWER] = "reply",
+    [TRACE_CNAME] = "cname",
+    [TRACE_NXDOMAIN] = "nxdomain",
+    [TRACE_NODATA] = "nodata",
+    [TRACE_LAME] = "lame",
+    [TRACE_TIMEOUT] = "timeout",
+    [TRACE_TC] = "truncated",
+    [TRACE_EDNS] = "edns",
+    [TRACE_IGNORED] = "ignored",
+    [TRACE_QMIN] = "qmin",
+    [TRACE_SUBQ] = "subquery",
+    [TRACE_FAIL] = "fail",
+    [TRACE_DONE] = "done",
 };
 
 const char *
@@ -46,8 +56,8 @@ trace_free(struct trace *t)
 }
 
 struct trace_step *
-trace_add(struct trace *t, uint64_t now_ms, enum trace_kind kind,
-    unsigned depth)
+trace_add(
+    struct trace *t, uint64_t now_ms, enum trace_kind kind, unsigned depth)
 {
 	struct trace_step *s;
 
@@ -94,9 +104,11 @@ trace_name(char *out, size_t cap, const uint8_t *name)
 				out[o++] = '\\';
 				out[o++] = (char)c;
 			} else if (c > 32 && c < 127) {
-				out[o++] = (char)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+				out[o++] =
+				    (char)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
 			} else if (o + 4 < cap) {
-				o += (size_t)snprintf(out + o, cap - o, "\\%03u", c);
+				o += (size_t)snprintf(
+				    out + o, cap - o, "\\%03u", c);
 			}
 		}
 		name += l;
@@ -124,24 +136,41 @@ addr_text(char *out, size_t cap, const struct trace_step *s)
 const char *
 trace_rcode_str(unsigned rcode)
 {
-	static const char *const names[] = { "NOERROR", "FORMERR",
-		"SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED" };
+	static const char *const names[] = {
+	    "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"};
 
-	return rcode < sizeof(names) / sizeof(names[0]) ? names[rcode] :
-	    "rcode>5";
+	return rcode < sizeof(names) / sizeof(names[0]) ? names[rcode]
+	                                                : "rcode>5";
 }
 
 /* A type's mnemonic for the renderings (common ones; TYPEn otherwise). */
 const char *
 trace_type_str(uint16_t type, char *buf, size_t cap)
 {
-	static const struct { uint16_t t; const char *n; } names[] = {
-		{ 1, "A" }, { 2, "NS" }, { 5, "CNAME" }, { 6, "SOA" },
-		{ 12, "PTR" }, { 15, "MX" }, { 16, "TXT" }, { 28, "AAAA" },
-		{ 33, "SRV" }, { 35, "NAPTR" }, { 39, "DNAME" }, { 43, "DS" },
-		{ 46, "RRSIG" }, { 47, "NSEC" }, { 48, "DNSKEY" },
-		{ 50, "NSEC3" }, { 64, "SVCB" }, { 65, "HTTPS" }, { 255, "ANY" },
-		{ 257, "CAA" },
+	static const struct {
+		uint16_t t;
+		const char *n;
+	} names[] = {
+	    {1, "A"},
+	    {2, "NS"},
+	    {5, "CNAME"},
+	    {6, "SOA"},
+	    {12, "PTR"},
+	    {15, "MX"},
+	    {16, "TXT"},
+	    {28, "AAAA"},
+	    {33, "SRV"},
+	    {35, "NAPTR"},
+	    {39, "DNAME"},
+	    {43, "DS"},
+	    {46, "RRSIG"},
+	    {47, "NSEC"},
+	    {48, "DNSKEY"},
+	    {50, "NSEC3"},
+	    {64, "SVCB"},
+	    {65, "HTTPS"},
+	    {255, "ANY"},
+	    {257, "CAA"},
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -197,7 +226,8 @@ trace_print_text(FILE *out, const struct trace *t)
 	memset(zone, 0, sizeof(zone));
 	for (size_t i = 0; i < t->n; i++) {
 		const struct trace_step *s = &t->steps[i];
-		unsigned d = s->depth < ZONE_DEPTHS ? s->depth : ZONE_DEPTHS - 1;
+		unsigned d =
+		    s->depth < ZONE_DEPTHS ? s->depth : ZONE_DEPTHS - 1;
 		const char *type = trace_type_str(s->qtype, tb, sizeof(tb));
 
 		addr_text(a, sizeof(a), s);
@@ -222,14 +252,15 @@ trace_print_text(FILE *out, const struct trace *t)
 				prefix(out, s, 1);
 				fprintf(out, "zone %s  from the referral\n",
 				    s->zone);
-				snprintf(zone[d], sizeof(zone[d]), "%s", s->zone);
+				snprintf(
+				    zone[d], sizeof(zone[d]), "%s", s->zone);
 			}
 			send_ns(ns, sizeof(ns), s);
 			prefix(out, s, 2);
 			fprintf(out, "ask %s (%s) over %s: %s %s%s\n", ns, a,
 			    s->tcp ? "TCP" : "UDP", s->qname, type,
-			    strstr(s->detail, "minimised") ? "  (minimised)" :
-			    "");
+			    strstr(s->detail, "minimised") ? "  (minimised)"
+			                                   : "");
 			break;
 		case TRACE_ANSWER:
 			prefix(out, s, 3);
@@ -252,15 +283,18 @@ trace_print_text(FILE *out, const struct trace *t)
 		case TRACE_NODATA:
 		case TRACE_TC:
 			prefix(out, s, 3);
-			fprintf(out, "%s: %s\n", s->kind == TRACE_TC ? "TC" :
-			    s->kind == TRACE_NODATA ? "NODATA" : "NXDOMAIN",
+			fprintf(out, "%s: %s\n",
+			    s->kind == TRACE_TC           ? "TC"
+			        : s->kind == TRACE_NODATA ? "NODATA"
+			                                  : "NXDOMAIN",
 			    s->detail);
 			break;
 		case TRACE_LAME:
 		case TRACE_TIMEOUT:
 			prefix(out, s, 3);
-			fprintf(out, "%s %s: %s\n", s->kind == TRACE_LAME ?
-			    "LAME" : "TIMEOUT", a, s->detail);
+			fprintf(out, "%s %s: %s\n",
+			    s->kind == TRACE_LAME ? "LAME" : "TIMEOUT", a,
+			    s->detail);
 			break;
 		case TRACE_CACHE:
 			prefix(out, s, 2);
@@ -340,15 +374,17 @@ trace_print_dot(FILE *out, const struct trace *t)
 	bool have_from = false;
 
 	trace_summary(t, &total, &sends);
-	fprintf(out, "digraph trace {\n  rankdir=TB;\n"
+	fprintf(out,
+	    "digraph trace {\n  rankdir=TB;\n"
 	    "  node [fontname=\"Helvetica\", fontsize=10];\n"
 	    "  edge [fontname=\"Helvetica\", fontsize=9];\n");
 	if (t->n > 0) {
 		const struct trace_step *s0 = &t->steps[0];
-		snprintf(label, sizeof(label), "%s %s\\ntotal %llu ms, %u "
-		    "upstream quer%s", s0->qname, trace_type_str(s0->qtype, tb,
-		    sizeof(tb)), (unsigned long long)total, sends,
-		    sends == 1 ? "y" : "ies");
+		snprintf(label, sizeof(label),
+		    "%s %s\\ntotal %llu ms, %u "
+		    "upstream quer%s",
+		    s0->qname, trace_type_str(s0->qtype, tb, sizeof(tb)),
+		    (unsigned long long)total, sends, sends == 1 ? "y" : "ies");
 		dot_node(out, "question", label, "shape=box, style=bold");
 		snprintf(from, sizeof(from), "question");
 		have_from = true;
@@ -363,7 +399,8 @@ trace_print_dot(FILE *out, const struct trace *t)
 			snprintf(zid, sizeof(zid), "zone %s", s->zone);
 			dot_node(out, zid, s->zone, "shape=ellipse");
 			if (have_from)
-				dot_edge(out, from, zid, s->detail, "style=dotted");
+				dot_edge(
+				    out, from, zid, s->detail, "style=dotted");
 			snprintf(from, sizeof(from), "%s", zid);
 			have_from = true;
 			break;
@@ -381,8 +418,9 @@ trace_print_dot(FILE *out, const struct trace *t)
 			have_from = true;
 			break;
 		case TRACE_REFERRAL: {
-			const char *z = strncmp(s->detail, "referral to ", 12) ?
-			    NULL : s->detail + 12;
+			const char *z = strncmp(s->detail, "referral to ", 12)
+			    ? NULL
+			    : s->detail + 12;
 			size_t n = z ? strcspn(z, ":") : 0;
 			if (z == NULL || !have_from)
 				break;
@@ -396,7 +434,8 @@ trace_print_dot(FILE *out, const struct trace *t)
 			if (s->family || !have_from)
 				break;
 			snprintf(id, sizeof(id), "result %zu", i);
-			dot_node(out, id, s->detail, "shape=note, color=darkgreen");
+			dot_node(
+			    out, id, s->detail, "shape=note, color=darkgreen");
 			dot_edge(out, from, id, "answer", "color=darkgreen");
 			break;
 		case TRACE_CNAME:
@@ -408,8 +447,8 @@ trace_print_dot(FILE *out, const struct trace *t)
 			    type, s->detail);
 			dot_node(out, id, label, "shape=note");
 			if (have_from)
-				dot_edge(out, from, id, trace_kind_str(s->kind),
-				    "");
+				dot_edge(
+				    out, from, id, trace_kind_str(s->kind), "");
 			break;
 		case TRACE_LAME:
 		case TRACE_TIMEOUT:
@@ -424,11 +463,13 @@ trace_print_dot(FILE *out, const struct trace *t)
 			    "color=red, style=dashed");
 			break;
 		case TRACE_FAIL:
-			snprintf(label, sizeof(label), "FAILED\\n%s", s->detail);
+			snprintf(
+			    label, sizeof(label), "FAILED\\n%s", s->detail);
 			dot_node(out, "failed", label,
 			    "shape=box, color=red, style=bold");
 			if (have_from)
-				dot_edge(out, from, "failed", "fail", "color=red");
+				dot_edge(
+				    out, from, "failed", "fail", "color=red");
 			break;
 		default:
 			break;
@@ -462,13 +503,16 @@ trace_print_json(FILE *out, const struct trace *t)
 	for (size_t i = 0; i < t->n; i++) {
 		const struct trace_step *s = &t->steps[i];
 		addr_text(a, sizeof(a), s);
-		fprintf(out, "{\"t_ms\":%llu,\"kind\":\"%s\",\"depth\":%u,\"zone\":",
-		    (unsigned long long)s->t_ms, trace_kind_str(s->kind), s->depth);
+		fprintf(out,
+		    "{\"t_ms\":%llu,\"kind\":\"%s\",\"depth\":%u,\"zone\":",
+		    (unsigned long long)s->t_ms, trace_kind_str(s->kind),
+		    s->depth);
 		trace_json_str(out, s->zone);
 		fprintf(out, ",\"qname\":");
 		trace_json_str(out, s->qname);
-		fprintf(out, ",\"qtype\":%u,\"type\":\"%s\",\"server\":",
-		    s->qtype, trace_type_str(s->qtype, tb, sizeof(tb)));
+		fprintf(out,
+		    ",\"qtype\":%u,\"type\":\"%s\",\"server\":", s->qtype,
+		    trace_type_str(s->qtype, tb, sizeof(tb)));
 		trace_json_str(out, a);
 		fprintf(out, ",\"tcp\":%s,\"rtt_ms\":%u,\"detail\":",
 		    s->tcp ? "true" : "false", s->rtt_ms);

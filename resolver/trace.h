@@ -13,47 +13,48 @@
 #include <stdio.h>
 
 enum trace_kind {
-	TRACE_START,		/**< question taken up (detail: why) */
-	TRACE_CUT,		/**< zone cut chosen (cache or hints), ttl */
-	TRACE_CACHE,		/**< answered from cache at this step */
-	TRACE_SEND,		/**< query sent */
-	TRACE_REFERRAL,		/**< referral received: zone, NS names */
-	TRACE_GLUE,		/**< glue accepted or rejected, and why */
-	TRACE_ANSWER,		/**< answer received */
-	TRACE_CNAME,		/**< CNAME followed */
+	TRACE_START,    /**< question taken up (detail: why) */
+	TRACE_CUT,      /**< zone cut chosen (cache or hints), ttl */
+	TRACE_CACHE,    /**< answered from cache at this step */
+	TRACE_SEND,     /**< query sent */
+	TRACE_REFERRAL, /**< referral received: zone, NS names */
+	TRACE_GLUE,     /**< glue accepted or rejected, and why */
+	TRACE_ANSWER,   /**< answer received */
+	TRACE_CNAME,    /**< CNAME followed */
 	TRACE_NXDOMAIN,
 	TRACE_NODATA,
-	TRACE_LAME,		/**< server lame for zone (why) */
+	TRACE_LAME, /**< server lame for zone (why) */
 	TRACE_TIMEOUT,
-	TRACE_TC,		/**< truncated: retry over TCP */
-	TRACE_EDNS,		/**< EDNS fallback */
-	TRACE_IGNORED,		/**< reply ignored (spoof check) */
-	TRACE_QMIN,		/**< QNAME minimisation step or fallback */
-	TRACE_SUBQ,		/**< sub-question started/finished (NS address) */
-	TRACE_FAIL,		/**< resolution failed: reason */
-	TRACE_DONE,		/**< finished: rcode */
+	TRACE_TC,      /**< truncated: retry over TCP */
+	TRACE_EDNS,    /**< EDNS fallback */
+	TRACE_IGNORED, /**< reply ignored (spoof check) */
+	TRACE_QMIN,    /**< QNAME minimisation step or fallback */
+	TRACE_SUBQ,    /**< sub-question started/finished (NS address) */
+	TRACE_FAIL,    /**< resolution failed: reason */
+	TRACE_DONE,    /**< finished: rcode */
 };
 
 struct trace_step {
-	uint64_t t_ms;		/**< since the resolution began */
-	uint8_t kind;		/**< enum trace_kind */
-	uint8_t depth;		/**< sub-question nesting, 0 = client's */
+	uint64_t t_ms; /**< since the resolution began */
+	uint8_t kind;  /**< enum trace_kind */
+	uint8_t depth; /**< sub-question nesting, 0 = client's */
 	bool tcp;
-	uint8_t family;		/**< of addr: AF_INET/AF_INET6 or 0 */
+	uint8_t family; /**< of addr: AF_INET/AF_INET6 or 0 */
 	uint16_t qtype;
-	uint16_t port;		/**< of addr; 0: 53 */
-	uint32_t rtt_ms;	/**< SEND outcome RTT, or remaining TTL for CACHE/CUT */
+	uint16_t port; /**< of addr; 0: 53 */
+	uint32_t
+	    rtt_ms; /**< SEND outcome RTT, or remaining TTL for CACHE/CUT */
 	uint8_t addr[16];
-	char zone[80];		/**< zone cut, presentation, maybe truncated */
-	char qname[80];		/**< name asked / concerned */
-	char detail[128];	/**< free text */
+	char zone[80];    /**< zone cut, presentation, maybe truncated */
+	char qname[80];   /**< name asked / concerned */
+	char detail[128]; /**< free text */
 };
 
 struct trace {
-	struct trace_step *steps;	/**< owned; malloc'd, grows */
+	struct trace_step *steps; /**< owned; malloc'd, grows */
 	size_t n, cap;
 	uint64_t start_ms;
-	bool overflow;			/**< steps were dropped (cap TRACE_MAX) */
+	bool overflow; /**< steps were dropped (cap TRACE_MAX) */
 };
 
 #define TRACE_MAX 512
@@ -62,8 +63,8 @@ void trace_init(struct trace *t, uint64_t now_ms);
 void trace_free(struct trace *t);
 /** Append a step; returns it (zeroed but for kind/t_ms/depth) or NULL when
  *  full or out of memory (the trace then notes overflow). */
-struct trace_step *trace_add(struct trace *t, uint64_t now_ms,
-    enum trace_kind kind, unsigned depth);
+struct trace_step *trace_add(
+    struct trace *t, uint64_t now_ms, enum trace_kind kind, unsigned depth);
 /** Write @p name (wire) as presentation text into @p out (cap bytes). */
 void trace_name(char *out, size_t cap, const uint8_t *name);
 const char *trace_kind_str(enum trace_kind k);
@@ -72,8 +73,7 @@ const char *trace_rcode_str(unsigned rcode);
 /** The mnemonic of @p type ("AAAA"), or "TYPEn" written into @p buf. */
 const char *trace_type_str(uint16_t type, char *buf, size_t cap);
 /** Total time (ms, the last step's) and upstream queries (SEND steps). */
-void trace_summary(const struct trace *t, uint64_t *total_ms,
-    unsigned *sends);
+void trace_summary(const struct trace *t, uint64_t *total_ms, unsigned *sends);
 /** Render as an indented text tree, one line per step (time since the
  *  start, then indentation by sub-question and role: zone cut, query sent,
  *  what came back), ending with "total N ms, M upstream queries". */

@@ -14,20 +14,20 @@ struct up_query {
 	union {
 		uv_udp_t udp;
 		uv_tcp_t tcp;
-	} h;				/* h.udp.data = this */
-	uv_timer_t timer;		/* timer.data = this */
+	} h;              /* h.udp.data = this */
+	uv_timer_t timer; /* timer.data = this */
 	uv_connect_t connect;
 	uv_write_t write;
 	bool tcp;
-	bool done;			/* no more callbacks */
-	int open;			/* handles not yet closed */
+	bool done; /* no more callbacks */
+	int open;  /* handles not yet closed */
 	up_cb cb;
 	void *arg;
 	struct up_stats *stats;
 	struct sockaddr_storage to;
 	uint8_t out[2 + sizeof(((struct iter_action *)0)->pkt)];
 	size_t outlen;
-	uint8_t *in;			/* owned; malloc'd, TCP: 2 + 65535, UDP: UP_UDP_BUF */
+	uint8_t *in; /* owned; malloc'd, TCP: 2 + 65535, UDP: UP_UDP_BUF */
 	size_t inlen;
 };
 
@@ -84,8 +84,8 @@ udp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 }
 
 static void
-udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *from,
-    unsigned flags)
+udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
+    const struct sockaddr *from, unsigned flags)
 {
 	struct up_query *u = h->data;
 
@@ -93,13 +93,14 @@ udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *fro
 	if (u->done || n == 0 || from == NULL)
 		return;
 	if (n < 0) {
-		/* ICMP port unreachable and the like: the server is not there */
+		/* ICMP port unreachable and the like: the server is not there
+		 */
 		u->stats->errors++;
 		fail(u);
 		return;
 	}
 	if (flags & UV_UDP_PARTIAL)
-		return;		/* larger than we asked for: not a reply of ours */
+		return; /* larger than we asked for: not a reply of ours */
 	if (!u->cb(u->arg, from, u->in, (size_t)n))
 		finish(u);
 }
@@ -110,7 +111,8 @@ tcp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 	struct up_query *u = h->data;
 
 	(void)hint;
-	*buf = uv_buf_init((char *)u->in + u->inlen, (unsigned)(2 + 65535 - u->inlen));
+	*buf = uv_buf_init(
+	    (char *)u->in + u->inlen, (unsigned)(2 + 65535 - u->inlen));
 }
 
 static void
@@ -164,7 +166,8 @@ tcp_connected(uv_connect_t *c, int status)
 	}
 	b = uv_buf_init((char *)u->out, (unsigned)u->outlen);
 	u->write.data = u;
-	if (uv_write(&u->write, (uv_stream_t *)&u->h.tcp, &b, 1, tcp_written) < 0) {
+	if (uv_write(&u->write, (uv_stream_t *)&u->h.tcp, &b, 1, tcp_written) <
+	    0) {
 		u->stats->errors++;
 		fail(u);
 	}
@@ -206,8 +209,8 @@ start_tcp(struct up_query *u, uv_loop_t *loop)
 	u->open++;
 	u->h.tcp.data = u;
 	u->connect.data = u;
-	rc = uv_tcp_connect(&u->connect, &u->h.tcp, (struct sockaddr *)&u->to,
-	    tcp_connected);
+	rc = uv_tcp_connect(
+	    &u->connect, &u->h.tcp, (struct sockaddr *)&u->to, tcp_connected);
 	if (rc < 0)
 		return rc;
 	u->stats->tcp_sent++;
@@ -261,7 +264,8 @@ up_send(uv_loop_t *loop, const struct iter_action *a, up_cb cb, void *arg,
 			uv_close((uv_handle_t *)&u->h, on_close);
 		return NULL;
 	}
-	uv_timer_start(&u->timer, on_timer, a->timeout_ms ? a->timeout_ms : 1, 0);
+	uv_timer_start(
+	    &u->timer, on_timer, a->timeout_ms ? a->timeout_ms : 1, 0);
 	return u;
 }
 

@@ -29,20 +29,20 @@ struct up_query;
  * waiting (the reply was not accepted), false to end the exchange. After the
  * NULL call, or a false return, the exchange is gone.
  */
-typedef bool (*up_cb)(void *arg, const struct sockaddr *from,
-    const uint8_t *pkt, size_t len);
+typedef bool (*up_cb)(
+    void *arg, const struct sockaddr *from, const uint8_t *pkt, size_t len);
 
 struct up_stats {
 	uint64_t udp_sent, tcp_sent;
 	uint64_t timeouts;
-	uint64_t errors;	/**< socket or connect errors */
-	uint64_t forwarded;	/**< queries with RD set: to a forwarder */
+	uint64_t errors;    /**< socket or connect errors */
+	uint64_t forwarded; /**< queries with RD set: to a forwarder */
 };
 
 /** Start an exchange for @p a. @return the exchange, or NULL if it could
  *  not start (the caller treats that as a timeout). */
-struct up_query *up_send(uv_loop_t *loop, const struct iter_action *a,
-    up_cb cb, void *arg, struct up_stats *stats);
+struct up_query *up_send(uv_loop_t *loop, const struct iter_action *a, up_cb cb,
+    void *arg, struct up_stats *stats);
 
 /** No more callbacks; close and free. */
 void up_cancel(struct up_query *u);

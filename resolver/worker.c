@@ -20,24 +20,24 @@
 
 struct wreq {
 	struct worker *w;
-	struct wreq *hnext;		/* in-flight chain */
+	struct wreq *hnext; /* in-flight chain */
 	uint32_t hash;
-	uint8_t qname[LIM_NAME_MAX];	/* lowercased */
+	uint8_t qname[LIM_NAME_MAX]; /* lowercased */
 	uint16_t qtype, qclass;
-	struct iter_req *it;		/* owned */
-	struct up_query *up;		/* outstanding exchange or NULL */
-	struct srv_req *waiters;	/* owned until answered */
+	struct iter_req *it;     /* owned */
+	struct up_query *up;     /* outstanding exchange or NULL */
+	struct srv_req *waiters; /* owned until answered */
 	unsigned nwaiters;
 	uint64_t start_ms;
 	bool prime;
 	/* a traced resolution (resolverctl trace): not joined by clients */
 	worker_trace_cb trace_cb;
 	void *trace_arg;
-	struct iter_env cold_env;	/* for --cold: a private cache */
-	struct cache *cold_cache;	/* owned, or NULL */
-	bool claimed;			/* owns the question in w->flights */
-	bool parked;			/* no iterator: another worker resolves */
-	struct wreq *pnext;		/* w->parked list */
+	struct iter_env cold_env; /* for --cold: a private cache */
+	struct cache *cold_cache; /* owned, or NULL */
+	bool claimed;             /* owns the question in w->flights */
+	bool parked;              /* no iterator: another worker resolves */
+	struct wreq *pnext;       /* w->parked list */
 };
 
 static void drive(struct wreq *wr);
@@ -92,8 +92,8 @@ forwards_from_cfg(struct worker *w, const struct cfg *c)
 		struct sockaddr_storage addrs[CFG_MAX_FWD_SERVERS];
 		for (unsigned k = 0; k < f->nservers; k++)
 			addrs[k] = f->servers[k].addr;
-		if (deleg_forward(&w->forwards[n].cut, f->zone, addrs,
-		    f->nservers) < 0) {
+		if (deleg_forward(
+		        &w->forwards[n].cut, f->zone, addrs, f->nservers) < 0) {
 			log_warn("forward zone %s: no usable server", f->zone);
 			continue;
 		}
@@ -109,7 +109,8 @@ unlink_wreq(struct wreq *wr)
 {
 	struct worker *w = wr->w;
 	struct wreq **lists[2] = {
-		&w->inflight[wr->hash % WORKER_INFLIGHT_BUCKETS], &w->traces,
+	    &w->inflight[wr->hash % WORKER_INFLIGHT_BUCKETS],
+	    &w->traces,
 	};
 
 	for (int l = 0; l < 2; l++) {
@@ -126,10 +127,22 @@ unlink_wreq(struct wreq *wr)
 static const char *
 type_text(uint16_t t, char *buf, size_t cap)
 {
-	static const struct { uint16_t t; const char *s; } names[] = {
-		{ 1, "A" }, { 2, "NS" }, { 5, "CNAME" }, { 6, "SOA" },
-		{ 12, "PTR" }, { 15, "MX" }, { 16, "TXT" }, { 28, "AAAA" },
-		{ 33, "SRV" }, { 43, "DS" }, { 48, "DNSKEY" }, { 255, "ANY" },
+	static const struct {
+		uint16_t t;
+		const char *s;
+	} names[] = {
+	    {1, "A"},
+	    {2, "NS"},
+	    {5, "CNAME"},
+	    {6, "SOA"},
+	    {12, "PTR"},
+	    {15, "MX"},
+	    {16, "TXT"},
+	    {28, "AAAA"},
+	    {33, "SRV"},
+	    {43, "DS"},
+	    {48, "DNSKEY"},
+	    {255, "ANY"},
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i].t == t)
@@ -147,15 +160,16 @@ log_query(const struct worker *w, const struct srv_req *req, unsigned rcode,
 {
 	char addr[INET6_ADDRSTRLEN] = "?", name[LIM_NAME_MAX * 4 + 2], tb[16];
 	const struct sockaddr *sa = (const struct sockaddr *)&req->client;
-	static const char *const rcodes[] = { "NOERROR", "FORMERR", "SERVFAIL",
-		"NXDOMAIN", "NOTIMP", "REFUSED" };
+	static const char *const rcodes[] = {
+	    "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"};
 
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
 		    addr, sizeof(addr));
 	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
-		    addr, sizeof(addr));
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr, addr,
+		    sizeof(addr));
 	trace_name(name, sizeof(name), req->q.qname);
 	log_info("%squery %s %s %s %s %s %llu ms", w->tag, addr, name,
 	    type_text(req->q.qtype, tb, sizeof(tb)),
@@ -193,12 +207,13 @@ finish(struct wreq *wr)
 			struct cache_rrset_out o;
 			uint8_t buf[4096];
 			uint64_t ttl = 3600;
-			if (cache_get(w->cache, (const uint8_t *)"", 2, 1, worker_now(w),
-			    &o, buf, sizeof(buf)) == 1)
+			if (cache_get(w->cache, (const uint8_t *)"", 2, 1,
+			        worker_now(w), &o, buf, sizeof(buf)) == 1)
 				ttl = o.ttl;
-			log_info("primed the root NS set: %u servers, TTL %llu s",
+			log_info(
+			    "primed the root NS set: %u servers, TTL %llu s",
 			    res->ancount, (unsigned long long)ttl);
-			schedule_prime(w, ttl * 900);	/* at 90 % of the TTL */
+			schedule_prime(w, ttl * 900); /* at 90 % of the TTL */
 		}
 	}
 	if (wr->trace_cb != NULL)
@@ -206,8 +221,8 @@ finish(struct wreq *wr)
 	while (wr->waiters != NULL) {
 		struct srv_req *req = wr->waiters;
 		wr->waiters = req->next;
-		size_t n = ans_from_result(out, req->max_resp, req->query, &req->q,
-		    res);
+		size_t n = ans_from_result(
+		    out, req->max_resp, req->query, &req->q, res);
 		if (res->rcode < 6)
 			w->stats.rcode[res->rcode]++;
 		if (w->cfg->log.queries)
@@ -224,8 +239,8 @@ finish(struct wreq *wr)
 }
 
 static bool
-on_upstream(void *arg, const struct sockaddr *from, const uint8_t *pkt,
-    size_t len)
+on_upstream(
+    void *arg, const struct sockaddr *from, const uint8_t *pkt, size_t len)
 {
 	struct wreq *wr = arg;
 	struct worker *w = wr->w;
@@ -234,7 +249,7 @@ on_upstream(void *arg, const struct sockaddr *from, const uint8_t *pkt,
 	uv_update_time(w->loop);
 	st = iter_reply(wr->it, from, pkt, len, worker_now(w));
 	if (pkt != NULL && st == ITER_IGNORED)
-		return true;		/* keep waiting for the genuine reply */
+		return true; /* keep waiting for the genuine reply */
 	wr->up = NULL;
 	drive(wr);
 	return false;
@@ -259,7 +274,8 @@ drive(struct wreq *wr)
 		/* could not even send: the same as a timeout */
 		iter_reply(wr->it, NULL, NULL, 0, worker_now(w));
 	}
-	iter_abort(wr->it, worker_now(w), "internal: too many immediate failures");
+	iter_abort(
+	    wr->it, worker_now(w), "internal: too many immediate failures");
 	finish(wr);
 }
 
@@ -280,9 +296,9 @@ start(struct worker *w, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
 	if (cold) {
 		/* as if the cache were empty, without disturbing it */
 		struct cache_policy pol = {
-			.min_ttl = w->cfg->cache.min_ttl,
-			.max_ttl = w->cfg->cache.max_ttl,
-			.negative_ttl = w->cfg->cache.negative_ttl,
+		    .min_ttl = w->cfg->cache.min_ttl,
+		    .max_ttl = w->cfg->cache.max_ttl,
+		    .negative_ttl = w->cfg->cache.negative_ttl,
 		};
 		wr->cold_cache = cache_new(WORKER_COLD_CACHE, &pol);
 		if (wr->cold_cache == NULL) {
@@ -312,7 +328,8 @@ worker_trace(struct worker *w, const uint8_t *qname, uint16_t qtype, bool cold,
 {
 	struct wreq *wr;
 
-	if (w->closing || cb == NULL || cache_name_len(qname, LIM_NAME_MAX) == 0)
+	if (w->closing || cb == NULL ||
+	    cache_name_len(qname, LIM_NAME_MAX) == 0)
 		return -EINVAL;
 	if (w->ninflight >= LIM_INFLIGHT)
 		return -EBUSY;
@@ -419,13 +436,14 @@ on_wake(uv_async_t *a)
 		while (wr->waiters != NULL) {
 			struct srv_req *req = wr->waiters;
 			wr->waiters = req->next;
-			size_t n = ans_from_cache(out, req->max_resp, req->query,
-			    &req->q, w->cache, w->env.opts.max_cname,
-			    worker_now(w));
+			size_t n = ans_from_cache(out, req->max_resp,
+			    req->query, &req->q, w->cache,
+			    w->env.opts.max_cname, worker_now(w));
 			if (n > 0) {
 				w->stats.rcode[out[3] & 0xf]++;
 				if (w->cfg->log.queries)
-					log_query(w, req, out[3] & 0xf, "joined",
+					log_query(w, req, out[3] & 0xf,
+					    "joined",
 					    worker_now(w) - wr->start_ms);
 				srv_reply(req, out, n);
 			} else {
@@ -435,15 +453,15 @@ on_wake(uv_async_t *a)
 			}
 		}
 		if (miss != NULL) {
-			struct wreq *own = w->ninflight < LIM_INFLIGHT ?
-			    start(w, wr->qname, wr->qtype, wr->qclass, false) :
-			    NULL;
+			struct wreq *own = w->ninflight < LIM_INFLIGHT
+			    ? start(w, wr->qname, wr->qtype, wr->qclass, false)
+			    : NULL;
 			if (own == NULL) {
 				while (miss != NULL) {
 					struct srv_req *req = miss;
 					miss = req->next;
-					srv_reply_error(req, MSG_RCODE_SERVFAIL, 0,
-					    "resolver overloaded");
+					srv_reply_error(req, MSG_RCODE_SERVFAIL,
+					    0, "resolver overloaded");
 				}
 			} else {
 				own->waiters = miss;
@@ -479,7 +497,8 @@ on_query(void *ctx, struct srv_req *req)
 
 	w->stats.queries++;
 	if (q->qclass != 1) {
-		srv_reply_error(req, MSG_RCODE_REFUSED, 0, "only class IN is served");
+		srv_reply_error(
+		    req, MSG_RCODE_REFUSED, 0, "only class IN is served");
 		return;
 	}
 	if (!q->rd) {
@@ -519,9 +538,10 @@ on_query(void *ctx, struct srv_req *req)
 		wr->nwaiters++;
 		return;
 	}
-	if (w->flights != NULL && w->findex >= 0 && w->ninflight < LIM_INFLIGHT) {
-		int owner = flights_claim(w->flights, lname, q->qtype, q->qclass,
-		    (unsigned)w->findex);
+	if (w->flights != NULL && w->findex >= 0 &&
+	    w->ninflight < LIM_INFLIGHT) {
+		int owner = flights_claim(w->flights, lname, q->qtype,
+		    q->qclass, (unsigned)w->findex);
 		if (owner >= 0) {
 			if (park(w, lname, q->qtype, q->qclass, req) == 0)
 				return;
@@ -571,7 +591,8 @@ schedule_prime(struct worker *w, uint64_t delay_ms)
 {
 	if (w->closing)
 		return;
-	uv_timer_start(&w->prime_timer, on_prime_timer, delay_ms ? delay_ms : 1, 0);
+	uv_timer_start(
+	    &w->prime_timer, on_prime_timer, delay_ms ? delay_ms : 1, 0);
 }
 
 void
@@ -591,8 +612,8 @@ worker_init(struct worker *w, uv_loop_t *loop, struct srv *srv,
 	w->env.hints = hints;
 	gettimeofday(&tv, NULL);
 	uv_update_time(loop);
-	w->clock_base_ms = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000 -
-	    uv_now(loop);
+	w->clock_base_ms = (uint64_t)tv.tv_sec * 1000 +
+	    (uint64_t)tv.tv_usec / 1000 - uv_now(loop);
 	w->env.cache = cache;
 	w->env.infra = infra;
 	w->env.random = rnd;
@@ -612,14 +633,14 @@ worker_init(struct worker *w, uv_loop_t *loop, struct srv *srv,
 }
 
 void
-worker_set_config(struct worker *w, const struct cfg *cfg,
-    const struct deleg_hints *hints)
+worker_set_config(
+    struct worker *w, const struct cfg *cfg, const struct deleg_hints *hints)
 {
 	struct cache_policy p = {
-		.min_ttl = cfg->cache.min_ttl,
-		.max_ttl = cfg->cache.max_ttl,
-		.negative_ttl = cfg->cache.negative_ttl,
-		.max_entries = cfg->cache.max_entries,
+	    .min_ttl = cfg->cache.min_ttl,
+	    .max_ttl = cfg->cache.max_ttl,
+	    .negative_ttl = cfg->cache.negative_ttl,
+	    .max_entries = cfg->cache.max_entries,
 	};
 
 	w->cfg = cfg;
@@ -650,8 +671,8 @@ worker_close(struct worker *w)
 	uv_timer_stop(&w->prime_timer);
 	uv_close((uv_handle_t *)&w->prime_timer, NULL);
 	for (unsigned b = 0; b <= WORKER_INFLIGHT_BUCKETS; b++) {
-		struct wreq **head = b < WORKER_INFLIGHT_BUCKETS ? &w->inflight[b] :
-		    &w->traces;
+		struct wreq **head =
+		    b < WORKER_INFLIGHT_BUCKETS ? &w->inflight[b] : &w->traces;
 		while (*head != NULL) {
 			struct wreq *wr = *head;
 			if (wr->up != NULL) {
@@ -659,7 +680,7 @@ worker_close(struct worker *w)
 				wr->up = NULL;
 			}
 			iter_abort(wr->it, worker_now(w), "shutting down");
-			finish(wr);	/* unlinks it */
+			finish(wr); /* unlinks it */
 		}
 	}
 }

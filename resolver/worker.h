@@ -23,7 +23,7 @@
 #include "resolver/upstream.h"
 
 #define WORKER_INFLIGHT_BUCKETS 4096
-#define WORKER_COLD_CACHE (4u << 20)	/**< bytes of a --cold trace's cache */
+#define WORKER_COLD_CACHE       (4u << 20) /**< bytes of a --cold trace's cache */
 
 struct wreq;
 
@@ -32,40 +32,40 @@ struct wreq;
 typedef void (*worker_trace_cb)(void *arg, const struct iter_req *r);
 
 struct worker_stats {
-	uint64_t queries;		/**< handed by the server */
+	uint64_t queries; /**< handed by the server */
 	uint64_t cache_hits, cache_misses;
-	uint64_t norec;			/**< RD=0 answered from cache */
-	uint64_t joined;		/**< joined a question in flight */
-	uint64_t resolutions;		/**< iterators started for clients */
-	uint64_t ignored_replies;	/**< spoof check failures */
-	uint64_t rcode[6];		/**< answers by rcode 0..5 */
-	uint64_t servfail_limit;	/**< SERVFAIL because a limit was hit */
+	uint64_t norec;           /**< RD=0 answered from cache */
+	uint64_t joined;          /**< joined a question in flight */
+	uint64_t resolutions;     /**< iterators started for clients */
+	uint64_t ignored_replies; /**< spoof check failures */
+	uint64_t rcode[6];        /**< answers by rcode 0..5 */
+	uint64_t servfail_limit;  /**< SERVFAIL because a limit was hit */
 	uint64_t servfail_other;
 	uint64_t primes;
-	uint64_t parked;		/**< joined a question another worker
-					     was resolving */
+	uint64_t parked; /**< joined a question another worker
+	                      was resolving */
 };
 
 struct worker {
 	uv_loop_t *loop;
-	struct srv *srv;			/**< borrowed */
-	const struct cfg *cfg;			/**< borrowed; swapped on reload */
-	struct cache *cache;			/**< borrowed */
-	struct infra *infra;			/**< borrowed */
+	struct srv *srv;       /**< borrowed */
+	const struct cfg *cfg; /**< borrowed; swapped on reload */
+	struct cache *cache;   /**< borrowed */
+	struct infra *infra;   /**< borrowed */
 	struct iter_env env;
 	struct iter_forward forwards[ITER_MAX_FORWARDS]; /**< from cfg */
-	char tag[40];				/**< "" or "tier NAME: ", in logs */
-	struct flights *flights;		/**< borrowed; shared by the
-						     workers of one instance */
-	int findex;				/**< index in flights, or -1 */
-	uv_async_t wake;			/**< a question we wait on ended */
-	struct wreq *parked;			/**< waiting on other workers */
+	char tag[40];            /**< "" or "tier NAME: ", in logs */
+	struct flights *flights; /**< borrowed; shared by the
+	                              workers of one instance */
+	int findex;              /**< index in flights, or -1 */
+	uv_async_t wake;         /**< a question we wait on ended */
+	struct wreq *parked;     /**< waiting on other workers */
 	struct wreq *inflight[WORKER_INFLIGHT_BUCKETS];
-	struct wreq *traces;			/**< traced resolutions */
+	struct wreq *traces; /**< traced resolutions */
 	unsigned ninflight;
-	uv_timer_t prime_timer;			/**< prime_timer.data = this */
-	struct wreq *prime;			/**< the priming request, if running */
-	uint64_t clock_base_ms;			/**< realtime - uv_now at start */
+	uv_timer_t prime_timer; /**< prime_timer.data = this */
+	struct wreq *prime;     /**< the priming request, if running */
+	uint64_t clock_base_ms; /**< realtime - uv_now at start */
 	bool closing;
 	struct worker_stats stats;
 	struct up_stats up;
@@ -79,8 +79,8 @@ void worker_init(struct worker *w, uv_loop_t *loop, struct srv *srv,
     const struct deleg_hints *hints, bool prime);
 
 /** Use @p cfg and @p hints from now on (limits, TTLs, QNAME minimisation). */
-void worker_set_config(struct worker *w, const struct cfg *cfg,
-    const struct deleg_hints *hints);
+void worker_set_config(
+    struct worker *w, const struct cfg *cfg, const struct deleg_hints *hints);
 
 /**
  * Resolve @p qname/@p qtype now, outside the join table, and call @p cb with

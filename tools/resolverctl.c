@@ -20,10 +20,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define PROTO		"resolverctl/1"
-#define DEFAULT_SOCKET	"/run/resolverd.ctl"
-#define REQ_MAX		4000
-#define VERSION		"0.1.0"
+#define PROTO          "resolverctl/1"
+#define DEFAULT_SOCKET "/run/resolverd.ctl"
+#define REQ_MAX        4000
+#define VERSION        "0.1.0"
 
 static const char *prog = "resolverctl";
 
@@ -34,39 +34,62 @@ usage(FILE *out)
 	    "usage: resolverctl [-s SOCKET] [--tier NAME] COMMAND [ARGS]\n"
 	    "\n"
 	    "Commands:\n"
-	    "  stats [--json]                 counters: queries, cache hits and misses,\n"
-	    "                                 upstream queries, timeouts, answers by rcode...\n"
+	    "  stats [--json]                 counters: queries, cache hits "
+	    "and misses,\n"
+	    "                                 upstream queries, timeouts, "
+	    "answers by rcode...\n"
 	    "  dump [--json] [--name SUFFIX] [--type TYPE]\n"
-	    "                                 every cache entry, as a zone file (or JSON\n"
-	    "                                 lines) with its metadata in a comment\n"
-	    "  dump --infra [--json]          per upstream server: RTT, timeouts, EDNS, lame\n"
-	    "  load FILE                      put the entries of a dump back into the cache\n"
-	    "  lookup NAME [TYPE]             what the cache holds for NAME, and the zone\n"
-	    "                                 cut and servers a resolution would start from\n"
-	    "  flush NAME [TYPE]              remove NAME (all types, or TYPE) from the cache\n"
-	    "  flush --zone NAME              remove NAME and everything below it\n"
-	    "  flush --negative               remove every NXDOMAIN and NODATA entry\n"
+	    "                                 every cache entry, as a zone "
+	    "file (or JSON\n"
+	    "                                 lines) with its metadata in a "
+	    "comment\n"
+	    "  dump --infra [--json]          per upstream server: RTT, "
+	    "timeouts, EDNS, lame\n"
+	    "  load FILE                      put the entries of a dump back "
+	    "into the cache\n"
+	    "  lookup NAME [TYPE]             what the cache holds for NAME, "
+	    "and the zone\n"
+	    "                                 cut and servers a resolution "
+	    "would start from\n"
+	    "  flush NAME [TYPE]              remove NAME (all types, or TYPE) "
+	    "from the cache\n"
+	    "  flush --zone NAME              remove NAME and everything below "
+	    "it\n"
+	    "  flush --negative               remove every NXDOMAIN and NODATA "
+	    "entry\n"
 	    "  flush --all                    empty the cache\n"
 	    "  trace NAME [TYPE] [--cold] [--json | --dot]\n"
-	    "                                 resolve NAME now and show every step; --cold\n"
-	    "                                 as if the cache were empty (it is not touched)\n"
-	    "  reload                         reload the configuration (like SIGHUP)\n"
-	    "  tiers                          list the cache tiers (or \"main\")\n"
+	    "                                 resolve NAME now and show every "
+	    "step; --cold\n"
+	    "                                 as if the cache were empty (it "
+	    "is not touched)\n"
+	    "  reload                         reload the configuration (like "
+	    "SIGHUP)\n"
+	    "  tiers                          list the cache tiers (or "
+	    "\"main\")\n"
 	    "\n"
-	    "With cache tiers: stats, dump and flush act on every tier unless --tier\n"
-	    "is given (stats as a table with a column per tier, dump with tier=NAME on\n"
-	    "every entry); load puts each entry back into the tier it names; trace\n"
-	    "starts at the first tier (or --tier), shows hit or miss and the TTL left\n"
-	    "at each tier below, the walk from the root when none has the answer, and\n"
+	    "With cache tiers: stats, dump and flush act on every tier unless "
+	    "--tier\n"
+	    "is given (stats as a table with a column per tier, dump with "
+	    "tier=NAME on\n"
+	    "every entry); load puts each entry back into the tier it names; "
+	    "trace\n"
+	    "starts at the first tier (or --tier), shows hit or miss and the "
+	    "TTL left\n"
+	    "at each tier below, the walk from the root when none has the "
+	    "answer, and\n"
 	    "the question passed up the chain; lookup acts on the first tier.\n"
 	    "\n"
 	    "Options:\n"
-	    "  -s, --socket PATH   control socket (default " DEFAULT_SOCKET ")\n"
-	    "      --tier NAME     the cache tier to act on (default: see above)\n"
+	    "  -s, --socket PATH   control socket (default " DEFAULT_SOCKET
+	    ")\n"
+	    "      --tier NAME     the cache tier to act on (default: see "
+	    "above)\n"
 	    "  -h, --help          this help\n"
 	    "  -V, --version       print the version\n"
 	    "\n"
-	    "Exit status: 0 success, 1 error (reported by the daemon, or no daemon),\n"
+	    "Exit status: 0 success, 1 error (reported by the daemon, or no "
+	    "daemon),\n"
 	    "2 usage error. See resolverctl(8).\n");
 }
 
@@ -102,12 +125,13 @@ check_args(int argc, char **argv)
 			    strcmp(argv[i], "--infra") == 0)
 				continue;
 			if ((strcmp(argv[i], "--name") == 0 ||
-			    strcmp(argv[i], "--type") == 0) && i + 1 < argc) {
+			        strcmp(argv[i], "--type") == 0) &&
+			    i + 1 < argc) {
 				i++;
 				continue;
 			}
-			return usage_error("dump: unexpected argument '%s'",
-			    argv[i]);
+			return usage_error(
+			    "dump: unexpected argument '%s'", argv[i]);
 		}
 		return 0;
 	}
@@ -117,13 +141,14 @@ check_args(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(cmd, "flush") == 0) {
-		if ((argc == 2 && (strcmp(argv[1], "--all") == 0 ||
-		    strcmp(argv[1], "--negative") == 0)) ||
+		if ((argc == 2 &&
+		        (strcmp(argv[1], "--all") == 0 ||
+		            strcmp(argv[1], "--negative") == 0)) ||
 		    (argc == 3 && strcmp(argv[1], "--zone") == 0) ||
 		    ((argc == 2 || argc == 3) && argv[1][0] != '-'))
 			return 0;
 		return usage_error("usage: flush NAME [TYPE] | --zone NAME | "
-		    "--negative | --all");
+		                   "--negative | --all");
 	}
 	if (strcmp(cmd, "trace") == 0) {
 		for (i = 1; i < argc; i++) {
@@ -133,11 +158,12 @@ check_args(int argc, char **argv)
 				continue;
 			if (argv[i][0] == '-' || ++pos > 2)
 				return usage_error("trace: unexpected argument "
-				    "'%s'", argv[i]);
+				                   "'%s'",
+				    argv[i]);
 		}
 		if (pos == 0)
 			return usage_error("usage: trace NAME [TYPE] [--cold] "
-			    "[--json | --dot]");
+			                   "[--json | --dot]");
 		return 0;
 	}
 	if (strcmp(cmd, "load") == 0) {
@@ -223,11 +249,15 @@ connect_to(const char *path)
 	e = errno;
 	close(fd);
 	if (e == ENOENT || e == ECONNREFUSED)
-		fprintf(stderr, "%s: cannot connect to %s: no resolverd is "
-		    "running there (%s)\n", prog, path, strerror(e));
+		fprintf(stderr,
+		    "%s: cannot connect to %s: no resolverd is "
+		    "running there (%s)\n",
+		    prog, path, strerror(e));
 	else if (e == EACCES || e == EPERM)
-		fprintf(stderr, "%s: cannot connect to %s: permission denied "
-		    "(run as root or as the socket's owner)\n", prog, path);
+		fprintf(stderr,
+		    "%s: cannot connect to %s: permission denied "
+		    "(run as root or as the socket's owner)\n",
+		    prog, path);
 	else
 		fprintf(stderr, "%s: cannot connect to %s: %s\n", prog, path,
 		    strerror(e));
@@ -303,13 +333,15 @@ read_answer(int fd)
 		return 0;
 	}
 	if (strncmp(p, PROTO " error ", sizeof(PROTO " error ") - 1) == 0) {
-		fprintf(stderr, "%s: %s\n", prog, p + sizeof(PROTO " error ")
-		    - 1);
+		fprintf(
+		    stderr, "%s: %s\n", prog, p + sizeof(PROTO " error ") - 1);
 	} else {
 		if (*p)
 			printf("%s\n", p);
-		fprintf(stderr, "%s: the daemon closed the connection before "
-		    "the end of its answer\n", prog);
+		fprintf(stderr,
+		    "%s: the daemon closed the connection before "
+		    "the end of its answer\n",
+		    prog);
 	}
 	free(buf);
 	return 1;
@@ -328,17 +360,20 @@ main(int argc, char **argv)
 	if (sock == NULL || *sock == '\0')
 		sock = DEFAULT_SOCKET;
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return 0;
 		}
 		if (strcmp(argv[i], "-V") == 0 ||
 		    strcmp(argv[i], "--version") == 0) {
-			printf("resolverctl %s (protocol %s)\n", VERSION, PROTO);
+			printf(
+			    "resolverctl %s (protocol %s)\n", VERSION, PROTO);
 			return 0;
 		}
 		if ((strcmp(argv[i], "-s") == 0 ||
-		    strcmp(argv[i], "--socket") == 0) && i + 1 < argc) {
+		        strcmp(argv[i], "--socket") == 0) &&
+		    i + 1 < argc) {
 			sock = argv[++i];
 			continue;
 		}
@@ -361,8 +396,8 @@ main(int argc, char **argv)
 		if (i + 1 >= argc)
 			return usage_error("%s needs a name", "--tier");
 		tier = argv[i + 1];
-		memmove(&argv[i], &argv[i + 2], (size_t)(argc - i - 2) *
-		    sizeof(*argv));
+		memmove(&argv[i], &argv[i + 2],
+		    (size_t)(argc - i - 2) * sizeof(*argv));
 		argc -= 2;
 		i--;
 	}
@@ -372,7 +407,8 @@ main(int argc, char **argv)
 	for (i = 0; i < argc; i++)
 		if (strpbrk(argv[i], " \t\n\r") != NULL || argv[i][0] == '\0')
 			return usage_error("argument '%s' is empty or has "
-			    "white space", argv[i]);
+			                   "white space",
+			    argv[i]);
 	if (strcmp(argv[0], "load") == 0) {
 		rc = read_file(argv[1], &payload, &plen);
 		if (rc < 0) {
@@ -380,17 +416,17 @@ main(int argc, char **argv)
 			    strerror(-rc));
 			return 1;
 		}
-		rlen = (size_t)snprintf(req, sizeof(req), PROTO " load %zu",
-		    plen);
+		rlen =
+		    (size_t)snprintf(req, sizeof(req), PROTO " load %zu", plen);
 	} else {
 		rlen = (size_t)snprintf(req, sizeof(req), PROTO);
 		for (i = 0; i < argc && rlen < REQ_MAX; i++)
-			rlen += (size_t)snprintf(req + rlen, sizeof(req) - rlen,
-			    " %s", argv[i]);
+			rlen += (size_t)snprintf(
+			    req + rlen, sizeof(req) - rlen, " %s", argv[i]);
 	}
 	if (tier != NULL && rlen < REQ_MAX)
-		rlen += (size_t)snprintf(req + rlen, sizeof(req) - rlen,
-		    " --tier %s", tier);
+		rlen += (size_t)snprintf(
+		    req + rlen, sizeof(req) - rlen, " --tier %s", tier);
 	if (rlen >= REQ_MAX) {
 		free(payload);
 		return usage_error("request too long");

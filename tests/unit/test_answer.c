@@ -17,18 +17,21 @@
 static size_t
 query(uint8_t *q, bool edns, bool do_bit)
 {
-	static const uint8_t hdr[12] = { 0xbe, 0xef, 0x01, 0x00, 0, 1, 0, 0,
-					 0, 0, 0, 0 };
+	static const uint8_t hdr[12] = {
+	    0xbe, 0xef, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
 	static const uint8_t name[] = "\003wWw\007Example\003com";
 	size_t n = 12;
 
 	memcpy(q, hdr, 12);
 	memcpy(q + n, name, sizeof(name));
 	n += sizeof(name);
-	q[n++] = 0; q[n++] = 1; q[n++] = 0; q[n++] = 1;
+	q[n++] = 0;
+	q[n++] = 1;
+	q[n++] = 0;
+	q[n++] = 1;
 	if (edns) {
-		const uint8_t opt[11] = { 0, 0, 41, 0x04, 0xd0, 0, 0,
-					  do_bit ? 0x80 : 0, 0, 0, 0 };
+		const uint8_t opt[11] = {
+		    0, 0, 41, 0x04, 0xd0, 0, 0, do_bit ? 0x80 : 0, 0, 0, 0};
 		memcpy(q + n, opt, 11);
 		n += 11;
 		q[11] = 1;
@@ -45,9 +48,16 @@ result_with_txt(struct iter_result *res, unsigned n, size_t len)
 	for (unsigned i = 0; i < n; i++) {
 		memcpy(p, owner, sizeof(owner));
 		p += sizeof(owner);
-		*p++ = 0; *p++ = 16; *p++ = 0; *p++ = 1;
-		*p++ = 0; *p++ = 0; *p++ = 1; *p++ = 44;	/* TTL 300 */
-		*p++ = (uint8_t)((len + 1) >> 8); *p++ = (uint8_t)(len + 1);
+		*p++ = 0;
+		*p++ = 16;
+		*p++ = 0;
+		*p++ = 1;
+		*p++ = 0;
+		*p++ = 0;
+		*p++ = 1;
+		*p++ = 44; /* TTL 300 */
+		*p++ = (uint8_t)((len + 1) >> 8);
+		*p++ = (uint8_t)(len + 1);
 		*p++ = (uint8_t)len;
 		memset(p, 'x', len);
 		p += len;
@@ -71,13 +81,13 @@ header_and_compression(void **state)
 	assert_true(n > 0);
 	assert_int_equal(out[0], 0xbe);
 	assert_int_equal(out[1], 0xef);
-	assert_int_equal(out[2] & 0x80, 0x80);	/* QR */
-	assert_int_equal(out[2] & 0x04, 0);	/* never AA */
-	assert_int_equal(out[2] & 0x02, 0);	/* not TC */
-	assert_int_equal(out[2] & 0x01, 1);	/* RD echoed */
-	assert_int_equal(out[3] & 0x80, 0x80);	/* RA */
-	assert_int_equal(out[7], 1);		/* ANCOUNT */
-	assert_int_equal(out[11], 0);		/* no OPT: the client had none */
+	assert_int_equal(out[2] & 0x80, 0x80); /* QR */
+	assert_int_equal(out[2] & 0x04, 0);    /* never AA */
+	assert_int_equal(out[2] & 0x02, 0);    /* not TC */
+	assert_int_equal(out[2] & 0x01, 1);    /* RD echoed */
+	assert_int_equal(out[3] & 0x80, 0x80); /* RA */
+	assert_int_equal(out[7], 1);           /* ANCOUNT */
+	assert_int_equal(out[11], 0);          /* no OPT: the client had none */
 	/* the question as the client sent it, case and all */
 	assert_memory_equal(out + 12, q + 12, mq.question_end - 12);
 	/* the owner is a pointer to the question */
@@ -95,11 +105,11 @@ truncated_without_edns(void **state)
 	(void)state;
 	size_t ql = query(q, false, false);
 	assert_int_equal(msg_check_query(q, ql, &mq), MSG_OK);
-	result_with_txt(&res, 4, 200);		/* ~ 860 bytes */
+	result_with_txt(&res, 4, 200); /* ~ 860 bytes */
 	size_t n = ans_from_result(out, 512, q, &mq, &res);
 	assert_true(n > 0 && n <= 512);
-	assert_int_equal(out[2] & 0x02, 0x02);	/* TC */
-	assert_int_equal(out[7], 0);		/* sections emptied */
+	assert_int_equal(out[2] & 0x02, 0x02); /* TC */
+	assert_int_equal(out[7], 0);           /* sections emptied */
 	/* the same over TCP (cap 65535): complete */
 	n = ans_from_result(out, sizeof(out), q, &mq, &res);
 	assert_int_equal(out[2] & 0x02, 0);
@@ -110,8 +120,8 @@ truncated_without_edns(void **state)
 	n = ans_from_result(out, 1232, q, &mq, &res);
 	assert_int_equal(out[2] & 0x02, 0);
 	assert_int_equal(out[11], 1);
-	assert_int_equal(out[n - 11 + 2], 41);		/* OPT type */
-	assert_int_equal(out[n - 11 + 7] & 0x80, 0x80);	/* DO echoed */
+	assert_int_equal(out[n - 11 + 2], 41);          /* OPT type */
+	assert_int_equal(out[n - 11 + 7] & 0x80, 0x80); /* DO echoed */
 }
 
 static void
@@ -120,7 +130,8 @@ servfail_with_ede(void **state)
 	uint8_t q[512], out[4096];
 	struct msg_query mq;
 	static struct iter_result res;
-	static const char why[] = "limit max_sends (32) reached at zone example.com.";
+	static const char why[] =
+	    "limit max_sends (32) reached at zone example.com.";
 
 	(void)state;
 	size_t ql = query(q, true, false);
@@ -146,13 +157,19 @@ cache_hit_and_miss(void **state)
 {
 	uint8_t q[512], out[4096];
 	struct msg_query mq;
-	struct cache_policy pol = { 0, 86400, 3600, 0 };
+	struct cache_policy pol = {0, 86400, 3600, 0};
 	struct cache *c = cache_new(1 << 20, &pol);
-	static const uint8_t rd[6] = { 0, 4, 192, 0, 2, 1 };
+	static const uint8_t rd[6] = {0, 4, 192, 0, 2, 1};
 	struct cache_rrset_in in = {
-		.owner = (const uint8_t *)"\003www\007example\003com", .type = 1,
-		.rclass = 1, .kind = CACHE_RRSET, .rank = CACHE_RANK_AUTH_ANSWER,
-		.ttl = 300, .nrr = 1, .rdata = rd, .rdata_len = 6,
+	    .owner = (const uint8_t *)"\003www\007example\003com",
+	    .type = 1,
+	    .rclass = 1,
+	    .kind = CACHE_RRSET,
+	    .rank = CACHE_RANK_AUTH_ANSWER,
+	    .ttl = 300,
+	    .nrr = 1,
+	    .rdata = rd,
+	    .rdata_len = 6,
 	};
 
 	(void)state;
@@ -174,10 +191,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(header_and_compression),
-		cmocka_unit_test(truncated_without_edns),
-		cmocka_unit_test(servfail_with_ede),
-		cmocka_unit_test(cache_hit_and_miss),
+	    cmocka_unit_test(header_and_compression),
+	    cmocka_unit_test(truncated_without_edns),
+	    cmocka_unit_test(servfail_with_ede),
+	    cmocka_unit_test(cache_hit_and_miss),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,17 +16,17 @@
 #include "cache/cache.h"
 #include "resolver/limits.h"
 
-#define T0	1700000000000ULL	/* an arbitrary "now", ms */
-#define IN	1
-#define A	1
-#define NS	2
-#define CNAME	5
-#define SOA	6
-#define MX	15
-#define AAAA	28
-#define RRSIG	46
+#define T0    1700000000000ULL /* an arbitrary "now", ms */
+#define IN    1
+#define A     1
+#define NS    2
+#define CNAME 5
+#define SOA   6
+#define MX    15
+#define AAAA  28
+#define RRSIG 46
 
-static const struct cache_policy pol = { 0, 86400, 3600, 0 };
+static const struct cache_policy pol = {0, 86400, 3600, 0};
 
 /* ------------------------------------------------------------ helpers */
 
@@ -79,7 +79,7 @@ struct rrbuf {
 static void
 rb_a(struct rrbuf *b, uint8_t a, uint8_t bb, uint8_t c, uint8_t d)
 {
-	uint8_t ip[4] = { a, bb, c, d };
+	uint8_t ip[4] = {a, bb, c, d};
 
 	b->len = add_rd(b->rd, b->len, ip, 4);
 	b->n++;
@@ -138,17 +138,17 @@ static int
 put_a(struct cache *c, const char *owner, uint8_t rank, uint32_t ttl,
     uint8_t last, uint64_t now)
 {
-	struct rrbuf rr = { .len = 0 };
+	struct rrbuf rr = {.len = 0};
 
 	rb_a(&rr, 10, 0, 0, last);
 	return put(c, owner, A, CACHE_RRSET, rank, ttl, &rr, NULL, now);
 }
 
 static int
-put_cname(struct cache *c, const char *owner, const char *target,
-    uint32_t ttl, uint64_t now)
+put_cname(struct cache *c, const char *owner, const char *target, uint32_t ttl,
+    uint64_t now)
 {
-	struct rrbuf rr = { .len = 0 };
+	struct rrbuf rr = {.len = 0};
 
 	rb_name(&rr, target);
 	return put(c, owner, CNAME, CACHE_RRSET, CACHE_RANK_AUTH_ANSWER, ttl,
@@ -159,11 +159,11 @@ static int
 put_neg(struct cache *c, const char *owner, uint16_t type, uint8_t kind,
     const char *zone, uint32_t ttl, uint64_t now)
 {
-	struct rrbuf rr = { .len = 0 };
+	struct rrbuf rr = {.len = 0};
 
 	rb_soa(&rr, zone);
-	return put(c, owner, type, kind, CACHE_RANK_AUTH_ANSWER, ttl, &rr,
-	    zone, now);
+	return put(
+	    c, owner, type, kind, CACHE_RANK_AUTH_ANSWER, ttl, &rr, zone, now);
 }
 
 static int
@@ -199,8 +199,7 @@ question(uint8_t *pkt, const char *qname, uint16_t qtype)
 
 static int
 answer(struct cache *c, const char *qname, uint16_t qtype, bool sigs,
-    uint64_t now, uint8_t *out, size_t cap, size_t *len,
-    struct cache_hit *hit)
+    uint64_t now, uint8_t *out, size_t cap, size_t *len, struct cache_hit *hit)
 {
 	return cache_answer(c, N(qname), qtype, IN, sigs, LIM_MAX_CNAME, now,
 	    out, cap, len, hit);
@@ -250,9 +249,9 @@ test_roundtrip(void **state)
 {
 	struct cache *c = mk();
 	struct cache_rrset_out o;
-	struct rrbuf rr = { .len = 0 };
+	struct rrbuf rr = {.len = 0};
 	struct cache_rrset_in in;
-	uint8_t src[16] = { 192, 0, 2, 1 };
+	uint8_t src[16] = {192, 0, 2, 1};
 
 	(void)state;
 	rb_a(&rr, 1, 2, 3, 4);
@@ -289,10 +288,12 @@ test_roundtrip(void **state)
 	/* other type, other class: nothing */
 	assert_int_equal(get(c, "www.example.com", AAAA, T0, &o), 0);
 	assert_int_equal(cache_get(c, N("www.example.com"), A, 3, T0, &o,
-	    (uint8_t[64]){ 0 }, 64), 0);
+	                     (uint8_t[64]){0}, 64),
+	    0);
 	/* a buffer too small */
 	assert_int_equal(cache_get(c, N("www.example.com"), A, IN, T0, &o,
-	    (uint8_t[8]){ 0 }, 8), -ENOSPC);
+	                     (uint8_t[8]){0}, 8),
+	    -ENOSPC);
 	cache_free(c);
 	cache_free(NULL);
 }
@@ -304,13 +305,13 @@ test_case_insensitive(void **state)
 	struct cache_rrset_out o;
 
 	(void)state;
-	assert_int_equal(put_a(c, "WwW.ExAmPlE.CoM", CACHE_RANK_AUTH_ANSWER,
-	    60, 1, T0), 1);
+	assert_int_equal(
+	    put_a(c, "WwW.ExAmPlE.CoM", CACHE_RANK_AUTH_ANSWER, 60, 1, T0), 1);
 	assert_int_equal(get(c, "www.EXAMPLE.com", A, T0, &o), 1);
 	assert_memory_equal(o.owner, N("www.example.com"), 17);
 	/* same key: replaces */
-	assert_int_equal(put_a(c, "WWW.EXAMPLE.COM", CACHE_RANK_AUTH_ANSWER,
-	    60, 2, T0), 1);
+	assert_int_equal(
+	    put_a(c, "WWW.EXAMPLE.COM", CACHE_RANK_AUTH_ANSWER, 60, 2, T0), 1);
 	struct cache_stats st;
 	cache_stats(c, &st);
 	assert_int_equal(st.entries, 1);
@@ -325,8 +326,8 @@ test_ttl_boundary(void **state)
 	struct cache_rrset_out o;
 
 	(void)state;
-	assert_int_equal(put_a(c, "a.example", CACHE_RANK_AUTH_ANSWER, 5, 1,
-	    T0), 1);
+	assert_int_equal(
+	    put_a(c, "a.example", CACHE_RANK_AUTH_ANSWER, 5, 1, T0), 1);
 	assert_int_equal(get(c, "a.example", A, T0 + 5000 - 1, &o), 1);
 	assert_int_equal(o.ttl, 1);
 	/* a reader whose clock lags the writer's by 3 ms: still 5, not 6 */
@@ -347,16 +348,16 @@ test_ttl_ceil(void **state)
 	struct cache_rrset_out o;
 
 	(void)state;
-	assert_int_equal(put_a(c, "a.example", CACHE_RANK_AUTH_ANSWER, 300, 1,
-	    T0), 1);
+	assert_int_equal(
+	    put_a(c, "a.example", CACHE_RANK_AUTH_ANSWER, 300, 1, T0), 1);
 	assert_int_equal(get(c, "a.example", A, T0, &o), 1);
 	assert_int_equal(o.ttl, 300);
 	assert_int_equal(get(c, "a.example", A, T0 + 1, &o), 1);
-	assert_int_equal(o.ttl, 300);		/* 299.999 -> 300 */
+	assert_int_equal(o.ttl, 300); /* 299.999 -> 300 */
 	assert_int_equal(get(c, "a.example", A, T0 + 1000, &o), 1);
 	assert_int_equal(o.ttl, 299);
 	assert_int_equal(get(c, "a.example", A, T0 + 1500, &o), 1);
-	assert_int_equal(o.ttl, 299);		/* 298.5 -> 299 */
+	assert_int_equal(o.ttl, 299); /* 298.5 -> 299 */
 	assert_int_equal(get(c, "a.example", A, T0 + 299001, &o), 1);
 	assert_int_equal(o.ttl, 1);
 	cache_free(c);
@@ -365,42 +366,44 @@ test_ttl_ceil(void **state)
 static void
 test_clamps(void **state)
 {
-	struct cache_policy p = { 60, 3600, 900, 0 };
+	struct cache_policy p = {60, 3600, 900, 0};
 	struct cache *c = cache_new(1 << 20, &p);
 	struct cache_rrset_out o;
 
 	(void)state;
-	assert_int_equal(put_a(c, "low.example", CACHE_RANK_AUTH_ANSWER, 5, 1,
-	    T0), 1);
+	assert_int_equal(
+	    put_a(c, "low.example", CACHE_RANK_AUTH_ANSWER, 5, 1, T0), 1);
 	assert_int_equal(get(c, "low.example", A, T0, &o), 1);
 	assert_int_equal(o.orig_ttl, 60);
-	assert_int_equal(put_a(c, "high.example", CACHE_RANK_AUTH_ANSWER,
-	    604800, 1, T0), 1);
+	assert_int_equal(
+	    put_a(c, "high.example", CACHE_RANK_AUTH_ANSWER, 604800, 1, T0), 1);
 	assert_int_equal(get(c, "high.example", A, T0, &o), 1);
 	assert_int_equal(o.orig_ttl, 3600);
 	/* RFC 2181 8: top bit set is 0, raised to min_ttl */
-	assert_int_equal(put_a(c, "neg.example", CACHE_RANK_AUTH_ANSWER,
-	    0x80000000u, 1, T0), 1);
+	assert_int_equal(
+	    put_a(c, "neg.example", CACHE_RANK_AUTH_ANSWER, 0x80000000u, 1, T0),
+	    1);
 	assert_int_equal(get(c, "neg.example", A, T0, &o), 1);
 	assert_int_equal(o.orig_ttl, 60);
 	/* negative: capped, not raised */
-	assert_int_equal(put_neg(c, "nx.example", 0, CACHE_NXDOMAIN,
-	    "example", 86400, T0), 1);
+	assert_int_equal(
+	    put_neg(c, "nx.example", 0, CACHE_NXDOMAIN, "example", 86400, T0),
+	    1);
 	assert_int_equal(get(c, "nx.example", 0, T0, &o), 1);
 	assert_int_equal(o.orig_ttl, 900);
-	assert_int_equal(put_neg(c, "nd.example", MX, CACHE_NODATA,
-	    "example", 30, T0), 1);
+	assert_int_equal(
+	    put_neg(c, "nd.example", MX, CACHE_NODATA, "example", 30, T0), 1);
 	assert_int_equal(get(c, "nd.example", MX, T0, &o), 1);
 	assert_int_equal(o.orig_ttl, 30);
 	/* negative TTL 0: stored nothing, returns 0 */
-	assert_int_equal(put_neg(c, "nd0.example", MX, CACHE_NODATA,
-	    "example", 0, T0), 0);
+	assert_int_equal(
+	    put_neg(c, "nd0.example", MX, CACHE_NODATA, "example", 0, T0), 0);
 	assert_int_equal(get(c, "nd0.example", MX, T0, &o), 0);
 	/* new policy: min 0, positive TTL 0 is not stored */
 	p.min_ttl = 0;
 	cache_set_policy(c, &p);
-	assert_int_equal(put_a(c, "zero.example", CACHE_RANK_AUTH_ANSWER, 0, 1,
-	    T0), 0);
+	assert_int_equal(
+	    put_a(c, "zero.example", CACHE_RANK_AUTH_ANSWER, 0, 1, T0), 0);
 	assert_int_equal(get(c, "zero.example", A, T0, &o), 0);
 	/* entries stored before keep their TTL */
 	assert_int_equal(get(c, "low.example", A, T0, &o), 1);
@@ -416,10 +419,10 @@ test_rank_glue_keeps_auth(void **state)
 	struct cache_stats st;
 
 	(void)state;
-	assert_int_equal(put_a(c, "ns1.example", CACHE_RANK_AUTH_ANSWER, 300,
-	    1, T0), 1);
-	assert_int_equal(put_a(c, "ns1.example", CACHE_RANK_GLUE, 300, 2,
-	    T0 + 10), 0);
+	assert_int_equal(
+	    put_a(c, "ns1.example", CACHE_RANK_AUTH_ANSWER, 300, 1, T0), 1);
+	assert_int_equal(
+	    put_a(c, "ns1.example", CACHE_RANK_GLUE, 300, 2, T0 + 10), 0);
 	assert_int_equal(get(c, "ns1.example", A, T0 + 20, &o), 1);
 	assert_int_equal(o.rank, CACHE_RANK_AUTH_ANSWER);
 	assert_int_equal(o.rdata[5], 1);
@@ -436,17 +439,19 @@ test_rank_auth_replaces_glue(void **state)
 	struct cache_rrset_out o;
 
 	(void)state;
-	assert_int_equal(put_a(c, "ns1.example", CACHE_RANK_GLUE, 300, 1, T0),
+	assert_int_equal(
+	    put_a(c, "ns1.example", CACHE_RANK_GLUE, 300, 1, T0), 1);
+	assert_int_equal(
+	    put_a(c, "ns1.example", CACHE_RANK_AUTH_ANSWER, 100, 2, T0 + 10),
 	    1);
-	assert_int_equal(put_a(c, "ns1.example", CACHE_RANK_AUTH_ANSWER, 100,
-	    2, T0 + 10), 1);
 	assert_int_equal(get(c, "ns1.example", A, T0 + 20, &o), 1);
 	assert_int_equal(o.rank, CACHE_RANK_AUTH_ANSWER);
 	assert_int_equal(o.rdata[5], 2);
 	assert_int_equal(o.orig_ttl, 100);
 	/* equal rank replaces too */
-	assert_int_equal(put_a(c, "ns1.example", CACHE_RANK_AUTH_ANSWER, 100,
-	    3, T0 + 30), 1);
+	assert_int_equal(
+	    put_a(c, "ns1.example", CACHE_RANK_AUTH_ANSWER, 100, 3, T0 + 30),
+	    1);
 	assert_int_equal(get(c, "ns1.example", A, T0 + 40, &o), 1);
 	assert_int_equal(o.rdata[5], 3);
 	cache_free(c);
@@ -459,10 +464,10 @@ test_rank_expired_replaced(void **state)
 	struct cache_rrset_out o;
 
 	(void)state;
-	assert_int_equal(put_a(c, "ns1.example", CACHE_RANK_AUTH_ANSWER, 10, 1,
-	    T0), 1);
-	assert_int_equal(put_a(c, "ns1.example", CACHE_RANK_GLUE, 300, 2,
-	    T0 + 10000), 1);
+	assert_int_equal(
+	    put_a(c, "ns1.example", CACHE_RANK_AUTH_ANSWER, 10, 1, T0), 1);
+	assert_int_equal(
+	    put_a(c, "ns1.example", CACHE_RANK_GLUE, 300, 2, T0 + 10000), 1);
 	assert_int_equal(get(c, "ns1.example", A, T0 + 10001, &o), 1);
 	assert_int_equal(o.rank, CACHE_RANK_GLUE);
 	assert_int_equal(o.rdata[5], 2);
@@ -473,13 +478,43 @@ static void
 test_answer_direct(void **state)
 {
 	struct cache *c = mk();
-	struct rrbuf rr = { .len = 0 };
+	struct rrbuf rr = {.len = 0};
 	uint8_t pkt[512];
 	size_t q = question(pkt, "WWW.example.com", A), len = 0;
 	struct cache_hit hit;
 	static const uint8_t want[] = {
-		0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0x01, 0x22, 0, 4, 1, 2, 3, 4,
-		0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0x01, 0x22, 0, 4, 5, 6, 7, 8,
+	    0xc0,
+	    0x0c,
+	    0,
+	    1,
+	    0,
+	    1,
+	    0,
+	    0,
+	    0x01,
+	    0x22,
+	    0,
+	    4,
+	    1,
+	    2,
+	    3,
+	    4,
+	    0xc0,
+	    0x0c,
+	    0,
+	    1,
+	    0,
+	    1,
+	    0,
+	    0,
+	    0x01,
+	    0x22,
+	    0,
+	    4,
+	    5,
+	    6,
+	    7,
+	    8,
 	};
 	struct cache_stats st;
 	struct cache_rrset_out o;
@@ -488,10 +523,12 @@ test_answer_direct(void **state)
 	rb_a(&rr, 1, 2, 3, 4);
 	rb_a(&rr, 5, 6, 7, 8);
 	assert_int_equal(put(c, "www.example.com", A, CACHE_RRSET,
-	    CACHE_RANK_AUTH_ANSWER, 300, &rr, NULL, T0), 1);
+	                     CACHE_RANK_AUTH_ANSWER, 300, &rr, NULL, T0),
+	    1);
 	/* 289.5 s remain: 290 = 0x122 */
-	assert_int_equal(cache_answer(c, pkt + 12, A, IN, false, 11,
-	    T0 + 10500, pkt + q, sizeof(pkt) - q, &len, &hit), 1);
+	assert_int_equal(cache_answer(c, pkt + 12, A, IN, false, 11, T0 + 10500,
+	                     pkt + q, sizeof(pkt) - q, &len, &hit),
+	    1);
 	assert_int_equal(len, sizeof(want));
 	assert_memory_equal(pkt + q, want, sizeof(want));
 	assert_int_equal(hit.ancount, 2);
@@ -499,7 +536,8 @@ test_answer_direct(void **state)
 	assert_int_equal(hit.rcode, 0);
 	/* a miss */
 	assert_int_equal(answer(c, "www.example.com", AAAA, false, T0, pkt + q,
-	    sizeof(pkt) - q, &len, &hit), 0);
+	                     sizeof(pkt) - q, &len, &hit),
+	    0);
 	cache_stats(c, &st);
 	assert_int_equal(st.hits, 1);
 	assert_int_equal(st.misses, 1);
@@ -517,14 +555,15 @@ test_answer_cname_chain(void **state)
 	struct cache_hit hit;
 
 	(void)state;
-	assert_int_equal(put_cname(c, "www.example.com", "web.Example.NET",
-	    600, T0), 1);
-	assert_int_equal(put_cname(c, "web.example.net", "lb.cdn.example",
-	    60, T0), 1);
-	assert_int_equal(put_a(c, "lb.cdn.example", CACHE_RANK_AUTH_ANSWER, 20,
-	    7, T0), 1);
+	assert_int_equal(
+	    put_cname(c, "www.example.com", "web.Example.NET", 600, T0), 1);
+	assert_int_equal(
+	    put_cname(c, "web.example.net", "lb.cdn.example", 60, T0), 1);
+	assert_int_equal(
+	    put_a(c, "lb.cdn.example", CACHE_RANK_AUTH_ANSWER, 20, 7, T0), 1);
 	assert_int_equal(answer(c, "www.example.com", A, false, T0 + 2000,
-	    pkt + q, sizeof(pkt) - q, &len, &hit), 1);
+	                     pkt + q, sizeof(pkt) - q, &len, &hit),
+	    1);
 	assert_int_equal(hit.ancount, 3);
 	assert_int_equal(hit.nscount, 0);
 	assert_int_equal(hit.rcode, 0);
@@ -536,21 +575,30 @@ test_answer_cname_chain(void **state)
 	assert_int_equal(pkt[off - 1], 7);
 	assert_int_equal(off - q, len);
 	/* a chain longer than max_cname is a miss */
-	assert_int_equal(cache_answer(c, N("www.example.com"), A, IN, false,
-	    1, T0, pkt + q, sizeof(pkt) - q, &len, &hit), 0);
-	assert_int_equal(cache_answer(c, N("www.example.com"), A, IN, false,
-	    2, T0, pkt + q, sizeof(pkt) - q, &len, &hit), 1);
+	assert_int_equal(cache_answer(c, N("www.example.com"), A, IN, false, 1,
+	                     T0, pkt + q, sizeof(pkt) - q, &len, &hit),
+	    0);
+	assert_int_equal(cache_answer(c, N("www.example.com"), A, IN, false, 2,
+	                     T0, pkt + q, sizeof(pkt) - q, &len, &hit),
+	    1);
 	/* the same with the name's length given: right length hits, a
 	 * length that does not end on the root label is refused */
-	assert_int_equal(cache_answer_n(c, N("www.example.com"), 17, A, IN,
-	    false, 2, T0, pkt + q, sizeof(pkt) - q, &len, &hit), 1);
-	assert_int_equal(cache_answer_n(c, N("www.example.com"), 16, A, IN,
-	    false, 2, T0, pkt + q, sizeof(pkt) - q, &len, &hit), 0);
-	assert_int_equal(cache_answer_n(c, N("www.example.com"), 0, A, IN,
-	    false, 2, T0, pkt + q, sizeof(pkt) - q, &len, &hit), 0);
+	assert_int_equal(
+	    cache_answer_n(c, N("www.example.com"), 17, A, IN, false, 2, T0,
+	        pkt + q, sizeof(pkt) - q, &len, &hit),
+	    1);
+	assert_int_equal(
+	    cache_answer_n(c, N("www.example.com"), 16, A, IN, false, 2, T0,
+	        pkt + q, sizeof(pkt) - q, &len, &hit),
+	    0);
+	assert_int_equal(
+	    cache_answer_n(c, N("www.example.com"), 0, A, IN, false, 2, T0,
+	        pkt + q, sizeof(pkt) - q, &len, &hit),
+	    0);
 	/* asking for the CNAME itself does not follow */
-	assert_int_equal(answer(c, "www.example.com", CNAME, false, T0,
-	    pkt + q, sizeof(pkt) - q, &len, &hit), 1);
+	assert_int_equal(answer(c, "www.example.com", CNAME, false, T0, pkt + q,
+	                     sizeof(pkt) - q, &len, &hit),
+	    1);
 	assert_int_equal(hit.ancount, 1);
 	cache_free(c);
 }
@@ -566,16 +614,19 @@ test_answer_chain_missing_link(void **state)
 	(void)state;
 	assert_int_equal(put_cname(c, "a.example", "b.example", 600, T0), 1);
 	assert_int_equal(put_cname(c, "b.example", "c.example", 600, T0), 1);
-	assert_int_equal(answer(c, "a.example", A, false, T0, out,
-	    sizeof(out), &len, &hit), 0);
+	assert_int_equal(
+	    answer(c, "a.example", A, false, T0, out, sizeof(out), &len, &hit),
+	    0);
 	/* the link expires: miss again */
-	assert_int_equal(put_a(c, "c.example", CACHE_RANK_AUTH_ANSWER, 600, 1,
-	    T0), 1);
-	assert_int_equal(answer(c, "a.example", A, false, T0, out,
-	    sizeof(out), &len, &hit), 1);
+	assert_int_equal(
+	    put_a(c, "c.example", CACHE_RANK_AUTH_ANSWER, 600, 1, T0), 1);
+	assert_int_equal(
+	    answer(c, "a.example", A, false, T0, out, sizeof(out), &len, &hit),
+	    1);
 	assert_int_equal(put_cname(c, "b.example", "c.example", 1, T0 + 1), 1);
 	assert_int_equal(answer(c, "a.example", A, false, T0 + 1001, out,
-	    sizeof(out), &len, &hit), 0);
+	                     sizeof(out), &len, &hit),
+	    0);
 	cache_free(c);
 }
 
@@ -590,12 +641,14 @@ test_answer_cname_loop(void **state)
 	(void)state;
 	assert_int_equal(put_cname(c, "a.example", "b.example", 600, T0), 1);
 	assert_int_equal(put_cname(c, "b.example", "a.example", 600, T0), 1);
-	assert_int_equal(answer(c, "a.example", A, false, T0, out,
-	    sizeof(out), &len, &hit), 0);
-	assert_int_equal(put_cname(c, "self.example", "SELF.example", 600, T0),
-	    1);
+	assert_int_equal(
+	    answer(c, "a.example", A, false, T0, out, sizeof(out), &len, &hit),
+	    0);
+	assert_int_equal(
+	    put_cname(c, "self.example", "SELF.example", 600, T0), 1);
 	assert_int_equal(answer(c, "self.example", A, false, T0, out,
-	    sizeof(out), &len, &hit), 0);
+	                     sizeof(out), &len, &hit),
+	    0);
 	cache_free(c);
 }
 
@@ -608,12 +661,14 @@ test_answer_nxdomain(void **state)
 	struct cache_hit hit;
 
 	(void)state;
-	assert_int_equal(put_cname(c, "www.example.com", "gone.example.net",
-	    600, T0), 1);
+	assert_int_equal(
+	    put_cname(c, "www.example.com", "gone.example.net", 600, T0), 1);
 	assert_int_equal(put_neg(c, "gone.example.net", 0, CACHE_NXDOMAIN,
-	    "example.net", 100, T0), 1);
+	                     "example.net", 100, T0),
+	    1);
 	assert_int_equal(answer(c, "www.example.com", A, false, T0 + 50000,
-	    pkt + q, sizeof(pkt) - q, &len, &hit), 1);
+	                     pkt + q, sizeof(pkt) - q, &len, &hit),
+	    1);
 	assert_int_equal(hit.rcode, 3);
 	assert_int_equal(hit.ancount, 1);
 	assert_int_equal(hit.nscount, 1);
@@ -621,8 +676,9 @@ test_answer_nxdomain(void **state)
 	off = check_rr(pkt, off, "example.net", SOA, 50);
 	assert_int_equal(off - q, len);
 	/* the name itself, any type */
-	assert_int_equal(answer(c, "gone.example.net", MX, false, T0,
-	    pkt + q, sizeof(pkt) - q, &len, &hit), 1);
+	assert_int_equal(answer(c, "gone.example.net", MX, false, T0, pkt + q,
+	                     sizeof(pkt) - q, &len, &hit),
+	    1);
 	assert_int_equal(hit.rcode, 3);
 	assert_int_equal(hit.ancount, 0);
 	assert_int_equal(hit.nscount, 1);
@@ -638,10 +694,12 @@ test_answer_nodata(void **state)
 	struct cache_hit hit;
 
 	(void)state;
-	assert_int_equal(put_neg(c, "example.org", MX, CACHE_NODATA,
-	    "example.org", 100, T0), 1);
+	assert_int_equal(
+	    put_neg(c, "example.org", MX, CACHE_NODATA, "example.org", 100, T0),
+	    1);
 	assert_int_equal(answer(c, "example.org", MX, false, T0, pkt + q,
-	    sizeof(pkt) - q, &len, &hit), 1);
+	                     sizeof(pkt) - q, &len, &hit),
+	    1);
 	assert_int_equal(hit.rcode, 0);
 	assert_int_equal(hit.ancount, 0);
 	assert_int_equal(hit.nscount, 1);
@@ -650,11 +708,12 @@ test_answer_nodata(void **state)
 	assert_int_equal(off - q, len);
 	/* other types: miss */
 	assert_int_equal(answer(c, "example.org", A, false, T0, pkt + q,
-	    sizeof(pkt) - q, &len, &hit), 0);
+	                     sizeof(pkt) - q, &len, &hit),
+	    0);
 	/* a positive RRset of the same key replaces the NODATA */
-	assert_int_equal(put_a(c, "example.org", CACHE_RANK_AUTH_ANSWER, 60, 1,
-	    T0), 1);
-	struct rrbuf mx = { .len = 0 };
+	assert_int_equal(
+	    put_a(c, "example.org", CACHE_RANK_AUTH_ANSWER, 60, 1, T0), 1);
+	struct rrbuf mx = {.len = 0};
 	uint8_t rd[64];
 	rd[0] = 0;
 	rd[1] = 10;
@@ -662,9 +721,11 @@ test_answer_nodata(void **state)
 	mx.len = add_rd(mx.rd, 0, rd, l);
 	mx.n = 1;
 	assert_int_equal(put(c, "example.org", MX, CACHE_RRSET,
-	    CACHE_RANK_AUTH_ANSWER, 60, &mx, NULL, T0), 1);
+	                     CACHE_RANK_AUTH_ANSWER, 60, &mx, NULL, T0),
+	    1);
 	assert_int_equal(answer(c, "example.org", MX, false, T0, pkt + q,
-	    sizeof(pkt) - q, &len, &hit), 1);
+	                     sizeof(pkt) - q, &len, &hit),
+	    1);
 	assert_int_equal(hit.ancount, 1);
 	assert_int_equal(hit.nscount, 0);
 	cache_free(c);
@@ -674,7 +735,7 @@ static void
 test_answer_rank_filter(void **state)
 {
 	struct cache *c = mk();
-	struct rrbuf ns = { .len = 0 };
+	struct rrbuf ns = {.len = 0};
 	uint8_t out[512];
 	size_t len = 0;
 	struct cache_hit hit;
@@ -682,28 +743,34 @@ test_answer_rank_filter(void **state)
 
 	(void)state;
 	rb_name(&ns, "ns1.example");
-	assert_int_equal(put(c, "example", NS, CACHE_RRSET,
-	    CACHE_RANK_REFERRAL, 3600, &ns, NULL, T0), 1);
-	assert_int_equal(put_a(c, "ns1.example", CACHE_RANK_GLUE, 3600, 1, T0),
+	assert_int_equal(put(c, "example", NS, CACHE_RRSET, CACHE_RANK_REFERRAL,
+	                     3600, &ns, NULL, T0),
 	    1);
-	assert_int_equal(answer(c, "example", NS, false, T0, out, sizeof(out),
-	    &len, &hit), 0);
+	assert_int_equal(
+	    put_a(c, "ns1.example", CACHE_RANK_GLUE, 3600, 1, T0), 1);
+	assert_int_equal(
+	    answer(c, "example", NS, false, T0, out, sizeof(out), &len, &hit),
+	    0);
 	assert_int_equal(answer(c, "ns1.example", A, false, T0, out,
-	    sizeof(out), &len, &hit), 0);
+	                     sizeof(out), &len, &hit),
+	    0);
 	/* ... but the iterator sees them */
 	assert_int_equal(get(c, "example", NS, T0, &o), 1);
 	assert_int_equal(get(c, "ns1.example", A, T0, &o), 1);
 	/* a glue CNAME is not followed either */
-	struct rrbuf cn = { .len = 0 };
+	struct rrbuf cn = {.len = 0};
 	rb_name(&cn, "ns1.example");
 	assert_int_equal(put(c, "alias.example", CNAME, CACHE_RRSET,
-	    CACHE_RANK_GLUE, 3600, &cn, NULL, T0), 1);
-	assert_int_equal(put_a(c, "ns1.example", CACHE_RANK_AUTH_ANSWER, 3600,
-	    1, T0), 1);
+	                     CACHE_RANK_GLUE, 3600, &cn, NULL, T0),
+	    1);
+	assert_int_equal(
+	    put_a(c, "ns1.example", CACHE_RANK_AUTH_ANSWER, 3600, 1, T0), 1);
 	assert_int_equal(answer(c, "alias.example", A, false, T0, out,
-	    sizeof(out), &len, &hit), 0);
+	                     sizeof(out), &len, &hit),
+	    0);
 	assert_int_equal(answer(c, "ns1.example", A, false, T0, out,
-	    sizeof(out), &len, &hit), 1);
+	                     sizeof(out), &len, &hit),
+	    1);
 	cache_free(c);
 }
 
@@ -711,7 +778,7 @@ static void
 test_answer_enospc(void **state)
 {
 	struct cache *c = mk();
-	struct rrbuf rr = { .len = 0 };
+	struct rrbuf rr = {.len = 0};
 	uint8_t out[512];
 	size_t len = 12345;
 	struct cache_hit hit;
@@ -720,23 +787,27 @@ test_answer_enospc(void **state)
 	for (int i = 0; i < 10; i++)
 		rb_a(&rr, 10, 0, 0, (uint8_t)i);
 	assert_int_equal(put(c, "big.example", A, CACHE_RRSET,
-	    CACHE_RANK_AUTH_ANSWER, 300, &rr, NULL, T0), 1);
+	                     CACHE_RANK_AUTH_ANSWER, 300, &rr, NULL, T0),
+	    1);
 	/* 10 records of 16 bytes */
-	assert_int_equal(answer(c, "big.example", A, false, T0, out, 159,
-	    &len, &hit), -ENOSPC);
-	assert_int_equal(answer(c, "big.example", A, false, T0, out, 160,
-	    &len, &hit), 1);
+	assert_int_equal(
+	    answer(c, "big.example", A, false, T0, out, 159, &len, &hit),
+	    -ENOSPC);
+	assert_int_equal(
+	    answer(c, "big.example", A, false, T0, out, 160, &len, &hit), 1);
 	assert_int_equal(len, 160);
 	/* a chain whose first link already does not fit */
-	assert_int_equal(put_cname(c, "alias.example", "big.example", 300, T0),
-	    1);
-	assert_int_equal(answer(c, "alias.example", A, false, T0, out, 10,
-	    &len, &hit), -ENOSPC);
+	assert_int_equal(
+	    put_cname(c, "alias.example", "big.example", 300, T0), 1);
+	assert_int_equal(
+	    answer(c, "alias.example", A, false, T0, out, 10, &len, &hit),
+	    -ENOSPC);
 	/* ... while a miss stays a miss even with no room */
-	assert_int_equal(put_cname(c, "dangling.example", "nowhere.example",
-	    300, T0), 1);
-	assert_int_equal(answer(c, "dangling.example", A, false, T0, out, 10,
-	    &len, &hit), 0);
+	assert_int_equal(
+	    put_cname(c, "dangling.example", "nowhere.example", 300, T0), 1);
+	assert_int_equal(
+	    answer(c, "dangling.example", A, false, T0, out, 10, &len, &hit),
+	    0);
 	cache_free(c);
 }
 
@@ -744,7 +815,7 @@ static void
 test_answer_sigs(void **state)
 {
 	struct cache *c = mk();
-	struct rrbuf rr = { .len = 0 }, sig = { .len = 0 };
+	struct rrbuf rr = {.len = 0}, sig = {.len = 0};
 	struct cache_rrset_in in;
 	uint8_t pkt[1024], fake[40];
 	size_t q = question(pkt, "signed.example", A), len = 0, off;
@@ -770,7 +841,8 @@ test_answer_sigs(void **state)
 	in.sigs_len = sig.len;
 	assert_int_equal(cache_store(c, &in, T0), 1);
 	assert_int_equal(answer(c, "signed.example", A, true, T0, pkt + q,
-	    sizeof(pkt) - q, &len, &hit), 1);
+	                     sizeof(pkt) - q, &len, &hit),
+	    1);
 	assert_int_equal(hit.ancount, 3);
 	off = check_rr(pkt, q, NULL, A, 100);
 	off = check_rr(pkt, off, NULL, RRSIG, 100);
@@ -780,7 +852,8 @@ test_answer_sigs(void **state)
 	assert_int_equal(off - q, len);
 	/* without DO: only the A */
 	assert_int_equal(answer(c, "signed.example", A, false, T0, pkt + q,
-	    sizeof(pkt) - q, &len, &hit), 1);
+	                     sizeof(pkt) - q, &len, &hit),
+	    1);
 	assert_int_equal(hit.ancount, 1);
 	assert_int_equal(len, 16);
 	cache_free(c);
@@ -793,14 +866,15 @@ test_positive_removes_nxdomain(void **state)
 	struct cache_rrset_out o;
 
 	(void)state;
-	assert_int_equal(put_neg(c, "new.example", 0, CACHE_NXDOMAIN,
-	    "example", 300, T0), 1);
-	/* referral-rank data does not prove the name exists */
-	assert_int_equal(put_a(c, "new.example", CACHE_RANK_GLUE, 300, 1, T0),
+	assert_int_equal(
+	    put_neg(c, "new.example", 0, CACHE_NXDOMAIN, "example", 300, T0),
 	    1);
+	/* referral-rank data does not prove the name exists */
+	assert_int_equal(
+	    put_a(c, "new.example", CACHE_RANK_GLUE, 300, 1, T0), 1);
 	assert_int_equal(get(c, "new.example", 0, T0, &o), 1);
-	assert_int_equal(put_a(c, "new.example", CACHE_RANK_AUTH_ANSWER, 300,
-	    1, T0), 1);
+	assert_int_equal(
+	    put_a(c, "new.example", CACHE_RANK_AUTH_ANSWER, 300, 1, T0), 1);
 	assert_int_equal(get(c, "new.example", 0, T0, &o), 0);
 	assert_int_equal(get(c, "new.example", A, T0, &o), 1);
 	cache_free(c);
@@ -811,20 +885,21 @@ test_flush_name(void **state)
 {
 	struct cache *c = mk();
 	struct cache_rrset_out o;
-	struct rrbuf rr = { .len = 0 };
+	struct rrbuf rr = {.len = 0};
 
 	(void)state;
 	rb_a(&rr, 1, 2, 3, 4);
-	assert_int_equal(put_a(c, "x.example", CACHE_RANK_AUTH_ANSWER, 300, 1,
-	    T0), 1);
+	assert_int_equal(
+	    put_a(c, "x.example", CACHE_RANK_AUTH_ANSWER, 300, 1, T0), 1);
 	assert_int_equal(put(c, "x.example", AAAA, CACHE_RRSET,
-	    CACHE_RANK_AUTH_ANSWER, 300, &rr, NULL, T0), 1);
-	assert_int_equal(put_neg(c, "x.example", MX, CACHE_NODATA, "example",
-	    300, T0), 1);
-	assert_int_equal(put_neg(c, "x.example", 0, CACHE_NXDOMAIN, "example",
-	    300, T0), 1);
-	assert_int_equal(put_a(c, "y.example", CACHE_RANK_AUTH_ANSWER, 300, 1,
-	    T0), 1);
+	                     CACHE_RANK_AUTH_ANSWER, 300, &rr, NULL, T0),
+	    1);
+	assert_int_equal(
+	    put_neg(c, "x.example", MX, CACHE_NODATA, "example", 300, T0), 1);
+	assert_int_equal(
+	    put_neg(c, "x.example", 0, CACHE_NXDOMAIN, "example", 300, T0), 1);
+	assert_int_equal(
+	    put_a(c, "y.example", CACHE_RANK_AUTH_ANSWER, 300, 1, T0), 1);
 	assert_int_equal(cache_flush_name(c, N("X.example"), AAAA), 1);
 	assert_int_equal(get(c, "x.example", AAAA, T0, &o), 0);
 	assert_int_equal(get(c, "x.example", A, T0, &o), 1);
@@ -844,19 +919,20 @@ test_flush_zone(void **state)
 	struct cache_rrset_out o;
 
 	(void)state;
-	const char *below[] = { "example.com", "www.example.com",
-		"a.b.example.com", "WWW.EXAMPLE.COM" };
+	const char *below[] = {"example.com", "www.example.com",
+	    "a.b.example.com", "WWW.EXAMPLE.COM"};
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(put_a(c, below[i], CACHE_RANK_AUTH_ANSWER,
-		    300, 1, T0), 1);
-	assert_int_equal(put_a(c, "com", CACHE_RANK_AUTH_ANSWER, 300, 1, T0),
+		assert_int_equal(
+		    put_a(c, below[i], CACHE_RANK_AUTH_ANSWER, 300, 1, T0), 1);
+	assert_int_equal(
+	    put_a(c, "com", CACHE_RANK_AUTH_ANSWER, 300, 1, T0), 1);
+	assert_int_equal(
+	    put_a(c, "example.net", CACHE_RANK_AUTH_ANSWER, 300, 1, T0), 1);
+	assert_int_equal(
+	    put_a(c, "otherexample.com", CACHE_RANK_AUTH_ANSWER, 300, 1, T0),
 	    1);
-	assert_int_equal(put_a(c, "example.net", CACHE_RANK_AUTH_ANSWER, 300,
-	    1, T0), 1);
-	assert_int_equal(put_a(c, "otherexample.com", CACHE_RANK_AUTH_ANSWER,
-	    300, 1, T0), 1);
-	assert_int_equal(put_a(c, "xample.com", CACHE_RANK_AUTH_ANSWER, 300,
-	    1, T0), 1);
+	assert_int_equal(
+	    put_a(c, "xample.com", CACHE_RANK_AUTH_ANSWER, 300, 1, T0), 1);
 	assert_int_equal(cache_flush_zone(c, N("Example.COM")), 3);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(get(c, below[i], A, T0, &o), 0);
@@ -877,12 +953,12 @@ test_flush_negative_and_all(void **state)
 	struct cache_stats st;
 
 	(void)state;
-	assert_int_equal(put_a(c, "a.example", CACHE_RANK_AUTH_ANSWER, 300, 1,
-	    T0), 1);
-	assert_int_equal(put_neg(c, "b.example", 0, CACHE_NXDOMAIN, "example",
-	    300, T0), 1);
-	assert_int_equal(put_neg(c, "c.example", A, CACHE_NODATA, "example",
-	    300, T0), 1);
+	assert_int_equal(
+	    put_a(c, "a.example", CACHE_RANK_AUTH_ANSWER, 300, 1, T0), 1);
+	assert_int_equal(
+	    put_neg(c, "b.example", 0, CACHE_NXDOMAIN, "example", 300, T0), 1);
+	assert_int_equal(
+	    put_neg(c, "c.example", A, CACHE_NODATA, "example", 300, T0), 1);
 	assert_int_equal(cache_flush_negative(c), 2);
 	assert_int_equal(get(c, "a.example", A, T0, &o), 1);
 	assert_int_equal(get(c, "b.example", 0, T0, &o), 0);
@@ -890,8 +966,8 @@ test_flush_negative_and_all(void **state)
 	for (int i = 0; i < 100; i++) {
 		char n[32];
 		snprintf(n, sizeof(n), "h%d.example", i);
-		assert_int_equal(put_a(c, n, CACHE_RANK_AUTH_ANSWER, 300, 1,
-		    T0), 1);
+		assert_int_equal(
+		    put_a(c, n, CACHE_RANK_AUTH_ANSWER, 300, 1, T0), 1);
 	}
 	assert_int_equal(cache_flush_all(c), 101);
 	cache_stats(c, &st);
@@ -920,13 +996,14 @@ test_entry_bound(void **state)
 	char n[64];
 
 	(void)state;
-	small.max_entries = 150;	/* the dnsmasq "router" profile */
+	small.max_entries = 150; /* the dnsmasq "router" profile */
 	struct cache *c = cache_new(64u << 20, &small);
 	assert_non_null(c);
 	for (int i = 0; i < 2000; i++) {
 		snprintf(n, sizeof(n), "host%d.example.com", i);
 		assert_int_equal(put_a(c, n, CACHE_RANK_AUTH_ANSWER, 3600,
-		    (uint8_t)i, T0 + (uint64_t)i), 1);
+		                     (uint8_t)i, T0 + (uint64_t)i),
+		    1);
 		cache_stats(c, &st);
 		/* per-shard LRU: at most one shard's rounding over the bound */
 		assert_true(st.entries <= 150 + 16);
@@ -963,7 +1040,8 @@ test_size_bound(void **state)
 	for (int i = 0; i < 10000; i++) {
 		snprintf(n, sizeof(n), "host%d.example.com", i);
 		assert_int_equal(put_a(c, n, CACHE_RANK_AUTH_ANSWER, 3600,
-		    (uint8_t)i, T0 + (uint64_t)i), 1);
+		                     (uint8_t)i, T0 + (uint64_t)i),
+		    1);
 		cache_stats(c, &st);
 		assert_true(st.bytes <= max);
 	}
@@ -1014,14 +1092,14 @@ test_lru_touch(void **state)
 	(void)state;
 	for (int i = 0; i < 100; i++) {
 		snprintf(n, sizeof(n), "keep%d.example", i);
-		assert_int_equal(put_a(c, n, CACHE_RANK_AUTH_ANSWER, 3600, 1,
-		    T0), 1);
+		assert_int_equal(
+		    put_a(c, n, CACHE_RANK_AUTH_ANSWER, 3600, 1, T0), 1);
 	}
 	/* keep them hot while filling the cache many times over */
 	for (int i = 0; i < 5000; i++) {
 		snprintf(n, sizeof(n), "fill%d.example", i);
-		assert_int_equal(put_a(c, n, CACHE_RANK_AUTH_ANSWER, 3600, 1,
-		    T0), 1);
+		assert_int_equal(
+		    put_a(c, n, CACHE_RANK_AUTH_ANSWER, 3600, 1, T0), 1);
 		snprintf(n, sizeof(n), "keep%d.example", i % 100);
 		assert_int_equal(get(c, n, A, T0, &o), 1);
 	}
@@ -1032,7 +1110,7 @@ static void
 test_malformed(void **state)
 {
 	struct cache *c = mk();
-	struct rrbuf rr = { .len = 0 }, soa = { .len = 0 };
+	struct rrbuf rr = {.len = 0}, soa = {.len = 0};
 	struct cache_rrset_in in, base;
 	uint8_t bad[400];
 
@@ -1064,7 +1142,7 @@ test_malformed(void **state)
 	assert_int_equal(cache_store(c, &in, T0), -EINVAL);
 	for (int i = 0; i < 5; i++)
 		bad[i * 64] = 63;
-	bad[5 * 64] = 0;	/* 321 bytes > 255 */
+	bad[5 * 64] = 0; /* 321 bytes > 255 */
 	assert_int_equal(cache_store(c, &in, T0), -EINVAL);
 	in.owner = NULL;
 	assert_int_equal(cache_store(c, &in, T0), -EINVAL);
@@ -1102,7 +1180,7 @@ test_malformed(void **state)
 	in.type = 0;
 	assert_int_equal(cache_store(c, &in, T0), -EINVAL);
 	/* CNAME: two targets, target not filling the rdata */
-	struct rrbuf cn = { .len = 0 };
+	struct rrbuf cn = {.len = 0};
 	rb_name(&cn, "a.example");
 	rb_name(&cn, "b.example");
 	in = base;
@@ -1111,7 +1189,7 @@ test_malformed(void **state)
 	in.rdata = cn.rd;
 	in.rdata_len = cn.len;
 	assert_int_equal(cache_store(c, &in, T0), -EINVAL);
-	in.rdata = rr.rd;	/* 4 bytes of address as a name */
+	in.rdata = rr.rd; /* 4 bytes of address as a name */
 	in.rdata_len = rr.len;
 	in.nrr = 1;
 	assert_int_equal(cache_store(c, &in, T0), -EINVAL);
@@ -1122,19 +1200,19 @@ test_malformed(void **state)
 	in.nrr = soa.n;
 	in.rdata = soa.rd;
 	in.rdata_len = soa.len;
-	assert_int_equal(cache_store(c, &in, T0), -EINVAL);	/* no owner */
+	assert_int_equal(cache_store(c, &in, T0), -EINVAL); /* no owner */
 	in.soa_owner = N("example");
 	assert_int_equal(cache_store(c, &in, T0), 1);
-	in.type = A;		/* NXDOMAIN keys have type 0 */
+	in.type = A; /* NXDOMAIN keys have type 0 */
 	assert_int_equal(cache_store(c, &in, T0), -EINVAL);
 	in.type = 0;
-	in.kind = CACHE_NODATA;	/* NODATA needs a type */
+	in.kind = CACHE_NODATA; /* NODATA needs a type */
 	assert_int_equal(cache_store(c, &in, T0), -EINVAL);
 	in.kind = CACHE_NXDOMAIN;
-	in.rdata = rr.rd;	/* not an SOA */
+	in.rdata = rr.rd; /* not an SOA */
 	in.rdata_len = rr.len;
 	assert_int_equal(cache_store(c, &in, T0), -EINVAL);
-	struct rrbuf two = { .len = 0 };
+	struct rrbuf two = {.len = 0};
 	rb_soa(&two, "example");
 	rb_soa(&two, "example");
 	in.rdata = two.rd;
@@ -1147,10 +1225,10 @@ test_malformed(void **state)
 	size_t len;
 	struct cache_hit hit;
 	bad[0] = 0xc0;
-	assert_int_equal(cache_get(c, bad, A, IN, T0, &o, buf, sizeof(buf)),
-	    0);
+	assert_int_equal(cache_get(c, bad, A, IN, T0, &o, buf, sizeof(buf)), 0);
 	assert_int_equal(cache_answer(c, bad, A, IN, false, 11, T0, out,
-	    sizeof(out), &len, &hit), 0);
+	                     sizeof(out), &len, &hit),
+	    0);
 	assert_int_equal(cache_flush_name(c, bad, 0), 0);
 	assert_int_equal(cache_store(NULL, &base, T0), -EINVAL);
 	assert_int_equal(cache_store(c, NULL, T0), -EINVAL);
@@ -1182,12 +1260,12 @@ test_foreach(void **state)
 	struct cache_stats st;
 
 	(void)state;
-	assert_int_equal(put_a(c, "a.example", CACHE_RANK_AUTH_ANSWER, 10, 1,
-	    T0), 1);
-	assert_int_equal(put_a(c, "b.example", CACHE_RANK_AUTH_ANSWER, 100, 1,
-	    T0), 1);
-	assert_int_equal(put_neg(c, "c.example", 0, CACHE_NXDOMAIN, "example",
-	    100, T0), 1);
+	assert_int_equal(
+	    put_a(c, "a.example", CACHE_RANK_AUTH_ANSWER, 10, 1, T0), 1);
+	assert_int_equal(
+	    put_a(c, "b.example", CACHE_RANK_AUTH_ANSWER, 100, 1, T0), 1);
+	assert_int_equal(
+	    put_neg(c, "c.example", 0, CACHE_NXDOMAIN, "example", 100, T0), 1);
 	assert_int_equal(put_a(c, "d.example", CACHE_RANK_GLUE, 5, 1, T0), 1);
 	assert_int_equal(cache_foreach(c, T0, collect_cb, &mask), 0);
 	assert_int_equal(mask, 0xf);
@@ -1215,11 +1293,11 @@ test_names(void **state)
 	/* exactly 255 is fine, 256 is not */
 	memset(buf, 'a', sizeof(buf));
 	for (int i = 0; i < 4; i++)
-		buf[i * 64] = 63;		/* 4 * 64 = 256 */
+		buf[i * 64] = 63; /* 4 * 64 = 256 */
 	buf[4 * 64] = 0;
 	assert_int_equal(cache_name_len(buf, 300), 0);
 	buf[3 * 64] = 61;
-	buf[3 * 64 + 62] = 0;			/* 192 + 62 + 1 = 255 */
+	buf[3 * 64 + 62] = 0; /* 192 + 62 + 1 = 255 */
 	assert_int_equal(cache_name_len(buf, 300), 255);
 	assert_true(cache_name_eq(N("WWW.Example.COM"), N("www.example.com")));
 	assert_false(cache_name_eq(N("www.example.com"), N("www.example.co")));
@@ -1250,7 +1328,7 @@ thread_main(void *arg)
 	size_t len;
 
 	for (int i = 0; i < 20000; i++) {
-		struct rrbuf rr = { .len = 0 };
+		struct rrbuf rr = {.len = 0};
 		struct cache_rrset_in in;
 		snprintf(n, sizeof(n), "h%d.t%d.example", i % 500, t->id % 2);
 		wire(w, n);
@@ -1269,7 +1347,7 @@ thread_main(void *arg)
 		if (cache_store(t->c, &in, now) < 0)
 			return (void *)1;
 		if (cache_answer(t->c, w, A, IN, false, 11, now, out,
-		    sizeof(out), &len, &hit) < 0)
+		        sizeof(out), &len, &hit) < 0)
 			return (void *)1;
 		if (i % 5000 == 0)
 			cache_flush_zone(t->c, N("t0.example"));
@@ -1289,8 +1367,8 @@ test_threads(void **state)
 	for (int i = 0; i < 4; i++) {
 		t[i].c = c;
 		t[i].id = i;
-		assert_int_equal(pthread_create(&th[i], NULL, thread_main,
-		    &t[i]), 0);
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, thread_main, &t[i]), 0);
 	}
 	for (int i = 0; i < 4; i++) {
 		void *rv;
@@ -1307,34 +1385,34 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_case_insensitive),
-		cmocka_unit_test(test_ttl_boundary),
-		cmocka_unit_test(test_ttl_ceil),
-		cmocka_unit_test(test_clamps),
-		cmocka_unit_test(test_rank_glue_keeps_auth),
-		cmocka_unit_test(test_rank_auth_replaces_glue),
-		cmocka_unit_test(test_rank_expired_replaced),
-		cmocka_unit_test(test_answer_direct),
-		cmocka_unit_test(test_answer_cname_chain),
-		cmocka_unit_test(test_answer_chain_missing_link),
-		cmocka_unit_test(test_answer_cname_loop),
-		cmocka_unit_test(test_answer_nxdomain),
-		cmocka_unit_test(test_answer_nodata),
-		cmocka_unit_test(test_answer_rank_filter),
-		cmocka_unit_test(test_answer_enospc),
-		cmocka_unit_test(test_answer_sigs),
-		cmocka_unit_test(test_positive_removes_nxdomain),
-		cmocka_unit_test(test_flush_name),
-		cmocka_unit_test(test_flush_zone),
-		cmocka_unit_test(test_flush_negative_and_all),
-		cmocka_unit_test(test_size_bound),
-		cmocka_unit_test(test_entry_bound),
-		cmocka_unit_test(test_lru_touch),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_foreach),
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_case_insensitive),
+	    cmocka_unit_test(test_ttl_boundary),
+	    cmocka_unit_test(test_ttl_ceil),
+	    cmocka_unit_test(test_clamps),
+	    cmocka_unit_test(test_rank_glue_keeps_auth),
+	    cmocka_unit_test(test_rank_auth_replaces_glue),
+	    cmocka_unit_test(test_rank_expired_replaced),
+	    cmocka_unit_test(test_answer_direct),
+	    cmocka_unit_test(test_answer_cname_chain),
+	    cmocka_unit_test(test_answer_chain_missing_link),
+	    cmocka_unit_test(test_answer_cname_loop),
+	    cmocka_unit_test(test_answer_nxdomain),
+	    cmocka_unit_test(test_answer_nodata),
+	    cmocka_unit_test(test_answer_rank_filter),
+	    cmocka_unit_test(test_answer_enospc),
+	    cmocka_unit_test(test_answer_sigs),
+	    cmocka_unit_test(test_positive_removes_nxdomain),
+	    cmocka_unit_test(test_flush_name),
+	    cmocka_unit_test(test_flush_zone),
+	    cmocka_unit_test(test_flush_negative_and_all),
+	    cmocka_unit_test(test_size_bound),
+	    cmocka_unit_test(test_entry_bound),
+	    cmocka_unit_test(test_lru_touch),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_foreach),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

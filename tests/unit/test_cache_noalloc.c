@@ -121,7 +121,7 @@ test_answer_does_not_allocate(void **state)
 	skip();
 #else
 	struct cache *c = cache_new(1 << 20, NULL);
-	static const uint8_t a[] = { 0, 4, 192, 0, 2, 1 };
+	static const uint8_t a[] = {0, 4, 192, 0, 2, 1};
 	uint8_t cn[64], soa[128], q[4][256], out[1024];
 	size_t l, len;
 	struct cache_hit hit;
@@ -169,7 +169,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_answer_does_not_allocate),
+	    cmocka_unit_test(test_answer_does_not_allocate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

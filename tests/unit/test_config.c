@@ -22,13 +22,13 @@
 #include "config/config.h"
 
 static char tmpdir[] = "/tmp/test_config.XXXXXX";
-static char conf[64];	/* tmpdir/t.yaml, the file most tests load */
-static char hints[64];	/* tmpdir/root.hints, an existing file */
+static char conf[64];  /* tmpdir/t.yaml, the file most tests load */
+static char hints[64]; /* tmpdir/root.hints, an existing file */
 
 static void write_file(const char *path, const char *text);
 static int load(const char *text, struct cfg *c, char *err, size_t errlen);
-static void check_error(const char *text, unsigned line, const char *msg,
-			bool exact);
+static void check_error(
+    const char *text, unsigned line, const char *msg, bool exact);
 static int group_setup(void **state);
 static int group_teardown(void **state);
 
@@ -65,7 +65,7 @@ check_error(const char *text, unsigned line, const char *msg, bool exact)
 	} else {
 		if (strncmp(err, want, strlen(want)) != 0 || !strstr(err, msg))
 			fail_msg("got \"%s\", want prefix \"%s\" and \"%s\"",
-				 err, want, msg);
+			    err, want, msg);
 	}
 	/* The struct is left freed, and freeing again is harmless. */
 	assert_null(c.path);
@@ -174,12 +174,13 @@ test_comments_only_is_defaults(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(load("# nothing here\n\n   # still nothing\n", &c,
-			      err, sizeof(err)), 0);
+	assert_int_equal(load("# nothing here\n\n   # still nothing\n", &c, err,
+	                     sizeof(err)),
+	    0);
 	assert_defaults(&c);
 	cfg_free(&c);
-	assert_int_equal(load("---\n# empty document\n", &c, err,
-			      sizeof(err)), 0);
+	assert_int_equal(
+	    load("---\n# empty document\n", &c, err, sizeof(err)), 0);
 	assert_defaults(&c);
 	cfg_free(&c);
 }
@@ -191,8 +192,8 @@ test_empty_section_is_defaults(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(load("cache:\nlog:\n  # all defaults\n", &c, err,
-			      sizeof(err)), 0);
+	assert_int_equal(
+	    load("cache:\nlog:\n  # all defaults\n", &c, err, sizeof(err)), 0);
 	assert_defaults(&c);
 	cfg_free(&c);
 }
@@ -207,35 +208,36 @@ test_full_file(void **state)
 
 	(void)state;
 	snprintf(text, sizeof(text),
-		 "# every key\n"
-		 "listen:\n"
-		 "  - 192.0.2.1@5353\n"
-		 "  - \"2001:db8::1@53\"\n"
-		 "  - 10.1.2.3\n"
-		 "root_hints: %s\n"
-		 "access: [10.0.0.0/8, 2001:db8::/32, 192.0.2.7]\n"
-		 "control_socket: /tmp/r.ctl\n"
-		 "workers: 4\n"
-		 "user: resolverd\n"
-		 "cache:\n"
-		 "  size: 128M\n"
-		 "  max_ttl: 3600\n"
-		 "  min_ttl: 60\n"
-		 "  negative_ttl: 900\n"
-		 "log:\n"
-		 "  level: debug\n"
-		 "  dest: /var/log/resolverd.log\n"
-		 "  queries: yes\n"
-		 "qname_minimisation: off\n"
-		 "tcp:\n"
-		 "  idle_timeout: 5000\n"
-		 "  max_clients: 1000\n"
-		 "limits:\n"
-		 "  max_sends: 20\n"
-		 "  max_glueless: 3\n"
-		 "  max_cname: 8\n"
-		 "  max_depth: 12\n"
-		 "  max_time: 4000\n", hints);
+	    "# every key\n"
+	    "listen:\n"
+	    "  - 192.0.2.1@5353\n"
+	    "  - \"2001:db8::1@53\"\n"
+	    "  - 10.1.2.3\n"
+	    "root_hints: %s\n"
+	    "access: [10.0.0.0/8, 2001:db8::/32, 192.0.2.7]\n"
+	    "control_socket: /tmp/r.ctl\n"
+	    "workers: 4\n"
+	    "user: resolverd\n"
+	    "cache:\n"
+	    "  size: 128M\n"
+	    "  max_ttl: 3600\n"
+	    "  min_ttl: 60\n"
+	    "  negative_ttl: 900\n"
+	    "log:\n"
+	    "  level: debug\n"
+	    "  dest: /var/log/resolverd.log\n"
+	    "  queries: yes\n"
+	    "qname_minimisation: off\n"
+	    "tcp:\n"
+	    "  idle_timeout: 5000\n"
+	    "  max_clients: 1000\n"
+	    "limits:\n"
+	    "  max_sends: 20\n"
+	    "  max_glueless: 3\n"
+	    "  max_cname: 8\n"
+	    "  max_depth: 12\n"
+	    "  max_time: 4000\n",
+	    hints);
 	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
 	assert_int_equal(c.nlisten, 3);
 	assert_string_equal(c.listen[0].text, "192.0.2.1@5353");
@@ -274,8 +276,8 @@ test_listen_replaces_default(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(load("listen:\n  - 127.0.0.2@5300\n", &c, err,
-			      sizeof(err)), 0);
+	assert_int_equal(
+	    load("listen:\n  - 127.0.0.2@5300\n", &c, err, sizeof(err)), 0);
 	assert_int_equal(c.nlisten, 1);
 	assert_string_equal(c.listen[0].text, "127.0.0.2@5300");
 	/* access untouched: still the default */
@@ -304,8 +306,8 @@ test_access_replaces_default(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(load("access:\n  - 192.0.2.0/24\n", &c, err,
-			      sizeof(err)), 0);
+	assert_int_equal(
+	    load("access:\n  - 192.0.2.0/24\n", &c, err, sizeof(err)), 0);
 	assert_int_equal(c.naccess, 1);
 	assert_int_equal(c.access[0].bits, 24);
 	assert_int_equal(c.nlisten, 2);
@@ -326,9 +328,10 @@ test_too_many_listen(void **state)
 	len += (size_t)snprintf(text + len, sizeof(text) - len, "listen:\n");
 	for (int i = 0; i <= CFG_MAX_LISTEN; i++)
 		len += (size_t)snprintf(text + len, sizeof(text) - len,
-					"  - 127.0.0.1@%d\n", 1000 + i);
+		    "  - 127.0.0.1@%d\n", 1000 + i);
 	/* entry CFG_MAX_LISTEN + 1 is on line CFG_MAX_LISTEN + 2 */
-	check_error(text, CFG_MAX_LISTEN + 2, "too many 'listen' entries", false);
+	check_error(
+	    text, CFG_MAX_LISTEN + 2, "too many 'listen' entries", false);
 }
 
 static void
@@ -338,12 +341,13 @@ test_too_many_access(void **state)
 	size_t len = 0;
 
 	(void)state;
-	len += (size_t)snprintf(text + len, sizeof(text) - len,
-				"workers: 1\naccess:\n");
+	len += (size_t)snprintf(
+	    text + len, sizeof(text) - len, "workers: 1\naccess:\n");
 	for (int i = 0; i <= CFG_MAX_ACCESS; i++)
-		len += (size_t)snprintf(text + len, sizeof(text) - len,
-					"  - 10.0.%d.0/24\n", i);
-	check_error(text, CFG_MAX_ACCESS + 3, "too many 'access' entries", false);
+		len += (size_t)snprintf(
+		    text + len, sizeof(text) - len, "  - 10.0.%d.0/24\n", i);
+	check_error(
+	    text, CFG_MAX_ACCESS + 3, "too many 'access' entries", false);
 }
 
 static void
@@ -351,7 +355,7 @@ test_empty_listen(void **state)
 {
 	(void)state;
 	check_error("workers: 2\nlisten: []\n", 2,
-		    "'listen' needs at least one address", true);
+	    "'listen' needs at least one address", true);
 	check_error("listen:\n", 1, "'listen' needs a value", false);
 }
 
@@ -367,8 +371,8 @@ test_cannot_open(void **state)
 	memset(&c, 0, sizeof(c));
 	snprintf(path, sizeof(path), "%s/missing.yaml", tmpdir);
 	assert_int_equal(cfg_load(path, &c, err, sizeof(err)), -ENOENT);
-	snprintf(want, sizeof(want), "%s: cannot open: %s", path,
-		 strerror(ENOENT));
+	snprintf(
+	    want, sizeof(want), "%s: cannot open: %s", path, strerror(ENOENT));
 	assert_string_equal(err, want);
 	cfg_free(&c);
 	/* a directory cannot be read as a config either */
@@ -382,11 +386,11 @@ test_syntax_error(void **state)
 {
 	(void)state;
 	check_error("workers: 1\nlisten: [127.0.0.1\nuser: x\n", 3,
-		    "YAML syntax error: ", false);
+	    "YAML syntax error: ", false);
 	check_error("workers: 1\ncache:\n  size: 1M\n bad: indent\n", 4,
-		    "YAML syntax error: ", false);
+	    "YAML syntax error: ", false);
 	check_error("workers: 1\nuser: \"unterminated\n", 3,
-		    "YAML syntax error: ", false);
+	    "YAML syntax error: ", false);
 }
 
 static void
@@ -394,10 +398,9 @@ test_unknown_key_suggestion(void **state)
 {
 	(void)state;
 	check_error("# a comment\nworkers: 1\nlsiten: 127.0.0.1\n", 3,
-		    "unknown key 'lsiten' (did you mean 'listen'?)", true);
+	    "unknown key 'lsiten' (did you mean 'listen'?)", true);
 	check_error("cache:\n  max_ttl: 60\n  sise: 1M\n", 3,
-		    "unknown key 'cache.sise' (did you mean 'cache.size'?)",
-		    true);
+	    "unknown key 'cache.sise' (did you mean 'cache.size'?)", true);
 	/* "size" is a key of cache:, not of the top level */
 	check_error("size: 1M\n", 1, "unknown key 'size'", true);
 	check_error("frobnicate: 1\n", 1, "unknown key 'frobnicate'", true);
@@ -410,9 +413,9 @@ test_duplicate_key(void **state)
 {
 	(void)state;
 	check_error("workers: 1\nuser: a\nworkers: 2\n", 3,
-		    "duplicate key 'workers' (first at line 1)", true);
+	    "duplicate key 'workers' (first at line 1)", true);
 	check_error("cache:\n  size: 1M\n  size: 2M\n", 3,
-		    "duplicate key 'cache.size' (first at line 2)", true);
+	    "duplicate key 'cache.size' (first at line 2)", true);
 }
 
 static void
@@ -420,21 +423,20 @@ test_wrong_type(void **state)
 {
 	(void)state;
 	check_error("workers:\n  a: 1\n", 1,
-		    "'workers' must be a scalar, not a mapping", true);
+	    "'workers' must be a scalar, not a mapping", true);
 	check_error("user: [a, b]\n", 1,
-		    "'user' must be a scalar, not a sequence", true);
-	check_error("cache: 64M\n", 1,
-		    "'cache' must be a mapping, not a scalar", true);
+	    "'user' must be a scalar, not a sequence", true);
+	check_error(
+	    "cache: 64M\n", 1, "'cache' must be a mapping, not a scalar", true);
 	check_error("log:\n  - level\n", 1,
-		    "'log' must be a mapping, not a sequence", true);
+	    "'log' must be a mapping, not a sequence", true);
 	check_error("listen:\n  address: 127.0.0.1\n", 2,
-		    "'listen' must be a sequence or a scalar, not a mapping",
-		    true);
+	    "'listen' must be a sequence or a scalar, not a mapping", true);
 	check_error("access:\n  - 10.0.0.0/8\n  - [1, 2]\n", 3,
-		    "'access' entries must be scalars, not a sequence", true);
+	    "'access' entries must be scalars, not a sequence", true);
 	check_error("workers:\n", 1, "'workers' needs a value", true);
-	check_error("? [a, b]\n: c\n", 1, "keys must be scalars, not a sequence",
-		    true);
+	check_error(
+	    "? [a, b]\n: c\n", 1, "keys must be scalars, not a sequence", true);
 }
 
 static void
@@ -442,11 +444,9 @@ test_top_level_not_mapping(void **state)
 {
 	(void)state;
 	check_error("# list\n- listen\n- access\n", 2,
-		    "the top level must be a mapping of keys, not a sequence",
-		    true);
+	    "the top level must be a mapping of keys, not a sequence", true);
 	check_error("just a string\n", 1,
-		    "the top level must be a mapping of keys, not a scalar",
-		    true);
+	    "the top level must be a mapping of keys, not a scalar", true);
 }
 
 static void
@@ -454,9 +454,9 @@ test_bad_address(void **state)
 {
 	(void)state;
 	check_error("listen:\n  - 127.0.0.1@53\n  - 1.2.3.4.5@53\n", 3,
-		    "bad listen address '1.2.3.4.5@53'", false);
+	    "bad listen address '1.2.3.4.5@53'", false);
 	check_error("listen: 127.0.0.1@99999\n", 1,
-		    "bad listen address '127.0.0.1@99999'", false);
+	    "bad listen address '127.0.0.1@99999'", false);
 	check_error("listen: 127.1@53\n", 1, "bad listen address", false);
 	check_error("listen: localhost@53\n", 1, "bad listen address", false);
 	check_error("listen: 127.0.0.1@\n", 1, "bad listen address", false);
@@ -468,18 +468,18 @@ test_bad_cidr(void **state)
 {
 	(void)state;
 	check_error("access:\n  - 10.0.0.1/8\n", 2,
-		    "host bits set in 10.0.0.1/8", true);
+	    "host bits set in 10.0.0.1/8", true);
 	check_error("access: [\"2001:db8::1/32\"]\n", 1,
-		    "host bits set in 2001:db8::1/32", true);
+	    "host bits set in 2001:db8::1/32", true);
 	check_error("access:\n  - 10.0.0.0/33\n", 2,
-		    "bad access prefix '10.0.0.0/33': prefix length must be 0..32",
-		    true);
-	check_error("access:\n  - ::/129\n", 2,
-		    "prefix length must be 0..128", false);
+	    "bad access prefix '10.0.0.0/33': prefix length must be 0..32",
+	    true);
+	check_error(
+	    "access:\n  - ::/129\n", 2, "prefix length must be 0..128", false);
 	check_error("access:\n  - 10.0.0.0/x\n", 2,
-		    "bad access prefix '10.0.0.0/x'", false);
+	    "bad access prefix '10.0.0.0/x'", false);
 	check_error("access:\n  - example.com/8\n", 2,
-		    "bad access prefix 'example.com/8'", false);
+	    "bad access prefix 'example.com/8'", false);
 }
 
 static void
@@ -489,17 +489,17 @@ test_out_of_range(void **state)
 		const char *section, *key;
 		long min, max;
 	} r[] = {
-		{ NULL, "workers", 0, 256 },
-		{ "cache", "max_ttl", 0, 604800 },
-		{ "cache", "min_ttl", 0, 3600 },
-		{ "cache", "negative_ttl", 0, 86400 },
-		{ "tcp", "idle_timeout", 100, 600000 },
-		{ "tcp", "max_clients", 1, 65535 },
-		{ "limits", "max_sends", 1, 200 },
-		{ "limits", "max_glueless", 0, 50 },
-		{ "limits", "max_cname", 1, 64 },
-		{ "limits", "max_depth", 1, 64 },
-		{ "limits", "max_time", 100, 60000 },
+	    {NULL, "workers", 0, 256},
+	    {"cache", "max_ttl", 0, 604800},
+	    {"cache", "min_ttl", 0, 3600},
+	    {"cache", "negative_ttl", 0, 86400},
+	    {"tcp", "idle_timeout", 100, 600000},
+	    {"tcp", "max_clients", 1, 65535},
+	    {"limits", "max_sends", 1, 200},
+	    {"limits", "max_glueless", 0, 50},
+	    {"limits", "max_cname", 1, 64},
+	    {"limits", "max_depth", 1, 64},
+	    {"limits", "max_time", 100, 60000},
 	};
 	char text[256], msg[256], full[64];
 	struct cfg c;
@@ -507,44 +507,46 @@ test_out_of_range(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
-		long bad[] = { r[i].min - 1, r[i].max + 1 };
-		long good[] = { r[i].min, r[i].max };
+		long bad[] = {r[i].min - 1, r[i].max + 1};
+		long good[] = {r[i].min, r[i].max};
 
 		snprintf(full, sizeof(full), "%s%s%s",
-			 r[i].section ? r[i].section : "",
-			 r[i].section ? "." : "", r[i].key);
+		    r[i].section ? r[i].section : "", r[i].section ? "." : "",
+		    r[i].key);
 		for (size_t j = 0; j < 2; j++) {
 			/* both bounds are accepted ... */
 			if (r[i].section)
 				snprintf(text, sizeof(text), "%s:\n  %s: %ld\n",
-					 r[i].section, r[i].key, good[j]);
+				    r[i].section, r[i].key, good[j]);
 			else
 				snprintf(text, sizeof(text), "%s: %ld\n",
-					 r[i].key, good[j]);
+				    r[i].key, good[j]);
 			assert_int_equal(load(text, &c, err, sizeof(err)), 0);
 			cfg_free(&c);
 			/* ... one past them is refused, at the key's line */
 			if (bad[j] < 0)
 				continue;
 			if (r[i].section)
-				snprintf(text, sizeof(text), "\n%s:\n  %s: %ld\n",
-					 r[i].section, r[i].key, bad[j]);
+				snprintf(text, sizeof(text),
+				    "\n%s:\n  %s: %ld\n", r[i].section,
+				    r[i].key, bad[j]);
 			else
 				snprintf(text, sizeof(text), "\n\n%s: %ld\n",
-					 r[i].key, bad[j]);
+				    r[i].key, bad[j]);
 			snprintf(msg, sizeof(msg),
-				 "'%s' is out of range: %ld (must be %ld..%ld)",
-				 full, bad[j], r[i].min, r[i].max);
+			    "'%s' is out of range: %ld (must be %ld..%ld)",
+			    full, bad[j], r[i].min, r[i].max);
 			check_error(text, 3, msg, true);
 		}
 	}
 	check_error("workers: -1\n", 1,
-		    "'workers' is out of range: -1 (must be 0..256)", true);
-	check_error("workers: 99999999999999999999999\n", 1,
-		    "(must be 0..256)", false);
+	    "'workers' is out of range: -1 (must be 0..256)", true);
+	check_error(
+	    "workers: 99999999999999999999999\n", 1, "(must be 0..256)", false);
 	check_error("workers: four\n", 1,
-		    "'workers' must be an integer in 0..256, not 'four'", true);
-	check_error("workers: 0x10\n", 1, "must be an integer in 0..256", false);
+	    "'workers' must be an integer in 0..256, not 'four'", true);
+	check_error(
+	    "workers: 0x10\n", 1, "must be an integer in 0..256", false);
 }
 
 static void
@@ -552,10 +554,9 @@ test_min_ttl_above_max_ttl(void **state)
 {
 	(void)state;
 	check_error("cache:\n  max_ttl: 30\n  min_ttl: 60\n", 3,
-		    "'cache.min_ttl' (60) must not exceed 'cache.max_ttl' (30)",
-		    true);
+	    "'cache.min_ttl' (60) must not exceed 'cache.max_ttl' (30)", true);
 	check_error("cache:\n  min_ttl: 60\n  max_ttl: 30\n", 2,
-		    "must not exceed", false);
+	    "must not exceed", false);
 }
 
 static void
@@ -567,27 +568,30 @@ test_size(void **state)
 		const char *text;
 		uint64_t bytes;
 	} ok[] = {
-		{ "65536", 65536 }, { "64k", 64 << 10 }, { "64K", 64 << 10 },
-		{ "16M", 16 << 20 }, { "1G", 1u << 30 },
-		{ "64G", 64ull << 30 }, { "\"2G\"", 2ull << 30 },
+	    {"65536", 65536},
+	    {"64k", 64 << 10},
+	    {"64K", 64 << 10},
+	    {"16M", 16 << 20},
+	    {"1G", 1u << 30},
+	    {"64G", 64ull << 30},
+	    {"\"2G\"", 2ull << 30},
 	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		char text[64];
 
-		snprintf(text, sizeof(text), "cache:\n  size: %s\n",
-			 ok[i].text);
+		snprintf(
+		    text, sizeof(text), "cache:\n  size: %s\n", ok[i].text);
 		assert_int_equal(load(text, &c, err, sizeof(err)), 0);
 		assert_int_equal(c.cache.size, ok[i].bytes);
 		cfg_free(&c);
 	}
 	check_error("cache:\n  size: 65535\n", 2,
-		    "'cache.size' is out of range: 65535 (must be 64k..64G)",
-		    true);
+	    "'cache.size' is out of range: 65535 (must be 64k..64G)", true);
 	check_error("cache:\n  size: 65G\n", 2, "(must be 64k..64G)", false);
 	check_error("cache:\n  size: 99999999999999999999999G\n", 2,
-		    "out of range", false);
+	    "out of range", false);
 }
 
 static void
@@ -595,11 +599,10 @@ test_bad_size_suffix(void **state)
 {
 	(void)state;
 	check_error("cache:\n  size: 64X\n", 2,
-		    "'cache.size': bad size suffix in '64X' (use k, K, M or G)",
-		    true);
+	    "'cache.size': bad size suffix in '64X' (use k, K, M or G)", true);
 	check_error("cache:\n  size: 64MB\n", 2, "bad size suffix", false);
 	check_error("cache:\n  size: big\n", 2,
-		    "'cache.size' must be a size such as 64M", false);
+	    "'cache.size' must be a size such as 64M", false);
 }
 
 static void
@@ -615,10 +618,10 @@ test_hints_file(void **state)
 	assert_string_equal(c.root_hints, hints);
 	cfg_free(&c);
 
-	snprintf(text, sizeof(text), "workers: 1\n\nroot_hints: %s/nope.hints\n",
-		 tmpdir);
+	snprintf(text, sizeof(text),
+	    "workers: 1\n\nroot_hints: %s/nope.hints\n", tmpdir);
 	snprintf(msg, sizeof(msg), "root_hints '%s/nope.hints': %s", tmpdir,
-		 strerror(ENOENT));
+	    strerror(ENOENT));
 	check_error(text, 3, msg, true);
 	/* the key's line, even when the value is on the next one */
 	snprintf(text, sizeof(text), "root_hints:\n  %s/nope.hints\n", tmpdir);
@@ -628,8 +631,8 @@ test_hints_file(void **state)
 static void
 test_booleans(void **state)
 {
-	static const char *const yes[] = { "true", "yes", "on", "True", "YES" };
-	static const char *const no[] = { "false", "no", "off", "False", "OFF" };
+	static const char *const yes[] = {"true", "yes", "on", "True", "YES"};
+	static const char *const no[] = {"false", "no", "off", "False", "OFF"};
 	char text[64], err[256];
 	struct cfg c;
 
@@ -645,15 +648,16 @@ test_booleans(void **state)
 		cfg_free(&c);
 	}
 	check_error("qname_minimisation: maybe\n", 1,
-		    "'qname_minimisation' must be a boolean (true/false, "
-		    "yes/no, on/off), not 'maybe'", true);
+	    "'qname_minimisation' must be a boolean (true/false, "
+	    "yes/no, on/off), not 'maybe'",
+	    true);
 }
 
 static void
 test_log_level(void **state)
 {
-	static const char *const names[] = { "error", "warning", "info",
-					     "debug" };
+	static const char *const names[] = {
+	    "error", "warning", "info", "debug"};
 	char text[64], err[256];
 	struct cfg c;
 
@@ -665,8 +669,9 @@ test_log_level(void **state)
 		cfg_free(&c);
 	}
 	check_error("log:\n  dest: syslog\n  level: loud\n", 3,
-		    "'log.level' must be error, warning, info or debug, "
-		    "not 'loud'", true);
+	    "'log.level' must be error, warning, info or debug, "
+	    "not 'loud'",
+	    true);
 }
 
 static void
@@ -677,16 +682,18 @@ test_strings(void **state)
 
 	(void)state;
 	check_error("user: \"\"\n", 1, "'user' needs a value", true);
-	check_error("log:\n  dest: \"\"\n", 2, "'log.dest' needs a value", true);
+	check_error(
+	    "log:\n  dest: \"\"\n", 2, "'log.dest' needs a value", true);
 	memset(text, 0, sizeof(text));
 	strcpy(text, "control_socket: /");
 	memset(text + strlen(text), 'x', 120);
 	strcat(text, "\n");
-	check_error(text, 1, "'control_socket' is too long (at most 107 bytes)",
-		    true);
+	check_error(
+	    text, 1, "'control_socket' is too long (at most 107 bytes)", true);
 	check_error("user: \"a\\0b\"\n", 1, "contains a NUL byte", false);
 	assert_int_equal(load("log:\n  dest: syslog\nuser: \"nobody\"\n", &c,
-			      err, sizeof(err)), 0);
+	                     err, sizeof(err)),
+	    0);
 	assert_string_equal(c.log.dest, "syslog");
 	assert_string_equal(c.user, "nobody");
 	cfg_free(&c);
@@ -697,7 +704,7 @@ test_second_document(void **state)
 {
 	(void)state;
 	check_error("workers: 1\n---\nworkers: 2\n", 3,
-		    "only one YAML document is allowed", true);
+	    "only one YAML document is allowed", true);
 }
 
 static void
@@ -708,8 +715,7 @@ test_error_buffer(void **state)
 
 	(void)state;
 	/* truncated but terminated; a NULL buffer is accepted too */
-	assert_int_equal(load("workers: 300\n", &c, err, sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(load("workers: 300\n", &c, err, sizeof(err)), -EINVAL);
 	assert_int_equal(strlen(err), sizeof(err) - 1);
 	assert_int_equal(load("workers: 300\n", &c, NULL, 0), -EINVAL);
 	assert_int_equal(load("workers: 3\n", &c, NULL, 0), 0);
@@ -760,18 +766,19 @@ test_print_round_trip(void **state)
 	(void)state;
 	round_trip("");
 	snprintf(text, sizeof(text),
-		 "listen: [\"::1@5353\", 192.0.2.1@53]\n"
-		 "root_hints: %s\n"
-		 "access: [10.0.0.0/8, \"::ffff:192.0.2.0/120\", 2001:db8::/48]\n"
-		 "control_socket: \"/tmp/with \\\"quote\\\" and # hash.ctl\"\n"
-		 "workers: 3\nuser: nobody\n"
-		 "cache: {size: 65537, max_ttl: 100, min_ttl: 10, "
-		 "negative_ttl: 5}\n"
-		 "log: {level: warning, dest: \"/tmp/x: y.log\", queries: on}\n"
-		 "qname_minimisation: no\n"
-		 "tcp: {idle_timeout: 100, max_clients: 1}\n"
-		 "limits: {max_sends: 1, max_glueless: 0, max_cname: 1, "
-		 "max_depth: 64, max_time: 60000}\n", hints);
+	    "listen: [\"::1@5353\", 192.0.2.1@53]\n"
+	    "root_hints: %s\n"
+	    "access: [10.0.0.0/8, \"::ffff:192.0.2.0/120\", 2001:db8::/48]\n"
+	    "control_socket: \"/tmp/with \\\"quote\\\" and # hash.ctl\"\n"
+	    "workers: 3\nuser: nobody\n"
+	    "cache: {size: 65537, max_ttl: 100, min_ttl: 10, "
+	    "negative_ttl: 5}\n"
+	    "log: {level: warning, dest: \"/tmp/x: y.log\", queries: on}\n"
+	    "qname_minimisation: no\n"
+	    "tcp: {idle_timeout: 100, max_clients: 1}\n"
+	    "limits: {max_sends: 1, max_glueless: 0, max_cname: 1, "
+	    "max_depth: 64, max_time: 60000}\n",
+	    hints);
 	round_trip(text);
 	round_trip("access: []\ncache:\n  size: 3G\n");
 }
@@ -784,14 +791,17 @@ test_print_content(void **state)
 
 	(void)state;
 	assert_int_equal(cfg_defaults(&c), 0);
-	c.cache.size = 1536 * 1024;	/* 1.5M prints as 1536k */
+	c.cache.size = 1536 * 1024; /* 1.5M prints as 1536k */
 	out = print_to_string(&c);
-	assert_non_null(strstr(out, "listen:\n  - \"127.0.0.1@53\"\n"
-				    "  - \"::1@53\"\n"));
-	assert_non_null(strstr(out, "access:\n  - \"127.0.0.0/8\"\n"
-				    "  - \"::1/128\"\n"));
+	assert_non_null(strstr(out,
+	    "listen:\n  - \"127.0.0.1@53\"\n"
+	    "  - \"::1@53\"\n"));
+	assert_non_null(strstr(out,
+	    "access:\n  - \"127.0.0.0/8\"\n"
+	    "  - \"::1/128\"\n"));
 	assert_non_null(strstr(out, "# root_hints: "));
-	assert_non_null(strstr(out, "control_socket: \"/run/resolverd.ctl\"\n"));
+	assert_non_null(
+	    strstr(out, "control_socket: \"/run/resolverd.ctl\"\n"));
 	assert_non_null(strstr(out, "cache:\n  size: 1536k\n"));
 	assert_non_null(strstr(out, "  level: info\n"));
 	assert_non_null(strstr(out, "qname_minimisation: true\n"));
@@ -903,7 +913,7 @@ test_parse_size(void **state)
 static bool
 allowed4(const struct cfg *c, const char *addr)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_in sin = {.sin_family = AF_INET};
 
 	assert_int_equal(inet_pton(AF_INET, addr, &sin.sin_addr), 1);
 	return cfg_access_allowed(c, (const struct sockaddr *)&sin);
@@ -912,7 +922,7 @@ allowed4(const struct cfg *c, const char *addr)
 static bool
 allowed6(const struct cfg *c, const char *addr)
 {
-	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
 
 	assert_int_equal(inet_pton(AF_INET6, addr, &sin6.sin6_addr), 1);
 	return cfg_access_allowed(c, (const struct sockaddr *)&sin6);
@@ -922,7 +932,7 @@ static void
 test_access_allowed_defaults(void **state)
 {
 	struct cfg c;
-	struct sockaddr sa = { .sa_family = AF_UNIX };
+	struct sockaddr sa = {.sa_family = AF_UNIX};
 
 	(void)state;
 	assert_int_equal(cfg_defaults(&c), 0);
@@ -949,12 +959,14 @@ test_access_allowed_prefixes(void **state)
 
 	(void)state;
 	assert_int_equal(load("access:\n"
-			      "  - 10.0.0.0/8\n"
-			      "  - 192.0.2.128/25\n"
-			      "  - 198.51.100.7\n"
-			      "  - 2001:db8:a000::/35\n"
-			      "  - ::/128\n", &c, err, sizeof(err)), 0);
-	assert_false(allowed4(&c, "127.0.0.1"));	/* default replaced */
+	                      "  - 10.0.0.0/8\n"
+	                      "  - 192.0.2.128/25\n"
+	                      "  - 198.51.100.7\n"
+	                      "  - 2001:db8:a000::/35\n"
+	                      "  - ::/128\n",
+	                     &c, err, sizeof(err)),
+	    0);
+	assert_false(allowed4(&c, "127.0.0.1")); /* default replaced */
 	assert_true(allowed4(&c, "10.1.2.3"));
 	assert_false(allowed4(&c, "11.0.0.0"));
 	assert_true(allowed4(&c, "192.0.2.128"));
@@ -975,7 +987,8 @@ test_access_allowed_prefixes(void **state)
 	assert_false(allowed6(&c, "::ffff:10.0.0.1"));
 	assert_false(allowed4(&c, "10.0.0.1"));
 	cfg_free(&c);
-	assert_int_equal(load("access: [0.0.0.0/0]\n", &c, err, sizeof(err)), 0);
+	assert_int_equal(
+	    load("access: [0.0.0.0/0]\n", &c, err, sizeof(err)), 0);
 	assert_true(allowed4(&c, "203.0.113.1"));
 	assert_true(allowed6(&c, "::ffff:203.0.113.1"));
 	assert_false(allowed6(&c, "::1"));
@@ -997,8 +1010,8 @@ test_key_schema(void **state)
 	assert_int_equal(cfg_key_kind("cache.size"), CFG_KIND_SCALAR);
 	assert_int_equal(cfg_key_kind("size"), CFG_KIND_NONE);
 	assert_string_equal(cfg_key_suggest("wrokers"), "workers");
-	assert_string_equal(cfg_key_suggest("limits.max_dept"),
-			    "limits.max_depth");
+	assert_string_equal(
+	    cfg_key_suggest("limits.max_dept"), "limits.max_depth");
 	assert_null(cfg_key_suggest("completely_different"));
 	assert_int_equal(cfg_defaults(&c), 0);
 	assert_int_equal(cfg_set(&c, "workers", "7", msg, sizeof(msg)), 0);
@@ -1019,12 +1032,13 @@ test_forward_zones(void **state)
 
 	(void)state;
 	assert_int_equal(load("forward_zones:\n"
-			      "  - zone: example.com\n"
-			      "    servers: [192.0.2.1, \"192.0.2.2@5353\"]\n"
-			      "    fallback: iterate\n"
-			      "  - zone: .\n"
-			      "    servers: 127.0.0.1@5301\n", &c, err,
-			      sizeof(err)), 0);
+	                      "  - zone: example.com\n"
+	                      "    servers: [192.0.2.1, \"192.0.2.2@5353\"]\n"
+	                      "    fallback: iterate\n"
+	                      "  - zone: .\n"
+	                      "    servers: 127.0.0.1@5301\n",
+	                     &c, err, sizeof(err)),
+	    0);
 	assert_int_equal(c.nforwards, 2);
 	assert_string_equal(c.forwards[0].zone, "example.com.");
 	assert_int_equal(c.forwards[0].nservers, 2);
@@ -1034,22 +1048,23 @@ test_forward_zones(void **state)
 	assert_false(c.forwards[1].fallback_iterate);
 	cfg_free(&c);
 	check_error("forward_zones:\n  - zone: a.b\n", 1,
-		    "forward zone 'a.b.' has no 'servers'", true);
+	    "forward zone 'a.b.' has no 'servers'", true);
 	check_error("forward_zones:\n  - servers: [192.0.2.1]\n", 1,
-		    "forward zone 1 has no 'zone'", true);
+	    "forward zone 1 has no 'zone'", true);
 	check_error("forward_zones:\n  - zone: a\n    servers: [nope]\n", 3,
-		    "bad server address 'nope'", false);
+	    "bad server address 'nope'", false);
 	check_error("forward_zones:\n  - zone: a..b\n", 2,
-		    "bad zone name 'a..b'", true);
+	    "bad zone name 'a..b'", true);
 	check_error("forward_zones:\n  - zone: a\n    fallback: maybe\n", 3,
-		    "'forward_zones.fallback' must be iterate or fail, not "
-		    "'maybe'", true);
+	    "'forward_zones.fallback' must be iterate or fail, not "
+	    "'maybe'",
+	    true);
 	check_error("forward_zones:\n  - zone: a\n    sevrers: [1.2.3.4]\n", 3,
-		    "unknown key 'forward_zones.sevrers' (did you mean "
-		    "'forward_zones.servers'?)", true);
+	    "unknown key 'forward_zones.sevrers' (did you mean "
+	    "'forward_zones.servers'?)",
+	    true);
 	check_error("forward_zones: [a, b]\n", 1,
-		    "'forward_zones' entries must be mappings, not a scalar",
-		    true);
+	    "'forward_zones' entries must be mappings, not a scalar", true);
 }
 
 static void
@@ -1061,19 +1076,20 @@ test_tiers_profiles(void **state)
 	(void)state;
 	/* a profile fills what the file leaves unset, in any key order */
 	assert_int_equal(load("tiers:\n"
-			      "  - name: browser\n"
-			      "    cache: {max_ttl: 10}\n"
-			      "    profile: browser\n"
-			      "    listen: 127.0.0.1@5301\n"
-			      "  - name: router\n"
-			      "    profile: router\n"
-			      "    listen: [127.0.0.1@5303]\n"
-			      "    upstream: 127.0.0.1@5399\n"
-			      "  - name: isp\n"
-			      "    profile: isp\n"
-			      "    upstream: iterate\n"
-			      "    listen: [127.0.0.1@5304]\n", &c, err,
-			      sizeof(err)), 0);
+	                      "  - name: browser\n"
+	                      "    cache: {max_ttl: 10}\n"
+	                      "    profile: browser\n"
+	                      "    listen: 127.0.0.1@5301\n"
+	                      "  - name: router\n"
+	                      "    profile: router\n"
+	                      "    listen: [127.0.0.1@5303]\n"
+	                      "    upstream: 127.0.0.1@5399\n"
+	                      "  - name: isp\n"
+	                      "    profile: isp\n"
+	                      "    upstream: iterate\n"
+	                      "    listen: [127.0.0.1@5304]\n",
+	                     &c, err, sizeof(err)),
+	    0);
 	assert_int_equal(c.ntiers, 3);
 	assert_int_equal(c.tiers[0].profile, CFG_PROFILE_BROWSER);
 	assert_int_equal(c.tiers[0].cache.max_ttl, 10);
@@ -1087,21 +1103,24 @@ test_tiers_profiles(void **state)
 	assert_true(c.tiers[2].upstream_iterate);
 	cfg_free(&c);
 	check_error("tiers:\n  - name: a\n    listen: [127.0.0.1@1]\n"
-		    "  - name: a\n    listen: [127.0.0.1@2]\n", 1,
-		    "two tiers are named 'a'", true);
-	check_error("tiers:\n  - name: a\n", 1, "tier 'a' has no 'listen'",
-		    true);
+	            "  - name: a\n    listen: [127.0.0.1@2]\n",
+	    1, "two tiers are named 'a'", true);
+	check_error(
+	    "tiers:\n  - name: a\n", 1, "tier 'a' has no 'listen'", true);
 	check_error("tiers:\n  - name: a\n    listen: [127.0.0.1@1]\n"
-		    "    profile: phone\n", 4, "'tiers.profile' must be browser, "
-		    "os, router, isp or none, not 'phone'", true);
+	            "    profile: phone\n",
+	    4,
+	    "'tiers.profile' must be browser, "
+	    "os, router, isp or none, not 'phone'",
+	    true);
 	check_error("tiers:\n  - name: a\n    listen: [127.0.0.1@1]\n"
-		    "    cache: {max_ttl: 999999}\n", 4,
-		    "'tiers.cache.max_ttl' is out of range", false);
+	            "    cache: {max_ttl: 999999}\n",
+	    4, "'tiers.cache.max_ttl' is out of range", false);
 	check_error("tiers:\n  - name: a\n    listen: [127.0.0.1@1]\n"
-		    "    cache: {min_ttl: 100, max_ttl: 10}\n", 1,
-		    "tier 'a': min_ttl (100) must not exceed max_ttl (10)", true);
+	            "    cache: {min_ttl: 100, max_ttl: 10}\n",
+	    1, "tier 'a': min_ttl (100) must not exceed max_ttl (10)", true);
 	check_error("tiers: 3\n", 1,
-		    "'tiers' must be a sequence of mappings, not a scalar", true);
+	    "'tiers' must be a sequence of mappings, not a scalar", true);
 }
 
 /* ---- control socket mode and owner, cache.persist ---------------------- */
@@ -1124,24 +1143,27 @@ test_control_and_persist(void **state)
 	free(out);
 	cfg_free(&c);
 
-	assert_int_equal(load("control_socket_mode: 0660\n"
-			      "control_socket_owner: \"root:adm\"\n"
-			      "cache:\n  persist: /var/lib/resolverd/cache.dump\n",
-			      &c, err, sizeof(err)), 0);
+	assert_int_equal(
+	    load("control_socket_mode: 0660\n"
+	         "control_socket_owner: \"root:adm\"\n"
+	         "cache:\n  persist: /var/lib/resolverd/cache.dump\n",
+	        &c, err, sizeof(err)),
+	    0);
 	assert_int_equal(c.control_mode, 0660);
 	assert_string_equal(c.control_owner, "root:adm");
 	assert_string_equal(c.cache.persist, "/var/lib/resolverd/cache.dump");
 	cfg_free(&c);
 	round_trip("control_socket_mode: \"640\"\n"
-		   "control_socket_owner: bind\n"
-		   "cache:\n  persist: /tmp/x.dump\n");
+	           "control_socket_owner: bind\n"
+	           "cache:\n  persist: /tmp/x.dump\n");
 
 	check_error("control_socket_mode: 0999\n", 1,
-		    "'control_socket_mode' must be an octal file mode such as "
-		    "0600 or 0660, not '0999'", true);
+	    "'control_socket_mode' must be an octal file mode such as "
+	    "0600 or 0660, not '0999'",
+	    true);
 	check_error("control_socket_mode: rw\n", 1, "octal file mode", false);
-	check_error("control_socket_mode: 01777\n", 1, "octal file mode",
-		    false);
+	check_error(
+	    "control_socket_mode: 01777\n", 1, "octal file mode", false);
 }
 
 static void
@@ -1149,7 +1171,8 @@ test_items_round_trip(void **state)
 {
 	static const char text[] =
 	    "forward_zones:\n  - zone: example.org\n    servers: [192.0.2.9]\n"
-	    "tiers:\n  - name: os\n    profile: os\n    listen: [127.0.0.1@5302]\n"
+	    "tiers:\n  - name: os\n    profile: os\n    listen: "
+	    "[127.0.0.1@5302]\n"
 	    "  - name: isp\n    profile: isp\n    listen: [127.0.0.1@5304]\n";
 	char printed[8192], again[8192], err[512], path2[128];
 	struct cfg c;
@@ -1178,47 +1201,47 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_empty_file_is_defaults),
-		cmocka_unit_test(test_comments_only_is_defaults),
-		cmocka_unit_test(test_empty_section_is_defaults),
-		cmocka_unit_test(test_full_file),
-		cmocka_unit_test(test_listen_replaces_default),
-		cmocka_unit_test(test_listen_single_scalar),
-		cmocka_unit_test(test_access_replaces_default),
-		cmocka_unit_test(test_too_many_listen),
-		cmocka_unit_test(test_too_many_access),
-		cmocka_unit_test(test_empty_listen),
-		cmocka_unit_test(test_cannot_open),
-		cmocka_unit_test(test_syntax_error),
-		cmocka_unit_test(test_unknown_key_suggestion),
-		cmocka_unit_test(test_duplicate_key),
-		cmocka_unit_test(test_wrong_type),
-		cmocka_unit_test(test_top_level_not_mapping),
-		cmocka_unit_test(test_bad_address),
-		cmocka_unit_test(test_bad_cidr),
-		cmocka_unit_test(test_out_of_range),
-		cmocka_unit_test(test_min_ttl_above_max_ttl),
-		cmocka_unit_test(test_size),
-		cmocka_unit_test(test_bad_size_suffix),
-		cmocka_unit_test(test_hints_file),
-		cmocka_unit_test(test_booleans),
-		cmocka_unit_test(test_log_level),
-		cmocka_unit_test(test_strings),
-		cmocka_unit_test(test_second_document),
-		cmocka_unit_test(test_error_buffer),
-		cmocka_unit_test(test_print_round_trip),
-		cmocka_unit_test(test_print_content),
-		cmocka_unit_test(test_parse_listen),
-		cmocka_unit_test(test_parse_prefix),
-		cmocka_unit_test(test_parse_size),
-		cmocka_unit_test(test_access_allowed_defaults),
-		cmocka_unit_test(test_access_allowed_prefixes),
-		cmocka_unit_test(test_key_schema),
-		cmocka_unit_test(test_forward_zones),
-		cmocka_unit_test(test_tiers_profiles),
-		cmocka_unit_test(test_items_round_trip),
-		cmocka_unit_test(test_control_and_persist),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_empty_file_is_defaults),
+	    cmocka_unit_test(test_comments_only_is_defaults),
+	    cmocka_unit_test(test_empty_section_is_defaults),
+	    cmocka_unit_test(test_full_file),
+	    cmocka_unit_test(test_listen_replaces_default),
+	    cmocka_unit_test(test_listen_single_scalar),
+	    cmocka_unit_test(test_access_replaces_default),
+	    cmocka_unit_test(test_too_many_listen),
+	    cmocka_unit_test(test_too_many_access),
+	    cmocka_unit_test(test_empty_listen),
+	    cmocka_unit_test(test_cannot_open),
+	    cmocka_unit_test(test_syntax_error),
+	    cmocka_unit_test(test_unknown_key_suggestion),
+	    cmocka_unit_test(test_duplicate_key),
+	    cmocka_unit_test(test_wrong_type),
+	    cmocka_unit_test(test_top_level_not_mapping),
+	    cmocka_unit_test(test_bad_address),
+	    cmocka_unit_test(test_bad_cidr),
+	    cmocka_unit_test(test_out_of_range),
+	    cmocka_unit_test(test_min_ttl_above_max_ttl),
+	    cmocka_unit_test(test_size),
+	    cmocka_unit_test(test_bad_size_suffix),
+	    cmocka_unit_test(test_hints_file),
+	    cmocka_unit_test(test_booleans),
+	    cmocka_unit_test(test_log_level),
+	    cmocka_unit_test(test_strings),
+	    cmocka_unit_test(test_second_document),
+	    cmocka_unit_test(test_error_buffer),
+	    cmocka_unit_test(test_print_round_trip),
+	    cmocka_unit_test(test_print_content),
+	    cmocka_unit_test(test_parse_listen),
+	    cmocka_unit_test(test_parse_prefix),
+	    cmocka_unit_test(test_parse_size),
+	    cmocka_unit_test(test_access_allowed_defaults),
+	    cmocka_unit_test(test_access_allowed_prefixes),
+	    cmocka_unit_test(test_key_schema),
+	    cmocka_unit_test(test_forward_zones),
+	    cmocka_unit_test(test_tiers_profiles),
+	    cmocka_unit_test(test_items_round_trip),
+	    cmocka_unit_test(test_control_and_persist),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -18,32 +18,32 @@
 #include "cache/cache.h"
 #include "resolver/dump.h"
 
-#define T0	1700000000000ULL
+#define T0 1700000000000ULL
 
-static const uint8_t n_www[] = { 3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p',
-	'l', 'e', 3, 'c', 'o', 'm', 0 };
-static const uint8_t n_ex[] = { 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c',
-	'o', 'm', 0 };
-static const uint8_t n_nope[] = { 4, 'n', 'o', 'p', 'e', 7, 'e', 'x', 'a',
-	'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0 };
-static const uint8_t n_com[] = { 3, 'c', 'o', 'm', 0 };
-static const uint8_t n_txt[] = { 3, 't', 'x', 't', 7, 'e', 'x', 'a', 'm', 'p',
-	'l', 'e', 3, 'c', 'o', 'm', 0 };
+static const uint8_t n_www[] = {3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p',
+    'l', 'e', 3, 'c', 'o', 'm', 0};
+static const uint8_t n_ex[] = {
+    7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0};
+static const uint8_t n_nope[] = {4, 'n', 'o', 'p', 'e', 7, 'e', 'x', 'a', 'm',
+    'p', 'l', 'e', 3, 'c', 'o', 'm', 0};
+static const uint8_t n_com[] = {3, 'c', 'o', 'm', 0};
+static const uint8_t n_txt[] = {3, 't', 'x', 't', 7, 'e', 'x', 'a', 'm', 'p',
+    'l', 'e', 3, 'c', 'o', 'm', 0};
 
 /* two A records: 192.0.2.1, 192.0.2.2 */
-static const uint8_t rd_a[] = { 0, 4, 192, 0, 2, 1, 0, 4, 192, 0, 2, 2 };
+static const uint8_t rd_a[] = {0, 4, 192, 0, 2, 1, 0, 4, 192, 0, 2, 2};
 /* NS a.gtld. */
-static const uint8_t rd_ns[] = { 0, 8, 1, 'a', 4, 'g', 't', 'l', 'd', 0 };
+static const uint8_t rd_ns[] = {0, 8, 1, 'a', 4, 'g', 't', 'l', 'd', 0};
 /* TXT with a quote, a semicolon and a tab */
-static const uint8_t rd_txt[] = { 0, 12, 11, 'a', '"', 'b', ';', ' ', 'k',
-	'i', 'n', 'd', '=', '\t' };
+static const uint8_t rd_txt[] = {
+    0, 12, 11, 'a', '"', 'b', ';', ' ', 'k', 'i', 'n', 'd', '=', '\t'};
 
 /* SOA ns1.example.com. h.example.com. 1 7200 3600 1209600 300 */
 static size_t
 soa_rdata(uint8_t *out)
 {
-	static const uint8_t tail[] = { 0, 0, 0, 1, 0, 0, 0x1c, 0x20, 0, 0,
-		0x0e, 0x10, 0, 0x12, 0x75, 0, 0, 0, 1, 0x2c };
+	static const uint8_t tail[] = {0, 0, 0, 1, 0, 0, 0x1c, 0x20, 0, 0, 0x0e,
+	    0x10, 0, 0x12, 0x75, 0, 0, 0, 1, 0x2c};
 	uint8_t *p = out + 2;
 
 	memcpy(p, "\3ns1\7example\3com", 16);
@@ -65,10 +65,18 @@ store(struct cache *c, const uint8_t *owner, uint16_t type, uint8_t kind,
     const uint8_t *soa_owner, uint64_t now)
 {
 	struct cache_rrset_in in = {
-		.owner = owner, .type = type, .rclass = 1, .kind = kind,
-		.rank = rank, .ttl = ttl, .nrr = nrr, .rdata = rd,
-		.rdata_len = rdlen, .soa_owner = soa_owner,
-		.source = { 127, 53, 10, 1 }, .source_family = AF_INET,
+	    .owner = owner,
+	    .type = type,
+	    .rclass = 1,
+	    .kind = kind,
+	    .rank = rank,
+	    .ttl = ttl,
+	    .nrr = nrr,
+	    .rdata = rd,
+	    .rdata_len = rdlen,
+	    .soa_owner = soa_owner,
+	    .source = {127, 53, 10, 1},
+	    .source_family = AF_INET,
 	};
 
 	assert_int_equal(cache_store(c, &in, now), 1);
@@ -77,8 +85,8 @@ store(struct cache *c, const uint8_t *owner, uint16_t type, uint8_t kind,
 static struct cache *
 filled(void)
 {
-	struct cache *c = cache_new(1 << 20, &(struct cache_policy){
-		.max_ttl = 86400, .negative_ttl = 3600 });
+	struct cache *c = cache_new(1 << 20,
+	    &(struct cache_policy){.max_ttl = 86400, .negative_ttl = 3600});
 	uint8_t soa[128];
 	size_t soalen = soa_rdata(soa);
 
@@ -117,10 +125,10 @@ render_cb(const struct cache_rrset_out *e, void *arg)
 }
 
 static char *
-render_tier(struct cache *c, uint64_t now, bool json, size_t *len,
-    const char *tier)
+render_tier(
+    struct cache *c, uint64_t now, bool json, size_t *len, const char *tier)
 {
-	struct render r = { NULL, json, 0, tier };
+	struct render r = {NULL, json, 0, tier};
 	char *buf = NULL;
 
 	r.f = open_memstream(&buf, len);
@@ -142,7 +150,7 @@ struct sink {
 	struct cache *c;
 	unsigned bad_lines[8];
 	unsigned nbad;
-	unsigned labelled;	/* entries that came with tier=os */
+	unsigned labelled; /* entries that came with tier=os */
 };
 
 static int
@@ -171,14 +179,16 @@ sink_bad(void *arg, unsigned line, const char *msg)
 }
 
 static void
-same_entry(struct cache *a, struct cache *b, const uint8_t *name,
-    uint16_t type, uint64_t now)
+same_entry(struct cache *a, struct cache *b, const uint8_t *name, uint16_t type,
+    uint64_t now)
 {
 	struct cache_rrset_out x, y;
 	uint8_t bx[2048], by[2048];
 
-	assert_int_equal(cache_get(a, name, type, 1, now, &x, bx, sizeof(bx)), 1);
-	assert_int_equal(cache_get(b, name, type, 1, now, &y, by, sizeof(by)), 1);
+	assert_int_equal(
+	    cache_get(a, name, type, 1, now, &x, bx, sizeof(bx)), 1);
+	assert_int_equal(
+	    cache_get(b, name, type, 1, now, &y, by, sizeof(by)), 1);
 	assert_int_equal(x.kind, y.kind);
 	assert_int_equal(x.rank, y.rank);
 	assert_int_equal(x.nrr, y.nrr);
@@ -196,9 +206,9 @@ static void
 test_round_trip(void **state)
 {
 	struct cache *a = filled();
-	struct cache *b = cache_new(1 << 20, &(struct cache_policy){
-		.max_ttl = 86400, .negative_ttl = 3600 });
-	struct sink s = { b, { 0 }, 0, 0 };
+	struct cache *b = cache_new(1 << 20,
+	    &(struct cache_policy){.max_ttl = 86400, .negative_ttl = 3600});
+	struct sink s = {b, {0}, 0, 0};
 	struct dump_load_stats st;
 	uint64_t now = T0 + 10000;
 	size_t len;
@@ -207,17 +217,19 @@ test_round_trip(void **state)
 	(void)state;
 	text = render(a, now, false, &len);
 	assert_non_null(strstr(text, ";; resolverd-dump 1 time="));
-	assert_non_null(strstr(text, "www.example.com.\t290\tIN\tA\t192.0.2.1"
+	assert_non_null(strstr(text,
+	    "www.example.com.\t290\tIN\tA\t192.0.2.1"
 	    "\t; kind=answer rank=5 orig_ttl=300 stored="));
 	assert_non_null(strstr(text, "\tIN\tSOA\t"));
 	assert_non_null(strstr(text, "kind=NXDOMAIN name=nope.example.com."));
-	assert_non_null(strstr(text, "kind=NODATA name=www.example.com. "
+	assert_non_null(strstr(text,
+	    "kind=NODATA name=www.example.com. "
 	    "type=AAAA"));
 	assert_non_null(strstr(text, "kind=delegation"));
 	assert_non_null(strstr(text, "from=127.53.10.1"));
 	/* loaded 5 s after the dump: TTLs keep counting from the dump */
-	assert_int_equal(dump_load(text, len, now + 5000, sink_store, sink_bad,
-	    &s, &st), 0);
+	assert_int_equal(
+	    dump_load(text, len, now + 5000, sink_store, sink_bad, &s, &st), 0);
 	assert_int_equal(s.nbad, 0);
 	assert_int_equal(st.entries, 5);
 	assert_int_equal(st.records, 6);
@@ -237,7 +249,7 @@ test_expired_skipped(void **state)
 {
 	struct cache *a = filled();
 	struct cache *b = cache_new(1 << 20, NULL);
-	struct sink s = { b, { 0 }, 0, 0 };
+	struct sink s = {b, {0}, 0, 0};
 	struct dump_load_stats st;
 	size_t len;
 	char *text;
@@ -245,8 +257,9 @@ test_expired_skipped(void **state)
 	(void)state;
 	text = render(a, T0, false, &len);
 	/* 400 s later: every 300 s entry is dead, the 600 s and NS live */
-	assert_int_equal(dump_load(text, len, T0 + 400000, sink_store, sink_bad,
-	    &s, &st), 0);
+	assert_int_equal(
+	    dump_load(text, len, T0 + 400000, sink_store, sink_bad, &s, &st),
+	    0);
 	assert_int_equal(st.entries, 2);
 	assert_int_equal(st.expired, 3);
 	assert_int_equal(s.nbad, 0);
@@ -271,14 +284,15 @@ test_bad_lines(void **state)
 	    "x.example.com.\t300\tIN\tA\t192.0.2.3\t; kind=weird\n"
 	    "y.example.com.\t300\tIN\tA\t192.0.2.4\t; kind=answer\n";
 	struct cache *b = cache_new(1 << 20, NULL);
-	struct sink s = { b, { 0 }, 0, 0 };
+	struct sink s = {b, {0}, 0, 0};
 	struct dump_load_stats st;
 	struct cache_rrset_out o;
 	uint8_t buf[512];
 
 	(void)state;
 	assert_int_equal(dump_load(text, sizeof(text) - 1, T0 + 1000,
-	    sink_store, sink_bad, &s, &st), 0);
+	                     sink_store, sink_bad, &s, &st),
+	    0);
 	assert_int_equal(s.nbad, 4);
 	assert_int_equal(s.bad_lines[0], 3);
 	assert_int_equal(s.bad_lines[1], 4);
@@ -286,8 +300,8 @@ test_bad_lines(void **state)
 	assert_int_equal(s.bad_lines[3], 8);
 	assert_int_equal(st.bad, 4);
 	assert_int_equal(st.entries, 2);
-	assert_int_equal(cache_get(b, n_www, 1, 1, T0 + 1000, &o, buf,
-	    sizeof(buf)), 1);
+	assert_int_equal(
+	    cache_get(b, n_www, 1, 1, T0 + 1000, &o, buf, sizeof(buf)), 1);
 	assert_int_equal(o.nrr, 1);
 	assert_int_equal(o.ttl, 299);
 	cache_free(b);
@@ -296,14 +310,14 @@ test_bad_lines(void **state)
 static void
 test_bad_version(void **state)
 {
-	static const char text[] =
-	    ";; resolverd-dump 9 time=1700000000000\n";
-	struct sink s = { NULL, { 0 }, 0, 0 };
+	static const char text[] = ";; resolverd-dump 9 time=1700000000000\n";
+	struct sink s = {NULL, {0}, 0, 0};
 	struct dump_load_stats st;
 
 	(void)state;
 	assert_int_equal(dump_load(text, sizeof(text) - 1, T0, sink_store,
-	    sink_bad, &s, &st), 0);
+	                     sink_bad, &s, &st),
+	    0);
 	assert_int_equal(s.nbad, 1);
 	assert_int_equal(s.bad_lines[0], 1);
 }
@@ -321,10 +335,12 @@ test_json(void **state)
 		if (*p == '\n')
 			lines++;
 	assert_int_equal(lines, 5);
-	assert_non_null(strstr(text, "{\"owner\":\"www.example.com.\","
+	assert_non_null(strstr(text,
+	    "{\"owner\":\"www.example.com.\","
 	    "\"class\":\"IN\",\"type\":\"A\",\"ttl\":299,\"orig_ttl\":300,"
 	    "\"kind\":\"answer\",\"rank\":5,\"from\":\"127.53.10.1\""));
-	assert_non_null(strstr(text, "\"rdata\":[\"192.0.2.1\",\"192.0.2.2\"]"));
+	assert_non_null(
+	    strstr(text, "\"rdata\":[\"192.0.2.1\",\"192.0.2.2\"]"));
 	assert_non_null(strstr(text, "\"type\":null"));
 	assert_non_null(strstr(text, "\"kind\":\"NXDOMAIN\""));
 	assert_non_null(strstr(text, "\\\"b;"));
@@ -353,9 +369,9 @@ static void
 test_snap_and_filter(void **state)
 {
 	struct cache *a = filled();
-	struct dump_snap s = { 0 };
-	struct dump_filter f = { .has_name = true };
-	struct cache_rrset_out e = { .owner = n_www, .type = 1 };
+	struct dump_snap s = {0};
+	struct dump_filter f = {.has_name = true};
+	struct cache_rrset_out e = {.owner = n_www, .type = 1};
 	unsigned n = 0;
 
 	(void)state;
@@ -372,8 +388,8 @@ test_snap_and_filter(void **state)
 	f.type = 28;
 	assert_false(dump_match(&f, &e));
 	assert_true(dump_match(NULL, &e));
-	assert_string_equal(dump_kind_str(CACHE_RRSET, CACHE_RANK_GLUE, 1),
-	    "glue");
+	assert_string_equal(
+	    dump_kind_str(CACHE_RRSET, CACHE_RANK_GLUE, 1), "glue");
 	cache_free(a);
 }
 
@@ -383,9 +399,9 @@ static void
 test_tier_labels(void **state)
 {
 	struct cache *a = filled();
-	struct cache *b = cache_new(1 << 20, &(struct cache_policy){
-		.max_ttl = 86400, .negative_ttl = 3600 });
-	struct sink s = { b, { 0 }, 0, 0 };
+	struct cache *b = cache_new(1 << 20,
+	    &(struct cache_policy){.max_ttl = 86400, .negative_ttl = 3600});
+	struct sink s = {b, {0}, 0, 0};
 	struct dump_load_stats st;
 	size_t len, lines = 0;
 	char *text, *json;
@@ -401,15 +417,15 @@ test_tier_labels(void **state)
 		assert_true(eol - p > 9);
 		assert_memory_equal(eol - 8, " tier=os", 8);
 	}
-	assert_int_equal(dump_load(text, len, T0, sink_store, sink_bad, &s,
-	    &st), 0);
+	assert_int_equal(
+	    dump_load(text, len, T0, sink_store, sink_bad, &s, &st), 0);
 	assert_int_equal(s.nbad, 0);
 	assert_int_equal(st.entries, 5);
 	assert_int_equal(s.labelled, 5);
 	same_entry(a, b, n_www, 1, T0);
 	json = render_tier(a, T0, true, &len, "os");
 	assert_non_null(strstr(json, ",\"tier\":\"os\"}\n"));
-	assert_true(lines == 7);	/* header, 2 A, NS, TXT, 2 SOA */
+	assert_true(lines == 7); /* header, 2 A, NS, TXT, 2 SOA */
 	free(json);
 	free(text);
 	cache_free(a);
@@ -420,13 +436,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_expired_skipped),
-		cmocka_unit_test(test_bad_lines),
-		cmocka_unit_test(test_bad_version),
-		cmocka_unit_test(test_json),
-		cmocka_unit_test(test_snap_and_filter),
-		cmocka_unit_test(test_tier_labels),
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_expired_skipped),
+	    cmocka_unit_test(test_bad_lines),
+	    cmocka_unit_test(test_bad_version),
+	    cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_snap_and_filter),
+	    cmocka_unit_test(test_tier_labels),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

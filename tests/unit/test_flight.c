@@ -34,7 +34,7 @@ claim_wait_release(void **state)
 
 	assert_false(flights_busy(f, www, 1, 1));
 	assert_int_equal(flights_claim(f, www, 1, 1, (unsigned)a), -1);
-	assert_true(flights_busy(f, WWW, 1, 1));	/* any case */
+	assert_true(flights_busy(f, WWW, 1, 1)); /* any case */
 	assert_int_equal(flights_claim(f, www, 1, 1, (unsigned)a), -1);
 	/* b and c wait on a; another type is another question */
 	assert_int_equal(flights_claim(f, WWW, 1, 1, (unsigned)b), a);
@@ -64,7 +64,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(claim_wait_release),
+	    cmocka_unit_test(claim_wait_release),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

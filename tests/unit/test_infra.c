@@ -13,17 +13,17 @@
 #include "cache/infra.h"
 #include "resolver/limits.h"
 
-#define T0	1700000000000ULL
+#define T0 1700000000000ULL
 
-static const uint8_t v4a[16] = { 192, 0, 2, 1 };
-static const uint8_t v4b[16] = { 192, 0, 2, 2 };
-static const uint8_t v6a[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+static const uint8_t v4a[16] = {192, 0, 2, 1};
+static const uint8_t v4b[16] = {192, 0, 2, 2};
+static const uint8_t v6a[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
 
-static const uint8_t z_com[] = { 3, 'c', 'o', 'm', 0 };
-static const uint8_t z_ex[] = { 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c',
-	'o', 'm', 0 };
-static const uint8_t z_EX[] = { 7, 'E', 'x', 'A', 'm', 'P', 'l', 'E', 3, 'C',
-	'O', 'm', 0 };
+static const uint8_t z_com[] = {3, 'c', 'o', 'm', 0};
+static const uint8_t z_ex[] = {
+    7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0};
+static const uint8_t z_EX[] = {
+    7, 'E', 'x', 'A', 'm', 'P', 'l', 'E', 3, 'C', 'O', 'm', 0};
 
 static struct infra *
 mk(void)
@@ -73,7 +73,7 @@ test_rtt_smoothing(void **state)
 	assert_true(o.known);
 	assert_int_equal(o.srtt_ms, 100);
 	assert_int_equal(o.rttvar_ms, 50);
-	assert_int_equal(o.rto_ms, 300);		/* 100 + 4 * 50 */
+	assert_int_equal(o.rto_ms, 300); /* 100 + 4 * 50 */
 	/* RFC 6298: rttvar = 3/4 * 50 + 1/4 * |100 - 200| = 62.5,
 	 * srtt = 7/8 * 100 + 1/8 * 200 = 112.5; rto = 112.5 + 250 */
 	assert_int_equal(infra_rtt_update(in, v4a, AF_INET, 200, T0 + 1), 0);
@@ -96,8 +96,8 @@ test_rtt_smoothing(void **state)
 	assert_int_equal(o.rto_ms, LIM_UP_TIMEOUT_MIN_MS);
 	/* a slow server: capped */
 	assert_int_equal(infra_rtt_update(in, v4b, AF_INET, 5000, T0), 0);
-	assert_int_equal(info(in, v4b, AF_INET, T0).rto_ms,
-	    LIM_UP_TIMEOUT_MAX_MS);
+	assert_int_equal(
+	    info(in, v4b, AF_INET, T0).rto_ms, LIM_UP_TIMEOUT_MAX_MS);
 	infra_free(in);
 }
 
@@ -116,10 +116,10 @@ test_timeout_backoff(void **state)
 	assert_int_equal(o.timeouts, 1);
 	assert_int_equal(o.rto_ms, 1600);
 	infra_timeout(in, v4a, AF_INET, T0);
-	assert_int_equal(info(in, v4a, AF_INET, T0).rto_ms,
-	    LIM_UP_TIMEOUT_MAX_MS);
+	assert_int_equal(
+	    info(in, v4a, AF_INET, T0).rto_ms, LIM_UP_TIMEOUT_MAX_MS);
 	/* known fast server: floor 50, doubled per consecutive timeout */
-	infra_rtt_update(in, v4b, AF_INET, 10, T0);	/* 10 + 20 -> 50 */
+	infra_rtt_update(in, v4b, AF_INET, 10, T0); /* 10 + 20 -> 50 */
 	assert_int_equal(info(in, v4b, AF_INET, T0).rto_ms, 50);
 	infra_timeout(in, v4b, AF_INET, T0);
 	assert_int_equal(info(in, v4b, AF_INET, T0).rto_ms, 100);
@@ -131,7 +131,7 @@ test_timeout_backoff(void **state)
 	assert_int_equal(o.rto_ms, LIM_UP_TIMEOUT_MAX_MS);
 	assert_int_equal(o.timeouts, 102);
 	assert_int_equal(o.timeouts_total, 102);
-	assert_int_equal(o.srtt_ms, 10);	/* the estimate is kept */
+	assert_int_equal(o.srtt_ms, 10); /* the estimate is kept */
 	/* a reply ends the run */
 	infra_rtt_update(in, v4b, AF_INET, 10, T0);
 	o = info(in, v4b, AF_INET, T0);
@@ -154,11 +154,12 @@ test_edns_tcp(void **state)
 	assert_int_equal(info(in, v4b, AF_INET, T0).edns, INFRA_EDNS_WORKS);
 	/* RTT updates keep it */
 	infra_rtt_update(in, v4a, AF_INET, 30, T0 + 1);
-	assert_int_equal(info(in, v4a, AF_INET, T0 + 1).edns,
-	    INFRA_EDNS_BROKEN);
+	assert_int_equal(
+	    info(in, v4a, AF_INET, T0 + 1).edns, INFRA_EDNS_BROKEN);
 	/* forgotten with the rest after LIM_INFRA_TTL */
-	assert_int_equal(info(in, v4a, AF_INET, T0 + 1 + LIM_INFRA_TTL * 1000ULL)
-	    .edns, INFRA_EDNS_UNKNOWN);
+	assert_int_equal(
+	    info(in, v4a, AF_INET, T0 + 1 + LIM_INFRA_TTL * 1000ULL).edns,
+	    INFRA_EDNS_UNKNOWN);
 	assert_int_equal(infra_set_tcp(in, v6a, AF_INET6, true, T0), 0);
 	assert_true(info(in, v6a, AF_INET6, T0).tcp_only);
 	assert_int_equal(infra_set_tcp(in, v6a, AF_INET6, false, T0), 0);
@@ -172,8 +173,8 @@ test_lame(void **state)
 	struct infra *in = mk();
 
 	(void)state;
-	assert_int_equal(infra_set_lame(in, v4a, AF_INET, z_EX, T0 + 60000,
-	    T0), 0);
+	assert_int_equal(
+	    infra_set_lame(in, v4a, AF_INET, z_EX, T0 + 60000, T0), 0);
 	assert_true(infra_is_lame(in, v4a, AF_INET, z_ex, T0));
 	assert_true(infra_is_lame(in, v4a, AF_INET, z_EX, T0 + 59999));
 	assert_false(infra_is_lame(in, v4a, AF_INET, z_ex, T0 + 60000));
@@ -203,23 +204,23 @@ test_lame(void **state)
 		z[i][1] = 'z';
 		z[i][2] = (uint8_t)('a' + i);
 		z[i][3] = 0;
-		infra_set_lame(in, v4a, AF_INET, z[i], T0 + 10000 + (uint64_t)i,
-		    T0);
+		infra_set_lame(
+		    in, v4a, AF_INET, z[i], T0 + 10000 + (uint64_t)i, T0);
 	}
 	/* z_ex (until +60 s) and z[0..6] filled it; z[7] replaced z[0] */
 	assert_true(infra_is_lame(in, v4a, AF_INET, z_ex, T0));
 	assert_false(infra_is_lame(in, v4a, AF_INET, z[0], T0));
 	assert_true(infra_is_lame(in, v4a, AF_INET, z[7], T0));
-	assert_int_equal(infra_set_lame(in, v4a, AF_INET, z_com, T0 + 9000,
-	    T0), 0);
+	assert_int_equal(
+	    infra_set_lame(in, v4a, AF_INET, z_com, T0 + 9000, T0), 0);
 	assert_true(infra_is_lame(in, v4a, AF_INET, z_com, T0));
 	assert_false(infra_is_lame(in, v4a, AF_INET, z[1], T0));
 	assert_true(infra_is_lame(in, v4a, AF_INET, z[2], T0));
 	assert_true(infra_is_lame(in, v4a, AF_INET, z_ex, T0));
 	/* malformed zone */
-	static const uint8_t bad[] = { 0xc0, 0x0c };
-	assert_int_equal(infra_set_lame(in, v4a, AF_INET, bad, T0 + 1, T0),
-	    -EINVAL);
+	static const uint8_t bad[] = {0xc0, 0x0c};
+	assert_int_equal(
+	    infra_set_lame(in, v4a, AF_INET, bad, T0 + 1, T0), -EINVAL);
 	assert_false(infra_is_lame(in, v4a, AF_INET, bad, T0));
 	infra_free(in);
 }
@@ -257,7 +258,7 @@ test_bounded(void **state)
 {
 	struct infra *in = infra_new(100);
 	struct infra_stats st;
-	uint8_t a[16] = { 10 };
+	uint8_t a[16] = {10};
 
 	(void)state;
 	assert_non_null(in);
@@ -265,10 +266,12 @@ test_bounded(void **state)
 		a[2] = (uint8_t)(i >> 8);
 		a[3] = (uint8_t)i;
 		assert_int_equal(infra_rtt_update(in, a, AF_INET,
-		    (uint32_t)i + 1, T0 + (uint64_t)i), 0);
+		                     (uint32_t)i + 1, T0 + (uint64_t)i),
+		    0);
 		/* keep the first one in use */
 		a[2] = a[3] = 0;
-		infra_get(in, a, AF_INET, T0 + (uint64_t)i, &(struct infra_info){ 0 });
+		infra_get(
+		    in, a, AF_INET, T0 + (uint64_t)i, &(struct infra_info){0});
 	}
 	infra_stats(in, &st);
 	assert_int_equal(st.entries, 100);
@@ -330,7 +333,7 @@ static void
 test_foreach_stats(void **state)
 {
 	struct infra *in = mk();
-	struct seen s = { 0, 0 };
+	struct seen s = {0, 0};
 	struct infra_stats st;
 
 	(void)state;
@@ -356,15 +359,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_unknown),
-		cmocka_unit_test(test_rtt_smoothing),
-		cmocka_unit_test(test_timeout_backoff),
-		cmocka_unit_test(test_edns_tcp),
-		cmocka_unit_test(test_lame),
-		cmocka_unit_test(test_expiry),
-		cmocka_unit_test(test_bounded),
-		cmocka_unit_test(test_keys),
-		cmocka_unit_test(test_foreach_stats),
+	    cmocka_unit_test(test_unknown),
+	    cmocka_unit_test(test_rtt_smoothing),
+	    cmocka_unit_test(test_timeout_backoff),
+	    cmocka_unit_test(test_edns_tcp),
+	    cmocka_unit_test(test_lame),
+	    cmocka_unit_test(test_expiry),
+	    cmocka_unit_test(test_bounded),
+	    cmocka_unit_test(test_keys),
+	    cmocka_unit_test(test_foreach_stats),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

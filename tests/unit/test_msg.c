@@ -154,10 +154,10 @@ test_opcode_notimp(void **state)
 
 	(void)state;
 	query(&p, 0);
-	p.b[2] |= 4 << 3;	/* NOTIFY */
+	p.b[2] |= 4 << 3; /* NOTIFY */
 	assert_int_equal(check(&p, &q), MSG_REPLY_NOTIMP);
 	assert_int_equal(q.opcode, 4);
-	assert_int_equal(q.question_end, p.n);	/* echoed in the reply */
+	assert_int_equal(q.question_end, p.n); /* echoed in the reply */
 	/* Even with a garbled question, the opcode decides. */
 	header(&p, 1, 2 << 11, 0, 0, 0, 0);
 	assert_int_equal(check(&p, &q), MSG_REPLY_NOTIMP);
@@ -203,13 +203,13 @@ test_truncated_question_formerr(void **state)
 	query(&p, 0);
 	full = p.n;
 	assert_int_equal(msg_check_query(p.b, full - 1, &q),
-	    MSG_REPLY_FORMERR);		/* qclass cut */
+	    MSG_REPLY_FORMERR); /* qclass cut */
 	assert_int_equal(msg_check_query(p.b, full - 4, &q),
-	    MSG_REPLY_FORMERR);		/* qtype and qclass missing */
+	    MSG_REPLY_FORMERR); /* qtype and qclass missing */
 	assert_int_equal(msg_check_query(p.b, 12 + 5, &q),
-	    MSG_REPLY_FORMERR);		/* inside the name */
+	    MSG_REPLY_FORMERR); /* inside the name */
 	assert_int_equal(msg_check_query(p.b, 12, &q),
-	    MSG_REPLY_FORMERR);		/* no question at all */
+	    MSG_REPLY_FORMERR); /* no question at all */
 	assert_int_equal(q.question_end, 0);
 }
 
@@ -224,7 +224,7 @@ test_compression_in_question_formerr(void **state)
 	u8(&p, 3);
 	memcpy(p.b + p.n, "www", 3);
 	p.n += 3;
-	u16(&p, 0xc000 | 12);	/* pointer back to the name itself */
+	u16(&p, 0xc000 | 12); /* pointer back to the name itself */
 	u16(&p, 1);
 	u16(&p, 1);
 	assert_int_equal(check(&p, &q), MSG_REPLY_FORMERR);
@@ -238,7 +238,7 @@ test_label_over_63_formerr(void **state)
 
 	(void)state;
 	header(&p, 7, 0x0100, 1, 0, 0, 0);
-	u8(&p, 64);		/* 0x40: an extended label type, not a length */
+	u8(&p, 64); /* 0x40: an extended label type, not a length */
 	memset(p.b + p.n, 'a', 64);
 	p.n += 64;
 	u8(&p, 0);
@@ -294,7 +294,7 @@ test_ancount_formerr(void **state)
 
 	(void)state;
 	query(&p, 0);
-	p.b[7] = 1;		/* ANCOUNT 1, with a real record */
+	p.b[7] = 1; /* ANCOUNT 1, with a real record */
 	u16(&p, 0xc000 | 12);
 	u16(&p, 1);
 	u16(&p, 1);
@@ -304,7 +304,7 @@ test_ancount_formerr(void **state)
 	assert_int_equal(check(&p, &q), MSG_REPLY_FORMERR);
 
 	query(&p, 0);
-	p.b[7] = 1;		/* ANCOUNT 1, nothing there */
+	p.b[7] = 1; /* ANCOUNT 1, nothing there */
 	assert_int_equal(check(&p, &q), MSG_REPLY_FORMERR);
 }
 
@@ -347,7 +347,7 @@ test_opt_not_root_formerr(void **state)
 
 	(void)state;
 	query(&p, 1);
-	u16(&p, 0xc000 | 12);	/* OPT owned by example.com */
+	u16(&p, 0xc000 | 12); /* OPT owned by example.com */
 	u16(&p, 41);
 	u16(&p, 1232);
 	u32(&p, 0);
@@ -363,12 +363,12 @@ test_garbage_additional_formerr(void **state)
 
 	(void)state;
 	query(&p, 1);
-	u8(&p, 0x41);		/* label type 01, then junk */
+	u8(&p, 0x41); /* label type 01, then junk */
 	u8(&p, 0xff);
 	u8(&p, 0x13);
 	assert_int_equal(check(&p, &q), MSG_REPLY_FORMERR);
 
-	query(&p, 1);		/* OPT whose rdlength overruns */
+	query(&p, 1); /* OPT whose rdlength overruns */
 	u8(&p, 0);
 	u16(&p, 41);
 	u16(&p, 1232);
@@ -377,7 +377,7 @@ test_garbage_additional_formerr(void **state)
 	u16(&p, 10);
 	assert_int_equal(check(&p, &q), MSG_REPLY_FORMERR);
 
-	query(&p, 1);		/* OPT option whose length overruns rdata */
+	query(&p, 1); /* OPT option whose length overruns rdata */
 	u8(&p, 0);
 	u16(&p, 41);
 	u16(&p, 1232);
@@ -388,7 +388,7 @@ test_garbage_additional_formerr(void **state)
 	u16(&p, 0);
 	assert_int_equal(check(&p, &q), MSG_REPLY_FORMERR);
 
-	query(&p, 1);		/* forward compression pointer */
+	query(&p, 1); /* forward compression pointer */
 	u16(&p, 0xc000 | 900);
 	u16(&p, 1);
 	u16(&p, 1);
@@ -404,7 +404,7 @@ test_other_additional_ok(void **state)
 	struct msg_query q;
 
 	(void)state;
-	query(&p, 2);		/* an A record with a pointer, then OPT */
+	query(&p, 2); /* an A record with a pointer, then OPT */
 	u16(&p, 0xc000 | 12);
 	u16(&p, 1);
 	u16(&p, 1);
@@ -457,11 +457,11 @@ test_class_refused(void **state)
 
 	(void)state;
 	query(&p, 0);
-	p.b[p.n - 1] = 3;	/* CH */
+	p.b[p.n - 1] = 3; /* CH */
 	assert_int_equal(check(&p, &q), MSG_OK);
-	p.b[p.n - 1] = 255;	/* ANY */
+	p.b[p.n - 1] = 255; /* ANY */
 	assert_int_equal(check(&p, &q), MSG_OK);
-	p.b[p.n - 1] = 4;	/* HS */
+	p.b[p.n - 1] = 4; /* HS */
 	assert_int_equal(check(&p, &q), MSG_REPLY_REFUSED);
 }
 
@@ -494,7 +494,7 @@ test_opt_parsed(void **state)
 	assert_true(q.do_bit);
 	assert_int_equal(q.edns_version, 0);
 
-	query(&p, 1);		/* with an option (cookie) */
+	query(&p, 1); /* with an option (cookie) */
 	u8(&p, 0);
 	u16(&p, 41);
 	u16(&p, 1400);
@@ -511,7 +511,7 @@ test_opt_parsed(void **state)
 	query(&p, 1);
 	opt(&p, 100, 0, 0);
 	assert_int_equal(check(&p, &q), MSG_OK);
-	assert_int_equal(q.udp_size, 512);	/* < 512 counts as 512 */
+	assert_int_equal(q.udp_size, 512); /* < 512 counts as 512 */
 }
 
 static void
@@ -543,15 +543,15 @@ test_reply_no_edns(void **state)
 
 	(void)state;
 	query(&p, 0);
-	p.b[3] |= 0x10;		/* CD */
+	p.b[3] |= 0x10; /* CD */
 	assert_int_equal(check(&p, &q), MSG_OK);
 	n = msg_error_reply(out, sizeof(out), p.b, &q, MSG_RCODE_SERVFAIL, 0,
 	    "no OPT, so no EDE");
 	assert_int_equal(n, p.n);
 	assert_int_equal(out[0], 0x12);
 	assert_int_equal(out[1], 0x34);
-	assert_int_equal(out[2], 0x81);		/* QR, opcode 0, RD */
-	assert_int_equal(out[3], 0x92);		/* RA, CD, SERVFAIL */
+	assert_int_equal(out[2], 0x81); /* QR, opcode 0, RD */
+	assert_int_equal(out[3], 0x92); /* RA, CD, SERVFAIL */
 	assert_memory_equal(out + 4, "\0\1\0\0\0\0\0\0", 8);
 	assert_memory_equal(out + 12, p.b + 12, p.n - 12);
 }
@@ -569,28 +569,28 @@ test_reply_edns_ede(void **state)
 	query(&p, 1);
 	opt(&p, 4096, 0, 0x8000);
 	assert_int_equal(check(&p, &q), MSG_OK);
-	n = msg_error_reply(out, sizeof(out), p.b, &q, MSG_RCODE_SERVFAIL, 0,
-	    text);
+	n = msg_error_reply(
+	    out, sizeof(out), p.b, &q, MSG_RCODE_SERVFAIL, 0, text);
 	o = q.question_end;
 	assert_int_equal(n, o + 11 + 4 + 2 + tl);
 	assert_int_equal(out[3] & 0x0f, 2);
 	assert_memory_equal(out + 4, "\0\1\0\0\0\0\0\1", 8);
 	assert_memory_equal(out + 12, p.b + 12, o - 12);
-	assert_int_equal(out[o], 0);			/* root */
+	assert_int_equal(out[o], 0); /* root */
 	assert_int_equal(out[o + 1] << 8 | out[o + 2], 41);
 	assert_int_equal(out[o + 3] << 8 | out[o + 4], 1232);
-	assert_int_equal(out[o + 5], 0);		/* ext rcode */
-	assert_int_equal(out[o + 6], 0);		/* version */
-	assert_int_equal(out[o + 7], 0x80);		/* DO echoed */
+	assert_int_equal(out[o + 5], 0);    /* ext rcode */
+	assert_int_equal(out[o + 6], 0);    /* version */
+	assert_int_equal(out[o + 7], 0x80); /* DO echoed */
 	assert_int_equal(out[o + 9] << 8 | out[o + 10], 6 + tl);
-	assert_int_equal(out[o + 11] << 8 | out[o + 12], 15);	/* EDE */
+	assert_int_equal(out[o + 11] << 8 | out[o + 12], 15); /* EDE */
 	assert_int_equal(out[o + 13] << 8 | out[o + 14], 2 + tl);
-	assert_int_equal(out[o + 15] << 8 | out[o + 16], 0);	/* code */
+	assert_int_equal(out[o + 15] << 8 | out[o + 16], 0); /* code */
 	assert_memory_equal(out + o + 17, text, tl);
 
 	/* Without text: an OPT, no EDE option. */
-	n = msg_error_reply(out, sizeof(out), p.b, &q, MSG_RCODE_REFUSED, 18,
-	    NULL);
+	n = msg_error_reply(
+	    out, sizeof(out), p.b, &q, MSG_RCODE_REFUSED, 18, NULL);
 	assert_int_equal(n, o + 11);
 	assert_int_equal(out[o + 9] << 8 | out[o + 10], 0);
 	assert_int_equal(out[3] & 0x0f, 5);
@@ -608,13 +608,13 @@ test_reply_badvers(void **state)
 	query(&p, 1);
 	opt(&p, 1232, 1, 0);
 	assert_int_equal(check(&p, &q), MSG_REPLY_BADVERS);
-	n = msg_error_reply(out, sizeof(out), p.b, &q, MSG_RCODE_BADVERS, 0,
-	    NULL);
+	n = msg_error_reply(
+	    out, sizeof(out), p.b, &q, MSG_RCODE_BADVERS, 0, NULL);
 	o = q.question_end;
 	assert_int_equal(n, o + 11);
-	assert_int_equal(out[3] & 0x0f, 0);	/* 16 & 15 */
-	assert_int_equal(out[o + 5], 1);	/* 16 >> 4 */
-	assert_int_equal(out[o + 6], 0);	/* we speak version 0 */
+	assert_int_equal(out[3] & 0x0f, 0); /* 16 & 15 */
+	assert_int_equal(out[o + 5], 1);    /* 16 >> 4 */
+	assert_int_equal(out[o + 6], 0);    /* we speak version 0 */
 }
 
 static void
@@ -628,8 +628,8 @@ test_reply_no_question(void **state)
 	(void)state;
 	header(&p, 0xbeef, 0x0100, 0, 0, 0, 0);
 	assert_int_equal(check(&p, &q), MSG_REPLY_FORMERR);
-	n = msg_error_reply(out, sizeof(out), p.b, &q, MSG_RCODE_FORMERR, 0,
-	    NULL);
+	n = msg_error_reply(
+	    out, sizeof(out), p.b, &q, MSG_RCODE_FORMERR, 0, NULL);
 	assert_int_equal(n, 12);
 	assert_int_equal(out[0] << 8 | out[1], 0xbeef);
 	assert_int_equal(out[2], 0x81);
@@ -646,10 +646,11 @@ test_reply_notimp_opcode(void **state)
 
 	(void)state;
 	query(&p, 0);
-	p.b[2] = 4 << 3;	/* NOTIFY, RD clear */
+	p.b[2] = 4 << 3; /* NOTIFY, RD clear */
 	assert_int_equal(check(&p, &q), MSG_REPLY_NOTIMP);
 	assert_int_equal(msg_error_reply(out, sizeof(out), p.b, &q,
-	    MSG_RCODE_NOTIMP, 0, NULL), p.n);
+	                     MSG_RCODE_NOTIMP, 0, NULL),
+	    p.n);
 	assert_int_equal(out[2], 0x80 | 4 << 3);
 	assert_int_equal(out[3], 0x84);
 }
@@ -666,45 +667,47 @@ test_reply_cap_too_small(void **state)
 	opt(&p, 1232, 0, 0);
 	assert_int_equal(check(&p, &q), MSG_OK);
 	assert_int_equal(msg_error_reply(out, 11, p.b, &q, 2, 0, NULL), 0);
-	assert_int_equal(msg_error_reply(out, q.question_end + 10, p.b, &q, 2,
-	    0, NULL), 0);
-	assert_int_equal(msg_error_reply(out, q.question_end + 11, p.b, &q, 2,
-	    0, NULL), q.question_end + 11);
-	assert_int_equal(msg_error_reply(out, q.question_end + 11 + 6, p.b,
-	    &q, 2, 0, "x"), 0);
+	assert_int_equal(
+	    msg_error_reply(out, q.question_end + 10, p.b, &q, 2, 0, NULL), 0);
+	assert_int_equal(
+	    msg_error_reply(out, q.question_end + 11, p.b, &q, 2, 0, NULL),
+	    q.question_end + 11);
+	assert_int_equal(
+	    msg_error_reply(out, q.question_end + 11 + 6, p.b, &q, 2, 0, "x"),
+	    0);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ok),
-		cmocka_unit_test(test_qr_set_dropped),
-		cmocka_unit_test(test_short_dropped),
-		cmocka_unit_test(test_opcode_notimp),
-		cmocka_unit_test(test_qdcount_0_formerr),
-		cmocka_unit_test(test_qdcount_2_formerr),
-		cmocka_unit_test(test_truncated_question_formerr),
-		cmocka_unit_test(test_compression_in_question_formerr),
-		cmocka_unit_test(test_label_over_63_formerr),
-		cmocka_unit_test(test_name_over_255_formerr),
-		cmocka_unit_test(test_ancount_formerr),
-		cmocka_unit_test(test_nscount_formerr),
-		cmocka_unit_test(test_two_opts_formerr),
-		cmocka_unit_test(test_opt_not_root_formerr),
-		cmocka_unit_test(test_garbage_additional_formerr),
-		cmocka_unit_test(test_other_additional_ok),
-		cmocka_unit_test(test_axfr_ixfr_refused),
-		cmocka_unit_test(test_class_refused),
-		cmocka_unit_test(test_edns_version_badvers),
-		cmocka_unit_test(test_opt_parsed),
-		cmocka_unit_test(test_trailing_garbage_formerr),
-		cmocka_unit_test(test_reply_no_edns),
-		cmocka_unit_test(test_reply_edns_ede),
-		cmocka_unit_test(test_reply_badvers),
-		cmocka_unit_test(test_reply_no_question),
-		cmocka_unit_test(test_reply_notimp_opcode),
-		cmocka_unit_test(test_reply_cap_too_small),
+	    cmocka_unit_test(test_ok),
+	    cmocka_unit_test(test_qr_set_dropped),
+	    cmocka_unit_test(test_short_dropped),
+	    cmocka_unit_test(test_opcode_notimp),
+	    cmocka_unit_test(test_qdcount_0_formerr),
+	    cmocka_unit_test(test_qdcount_2_formerr),
+	    cmocka_unit_test(test_truncated_question_formerr),
+	    cmocka_unit_test(test_compression_in_question_formerr),
+	    cmocka_unit_test(test_label_over_63_formerr),
+	    cmocka_unit_test(test_name_over_255_formerr),
+	    cmocka_unit_test(test_ancount_formerr),
+	    cmocka_unit_test(test_nscount_formerr),
+	    cmocka_unit_test(test_two_opts_formerr),
+	    cmocka_unit_test(test_opt_not_root_formerr),
+	    cmocka_unit_test(test_garbage_additional_formerr),
+	    cmocka_unit_test(test_other_additional_ok),
+	    cmocka_unit_test(test_axfr_ixfr_refused),
+	    cmocka_unit_test(test_class_refused),
+	    cmocka_unit_test(test_edns_version_badvers),
+	    cmocka_unit_test(test_opt_parsed),
+	    cmocka_unit_test(test_trailing_garbage_formerr),
+	    cmocka_unit_test(test_reply_no_edns),
+	    cmocka_unit_test(test_reply_edns_ede),
+	    cmocka_unit_test(test_reply_badvers),
+	    cmocka_unit_test(test_reply_no_question),
+	    cmocka_unit_test(test_reply_notimp_opcode),
+	    cmocka_unit_test(test_reply_cap_too_small),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,8 +11,9 @@
  * Defaults: 127.0.0.1, port 5399, 1 thread. Each thread has its own socket
  * (SO_REUSEPORT) and moves packets in batches with recvmmsg/sendmmsg. Prints
  * "ready PORT" on stdout once every socket is bound. Runs until SIGTERM or
- * SIGINT, then exits 0 (so that valgrind/callgrind write their output). Malformed packets (shorter than a header, no
- * question, a response) are dropped. Plain sockets: no libuv needed.
+ * SIGINT, then exits 0 (so that valgrind/callgrind write their output).
+ * Malformed packets (shorter than a header, no question, a response) are
+ * dropped. Plain sockets: no libuv needed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,15 +27,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define NS_BATCH	64	/**< datagrams per recvmmsg/sendmmsg */
-#define NS_PKT		512	/**< longest query we answer (longer: dropped) */
-#define NS_REPLY	(NS_PKT + 16)
-#define NS_THREADS_MAX	64
+#define NS_BATCH       64  /**< datagrams per recvmmsg/sendmmsg */
+#define NS_PKT         512 /**< longest query we answer (longer: dropped) */
+#define NS_REPLY       (NS_PKT + 16)
+#define NS_THREADS_MAX 64
 
 static struct sockaddr_in ns_addr;
 static volatile sig_atomic_t ns_stop;
 
-static void ns_on_signal(int sig)
+static void
+ns_on_signal(int sig)
 {
 	(void)sig;
 	ns_stop = 1;
@@ -44,7 +46,8 @@ static void ns_on_signal(int sig)
  * Build the reply to query q (len bytes) in r. Returns the reply length, or
  * 0 when the query is not worth answering.
  */
-static size_t ns_answer(const uint8_t *q, size_t len, uint8_t *r)
+static size_t
+ns_answer(const uint8_t *q, size_t len, uint8_t *r)
 {
 	size_t off = 12;
 
@@ -56,25 +59,26 @@ static size_t ns_answer(const uint8_t *q, size_t len, uint8_t *r)
 			return 0;
 		off += (size_t)q[off] + 1;
 	}
-	off += 1 + 4;		/* root label, QTYPE, QCLASS */
+	off += 1 + 4; /* root label, QTYPE, QCLASS */
 	if (off > len)
 		return 0;
 	memcpy(r, q, off);
-	r[2] = (uint8_t)(0x80 | (q[2] & 0x01));	/* QR, RD as asked */
-	r[3] = 0x80;				/* RA, NOERROR */
-	r[6] = 0; r[7] = 1;			/* ANCOUNT 1 */
-	r[8] = r[9] = r[10] = r[11] = 0;	/* NSCOUNT, ARCOUNT */
-	static const uint8_t rr[] = {
-		0xc0, 0x0c,		/* name: pointer to the question */
-		0x00, 0x01, 0x00, 0x01,	/* A IN */
-		0x00, 0x00, 0x0e, 0x10,	/* TTL 3600 */
-		0x00, 0x04, 127, 0, 0, 1
-	};
+	r[2] = (uint8_t)(0x80 | (q[2] & 0x01)); /* QR, RD as asked */
+	r[3] = 0x80;                            /* RA, NOERROR */
+	r[6] = 0;
+	r[7] = 1;                        /* ANCOUNT 1 */
+	r[8] = r[9] = r[10] = r[11] = 0; /* NSCOUNT, ARCOUNT */
+	static const uint8_t rr[] = {0xc0,
+	    0x0c,                   /* name: pointer to the question */
+	    0x00, 0x01, 0x00, 0x01, /* A IN */
+	    0x00, 0x00, 0x0e, 0x10, /* TTL 3600 */
+	    0x00, 0x04, 127, 0, 0, 1};
 	memcpy(r + off, rr, sizeof rr);
 	return off + sizeof rr;
 }
 
-static void *ns_loop(void *arg)
+static void *
+ns_loop(void *arg)
 {
 	int fd = *(int *)arg;
 	static __thread uint8_t in[NS_BATCH][NS_PKT], out[NS_BATCH][NS_REPLY];
@@ -100,7 +104,8 @@ static void *ns_loop(void *arg)
 		if (n < 0) {
 			if (errno == EINTR) {
 				if (ns_stop)
-					exit(0);	/* normal exit: profilers dump */
+					exit(0); /* normal exit: profilers dump
+					          */
 				continue;
 			}
 			perror("nullsrv: recvmmsg");
@@ -118,20 +123,23 @@ static void *ns_loop(void *arg)
 			sm[k].msg_hdr.msg_namelen = rm[i].msg_hdr.msg_namelen;
 			k++;
 		}
-		for (int i = 0; i < n; i++)	/* the kernel wrote these */
+		for (int i = 0; i < n; i++) /* the kernel wrote these */
 			rm[i].msg_hdr.msg_namelen = sizeof from[i];
 		int sent = 0;
-		while (sent < k) {	/* bounded: each pass sends >= 1 or stops */
-			int m = sendmmsg(fd, sm + sent, (unsigned)(k - sent), 0);
+		while (sent < k) { /* bounded: each pass sends >= 1 or stops */
+			int m =
+			    sendmmsg(fd, sm + sent, (unsigned)(k - sent), 0);
 			if (m <= 0)
-				break;	/* full buffer, gone client: drop the rest */
+				break; /* full buffer, gone client: drop the
+				          rest */
 			sent += m;
 		}
 	}
 	return NULL;
 }
 
-static int ns_socket(void)
+static int
+ns_socket(void)
 {
 	int one = 1, fd = socket(AF_INET, SOCK_DGRAM, 0);
 
@@ -150,22 +158,32 @@ static int ns_socket(void)
 	return fd;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	const char *addr = "127.0.0.1";
 	int port = 5399, threads = 1, c;
 
 	while ((c = getopt(argc, argv, "a:p:t:")) != -1) {
 		switch (c) {
-		case 'a': addr = optarg; break;
-		case 'p': port = atoi(optarg); break;
-		case 't': threads = atoi(optarg); break;
+		case 'a':
+			addr = optarg;
+			break;
+		case 'p':
+			port = atoi(optarg);
+			break;
+		case 't':
+			threads = atoi(optarg);
+			break;
 		default:
-			fprintf(stderr, "usage: nullsrv [-a ADDR] [-p PORT] [-t THREADS]\n");
+			fprintf(stderr,
+			    "usage: nullsrv [-a ADDR] [-p PORT] [-t "
+			    "THREADS]\n");
 			return 2;
 		}
 	}
-	if (port <= 0 || port > 65535 || threads < 1 || threads > NS_THREADS_MAX) {
+	if (port <= 0 || port > 65535 || threads < 1 ||
+	    threads > NS_THREADS_MAX) {
 		fprintf(stderr, "nullsrv: bad port or thread count\n");
 		return 2;
 	}
@@ -177,7 +195,7 @@ int main(int argc, char **argv)
 	}
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = ns_on_signal;	/* no SA_RESTART: recvmmsg gets EINTR */
+	sa.sa_handler = ns_on_signal; /* no SA_RESTART: recvmmsg gets EINTR */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	static int fds[NS_THREADS_MAX];
