@@ -53,10 +53,6 @@
 _Static_assert((LIM_CACHE_SHARDS & (LIM_CACHE_SHARDS - 1)) == 0,
     "LIM_CACHE_SHARDS must be a power of two");
 
-#define TYPE_SOA   6
-#define TYPE_CNAME 5
-#define TYPE_RRSIG 46
-
 /* A shard smaller than this is not worth its table: small caches get fewer
  * shards (a 64 KiB cache has 4). */
 #define SHARD_MIN_BYTES   (16u << 10)
@@ -113,8 +109,6 @@ struct wbuf {
 	bool full;
 };
 
-static inline uint8_t lc(uint8_t ch);
-static inline uint64_t lower8(uint64_t x);
 static size_t lower_name(uint8_t *dst, const uint8_t *src, size_t max);
 static uint64_t siphash(const uint8_t *in, size_t len, const uint64_t k[2]);
 static inline uint64_t key_hash(uint64_t nh, uint16_t type, uint16_t rclass);
@@ -152,131 +146,12 @@ static bool pred_all(const struct entry *e, const void *arg);
 
 /* ---------------------------------------------------------------- names */
 
-static inline uint8_t
-lc(uint8_t ch)
-{
-	return (uint8_t)(ch + (((unsigned)ch - 'A' < 26u) << 5));
-}
-
-size_t
-cache_name_len(const uint8_t *n, size_t max)
-{
-	size_t off = 0;
-
-	if (n == NULL)
-		return 0;
-	for (;;) {
-		if (off >= max)
-			return 0;
-		uint8_t l = n[off];
-		if (l > 63) /* also rejects compression pointers */
-			return 0;
-		off += 1 + (size_t)l;
-		if (off > LIM_NAME_MAX)
-			return 0;
-		if (l == 0)
-			return off;
-	}
-}
-
-/* Lowercase the 8 ASCII bytes of @p x at once (bytes >= 0x80 unchanged):
- * bit 7 of (x & 0x7f..) + 0x3f is "byte >= 'A'", of + 0x25 "byte > 'Z'";
- * no byte sum carries into the next. */
-static inline uint64_t
-lower8(uint64_t x)
-{
-	uint64_t h = x & 0x7f7f7f7f7f7f7f7fULL;
-	uint64_t up = ~x &
-	    ((h + 0x3f3f3f3f3f3f3f3fULL) ^ (h + 0x2525252525252525ULL)) &
-	    0x8080808080808080ULL;
-
-	return x | (up >> 2);
-}
-
-static size_t lower_name_n(uint8_t *dst, const uint8_t *src, size_t len);
-
-/* Validate and lowercase @p src into @p dst. Label length bytes are <= 63,
- * below 'A', so lowercasing every byte leaves them alone. @return length or
- * 0 if malformed. */
+/* Validate and lowercase @p src into @p dst. @return length or 0 if
+ * malformed. */
 static size_t
 lower_name(uint8_t *dst, const uint8_t *src, size_t max)
 {
-	return lower_name_n(dst, src, cache_name_len(src, max));
-}
-
-/* The same for a name whose length @p len is known good. */
-static size_t
-lower_name_n(uint8_t *dst, const uint8_t *src, size_t len)
-{
-	size_t i = 0;
-	uint64_t w;
-
-	if (len < 8) {
-		for (; i < len; i++)
-			dst[i] = lc(src[i]);
-		return len;
-	}
-	for (; i + 8 <= len; i += 8) {
-		memcpy(&w, src + i, 8);
-		w = lower8(w);
-		memcpy(dst + i, &w, 8);
-	}
-	if (i < len) { /* the last 8 bytes again, overlapping */
-		memcpy(&w, src + len - 8, 8);
-		w = lower8(w);
-		memcpy(dst + len - 8, &w, 8);
-	}
-	return len;
-}
-
-bool
-cache_name_eq(const uint8_t *a, const uint8_t *b)
-{
-	size_t i = 0;
-
-	for (;;) {
-		uint8_t l = a[i];
-		if (l != b[i])
-			return false;
-		if (l == 0)
-			return true;
-		for (size_t k = i + 1; k <= i + l; k++)
-			if (lc(a[k]) != lc(b[k]))
-				return false;
-		i += 1 + (size_t)l;
-	}
-}
-
-size_t
-cache_name_lower(uint8_t *dst, const uint8_t *src)
-{
-	size_t i = 0;
-
-	for (;;) {
-		uint8_t l = src[i];
-		dst[i] = l;
-		if (l == 0)
-			return i + 1;
-		for (size_t k = i + 1; k <= i + l; k++)
-			dst[k] = lc(src[k]);
-		i += 1 + (size_t)l;
-	}
-}
-
-bool
-cache_name_under(const uint8_t *name, const uint8_t *zone)
-{
-	unsigned nl = 0, zl = 0;
-
-	for (const uint8_t *p = name; *p; p += 1 + *p)
-		nl++;
-	for (const uint8_t *p = zone; *p; p += 1 + *p)
-		zl++;
-	if (nl < zl)
-		return false;
-	while (nl-- > zl)
-		name += 1 + *name;
-	return cache_name_eq(name, zone);
+	return dns_name_lower_n(dst, src, dns_name_len(src, max));
 }
 
 /* -------------------------------------------------------------- hashing */
@@ -600,10 +475,10 @@ soa_rdata_ok(const uint8_t *p, size_t len)
 	size_t rl = (size_t)p[0] << 8 | p[1], m, r;
 
 	p += 2;
-	m = cache_name_len(p, rl);
+	m = dns_name_len(p, rl);
 	if (m == 0)
 		return false;
-	r = cache_name_len(p + m, rl - m);
+	r = dns_name_len(p + m, rl - m);
 	return r != 0 && m + r + 20 == rl && len == rl + 2;
 }
 
@@ -612,7 +487,7 @@ soa_rdata_ok(const uint8_t *p, size_t len)
 static int
 check_input(const struct cache_rrset_in *in, size_t *olen, size_t *slen)
 {
-	*olen = cache_name_len(in->owner, LIM_NAME_MAX);
+	*olen = dns_name_len(in->owner, LIM_NAME_MAX);
 	*slen = 0;
 	if (*olen == 0 || in->rank < CACHE_RANK_GLUE ||
 	    in->rank > CACHE_RANK_PRIMED)
@@ -628,9 +503,9 @@ check_input(const struct cache_rrset_in *in, size_t *olen, size_t *slen)
 			return -EINVAL;
 		/* exactly one target name filling the rdata: cache_answer()
 		 * follows it without further checks */
-		if (in->type == TYPE_CNAME &&
+		if (in->type == DNS_T_CNAME &&
 		    (in->nrr != 1 ||
-		        cache_name_len(in->rdata + 2, in->rdata_len - 2) !=
+		        dns_name_len(in->rdata + 2, in->rdata_len - 2) !=
 		            in->rdata_len - 2))
 			return -EINVAL;
 		return 0;
@@ -645,7 +520,7 @@ check_input(const struct cache_rrset_in *in, size_t *olen, size_t *slen)
 	default:
 		return -EINVAL;
 	}
-	*slen = cache_name_len(in->soa_owner, LIM_NAME_MAX);
+	*slen = dns_name_len(in->soa_owner, LIM_NAME_MAX);
 	if (*slen == 0 || in->nrr != 1 ||
 	    !soa_rdata_ok(in->rdata, in->rdata_len))
 		return -EINVAL;
@@ -935,12 +810,12 @@ put_entry(struct wbuf *w, const struct entry *e, const uint8_t *owner,
     size_t olen, bool ptr, bool want_sigs, uint32_t ttl)
 {
 	const uint8_t *rd = e->data + e->name_len + e->soa_len;
-	uint16_t type = e->kind == CACHE_RRSET ? e->type : TYPE_SOA;
+	uint16_t type = e->kind == CACHE_RRSET ? e->type : DNS_T_SOA;
 	unsigned n;
 
 	n = put_rrset(w, e, owner, olen, ptr, type, rd, e->rdata_len, ttl);
 	if (want_sigs && e->sigs_len)
-		n += put_rrset(w, e, owner, olen, ptr, TYPE_RRSIG,
+		n += put_rrset(w, e, owner, olen, ptr, DNS_T_RRSIG,
 		    rd + e->rdata_len, e->sigs_len, ttl);
 	return n;
 }
@@ -957,7 +832,7 @@ cache_answer(struct cache *c, const uint8_t *qname, uint16_t qtype,
     uint16_t qclass, bool want_sigs, unsigned max_cname, uint64_t now_ms,
     uint8_t *out, size_t cap, size_t *len, struct cache_hit *hit)
 {
-	return cache_answer_n(c, qname, cache_name_len(qname, LIM_NAME_MAX),
+	return cache_answer_n(c, qname, dns_name_len(qname, LIM_NAME_MAX),
 	    qtype, qclass, want_sigs, max_cname, now_ms, out, cap, len, hit);
 }
 
@@ -980,7 +855,7 @@ cache_answer_n(struct cache *c, const uint8_t *qname, size_t qname_len,
 	if (qname_len == 0 || qname_len > LIM_NAME_MAX ||
 	    qname[qname_len - 1] != 0)
 		return 0;
-	qlen = nlen = lower_name_n(qlow, qname, qname_len);
+	qlen = nlen = dns_name_lower_n(qlow, qname, qname_len);
 	for (;;) {
 		uint64_t nh = siphash(cur, nlen, c->key);
 
@@ -994,9 +869,9 @@ cache_answer_n(struct cache *c, const uint8_t *qname, size_t qname_len,
 			rc = 1;
 			break;
 		}
-		if (qtype != TYPE_CNAME) {
-			x = find(s, key_hash(nh, TYPE_CNAME, qclass), cur, nlen,
-			    TYPE_CNAME, qclass, now_ms);
+		if (qtype != DNS_T_CNAME) {
+			x = find(s, key_hash(nh, DNS_T_CNAME, qclass), cur,
+			    nlen, DNS_T_CNAME, qclass, now_ms);
 			if (answerable(x, CACHE_RRSET)) {
 				if (links++ >= max_cname) {
 					rc = 0;
@@ -1131,7 +1006,7 @@ pred_name(const struct entry *e, const void *arg)
 static bool
 pred_zone(const struct entry *e, const void *arg)
 {
-	return cache_name_under(e->data, arg);
+	return dns_name_under(e->data, arg);
 }
 
 static bool

@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "resolver/dns.h"
+
 /** What an entry is. */
 enum cache_kind {
 	CACHE_RRSET = 0,    /**< a positive RRset */
@@ -197,17 +199,5 @@ size_t cache_flush_negative(struct cache *c);
 size_t cache_flush_all(struct cache *c);
 
 void cache_stats(struct cache *c, struct cache_stats *out);
-
-/* --- wire-name helpers, pure, shared with resolver/ --- */
-
-/** @return wire length of the uncompressed name at @p n (<= 255), or 0 if it
- *  is malformed within @p max bytes. */
-size_t cache_name_len(const uint8_t *n, size_t max);
-/** Case-insensitive equality of two uncompressed wire names. */
-bool cache_name_eq(const uint8_t *a, const uint8_t *b);
-/** Copy @p src to @p dst lowercased. @return length. */
-size_t cache_name_lower(uint8_t *dst, const uint8_t *src);
-/** true if @p name is @p zone or below it (case-insensitive). */
-bool cache_name_under(const uint8_t *name, const uint8_t *zone);
 
 #endif

@@ -454,7 +454,7 @@ int
 infra_set_lame(struct infra *infra, const uint8_t *addr, int family,
     const uint8_t *zone, uint64_t until_ms, uint64_t now_ms)
 {
-	size_t zlen = cache_name_len(zone, 255);
+	size_t zlen = dns_name_len(zone, 255);
 	struct ientry *e;
 	struct lame *l, **pp, **first = NULL;
 	int err;
@@ -467,7 +467,7 @@ infra_set_lame(struct infra *infra, const uint8_t *addr, int family,
 		goto out;
 	prune(e, now_ms);
 	for (pp = &e->lame; (l = *pp) != NULL; pp = &l->next) {
-		if (l->len == zlen && cache_name_eq(l->zone, zone))
+		if (l->len == zlen && dns_name_eq(l->zone, zone))
 			break;
 		if (first == NULL || l->until_ms < (*first)->until_ms)
 			first = pp;
@@ -491,7 +491,7 @@ infra_set_lame(struct infra *infra, const uint8_t *addr, int family,
 		} else {
 			l->until_ms = until_ms;
 			l->len = (uint8_t)zlen;
-			cache_name_lower(l->zone, zone);
+			dns_name_lower(l->zone, zone);
 			l->next = e->lame;
 			e->lame = l;
 			e->nlame++;
@@ -511,7 +511,7 @@ bool
 infra_is_lame(struct infra *infra, const uint8_t *addr, int family,
     const uint8_t *zone, uint64_t now_ms)
 {
-	size_t zlen = cache_name_len(zone, 255);
+	size_t zlen = dns_name_len(zone, 255);
 	struct ientry *e;
 	bool lame = false;
 	int err;
@@ -523,7 +523,7 @@ infra_is_lame(struct infra *infra, const uint8_t *addr, int family,
 	if (e) {
 		prune(e, now_ms);
 		for (struct lame *l = e->lame; l && !lame; l = l->next)
-			lame = l->len == zlen && cache_name_eq(l->zone, zone);
+			lame = l->len == zlen && dns_name_eq(l->zone, zone);
 	}
 	pthread_mutex_unlock(&infra->lock);
 	return lame;

@@ -14,7 +14,7 @@ static size_t
 frame_head(uint8_t *out, size_t cap, const uint8_t *pkt,
     const struct msg_query *q, unsigned rcode)
 {
-	size_t ql = q->question_end - MSG_HDR_LEN;
+	size_t ql = q->question_end - DNS_HDR_LEN;
 
 	if (cap < q->question_end)
 		return 0;
@@ -24,7 +24,7 @@ frame_head(uint8_t *out, size_t cap, const uint8_t *pkt,
 	out[3] = (uint8_t)(0x80 | (q->cd ? 0x10 : 0) | (rcode & 0xf));
 	memset(out + 4, 0, 8);
 	out[5] = 1;
-	memcpy(out + MSG_HDR_LEN, pkt + MSG_HDR_LEN, ql);
+	memcpy(out + DNS_HDR_LEN, pkt + DNS_HDR_LEN, ql);
 	return q->question_end;
 }
 
@@ -119,7 +119,7 @@ static size_t
 put_rr(uint8_t *dst, size_t room, const uint8_t *src, size_t srclen,
     const struct msg_query *q, size_t *consumed)
 {
-	size_t nl = cache_name_len(src, srclen);
+	size_t nl = dns_name_len(src, srclen);
 	size_t rdl, total, w;
 
 	if (nl == 0 || nl + 10 > srclen)
@@ -129,11 +129,11 @@ put_rr(uint8_t *dst, size_t room, const uint8_t *src, size_t srclen,
 	if (total > srclen)
 		return 0;
 	*consumed = total;
-	if (q->qname_len == nl && cache_name_eq(src, q->qname)) {
+	if (q->qname_len == nl && dns_name_eq(src, q->qname)) {
 		if (room < 2 + 10 + rdl)
 			return 0;
 		dst[0] = 0xc0;
-		dst[1] = MSG_HDR_LEN;
+		dst[1] = DNS_HDR_LEN;
 		memcpy(dst + 2, src + nl, 10 + rdl);
 		w = 2 + 10 + rdl;
 	} else {
@@ -182,7 +182,7 @@ static bool
 put_rrset(uint8_t *out, size_t cap, size_t *n, const struct cache_rrset_out *o,
     const uint8_t *owner)
 {
-	size_t nl = cache_name_len(owner, LIM_NAME_MAX);
+	size_t nl = dns_name_len(owner, LIM_NAME_MAX);
 	const uint8_t *p = o->rdata;
 
 	for (unsigned k = 0; k < o->nrr; k++) {
@@ -223,7 +223,7 @@ ans_norec(uint8_t *out, size_t cap, const uint8_t *pkt,
 	/* An NS question answered from the cache gets the addresses of the
 	 * NS names too (as `dig +trace` expects of ". NS"); others are a plain
 	 * cache answer when there is one. */
-	if (q->qtype != 2) {
+	if (q->qtype != DNS_T_NS) {
 		n = ans_from_cache(out, cap, pkt, q, c, max_cname, now_ms);
 		if (n > 0)
 			return n;
@@ -231,14 +231,14 @@ ans_norec(uint8_t *out, size_t cap, const uint8_t *pkt,
 	n = frame_head(out, cap, pkt, q, 0);
 	if (n == 0)
 		return 0;
-	if (q->qtype == 2 &&
-	    cache_get(c, name, 2, q->qclass, now_ms, &o, buf, sizeof(buf)) ==
-	        1 &&
+	if (q->qtype == DNS_T_NS &&
+	    cache_get(c, name, DNS_T_NS, q->qclass, now_ms, &o, buf,
+	        sizeof(buf)) == 1 &&
 	    o.kind == CACHE_RRSET && o.rank >= CACHE_RANK_ANSWER_MIN)
 		answer = true;
 	/* else the deepest cached NS set at or above the name: a referral */
 	while (!answer) {
-		if (cache_get(c, name, 2, q->qclass, now_ms, &o, buf,
+		if (cache_get(c, name, DNS_T_NS, q->qclass, now_ms, &o, buf,
 		        sizeof(buf)) == 1 &&
 		    o.kind == CACHE_RRSET)
 			break;
@@ -259,7 +259,7 @@ ans_norec(uint8_t *out, size_t cap, const uint8_t *pkt,
 	for (unsigned k = 0; k < o.nrr; k++) {
 		size_t l = (size_t)(p[0] << 8 | p[1]);
 		for (int t = 0; t < 2; t++) {
-			uint16_t type = t ? 28 : 1;
+			uint16_t type = t ? DNS_T_AAAA : DNS_T_A;
 			if (cache_get(c, p + 2, type, q->qclass, now_ms, &a,
 			        abuf, sizeof(abuf)) == 1 &&
 			    a.kind == CACHE_RRSET) {

@@ -118,30 +118,7 @@ static int respond(struct conn *c, const char *error);
 static int
 parse_name(const char *s, uint8_t out[LIM_NAME_MAX])
 {
-	ldns_rdf *d = NULL;
-	size_t len;
-
-	if (ldns_str2rdf_dname(&d, s) != LDNS_STATUS_OK || d == NULL)
-		return -EINVAL;
-	len = ldns_rdf_size(d);
-	if (len > LIM_NAME_MAX) {
-		ldns_rdf_deep_free(d);
-		return -EINVAL;
-	}
-	cache_name_lower(out, ldns_rdf_data(d));
-	ldns_rdf_deep_free(d);
-	return 0;
-}
-
-static int
-parse_type(const char *s, uint16_t *type)
-{
-	ldns_rr_type t = ldns_get_rr_type_by_name(s);
-
-	if (t == 0)
-		return -EINVAL;
-	*type = (uint16_t)t;
-	return 0;
+	return dns_name_from_text(out, s) ? 0 : -EINVAL;
 }
 
 static bool
@@ -241,7 +218,7 @@ struct walk {
 static bool
 lookup_match(const struct walk *w, const struct cache_rrset_out *e)
 {
-	if (!cache_name_eq(e->owner, w->f->name))
+	if (!dns_name_eq(e->owner, w->f->name))
 		return false;
 	return w->type == 0 || e->type == w->type || e->type == 5 ||
 	    e->kind == CACHE_NXDOMAIN;
@@ -349,7 +326,7 @@ job_cut(struct conn *c)
 		cached = deleg_from_cache(d, j->in->cache, w->env.hints,
 		    j->filter.name, 1, j->now_ms);
 	}
-	trace_name(zone, sizeof(zone), d->zone);
+	dns_name_to_text(zone, sizeof(zone), d->zone);
 	if (fw != NULL)
 		fprintf(c->f,
 		    ";; zone cut: %s (forward zone: asked with "
@@ -363,7 +340,7 @@ job_cut(struct conn *c)
 		fprintf(c->f, ";; zone cut: %s (from the root hints)\n", zone);
 	for (unsigned i = 0; i < d->nns; i++) {
 		const struct deleg_ns *n = &d->ns[i];
-		trace_name(ns, sizeof(ns), n->name);
+		dns_name_to_text(ns, sizeof(ns), n->name);
 		fprintf(c->f, ";;   server %s", fw ? "-" : ns);
 		if (n->naddr == 0)
 			fprintf(c->f, "  (no address cached: looked up first)");
@@ -732,7 +709,7 @@ print_result(FILE *f, const struct iter_result *res)
 	size_t pos = 0;
 	unsigned n = 0;
 
-	fprintf(f, "result: %s", trace_rcode_str(res->rcode));
+	fprintf(f, "result: %s", dns_rcode_str(res->rcode));
 	if (res->failed)
 		fprintf(f, " (EDE %u: %s)", res->ede_code, res->reason);
 	fprintf(f, ", %u answer, %u authority record(s)\n", res->ancount,
@@ -987,7 +964,7 @@ tier_trace(struct conn *c, struct instance *in, const uint8_t *name,
 	c->tw.on = true;
 	c->tw.from = (unsigned)(in - ctl->inst);
 	c->tw.cold = cold;
-	memcpy(c->tw.name, name, cache_name_len(name, LIM_NAME_MAX));
+	memcpy(c->tw.name, name, dns_name_len(name, LIM_NAME_MAX));
 	c->tw.type = type;
 	c->tw.hit = cold ? ctl->ninst : print_tiers(c, "before");
 	if (c->tw.hit < ctl->ninst) {
@@ -1055,7 +1032,7 @@ cmd_dump(struct conn *c, int argc, char **argv)
 				return usage_error(c, "bad name '%s'", argv[i]);
 			j->filter.has_name = true;
 		} else if (strcmp(argv[i], "--type") == 0 && i + 1 < argc) {
-			if (parse_type(argv[++i], &j->filter.type) < 0)
+			if (dns_type_from_str(argv[++i], &j->filter.type) < 0)
 				return usage_error(
 				    c, "unknown type '%s'", argv[i]);
 		} else {
@@ -1076,7 +1053,7 @@ cmd_lookup(struct conn *c, int argc, char **argv)
 		return usage_error(c, "usage: lookup NAME [TYPE]");
 	if (parse_name(argv[1], j->filter.name) < 0)
 		return usage_error(c, "bad name '%s'", argv[1]);
-	if (argc == 3 && parse_type(argv[2], &j->type) < 0)
+	if (argc == 3 && dns_type_from_str(argv[2], &j->type) < 0)
 		return usage_error(c, "unknown type '%s'", argv[2]);
 	j->kind = J_LOOKUP;
 	j->filter.has_name = true;
@@ -1103,7 +1080,7 @@ cmd_flush(struct conn *c, int argc, char **argv)
 	} else if ((argc == 2 || argc == 3) && argv[1][0] != '-') {
 		if (parse_name(argv[1], j->filter.name) < 0)
 			return usage_error(c, "bad name '%s'", argv[1]);
-		if (argc == 3 && parse_type(argv[2], &j->type) < 0)
+		if (argc == 3 && dns_type_from_str(argv[2], &j->type) < 0)
 			return usage_error(c, "unknown type '%s'", argv[2]);
 		j->flush = FLUSH_NAME;
 	} else {
@@ -1136,7 +1113,7 @@ cmd_trace(struct conn *c, struct instance *in, int argc, char **argv)
 				return usage_error(c, "bad name '%s'", argv[i]);
 			have_name = true;
 		} else if (!have_type) {
-			if (parse_type(argv[i], &type) < 0)
+			if (dns_type_from_str(argv[i], &type) < 0)
 				return usage_error(
 				    c, "unknown type '%s'", argv[i]);
 			have_type = true;

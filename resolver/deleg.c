@@ -39,14 +39,14 @@ deleg_init(struct deleg *d, const uint8_t *zone)
 {
 	/* the ns[] slots are set up as they are added (deleg_add_ns) */
 	memset(d, 0, offsetof(struct deleg, ns));
-	cache_name_lower(d->zone, zone);
+	dns_name_lower(d->zone, zone);
 }
 
 int
 deleg_find_ns(const struct deleg *d, const uint8_t *ns)
 {
 	for (unsigned i = 0; i < d->nns; i++)
-		if (cache_name_eq(d->ns[i].name, ns))
+		if (dns_name_eq(d->ns[i].name, ns))
 			return (int)i;
 	return -1;
 }
@@ -58,12 +58,11 @@ deleg_add_ns(struct deleg *d, const uint8_t *ns)
 
 	if (i >= 0)
 		return i;
-	if (d->nns >= LIM_MAX_NS_PER_CUT ||
-	    cache_name_len(ns, LIM_NAME_MAX) == 0)
+	if (d->nns >= LIM_MAX_NS_PER_CUT || dns_name_len(ns, LIM_NAME_MAX) == 0)
 		return -1;
 	i = d->nns++;
 	memset(&d->ns[i], 0, sizeof(d->ns[i]));
-	cache_name_lower(d->ns[i].name, ns);
+	dns_name_lower(d->ns[i].name, ns);
 	return i;
 }
 
@@ -267,7 +266,7 @@ deleg_from_cache(struct deleg *d, struct cache *c, const struct deleg_hints *h,
 			              *end = o.rdata + o.rdata_len;
 			for (unsigned k = 0; k < o.nrr && p + 2 <= end; k++) {
 				unsigned rdlen = (unsigned)(p[0] << 8 | p[1]);
-				if (cache_name_len(p + 2, rdlen) == rdlen)
+				if (dns_name_len(p + 2, rdlen) == rdlen)
 					deleg_add_ns(d, p + 2);
 				p += 2 + rdlen;
 			}
@@ -285,35 +284,6 @@ deleg_from_cache(struct deleg *d, struct cache *c, const struct deleg_hints *h,
 	return false;
 }
 
-size_t
-deleg_name_from_text(uint8_t out[LIM_NAME_MAX], const char *text)
-{
-	size_t o = 0;
-	const char *p = text;
-
-	if (strcmp(text, ".") == 0 || *text == 0) {
-		out[0] = 0;
-		return 1;
-	}
-	while (*p) {
-		const char *dot = strchr(p, '.');
-		size_t l = dot ? (size_t)(dot - p) : strlen(p);
-		if (l == 0 || l > 63 || o + 1 + l + 1 > LIM_NAME_MAX)
-			return 0;
-		out[o++] = (uint8_t)l;
-		for (size_t i = 0; i < l; i++) {
-			char c = p[i];
-			out[o++] =
-			    (uint8_t)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
-		}
-		p += l;
-		if (*p == '.')
-			p++;
-	}
-	out[o++] = 0;
-	return o;
-}
-
 int
 deleg_forward(struct deleg *d, const char *zone,
     const struct sockaddr_storage *addrs, unsigned n)
@@ -323,7 +293,7 @@ deleg_forward(struct deleg *d, const char *zone,
 	static const uint8_t fwd_name[] = "\011forwarder";
 	int idx;
 
-	if (deleg_name_from_text(wire, zone) == 0)
+	if (dns_name_from_text(wire, zone) == 0)
 		return -EINVAL;
 	deleg_init(d, wire);
 	d->forward = true;

@@ -105,10 +105,6 @@ bool deleg_pick(const struct deleg *d, struct infra *infra, uint64_t now_ms,
 
 #define DELEG_UNKNOWN_RTT 200
 
-/** Presentation name ("example.com." or "example.com"; no escapes) to
- *  lowercased wire form. @return its length, or 0 if malformed. */
-size_t deleg_name_from_text(uint8_t out[LIM_NAME_MAX], const char *text);
-
 /** A forward zone's cut: @p zone (presentation) and @p n addresses with
  *  ports, as struct sockaddr_storage. @return 0 or -EINVAL. */
 int deleg_forward(struct deleg *d, const char *zone,

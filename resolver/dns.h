@@ -22,49 +22,43 @@
 #include "resolver/limits.h"
 
 /** Resource record types (IANA registry). */
-enum dns_type {
-	DNS_T_A = 1,
-	DNS_T_NS = 2,
-	DNS_T_CNAME = 5,
-	DNS_T_SOA = 6,
-	DNS_T_PTR = 12,
-	DNS_T_MX = 15,
-	DNS_T_TXT = 16,
-	DNS_T_AAAA = 28,
-	DNS_T_SRV = 33,
-	DNS_T_DNAME = 39,
-	DNS_T_OPT = 41,
-	DNS_T_DS = 43,
-	DNS_T_RRSIG = 46,
-	DNS_T_NSEC = 47,
-	DNS_T_DNSKEY = 48,
-	DNS_T_NSEC3 = 50,
-	DNS_T_NSEC3PARAM = 51,
-	DNS_T_IXFR = 251,
-	DNS_T_AXFR = 252,
-	DNS_T_ANY = 255,
-};
+#define DNS_T_A          1
+#define DNS_T_NS         2
+#define DNS_T_CNAME      5
+#define DNS_T_SOA        6
+#define DNS_T_PTR        12
+#define DNS_T_MX         15
+#define DNS_T_TXT        16
+#define DNS_T_AAAA       28
+#define DNS_T_SRV        33
+#define DNS_T_DNAME      39
+#define DNS_T_OPT        41
+#define DNS_T_DS         43
+#define DNS_T_RRSIG      46
+#define DNS_T_NSEC       47
+#define DNS_T_DNSKEY     48
+#define DNS_T_NSEC3      50
+#define DNS_T_NSEC3PARAM 51
+#define DNS_T_IXFR       251
+#define DNS_T_AXFR       252
+#define DNS_T_ANY        255
 
 /** Classes. */
-enum dns_class {
-	DNS_C_IN = 1,
-	DNS_C_CH = 3,
-	DNS_C_NONE = 254,
-	DNS_C_ANY = 255,
-};
+#define DNS_C_IN   1
+#define DNS_C_CH   3
+#define DNS_C_NONE 254
+#define DNS_C_ANY  255
 
 /** Response codes (4 bits in the header, 12 with EDNS). */
-enum dns_rcode {
-	DNS_RCODE_NOERROR = 0,
-	DNS_RCODE_FORMERR = 1,
-	DNS_RCODE_SERVFAIL = 2,
-	DNS_RCODE_NXDOMAIN = 3,
-	DNS_RCODE_NOTIMP = 4,
-	DNS_RCODE_REFUSED = 5,
-	DNS_RCODE_YXDOMAIN = 6,
-	DNS_RCODE_BADVERS = 16,
-	DNS_RCODE_BADCOOKIE = 23,
-};
+#define DNS_RCODE_NOERROR   0
+#define DNS_RCODE_FORMERR   1
+#define DNS_RCODE_SERVFAIL  2
+#define DNS_RCODE_NXDOMAIN  3
+#define DNS_RCODE_NOTIMP    4
+#define DNS_RCODE_REFUSED   5
+#define DNS_RCODE_YXDOMAIN  6
+#define DNS_RCODE_BADVERS   16
+#define DNS_RCODE_BADCOOKIE 23
 
 /** Header. Flags are bits of the 16-bit word at offset 2. */
 #define DNS_HDR_LEN      12
@@ -84,24 +78,22 @@ enum dns_rcode {
 #define DNS_OPT_PADDING 12 /**< RFC 7830 */
 
 /** Extended DNS Error codes (RFC 8914) that resolverd sends. */
-enum dns_ede {
-	DNS_EDE_OTHER = 0,
-	DNS_EDE_UNSUPPORTED_DNSKEY_ALG = 1,
-	DNS_EDE_UNSUPPORTED_DS_DIGEST = 2,
-	DNS_EDE_STALE_ANSWER = 3,
-	DNS_EDE_DNSSEC_INDETERMINATE = 5,
-	DNS_EDE_DNSSEC_BOGUS = 6,
-	DNS_EDE_SIGNATURE_EXPIRED = 7,
-	DNS_EDE_SIGNATURE_NOT_YET_VALID = 8,
-	DNS_EDE_DNSKEY_MISSING = 9,
-	DNS_EDE_RRSIGS_MISSING = 10,
-	DNS_EDE_NSEC_MISSING = 12,
-	DNS_EDE_CACHED_ERROR = 13,
-	DNS_EDE_PROHIBITED = 18,
-	DNS_EDE_NO_REACHABLE_AUTHORITY = 22,
-	DNS_EDE_NETWORK_ERROR = 23,
-	DNS_EDE_UNSUPPORTED_NSEC3_ITER = 27,
-};
+#define DNS_EDE_OTHER                   0
+#define DNS_EDE_UNSUPPORTED_DNSKEY_ALG  1
+#define DNS_EDE_UNSUPPORTED_DS_DIGEST   2
+#define DNS_EDE_STALE_ANSWER            3
+#define DNS_EDE_DNSSEC_INDETERMINATE    5
+#define DNS_EDE_DNSSEC_BOGUS            6
+#define DNS_EDE_SIGNATURE_EXPIRED       7
+#define DNS_EDE_SIGNATURE_NOT_YET_VALID 8
+#define DNS_EDE_DNSKEY_MISSING          9
+#define DNS_EDE_RRSIGS_MISSING          10
+#define DNS_EDE_NSEC_MISSING            12
+#define DNS_EDE_CACHED_ERROR            13
+#define DNS_EDE_PROHIBITED              18
+#define DNS_EDE_NO_REACHABLE_AUTHORITY  22
+#define DNS_EDE_NETWORK_ERROR           23
+#define DNS_EDE_UNSUPPORTED_NSEC3_ITER  27
 
 /* ------------------------------------------------------------ integers */
 

@@ -24,9 +24,6 @@
 
 #define LINE_MAX_LEN 65536 /* longest line dump_load accepts */
 #define META_MAX     1024
-#define TYPE_RRSIG   46
-#define TYPE_SOA     6
-#define TYPE_NS      2
 
 /* A serialised entry in a dump_snap: this header, then owner, soa_owner,
  * rdata and sigs, padded to 8 bytes. */
@@ -54,8 +51,8 @@ struct group {
 
 struct meta {
 	const char *kind;
-	char name[LIM_NAME_MAX * 4 + 2];
-	char type[32];
+	char name[DNS_NAME_TEXT_MAX];
+	char type[DNS_MNEMONIC_MAX];
 	unsigned rank;
 	uint32_t orig_ttl;
 	bool has_orig;
@@ -64,8 +61,6 @@ struct meta {
 	char tier[DUMP_TIER_MAX]; /* "" unless tier= */
 };
 
-static void name_text(char *out, size_t cap, const uint8_t *wire);
-static void type_text(char *out, size_t cap, uint16_t type);
 static int rr_text(ldns_buffer *b, const uint8_t *owner, uint16_t type,
     uint16_t rclass, uint32_t ttl, const uint8_t *rd, size_t rdlen);
 static void meta_text(
@@ -93,42 +88,13 @@ dump_time(char *out, size_t cap, uint64_t ms)
 	    tm.tm_sec, (unsigned)(ms % 1000));
 }
 
-static void
-name_text(char *out, size_t cap, const uint8_t *wire)
-{
-	size_t len = cache_name_len(wire, LIM_NAME_MAX);
-	ldns_rdf *r;
-	char *s;
-
-	snprintf(out, cap, ".");
-	if (len == 0)
-		return;
-	r = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, len, wire);
-	if (r == NULL)
-		return;
-	s = ldns_rdf2str(r);
-	if (s != NULL)
-		snprintf(out, cap, "%s", s);
-	free(s);
-	ldns_rdf_deep_free(r);
-}
-
-static void
-type_text(char *out, size_t cap, uint16_t type)
-{
-	char *s = ldns_rr_type2str((ldns_rr_type)type);
-
-	snprintf(out, cap, "%s", s ? s : "?");
-	free(s);
-}
-
 /* Render one record into @p b (cleared first) without the newline. */
 static int
 rr_text(ldns_buffer *b, const uint8_t *owner, uint16_t type, uint16_t rclass,
     uint32_t ttl, const uint8_t *rd, size_t rdlen)
 {
 	uint8_t wire[LIM_NAME_MAX + 10 + 65535];
-	size_t olen = cache_name_len(owner, LIM_NAME_MAX), pos = 0;
+	size_t olen = dns_name_len(owner, LIM_NAME_MAX), pos = 0;
 	ldns_rr *rr = NULL;
 	ldns_status st;
 
@@ -179,7 +145,7 @@ dump_kind_str(uint8_t kind, uint8_t rank, uint16_t type)
 	case CACHE_RANK_AUTH_AUTHORITY:
 		return "authority";
 	case CACHE_RANK_PRIMED:
-		return type == TYPE_NS ? "delegation" : "answer";
+		return type == DNS_T_NS ? "delegation" : "answer";
 	default:
 		return "answer";
 	}
@@ -197,18 +163,18 @@ static void
 meta_text(
     char *out, size_t cap, const struct cache_rrset_out *e, const char *tier)
 {
-	char name[LIM_NAME_MAX * 4 + 2], type[32], when[40], from[64];
+	char name[DNS_NAME_TEXT_MAX], type[DNS_MNEMONIC_MAX], when[40],
+	    from[64];
 	int n;
 
 	n = snprintf(
 	    out, cap, "kind=%s", dump_kind_str(e->kind, e->rank, e->type));
 	if (e->kind != CACHE_RRSET && n > 0 && (size_t)n < cap) {
-		name_text(name, sizeof(name), e->owner);
+		dns_name_to_text(name, sizeof(name), e->owner);
 		n += snprintf(out + n, cap - (size_t)n, " name=%s", name);
 		if (e->kind == CACHE_NODATA && (size_t)n < cap) {
-			type_text(type, sizeof(type), e->type);
-			n += snprintf(
-			    out + n, cap - (size_t)n, " type=%s", type);
+			n += snprintf(out + n, cap - (size_t)n, " type=%s",
+			    dns_type_str(e->type, type));
 		}
 	}
 	dump_time(when, sizeof(when), e->stored_ms);
@@ -251,8 +217,8 @@ dump_match(const struct dump_filter *f, const struct cache_rrset_out *e)
 	if (!f->has_name)
 		return true;
 	if (f->exact)
-		return cache_name_eq(e->owner, f->name);
-	return cache_name_under(e->owner, f->name);
+		return dns_name_eq(e->owner, f->name);
+	return dns_name_under(e->owner, f->name);
 }
 
 /* ------------------------------------------------------------- output */
@@ -273,7 +239,7 @@ dump_entry_text(FILE *out, const struct cache_rrset_out *e, const char *tier)
 	char meta[META_MAX];
 	const uint8_t *p = e->rdata, *end = e->rdata + e->rdata_len, *rd;
 	const uint8_t *owner = e->kind == CACHE_RRSET ? e->owner : e->soa_owner;
-	uint16_t type = e->kind == CACHE_RRSET ? e->type : TYPE_SOA;
+	uint16_t type = e->kind == CACHE_RRSET ? e->type : DNS_T_SOA;
 	ldns_buffer *b = ldns_buffer_new(1024);
 	size_t len;
 	int rc = 0;
@@ -295,7 +261,7 @@ dump_entry_text(FILE *out, const struct cache_rrset_out *e, const char *tier)
 	p = e->sigs;
 	end = e->sigs ? e->sigs + e->sigs_len : NULL;
 	while (p != NULL && (rd = rd_next(&p, end, &len)) != NULL) {
-		if (rr_text(b, owner, TYPE_RRSIG, e->rclass, e->ttl, rd, len) <
+		if (rr_text(b, owner, DNS_T_RRSIG, e->rclass, e->ttl, rd, len) <
 		    0) {
 			rc = -EINVAL;
 			continue;
@@ -342,7 +308,8 @@ json_rdata_list(FILE *out, ldns_buffer *b, const uint8_t *owner, uint16_t type,
 int
 dump_entry_json(FILE *out, const struct cache_rrset_out *e, const char *tier)
 {
-	char name[LIM_NAME_MAX * 4 + 2], type[32], when[40], from[64];
+	char name[DNS_NAME_TEXT_MAX], type[DNS_MNEMONIC_MAX], when[40],
+	    from[64];
 	char *cls = ldns_rr_class2str((ldns_rr_class)e->rclass);
 	ldns_buffer *b = ldns_buffer_new(1024);
 	const uint8_t *owner = e->kind == CACHE_RRSET ? e->owner : e->soa_owner;
@@ -352,7 +319,7 @@ dump_entry_json(FILE *out, const struct cache_rrset_out *e, const char *tier)
 		ldns_buffer_free(b);
 		return b == NULL ? -ENOMEM : -EINVAL;
 	}
-	name_text(name, sizeof(name), e->owner);
+	dns_name_to_text(name, sizeof(name), e->owner);
 	fputs("{\"owner\":", out);
 	trace_json_str(out, name);
 	fputs(",\"class\":", out);
@@ -361,8 +328,7 @@ dump_entry_json(FILE *out, const struct cache_rrset_out *e, const char *tier)
 	if (e->kind == CACHE_NXDOMAIN) {
 		fputs("null", out);
 	} else {
-		type_text(type, sizeof(type), e->type);
-		trace_json_str(out, type);
+		trace_json_str(out, dns_type_str(e->type, type));
 	}
 	dump_time(when, sizeof(when), e->stored_ms);
 	source_text(from, sizeof(from), e->source, e->source_family);
@@ -384,15 +350,15 @@ dump_entry_json(FILE *out, const struct cache_rrset_out *e, const char *tier)
 		    e->rdata, e->rdata_len);
 	} else {
 		fputs("[],\"soa_owner\":", out);
-		name_text(name, sizeof(name), e->soa_owner);
+		dns_name_to_text(name, sizeof(name), e->soa_owner);
 		trace_json_str(out, name);
 		fputs(",\"soa\":", out);
-		json_rdata_list(out, b, owner, TYPE_SOA, e->rclass, e->ttl,
+		json_rdata_list(out, b, owner, DNS_T_SOA, e->rclass, e->ttl,
 		    e->rdata, e->rdata_len);
 	}
 	fputs(",\"rrsigs\":", out);
-	json_rdata_list(
-	    out, b, owner, TYPE_RRSIG, e->rclass, e->ttl, e->sigs, e->sigs_len);
+	json_rdata_list(out, b, owner, DNS_T_RRSIG, e->rclass, e->ttl, e->sigs,
+	    e->sigs_len);
 	if (tier != NULL) {
 		fputs(",\"tier\":", out);
 		trace_json_str(out, tier);
@@ -435,7 +401,7 @@ dump_infra(FILE *out, const struct infra_entry_out *e, uint64_t now_ms,
 		    i->timeouts_total, edns_str(i->edns),
 		    i->tcp_only ? "true" : "false");
 		for (unsigned k = 0; k < e->nlame && k < INFRA_LAME_MAX; k++) {
-			name_text(zone, sizeof(zone), e->lame[k].zone);
+			dns_name_to_text(zone, sizeof(zone), e->lame[k].zone);
 			fprintf(out, "%s{\"zone\":", k ? "," : "");
 			trace_json_str(out, zone);
 			fprintf(out, ",\"remaining_s\":%" PRIu64 "}",
@@ -455,7 +421,7 @@ dump_infra(FILE *out, const struct infra_entry_out *e, uint64_t now_ms,
 	    i->timeouts_total, edns_str(i->edns),
 	    i->tcp_only ? "  tcp-only" : "");
 	for (unsigned k = 0; k < e->nlame && k < INFRA_LAME_MAX; k++) {
-		name_text(zone, sizeof(zone), e->lame[k].zone);
+		dns_name_to_text(zone, sizeof(zone), e->lame[k].zone);
 		fprintf(out, "%s%s (%" PRIu64 " s)", k ? ", " : "  lame for ",
 		    zone,
 		    e->lame[k].until_ms > now_ms
@@ -471,9 +437,9 @@ int
 dump_snap_add(struct dump_snap *s, const struct cache_rrset_out *e)
 {
 	struct snap_hdr h;
-	size_t olen = cache_name_len(e->owner, LIM_NAME_MAX);
+	size_t olen = dns_name_len(e->owner, LIM_NAME_MAX);
 	size_t slen =
-	    e->soa_owner ? cache_name_len(e->soa_owner, LIM_NAME_MAX) : 0;
+	    e->soa_owner ? dns_name_len(e->soa_owner, LIM_NAME_MAX) : 0;
 	size_t need = sizeof(h) + olen + slen + e->rdata_len + e->sigs_len;
 	uint8_t *p;
 
@@ -729,7 +695,7 @@ flush_group(struct group *g, uint64_t dump_ms, uint64_t now_ms,
 	in.source_family = m.family;
 	if (strcmp(m.kind, "NXDOMAIN") == 0 || strcmp(m.kind, "NODATA") == 0) {
 		ldns_rdf *d = NULL;
-		if (g->type != TYPE_SOA || g->nrr != 1) {
+		if (g->type != DNS_T_SOA || g->nrr != 1) {
 			why = "a negative entry is one SOA record";
 			goto bad;
 		}
@@ -854,12 +820,12 @@ load_line(struct group *g, char *line, unsigned lineno, uint64_t dump_ms,
 		*why = "bad owner name";
 		return -EINVAL;
 	}
-	cache_name_lower(owner, ldns_rdf_data(ldns_rr_owner(rr)));
+	dns_name_lower(owner, ldns_rdf_data(ldns_rr_owner(rr)));
 	type = (uint16_t)ldns_rr_get_type(rr);
 	rclass = (uint16_t)ldns_rr_get_class(rr);
 	ttl = ldns_rr_ttl(rr);
 	if (sig) {
-		if (type != TYPE_RRSIG ||
+		if (type != DNS_T_RRSIG ||
 		    ldns_rr_rrsig_typecovered(rr) == NULL) {
 			ldns_rr_free(rr);
 			*why = "a \"; sig\" line must be an RRSIG";
@@ -869,12 +835,12 @@ load_line(struct group *g, char *line, unsigned lineno, uint64_t dump_ms,
 		    (uint16_t)ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(rr));
 		if (strcmp(m.kind, "NXDOMAIN") == 0 ||
 		    strcmp(m.kind, "NODATA") == 0)
-			type = TYPE_SOA;
+			type = DNS_T_SOA;
 	}
 	/* a new entry? */
 	if (!g->open || g->type != type || g->rclass != rclass ||
 	    g->ttl != ttl || strcmp(g->meta, meta) != 0 ||
-	    !cache_name_eq(g->owner, owner)) {
+	    !dns_name_eq(g->owner, owner)) {
 		flush_group(g, dump_ms, now_ms, store, bad, arg, st);
 		g->open = true;
 		g->line = lineno;

@@ -35,7 +35,7 @@ hash(const uint8_t *name, uint16_t type, uint16_t rclass)
 {
 	uint32_t h = 2166136261u;
 
-	for (size_t i = 0; i < cache_name_len(name, LIM_NAME_MAX); i++) {
+	for (size_t i = 0; i < dns_name_len(name, LIM_NAME_MAX); i++) {
 		uint8_t c = name[i];
 		h = (h ^ (c >= 'A' && c <= 'Z' ? c | 0x20 : c)) * 16777619u;
 	}
@@ -52,7 +52,7 @@ slot(struct flights *f, const uint8_t *name, uint16_t type, uint16_t rclass,
 
 	for (; *pp; pp = &(*pp)->next)
 		if ((*pp)->hash == h && (*pp)->type == type &&
-		    (*pp)->rclass == rclass && cache_name_eq((*pp)->name, name))
+		    (*pp)->rclass == rclass && dns_name_eq((*pp)->name, name))
 			break;
 	return pp;
 }
@@ -132,7 +132,7 @@ flights_claim(struct flights *f, const uint8_t *name, uint16_t type,
 		x->type = type;
 		x->rclass = rclass;
 		x->owner = me;
-		cache_name_lower(x->name, name);
+		dns_name_lower(x->name, name);
 		*pp = x;
 		f->count++;
 		rc = -1;

@@ -26,18 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "resolver/dns.h"
 #include "resolver/iter.h"
-
-#define T_A              1
-#define T_NS             2
-#define T_CNAME          5
-#define T_SOA            6
-#define T_AAAA           28
-#define T_OPT            41
-#define T_RRSIG          46
-#define T_DS             43
-#define T_ANY            255
-#define MSG_HDR_LEN_ITER 12
 
 enum frame_state {
 	F_INIT = 0,   /* look in the cache, choose the zone cut */
@@ -92,31 +82,6 @@ struct iter_req {
 
 /* ---- small helpers ---- */
 
-static unsigned
-name_labels(const uint8_t *n)
-{
-	unsigned l = 0;
-
-	while (*n) {
-		l++;
-		n += 1 + *n;
-	}
-	return l;
-}
-
-/* Suffix of @p n with @p keep labels. */
-static const uint8_t *
-name_suffix(const uint8_t *n, unsigned keep)
-{
-	unsigned l = name_labels(n);
-
-	while (l > keep) {
-		n += 1 + *n;
-		l--;
-	}
-	return n;
-}
-
 static uint32_t
 rnd32(struct iter_req *r)
 {
@@ -133,8 +98,8 @@ step(struct iter_req *r, uint64_t now, enum trace_kind k)
 
 	if (s != NULL) {
 		struct frame *f = &r->f[r->top];
-		trace_name(s->zone, sizeof(s->zone), f->cut.zone);
-		trace_name(s->qname, sizeof(s->qname), f->sname);
+		dns_name_to_text(s->zone, sizeof(s->zone), f->cut.zone);
+		dns_name_to_text(s->qname, sizeof(s->qname), f->sname);
 		s->qtype = f->qtype;
 	}
 	return s;
@@ -156,7 +121,7 @@ stepf(struct iter_req *r, uint64_t now, enum trace_kind k, const char *fmt, ...)
 static void
 zone_text(char *out, size_t cap, const uint8_t *zone)
 {
-	trace_name(out, cap, zone);
+	dns_name_to_text(out, cap, zone);
 }
 
 /* End the whole request with SERVFAIL. */
@@ -207,12 +172,12 @@ res_put(struct iter_req *r, const uint8_t *owner, uint16_t type, uint16_t cls,
     uint32_t ttl, const uint8_t *rdata, size_t rdlen)
 {
 	struct iter_result *res = &r->res;
-	size_t nl = cache_name_len(owner, LIM_NAME_MAX);
+	size_t nl = dns_name_len(owner, LIM_NAME_MAX);
 	uint8_t *p = res->rr + res->rr_len;
 
 	if (nl == 0 || res->rr_len + nl + 10 + rdlen > sizeof(res->rr))
 		return false;
-	cache_name_lower(p, owner);
+	dns_name_lower(p, owner);
 	p += nl;
 	*p++ = (uint8_t)(type >> 8);
 	*p++ = (uint8_t)type;
@@ -257,8 +222,7 @@ rr_owner(const ldns_rr *rr)
 static bool
 rr_is(const ldns_rr *rr, const uint8_t *owner, uint16_t type)
 {
-	return ldns_rr_get_type(rr) == type &&
-	    cache_name_eq(rr_owner(rr), owner);
+	return ldns_rr_get_type(rr) == type && dns_name_eq(rr_owner(rr), owner);
 }
 
 static uint16_t
@@ -266,7 +230,7 @@ sig_covers(const ldns_rr *rr)
 {
 	ldns_rdf *c = ldns_rr_rdf(rr, 0);
 
-	if (ldns_rr_get_type(rr) != T_RRSIG || c == NULL ||
+	if (ldns_rr_get_type(rr) != DNS_T_RRSIG || c == NULL ||
 	    ldns_rdf_size(c) != 2)
 		return 0;
 	return (uint16_t)(ldns_rdf_data(c)[0] << 8 | ldns_rdf_data(c)[1]);
@@ -289,9 +253,9 @@ take_rrset(struct iter_req *r, uint64_t now, ldns_rr_list *sec,
 
 	for (size_t i = 0; i < ldns_rr_list_rr_count(sec); i++) {
 		ldns_rr *rr = ldns_rr_list_rr(sec, i);
-		if (!cache_name_eq(rr_owner(rr), owner))
+		if (!dns_name_eq(rr_owner(rr), owner))
 			continue;
-		bool is_sig = sig_covers(rr) == type && type != T_RRSIG;
+		bool is_sig = sig_covers(rr) == type && type != DNS_T_RRSIG;
 		if (ldns_rr_get_type(rr) != type && !is_sig)
 			continue;
 		size_t l = rr_rdata(rr, one, sizeof(one));
@@ -354,8 +318,8 @@ frame_init(struct frame *f, const uint8_t *name, uint16_t type, uint16_t cls)
 {
 	memset(f, 0, offsetof(struct frame, cut));
 	deleg_init(&f->cut, (const uint8_t *)"");
-	cache_name_lower(f->qname, name);
-	cache_name_lower(f->sname, name);
+	dns_name_lower(f->qname, name);
+	dns_name_lower(f->sname, name);
 	f->qtype = type;
 	f->qclass = cls;
 	f->state = F_INIT;
@@ -389,19 +353,19 @@ frame_done(struct iter_req *r, uint64_t now, uint8_t rcode)
 		r->done = true;
 		stepf(r, now, TRACE_DONE,
 		    "rcode %s, %u answer records, %u sends",
-		    trace_rcode_str(rcode), r->res.ancount, r->sends);
+		    dns_rcode_str(rcode), r->res.ancount, r->sends);
 		return;
 	}
 	struct frame *p = &r->f[r->top - 1];
 	struct deleg_ns *ns = &p->cut.ns[f->parent_ns];
 	stepf(
 	    r, now, TRACE_SUBQ, "sub-question done: %u address(es)", f->found);
-	if (f->found == 0 && f->qtype == T_A && rcode == 0) {
+	if (f->found == 0 && f->qtype == DNS_T_A && rcode == 0) {
 		/* no IPv4 address: try AAAA for the same NS name */
 		uint8_t name[LIM_NAME_MAX];
 		int pn = f->parent_ns;
 		memcpy(name, f->qname, sizeof(name));
-		frame_init(f, name, T_AAAA, p->qclass);
+		frame_init(f, name, DNS_T_AAAA, p->qclass);
 		f->parent_ns = pn;
 		return;
 	}
@@ -437,7 +401,7 @@ frame_from_cache(
 	    o.rank >= CACHE_RANK_ANSWER_MIN) {
 		if (o.kind == CACHE_NODATA) {
 			if (r->top == 0 &&
-			    res_put(r, o.soa_owner, T_SOA, f->qclass, o.ttl,
+			    res_put(r, o.soa_owner, DNS_T_SOA, f->qclass, o.ttl,
 			        o.rdata + 2, o.rdata_len - 2))
 				r->res.nscount++;
 			stepf(r, now, TRACE_CACHE, "NODATA from cache, ttl %u",
@@ -468,7 +432,7 @@ frame_from_cache(
 	        sizeof(buf)) == 1 &&
 	    o.kind == CACHE_NXDOMAIN) {
 		if (r->top == 0 &&
-		    res_put(r, o.soa_owner, T_SOA, f->qclass, o.ttl,
+		    res_put(r, o.soa_owner, DNS_T_SOA, f->qclass, o.ttl,
 		        o.rdata + 2, o.rdata_len - 2))
 			r->res.nscount++;
 		stepf(
@@ -476,20 +440,21 @@ frame_from_cache(
 		frame_done(r, now, 3);
 		return 1;
 	}
-	if (f->qtype != T_CNAME &&
-	    cache_get(c, f->sname, T_CNAME, f->qclass, now, &o, buf,
+	if (f->qtype != DNS_T_CNAME &&
+	    cache_get(c, f->sname, DNS_T_CNAME, f->qclass, now, &o, buf,
 	        sizeof(buf)) == 1 &&
 	    o.kind == CACHE_RRSET && o.rank >= CACHE_RANK_ANSWER_MIN &&
 	    o.nrr >= 1) {
 		size_t l = (size_t)(o.rdata[0] << 8 | o.rdata[1]);
 		const uint8_t *target = o.rdata + 2;
-		if (cache_name_len(target, l) != l)
+		if (dns_name_len(target, l) != l)
 			return 0;
 		if (r->top == 0 &&
-		    res_put(r, f->sname, T_CNAME, o.rclass, o.ttl, target, l))
+		    res_put(
+		        r, f->sname, DNS_T_CNAME, o.rclass, o.ttl, target, l))
 			r->res.ancount++;
 		stepf(r, now, TRACE_CACHE, "CNAME from cache, ttl %u", o.ttl);
-		cache_name_lower(target_out, target);
+		dns_name_lower(target_out, target);
 		return 2;
 	}
 	return 0;
@@ -507,18 +472,18 @@ follow_cname(
 		fail_limit(r, now, "max_cname", r->env->opts.max_cname);
 		return false;
 	}
-	trace_name(t, sizeof(t), target);
-	if (cache_name_eq(target, f->qname)) {
+	dns_name_to_text(t, sizeof(t), target);
+	if (dns_name_eq(target, f->qname)) {
 		fail_request(r, now, ITER_EDE_OTHER, "CNAME loop at %s", t);
 		return false;
 	}
 	/* a loop not through the start: the target is already in the answer */
 	const uint8_t *p = r->res.rr, *end = r->res.rr + r->res.rr_len;
 	while (r->top == 0 && p < end) {
-		size_t nl = cache_name_len(p, (size_t)(end - p));
+		size_t nl = dns_name_len(p, (size_t)(end - p));
 		if (nl == 0 || p + nl + 10 > end)
 			break;
-		if (cache_name_eq(p, target)) {
+		if (dns_name_eq(p, target)) {
 			fail_request(
 			    r, now, ITER_EDE_OTHER, "CNAME loop at %s", t);
 			return false;
@@ -526,7 +491,7 @@ follow_cname(
 		p += nl + 10 + (size_t)(p[nl + 8] << 8 | p[nl + 9]);
 	}
 	stepf(r, now, TRACE_CNAME, "CNAME to %s", t);
-	cache_name_lower(f->sname, target);
+	dns_name_lower(f->sname, target);
 	f->state = F_INIT;
 	f->qmin_off = false;
 	f->qmin_extra = 0;
@@ -544,14 +509,14 @@ start_subq(struct iter_req *r, uint64_t now, int i)
 	ns->flags |= DELEG_NS_LOOKED;
 	/* a dependency cycle: this NS name is already being looked up below */
 	for (int k = 0; k <= r->top; k++) {
-		if (cache_name_eq(r->f[k].qname, ns->name) &&
+		if (dns_name_eq(r->f[k].qname, ns->name) &&
 		    r->f[k].qtype != f->qtype) {
 			ns->flags |= DELEG_NS_FAILED;
 			stepf(
 			    r, now, TRACE_SUBQ, "dependency cycle on NS name");
 			return true;
 		}
-		if (k > 0 && cache_name_eq(r->f[k].qname, ns->name)) {
+		if (k > 0 && dns_name_eq(r->f[k].qname, ns->name)) {
 			ns->flags |= DELEG_NS_FAILED;
 			stepf(
 			    r, now, TRACE_SUBQ, "dependency cycle on NS name");
@@ -570,7 +535,7 @@ start_subq(struct iter_req *r, uint64_t now, int i)
 	}
 	r->glueless++;
 	r->top++;
-	frame_init(&r->f[r->top], ns->name, T_A, f->qclass);
+	frame_init(&r->f[r->top], ns->name, DNS_T_A, f->qclass);
 	r->f[r->top].parent_ns = i;
 	stepf(r, now, TRACE_SUBQ, "looking up address of NS (glueless %u/%u)",
 	    r->glueless, r->env->opts.max_glueless);
@@ -583,7 +548,7 @@ build_query(struct iter_req *r, struct frame *f, struct iter_action *a,
     const uint8_t *name, uint16_t type, uint64_t now)
 {
 	uint8_t *p = a->pkt;
-	size_t nl = cache_name_len(name, LIM_NAME_MAX);
+	size_t nl = dns_name_len(name, LIM_NAME_MAX);
 	uint8_t bits[32];
 	bool edns = !f->no_edns;
 	struct deleg_addr *ad = &f->cut.ns[f->ns_idx].addr[f->addr_idx];
@@ -594,14 +559,14 @@ build_query(struct iter_req *r, struct frame *f, struct iter_action *a,
 	infra_get(r->env->infra, ad->ip, ad->family, now, &inf);
 	if (inf.edns == INFRA_EDNS_BROKEN)
 		edns = false;
-	memset(p, 0, MSG_HDR_LEN_ITER);
+	memset(p, 0, DNS_HDR_LEN);
 	p[0] = (uint8_t)(f->sent_id >> 8);
 	p[1] = (uint8_t)f->sent_id;
 	p[2] = f->cut.forward ? 1 : 0; /* RD only to forwarders */
 	p[3] = 0;
 	p[5] = 1; /* QDCOUNT */
 	p[11] = edns ? 1 : 0;
-	p += MSG_HDR_LEN_ITER;
+	p += DNS_HDR_LEN;
 	memcpy(p, name, nl);
 	/* 0x20: random case for each letter, one bit each */
 	if (r->env->opts.use_0x20 && !f->no_0x20) {
@@ -629,7 +594,7 @@ build_query(struct iter_req *r, struct frame *f, struct iter_action *a,
 	}
 	a->len = (size_t)(p - a->pkt);
 	f->sent_type = type;
-	cache_name_lower(f->sent_name, name);
+	dns_name_lower(f->sent_name, name);
 	f->no_edns = !edns;
 }
 
@@ -637,15 +602,16 @@ build_query(struct iter_req *r, struct frame *f, struct iter_action *a,
 static const uint8_t *
 query_name(struct iter_req *r, struct frame *f, uint16_t *type)
 {
-	unsigned lz = name_labels(f->cut.zone), ls = name_labels(f->sname);
+	unsigned lz = dns_name_labels(f->cut.zone),
+	         ls = dns_name_labels(f->sname);
 	unsigned want = lz + 1 + f->qmin_extra;
 
 	*type = f->qtype;
 	if (!r->env->opts.qname_minimisation || f->qmin_off || want >= ls ||
 	    f->cut.forward || f->qmin_steps >= LIM_MAX_QMIN_STEPS)
 		return f->sname;
-	*type = T_A;
-	return name_suffix(f->sname, want);
+	*type = DNS_T_A;
+	return dns_name_suffix(f->sname, want);
 }
 
 /* See iter.h. */
@@ -656,10 +622,10 @@ iter_find_forward(const struct iter_env *env, const uint8_t *name)
 
 	for (unsigned i = 0; i < env->nforwards; i++) {
 		const struct iter_forward *fw = &env->forwards[i];
-		if (cache_name_under(name, fw->cut.zone) &&
+		if (dns_name_under(name, fw->cut.zone) &&
 		    (best == NULL ||
-		        name_labels(fw->cut.zone) >
-		            name_labels(best->cut.zone)))
+		        dns_name_labels(fw->cut.zone) >
+		            dns_name_labels(best->cut.zone)))
 			best = fw;
 	}
 	return best;
@@ -743,9 +709,9 @@ frame_send(struct iter_req *r, struct frame *f, uint64_t now,
 		memcpy(s->addr, ad->ip, 16);
 		s->port = ad->port;
 		s->qtype = type;
-		trace_name(s->qname, sizeof(s->qname), name);
+		dns_name_to_text(s->qname, sizeof(s->qname), name);
 		char ns[80];
-		trace_name(ns, sizeof(ns), f->cut.ns[f->ns_idx].name);
+		dns_name_to_text(ns, sizeof(ns), f->cut.ns[f->ns_idx].name);
 		snprintf(s->detail, sizeof(s->detail), "to %s%s%s", ns,
 		    name != f->sname ? " (minimised)" : "",
 		    f->no_edns ? " (no EDNS)" : "");
@@ -782,7 +748,7 @@ iter_next(struct iter_req *r, uint64_t now, struct iter_action *a)
 			}
 			/* DS lives on the parent side of a cut: start above */
 			const uint8_t *from = f->sname;
-			if (f->qtype == T_DS && from[0] != 0)
+			if (f->qtype == DNS_T_DS && from[0] != 0)
 				from += 1 + from[0];
 			const struct iter_forward *fw = f->no_forward
 			    ? NULL
@@ -885,16 +851,16 @@ find_referral(ldns_pkt *pkt, const struct frame *f, bool *upward)
 	for (size_t i = 0; i < ldns_rr_list_rr_count(auth); i++) {
 		ldns_rr *rr = ldns_rr_list_rr(auth, i);
 		const uint8_t *o = rr_owner(rr);
-		if (ldns_rr_get_type(rr) != T_NS)
+		if (ldns_rr_get_type(rr) != DNS_T_NS)
 			continue;
-		if (!cache_name_under(o, f->cut.zone) ||
-		    cache_name_eq(o, f->cut.zone) ||
-		    !cache_name_under(f->sname, o) ||
-		    (f->qtype == T_DS && cache_name_eq(o, f->sname))) {
+		if (!dns_name_under(o, f->cut.zone) ||
+		    dns_name_eq(o, f->cut.zone) ||
+		    !dns_name_under(f->sname, o) ||
+		    (f->qtype == DNS_T_DS && dns_name_eq(o, f->sname))) {
 			*upward = true;
 			continue;
 		}
-		if (best == NULL || name_labels(o) > name_labels(best))
+		if (best == NULL || dns_name_labels(o) > dns_name_labels(best))
 			best = o;
 	}
 	return best;
@@ -918,18 +884,18 @@ take_referral(struct iter_req *r, struct frame *f, ldns_pkt *pkt,
 	for (size_t i = 0; i < ldns_rr_list_rr_count(auth); i++) {
 		ldns_rr *rr = ldns_rr_list_rr(auth, i);
 		ldns_rdf *t = ldns_rr_rdf(rr, 0);
-		if (!rr_is(rr, zone, T_NS) || t == NULL)
+		if (!rr_is(rr, zone, DNS_T_NS) || t == NULL)
 			continue;
 		if (deleg_add_ns(&nd, ldns_rdf_data(t)) >= 0 &&
 		    nl < sizeof(ns_list) - 1) {
 			char n[80];
-			trace_name(n, sizeof(n), ldns_rdf_data(t));
+			dns_name_to_text(n, sizeof(n), ldns_rdf_data(t));
 			nl += (size_t)snprintf(ns_list + nl,
 			    sizeof(ns_list) - nl, "%s%s", nl ? " " : "", n);
 		}
 	}
-	take_rrset(r, now, auth, zone, T_NS, CACHE_RANK_REFERRAL, false, f);
-	trace_name(z, sizeof(z), zone);
+	take_rrset(r, now, auth, zone, DNS_T_NS, CACHE_RANK_REFERRAL, false, f);
+	dns_name_to_text(z, sizeof(z), zone);
 	stepf(r, now, TRACE_REFERRAL, "referral to %s: %s", z, ns_list);
 
 	/* glue: address records of the new NS names, only inside the bailiwick
@@ -938,33 +904,33 @@ take_referral(struct iter_req *r, struct frame *f, ldns_pkt *pkt,
 		ldns_rr *rr = ldns_rr_list_rr(add, i);
 		uint16_t t = ldns_rr_get_type(rr);
 		const uint8_t *o = rr_owner(rr);
-		if (t != T_A && t != T_AAAA)
+		if (t != DNS_T_A && t != DNS_T_AAAA)
 			continue;
 		int idx = deleg_find_ns(&nd, o);
 		char n[80];
-		trace_name(n, sizeof(n), o);
+		dns_name_to_text(n, sizeof(n), o);
 		if (idx < 0) {
 			stepf(r, now, TRACE_GLUE,
 			    "rejected %s: not an NS of %s", n, z);
 			continue;
 		}
-		if (!cache_name_under(o, f->cut.zone)) {
+		if (!dns_name_under(o, f->cut.zone)) {
 			char cz[80];
-			trace_name(cz, sizeof(cz), f->cut.zone);
+			dns_name_to_text(cz, sizeof(cz), f->cut.zone);
 			stepf(r, now, TRACE_GLUE,
 			    "rejected %s: out of bailiwick of %s", n, cz);
 			continue;
 		}
 		ldns_rdf *a = ldns_rr_rdf(rr, 0);
-		if (a == NULL || ldns_rdf_size(a) != (t == T_A ? 4u : 16u))
+		if (a == NULL || ldns_rdf_size(a) != (t == DNS_T_A ? 4u : 16u))
 			continue;
-		deleg_add_addr(
-		    &nd, idx, ldns_rdf_data(a), t == T_A ? AF_INET : AF_INET6);
+		deleg_add_addr(&nd, idx, ldns_rdf_data(a),
+		    t == DNS_T_A ? AF_INET : AF_INET6);
 		nd.ns[idx].flags |= DELEG_NS_GLUE;
 		if (take_rrset(r, now, add, o, t, CACHE_RANK_GLUE, false, f) >
 		    0) {
 			char ip[INET6_ADDRSTRLEN];
-			inet_ntop(t == T_A ? AF_INET : AF_INET6,
+			inet_ntop(t == DNS_T_A ? AF_INET : AF_INET6,
 			    ldns_rdf_data(a), ip, sizeof(ip));
 			stepf(r, now, TRACE_GLUE,
 			    "accepted %s %s: in bailiwick of %s", n, ip, z);
@@ -987,9 +953,8 @@ find_soa(ldns_pkt *pkt, const struct frame *f, const uint8_t *name)
 	for (size_t i = 0; i < ldns_rr_list_rr_count(auth); i++) {
 		ldns_rr *rr = ldns_rr_list_rr(auth, i);
 		const uint8_t *o = rr_owner(rr);
-		if (ldns_rr_get_type(rr) == T_SOA &&
-		    cache_name_under(name, o) &&
-		    cache_name_under(o, f->cut.zone) &&
+		if (ldns_rr_get_type(rr) == DNS_T_SOA &&
+		    dns_name_under(name, o) && dns_name_under(o, f->cut.zone) &&
 		    ldns_rr_rd_count(rr) == 7)
 			return rr;
 	}
@@ -1031,7 +996,7 @@ take_negative(struct iter_req *r, struct frame *f, ldns_pkt *pkt,
 		    f->cut.ns[f->ns_idx].addr[f->addr_idx].family;
 		cache_store(r->env->cache, &in, now);
 		if (r->top == 0 &&
-		    res_put(r, rr_owner(soa), T_SOA, f->qclass,
+		    res_put(r, rr_owner(soa), DNS_T_SOA, f->qclass,
 		        clamp_ttl(r, ttl, true), rd + 2, l))
 			r->res.nscount++;
 	}
@@ -1053,14 +1018,15 @@ take_ns_addresses(struct iter_req *r, struct frame *f, ldns_pkt *pkt,
 
 	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
 		ldns_rr *ns = ldns_rr_list_rr(an, i);
-		if (!rr_is(ns, owner, T_NS) || ldns_rr_rdf(ns, 0) == NULL)
+		if (!rr_is(ns, owner, DNS_T_NS) || ldns_rr_rdf(ns, 0) == NULL)
 			continue;
 		const uint8_t *target = ldns_rdf_data(ldns_rr_rdf(ns, 0));
-		if (!cache_name_under(target, f->cut.zone))
+		if (!dns_name_under(target, f->cut.zone))
 			continue;
-		take_rrset(r, now, add, target, T_A, CACHE_RANK_GLUE, false, f);
 		take_rrset(
-		    r, now, add, target, T_AAAA, CACHE_RANK_GLUE, false, f);
+		    r, now, add, target, DNS_T_A, CACHE_RANK_GLUE, false, f);
+		take_rrset(
+		    r, now, add, target, DNS_T_AAAA, CACHE_RANK_GLUE, false, f);
 	}
 }
 
@@ -1073,13 +1039,13 @@ take_any(struct iter_req *r, struct frame *f, ldns_rr_list *an, uint8_t rank,
 	uint16_t done[32];
 	unsigned nd = 0, total = 0;
 
-	if (!cache_name_under(f->sname, f->cut.zone))
+	if (!dns_name_under(f->sname, f->cut.zone))
 		return false;
 	for (size_t i = 0; i < ldns_rr_list_rr_count(an) && nd < 32; i++) {
 		ldns_rr *rr = ldns_rr_list_rr(an, i);
 		uint16_t t = ldns_rr_get_type(rr);
 		bool seen = false;
-		if (!cache_name_eq(rr_owner(rr), f->sname) || t == T_RRSIG)
+		if (!dns_name_eq(rr_owner(rr), f->sname) || t == DNS_T_RRSIG)
 			continue;
 		for (unsigned k = 0; k < nd; k++)
 			seen |= done[k] == t;
@@ -1110,20 +1076,20 @@ take_answer(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 	/* report what is dropped as out of bailiwick */
 	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
 		ldns_rr *rr = ldns_rr_list_rr(an, i);
-		if (!cache_name_under(rr_owner(rr), f->cut.zone)) {
+		if (!dns_name_under(rr_owner(rr), f->cut.zone)) {
 			char n[80], z[80];
-			trace_name(n, sizeof(n), rr_owner(rr));
-			trace_name(z, sizeof(z), f->cut.zone);
+			dns_name_to_text(n, sizeof(n), rr_owner(rr));
+			dns_name_to_text(z, sizeof(z), f->cut.zone);
 			stepf(r, now, TRACE_ANSWER,
 			    "dropped %s type %u: out of bailiwick of %s", n,
 			    ldns_rr_get_type(rr), z);
 		}
 	}
-	if (f->qtype == T_ANY && take_any(r, f, an, rank, now))
+	if (f->qtype == DNS_T_ANY && take_any(r, f, an, rank, now))
 		return;
 	for (;;) {
 		const uint8_t *sn = f->sname;
-		if (!cache_name_under(sn, f->cut.zone))
+		if (!dns_name_under(sn, f->cut.zone))
 			break;
 		unsigned n =
 		    take_rrset(r, now, an, sn, f->qtype, rank, r->top == 0, f);
@@ -1142,20 +1108,20 @@ take_answer(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 			stepf(r, now, TRACE_ANSWER, "answer: %u record(s)%s", n,
 			    rank == CACHE_RANK_AUTH_ANSWER ? " (authoritative)"
 			                                   : "");
-			if (f->qtype == T_NS)
+			if (f->qtype == DNS_T_NS)
 				take_ns_addresses(r, f, pkt, sn, now);
 			frame_done(r, now, 0);
 			return;
 		}
-		if (f->qtype == T_CNAME)
+		if (f->qtype == DNS_T_CNAME)
 			break;
 		ldns_rr *cn = NULL;
 		for (size_t i = 0; i < ldns_rr_list_rr_count(an) && !cn; i++)
-			if (rr_is(ldns_rr_list_rr(an, i), sn, T_CNAME))
+			if (rr_is(ldns_rr_list_rr(an, i), sn, DNS_T_CNAME))
 				cn = ldns_rr_list_rr(an, i);
 		if (cn == NULL || ldns_rr_rdf(cn, 0) == NULL)
 			break;
-		take_rrset(r, now, an, sn, T_CNAME, rank, r->top == 0, f);
+		take_rrset(r, now, an, sn, DNS_T_CNAME, rank, r->top == 0, f);
 		if (!follow_cname(r, f, ldns_rdf_data(ldns_rr_rdf(cn, 0)), now))
 			return;
 		if (++hops > LIM_MAX_CNAME)
@@ -1164,7 +1130,7 @@ take_answer(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 	/* the chain ended without data for the current name */
 	if (f->state == F_INIT) {
 		/* moved to a new name: a negative answer for it may be here */
-		if (cache_name_under(f->sname, f->cut.zone) &&
+		if (dns_name_under(f->sname, f->cut.zone) &&
 		    (ldns_pkt_aa(pkt) || f->cut.forward)) {
 			if (ldns_pkt_get_rcode(pkt) == LDNS_RCODE_NXDOMAIN) {
 				take_negative(r, f, pkt, f->sname, true, now);
@@ -1206,7 +1172,7 @@ handle_reply(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 {
 	ldns_pkt_rcode rc = ldns_pkt_get_rcode(pkt);
 	bool minimised =
-	    !cache_name_eq(f->sent_name, f->sname) || f->sent_type != f->qtype;
+	    !dns_name_eq(f->sent_name, f->sname) || f->sent_type != f->qtype;
 	bool upward;
 	const uint8_t *refz;
 	char why[96];
@@ -1266,8 +1232,8 @@ handle_reply(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 		/* the minimised name is not a cut: ask one label more of the
 		 * same servers, or the full name after a CNAME */
 		if (ldns_rr_list_rr_count(ldns_pkt_answer(pkt)) > 0 &&
-		    ldns_rr_get_type(
-		        ldns_rr_list_rr(ldns_pkt_answer(pkt), 0)) == T_CNAME)
+		    ldns_rr_get_type(ldns_rr_list_rr(
+		        ldns_pkt_answer(pkt), 0)) == DNS_T_CNAME)
 			f->qmin_off = true;
 		f->qmin_extra++;
 		f->qmin_steps++;
@@ -1319,7 +1285,7 @@ iter_reply(struct iter_req *r, const struct sockaddr *from, const uint8_t *pkt,
 		if (from != NULL && same_addr(from, ad, r->env->port) &&
 		    len >= 12 + f->sent_qlen && pkt[0] == (f->sent_id >> 8) &&
 		    pkt[1] == (f->sent_id & 0xff) &&
-		    cache_name_eq(pkt + 12, f->sent_q))
+		    dns_name_eq(pkt + 12, f->sent_q))
 			f->case_mismatch = true;
 		r->ignored++;
 		stepf(r, now, TRACE_IGNORED, "reply ignored: %s",
@@ -1344,7 +1310,7 @@ iter_reply(struct iter_req *r, const struct sockaddr *from, const uint8_t *pkt,
 		s->port = ad->port;
 		s->tcp = f->tcp;
 		snprintf(s->detail, sizeof(s->detail), "reply %s, %u bytes%s%s",
-		    trace_rcode_str(pkt[3] & 0xf), (unsigned)len,
+		    dns_rcode_str(pkt[3] & 0xf), (unsigned)len,
 		    pkt[2] & 0x04 ? ", AA" : "", pkt[2] & 0x02 ? ", TC" : "");
 	}
 	/* Names compressed against the question carry our random 0x20 case;
@@ -1374,7 +1340,7 @@ iter_new(const struct iter_env *env, const uint8_t *qname, uint16_t qtype,
 {
 	struct iter_req *r;
 
-	if (cache_name_len(qname, LIM_NAME_MAX) == 0)
+	if (dns_name_len(qname, LIM_NAME_MAX) == 0)
 		return NULL;
 	r = malloc(sizeof(*r));
 	if (r == NULL)

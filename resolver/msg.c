@@ -11,43 +11,14 @@
 #include "resolver/limits.h"
 #include "resolver/msg.h"
 
-#define FLAG_QR 0x8000
-#define FLAG_RD 0x0100
-#define FLAG_RA 0x0080
-#define FLAG_CD 0x0010
-
-#define TYPE_OPT  41
-#define TYPE_IXFR 251
-#define TYPE_AXFR 252
-#define CLASS_IN  1
-#define CLASS_CH  3
-#define CLASS_ANY 255
-
-#define OPT_EDE       15 /* RFC 8914 */
 #define OPT_FIXED_LEN 11 /* root name, type, class, ttl, rdlength */
-#define DO_BIT        0x8000
 
-static uint16_t get16(const uint8_t *p);
-static void put16(uint8_t *p, uint16_t v);
 static int parse_qname(const uint8_t *pkt, size_t len, size_t *off);
 static int skip_name(const uint8_t *pkt, size_t len, size_t *off);
 static int parse_opt(const uint8_t *pkt, size_t len, size_t off,
     const uint8_t *rdata, size_t rdlen, struct msg_query *q);
 static int parse_records(const uint8_t *pkt, size_t len, size_t off,
     unsigned ancount, unsigned nscount, unsigned arcount, struct msg_query *q);
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 /*
  * Parse the uncompressed name of the question at *off. Only plain labels
@@ -103,8 +74,8 @@ skip_name(const uint8_t *pkt, size_t len, size_t *off)
 
 			if (p + 2 > len)
 				return -1;
-			target = (size_t)(get16(pkt + p) & 0x3fff);
-			if (target >= start || target < MSG_HDR_LEN)
+			target = (size_t)(dns_get16(pkt + p) & 0x3fff);
+			if (target >= start || target < DNS_HDR_LEN)
 				return -1;
 			p += 2;
 			break;
@@ -134,16 +105,16 @@ parse_opt(const uint8_t *pkt, size_t len, size_t off, const uint8_t *rdata,
 	uint16_t size;
 
 	(void)len;
-	size = get16(pkt + off + 2);
+	size = dns_get16(pkt + off + 2);
 	q->udp_size = size < LIM_UDP_NOEDNS ? LIM_UDP_NOEDNS : size;
 	q->edns_version = pkt[off + 5];
-	q->do_bit = (get16(pkt + off + 6) & DO_BIT) != 0;
+	q->do_bit = (dns_get16(pkt + off + 6) & DNS_EDNS_DO) != 0;
 	while (o < rdlen) {
 		size_t olen;
 
 		if (rdlen - o < 4)
 			return -1;
-		olen = get16(rdata + o + 2);
+		olen = dns_get16(rdata + o + 2);
 		if (rdlen - o - 4 < olen)
 			return -1;
 		o += 4 + olen;
@@ -175,11 +146,11 @@ parse_records(const uint8_t *pkt, size_t len, size_t off, unsigned ancount,
 			return -1;
 		if (len - off < 10)
 			return -1;
-		type = get16(pkt + off);
-		rdlen = get16(pkt + off + 8);
+		type = dns_get16(pkt + off);
+		rdlen = dns_get16(pkt + off + 8);
 		if (len - off - 10 < rdlen)
 			return -1;
-		if (type == TYPE_OPT) {
+		if (type == DNS_T_OPT) {
 			if (i < ancount + nscount || seen_opt)
 				return -1;
 			if (off != name + 1 || pkt[name] != 0)
@@ -205,23 +176,23 @@ enum msg_verdict
 msg_check_query(const uint8_t *pkt, size_t len, struct msg_query *q)
 {
 	uint16_t flags, qdcount, ancount, nscount, arcount;
-	size_t off = MSG_HDR_LEN;
+	size_t off = DNS_HDR_LEN;
 
 	memset(q, 0, sizeof(*q));
 	q->udp_size = LIM_UDP_NOEDNS;
-	if (pkt == NULL || len < MSG_HDR_LEN)
+	if (pkt == NULL || len < DNS_HDR_LEN)
 		return MSG_DROP;
-	q->id = get16(pkt);
-	flags = get16(pkt + 2);
+	q->id = dns_get16(pkt);
+	flags = dns_get16(pkt + 2);
 	q->opcode = (uint8_t)((flags >> 11) & 0x0f);
-	q->rd = (flags & FLAG_RD) != 0;
-	q->cd = (flags & FLAG_CD) != 0;
-	if (flags & FLAG_QR)
+	q->rd = (flags & DNS_FLAG_RD) != 0;
+	q->cd = (flags & DNS_FLAG_CD) != 0;
+	if (flags & DNS_FLAG_QR)
 		return MSG_DROP;
-	qdcount = get16(pkt + 4);
-	ancount = get16(pkt + 6);
-	nscount = get16(pkt + 8);
-	arcount = get16(pkt + 10);
+	qdcount = dns_get16(pkt + 4);
+	ancount = dns_get16(pkt + 6);
+	nscount = dns_get16(pkt + 8);
+	arcount = dns_get16(pkt + 10);
 
 	/* The question and OPT are read even for a NOTIMP, so the reply can
 	 * echo them; the opcode verdict wins over anything found there. */
@@ -229,10 +200,10 @@ msg_check_query(const uint8_t *pkt, size_t len, struct msg_query *q)
 		return q->opcode ? MSG_REPLY_NOTIMP : MSG_REPLY_FORMERR;
 	if (parse_qname(pkt, len, &off) < 0 || len - off < 4)
 		return q->opcode ? MSG_REPLY_NOTIMP : MSG_REPLY_FORMERR;
-	q->qname = pkt + MSG_HDR_LEN;
-	q->qname_len = off - MSG_HDR_LEN;
-	q->qtype = get16(pkt + off);
-	q->qclass = get16(pkt + off + 2);
+	q->qname = pkt + DNS_HDR_LEN;
+	q->qname_len = off - DNS_HDR_LEN;
+	q->qtype = dns_get16(pkt + off);
+	q->qclass = dns_get16(pkt + off + 2);
 	off += 4;
 	q->question_end = off;
 
@@ -242,12 +213,12 @@ msg_check_query(const uint8_t *pkt, size_t len, struct msg_query *q)
 		return MSG_REPLY_NOTIMP;
 	if (q->edns && q->edns_version != 0)
 		return MSG_REPLY_BADVERS;
-	if (ancount != 0 || (nscount != 0 && q->qtype != TYPE_IXFR))
+	if (ancount != 0 || (nscount != 0 && q->qtype != DNS_T_IXFR))
 		return MSG_REPLY_FORMERR;
-	if (q->qtype == TYPE_AXFR || q->qtype == TYPE_IXFR)
+	if (q->qtype == DNS_T_AXFR || q->qtype == DNS_T_IXFR)
 		return MSG_REPLY_REFUSED;
-	if (q->qclass != CLASS_IN && q->qclass != CLASS_CH &&
-	    q->qclass != CLASS_ANY)
+	if (q->qclass != DNS_C_IN && q->qclass != DNS_C_CH &&
+	    q->qclass != DNS_C_ANY)
 		return MSG_REPLY_REFUSED;
 	return MSG_OK;
 }
@@ -264,7 +235,7 @@ msg_error_reply(uint8_t *out, size_t cap, const uint8_t *pkt,
     const char *ede_text)
 {
 	size_t qlen =
-	    q->question_end > MSG_HDR_LEN ? q->question_end - MSG_HDR_LEN : 0;
+	    q->question_end > DNS_HDR_LEN ? q->question_end - DNS_HDR_LEN : 0;
 	size_t tlen = ede_text != NULL ? strlen(ede_text) : 0;
 	size_t optrd = 0;
 	size_t need, off;
@@ -275,42 +246,42 @@ msg_error_reply(uint8_t *out, size_t cap, const uint8_t *pkt,
 			return 0;
 		optrd = 4 + 2 + tlen;
 	}
-	need = MSG_HDR_LEN + qlen + (q->edns ? OPT_FIXED_LEN + optrd : 0);
+	need = DNS_HDR_LEN + qlen + (q->edns ? OPT_FIXED_LEN + optrd : 0);
 	if (out == NULL || need > cap || need > LIM_MSG_MAX)
 		return 0;
 	if (rcode > 15 && !q->edns)
-		rcode = MSG_RCODE_SERVFAIL;
+		rcode = DNS_RCODE_SERVFAIL;
 
-	flags = (uint16_t)(FLAG_QR | FLAG_RA | (q->opcode & 0x0f) << 11 |
-	    (rcode & 0x0f));
+	flags = (uint16_t)(DNS_FLAG_QR | DNS_FLAG_RA |
+	    (q->opcode & 0x0f) << 11 | (rcode & 0x0f));
 	if (q->rd)
-		flags |= FLAG_RD;
+		flags |= DNS_FLAG_RD;
 	if (q->cd)
-		flags |= FLAG_CD;
-	put16(out, q->id);
-	put16(out + 2, flags);
-	put16(out + 4, qlen ? 1 : 0);
-	put16(out + 6, 0);
-	put16(out + 8, 0);
-	put16(out + 10, q->edns ? 1 : 0);
-	off = MSG_HDR_LEN;
+		flags |= DNS_FLAG_CD;
+	dns_put16(out, q->id);
+	dns_put16(out + 2, flags);
+	dns_put16(out + 4, qlen ? 1 : 0);
+	dns_put16(out + 6, 0);
+	dns_put16(out + 8, 0);
+	dns_put16(out + 10, q->edns ? 1 : 0);
+	off = DNS_HDR_LEN;
 	if (qlen) {
-		memcpy(out + off, pkt + MSG_HDR_LEN, qlen);
+		memcpy(out + off, pkt + DNS_HDR_LEN, qlen);
 		off += qlen;
 	}
 	if (q->edns) {
 		out[off] = 0; /* root owner */
-		put16(out + off + 1, TYPE_OPT);
-		put16(out + off + 3, LIM_EDNS_BUFSIZE);
+		dns_put16(out + off + 1, DNS_T_OPT);
+		dns_put16(out + off + 3, LIM_EDNS_BUFSIZE);
 		out[off + 5] = (uint8_t)(rcode >> 4); /* extended rcode */
 		out[off + 6] = 0;                     /* version */
-		put16(out + off + 7, q->do_bit ? DO_BIT : 0);
-		put16(out + off + 9, (uint16_t)optrd);
+		dns_put16(out + off + 7, q->do_bit ? DNS_EDNS_DO : 0);
+		dns_put16(out + off + 9, (uint16_t)optrd);
 		off += OPT_FIXED_LEN;
 		if (optrd) {
-			put16(out + off, OPT_EDE);
-			put16(out + off + 2, (uint16_t)(2 + tlen));
-			put16(out + off + 4, ede_code);
+			dns_put16(out + off, DNS_OPT_EDE);
+			dns_put16(out + off + 2, (uint16_t)(2 + tlen));
+			dns_put16(out + off + 4, ede_code);
 			memcpy(out + off + 6, ede_text, tlen);
 			off += optrd;
 		}

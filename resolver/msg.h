@@ -12,17 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MSG_HDR_LEN 12
-
-enum msg_rcode {
-	MSG_RCODE_NOERROR = 0,
-	MSG_RCODE_FORMERR = 1,
-	MSG_RCODE_SERVFAIL = 2,
-	MSG_RCODE_NXDOMAIN = 3,
-	MSG_RCODE_NOTIMP = 4,
-	MSG_RCODE_REFUSED = 5,
-	MSG_RCODE_BADVERS = 16,
-};
+#include "resolver/dns.h"
 
 /** Verdict of msg_check_query(). */
 enum msg_verdict {

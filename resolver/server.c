@@ -284,7 +284,7 @@ idle_cb(uv_idle_t *h)
 	while (req != NULL) {
 		struct srv_req *next = req->next;
 
-		srv_reply_error(req, MSG_RCODE_SERVFAIL, EDE_OTHER,
+		srv_reply_error(req, DNS_RCODE_SERVFAIL, EDE_OTHER,
 		    "no resolver attached to this server");
 		req = next;
 	}
@@ -632,34 +632,34 @@ handle_query(struct srv *srv, struct srv_udp *u, struct srv_conn *c,
 	case MSG_REPLY_FORMERR:
 		srv->stats.formerr++;
 		error_reply(
-		    srv, u, c, from, pkt, &q, MSG_RCODE_FORMERR, 0, NULL);
+		    srv, u, c, from, pkt, &q, DNS_RCODE_FORMERR, 0, NULL);
 		return;
 	case MSG_REPLY_NOTIMP:
 		srv->stats.notimp++;
 		error_reply(
-		    srv, u, c, from, pkt, &q, MSG_RCODE_NOTIMP, 0, NULL);
+		    srv, u, c, from, pkt, &q, DNS_RCODE_NOTIMP, 0, NULL);
 		return;
 	case MSG_REPLY_BADVERS:
 		srv->stats.badvers++;
 		error_reply(
-		    srv, u, c, from, pkt, &q, MSG_RCODE_BADVERS, 0, NULL);
+		    srv, u, c, from, pkt, &q, DNS_RCODE_BADVERS, 0, NULL);
 		return;
 	case MSG_REPLY_REFUSED:
 		srv->stats.refused++;
-		error_reply(srv, u, c, from, pkt, &q, MSG_RCODE_REFUSED,
+		error_reply(srv, u, c, from, pkt, &q, DNS_RCODE_REFUSED,
 		    EDE_NOT_SUPPORTED, "");
 		return;
 	}
 	if (!access_allowed(srv, from)) {
 		srv->stats.refused++;
-		error_reply(srv, u, c, from, pkt, &q, MSG_RCODE_REFUSED,
+		error_reply(srv, u, c, from, pkt, &q, DNS_RCODE_REFUSED,
 		    EDE_PROHIBITED, "");
 		return;
 	}
 
 	req = req_new(srv, len);
 	if (req == NULL) {
-		error_reply(srv, u, c, from, pkt, &q, MSG_RCODE_SERVFAIL,
+		error_reply(srv, u, c, from, pkt, &q, DNS_RCODE_SERVFAIL,
 		    EDE_OTHER, "out of memory");
 		return;
 	}
@@ -668,7 +668,7 @@ handle_query(struct srv *srv, struct srv_udp *u, struct srv_conn *c,
 	memcpy(req->query, pkt, len);
 	req->len = len;
 	req->q = q;
-	req->q.qname = req->query + MSG_HDR_LEN;
+	req->q.qname = req->query + DNS_HDR_LEN;
 	if (from->sa_family == AF_INET6) {
 		memcpy(&req->client, from, sizeof(struct sockaddr_in6));
 		req->clientlen = sizeof(struct sockaddr_in6);
@@ -799,7 +799,7 @@ conn_consume(struct srv_conn *c, const uint8_t *p, size_t n)
 	while (!c->closing && c->inflight < LIM_TCP_PIPELINE && n - off >= 2) {
 		size_t mlen = get16(p + off);
 
-		if (mlen < MSG_HDR_LEN) {
+		if (mlen < DNS_HDR_LEN) {
 			srv->stats.tcp_closed_bad++;
 			conn_close(c);
 			break;
@@ -1214,7 +1214,7 @@ srv_reply(struct srv_req *req, const uint8_t *resp, size_t len)
 {
 	struct srv *srv = req->srv;
 
-	if (resp == NULL || len < MSG_HDR_LEN) {
+	if (resp == NULL || len < DNS_HDR_LEN) {
 		srv_req_drop(req);
 		return;
 	}

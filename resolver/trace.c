@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "resolver/dns.h"
 #include "resolver/trace.h"
 
 static const char *const kind_names[] = {
@@ -83,41 +84,6 @@ trace_add(
 	return s;
 }
 
-void
-trace_name(char *out, size_t cap, const uint8_t *name)
-{
-	size_t o = 0;
-
-	if (cap == 0)
-		return;
-	if (name == NULL || name[0] == 0) {
-		snprintf(out, cap, ".");
-		return;
-	}
-	while (*name && o + 1 < cap) {
-		unsigned l = *name++;
-		for (unsigned i = 0; i < l && o + 1 < cap; i++) {
-			uint8_t c = name[i];
-			if (c == '.' || c == '\\') {
-				if (o + 2 >= cap)
-					break;
-				out[o++] = '\\';
-				out[o++] = (char)c;
-			} else if (c > 32 && c < 127) {
-				out[o++] =
-				    (char)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
-			} else if (o + 4 < cap) {
-				o += (size_t)snprintf(
-				    out + o, cap - o, "\\%03u", c);
-			}
-		}
-		name += l;
-		if (o + 1 < cap)
-			out[o++] = '.';
-	}
-	out[o] = 0;
-}
-
 static void
 addr_text(char *out, size_t cap, const struct trace_step *s)
 {
@@ -130,54 +96,6 @@ addr_text(char *out, size_t cap, const struct trace_step *s)
 	} else {
 		snprintf(out, cap, "-");
 	}
-}
-
-/* See trace.h. */
-const char *
-trace_rcode_str(unsigned rcode)
-{
-	static const char *const names[] = {
-	    "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"};
-
-	return rcode < sizeof(names) / sizeof(names[0]) ? names[rcode]
-	                                                : "rcode>5";
-}
-
-/* A type's mnemonic for the renderings (common ones; TYPEn otherwise). */
-const char *
-trace_type_str(uint16_t type, char *buf, size_t cap)
-{
-	static const struct {
-		uint16_t t;
-		const char *n;
-	} names[] = {
-	    {1, "A"},
-	    {2, "NS"},
-	    {5, "CNAME"},
-	    {6, "SOA"},
-	    {12, "PTR"},
-	    {15, "MX"},
-	    {16, "TXT"},
-	    {28, "AAAA"},
-	    {33, "SRV"},
-	    {35, "NAPTR"},
-	    {39, "DNAME"},
-	    {43, "DS"},
-	    {46, "RRSIG"},
-	    {47, "NSEC"},
-	    {48, "DNSKEY"},
-	    {50, "NSEC3"},
-	    {64, "SVCB"},
-	    {65, "HTTPS"},
-	    {255, "ANY"},
-	    {257, "CAA"},
-	};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (names[i].t == type)
-			return names[i].n;
-	snprintf(buf, cap, "TYPE%u", type);
-	return buf;
 }
 
 /* The NS name a SEND step went to: its detail is "to NAME[ (...)]". */
@@ -218,7 +136,7 @@ trace_summary(const struct trace *t, uint64_t *total_ms, unsigned *sends)
 void
 trace_print_text(FILE *out, const struct trace *t)
 {
-	char a[INET6_ADDRSTRLEN + 8], tb[16], ns[80];
+	char a[INET6_ADDRSTRLEN + 8], tb[DNS_MNEMONIC_MAX], ns[80];
 	char zone[ZONE_DEPTHS][80];
 	uint64_t total;
 	unsigned sends;
@@ -228,7 +146,7 @@ trace_print_text(FILE *out, const struct trace *t)
 		const struct trace_step *s = &t->steps[i];
 		unsigned d =
 		    s->depth < ZONE_DEPTHS ? s->depth : ZONE_DEPTHS - 1;
-		const char *type = trace_type_str(s->qtype, tb, sizeof(tb));
+		const char *type = dns_type_str(s->qtype, tb);
 
 		addr_text(a, sizeof(a), s);
 		switch (s->kind) {
@@ -367,7 +285,8 @@ dot_edge(FILE *out, const char *from, const char *to, const char *label,
 void
 trace_print_dot(FILE *out, const struct trace *t)
 {
-	char a[INET6_ADDRSTRLEN + 8], tb[16], ns[80], id[200], from[200];
+	char a[INET6_ADDRSTRLEN + 8], tb[DNS_MNEMONIC_MAX], ns[80], id[200],
+	    from[200];
 	char label[256], zid[100];
 	uint64_t total;
 	unsigned sends;
@@ -383,7 +302,7 @@ trace_print_dot(FILE *out, const struct trace *t)
 		snprintf(label, sizeof(label),
 		    "%s %s\\ntotal %llu ms, %u "
 		    "upstream quer%s",
-		    s0->qname, trace_type_str(s0->qtype, tb, sizeof(tb)),
+		    s0->qname, dns_type_str(s0->qtype, tb),
 		    (unsigned long long)total, sends, sends == 1 ? "y" : "ies");
 		dot_node(out, "question", label, "shape=box, style=bold");
 		snprintf(from, sizeof(from), "question");
@@ -391,7 +310,7 @@ trace_print_dot(FILE *out, const struct trace *t)
 	}
 	for (size_t i = 0; i < t->n; i++) {
 		const struct trace_step *s = &t->steps[i];
-		const char *type = trace_type_str(s->qtype, tb, sizeof(tb));
+		const char *type = dns_type_str(s->qtype, tb);
 
 		addr_text(a, sizeof(a), s);
 		switch (s->kind) {
@@ -498,7 +417,7 @@ trace_json_str(FILE *out, const char *s)
 void
 trace_print_json(FILE *out, const struct trace *t)
 {
-	char a[INET6_ADDRSTRLEN + 8], tb[16];
+	char a[INET6_ADDRSTRLEN + 8], tb[DNS_MNEMONIC_MAX];
 
 	for (size_t i = 0; i < t->n; i++) {
 		const struct trace_step *s = &t->steps[i];
@@ -512,7 +431,7 @@ trace_print_json(FILE *out, const struct trace *t)
 		trace_json_str(out, s->qname);
 		fprintf(out,
 		    ",\"qtype\":%u,\"type\":\"%s\",\"server\":", s->qtype,
-		    trace_type_str(s->qtype, tb, sizeof(tb)));
+		    dns_type_str(s->qtype, tb));
 		trace_json_str(out, a);
 		fprintf(out, ",\"tcp\":%s,\"rtt_ms\":%u,\"detail\":",
 		    s->tcp ? "true" : "false", s->rtt_ms);

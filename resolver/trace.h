@@ -65,13 +65,8 @@ void trace_free(struct trace *t);
  *  full or out of memory (the trace then notes overflow). */
 struct trace_step *trace_add(
     struct trace *t, uint64_t now_ms, enum trace_kind kind, unsigned depth);
-/** Write @p name (wire) as presentation text into @p out (cap bytes). */
-void trace_name(char *out, size_t cap, const uint8_t *name);
+/** The name of a step kind ("referral"). */
 const char *trace_kind_str(enum trace_kind k);
-/** The mnemonic of a reply code 0..5 ("NXDOMAIN"), else "rcode>5". */
-const char *trace_rcode_str(unsigned rcode);
-/** The mnemonic of @p type ("AAAA"), or "TYPEn" written into @p buf. */
-const char *trace_type_str(uint16_t type, char *buf, size_t cap);
 /** Total time (ms, the last step's) and upstream queries (SEND steps). */
 void trace_summary(const struct trace *t, uint64_t *total_ms, unsigned *sends);
 /** Render as an indented text tree, one line per step (time since the

@@ -60,7 +60,7 @@ key_hash(const uint8_t *name, uint16_t type, uint16_t cls)
 {
 	uint32_t h = 2166136261u;
 
-	for (size_t i = 0; i < cache_name_len(name, LIM_NAME_MAX); i++)
+	for (size_t i = 0; i < dns_name_len(name, LIM_NAME_MAX); i++)
 		h = (h ^ name[i]) * 16777619u;
 	h = (h ^ type) * 16777619u;
 	return (h ^ cls) * 16777619u;
@@ -124,33 +124,6 @@ unlink_wreq(struct wreq *wr)
 	}
 }
 
-static const char *
-type_text(uint16_t t, char *buf, size_t cap)
-{
-	static const struct {
-		uint16_t t;
-		const char *s;
-	} names[] = {
-	    {1, "A"},
-	    {2, "NS"},
-	    {5, "CNAME"},
-	    {6, "SOA"},
-	    {12, "PTR"},
-	    {15, "MX"},
-	    {16, "TXT"},
-	    {28, "AAAA"},
-	    {33, "SRV"},
-	    {43, "DS"},
-	    {48, "DNSKEY"},
-	    {255, "ANY"},
-	};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (names[i].t == t)
-			return names[i].s;
-	snprintf(buf, cap, "TYPE%u", t);
-	return buf;
-}
-
 static void schedule_prime(struct worker *w, uint64_t delay_ms);
 
 /* log.queries: one line per answered query. */
@@ -158,10 +131,9 @@ static void
 log_query(const struct worker *w, const struct srv_req *req, unsigned rcode,
     const char *how, uint64_t ms)
 {
-	char addr[INET6_ADDRSTRLEN] = "?", name[LIM_NAME_MAX * 4 + 2], tb[16];
+	char addr[INET6_ADDRSTRLEN] = "?", name[DNS_NAME_TEXT_MAX],
+	     tb[DNS_MNEMONIC_MAX];
 	const struct sockaddr *sa = (const struct sockaddr *)&req->client;
-	static const char *const rcodes[] = {
-	    "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"};
 
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
@@ -170,10 +142,10 @@ log_query(const struct worker *w, const struct srv_req *req, unsigned rcode,
 		inet_ntop(AF_INET6,
 		    &((const struct sockaddr_in6 *)sa)->sin6_addr, addr,
 		    sizeof(addr));
-	trace_name(name, sizeof(name), req->q.qname);
+	dns_name_to_text(name, sizeof(name), req->q.qname);
 	log_info("%squery %s %s %s %s %s %llu ms", w->tag, addr, name,
-	    type_text(req->q.qtype, tb, sizeof(tb)),
-	    rcode < 6 ? rcodes[rcode] : "?", how, (unsigned long long)ms);
+	    dns_type_str(req->q.qtype, tb), dns_rcode_str(rcode), how,
+	    (unsigned long long)ms);
 }
 
 /* The resolution is over: answer every waiter, log, free. */
@@ -183,21 +155,21 @@ finish(struct wreq *wr)
 	struct worker *w = wr->w;
 	const struct iter_result *res = iter_result(wr->it);
 	uint8_t out[LIM_MSG_MAX];
-	char name[LIM_NAME_MAX * 4 + 2], tb[16];
+	char name[DNS_NAME_TEXT_MAX], tb[DNS_MNEMONIC_MAX];
 
 	unlink_wreq(wr);
 	if (wr->claimed)
 		flights_release(w->flights, wr->qname, wr->qtype, wr->qclass,
 		    (unsigned)w->findex);
 	w->stats.ignored_replies += iter_ignored(wr->it);
-	trace_name(name, sizeof(name), wr->qname);
+	dns_name_to_text(name, sizeof(name), wr->qname);
 	if (res->failed) {
 		if (strncmp(res->reason, "limit ", 6) == 0)
 			w->stats.servfail_limit++;
 		else
 			w->stats.servfail_other++;
 		log_warn("%sservfail %s %s: %s", w->tag, name,
-		    type_text(wr->qtype, tb, sizeof(tb)), res->reason);
+		    dns_type_str(wr->qtype, tb), res->reason);
 	}
 	if (wr->prime) {
 		w->prime = NULL;
@@ -207,8 +179,9 @@ finish(struct wreq *wr)
 			struct cache_rrset_out o;
 			uint8_t buf[4096];
 			uint64_t ttl = 3600;
-			if (cache_get(w->cache, (const uint8_t *)"", 2, 1,
-			        worker_now(w), &o, buf, sizeof(buf)) == 1)
+			if (cache_get(w->cache, (const uint8_t *)"", DNS_T_NS,
+			        DNS_C_IN, worker_now(w), &o, buf,
+			        sizeof(buf)) == 1)
 				ttl = o.ttl;
 			log_info(
 			    "primed the root NS set: %u servers, TTL %llu s",
@@ -289,7 +262,7 @@ start(struct worker *w, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
 	if (wr == NULL)
 		return NULL;
 	wr->w = w;
-	cache_name_lower(wr->qname, qname);
+	dns_name_lower(wr->qname, qname);
 	wr->qtype = qtype;
 	wr->qclass = qclass;
 	wr->start_ms = worker_now(w);
@@ -328,8 +301,7 @@ worker_trace(struct worker *w, const uint8_t *qname, uint16_t qtype, bool cold,
 {
 	struct wreq *wr;
 
-	if (w->closing || cb == NULL ||
-	    cache_name_len(qname, LIM_NAME_MAX) == 0)
+	if (w->closing || cb == NULL || dns_name_len(qname, LIM_NAME_MAX) == 0)
 		return -EINVAL;
 	if (w->ninflight >= LIM_INFLIGHT)
 		return -EBUSY;
@@ -357,7 +329,7 @@ find(struct worker *w, const uint8_t *qname, uint16_t qtype, uint16_t qclass)
 	(void)h;
 	for (; wr != NULL; wr = wr->hnext)
 		if (wr->qtype == qtype && wr->qclass == qclass && !wr->prime &&
-		    cache_name_eq(wr->qname, qname))
+		    dns_name_eq(wr->qname, qname))
 			return wr;
 	return NULL;
 }
@@ -384,7 +356,7 @@ park(struct worker *w, const uint8_t *lname, uint16_t qtype, uint16_t qclass,
 		return -ENOMEM;
 	wr->w = w;
 	wr->parked = true;
-	cache_name_lower(wr->qname, lname);
+	dns_name_lower(wr->qname, lname);
 	wr->qtype = qtype;
 	wr->qclass = qclass;
 	wr->start_ms = worker_now(w);
@@ -460,7 +432,7 @@ on_wake(uv_async_t *a)
 				while (miss != NULL) {
 					struct srv_req *req = miss;
 					miss = req->next;
-					srv_reply_error(req, MSG_RCODE_SERVFAIL,
+					srv_reply_error(req, DNS_RCODE_SERVFAIL,
 					    0, "resolver overloaded");
 				}
 			} else {
@@ -498,7 +470,7 @@ on_query(void *ctx, struct srv_req *req)
 	w->stats.queries++;
 	if (q->qclass != 1) {
 		srv_reply_error(
-		    req, MSG_RCODE_REFUSED, 0, "only class IN is served");
+		    req, DNS_RCODE_REFUSED, 0, "only class IN is served");
 		return;
 	}
 	if (!q->rd) {
@@ -524,11 +496,11 @@ on_query(void *ctx, struct srv_req *req)
 		return;
 	}
 	w->stats.cache_misses++;
-	cache_name_lower(lname, q->qname);
+	dns_name_lower(lname, q->qname);
 	struct wreq *wr = find(w, lname, q->qtype, q->qclass);
 	if (wr != NULL) {
 		if (wr->nwaiters >= LIM_WAITERS) {
-			srv_reply_error(req, MSG_RCODE_SERVFAIL, 0,
+			srv_reply_error(req, DNS_RCODE_SERVFAIL, 0,
 			    "too many clients waiting for this question");
 			return;
 		}
@@ -555,7 +527,7 @@ on_query(void *ctx, struct srv_req *req)
 		if (claimed)
 			flights_release(w->flights, lname, q->qtype, q->qclass,
 			    (unsigned)w->findex);
-		srv_reply_error(req, MSG_RCODE_SERVFAIL, 0,
+		srv_reply_error(req, DNS_RCODE_SERVFAIL, 0,
 		    "resolver overloaded: too many questions in flight");
 		return;
 	}
@@ -575,7 +547,7 @@ on_prime_timer(uv_timer_t *t)
 
 	if (w->prime != NULL || w->closing)
 		return;
-	wr = start(w, (const uint8_t *)"", 2, 1, false);
+	wr = start(w, (const uint8_t *)"", DNS_T_NS, DNS_C_IN, false);
 	if (wr == NULL) {
 		schedule_prime(w, 60000);
 		return;

@@ -1286,29 +1286,29 @@ test_names(void **state)
 	uint8_t buf[300];
 
 	(void)state;
-	assert_int_equal(cache_name_len(N("www.example.com"), 255), 17);
-	assert_int_equal(cache_name_len(N(""), 255), 1);
-	assert_int_equal(cache_name_len(N("www.example.com"), 16), 0);
-	assert_int_equal(cache_name_len(NULL, 255), 0);
+	assert_int_equal(dns_name_len(N("www.example.com"), 255), 17);
+	assert_int_equal(dns_name_len(N(""), 255), 1);
+	assert_int_equal(dns_name_len(N("www.example.com"), 16), 0);
+	assert_int_equal(dns_name_len(NULL, 255), 0);
 	/* exactly 255 is fine, 256 is not */
 	memset(buf, 'a', sizeof(buf));
 	for (int i = 0; i < 4; i++)
 		buf[i * 64] = 63; /* 4 * 64 = 256 */
 	buf[4 * 64] = 0;
-	assert_int_equal(cache_name_len(buf, 300), 0);
+	assert_int_equal(dns_name_len(buf, 300), 0);
 	buf[3 * 64] = 61;
 	buf[3 * 64 + 62] = 0; /* 192 + 62 + 1 = 255 */
-	assert_int_equal(cache_name_len(buf, 300), 255);
-	assert_true(cache_name_eq(N("WWW.Example.COM"), N("www.example.com")));
-	assert_false(cache_name_eq(N("www.example.com"), N("www.example.co")));
-	assert_false(cache_name_eq(N("ab.c"), N("a.bc")));
-	assert_int_equal(cache_name_lower(buf, N("WwW.ExAmPlE")), 13);
+	assert_int_equal(dns_name_len(buf, 300), 255);
+	assert_true(dns_name_eq(N("WWW.Example.COM"), N("www.example.com")));
+	assert_false(dns_name_eq(N("www.example.com"), N("www.example.co")));
+	assert_false(dns_name_eq(N("ab.c"), N("a.bc")));
+	assert_int_equal(dns_name_lower(buf, N("WwW.ExAmPlE")), 13);
 	assert_memory_equal(buf, N("www.example"), 13);
-	assert_true(cache_name_under(N("a.B.example"), N("example")));
-	assert_true(cache_name_under(N("example"), N("EXAMPLE")));
-	assert_true(cache_name_under(N("example"), N("")));
-	assert_false(cache_name_under(N("example"), N("a.example")));
-	assert_false(cache_name_under(N("notexample"), N("example")));
+	assert_true(dns_name_under(N("a.B.example"), N("example")));
+	assert_true(dns_name_under(N("example"), N("EXAMPLE")));
+	assert_true(dns_name_under(N("example"), N("")));
+	assert_false(dns_name_under(N("example"), N("a.example")));
+	assert_false(dns_name_under(N("notexample"), N("example")));
 }
 
 /* Several threads storing, answering and flushing at once: run under TSan

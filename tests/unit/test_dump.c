@@ -199,7 +199,7 @@ same_entry(struct cache *a, struct cache *b, const uint8_t *name, uint16_t type,
 	assert_int_equal(y.source_family, AF_INET);
 	assert_memory_equal(x.source, y.source, 4);
 	if (x.soa_owner)
-		assert_true(cache_name_eq(x.soa_owner, y.soa_owner));
+		assert_true(dns_name_eq(x.soa_owner, y.soa_owner));
 }
 
 static void
@@ -360,7 +360,7 @@ count_cb(const struct cache_rrset_out *e, void *arg)
 	unsigned *n = arg;
 
 	assert_true(e->nrr >= 1);
-	assert_true(cache_name_len(e->owner, 255) > 0);
+	assert_true(dns_name_len(e->owner, 255) > 0);
 	(*n)++;
 	return 0;
 }

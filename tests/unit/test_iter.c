@@ -483,7 +483,7 @@ resolve(struct world *w, const char *name, uint16_t type)
 		inet_ntop(AF_INET, a.addr, addr, sizeof(addr));
 		if (w->sends < 64) {
 			char n[64];
-			trace_name(n, sizeof(n), a.pkt + 12);
+			dns_name_to_text(n, sizeof(n), a.pkt + 12);
 			snprintf(w->sent[w->sends], sizeof(w->sent[0]),
 			    "%s/%u@%s%s", n,
 			    (unsigned)(a.pkt[12 + strlen((char *)a.pkt + 12) +
@@ -540,7 +540,7 @@ last_a(const struct iter_result *res)
 	unsigned n = 0;
 
 	while (n < res->ancount) {
-		size_t nl = cache_name_len(p, 255);
+		size_t nl = dns_name_len(p, 255);
 		if ((p[nl] << 8 | p[nl + 1]) == 1)
 			last = p + nl + 10;
 		p += nl + 10 + (p[nl + 8] << 8 | p[nl + 9]);
@@ -807,7 +807,7 @@ out_of_bailiwick_not_cached(void **state)
 	                     &o, buf, sizeof(buf)),
 	    1);
 	assert_int_equal(o.nrr, 1);
-	assert_true(cache_name_eq(o.rdata + 2, wire_name("a.gtld.net.")));
+	assert_true(dns_name_eq(o.rdata + 2, wire_name("a.gtld.net.")));
 	iter_free(r);
 	world_free(w);
 }

@@ -545,7 +545,7 @@ test_reply_no_edns(void **state)
 	query(&p, 0);
 	p.b[3] |= 0x10; /* CD */
 	assert_int_equal(check(&p, &q), MSG_OK);
-	n = msg_error_reply(out, sizeof(out), p.b, &q, MSG_RCODE_SERVFAIL, 0,
+	n = msg_error_reply(out, sizeof(out), p.b, &q, DNS_RCODE_SERVFAIL, 0,
 	    "no OPT, so no EDE");
 	assert_int_equal(n, p.n);
 	assert_int_equal(out[0], 0x12);
@@ -570,7 +570,7 @@ test_reply_edns_ede(void **state)
 	opt(&p, 4096, 0, 0x8000);
 	assert_int_equal(check(&p, &q), MSG_OK);
 	n = msg_error_reply(
-	    out, sizeof(out), p.b, &q, MSG_RCODE_SERVFAIL, 0, text);
+	    out, sizeof(out), p.b, &q, DNS_RCODE_SERVFAIL, 0, text);
 	o = q.question_end;
 	assert_int_equal(n, o + 11 + 4 + 2 + tl);
 	assert_int_equal(out[3] & 0x0f, 2);
@@ -590,7 +590,7 @@ test_reply_edns_ede(void **state)
 
 	/* Without text: an OPT, no EDE option. */
 	n = msg_error_reply(
-	    out, sizeof(out), p.b, &q, MSG_RCODE_REFUSED, 18, NULL);
+	    out, sizeof(out), p.b, &q, DNS_RCODE_REFUSED, 18, NULL);
 	assert_int_equal(n, o + 11);
 	assert_int_equal(out[o + 9] << 8 | out[o + 10], 0);
 	assert_int_equal(out[3] & 0x0f, 5);
@@ -609,7 +609,7 @@ test_reply_badvers(void **state)
 	opt(&p, 1232, 1, 0);
 	assert_int_equal(check(&p, &q), MSG_REPLY_BADVERS);
 	n = msg_error_reply(
-	    out, sizeof(out), p.b, &q, MSG_RCODE_BADVERS, 0, NULL);
+	    out, sizeof(out), p.b, &q, DNS_RCODE_BADVERS, 0, NULL);
 	o = q.question_end;
 	assert_int_equal(n, o + 11);
 	assert_int_equal(out[3] & 0x0f, 0); /* 16 & 15 */
@@ -629,7 +629,7 @@ test_reply_no_question(void **state)
 	header(&p, 0xbeef, 0x0100, 0, 0, 0, 0);
 	assert_int_equal(check(&p, &q), MSG_REPLY_FORMERR);
 	n = msg_error_reply(
-	    out, sizeof(out), p.b, &q, MSG_RCODE_FORMERR, 0, NULL);
+	    out, sizeof(out), p.b, &q, DNS_RCODE_FORMERR, 0, NULL);
 	assert_int_equal(n, 12);
 	assert_int_equal(out[0] << 8 | out[1], 0xbeef);
 	assert_int_equal(out[2], 0x81);
@@ -649,7 +649,7 @@ test_reply_notimp_opcode(void **state)
 	p.b[2] = 4 << 3; /* NOTIFY, RD clear */
 	assert_int_equal(check(&p, &q), MSG_REPLY_NOTIMP);
 	assert_int_equal(msg_error_reply(out, sizeof(out), p.b, &q,
-	                     MSG_RCODE_NOTIMP, 0, NULL),
+	                     DNS_RCODE_NOTIMP, 0, NULL),
 	    p.n);
 	assert_int_equal(out[2], 0x80 | 4 << 3);
 	assert_int_equal(out[3], 0x84);
