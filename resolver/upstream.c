@@ -124,19 +124,27 @@ tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	if (u->done)
 		return;
 	if (n < 0) {
+		/* EOF or a reset before a reply was accepted */
 		u->stats->errors++;
 		fail(u);
 		return;
 	}
 	u->inlen += (size_t)n;
-	if (u->inlen < 2)
-		return;
-	size_t want = (size_t)(u->in[0] << 8 | u->in[1]);
-	if (u->inlen < 2 + want)
-		return;
-	uv_read_stop(s);
-	u->cb(u->arg, (struct sockaddr *)&u->to, u->in + 2, want);
-	finish(u);
+	/* Every complete message on the connection goes to the callback; one
+	 * it ignores (another ID, another question) leaves the exchange
+	 * waiting, as on UDP, for a later message or the timer. */
+	while (u->inlen >= 2) {
+		size_t want = (size_t)(u->in[0] << 8 | u->in[1]);
+		if (u->inlen < 2 + want)
+			return;
+		if (!u->cb(
+		        u->arg, (struct sockaddr *)&u->to, u->in + 2, want)) {
+			finish(u);
+			return;
+		}
+		memmove(u->in, u->in + 2 + want, u->inlen - 2 - want);
+		u->inlen -= 2 + want;
+	}
 }
 
 static void

@@ -2,14 +2,17 @@
  * @file upstream.h
  * Outgoing exchanges with authoritative servers (libuv). Each UDP query
  * gets a fresh socket bound to port 0, so the kernel picks a random source
- * port for every query; a reply is any datagram that arrives on it (the
- * iterator decides whether it is genuine, and may ask to keep waiting). TCP
- * (after TC) connects, writes the length-prefixed query and reads one
- * length-prefixed reply. A timer bounds every exchange.
+ * port for every query. TCP (after TC) connects and writes the
+ * length-prefixed query. Every datagram that arrives on the UDP socket, and
+ * every complete length-prefixed message read on the TCP connection, goes
+ * to the callback, which says whether it accepted it (the iterator decides
+ * whether a reply is genuine); one it ignores leaves the exchange waiting.
  *
- * An exchange frees itself: after its callback reported a final reply, a
- * timeout or an error, or after up_cancel(), its handles are closed and its
- * memory released in the close callbacks.
+ * Ownership, one rule for UDP and TCP: an exchange lives until a reply is
+ * accepted, its timer fires (or the socket fails: ICMP unreachable, EOF,
+ * reset), or up_cancel() is called; then it closes its handles and frees
+ * its memory in their close callbacks, and never calls back again. The
+ * caller's pointer to it is valid exactly until one of those happens.
  */
 #ifndef RESOLVERD_UPSTREAM_H
 #define RESOLVERD_UPSTREAM_H
