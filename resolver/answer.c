@@ -210,9 +210,9 @@ put_rrset(uint8_t *out, size_t cap, size_t *n, const struct cache_rrset_out *o,
 size_t
 ans_norec(uint8_t *out, size_t cap, const uint8_t *pkt,
     const struct msg_query *q, struct cache *c, unsigned max_cname,
-    uint64_t now_ms)
+    uint64_t now_ms, struct ans_scratch *scratch, bool *hit)
 {
-	static __thread uint8_t buf[8192], abuf[2048];
+	uint8_t *buf = scratch->ns, *abuf = scratch->addr;
 	struct cache_rrset_out o, a;
 	size_t n;
 	size_t ol = opt_len(q, NULL);
@@ -223,30 +223,35 @@ ans_norec(uint8_t *out, size_t cap, const uint8_t *pkt,
 	/* An NS question answered from the cache gets the addresses of the
 	 * NS names too (as `dig +trace` expects of ". NS"); others are a plain
 	 * cache answer when there is one. */
+	*hit = false;
 	if (q->qtype != DNS_T_NS) {
 		n = ans_from_cache(out, cap, pkt, q, c, max_cname, now_ms);
-		if (n > 0)
+		if (n > 0) {
+			*hit = true;
 			return n;
+		}
 	}
 	n = frame_head(out, cap, pkt, q, 0);
 	if (n == 0)
 		return 0;
 	if (q->qtype == DNS_T_NS &&
 	    cache_get(c, name, DNS_T_NS, q->qclass, now_ms, &o, buf,
-	        sizeof(buf)) == 1 &&
+	        sizeof(scratch->ns)) == 1 &&
 	    o.kind == CACHE_RRSET && o.rank >= CACHE_RANK_ANSWER_MIN)
-		answer = true;
+		answer = *hit = true;
 	/* else the deepest cached NS set at or above the name: a referral */
 	while (!answer) {
 		if (cache_get(c, name, DNS_T_NS, q->qclass, now_ms, &o, buf,
-		        sizeof(buf)) == 1 &&
+		        sizeof(scratch->ns)) == 1 &&
 		    o.kind == CACHE_RRSET)
 			break;
 		if (name[0] == 0) {
 			n = ans_from_cache(
 			    out, cap, pkt, q, c, max_cname, now_ms);
-			if (n > 0)
+			if (n > 0) {
+				*hit = true;
 				return n;
+			}
 			n = frame_head(out, cap, pkt, q, 0);
 			return put_opt(out, n, q, 0, NULL);
 		}
@@ -261,7 +266,7 @@ ans_norec(uint8_t *out, size_t cap, const uint8_t *pkt,
 		for (int t = 0; t < 2; t++) {
 			uint16_t type = t ? DNS_T_AAAA : DNS_T_A;
 			if (cache_get(c, p + 2, type, q->qclass, now_ms, &a,
-			        abuf, sizeof(abuf)) == 1 &&
+			        abuf, sizeof(scratch->addr)) == 1 &&
 			    a.kind == CACHE_RRSET) {
 				size_t before = n;
 				if (!put_rrset(out, cap - ol, &n, &a, p + 2)) {

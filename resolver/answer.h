@@ -33,14 +33,23 @@ size_t ans_from_cache(uint8_t *out, size_t cap, const uint8_t *pkt,
 size_t ans_from_result(uint8_t *out, size_t cap, const uint8_t *pkt,
     const struct msg_query *q, const struct iter_result *res);
 
+/** Scratch space of ans_norec: one per worker thread, passed in. */
+struct ans_scratch {
+	uint8_t ns[8192];   /**< the NS RRset of the referral */
+	uint8_t addr[2048]; /**< one NS name's addresses */
+};
+
 /**
  * Answer a non-recursive query (RD=0) from the cache only: the cached
  * answer if there is one, else a referral to the deepest cached zone cut
  * (its NS set in authority, cached addresses of the NS names in additional).
+ * @param hit set to true when the answer came from cached data for the
+ *        question itself (an answer, NXDOMAIN or NODATA), false for a
+ *        referral or an empty answer.
  * @return the response length.
  */
 size_t ans_norec(uint8_t *out, size_t cap, const uint8_t *pkt,
     const struct msg_query *q, struct cache *c, unsigned max_cname,
-    uint64_t now_ms);
+    uint64_t now_ms, struct ans_scratch *scratch, bool *hit);
 
 #endif

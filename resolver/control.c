@@ -562,18 +562,7 @@ add_instance(struct instance *in, void *arg)
 
 	if (in->tier != s->tier || !in->started)
 		return;
-	s->w.queries += in->worker.stats.queries;
-	s->w.cache_hits += in->worker.stats.cache_hits;
-	s->w.cache_misses += in->worker.stats.cache_misses;
-	s->w.norec += in->worker.stats.norec;
-	s->w.joined += in->worker.stats.joined;
-	s->w.resolutions += in->worker.stats.resolutions;
-	s->w.ignored_replies += in->worker.stats.ignored_replies;
-	for (unsigned i = 0; i < 6; i++)
-		s->w.rcode[i] += in->worker.stats.rcode[i];
-	s->w.servfail_limit += in->worker.stats.servfail_limit;
-	s->w.servfail_other += in->worker.stats.servfail_other;
-	s->w.primes += in->worker.stats.primes;
+	worker_stats_add(&s->w, &in->worker.stats);
 	s->up.udp_sent += in->worker.up.udp_sent;
 	s->up.tcp_sent += in->worker.up.tcp_sent;
 	s->up.timeouts += in->worker.up.timeouts;
@@ -590,7 +579,7 @@ add_instance(struct instance *in, void *arg)
 	s->srv.replies += ss.replies;
 }
 
-#define STAT_ROWS 40
+#define STAT_ROWS 64
 
 struct stat_row {
 	const char *name;
@@ -619,13 +608,16 @@ stat_rows(struct ctl *ctl, struct instance *in, struct stat_row *rows)
 		rows[n].v = (v_);    \
 		n++;                 \
 	} while (0)
-	ROW("queries", s.w.queries);
+	/* every query read, whether the wire check answered it or not */
+	ROW("queries", s.srv.udp_queries + s.srv.tcp_queries);
 	ROW("queries.udp", s.srv.udp_queries);
 	ROW("queries.tcp", s.srv.tcp_queries);
 	ROW("cache.hits", s.w.cache_hits);
 	ROW("cache.misses", s.w.cache_misses);
+	ROW("norec", s.w.norec);
 	ROW("resolutions", s.w.resolutions);
 	ROW("joined", s.w.joined);
+	ROW("joined.other_worker", s.w.joined_other);
 	ROW("upstream.queries", s.up.udp_sent + s.up.tcp_sent);
 	ROW("upstream.forwarded", s.up.forwarded);
 	ROW("upstream.udp", s.up.udp_sent);
@@ -643,6 +635,8 @@ stat_rows(struct ctl *ctl, struct instance *in, struct stat_row *rows)
 		        (i == 5 ? s.srv.refused : 0));
 	}
 	ROW("servfail.limit", s.w.servfail_limit);
+	ROW("servfail.deadline", s.w.deadline);
+	ROW("servfail.overloaded", s.w.overloaded);
 	ROW("servfail.other", s.w.servfail_other);
 	ROW("dropped", s.srv.dropped);
 	ROW("dropped.kernel", s.kernel_drops);

@@ -1,23 +1,35 @@
 /*
- * flight.c: the cross-worker table of questions being resolved.
+ * flight.c: the join table of questions being resolved (see flight.h).
+ *
+ * Locking: one mutex guards the table, every flight's reference count,
+ * client count and waiter mask. The result pointer is written once, under
+ * the lock and with release order, before the flight leaves the table; a
+ * reader that sees it non-NULL (acquire) sees the whole result. The local
+ * slots are each touched by one worker's thread only.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache/cache.h"
+#include "resolver/dns.h"
 #include "resolver/flight.h"
-#include "resolver/limits.h"
 
 #define FLIGHT_BUCKETS 1024
-#define FLIGHT_MAX     LIM_INFLIGHT /* claims at once, all workers */
+#define FLIGHT_MAX     LIM_INFLIGHT /* flights at once, all workers */
 
 struct flight {
-	struct flight *next;
-	uint32_t hash;
+	struct flight *next; /* hash chain, while in the table */
+	uint64_t hash;
 	uint16_t type, rclass;
+	uint8_t flags;
+	bool in_table;
 	unsigned owner;
-	uint64_t waiters;           /* bit per worker index */
+	unsigned refs;
+	unsigned clients;
+	uint64_t waiters; /* bit per worker index that joined as a waiter */
+	_Atomic(struct iter_result *) res;
+	void *local[FLIGHT_MAX_WORKERS];
 	uint8_t name[LIM_NAME_MAX]; /* lowercased */
 };
 
@@ -30,29 +42,30 @@ struct flights {
 	void *arg[FLIGHT_MAX_WORKERS];
 };
 
-static uint32_t
-hash(const uint8_t *name, uint16_t type, uint16_t rclass)
+/* FNV-1a over the lowercased name, type, class and flags. */
+static uint64_t
+key_hash(const struct flight_key *k)
 {
-	uint32_t h = 2166136261u;
+	uint64_t h = 14695981039346656037ULL;
+	size_t len = dns_name_len(k->name, LIM_NAME_MAX);
 
-	for (size_t i = 0; i < dns_name_len(name, LIM_NAME_MAX); i++) {
-		uint8_t c = name[i];
-		h = (h ^ (c >= 'A' && c <= 'Z' ? c | 0x20 : c)) * 16777619u;
-	}
-	h = (h ^ type) * 16777619u;
-	return (h ^ rclass) * 16777619u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ dns_lc(k->name[i])) * 1099511628211ULL;
+	h = (h ^ k->type) * 1099511628211ULL;
+	h = (h ^ k->rclass) * 1099511628211ULL;
+	return (h ^ k->flags) * 1099511628211ULL;
 }
 
-/* The entry's link, or the link where it would go; under the lock. */
+/* The flight's link, or the link where it would go; under the lock. */
 static struct flight **
-slot(struct flights *f, const uint8_t *name, uint16_t type, uint16_t rclass,
-    uint32_t h)
+slot(struct flights *f, const struct flight_key *k, uint64_t h)
 {
 	struct flight **pp = &f->b[h % FLIGHT_BUCKETS];
 
 	for (; *pp; pp = &(*pp)->next)
-		if ((*pp)->hash == h && (*pp)->type == type &&
-		    (*pp)->rclass == rclass && dns_name_eq((*pp)->name, name))
+		if ((*pp)->hash == h && (*pp)->type == k->type &&
+		    (*pp)->rclass == k->rclass && (*pp)->flags == k->flags &&
+		    dns_name_eq((*pp)->name, k->name))
 			break;
 	return pp;
 }
@@ -72,13 +85,6 @@ flights_free(struct flights *f)
 {
 	if (f == NULL)
 		return;
-	for (unsigned i = 0; i < FLIGHT_BUCKETS; i++) {
-		while (f->b[i] != NULL) {
-			struct flight *x = f->b[i];
-			f->b[i] = x->next;
-			free(x);
-		}
-	}
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 }
@@ -109,71 +115,141 @@ flights_unregister(struct flights *f, int index)
 	pthread_mutex_unlock(&f->lock);
 }
 
-int
-flights_claim(struct flights *f, const uint8_t *name, uint16_t type,
-    uint16_t rclass, unsigned me)
+enum flight_role
+flights_join(struct flights *f, const struct flight_key *k, unsigned me,
+    unsigned nclients, struct flight **fl)
 {
-	uint32_t h = hash(name, type, rclass);
+	uint64_t h = key_hash(k);
 	struct flight **pp, *x;
-	int rc;
+	enum flight_role role;
 
+	if (me >= FLIGHT_MAX_WORKERS)
+		return FLIGHT_FULL;
 	pthread_mutex_lock(&f->lock);
-	pp = slot(f, name, type, rclass, h);
-	if (*pp != NULL && (*pp)->owner != me) {
-		(*pp)->waiters |= 1ull << me;
-		rc = (int)(*pp)->owner;
-	} else if (*pp != NULL) {
-		rc = -1; /* already ours */
+	pp = slot(f, k, h);
+	if (*pp != NULL) {
+		x = *pp;
+		if (x->clients + nclients > LIM_WAITERS) {
+			role = FLIGHT_FULL;
+		} else {
+			x->clients += nclients;
+			x->refs++;
+			if (x->owner != me)
+				x->waiters |= 1ull << me;
+			*fl = x;
+			role = FLIGHT_WAITER;
+		}
 	} else if (f->count >= FLIGHT_MAX ||
 	    (x = calloc(1, sizeof(*x))) == NULL) {
-		rc = -2;
+		role = FLIGHT_FULL;
 	} else {
 		x->hash = h;
-		x->type = type;
-		x->rclass = rclass;
+		x->type = k->type;
+		x->rclass = k->rclass;
+		x->flags = k->flags;
 		x->owner = me;
-		dns_name_lower(x->name, name);
+		x->refs = 1;
+		x->clients = nclients;
+		x->in_table = true;
+		atomic_init(&x->res, NULL);
+		dns_name_lower(x->name, k->name);
 		*pp = x;
 		f->count++;
-		rc = -1;
+		*fl = x;
+		role = FLIGHT_OWNER;
 	}
 	pthread_mutex_unlock(&f->lock);
-	return rc;
+	return role;
 }
 
 void
-flights_release(struct flights *f, const uint8_t *name, uint16_t type,
-    uint16_t rclass, unsigned me)
+flights_hold(struct flights *f, struct flight *fl)
 {
-	uint32_t h = hash(name, type, rclass);
-	struct flight **pp, *x = NULL;
-	uint64_t waiters = 0;
+	pthread_mutex_lock(&f->lock);
+	fl->refs++;
+	pthread_mutex_unlock(&f->lock);
+}
+
+bool
+flights_add_clients(struct flights *f, struct flight *fl, unsigned nclients)
+{
+	bool ok;
 
 	pthread_mutex_lock(&f->lock);
-	pp = slot(f, name, type, rclass, h);
-	if (*pp != NULL && (*pp)->owner == me) {
-		x = *pp;
-		*pp = x->next;
+	ok = fl->clients + nclients <= LIM_WAITERS;
+	if (ok)
+		fl->clients += nclients;
+	pthread_mutex_unlock(&f->lock);
+	return ok;
+}
+
+void
+flights_publish(struct flights *f, struct flight *fl, struct iter_result *res)
+{
+	struct flight_key k = {fl->name, fl->type, fl->rclass, fl->flags};
+	uint64_t waiters;
+
+	pthread_mutex_lock(&f->lock);
+	atomic_store_explicit(&fl->res, res, memory_order_release);
+	if (fl->in_table) {
+		struct flight **pp = slot(f, &k, fl->hash);
+		if (*pp == fl)
+			*pp = fl->next;
+		fl->in_table = false;
 		f->count--;
-		waiters = x->waiters;
 	}
+	waiters = fl->waiters & ~(1ull << fl->owner);
 	/* wake under the lock: a worker that unregistered is never called */
 	for (unsigned i = 0; waiters != 0 && i < FLIGHT_MAX_WORKERS; i++)
 		if ((waiters >> i) & 1 && f->wake[i] != NULL)
 			f->wake[i](f->arg[i]);
 	pthread_mutex_unlock(&f->lock);
-	free(x);
 }
 
-bool
-flights_busy(
-    struct flights *f, const uint8_t *name, uint16_t type, uint16_t rclass)
+const struct iter_result *
+flight_result(const struct flight *fl)
 {
-	uint32_t h = hash(name, type, rclass);
-	bool busy;
+	return atomic_load_explicit(
+	    &((struct flight *)fl)->res, memory_order_acquire);
+}
+
+void **
+flight_local(struct flight *fl, unsigned me)
+{
+	return &fl->local[me % FLIGHT_MAX_WORKERS];
+}
+
+void
+flights_release(struct flights *f, struct flight *fl)
+{
+	bool last;
 
 	pthread_mutex_lock(&f->lock);
-	busy = *slot(f, name, type, rclass, h) != NULL;
+	last = --fl->refs == 0;
+	if (last && fl->in_table) {
+		/* released before publishing (the owner gave up): out of the
+		 * table, so nobody joins a flight nobody resolves */
+		struct flight_key k = {
+		    fl->name, fl->type, fl->rclass, fl->flags};
+		struct flight **pp = slot(f, &k, fl->hash);
+		if (*pp == fl)
+			*pp = fl->next;
+		f->count--;
+	}
 	pthread_mutex_unlock(&f->lock);
-	return busy;
+	if (last) {
+		iter_result_free(atomic_load(&fl->res));
+		free(fl);
+	}
+}
+
+unsigned
+flights_count(struct flights *f)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&f->lock);
+	n = f->count;
+	pthread_mutex_unlock(&f->lock);
+	return n;
 }

@@ -73,12 +73,14 @@ init(struct instance *in, uv_loop_t *loop, const struct cfg *c, int tier,
 		inst_free(in);
 		return -ENOMEM;
 	}
-	worker_init(&in->worker, loop, in->srv, &in->view, in->cache, in->infra,
-	    hints, primary == NULL);
+	if (worker_init(&in->worker, loop, in->srv, &in->view, in->cache,
+	        in->infra, in->flights, hints, primary == NULL) < 0) {
+		inst_free(in);
+		return -ENOMEM;
+	}
 	if (tier >= 0)
 		snprintf(in->worker.tag, sizeof(in->worker.tag),
 		    "tier %s: ", in->name);
-	worker_share_flights(&in->worker, in->flights);
 	in->started = true;
 	return 0;
 }

@@ -73,10 +73,11 @@ struct iter_req {
 	const struct iter_env *env;
 	int top;
 	unsigned sends, glueless, cnames, steps, ignored;
-	uint64_t start_ms;
+	uint64_t start_mono; /* monotonic ms at iter_new */
+	uint64_t mono;       /* monotonic ms of the call being handled */
 	bool waiting, done;
 	struct trace trace;
-	struct iter_result res; /* rr[] last, not zeroed */
+	struct iter_result res;
 	struct frame f[LIM_MAX_SUBQ_DEPTH + 1];
 };
 
@@ -94,7 +95,10 @@ rnd32(struct iter_req *r)
 static struct trace_step *
 step(struct iter_req *r, uint64_t now, enum trace_kind k)
 {
-	struct trace_step *s = trace_add(&r->trace, now, k, (unsigned)r->top);
+	struct trace_step *s =
+	    trace_add(&r->trace, r->mono, k, (unsigned)r->top);
+
+	(void)now; /* steps are timed on the monotonic clock */
 
 	if (s != NULL) {
 		struct frame *f = &r->f[r->top];
@@ -173,24 +177,31 @@ res_put(struct iter_req *r, const uint8_t *owner, uint16_t type, uint16_t cls,
 {
 	struct iter_result *res = &r->res;
 	size_t nl = dns_name_len(owner, LIM_NAME_MAX);
-	uint8_t *p = res->rr + res->rr_len;
+	size_t need = res->rr_len + nl + 10 + rdlen;
+	uint8_t *p;
 
-	if (nl == 0 || res->rr_len + nl + 10 + rdlen > sizeof(res->rr))
+	/* a client's answer never holds more than a message does */
+	if (nl == 0 || need > LIM_MSG_MAX)
 		return false;
+	if (need > res->rr_cap) {
+		size_t cap = res->rr_cap ? res->rr_cap * 2 : 512;
+		while (cap < need)
+			cap *= 2;
+		p = realloc(res->rr, cap);
+		if (p == NULL)
+			return false;
+		res->rr = p;
+		res->rr_cap = cap;
+	}
+	p = res->rr + res->rr_len;
 	dns_name_lower(p, owner);
 	p += nl;
-	*p++ = (uint8_t)(type >> 8);
-	*p++ = (uint8_t)type;
-	*p++ = (uint8_t)(cls >> 8);
-	*p++ = (uint8_t)cls;
-	*p++ = (uint8_t)(ttl >> 24);
-	*p++ = (uint8_t)(ttl >> 16);
-	*p++ = (uint8_t)(ttl >> 8);
-	*p++ = (uint8_t)ttl;
-	*p++ = (uint8_t)(rdlen >> 8);
-	*p++ = (uint8_t)rdlen;
-	memcpy(p, rdata, rdlen);
-	res->rr_len += nl + 10 + rdlen;
+	dns_put16(p, type);
+	dns_put16(p + 2, cls);
+	dns_put32(p + 4, ttl);
+	dns_put16(p + 8, (uint16_t)rdlen);
+	memcpy(p + 10, rdata, rdlen);
+	res->rr_len = need;
 	return true;
 }
 
@@ -244,8 +255,7 @@ take_rrset(struct iter_req *r, uint64_t now, ldns_rr_list *sec,
     const uint8_t *owner, uint16_t type, uint8_t rank, bool to_res,
     const struct frame *f)
 {
-	static __thread uint8_t rd[32768], sg[16384];
-	uint8_t one[4096];
+	uint8_t *rd = r->env->scratch->rdata, *sg = r->env->scratch->sigs;
 	size_t rdl = 0, sgl = 0;
 	unsigned n = 0, ns = 0;
 	uint32_t ttl = UINT32_MAX;
@@ -258,17 +268,15 @@ take_rrset(struct iter_req *r, uint64_t now, ldns_rr_list *sec,
 		bool is_sig = sig_covers(rr) == type && type != DNS_T_RRSIG;
 		if (ldns_rr_get_type(rr) != type && !is_sig)
 			continue;
-		size_t l = rr_rdata(rr, one, sizeof(one));
-		if (l == 0 && ldns_rr_rd_count(rr) > 0)
-			continue;
 		uint8_t *dst = is_sig ? sg : rd;
 		size_t *dl = is_sig ? &sgl : &rdl;
-		size_t dcap = is_sig ? sizeof(sg) : sizeof(rd);
-		if (*dl + 2 + l > dcap)
+		size_t dcap = sizeof(r->env->scratch->rdata);
+		if (*dl + 2 > dcap)
 			continue;
-		dst[*dl] = (uint8_t)(l >> 8);
-		dst[*dl + 1] = (uint8_t)l;
-		memcpy(dst + *dl + 2, one, l);
+		size_t l = rr_rdata(rr, dst + *dl + 2, dcap - *dl - 2);
+		if (l == 0 && ldns_rr_rd_count(rr) > 0)
+			continue;
+		dns_put16(dst + *dl, (uint16_t)l);
 		*dl += 2 + l;
 		if (is_sig) {
 			ns++;
@@ -392,12 +400,12 @@ static int
 frame_from_cache(
     struct iter_req *r, struct frame *f, uint64_t now, uint8_t *target_out)
 {
-	static __thread uint8_t buf[65536];
+	uint8_t *buf = r->env->scratch->entry;
 	struct cache_rrset_out o;
 	struct cache *c = r->env->cache;
 
 	if (cache_get(c, f->sname, f->qtype, f->qclass, now, &o, buf,
-	        sizeof(buf)) == 1 &&
+	        sizeof(r->env->scratch->entry)) == 1 &&
 	    o.rank >= CACHE_RANK_ANSWER_MIN) {
 		if (o.kind == CACHE_NODATA) {
 			if (r->top == 0 &&
@@ -429,7 +437,7 @@ frame_from_cache(
 		}
 	}
 	if (cache_get(c, f->sname, CACHE_TYPE_NXDOMAIN, f->qclass, now, &o, buf,
-	        sizeof(buf)) == 1 &&
+	        sizeof(r->env->scratch->entry)) == 1 &&
 	    o.kind == CACHE_NXDOMAIN) {
 		if (r->top == 0 &&
 		    res_put(r, o.soa_owner, DNS_T_SOA, f->qclass, o.ttl,
@@ -442,7 +450,7 @@ frame_from_cache(
 	}
 	if (f->qtype != DNS_T_CNAME &&
 	    cache_get(c, f->sname, DNS_T_CNAME, f->qclass, now, &o, buf,
-	        sizeof(buf)) == 1 &&
+	        sizeof(r->env->scratch->entry)) == 1 &&
 	    o.kind == CACHE_RRSET && o.rank >= CACHE_RANK_ANSWER_MIN &&
 	    o.nrr >= 1) {
 		size_t l = (size_t)(o.rdata[0] << 8 | o.rdata[1]);
@@ -692,13 +700,13 @@ frame_send(struct iter_req *r, struct frame *f, uint64_t now,
 	a->tcp = f->tcp;
 	infra_get(r->env->infra, ad->ip, ad->family, now, &inf);
 	a->timeout_ms = inf.rto_ms;
-	uint64_t left = r->start_ms + r->env->opts.max_time_ms - now;
+	uint64_t left = r->start_mono + r->env->opts.max_time_ms - r->mono;
 	if (a->timeout_ms > left)
 		a->timeout_ms = (uint32_t)left;
 	if (ad->tries < 255)
 		ad->tries++;
 	ad->state = DELEG_ADDR_TRIED;
-	f->sent_at = now;
+	f->sent_at = r->mono;
 	r->sends++;
 	r->res.sends = r->sends;
 	r->waiting = true;
@@ -720,14 +728,17 @@ frame_send(struct iter_req *r, struct frame *f, uint64_t now,
 }
 
 enum iter_status
-iter_next(struct iter_req *r, uint64_t now, struct iter_action *a)
+iter_next(struct iter_req *r, struct iter_now clock, struct iter_action *a)
 {
+	uint64_t now = clock.wall_ms;
+
 	if (r->done)
 		return ITER_DONE;
+	r->mono = clock.mono_ms;
 	while (!r->done) {
 		struct frame *f = &r->f[r->top];
 
-		if (now - r->start_ms >= r->env->opts.max_time_ms) {
+		if (r->mono - r->start_mono >= r->env->opts.max_time_ms) {
 			fail_limit(
 			    r, now, "max_time_ms", r->env->opts.max_time_ms);
 			break;
@@ -1252,15 +1263,18 @@ handle_reply(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 
 enum iter_status
 iter_reply(struct iter_req *r, const struct sockaddr *from, const uint8_t *pkt,
-    size_t len, uint64_t now)
+    size_t len, struct iter_now clock)
 {
 	struct frame *f = &r->f[r->top];
 	struct deleg_addr *ad;
 	struct infra_info inf;
 	ldns_pkt *p = NULL;
+	uint64_t now = clock.wall_ms;
+	uint32_t rtt;
 
 	if (!r->waiting || r->done)
 		return ITER_IGNORED;
+	r->mono = clock.mono_ms;
 	ad = &f->cut.ns[f->ns_idx].addr[f->addr_idx];
 	if (pkt == NULL) {
 		r->waiting = false;
@@ -1299,12 +1313,12 @@ iter_reply(struct iter_req *r, const struct sockaddr *from, const uint8_t *pkt,
 		return ITER_IGNORED;
 	}
 	r->waiting = false;
-	infra_rtt_update(r->env->infra, ad->ip, ad->family,
-	    (uint32_t)(now - f->sent_at), now);
+	rtt = (uint32_t)(r->mono - f->sent_at);
+	infra_rtt_update(r->env->infra, ad->ip, ad->family, rtt, now);
 	infra_get(r->env->infra, ad->ip, ad->family, now, &inf);
 	struct trace_step *s = step(r, now, TRACE_ANSWER);
 	if (s != NULL) {
-		s->rtt_ms = (uint32_t)(now - f->sent_at);
+		s->rtt_ms = rtt;
 		s->family = ad->family;
 		memcpy(s->addr, ad->ip, 16);
 		s->port = ad->port;
@@ -1315,7 +1329,7 @@ iter_reply(struct iter_req *r, const struct sockaddr *from, const uint8_t *pkt,
 	}
 	/* Names compressed against the question carry our random 0x20 case;
 	 * put the name back as it really is before parsing. */
-	static __thread uint8_t copy[LIM_MSG_MAX];
+	uint8_t *copy = r->env->scratch->reply;
 	memcpy(copy, pkt, len);
 	memcpy(copy + 12, f->sent_name, f->sent_qlen - 4);
 	if (ldns_wire2pkt(&p, copy, len) != LDNS_STATUS_OK) {
@@ -1336,21 +1350,21 @@ iter_reply(struct iter_req *r, const struct sockaddr *from, const uint8_t *pkt,
 
 struct iter_req *
 iter_new(const struct iter_env *env, const uint8_t *qname, uint16_t qtype,
-    uint16_t qclass, uint64_t now)
+    uint16_t qclass, struct iter_now clock)
 {
 	struct iter_req *r;
+	uint64_t now = clock.wall_ms;
 
 	if (dns_name_len(qname, LIM_NAME_MAX) == 0)
 		return NULL;
 	r = malloc(sizeof(*r));
 	if (r == NULL)
 		return NULL;
-	memset(r, 0, offsetof(struct iter_req, res));
-	memset(&r->res, 0, offsetof(struct iter_result, rr));
+	memset(r, 0, offsetof(struct iter_req, f));
 	r->env = env;
-	r->start_ms = now;
+	r->start_mono = r->mono = clock.mono_ms;
 	frame_init(&r->f[0], qname, qtype, qclass);
-	trace_init(&r->trace, now);
+	trace_init(&r->trace, r->mono);
 	stepf(r, now, TRACE_START, "resolving");
 	return r;
 }
@@ -1361,14 +1375,70 @@ iter_free(struct iter_req *r)
 	if (r == NULL)
 		return;
 	trace_free(&r->trace);
+	free(r->res.rr);
 	free(r);
 }
 
 void
-iter_abort(struct iter_req *r, uint64_t now, const char *reason)
+iter_abort(struct iter_req *r, struct iter_now clock, const char *reason)
 {
+	r->mono = clock.mono_ms;
 	if (!r->done)
-		fail_request(r, now, ITER_EDE_OTHER, "%s", reason);
+		fail_request(r, clock.wall_ms, ITER_EDE_OTHER, "%s", reason);
+}
+
+/* Out of memory for a result: one that says so, never freed. */
+static struct iter_result oom_result = {
+    .rcode = DNS_RCODE_SERVFAIL,
+    .failed = true,
+    .reason = "resolver out of memory",
+};
+
+struct iter_result *
+iter_take_result(struct iter_req *r)
+{
+	struct iter_result *res = malloc(sizeof(*res));
+
+	if (res == NULL)
+		return &oom_result;
+	*res = r->res;
+	r->res.rr = NULL;
+	r->res.rr_len = r->res.rr_cap = 0;
+	return res;
+}
+
+struct iter_result *
+iter_result_failure(const char *reason)
+{
+	struct iter_result *res = calloc(1, sizeof(*res));
+
+	if (res == NULL)
+		return &oom_result;
+	res->rcode = DNS_RCODE_SERVFAIL;
+	res->failed = true;
+	snprintf(res->reason, sizeof(res->reason), "%s", reason);
+	return res;
+}
+
+void
+iter_result_free(struct iter_result *res)
+{
+	if (res == NULL || res == &oom_result)
+		return;
+	free(res->rr);
+	free(res);
+}
+
+const uint8_t *
+iter_qname(const struct iter_req *r)
+{
+	return r->f[0].qname;
+}
+
+uint16_t
+iter_qtype(const struct iter_req *r)
+{
+	return r->f[0].qtype;
 }
 
 const struct iter_result *

@@ -38,6 +38,24 @@
 #include "resolver/limits.h"
 #include "resolver/trace.h"
 
+/** The two clocks the iterator is given at every call: the wall clock for
+ *  what is absolute (TTLs in the cache, signature validity), the
+ *  monotonic clock for what is a duration (timeouts, RTTs, max_time). */
+struct iter_now {
+	uint64_t wall_ms; /**< milliseconds since the Unix epoch */
+	uint64_t mono_ms; /**< milliseconds on a clock that never steps */
+};
+
+/** Scratch space the iterator writes while it handles one reply or one
+ *  cache look-up: one per worker thread, passed in through iter_env, so
+ *  nothing is hidden in static buffers. */
+struct iter_scratch {
+	uint8_t rdata[LIM_MSG_MAX]; /**< an RRset's rdata list */
+	uint8_t sigs[LIM_MSG_MAX];  /**< its RRSIGs' rdata list */
+	uint8_t entry[LIM_MSG_MAX]; /**< a cache entry copied out */
+	uint8_t reply[LIM_MSG_MAX]; /**< a reply with its question restored */
+};
+
 /** Tunables, from the config (see struct cfg). */
 struct iter_opts {
 	unsigned max_sends;
@@ -73,6 +91,7 @@ struct iter_env {
 	uint16_t port; /**< upstream port, 53 (tests may change) */
 	const struct iter_forward *forwards; /**< borrowed; NULL or nforwards */
 	unsigned nforwards;
+	struct iter_scratch *scratch; /**< borrowed; one per thread */
 };
 
 enum iter_status {
@@ -99,45 +118,54 @@ enum iter_ede {
 	ITER_EDE_NETWORK_ERROR = 23,
 };
 
-#define ITER_ANSWER_MAX 16384
-
 /** The outcome, filled when iter_next() returns ITER_DONE. */
 struct iter_result {
 	uint8_t rcode; /**< NOERROR, NXDOMAIN, SERVFAIL */
 	uint16_t ancount, nscount;
-	size_t rr_len;
 	bool failed; /**< SERVFAIL with a reason */
 	uint16_t ede_code;
 	char reason[160]; /**< for the EDE text and the log line */
 	unsigned sends;   /**< upstream queries sent */
 	/** Answer then authority records in uncompressed wire form (owner,
-	 *  type, class, ttl, rdlength, rdata), TTLs already clamped. Last:
-	 *  only its first rr_len bytes are meaningful. */
-	uint8_t rr[ITER_ANSWER_MAX];
+	 *  type, class, ttl, rdlength, rdata), TTLs already clamped: rr_len
+	 *  bytes at rr (owned, grown as needed, NULL when empty). */
+	uint8_t *rr;
+	size_t rr_len, rr_cap;
 };
 
 struct iter_req;
 
 /** @return a new request, or NULL (ENOMEM / bad name). Owned by the caller. */
 struct iter_req *iter_new(const struct iter_env *env, const uint8_t *qname,
-    uint16_t qtype, uint16_t qclass, uint64_t now_ms);
+    uint16_t qtype, uint16_t qclass, struct iter_now now);
 void iter_free(struct iter_req *r);
 
 /** Advance: fill @p a and return ITER_SEND, or return ITER_DONE. */
 enum iter_status iter_next(
-    struct iter_req *r, uint64_t now_ms, struct iter_action *a);
+    struct iter_req *r, struct iter_now now, struct iter_action *a);
 
 /** Feed what came back for the last ITER_SEND: a reply from @p from
  *  (sockaddr_in/in6), or a timeout (@p from and @p pkt NULL).
  *  @return ITER_ACCEPTED or ITER_IGNORED (then keep waiting). */
 enum iter_status iter_reply(struct iter_req *r, const struct sockaddr *from,
-    const uint8_t *pkt, size_t len, uint64_t now_ms);
+    const uint8_t *pkt, size_t len, struct iter_now now);
 
 /** Give up now (deadline in the driver, shutdown): result becomes SERVFAIL
  *  with @p reason. */
-void iter_abort(struct iter_req *r, uint64_t now_ms, const char *reason);
+void iter_abort(struct iter_req *r, struct iter_now now, const char *reason);
 
 const struct iter_result *iter_result(const struct iter_req *r);
+/** Take the result of a finished request out of it (its records move, the
+ *  request keeps the rest). Never NULL: out of memory, it is a SERVFAIL
+ *  saying so. Owned by the caller: iter_result_free(). */
+struct iter_result *iter_take_result(struct iter_req *r);
+/** A SERVFAIL result with @p reason (never NULL, as above). */
+struct iter_result *iter_result_failure(const char *reason);
+/** iter_result_free(NULL) is a no-op. */
+void iter_result_free(struct iter_result *res);
+/** The client's question, as given to iter_new (lowercased). */
+const uint8_t *iter_qname(const struct iter_req *r);
+uint16_t iter_qtype(const struct iter_req *r);
 const struct trace *iter_trace(const struct iter_req *r);
 
 /** The deepest forward zone of @p env holding @p name, or NULL. */

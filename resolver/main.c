@@ -533,6 +533,7 @@ run(struct daemon *d)
 		ok = false;
 	if (ok)
 		start_control(d);
+	/* Everything is bound; no thread reads a byte before this point. */
 	if (!ok || drop_privileges(d->cfg) < 0 || start_signals(d) < 0) {
 		status = EXIT_RUN;
 		ctl_close(d->ctl);
@@ -540,6 +541,9 @@ run(struct daemon *d)
 			inst_close(&d->inst[i]);
 		pool_stop(&d->pool);
 	} else {
+		log_info("worker thread 0 serving as uid %u gid %u",
+		    (unsigned)getuid(), (unsigned)getgid());
+		pool_go(&d->pool);
 		log_info("resolverd %s started: listening on %s (%u worker%s)",
 		    RESOLVERD_VERSION, list, nworkers, nworkers > 1 ? "s" : "");
 	}

@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "resolver/log.h"
 #include "resolver/pool.h"
@@ -25,6 +26,8 @@ struct pool_thread {
 	_Atomic(const struct cfg *) next_cfg;
 	_Atomic(const struct deleg_hints *) next_hints;
 	uv_sem_t ready; /* posted once bound (or failed) */
+	uv_sem_t go;    /* posted once privileges are dropped: serve */
+	bool gone;      /* go was posted */
 	int status;     /* 0, or -1: could not start */
 	bool running;
 };
@@ -80,6 +83,12 @@ thread_main(void *arg)
 			ok = false;
 	t->status = ok ? 0 : -1;
 	uv_sem_post(&t->ready);
+	/* Bound, but nothing is read until the main thread has dropped
+	 * privileges: no untrusted byte is parsed as root. */
+	uv_sem_wait(&t->go);
+	if (ok)
+		log_info("worker thread %u serving as uid %u gid %u", t->index,
+		    (unsigned)getuid(), (unsigned)getgid());
 	if (!ok) {
 		for (unsigned i = 0; i < t->ninst; i++)
 			inst_close(&t->inst[i]);
@@ -119,9 +128,11 @@ pool_start(struct pool *p, unsigned n, const struct cfg *c,
 		atomic_init(&t->next_cfg, c);
 		atomic_init(&t->next_hints, hints);
 		uv_sem_init(&t->ready, 0);
+		uv_sem_init(&t->go, 0);
 		if (uv_thread_create(&t->tid, thread_main, t) != 0) {
 			log_err("cannot start worker thread %u", i + 1);
 			uv_sem_destroy(&t->ready);
+			uv_sem_destroy(&t->go);
 			rc = -1;
 			break;
 		}
@@ -153,10 +164,23 @@ pool_reconfig(
 	}
 }
 
+void
+pool_go(struct pool *p)
+{
+	for (unsigned i = 0; i < p->n; i++) {
+		if (p->t[i].running && !p->t[i].gone) {
+			p->t[i].gone = true;
+			uv_sem_post(&p->t[i].go);
+		}
+	}
+}
+
 int
 pool_stop(struct pool *p)
 {
 	int rc = 0;
+
+	pool_go(p); /* a thread still waiting to serve must see the stop */
 
 	for (unsigned i = 0; i < p->n; i++)
 		if (p->t[i].running && p->t[i].status == 0)
@@ -167,6 +191,7 @@ pool_stop(struct pool *p)
 			continue;
 		uv_thread_join(&t->tid);
 		uv_sem_destroy(&t->ready);
+		uv_sem_destroy(&t->go);
 		t->running = false;
 		if (t->status < 0)
 			rc = -1;

@@ -29,12 +29,17 @@ struct pool {
 /**
  * Start @p n threads, each with instances like @p primary[0..ninst) of the
  * main thread (same config view, shared caches), and wait until each has
- * bound its listeners. @return 0, or -1 if a thread could not start or
- * bind (the ones started are stopped again; the error is logged).
+ * bound its listeners; they serve after pool_go(). @return 0, or -1 if a thread
+ * could not start or bind (the ones started are stopped again; the error is
+ * logged).
  */
 int pool_start(struct pool *p, unsigned n, const struct cfg *c,
     const struct deleg_hints *hints, const struct instance *primary,
     unsigned ninst);
+
+/** Let every thread serve: until then they are bound but read nothing, so
+ *  the main thread can drop privileges before any query is parsed. */
+void pool_go(struct pool *p);
 
 /** Hand every thread a new configuration (reload). */
 void pool_reconfig(

@@ -2,50 +2,87 @@
  * worker.c: from a checked client query to its answer.
  *
  * Hot path: ans_from_cache() straight into a stack buffer, then srv_reply().
- * Miss: the question is looked up in the in-flight table (same name, type,
- * class); a new one gets a struct wreq holding the iterator, the one
- * outstanding upstream exchange and the list of waiting clients.
+ * Miss: the client joins the question's flight. Each worker keeps, per
+ * flight it has clients for, one struct wwait (the flight's local slot for
+ * this worker points at it) holding those clients and one reference on the
+ * flight. The worker that owns a flight also has a struct wreq: the
+ * iterator, its one outstanding upstream exchange and its deadline timer.
+ * When the iterator is done, the owner publishes the result; its own
+ * clients are answered at once, other workers' when their wake handle runs.
+ *
+ * Invariants: a wreq with a flight always publishes before it is freed (a
+ * SERVFAIL when it is cut short), so no waiter waits for a flight nobody
+ * resolves; a wwait is freed only after all its clients were answered or
+ * dropped and its reference given back.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/time.h>
+#include <time.h>
 
 #include "resolver/answer.h"
 #include "resolver/log.h"
 #include "resolver/worker.h"
 
+/* The clients of this worker waiting for one flight. */
+struct wwait {
+	struct flight *fl;    /* one reference */
+	struct srv_req *reqs; /* owned until answered */
+	uint64_t start_ms;    /* monotonic: the first client's arrival */
+	struct wwait *next;   /* w->waits */
+	struct wwait **pprev;
+};
+
+/* A resolution this worker drives. */
 struct wreq {
 	struct worker *w;
-	struct wreq *hnext; /* in-flight chain */
-	uint32_t hash;
-	uint8_t qname[LIM_NAME_MAX]; /* lowercased */
-	uint16_t qtype, qclass;
-	struct iter_req *it;     /* owned */
-	struct up_query *up;     /* outstanding exchange or NULL */
-	struct srv_req *waiters; /* owned until answered */
-	unsigned nwaiters;
-	uint64_t start_ms;
+	struct wreq *next, **pprev; /* w->owned */
+	struct iter_req *it;        /* owned */
+	struct up_query *up;        /* outstanding exchange or NULL */
+	struct flight *fl;          /* the flight it resolves, or NULL
+	                               (priming, traces) */
+	uv_timer_t deadline;        /* deadline.data = this */
 	bool prime;
-	/* a traced resolution (resolverctl trace): not joined by clients */
+	/* a traced resolution (resolverctl trace): not in the join table */
 	worker_trace_cb trace_cb;
 	void *trace_arg;
 	struct iter_env cold_env; /* for --cold: a private cache */
 	struct cache *cold_cache; /* owned, or NULL */
-	bool claimed;             /* owns the question in w->flights */
-	bool parked;              /* no iterator: another worker resolves */
-	struct wreq *pnext;       /* w->parked list */
 };
 
 static void drive(struct wreq *wr);
+static void schedule_prime(struct worker *w, uint64_t delay_ms);
 
 uint64_t
 worker_now(const struct worker *w)
 {
-	return w->clock_base_ms + uv_now(w->loop);
+	struct timespec ts;
+
+	(void)w;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The iterator's two clocks: the wall clock for TTLs and signatures, the
+ * loop's monotonic clock for timeouts and RTTs. */
+static struct iter_now
+now_pair(const struct worker *w)
+{
+	struct iter_now n = {worker_now(w), uv_now(w->loop)};
+
+	return n;
+}
+
+void
+worker_stats_add(struct worker_stats *dst, const struct worker_stats *src)
+{
+#define ADD(f, n) dst->f += src->f;
+	WORKER_STATS(ADD)
+#undef ADD
+	for (unsigned i = 0; i < 6; i++)
+		dst->rcode[i] += src->rcode[i];
 }
 
 static void
@@ -53,17 +90,6 @@ rnd(void *buf, size_t len, void *arg)
 {
 	(void)arg;
 	arc4random_buf(buf, len);
-}
-
-static uint32_t
-key_hash(const uint8_t *name, uint16_t type, uint16_t cls)
-{
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < dns_name_len(name, LIM_NAME_MAX); i++)
-		h = (h ^ name[i]) * 16777619u;
-	h = (h ^ type) * 16777619u;
-	return (h ^ cls) * 16777619u;
 }
 
 static void
@@ -105,71 +131,193 @@ forwards_from_cfg(struct worker *w, const struct cfg *c)
 }
 
 static void
-unlink_wreq(struct wreq *wr)
+client_text(char *out, size_t cap, const struct srv_req *req)
 {
-	struct worker *w = wr->w;
-	struct wreq **lists[2] = {
-	    &w->inflight[wr->hash % WORKER_INFLIGHT_BUCKETS],
-	    &w->traces,
-	};
-
-	for (int l = 0; l < 2; l++) {
-		for (struct wreq **pp = lists[l]; *pp; pp = &(*pp)->hnext) {
-			if (*pp == wr) {
-				*pp = wr->hnext;
-				w->ninflight--;
-				return;
-			}
-		}
-	}
-}
-
-static void schedule_prime(struct worker *w, uint64_t delay_ms);
-
-/* log.queries: one line per answered query. */
-static void
-log_query(const struct worker *w, const struct srv_req *req, unsigned rcode,
-    const char *how, uint64_t ms)
-{
-	char addr[INET6_ADDRSTRLEN] = "?", name[DNS_NAME_TEXT_MAX],
-	     tb[DNS_MNEMONIC_MAX];
 	const struct sockaddr *sa = (const struct sockaddr *)&req->client;
 
+	snprintf(out, cap, "?");
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
-		    addr, sizeof(addr));
+		    out, (socklen_t)cap);
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6,
-		    &((const struct sockaddr_in6 *)sa)->sin6_addr, addr,
-		    sizeof(addr));
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+		    (socklen_t)cap);
+}
+
+/* Count an answer by its rcode and, with log.queries, log it. */
+static void
+answered(struct worker *w, const struct srv_req *req, unsigned rcode,
+    const char *how, uint64_t ms)
+{
+	char addr[INET6_ADDRSTRLEN], name[DNS_NAME_TEXT_MAX],
+	    tb[DNS_MNEMONIC_MAX];
+
+	if (rcode < 6)
+		w->stats.rcode[rcode]++;
+	if (!w->cfg->log.queries)
+		return;
+	client_text(addr, sizeof(addr), req);
 	dns_name_to_text(name, sizeof(name), req->q.qname);
 	log_info("%squery %s %s %s %s %s %llu ms", w->tag, addr, name,
 	    dns_type_str(req->q.qtype, tb), dns_rcode_str(rcode), how,
 	    (unsigned long long)ms);
 }
 
-/* The resolution is over: answer every waiter, log, free. */
+/* An error answer made here (not by the server's wire check). */
+static void
+reply_error(struct worker *w, struct srv_req *req, unsigned rcode, uint16_t ede,
+    const char *why)
+{
+	answered(w, req, rcode, "error", 0);
+	srv_reply_error(req, rcode, ede, why);
+}
+
+/* ------------------------------------------------------------- waiting */
+
+/* Answer every client of @p ww from its flight's result, give the
+ * reference back and free it. */
+static void
+answer_wait(struct worker *w, struct wwait *ww)
+{
+	const struct iter_result *res = flight_result(ww->fl);
+	uint8_t out[LIM_MSG_MAX];
+	uint64_t ms = uv_now(w->loop) - ww->start_ms;
+
+	*ww->pprev = ww->next;
+	if (ww->next != NULL)
+		ww->next->pprev = ww->pprev;
+	*flight_local(ww->fl, (unsigned)w->findex) = NULL;
+	while (ww->reqs != NULL) {
+		struct srv_req *req = ww->reqs;
+		ww->reqs = req->next;
+		size_t n = ans_from_result(
+		    out, req->max_resp, req->query, &req->q, res);
+		answered(w, req, res->rcode, req->data ? "joined" : "miss", ms);
+		if (n > 0)
+			srv_reply(req, out, n);
+		else
+			srv_req_drop(req);
+	}
+	flights_release(w->flights, ww->fl);
+	free(ww);
+}
+
+/* Drop (without an answer) the clients of @p ww and free it. */
+static void
+drop_wait(struct worker *w, struct wwait *ww)
+{
+	*ww->pprev = ww->next;
+	if (ww->next != NULL)
+		ww->next->pprev = ww->pprev;
+	*flight_local(ww->fl, (unsigned)w->findex) = NULL;
+	while (ww->reqs != NULL) {
+		struct srv_req *req = ww->reqs;
+		ww->reqs = req->next;
+		srv_req_drop(req);
+	}
+	flights_release(w->flights, ww->fl);
+	free(ww);
+}
+
+/* Put @p req on this worker's list of clients of @p fl (whose reference
+ * the caller passes on: kept by a new wwait, given back if this worker
+ * already had one). @return 0 or -ENOMEM (the reference is given back,
+ * the client not taken). */
+static int
+wait_for(struct worker *w, struct flight *fl, struct srv_req *req)
+{
+	void **slot = flight_local(fl, (unsigned)w->findex);
+	struct wwait *ww = *slot;
+
+	if (ww != NULL) {
+		flights_release(w->flights, fl);
+	} else {
+		ww = calloc(1, sizeof(*ww));
+		if (ww == NULL) {
+			flights_release(w->flights, fl);
+			return -ENOMEM;
+		}
+		ww->fl = fl;
+		ww->start_ms = uv_now(w->loop);
+		ww->next = w->waits;
+		if (w->waits != NULL)
+			w->waits->pprev = &ww->next;
+		ww->pprev = &w->waits;
+		w->waits = ww;
+		*slot = ww;
+	}
+	req->next = ww->reqs;
+	ww->reqs = req;
+	return 0;
+}
+
+/* Called by flights_publish, from any thread. */
+static void
+wake_cb(void *arg)
+{
+	struct worker *w = arg;
+
+	uv_async_send(&w->wake);
+}
+
+/* Flights this worker waits on were published: answer their clients. */
+static void
+on_wake(uv_async_t *a)
+{
+	struct worker *w = a->data;
+	struct wwait *ww = w->waits, *next;
+
+	uv_update_time(w->loop);
+	for (; ww != NULL; ww = next) {
+		next = ww->next;
+		if (flight_result(ww->fl) != NULL)
+			answer_wait(w, ww);
+	}
+}
+
+/* ---------------------------------------------------------- resolving */
+
+static void
+free_wreq(struct wreq *wr)
+{
+	iter_free(wr->it);
+	cache_free(wr->cold_cache);
+	free(wr);
+}
+
+static void
+deadline_closed(uv_handle_t *h)
+{
+	free_wreq(h->data);
+}
+
+/* The resolution is over: publish, answer, log, free. */
 static void
 finish(struct wreq *wr)
 {
 	struct worker *w = wr->w;
 	const struct iter_result *res = iter_result(wr->it);
-	uint8_t out[LIM_MSG_MAX];
 	char name[DNS_NAME_TEXT_MAX], tb[DNS_MNEMONIC_MAX];
 
-	unlink_wreq(wr);
-	if (wr->claimed)
-		flights_release(w->flights, wr->qname, wr->qtype, wr->qclass,
-		    (unsigned)w->findex);
+	if (wr->up != NULL) {
+		up_cancel(wr->up);
+		wr->up = NULL;
+	}
+	uv_timer_stop(&wr->deadline);
+	*wr->pprev = wr->next;
+	if (wr->next != NULL)
+		wr->next->pprev = wr->pprev;
+	w->nowned--;
 	w->stats.ignored_replies += iter_ignored(wr->it);
-	dns_name_to_text(name, sizeof(name), wr->qname);
+	dns_name_to_text(name, sizeof(name), iter_qname(wr->it));
 	if (res->failed) {
 		if (strncmp(res->reason, "limit ", 6) == 0)
 			w->stats.servfail_limit++;
 		else
 			w->stats.servfail_other++;
 		log_warn("%sservfail %s %s: %s", w->tag, name,
-		    dns_type_str(wr->qtype, tb), res->reason);
+		    dns_type_str(iter_qtype(wr->it), tb), res->reason);
 	}
 	if (wr->prime) {
 		w->prime = NULL;
@@ -191,24 +339,33 @@ finish(struct wreq *wr)
 	}
 	if (wr->trace_cb != NULL)
 		wr->trace_cb(wr->trace_arg, wr->it);
-	while (wr->waiters != NULL) {
-		struct srv_req *req = wr->waiters;
-		wr->waiters = req->next;
-		size_t n = ans_from_result(
-		    out, req->max_resp, req->query, &req->q, res);
-		if (res->rcode < 6)
-			w->stats.rcode[res->rcode]++;
-		if (w->cfg->log.queries)
-			log_query(w, req, res->rcode, "miss",
-			    worker_now(w) - wr->start_ms);
-		if (n > 0)
-			srv_reply(req, out, n);
-		else
-			srv_req_drop(req);
+	if (wr->fl != NULL) {
+		struct flight *fl = wr->fl;
+		struct iter_result *pub = iter_take_result(wr->it);
+		wr->fl = NULL;
+		flights_publish(w->flights, fl, pub);
+		struct wwait *own = *flight_local(fl, (unsigned)w->findex);
+		if (own != NULL)
+			answer_wait(w, own);
+		flights_release(w->flights, fl);
 	}
-	iter_free(wr->it);
-	cache_free(wr->cold_cache);
-	free(wr);
+	uv_close((uv_handle_t *)&wr->deadline, deadline_closed);
+}
+
+/* The hard deadline: whatever the exchange does, the question ends. */
+static void
+on_deadline(uv_timer_t *t)
+{
+	struct wreq *wr = t->data;
+	struct worker *w = wr->w;
+
+	w->stats.deadline++;
+	if (wr->up != NULL) {
+		up_cancel(wr->up);
+		wr->up = NULL;
+	}
+	iter_abort(wr->it, now_pair(w), "limit max_time_ms reached");
+	finish(wr);
 }
 
 static bool
@@ -220,10 +377,10 @@ on_upstream(
 	enum iter_status st;
 
 	uv_update_time(w->loop);
-	st = iter_reply(wr->it, from, pkt, len, worker_now(w));
+	st = iter_reply(wr->it, from, pkt, len, now_pair(w));
 	if (pkt != NULL && st == ITER_IGNORED)
 		return true; /* keep waiting for the genuine reply */
-	wr->up = NULL;
+	wr->up = NULL;       /* the exchange ends when we return false */
 	drive(wr);
 	return false;
 }
@@ -236,8 +393,8 @@ drive(struct wreq *wr)
 
 	for (unsigned i = 0; i < LIM_ITER_STEPS; i++) {
 		if (w->closing)
-			iter_abort(wr->it, worker_now(w), "shutting down");
-		if (iter_next(wr->it, worker_now(w), &a) == ITER_DONE) {
+			iter_abort(wr->it, now_pair(w), "shutting down");
+		if (iter_next(wr->it, now_pair(w), &a) == ITER_DONE) {
 			finish(wr);
 			return;
 		}
@@ -245,27 +402,27 @@ drive(struct wreq *wr)
 		if (wr->up != NULL)
 			return;
 		/* could not even send: the same as a timeout */
-		iter_reply(wr->it, NULL, NULL, 0, worker_now(w));
+		iter_reply(wr->it, NULL, NULL, 0, now_pair(w));
 	}
 	iter_abort(
-	    wr->it, worker_now(w), "internal: too many immediate failures");
+	    wr->it, now_pair(w), "internal: too many immediate failures");
 	finish(wr);
 }
 
+/* A new resolution of (qname, qtype, qclass) driven by this worker,
+ * resolving flight @p fl (or none). NULL when out of memory or over the
+ * cap of resolutions per worker. */
 static struct wreq *
 start(struct worker *w, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
-    bool cold)
+    bool cold, struct flight *fl)
 {
-	struct wreq *wr = calloc(1, sizeof(*wr));
+	struct wreq *wr;
 	const struct iter_env *env = &w->env;
 
-	if (wr == NULL)
+	if (w->nowned >= LIM_INFLIGHT || (wr = calloc(1, sizeof(*wr))) == NULL)
 		return NULL;
 	wr->w = w;
-	dns_name_lower(wr->qname, qname);
-	wr->qtype = qtype;
-	wr->qclass = qclass;
-	wr->start_ms = worker_now(w);
+	wr->fl = fl;
 	if (cold) {
 		/* as if the cache were empty, without disturbing it */
 		struct cache_policy pol = {
@@ -282,16 +439,22 @@ start(struct worker *w, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
 		wr->cold_env.cache = wr->cold_cache;
 		env = &wr->cold_env;
 	}
-	wr->it = iter_new(env, wr->qname, qtype, qclass, wr->start_ms);
+	wr->it = iter_new(env, qname, qtype, qclass, now_pair(w));
 	if (wr->it == NULL) {
 		cache_free(wr->cold_cache);
 		free(wr);
 		return NULL;
 	}
-	wr->hash = key_hash(wr->qname, qtype, qclass);
-	wr->hnext = w->inflight[wr->hash % WORKER_INFLIGHT_BUCKETS];
-	w->inflight[wr->hash % WORKER_INFLIGHT_BUCKETS] = wr;
-	w->ninflight++;
+	uv_timer_init(w->loop, &wr->deadline);
+	wr->deadline.data = wr;
+	uv_timer_start(&wr->deadline, on_deadline,
+	    w->env.opts.max_time_ms ? w->env.opts.max_time_ms : 1, 0);
+	wr->next = w->owned;
+	if (w->owned != NULL)
+		w->owned->pprev = &wr->next;
+	wr->pprev = &w->owned;
+	w->owned = wr;
+	w->nowned++;
 	return wr;
 }
 
@@ -303,157 +466,68 @@ worker_trace(struct worker *w, const uint8_t *qname, uint16_t qtype, bool cold,
 
 	if (w->closing || cb == NULL || dns_name_len(qname, LIM_NAME_MAX) == 0)
 		return -EINVAL;
-	if (w->ninflight >= LIM_INFLIGHT)
+	if (w->nowned >= LIM_INFLIGHT)
 		return -EBUSY;
-	wr = start(w, qname, qtype, 1, cold);
+	wr = start(w, qname, qtype, DNS_C_IN, cold, NULL);
 	if (wr == NULL)
 		return -ENOMEM;
-	/* out of the join table: a trace shows its own walk */
-	unlink_wreq(wr);
-	wr->hnext = w->traces;
-	w->traces = wr;
-	w->ninflight++;
 	wr->trace_cb = cb;
 	wr->trace_arg = arg;
 	drive(wr);
 	return 0;
 }
 
-static struct wreq *
-find(struct worker *w, const uint8_t *qname, uint16_t qtype, uint16_t qclass)
-{
-	uint32_t h = key_hash(qname, qtype, qclass);
-	struct wreq *wr = w->inflight[h % WORKER_INFLIGHT_BUCKETS];
-
-	/* qname may be in any case; the hash is over lowercase, so lower it */
-	(void)h;
-	for (; wr != NULL; wr = wr->hnext)
-		if (wr->qtype == qtype && wr->qclass == qclass && !wr->prime &&
-		    dns_name_eq(wr->qname, qname))
-			return wr;
-	return NULL;
-}
-
-/* Called by flights_release, from any thread. */
+/* A miss: join the question's flight, as its owner or as a waiter. */
 static void
-wake_cb(void *arg)
+resolve(struct worker *w, struct srv_req *req)
 {
-	struct worker *w = arg;
+	const struct msg_query *q = &req->q;
+	struct flight_key k = {
+	    q->qname, q->qtype, q->qclass, q->cd ? FLIGHT_CD : 0};
+	struct flight *fl;
+	struct wreq *wr;
 
-	uv_async_send(&w->wake);
-}
-
-/* Another worker resolves this question: keep the client until it ends.
- * The parked request sits in the join table too, so more clients of this
- * worker join it. @return 0, or -ENOMEM. */
-static int
-park(struct worker *w, const uint8_t *lname, uint16_t qtype, uint16_t qclass,
-    struct srv_req *req)
-{
-	struct wreq *wr = calloc(1, sizeof(*wr));
-
-	if (wr == NULL)
-		return -ENOMEM;
-	wr->w = w;
-	wr->parked = true;
-	dns_name_lower(wr->qname, lname);
-	wr->qtype = qtype;
-	wr->qclass = qclass;
-	wr->start_ms = worker_now(w);
-	wr->hash = key_hash(wr->qname, qtype, qclass);
-	wr->hnext = w->inflight[wr->hash % WORKER_INFLIGHT_BUCKETS];
-	w->inflight[wr->hash % WORKER_INFLIGHT_BUCKETS] = wr;
-	w->ninflight++;
-	wr->pnext = w->parked;
-	w->parked = wr;
-	req->next = NULL;
-	wr->waiters = req;
-	wr->nwaiters = 1;
-	w->stats.parked++;
-	return 0;
-}
-
-/* Take @p wr off the parked list and the join table. */
-static void
-unpark(struct wreq *wr)
-{
-	struct worker *w = wr->w;
-
-	for (struct wreq **pp = &w->parked; *pp; pp = &(*pp)->pnext) {
-		if (*pp == wr) {
-			*pp = wr->pnext;
-			break;
-		}
-	}
-	unlink_wreq(wr);
-}
-
-/* A question this worker waits on has ended somewhere: answer its parked
- * clients from the shared cache; those it cannot (a failure is not
- * cached) are resolved here. */
-static void
-on_wake(uv_async_t *a)
-{
-	struct worker *w = a->data;
-	struct wreq *wr = w->parked, *next;
-	uint8_t out[LIM_MSG_MAX];
-
-	for (; wr != NULL; wr = next) {
-		next = wr->pnext;
-		if (flights_busy(w->flights, wr->qname, wr->qtype, wr->qclass))
-			continue;
-		unpark(wr);
-		struct srv_req *miss = NULL;
-		unsigned nmiss = 0;
-		while (wr->waiters != NULL) {
-			struct srv_req *req = wr->waiters;
-			wr->waiters = req->next;
-			size_t n = ans_from_cache(out, req->max_resp,
-			    req->query, &req->q, w->cache,
-			    w->env.opts.max_cname, worker_now(w));
-			if (n > 0) {
-				w->stats.rcode[out[3] & 0xf]++;
-				if (w->cfg->log.queries)
-					log_query(w, req, out[3] & 0xf,
-					    "joined",
-					    worker_now(w) - wr->start_ms);
-				srv_reply(req, out, n);
-			} else {
-				req->next = miss;
-				miss = req;
-				nmiss++;
-			}
-		}
-		if (miss != NULL) {
-			struct wreq *own = w->ninflight < LIM_INFLIGHT
-			    ? start(w, wr->qname, wr->qtype, wr->qclass, false)
-			    : NULL;
-			if (own == NULL) {
-				while (miss != NULL) {
-					struct srv_req *req = miss;
-					miss = req->next;
-					srv_reply_error(req, DNS_RCODE_SERVFAIL,
-					    0, "resolver overloaded");
-				}
-			} else {
-				own->waiters = miss;
-				own->nwaiters = nmiss;
-				w->stats.resolutions++;
-				drive(own);
-			}
-		}
-		free(wr);
-	}
-}
-
-void
-worker_share_flights(struct worker *w, struct flights *f)
-{
-	if (uv_async_init(w->loop, &w->wake, on_wake) != 0)
+	switch (flights_join(w->flights, &k, (unsigned)w->findex, 1, &fl)) {
+	case FLIGHT_FULL:
+		w->stats.overloaded++;
+		reply_error(w, req, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER,
+		    "resolver overloaded: too many questions or clients in "
+		    "flight");
 		return;
-	w->wake.data = w;
-	w->flights = f;
-	w->findex = flights_register(f, wake_cb, w);
+	case FLIGHT_WAITER:
+		w->stats.joined++;
+		req->data = (void *)1; /* logged as "joined" */
+		if (*flight_local(fl, (unsigned)w->findex) == NULL)
+			w->stats.joined_other++;
+		if (wait_for(w, fl, req) < 0)
+			reply_error(w, req, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER,
+			    "resolver out of memory");
+		return;
+	case FLIGHT_OWNER:
+		break;
+	}
+	wr = start(w, q->qname, q->qtype, q->qclass, false, fl);
+	if (wr == NULL) {
+		/* nobody will resolve it: publish the failure at once, so a
+		 * client that joined meanwhile is answered too */
+		w->stats.overloaded++;
+		flights_publish(w->flights, fl,
+		    iter_result_failure(
+		        "resolver overloaded: too many questions in flight"));
+		flights_release(w->flights, fl);
+		reply_error(w, req, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER,
+		    "resolver overloaded: too many questions in flight");
+		return;
+	}
+	w->stats.resolutions++;
+	req->data = NULL;
+	/* the wreq keeps the join's reference until it has published; the
+	 * owner's own clients wait on the flight like anyone else's */
+	flights_hold(w->flights, fl);
+	if (wait_for(w, fl, req) < 0)
+		reply_error(w, req, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER,
+		    "resolver out of memory");
+	drive(wr);
 }
 
 static void
@@ -462,81 +536,45 @@ on_query(void *ctx, struct srv_req *req)
 	struct worker *w = ctx;
 	const struct msg_query *q = &req->q;
 	uint8_t out[LIM_MSG_MAX];
-	uint8_t lname[LIM_NAME_MAX];
 	uint64_t now = worker_now(w);
 	size_t n;
-	bool claimed = false;
+	bool hit;
 
 	w->stats.queries++;
-	if (q->qclass != 1) {
-		srv_reply_error(
-		    req, DNS_RCODE_REFUSED, 0, "only class IN is served");
+	if (q->qclass != DNS_C_IN) {
+		w->stats.cache_misses++;
+		reply_error(w, req, DNS_RCODE_REFUSED, DNS_EDE_OTHER,
+		    "only class IN is served");
 		return;
 	}
 	if (!q->rd) {
+		/* non-recursive: from the cache only, an answer or a
+		 * referral */
 		w->stats.norec++;
 		n = ans_norec(out, req->max_resp, req->query, q, w->cache,
-		    w->env.opts.max_cname, now);
-		if (n > 0 && w->cfg->log.queries)
-			log_query(w, req, out[3] & 0xf, "norec", 0);
-		if (n > 0)
-			srv_reply(req, out, n);
+		    w->env.opts.max_cname, now, &w->ans, &hit);
+		if (hit)
+			w->stats.cache_hits++;
 		else
+			w->stats.cache_misses++;
+		if (n == 0) {
 			srv_req_drop(req);
+			return;
+		}
+		answered(w, req, out[3] & 0xf, "norec", 0);
+		srv_reply(req, out, n);
 		return;
 	}
 	n = ans_from_cache(out, req->max_resp, req->query, q, w->cache,
 	    w->env.opts.max_cname, now);
 	if (n > 0) {
 		w->stats.cache_hits++;
-		w->stats.rcode[out[3] & 0xf]++;
-		if (w->cfg->log.queries)
-			log_query(w, req, out[3] & 0xf, "hit", 0);
+		answered(w, req, out[3] & 0xf, "hit", 0);
 		srv_reply(req, out, n);
 		return;
 	}
 	w->stats.cache_misses++;
-	dns_name_lower(lname, q->qname);
-	struct wreq *wr = find(w, lname, q->qtype, q->qclass);
-	if (wr != NULL) {
-		if (wr->nwaiters >= LIM_WAITERS) {
-			srv_reply_error(req, DNS_RCODE_SERVFAIL, 0,
-			    "too many clients waiting for this question");
-			return;
-		}
-		w->stats.joined++;
-		req->next = wr->waiters;
-		wr->waiters = req;
-		wr->nwaiters++;
-		return;
-	}
-	if (w->flights != NULL && w->findex >= 0 &&
-	    w->ninflight < LIM_INFLIGHT) {
-		int owner = flights_claim(w->flights, lname, q->qtype,
-		    q->qclass, (unsigned)w->findex);
-		if (owner >= 0) {
-			if (park(w, lname, q->qtype, q->qclass, req) == 0)
-				return;
-			/* could not park: resolve it here too */
-		} else if (owner == -1) {
-			claimed = true;
-		}
-	}
-	if (w->ninflight >= LIM_INFLIGHT ||
-	    (wr = start(w, lname, q->qtype, q->qclass, false)) == NULL) {
-		if (claimed)
-			flights_release(w->flights, lname, q->qtype, q->qclass,
-			    (unsigned)w->findex);
-		srv_reply_error(req, DNS_RCODE_SERVFAIL, 0,
-		    "resolver overloaded: too many questions in flight");
-		return;
-	}
-	w->stats.resolutions++;
-	wr->claimed = claimed;
-	req->next = NULL;
-	wr->waiters = req;
-	wr->nwaiters = 1;
-	drive(wr);
+	resolve(w, req);
 }
 
 static void
@@ -547,7 +585,7 @@ on_prime_timer(uv_timer_t *t)
 
 	if (w->prime != NULL || w->closing)
 		return;
-	wr = start(w, (const uint8_t *)"", DNS_T_NS, DNS_C_IN, false);
+	wr = start(w, (const uint8_t *)"", DNS_T_NS, DNS_C_IN, false, NULL);
 	if (wr == NULL) {
 		schedule_prime(w, 60000);
 		return;
@@ -567,41 +605,42 @@ schedule_prime(struct worker *w, uint64_t delay_ms)
 	    &w->prime_timer, on_prime_timer, delay_ms ? delay_ms : 1, 0);
 }
 
-void
+int
 worker_init(struct worker *w, uv_loop_t *loop, struct srv *srv,
     const struct cfg *cfg, struct cache *cache, struct infra *infra,
-    const struct deleg_hints *hints, bool prime)
+    struct flights *flights, const struct deleg_hints *hints, bool prime)
 {
-	struct timeval tv;
-
 	memset(w, 0, sizeof(*w));
-	w->findex = -1;
 	w->loop = loop;
 	w->srv = srv;
 	w->cfg = cfg;
 	w->cache = cache;
 	w->infra = infra;
+	w->flights = flights;
+	w->findex = flights_register(flights, wake_cb, w);
+	if (w->findex < 0)
+		return -ENOMEM;
+	uv_async_init(loop, &w->wake, on_wake);
+	w->wake.data = w;
 	w->env.hints = hints;
-	gettimeofday(&tv, NULL);
-	uv_update_time(loop);
-	w->clock_base_ms = (uint64_t)tv.tv_sec * 1000 +
-	    (uint64_t)tv.tv_usec / 1000 - uv_now(loop);
 	w->env.cache = cache;
 	w->env.infra = infra;
 	w->env.random = rnd;
 	w->env.port = 53;
+	w->env.scratch = &w->scratch;
 	opts_from_cfg(&w->env.opts, cfg);
 	forwards_from_cfg(w, cfg);
 	uv_timer_init(loop, &w->prime_timer);
 	w->prime_timer.data = w;
 	srv_set_hook(srv, on_query, w);
 	if (!prime)
-		return;
+		return 0;
 	/* a resolver that forwards everything has no root to prime */
 	for (unsigned i = 0; i < w->env.nforwards; i++)
 		if (w->env.forwards[i].cut.zone[0] == 0)
-			return;
+			return 0;
 	schedule_prime(w, 0);
+	return 0;
 }
 
 void
@@ -626,33 +665,24 @@ void
 worker_close(struct worker *w)
 {
 	w->closing = true;
-	if (w->flights != NULL) {
-		flights_unregister(w->flights, w->findex);
-		uv_close((uv_handle_t *)&w->wake, NULL);
-		while (w->parked != NULL) {
-			struct wreq *wr = w->parked;
-			unpark(wr);
-			while (wr->waiters != NULL) {
-				struct srv_req *req = wr->waiters;
-				wr->waiters = req->next;
-				srv_req_drop(req);
-			}
-			free(wr);
-		}
-	}
+	flights_unregister(w->flights, w->findex);
+	uv_close((uv_handle_t *)&w->wake, NULL);
 	uv_timer_stop(&w->prime_timer);
 	uv_close((uv_handle_t *)&w->prime_timer, NULL);
-	for (unsigned b = 0; b <= WORKER_INFLIGHT_BUCKETS; b++) {
-		struct wreq **head =
-		    b < WORKER_INFLIGHT_BUCKETS ? &w->inflight[b] : &w->traces;
-		while (*head != NULL) {
-			struct wreq *wr = *head;
-			if (wr->up != NULL) {
-				up_cancel(wr->up);
-				wr->up = NULL;
-			}
-			iter_abort(wr->it, worker_now(w), "shutting down");
-			finish(wr); /* unlinks it */
-		}
+	/* our resolutions end now; their flights are published (SERVFAIL
+	 * "shutting down"), which answers our own clients of them */
+	while (w->owned != NULL) {
+		struct wreq *wr = w->owned;
+		iter_abort(wr->it, now_pair(w), "shutting down");
+		finish(wr); /* unlinks it */
+	}
+	/* clients waiting for other workers' flights: the process is
+	 * stopping, nobody will answer them here */
+	while (w->waits != NULL) {
+		struct wwait *ww = w->waits;
+		if (flight_result(ww->fl) != NULL)
+			answer_wait(w, ww);
+		else
+			drop_wait(w, ww);
 	}
 }

@@ -2,10 +2,15 @@
  * @file worker.h
  * One event loop's resolution service (libuv): the hook the server hands
  * each checked query to. It answers from the cache when it can (the hot
- * path), joins a question already in flight, or starts an iterator and drives
- * it with upstream exchanges until it is done, then answers every client
- * waiting for it. It also primes the root NS set at start and before it
- * expires.
+ * path); otherwise it joins the question's flight (resolver/flight.h),
+ * shared by the worker threads of one resolver: the first worker to ask
+ * owns the flight and drives an iterator with upstream exchanges; when it
+ * is done it publishes the result and every waiting client, on every
+ * worker, is answered from that one result. It also primes the root NS set
+ * at start and before it expires.
+ *
+ * Every resolution has a hard deadline (limits.max_time_ms, on the loop's
+ * monotonic clock): whatever its exchanges do, it ends then with SERVFAIL.
  */
 #ifndef RESOLVERD_WORKER_H
 #define RESOLVERD_WORKER_H
@@ -16,34 +21,45 @@
 #include "cache/cache.h"
 #include "cache/infra.h"
 #include "config/config.h"
+#include "resolver/answer.h"
 #include "resolver/deleg.h"
 #include "resolver/flight.h"
 #include "resolver/iter.h"
 #include "resolver/server.h"
 #include "resolver/upstream.h"
 
-#define WORKER_INFLIGHT_BUCKETS 4096
-#define WORKER_COLD_CACHE       (4u << 20) /**< bytes of a --cold trace's cache */
+#define WORKER_COLD_CACHE (4u << 20) /**< bytes of a --cold trace's cache */
 
 struct wreq;
+struct wwait;
 
 /** Called once when a traced resolution ends, with the finished request
  *  (its trace and result); @p r is freed right after the call. */
 typedef void (*worker_trace_cb)(void *arg, const struct iter_req *r);
 
+/** The counters of a worker, as a list: X(field, "name in stats"). Every
+ *  client query the hook sees is counted once in queries, once in
+ *  cache_hits or cache_misses, and once by its answer's rcode. */
+#define WORKER_STATS(X)                                \
+	X(queries, "queries.resolver")                 \
+	X(cache_hits, "cache.hits")                    \
+	X(cache_misses, "cache.misses")                \
+	X(norec, "norec")                              \
+	X(resolutions, "resolutions")                  \
+	X(joined, "joined")                            \
+	X(joined_other, "joined.other_worker")         \
+	X(ignored_replies, "upstream.spoofed_ignored") \
+	X(servfail_limit, "servfail.limit")            \
+	X(servfail_other, "servfail.other")            \
+	X(deadline, "servfail.deadline")               \
+	X(overloaded, "servfail.overloaded")           \
+	X(primes, "primes")
+
 struct worker_stats {
-	uint64_t queries; /**< handed by the server */
-	uint64_t cache_hits, cache_misses;
-	uint64_t norec;           /**< RD=0 answered from cache */
-	uint64_t joined;          /**< joined a question in flight */
-	uint64_t resolutions;     /**< iterators started for clients */
-	uint64_t ignored_replies; /**< spoof check failures */
-	uint64_t rcode[6];        /**< answers by rcode 0..5 */
-	uint64_t servfail_limit;  /**< SERVFAIL because a limit was hit */
-	uint64_t servfail_other;
-	uint64_t primes;
-	uint64_t parked; /**< joined a question another worker
-	                      was resolving */
+#define WORKER_STAT_FIELD(f, n) uint64_t f;
+	WORKER_STATS(WORKER_STAT_FIELD)
+#undef WORKER_STAT_FIELD
+	uint64_t rcode[6]; /**< answers by rcode 0..5 */
 };
 
 struct worker {
@@ -55,28 +71,29 @@ struct worker {
 	struct iter_env env;
 	struct iter_forward forwards[ITER_MAX_FORWARDS]; /**< from cfg */
 	char tag[40];            /**< "" or "tier NAME: ", in logs */
-	struct flights *flights; /**< borrowed; shared by the
-	                              workers of one instance */
-	int findex;              /**< index in flights, or -1 */
-	uv_async_t wake;         /**< a question we wait on ended */
-	struct wreq *parked;     /**< waiting on other workers */
-	struct wreq *inflight[WORKER_INFLIGHT_BUCKETS];
-	struct wreq *traces; /**< traced resolutions */
-	unsigned ninflight;
+	struct flights *flights; /**< borrowed; shared by the workers of
+	                              one instance: the join table */
+	int findex;              /**< index in flights */
+	uv_async_t wake;         /**< a flight we wait on was published */
+	struct wwait *waits;     /**< clients waiting for flights */
+	struct wreq *owned;      /**< resolutions this worker drives */
+	unsigned nowned;
 	uv_timer_t prime_timer; /**< prime_timer.data = this */
 	struct wreq *prime;     /**< the priming request, if running */
-	uint64_t clock_base_ms; /**< realtime - uv_now at start */
 	bool closing;
 	struct worker_stats stats;
 	struct up_stats up;
+	struct ans_scratch ans;      /**< scratch of ans_norec */
+	struct iter_scratch scratch; /**< scratch of the iterator */
 };
 
 /** Set up @p w on @p loop with the root @p hints (borrowed, like the rest),
+ *  joining questions through @p flights (shared by the instance's workers),
  *  register the hook on @p srv, and, if @p prime, keep the root NS set
- *  primed in the cache. */
-void worker_init(struct worker *w, uv_loop_t *loop, struct srv *srv,
+ *  primed in the cache. @return 0, or -ENOMEM (flights full). */
+int worker_init(struct worker *w, uv_loop_t *loop, struct srv *srv,
     const struct cfg *cfg, struct cache *cache, struct infra *infra,
-    const struct deleg_hints *hints, bool prime);
+    struct flights *flights, const struct deleg_hints *hints, bool prime);
 
 /** Use @p cfg and @p hints from now on (limits, TTLs, QNAME minimisation). */
 void worker_set_config(
@@ -92,15 +109,16 @@ void worker_set_config(
 int worker_trace(struct worker *w, const uint8_t *qname, uint16_t qtype,
     bool cold, worker_trace_cb cb, void *arg);
 
-/** Join questions in flight with the other workers sharing @p f (call
- *  once, after worker_init, on the worker's loop thread). */
-void worker_share_flights(struct worker *w, struct flights *f);
-
-/** Stop: cancel in-flight resolutions (their clients are dropped), close
- *  the timer. */
+/** Stop: end every resolution this worker drives (its flights are
+ *  published as SERVFAIL, so other workers' clients are answered), drop
+ *  the clients still waiting here, close the handles. */
 void worker_close(struct worker *w);
 
-/** Milliseconds since the epoch, from the loop's clock. */
+/** Milliseconds since the epoch, from the wall clock, read now: TTLs,
+ *  cache ages and dump times follow the clock even when it is stepped. */
 uint64_t worker_now(const struct worker *w);
+
+/** Add @p src's counters to @p dst. */
+void worker_stats_add(struct worker_stats *dst, const struct worker_stats *src);
 
 #endif

@@ -108,9 +108,15 @@ class Daemon:
                     f"resolverd exited {self.proc.returncode}: {self.logtext()}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), 0.2):
-                    return
+                    pass
             except OSError:
                 time.sleep(0.05)
+                continue
+            # the kernel accepts as soon as the socket listens; the daemon
+            # serves once it has logged that it started
+            if " started: " in self.logtext():
+                return
+            time.sleep(0.02)
         raise RuntimeError("resolverd did not start: " + self.logtext())
 
     def logtext(self):

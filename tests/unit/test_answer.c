@@ -42,8 +42,11 @@ query(uint8_t *q, bool edns, bool do_bit)
 static void
 result_with_txt(struct iter_result *res, unsigned n, size_t len)
 {
+	static uint8_t rr[16384];
 	memset(res, 0, sizeof(*res));
 	static const uint8_t owner[] = "\003www\007example\003com";
+	res->rr = rr;
+	res->rr_cap = sizeof(rr);
 	uint8_t *p = res->rr;
 	for (unsigned i = 0; i < n; i++) {
 		memcpy(p, owner, sizeof(owner));
