@@ -540,8 +540,8 @@ static const char *const profile_names[] = {
     [CFG_PROFILE_ISP] = "isp",
 };
 
-/* The cache policy of each profile, from the tier anchors' documentation
- * (shared/reference.md): Chromium caps at 60 s here and keeps about 1000
+/* The cache policy of each profile, from the documentation of the caches
+ * they stand for: Chromium caps at 60 s here and keeps about 1000
  * entries, systemd-resolved 4096 entries and 2 h, dnsmasq 150 names with
  * TTLs as received, an ISP resolver 1 day and 1 h negative. */
 static const struct cfg_tier_cache profile_cache[] = {
