@@ -108,6 +108,8 @@ static const struct key keys[] = {
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
+_Static_assert(NKEYS <= CFG_MAX_KEYS, "struct cfg key_line[] is too short");
+
 /* T_UINT fields are `unsigned` or `uint32_t`; both are stored as 4 bytes. */
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "unsigned is 32 bits");
 
@@ -257,6 +259,23 @@ cfg_free(struct cfg *c)
 	free(c->user);
 	free(c->log.dest);
 	memset(c, 0, sizeof(*c));
+}
+
+void
+cfg_note_line(struct cfg *c, const char *key, unsigned line)
+{
+	const struct key *k = find_key(key);
+
+	if (k)
+		c->key_line[k - keys] = line;
+}
+
+unsigned
+cfg_key_line(const struct cfg *c, const char *key)
+{
+	const struct key *k = find_key(key);
+
+	return k ? c->key_line[k - keys] : 0;
 }
 
 enum cfg_kind

@@ -47,6 +47,7 @@ enum cfg_log_level {
 #define CFG_MAX_TIERS       8
 #define CFG_MAX_TIER_LISTEN 4
 #define CFG_NAME_MAX        32
+#define CFG_MAX_KEYS        96 /**< room for every key of the schema */
 
 /** One `forward_zones` entry: questions at or below @c zone go to @c servers
  *  with recursion desired. */
@@ -133,6 +134,10 @@ struct cfg {
 	unsigned nforwards;
 	struct cfg_tier tiers[CFG_MAX_TIERS];
 	unsigned ntiers; /**< 0: one resolver on `listen` */
+	/** The line of the file where each key was set, by its place in the
+	 *  schema; 0 when the key was not in the file. For the fields of
+	 *  list items, the line of the last item's. See cfg_key_line(). */
+	unsigned key_line[CFG_MAX_KEYS];
 };
 
 /** Fill @p c with the built-in defaults. Frees nothing: call on a zeroed or
@@ -210,6 +215,14 @@ const char *cfg_key_suggest(const char *key);
  */
 int cfg_set(struct cfg *c, const char *key, const char *value, char *msg,
     size_t msglen);
+
+/** Record that the dotted key @p key was set at @p line of the file (a
+ *  front end calls it for every key it meets). Unknown keys are ignored. */
+void cfg_note_line(struct cfg *c, const char *key, unsigned line);
+
+/** @return the line where the dotted key @p key was set, 0 if it was not
+ *  in the file (a default) or is unknown. */
+unsigned cfg_key_line(const struct cfg *c, const char *key);
 
 /**
  * Validate what no single key can: min_ttl <= max_ttl, a non-empty listen.

@@ -18,23 +18,18 @@
 
 #include "config/config.h"
 
-#define MSG_MAX  512
-#define KEY_MAX  64 /* longest dotted key name, with NUL */
-#define SEEN_MAX 64 /* more than the number of known keys */
+#define MSG_MAX 512
+#define KEY_MAX 64 /* longest dotted key name, with NUL */
 
-/* The state of one load: where errors go, and the line of every key met so
- * far, so that an error found after the walk (cfg_check) has a line too. */
+/* The state of one load: where errors go. The line of every key met is
+ * kept in the struct cfg itself (cfg_note_line), so that an error found
+ * after the walk (cfg_check, cfg_check_system) has a line too. */
 struct loader {
 	const char *path;
 	yaml_document_t *doc;
 	struct cfg *c;
 	char *err;
 	size_t errlen;
-	unsigned nseen;
-	struct {
-		char key[KEY_MAX];
-		unsigned long line;
-	} seen[SEEN_MAX];
 };
 
 static int fail(struct loader *ld, unsigned long line, const char *fmt, ...)
@@ -255,10 +250,7 @@ load_pair(struct loader *ld, const char *prefix, yaml_node_pair_t *pair,
 			    name, hint);
 		return fail(ld, line, "unknown key '%s%s'", prefix, name);
 	}
-	if (ld->nseen < SEEN_MAX) {
-		strcpy(ld->seen[ld->nseen].key, full);
-		ld->seen[ld->nseen++].line = line;
-	}
+	cfg_note_line(ld->c, full, (unsigned)line);
 
 	switch (kind) {
 	case CFG_KIND_MAP:
@@ -353,12 +345,9 @@ load_document(struct loader *ld, yaml_parser_t *parser)
 		}
 	}
 	if (rc == 0 && cfg_check(ld->c, &key, msg, sizeof(msg)) < 0) {
-		unsigned long line = 1;
+		unsigned line = key ? cfg_key_line(ld->c, key) : 0;
 
-		for (unsigned i = 0; key && i < ld->nseen; i++)
-			if (strcmp(ld->seen[i].key, key) == 0)
-				line = ld->seen[i].line;
-		rc = fail(ld, line, "%s", msg);
+		rc = fail(ld, line ? line : 1, "%s", msg);
 	}
 	yaml_document_delete(&doc);
 	ld->doc = NULL;

@@ -1024,6 +1024,31 @@ test_key_schema(void **state)
 	cfg_free(&c);
 }
 
+/* The line of every key given is kept, for errors found after the walk. */
+static void
+test_key_lines(void **state)
+{
+	struct cfg c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(load("workers: 1\n\ncache:\n  # size\n  size: 1M\n"
+	                      "listen:\n  - 127.0.0.1@5353\n",
+	                     &c, err, sizeof(err)),
+	    0);
+	assert_int_equal(cfg_key_line(&c, "workers"), 1);
+	assert_int_equal(cfg_key_line(&c, "cache"), 3);
+	assert_int_equal(cfg_key_line(&c, "cache.size"), 5);
+	assert_int_equal(cfg_key_line(&c, "listen"), 6);
+	assert_int_equal(cfg_key_line(&c, "user"), 0); /* a default */
+	assert_int_equal(cfg_key_line(&c, "no.such.key"), 0);
+	cfg_note_line(&c, "no.such.key", 9); /* ignored */
+	cfg_note_line(&c, "user", 9);
+	assert_int_equal(cfg_key_line(&c, "user"), 9);
+	cfg_free(&c);
+	assert_int_equal(cfg_key_line(&c, "workers"), 0);
+}
+
 static void
 test_forward_zones(void **state)
 {
@@ -1238,6 +1263,7 @@ main(void)
 	    cmocka_unit_test(test_access_allowed_defaults),
 	    cmocka_unit_test(test_access_allowed_prefixes),
 	    cmocka_unit_test(test_key_schema),
+	    cmocka_unit_test(test_key_lines),
 	    cmocka_unit_test(test_forward_zones),
 	    cmocka_unit_test(test_tiers_profiles),
 	    cmocka_unit_test(test_items_round_trip),
