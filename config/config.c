@@ -37,7 +37,8 @@ enum vtype {
 	T_LISTEN, /* list of cfg_listen */
 	T_ACCESS, /* list of cfg_prefix */
 	T_HINTS,  /* path to a readable file, or NULL */
-	T_PATH,   /* non-empty string; control_socket: fits sun_path */
+	T_PATH,   /* path; control_socket: fits sun_path; log.dest: or
+	             "stderr" or "syslog" */
 	T_STR,    /* non-empty string, may stay NULL */
 	T_UINT,   /* 32-bit unsigned integer in [min, max] */
 	T_BOOL,
@@ -125,6 +126,8 @@ static const char *leaf(const char *name);
 static size_t parent_len(const char *name);
 static unsigned distance(const char *a, const char *b);
 static int set_string(char **field, const char *v);
+static char *path_value(const struct cfg *c, const struct key *k, const char *v,
+    char *msg, size_t msglen);
 static int set_uint(struct cfg *c, const struct key *k, const char *v,
     char *msg, size_t msglen);
 static int set_bool(struct cfg *c, const struct key *k, const char *v,
@@ -134,7 +137,8 @@ static int set_size(struct cfg *c, const struct key *k, const char *v,
 static int set_level(struct cfg *c, const char *v, char *msg, size_t msglen);
 static int set_mode(struct cfg *c, const struct key *k, const char *v,
     char *msg, size_t msglen);
-static int set_hints(struct cfg *c, const char *v, char *msg, size_t msglen);
+static int set_hints(struct cfg *c, const struct key *k, const char *v,
+    char *msg, size_t msglen);
 static int set_path(struct cfg *c, const struct key *k, const char *v,
     char *msg, size_t msglen);
 static int add_listen(struct cfg *c, const char *v, char *msg, size_t msglen);
@@ -252,6 +256,7 @@ cfg_free(struct cfg *c)
 	if (!c)
 		return;
 	free(c->path);
+	free(c->dir);
 	free(c->root_hints);
 	free(c->control_socket);
 	free(c->control_owner);
@@ -441,21 +446,28 @@ set_level(struct cfg *c, const char *v, char *msg, size_t msglen)
 /* The hints file is opened by the daemon later, possibly after a reload;
  * checking it here turns a typo into an error at the right line. */
 static int
-set_hints(struct cfg *c, const char *v, char *msg, size_t msglen)
+set_hints(
+    struct cfg *c, const struct key *k, const char *v, char *msg, size_t msglen)
 {
+	char *path = path_value(c, k, v, msg, msglen);
 	struct stat st;
+	int err = 0;
 
-	if (access(v, R_OK) < 0) {
+	if (!path)
+		return msg[0] ? -EINVAL : -ENOMEM;
+	if (access(path, R_OK) < 0)
+		err = errno;
+	else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		err = EISDIR;
+	if (err) {
 		snprintf(
-		    msg, msglen, "root_hints '%s': %s", v, strerror(errno));
+		    msg, msglen, "%s: %s: %s", k->name, path, strerror(err));
+		free(path);
 		return -EINVAL;
 	}
-	if (stat(v, &st) == 0 && S_ISDIR(st.st_mode)) {
-		snprintf(
-		    msg, msglen, "root_hints '%s': %s", v, strerror(EISDIR));
-		return -EINVAL;
-	}
-	return set_string(&c->root_hints, v);
+	free(c->root_hints);
+	c->root_hints = path;
+	return 0;
 }
 
 /* An octal file mode: "0600", "660". */
@@ -482,17 +494,54 @@ set_mode(
 	return 0;
 }
 
+/* A path of the file, absolute: a relative one is taken from the file's
+ * directory (c->dir), not from wherever the daemon was started. NULL with
+ * msg[0] == '\0' when out of memory. */
+static char *
+path_value(const struct cfg *c, const struct key *k, const char *v, char *msg,
+    size_t msglen)
+{
+	char *path = cfg_abs_path(c->dir, v);
+
+	msg[0] = '\0';
+	if (!path) {
+		if (errno != ENOMEM)
+			snprintf(msg, msglen, "%s: %s: %s", k->name, v,
+			    strerror(errno));
+		return NULL;
+	}
+	if (strlen(path) >= PATH_MAX) {
+		snprintf(msg, msglen, "%s: %s: %s", k->name, path,
+		    strerror(ENAMETOOLONG));
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
 static int
 set_path(
     struct cfg *c, const struct key *k, const char *v, char *msg, size_t msglen)
 {
+	char **field = (char **)((char *)c + k->off);
+	char *path;
+
+	/* log.dest names a sink; "./stderr" is the file */
+	if (k->off == F(log.dest) &&
+	    (strcmp(v, "stderr") == 0 || strcmp(v, "syslog") == 0))
+		return set_string(field, v);
+	if (!(path = path_value(c, k, v, msg, msglen)))
+		return msg[0] ? -EINVAL : -ENOMEM;
 	if (k->off == F(control_socket) &&
-	    strlen(v) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+	    strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
 		snprintf(msg, msglen, "'%s' is too long (at most %zu bytes)",
 		    k->name, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		free(path);
 		return -EINVAL;
 	}
-	return set_string((char **)((char *)c + k->off), v);
+	free(*field);
+	*field = path;
+	return 0;
 }
 
 static int
@@ -949,7 +998,7 @@ cfg_set(
 	case T_ACCESS:
 		return add_access(c, value, msg, msglen);
 	case T_HINTS:
-		return set_hints(c, value, msg, msglen);
+		return set_hints(c, k, value, msg, msglen);
 	case T_PATH:
 		return set_path(c, k, value, msg, msglen);
 	case T_STR:
@@ -1030,6 +1079,46 @@ parse_addr(const char *s, int *family, uint8_t addr[16], uint32_t *scope)
 		return -EINVAL;
 	*family = AF_INET6;
 	return 0;
+}
+
+char *
+cfg_abs_path(const char *base, const char *path)
+{
+	char cwd[PATH_MAX], *out, *w;
+	const char *r;
+	size_t len;
+
+	if (path[0] == '/') {
+		base = "";
+	} else if (!base) {
+		if (!getcwd(cwd, sizeof(cwd)))
+			return NULL;
+		base = cwd;
+	}
+	len = strlen(base) + strlen(path) + 2;
+	if (!(out = malloc(len)))
+		return NULL;
+	snprintf(out, len, "%s/%s", base, path);
+	/* Tidy in place: the writer never overtakes the reader. */
+	for (r = w = out; *r;) {
+		size_t n;
+
+		while (*r == '/')
+			r++;
+		n = strcspn(r, "/");
+		if (n == 0 || (n == 1 && r[0] == '.')) {
+			r += n;
+			continue;
+		}
+		*w++ = '/';
+		memmove(w, r, n);
+		w += n;
+		r += n;
+	}
+	if (w == out)
+		*w++ = '/';
+	*w = '\0';
+	return out;
 }
 
 int

@@ -89,7 +89,10 @@ struct cfg_tier {
 };
 
 struct cfg {
-	char *path; /**< owned; file read, NULL for defaults */
+	char *path; /**< owned; file read (as named), NULL for defaults */
+	char *dir;  /**< owned; absolute directory of @c path, which the
+	                 relative paths of the file are taken from; NULL
+	                 for defaults (then: the working directory) */
 	struct cfg_listen listen[CFG_MAX_LISTEN];
 	unsigned nlisten; /**< default 2: 127.0.0.1@53, ::1@53 */
 	char *root_hints; /**< owned; NULL = built-in IANA hints */
@@ -162,6 +165,15 @@ void cfg_print(FILE *out, const struct cfg *c);
 /** @return true if @p sa (sockaddr_in/in6, v4-mapped v6 treated as v4) is
  *  inside one of the `access` prefixes. No allocation; called per packet. */
 bool cfg_access_allowed(const struct cfg *c, const struct sockaddr *sa);
+
+/**
+ * @p path made absolute: taken from the directory @p base (absolute; NULL
+ * for the working directory) when it is relative, then tidied (empty and
+ * "." components dropped; ".." kept, since a symbolic link may come before
+ * it). @return a malloc'd string, or NULL with errno set (ENOMEM, or what
+ * getcwd() says).
+ */
+char *cfg_abs_path(const char *base, const char *path);
 
 /** Parse "address@port" / "address" (port 53). @return 0 or -EINVAL. */
 int cfg_parse_listen(const char *s, struct cfg_listen *out);

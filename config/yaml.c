@@ -386,7 +386,22 @@ cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
 		return rc;
 	}
 	c->path = strdup(path);
-	if (!c->path || !yaml_parser_initialize(&parser)) {
+	c->dir = c->path ? cfg_abs_path(NULL, path) : NULL;
+	if (!c->dir) {
+		/* getcwd() fails for a working directory since removed */
+		rc = c->path && errno != ENOMEM ? -errno : -ENOMEM;
+		fclose(f);
+		cfg_free(c);
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %s", path,
+			    rc == -ENOMEM ? "out of memory" : strerror(-rc));
+		return rc;
+	}
+	/* the directory of the file: relative paths are taken from there */
+	*strrchr(c->dir, '/') = '\0';
+	if (c->dir[0] == '\0')
+		strcpy(c->dir, "/");
+	if (!yaml_parser_initialize(&parser)) {
 		fclose(f);
 		cfg_free(c);
 		if (err && errlen)

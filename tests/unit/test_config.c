@@ -29,6 +29,7 @@ static void write_file(const char *path, const char *text);
 static int load(const char *text, struct cfg *c, char *err, size_t errlen);
 static void check_error(
     const char *text, unsigned line, const char *msg, bool exact);
+static char *print_to_string(const struct cfg *c);
 static int group_setup(void **state);
 static int group_teardown(void **state);
 
@@ -620,12 +621,115 @@ test_hints_file(void **state)
 
 	snprintf(text, sizeof(text),
 	    "workers: 1\n\nroot_hints: %s/nope.hints\n", tmpdir);
-	snprintf(msg, sizeof(msg), "root_hints '%s/nope.hints': %s", tmpdir,
+	snprintf(msg, sizeof(msg), "root_hints: %s/nope.hints: %s", tmpdir,
 	    strerror(ENOENT));
 	check_error(text, 3, msg, true);
 	/* the key's line, even when the value is on the next one */
 	snprintf(text, sizeof(text), "root_hints:\n  %s/nope.hints\n", tmpdir);
 	check_error(text, 1, "nope.hints", false);
+	snprintf(text, sizeof(text), "root_hints: %s\n", tmpdir);
+	snprintf(
+	    msg, sizeof(msg), "root_hints: %s: %s", tmpdir, strerror(EISDIR));
+	check_error(text, 1, msg, true);
+}
+
+/* ---- relative paths ---------------------------------------------------- */
+
+/* A relative path is taken from the directory of the file, wherever the
+ * daemon runs; the printed configuration holds the absolute paths. */
+static void
+test_relative_paths(void **state)
+{
+	char cwd[PATH_MAX], want[PATH_MAX + 64], err[512], *out;
+	struct cfg c;
+
+	(void)state;
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir("/"), 0);
+	assert_int_equal(load("root_hints: root.hints\n"
+	                      "control_socket: run//r.ctl\n"
+	                      "cache:\n  persist: ./data/../cache.dump\n"
+	                      "log:\n  dest: logs/./r.log\n",
+	                     &c, err, sizeof(err)),
+	    0);
+	assert_string_equal(c.dir, tmpdir);
+	assert_string_equal(c.root_hints, hints);
+	snprintf(want, sizeof(want), "%s/run/r.ctl", tmpdir);
+	assert_string_equal(c.control_socket, want);
+	snprintf(want, sizeof(want), "%s/data/../cache.dump", tmpdir);
+	assert_string_equal(c.cache.persist, want);
+	snprintf(want, sizeof(want), "%s/logs/r.log", tmpdir);
+	assert_string_equal(c.log.dest, want);
+	out = print_to_string(&c);
+	snprintf(want, sizeof(want), "root_hints: \"%s\"\n", hints);
+	assert_non_null(strstr(out, want));
+	snprintf(want, sizeof(want), "  persist: \"%s/data/../cache.dump\"\n",
+	    tmpdir);
+	assert_non_null(strstr(out, want));
+	free(out);
+	cfg_free(&c);
+
+	/* the sinks of log.dest are names, not paths; ./stderr is a file */
+	assert_int_equal(
+	    load("log:\n  dest: syslog\n", &c, err, sizeof(err)), 0);
+	assert_string_equal(c.log.dest, "syslog");
+	cfg_free(&c);
+	assert_int_equal(
+	    load("log:\n  dest: ./stderr\n", &c, err, sizeof(err)), 0);
+	snprintf(want, sizeof(want), "%s/stderr", tmpdir);
+	assert_string_equal(c.log.dest, want);
+	cfg_free(&c);
+
+	/* a relative -c: the directory is still absolute */
+	assert_int_equal(chdir(tmpdir), 0);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(cfg_load("./t.yaml", &c, err, sizeof(err)), 0);
+	assert_string_equal(c.path, "./t.yaml");
+	assert_string_equal(c.dir, tmpdir);
+	assert_string_equal(c.log.dest, want);
+	cfg_free(&c);
+	assert_int_equal(chdir(cwd), 0);
+
+	/* a relative file missing from the file's directory: the message
+	 * names the path that was looked for */
+	snprintf(want, sizeof(want), "root_hints: %s/nope.hints: %s", tmpdir,
+	    strerror(ENOENT));
+	check_error("root_hints: nope.hints\n", 1, want, true);
+	/* control_socket must fit sun_path once made absolute */
+	check_error("control_socket: "
+	            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	    1, "'control_socket' is too long (at most 107 bytes)", true);
+}
+
+static void
+test_abs_path(void **state)
+{
+	static const struct {
+		const char *base, *path, *want;
+	} t[] = {
+	    {"/etc", "x.hints", "/etc/x.hints"},
+	    {"/etc", "/var/x", "/var/x"},
+	    {"/etc/", "./a//b/./c/", "/etc/a/b/c"},
+	    {"/", "a", "/a"},
+	    {"/", ".", "/"},
+	    {"/etc", "../x", "/etc/../x"},
+	    {"//", "//", "/"},
+	};
+	char cwd[PATH_MAX], want[PATH_MAX + 8], *p;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		p = cfg_abs_path(t[i].base, t[i].path);
+		assert_non_null(p);
+		assert_string_equal(p, t[i].want);
+		free(p);
+	}
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	p = cfg_abs_path(NULL, "x");
+	snprintf(want, sizeof(want), "%s/x", strcmp(cwd, "/") ? cwd : "");
+	assert_string_equal(p, want);
+	free(p);
 }
 
 static void
@@ -1250,6 +1354,8 @@ main(void)
 	    cmocka_unit_test(test_size),
 	    cmocka_unit_test(test_bad_size_suffix),
 	    cmocka_unit_test(test_hints_file),
+	    cmocka_unit_test(test_relative_paths),
+	    cmocka_unit_test(test_abs_path),
 	    cmocka_unit_test(test_booleans),
 	    cmocka_unit_test(test_log_level),
 	    cmocka_unit_test(test_strings),
