@@ -40,6 +40,11 @@ enum vtype {
 	T_PATH,   /* path; control_socket: fits sun_path; log.dest: or
 	             "stderr" or "syslog" */
 	T_STR,    /* non-empty string, may stay NULL */
+	T_OWNER,  /* "user" or "user:group" */
+	T_DIR,    /* path to an existing directory */
+	T_FILES,  /* list of paths to readable files */
+	T_NAMES,  /* list of domain names */
+	T_TXT,    /* string of at most CFG_TXT_MAX bytes */
 	T_UINT,   /* 32-bit unsigned integer in [min, max] */
 	T_BOOL,
 	T_SIZE,     /* uint64_t bytes with k/K/M/G suffix, in [min, max] */
@@ -66,9 +71,10 @@ static const struct key keys[] = {
     {"access", T_ACCESS, 0, 0, 0},
     {"control_socket", T_PATH, F(control_socket), 0, 0},
     {"control_socket_mode", T_MODE, F(control_mode), 0, 0777},
-    {"control_socket_owner", T_STR, F(control_owner), 0, 0},
+    {"control_socket_owner", T_OWNER, F(control_owner), 0, 0},
     {"workers", T_UINT, F(workers), 0, 256},
     {"user", T_STR, F(user), 0, 0},
+    {"chroot", T_DIR, F(chroot), 0, 0},
     {"cache", T_MAP, 0, 0, 0},
     {"cache.size", T_SIZE, F(cache.size), SIZE_MIN_BYTES, SIZE_MAX_BYTES},
     {"cache.max_ttl", T_UINT, F(cache.max_ttl), 0, 604800},
@@ -81,6 +87,17 @@ static const struct key keys[] = {
     {"log.dest", T_PATH, F(log.dest), 0, 0},
     {"log.queries", T_BOOL, F(log.queries), 0, 0},
     {"qname_minimisation", T_BOOL, F(qname_minimisation), 0, 0},
+    {"query_loopback", T_BOOL, F(query_loopback), 0, 0},
+    {"dnssec", T_MAP, 0, 0, 0},
+    {"dnssec.validation", T_BOOL, F(dnssec.validation), 0, 0},
+    {"dnssec.trust_anchors", T_FILES, F(dnssec.trust_anchors), 0,
+        CFG_MAX_TA_FILES},
+    {"dnssec.negative_trust_anchors", T_NAMES, F(dnssec.negative_trust_anchors),
+        0, CFG_MAX_NTAS},
+    {"chaos", T_MAP, 0, 0, 0},
+    {"chaos.version", T_TXT, F(chaos.version), 0, CFG_TXT_MAX},
+    {"chaos.hostname", T_TXT, F(chaos.hostname), 0, CFG_TXT_MAX},
+    {"chaos.id", T_TXT, F(chaos.id), 0, CFG_TXT_MAX},
     {"tcp", T_MAP, 0, 0, 0},
     {"tcp.idle_timeout", T_UINT, F(tcp.idle_timeout_ms), 100, 600000},
     {"tcp.max_clients", T_UINT, F(tcp.max_clients), 1, 65535},
@@ -137,8 +154,19 @@ static int set_size(struct cfg *c, const struct key *k, const char *v,
 static int set_level(struct cfg *c, const char *v, char *msg, size_t msglen);
 static int set_mode(struct cfg *c, const struct key *k, const char *v,
     char *msg, size_t msglen);
-static int set_hints(struct cfg *c, const struct key *k, const char *v,
+static int fs_check(const char *path, bool dir);
+static int set_checked(struct cfg *c, const struct key *k, const char *v,
     char *msg, size_t msglen);
+static int set_owner(
+    const struct key *k, char **field, const char *v, char *msg, size_t msglen);
+static int set_txt(
+    const struct key *k, char **field, const char *v, char *msg, size_t msglen);
+static unsigned *list_count(struct cfg *c, const struct key *k);
+static int add_string(struct cfg *c, const struct key *k, const char *v,
+    char *msg, size_t msglen);
+static int parse_name(
+    const struct key *k, const char *v, char *out, char *msg, size_t msglen);
+static const char *unset_note(const struct key *k);
 static int set_path(struct cfg *c, const struct key *k, const char *v,
     char *msg, size_t msglen);
 static int add_listen(struct cfg *c, const char *v, char *msg, size_t msglen);
@@ -240,6 +268,7 @@ cfg_defaults(struct cfg *c)
 	c->log.level = CFG_LOG_INFO;
 	c->log.queries = false;
 	c->qname_minimisation = true;
+	c->dnssec.validation = true;
 	c->tcp.idle_timeout_ms = LIM_TCP_IDLE_MS;
 	c->tcp.max_clients = LIM_TCP_CLIENTS;
 	c->limits.max_sends = LIM_MAX_SENDS;
@@ -262,7 +291,15 @@ cfg_free(struct cfg *c)
 	free(c->control_owner);
 	free(c->cache.persist);
 	free(c->user);
+	free(c->chroot);
 	free(c->log.dest);
+	for (unsigned i = 0; i < c->dnssec.ntrust_anchors; i++)
+		free(c->dnssec.trust_anchors[i]);
+	for (unsigned i = 0; i < c->dnssec.nnegative_trust_anchors; i++)
+		free(c->dnssec.negative_trust_anchors[i]);
+	free(c->chaos.version);
+	free(c->chaos.hostname);
+	free(c->chaos.id);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -295,6 +332,8 @@ cfg_key_kind(const char *key)
 		return CFG_KIND_MAP;
 	case T_LISTEN:
 	case T_ACCESS:
+	case T_FILES:
+	case T_NAMES:
 	case T_ITEMLIST:
 		return CFG_KIND_LIST;
 	case T_MAPLIST:
@@ -443,30 +482,194 @@ set_level(struct cfg *c, const char *v, char *msg, size_t msglen)
 	return -EINVAL;
 }
 
-/* The hints file is opened by the daemon later, possibly after a reload;
- * checking it here turns a typo into an error at the right line. */
+/* 0, or the errno that says why @p path is not a readable file (@p dir
+ * false) or not a directory (@p dir true). */
 static int
-set_hints(
+fs_check(const char *path, bool dir)
+{
+	struct stat st;
+
+	if (!dir && access(path, R_OK) < 0)
+		return errno;
+	if (stat(path, &st) < 0)
+		return errno;
+	if (dir != (S_ISDIR(st.st_mode) != 0))
+		return dir ? ENOTDIR : EISDIR;
+	return 0;
+}
+
+/* root_hints, chroot: a file the daemon reads later (possibly after a
+ * reload), a directory it enters; checking them here turns a typo into an
+ * error at the right line. */
+static int
+set_checked(
     struct cfg *c, const struct key *k, const char *v, char *msg, size_t msglen)
 {
+	char **field = (char **)((char *)c + k->off);
 	char *path = path_value(c, k, v, msg, msglen);
-	struct stat st;
-	int err = 0;
+	int err;
 
 	if (!path)
 		return msg[0] ? -EINVAL : -ENOMEM;
-	if (access(path, R_OK) < 0)
-		err = errno;
-	else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		err = EISDIR;
-	if (err) {
+	if ((err = fs_check(path, k->type == T_DIR)) != 0) {
 		snprintf(
 		    msg, msglen, "%s: %s: %s", k->name, path, strerror(err));
 		free(path);
 		return -EINVAL;
 	}
-	free(c->root_hints);
-	c->root_hints = path;
+	free(*field);
+	*field = path;
+	return 0;
+}
+
+/* control_socket_owner: "user" or "user:group", as the daemon chowns the
+ * socket; whether they exist is cfg_check_system's business. */
+static int
+set_owner(
+    const struct key *k, char **field, const char *v, char *msg, size_t msglen)
+{
+	const char *colon = strchr(v, ':');
+
+	if (v[0] == ':' || strlen(v) > 255 ||
+	    (colon && (colon[1] == '\0' || strchr(colon + 1, ':')))) {
+		snprintf(msg, msglen,
+		    "'%s' must be user or user:group, not '%s'", k->name, v);
+		return -EINVAL;
+	}
+	return set_string(field, v);
+}
+
+/* chaos.*: one TXT character-string. */
+static int
+set_txt(
+    const struct key *k, char **field, const char *v, char *msg, size_t msglen)
+{
+	if (strlen(v) > k->max) {
+		snprintf(msg, msglen,
+		    "'%s' is too long: %zu bytes (at most %" PRIu64 ")",
+		    k->name, strlen(v), k->max);
+		return -EINVAL;
+	}
+	return set_string(field, v);
+}
+
+static unsigned *
+list_count(struct cfg *c, const struct key *k)
+{
+	return k->off == F(dnssec.trust_anchors)
+	    ? &c->dnssec.ntrust_anchors
+	    : &c->dnssec.nnegative_trust_anchors;
+}
+
+/* One entry of a list of owned strings (T_FILES, T_NAMES); NULL empties
+ * the list. */
+static int
+add_string(
+    struct cfg *c, const struct key *k, const char *v, char *msg, size_t msglen)
+{
+	char **list = (char **)((char *)c + k->off);
+	unsigned *n = list_count(c, k);
+	char *s;
+	int err;
+
+	if (!v) {
+		for (unsigned i = 0; i < *n; i++) {
+			free(list[i]);
+			list[i] = NULL;
+		}
+		*n = 0;
+		return 0;
+	}
+	if (*n >= k->max) {
+		snprintf(msg, msglen,
+		    "too many '%s' entries (at most %" PRIu64 ")", k->name,
+		    k->max);
+		return -EINVAL;
+	}
+	if (k->type == T_FILES) {
+		if (!(s = path_value(c, k, v, msg, msglen)))
+			return msg[0] ? -EINVAL : -ENOMEM;
+		if ((err = fs_check(s, false)) != 0) {
+			snprintf(msg, msglen, "%s: %s: %s", k->name, s,
+			    strerror(err));
+			free(s);
+			return -EINVAL;
+		}
+	} else {
+		if (!(s = malloc(CFG_NAME_TEXT_MAX)))
+			return -ENOMEM;
+		if (parse_name(k, v, s, msg, msglen) < 0) {
+			free(s);
+			return -EINVAL;
+		}
+	}
+	list[(*n)++] = s;
+	return 0;
+}
+
+/* A domain name in presentation form, without escapes: labels of letters,
+ * digits, '-' and '_', 1 to 63 each, at most 255 bytes on the wire. The
+ * root is refused: a negative trust anchor there would switch validation
+ * off, which dnssec.validation says plainly. @p out (CFG_NAME_TEXT_MAX
+ * bytes) gets it in lower case with its final dot. */
+static int
+parse_name(
+    const struct key *k, const char *v, char *out, char *msg, size_t msglen)
+{
+	size_t len = strlen(v), label = 0, o = 0;
+	char why[96] = "";
+
+	if (strcmp(v, ".") == 0) {
+		snprintf(msg, msglen,
+		    "'%s': '.' (the root) would turn validation off; use "
+		    "'dnssec.validation: false' for that",
+		    k->name);
+		return -EINVAL;
+	}
+	if (len > 0 && v[len - 1] == '.')
+		len--;
+	if (len > CFG_NAME_TEXT_MAX - 3)
+		snprintf(why, sizeof(why), "longer than 255 bytes");
+	for (size_t i = 0; i < len && !why[0]; i++) {
+		unsigned char ch = (unsigned char)v[i];
+
+		if (ch == '.') {
+			if (label == 0)
+				snprintf(why, sizeof(why), "empty label");
+			label = 0;
+		} else if ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z') {
+			ch |= 0x20;
+			label++;
+		} else if ((ch >= '0' && ch <= '9') || ch == '-' || ch == '_') {
+			label++;
+		} else if (ch >= 0x20 && ch < 0x7f) {
+			snprintf(why, sizeof(why),
+			    "character '%c' is not allowed (letters, digits, "
+			    "'-' and '_')",
+			    ch);
+		} else if (ch >= 0x80) {
+			snprintf(why, sizeof(why),
+			    "non-ASCII byte 0x%02x (write an internationalised "
+			    "name in its xn-- form)",
+			    ch);
+		} else {
+			snprintf(why, sizeof(why),
+			    "control byte 0x%02x is not allowed", ch);
+		}
+		if (label > 63)
+			snprintf(why, sizeof(why),
+			    "a label is longer than 63 bytes");
+		out[o++] = (char)ch;
+	}
+	if (!why[0] && label == 0)
+		snprintf(why, sizeof(why), "empty label");
+	if (why[0]) {
+		snprintf(msg, msglen, "'%s': bad domain name '%s': %s", k->name,
+		    v, why);
+		return -EINVAL;
+	}
+	out[o++] = '.';
+	out[o] = '\0';
 	return 0;
 }
 
@@ -985,6 +1188,8 @@ cfg_set(
 			c->naccess = 0;
 			return 0;
 		}
+		if (k->type == T_FILES || k->type == T_NAMES)
+			return add_string(c, k, NULL, msg, msglen);
 		snprintf(msg, msglen, "'%s' needs a value", key);
 		return -EINVAL;
 	}
@@ -998,7 +1203,17 @@ cfg_set(
 	case T_ACCESS:
 		return add_access(c, value, msg, msglen);
 	case T_HINTS:
-		return set_hints(c, k, value, msg, msglen);
+	case T_DIR:
+		return set_checked(c, k, value, msg, msglen);
+	case T_FILES:
+	case T_NAMES:
+		return add_string(c, k, value, msg, msglen);
+	case T_OWNER:
+		return set_owner(
+		    k, (char **)((char *)c + k->off), value, msg, msglen);
+	case T_TXT:
+		return set_txt(
+		    k, (char **)((char *)c + k->off), value, msg, msglen);
 	case T_PATH:
 		return set_path(c, k, value, msg, msglen);
 	case T_STR:
@@ -1023,6 +1238,21 @@ cfg_set(
 	return -EINVAL;
 }
 
+const char *
+cfg_path_in_root(const char *root, const char *path)
+{
+	size_t len;
+
+	if (!root || strcmp(root, "/") == 0)
+		return path;
+	len = strlen(root);
+	if (strncmp(path, root, len) != 0)
+		return NULL;
+	if (path[len] == '\0')
+		return "/";
+	return path[len] == '/' ? path + len : NULL;
+}
+
 int
 cfg_check(const struct cfg *c, const char **key, char *msg, size_t msglen)
 {
@@ -1037,6 +1267,16 @@ cfg_check(const struct cfg *c, const char **key, char *msg, size_t msglen)
 		    "'cache.min_ttl' (%" PRIu32 ") must not exceed "
 		    "'cache.max_ttl' (%" PRIu32 ")",
 		    c->cache.min_ttl, c->cache.max_ttl);
+		return -EINVAL;
+	}
+	/* The dump is written at stop, long after the chroot. */
+	if (c->chroot && c->cache.persist &&
+	    !cfg_path_in_root(c->chroot, c->cache.persist)) {
+		*key = "cache.persist";
+		snprintf(msg, msglen,
+		    "'cache.persist' %s is outside 'chroot' %s: the daemon "
+		    "writes it after the chroot",
+		    c->cache.persist, c->chroot);
 		return -EINVAL;
 	}
 	return check_items(c, key, msg, msglen);
@@ -1401,21 +1641,38 @@ print_key(FILE *out, const struct cfg *c, const struct key *k)
 			fputc('\n', out);
 		}
 		return;
+	case T_FILES:
+	case T_NAMES: {
+		char *const *list = (char *const *)(const void *)field;
+		bool anchors = k->off == F(dnssec.trust_anchors);
+		unsigned n = anchors ? c->dnssec.ntrust_anchors
+		                     : c->dnssec.nnegative_trust_anchors;
+
+		if (n == 0)
+			fprintf(out, "%s%s: []%s\n", indent, name,
+			    anchors ? "  # none: the built-in root anchor"
+			            : "");
+		else
+			fprintf(out, "%s%s:\n", indent, name);
+		for (unsigned i = 0; i < n; i++) {
+			fprintf(out, "%s  - ", indent);
+			print_quoted(out, list[i]);
+			fputc('\n', out);
+		}
+		return;
+	}
 	case T_HINTS:
 	case T_PATH:
-	case T_STR: {
+	case T_STR:
+	case T_OWNER:
+	case T_DIR:
+	case T_TXT: {
 		const char *s;
 
 		memcpy(&s, field, sizeof(s));
 		if (!s) {
-			fprintf(out, "%s# %s: %s\n", indent, name,
-			    k->type == T_HINTS
-			        ? "not set, built-in IANA root hints"
-			        : k->off == F(user)
-			        ? "not set, privileges are not dropped"
-			        : k->off == F(control_owner)
-			        ? "not set, the daemon's user"
-			        : "not set");
+			fprintf(
+			    out, "%s# %s: %s\n", indent, name, unset_note(k));
 			return;
 		}
 		fprintf(out, "%s%s: ", indent, name);
@@ -1455,6 +1712,26 @@ print_key(FILE *out, const struct cfg *c, const struct key *k)
 	case T_ITEMLIST:
 		return;
 	}
+}
+
+/* What an unset string key means, for the comment cfg_print writes. */
+static const char *
+unset_note(const struct key *k)
+{
+	static const char *const notes[][2] = {
+	    {"root_hints", "not set, built-in IANA root hints"},
+	    {"user", "not set, privileges are not dropped"},
+	    {"control_socket_owner", "not set, the daemon's user"},
+	    {"chroot", "not set, no chroot"},
+	    {"chaos.version", "not set, version.bind CH TXT is refused"},
+	    {"chaos.hostname", "not set, hostname.bind CH TXT is refused"},
+	    {"chaos.id", "not set, id.server CH TXT is refused"},
+	};
+
+	for (size_t i = 0; i < sizeof(notes) / sizeof(notes[0]); i++)
+		if (strcmp(k->name, notes[i][0]) == 0)
+			return notes[i][1];
+	return "not set";
 }
 
 void

@@ -47,7 +47,11 @@ enum cfg_log_level {
 #define CFG_MAX_TIERS       8
 #define CFG_MAX_TIER_LISTEN 4
 #define CFG_NAME_MAX        32
-#define CFG_MAX_KEYS        96 /**< room for every key of the schema */
+#define CFG_MAX_KEYS        96  /**< room for every key of the schema */
+#define CFG_MAX_TA_FILES    16  /**< dnssec.trust_anchors entries */
+#define CFG_MAX_NTAS        64  /**< dnssec.negative_trust_anchors entries */
+#define CFG_TXT_MAX         255 /**< chaos.*: one TXT character-string */
+#define CFG_NAME_TEXT_MAX   256 /**< a domain name as text, with NUL */
 
 /** One `forward_zones` entry: questions at or below @c zone go to @c servers
  *  with recursion desired. */
@@ -105,6 +109,9 @@ struct cfg {
 	                            the daemon's */
 	unsigned workers;      /**< 0 = one per core (default) */
 	char *user;            /**< owned; NULL = do not drop privileges */
+	char *chroot;          /**< owned; absolute directory to chroot to
+	                            after binding (before the user switch);
+	                            NULL (default) = no chroot */
 	struct {
 		uint64_t size; /**< bytes; "64M" etc. default LIM_CACHE_SIZE */
 		uint32_t max_ttl;      /**< default LIM_MAX_TTL */
@@ -122,6 +129,26 @@ struct cfg {
 		bool queries; /**< one line per query; default false */
 	} log;
 	bool qname_minimisation; /**< default true (relaxed) */
+	bool query_loopback;     /**< default false: never send queries to
+	                              127.0.0.0/8 or ::1 (learned from
+	                              delegations or forwarders) */
+	struct {
+		bool validation; /**< default true */
+		/** owned paths of DS/DNSKEY files; none (default): the
+		 *  built-in root anchor, which any file given replaces */
+		char *trust_anchors[CFG_MAX_TA_FILES];
+		unsigned ntrust_anchors;
+		/** owned domain names (RFC 7646), lower case, ending
+		 *  with '.'; never the root */
+		char *negative_trust_anchors[CFG_MAX_NTAS];
+		unsigned nnegative_trust_anchors;
+	} dnssec;
+	struct {
+		/** owned; the TXT answered to version.bind, hostname.bind
+		 *  and id.server CH TXT questions, at most CFG_TXT_MAX
+		 *  bytes; NULL (default): those questions are REFUSED */
+		char *version, *hostname, *id;
+	} chaos;
 	struct {
 		unsigned idle_timeout_ms; /**< default LIM_TCP_IDLE_MS */
 		unsigned max_clients;     /**< default LIM_TCP_CLIENTS */
@@ -174,6 +201,14 @@ bool cfg_access_allowed(const struct cfg *c, const struct sockaddr *sa);
  * getcwd() says).
  */
 char *cfg_abs_path(const char *base, const char *path);
+
+/**
+ * Where the absolute, tidy @p path is seen from inside a chroot to @p root
+ * (NULL or "/": no chroot): "/srv/r/etc/x" is "/etc/x" inside "/srv/r".
+ * @return a pointer into @p path (or the static "/" for @p root itself),
+ * or NULL when @p path is outside @p root.
+ */
+const char *cfg_path_in_root(const char *root, const char *path);
 
 /** Parse "address@port" / "address" (port 53). @return 0 or -EINVAL. */
 int cfg_parse_listen(const char *s, struct cfg_listen *out);
@@ -237,7 +272,8 @@ void cfg_note_line(struct cfg *c, const char *key, unsigned line);
 unsigned cfg_key_line(const struct cfg *c, const char *key);
 
 /**
- * Validate what no single key can: min_ttl <= max_ttl, a non-empty listen.
+ * Validate what no single key can: min_ttl <= max_ttl, a non-empty listen,
+ * cache.persist inside chroot.
  * @param key set to the dotted key the error is about (static string).
  * @return 0 or -EINVAL (message in @p msg).
  */

@@ -1252,6 +1252,365 @@ test_tiers_profiles(void **state)
 	    "'tiers' must be a sequence of mappings, not a scalar", true);
 }
 
+/* ---- chroot, query_loopback -------------------------------------------- */
+
+static void
+test_chroot(void **state)
+{
+	char text[PATH_MAX + 64], msg[PATH_MAX + 128], err[512], *out;
+	struct cfg c;
+
+	(void)state;
+	assert_int_equal(cfg_defaults(&c), 0);
+	assert_null(c.chroot);
+	out = print_to_string(&c);
+	assert_non_null(strstr(out, "# chroot: not set, no chroot\n"));
+	free(out);
+	cfg_free(&c);
+
+	snprintf(text, sizeof(text), "user: nobody\nchroot: %s/\n", tmpdir);
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.chroot, tmpdir);
+	cfg_free(&c);
+	/* relative: from the file's directory, like every path */
+	assert_int_equal(load("chroot: .\n", &c, err, sizeof(err)), 0);
+	assert_string_equal(c.chroot, tmpdir);
+	cfg_free(&c);
+	snprintf(text, sizeof(text), "chroot: %s\n", tmpdir);
+	round_trip(text);
+
+	snprintf(text, sizeof(text), "workers: 1\nchroot: %s/none\n", tmpdir);
+	snprintf(
+	    msg, sizeof(msg), "chroot: %s/none: %s", tmpdir, strerror(ENOENT));
+	check_error(text, 2, msg, true);
+	snprintf(text, sizeof(text), "chroot: %s\n", hints);
+	snprintf(msg, sizeof(msg), "chroot: %s: %s", hints, strerror(ENOTDIR));
+	check_error(text, 1, msg, true);
+	check_error("chroot: \"\"\n", 1, "'chroot' needs a value", true);
+
+	/* the dump is written after the chroot: it must be inside */
+	snprintf(text, sizeof(text),
+	    "chroot: %s\ncache:\n  persist: %s/cache.dump\n", tmpdir, tmpdir);
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	cfg_free(&c);
+	snprintf(text, sizeof(text),
+	    "chroot: %s\ncache:\n  size: 1M\n  persist: /var/x.dump\n", tmpdir);
+	snprintf(msg, sizeof(msg),
+	    "'cache.persist' /var/x.dump is outside 'chroot' %s: the daemon "
+	    "writes it after the chroot",
+	    tmpdir);
+	check_error(text, 4, msg, true);
+}
+
+static void
+test_path_in_root(void **state)
+{
+	(void)state;
+	assert_string_equal(cfg_path_in_root(NULL, "/etc/x"), "/etc/x");
+	assert_string_equal(cfg_path_in_root("/", "/etc/x"), "/etc/x");
+	assert_string_equal(
+	    cfg_path_in_root("/srv/r", "/srv/r/etc/x"), "/etc/x");
+	assert_string_equal(cfg_path_in_root("/srv/r", "/srv/r"), "/");
+	assert_null(cfg_path_in_root("/srv/r", "/srv/rx/etc"));
+	assert_null(cfg_path_in_root("/srv/r", "/srv"));
+	assert_null(cfg_path_in_root("/srv/r", "/etc/x"));
+}
+
+static void
+test_query_loopback(void **state)
+{
+	struct cfg c;
+	char err[256], *out;
+
+	(void)state;
+	assert_int_equal(cfg_defaults(&c), 0);
+	assert_false(c.query_loopback);
+	out = print_to_string(&c);
+	assert_non_null(strstr(out, "\nquery_loopback: false\n"));
+	free(out);
+	cfg_free(&c);
+	assert_int_equal(
+	    load("query_loopback: yes\n", &c, err, sizeof(err)), 0);
+	assert_true(c.query_loopback);
+	cfg_free(&c);
+	round_trip("query_loopback: true\n");
+	check_error("workers: 1\nquery_loopback: 127.0.0.1\n", 2,
+	    "'query_loopback' must be a boolean (true/false, yes/no, "
+	    "on/off), not '127.0.0.1'",
+	    true);
+	check_error("query_loopbak: true\n", 1,
+	    "unknown key 'query_loopbak' (did you mean 'query_loopback'?)",
+	    true);
+}
+
+/* ---- dnssec ------------------------------------------------------------ */
+
+static void
+test_dnssec_defaults(void **state)
+{
+	struct cfg c;
+	char err[256], *out;
+
+	(void)state;
+	assert_int_equal(cfg_defaults(&c), 0);
+	assert_true(c.dnssec.validation);
+	assert_int_equal(c.dnssec.ntrust_anchors, 0);
+	assert_int_equal(c.dnssec.nnegative_trust_anchors, 0);
+	out = print_to_string(&c);
+	assert_non_null(strstr(out,
+	    "dnssec:\n  validation: true\n"
+	    "  trust_anchors: []  # none: the built-in root anchor\n"
+	    "  negative_trust_anchors: []\n"));
+	free(out);
+	cfg_free(&c);
+	assert_int_equal(
+	    load("dnssec:\n  validation: off\n", &c, err, sizeof(err)), 0);
+	assert_false(c.dnssec.validation);
+	cfg_free(&c);
+	/* an empty section keeps the defaults */
+	assert_int_equal(load("dnssec:\n", &c, err, sizeof(err)), 0);
+	assert_true(c.dnssec.validation);
+	cfg_free(&c);
+	check_error("dnssec:\n  validation: maybe\n", 2,
+	    "'dnssec.validation' must be a boolean (true/false, yes/no, "
+	    "on/off), not 'maybe'",
+	    true);
+	check_error("dnssec: yes\n", 1,
+	    "'dnssec' must be a mapping, not a scalar", true);
+	check_error("dnssec:\n  trust_anchor: [a]\n", 2,
+	    "unknown key 'dnssec.trust_anchor' (did you mean "
+	    "'dnssec.trust_anchors'?)",
+	    true);
+}
+
+static void
+test_trust_anchors(void **state)
+{
+	char text[PATH_MAX * 2], msg[PATH_MAX + 128], err[512], ta[PATH_MAX];
+	struct cfg c;
+	size_t len;
+
+	(void)state;
+	snprintf(ta, sizeof(ta), "%s/root.key", tmpdir);
+	write_file(ta, ". 172800 IN DS 20326 8 2 E06D44B8\n");
+	snprintf(text, sizeof(text),
+	    "dnssec:\n  trust_anchors:\n    - %s\n    - root.key\n", ta);
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.dnssec.ntrust_anchors, 2);
+	assert_string_equal(c.dnssec.trust_anchors[0], ta);
+	assert_string_equal(c.dnssec.trust_anchors[1], ta); /* relative */
+	cfg_free(&c);
+	/* a single path is a list of one; [] is the built-in anchor */
+	assert_int_equal(
+	    load("dnssec:\n  trust_anchors: root.key\n", &c, err, sizeof(err)),
+	    0);
+	assert_int_equal(c.dnssec.ntrust_anchors, 1);
+	cfg_free(&c);
+	assert_int_equal(
+	    load("dnssec:\n  trust_anchors: []\n", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.dnssec.ntrust_anchors, 0);
+	cfg_free(&c);
+	snprintf(text, sizeof(text), "dnssec:\n  trust_anchors: [%s]\n", ta);
+	round_trip(text);
+
+	/* a missing file: at the line of the entry (of the key, when the
+	 * list is written on it) */
+	snprintf(msg, sizeof(msg), "dnssec.trust_anchors: %s/missing.key: %s",
+	    tmpdir, strerror(ENOENT));
+	check_error("dnssec:\n  validation: true\n"
+	            "  trust_anchors: [root.key, missing.key]\n",
+	    3, msg, true);
+	check_error("dnssec:\n  trust_anchors:\n    - root.key\n"
+	            "    - missing.key\n",
+	    4, msg, true);
+	snprintf(
+	    text, sizeof(text), "dnssec:\n  trust_anchors: [%s]\n", tmpdir);
+	snprintf(msg, sizeof(msg), "dnssec.trust_anchors: %s: %s", tmpdir,
+	    strerror(EISDIR));
+	check_error(text, 2, msg, true);
+	check_error("dnssec:\n  trust_anchors:\n", 2,
+	    "'dnssec.trust_anchors' needs a value (use [] for none)", true);
+	check_error("dnssec:\n  trust_anchors: [[a]]\n", 2,
+	    "'dnssec.trust_anchors' entries must be scalars, not a "
+	    "sequence",
+	    true);
+	len =
+	    (size_t)snprintf(text, sizeof(text), "dnssec:\n  trust_anchors:\n");
+	for (int i = 0; i <= CFG_MAX_TA_FILES; i++)
+		len += (size_t)snprintf(
+		    text + len, sizeof(text) - len, "    - root.key\n");
+	check_error(text, CFG_MAX_TA_FILES + 3,
+	    "too many 'dnssec.trust_anchors' entries (at most 16)", true);
+	unlink(ta);
+}
+
+static void
+test_negative_trust_anchors(void **state)
+{
+	static const struct {
+		const char *name, *why;
+	} bad[] = {
+	    {"a..b", "empty label"},
+	    {".a", "empty label"},
+	    {"a.b..", "empty label"},
+	    {"\"a b\"", "character ' ' is not allowed"},
+	    {"\"a\\\\.b\"", "character '\\' is not allowed"},
+	    {"a/b", "character '/' is not allowed"},
+	    {"\"caf\\xe9\"",
+	        "non-ASCII byte 0xc3 (write an internationalised "
+	        "name in its xn-- form)"},
+	    {"\"a\\tb\"", "control byte 0x09 is not allowed"},
+	};
+	char text[1024], label[70], err[512], want[300];
+	struct cfg c;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(load("dnssec:\n  negative_trust_anchors:\n"
+	                      "    - Example.COM\n    - _dmarc.test.\n"
+	                      "    - xn--bcher-kva.example\n",
+	                     &c, err, sizeof(err)),
+	    0);
+	assert_int_equal(c.dnssec.nnegative_trust_anchors, 3);
+	assert_string_equal(c.dnssec.negative_trust_anchors[0], "example.com.");
+	assert_string_equal(c.dnssec.negative_trust_anchors[1], "_dmarc.test.");
+	assert_string_equal(
+	    c.dnssec.negative_trust_anchors[2], "xn--bcher-kva.example.");
+	cfg_free(&c);
+	round_trip("dnssec:\n  negative_trust_anchors: [a.example, "
+	           "b.example.]\n");
+
+	check_error("dnssec:\n  negative_trust_anchors: [ok.test, a..b]\n", 2,
+	    "'dnssec.negative_trust_anchors': bad domain name 'a..b': empty "
+	    "label",
+	    true);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text),
+		    "dnssec:\n  negative_trust_anchors:\n    - %s\n",
+		    bad[i].name);
+		check_error(text, 3, bad[i].why, false);
+	}
+	check_error("dnssec:\n  negative_trust_anchors: [.]\n", 2,
+	    "'dnssec.negative_trust_anchors': '.' (the root) would turn "
+	    "validation off; use 'dnssec.validation: false' for that",
+	    true);
+	/* a label of 63 is fine, 64 is not */
+	memset(label, 'a', 64);
+	label[63] = '\0';
+	snprintf(text, sizeof(text),
+	    "dnssec:\n  negative_trust_anchors: [%s.test]\n", label);
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	cfg_free(&c);
+	label[63] = 'a';
+	label[64] = '\0';
+	snprintf(text, sizeof(text),
+	    "dnssec:\n  negative_trust_anchors: [%s.test]\n", label);
+	snprintf(want, sizeof(want),
+	    "'dnssec.negative_trust_anchors': bad domain name '%s.test': a "
+	    "label is longer than 63 bytes",
+	    label);
+	check_error(text, 2, want, true);
+	/* 253 characters (255 bytes on the wire) is the longest name */
+	memset(label, 'a', 63);
+	label[63] = '\0';
+	snprintf(text, sizeof(text),
+	    "dnssec:\n  negative_trust_anchors: [%s.%s.%s.%s]\n", label, label,
+	    label,
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	assert_int_equal(strlen(c.dnssec.negative_trust_anchors[0]), 254);
+	cfg_free(&c);
+	snprintf(text, sizeof(text),
+	    "dnssec:\n  negative_trust_anchors: [%s.%s.%s.%s]\n", label, label,
+	    label,
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	check_error(text, 2, "longer than 255 bytes", false);
+
+	len = (size_t)snprintf(
+	    text, sizeof(text), "dnssec:\n  negative_trust_anchors:\n");
+	for (int i = 0; i <= CFG_MAX_NTAS; i++)
+		len += (size_t)snprintf(
+		    text + len, sizeof(text) - len, "    - n%d.test\n", i);
+	assert_true(len < sizeof(text));
+	check_error(text, CFG_MAX_NTAS + 3,
+	    "too many 'dnssec.negative_trust_anchors' entries (at most 64)",
+	    true);
+}
+
+/* ---- chaos ------------------------------------------------------------- */
+
+static void
+test_chaos(void **state)
+{
+	char text[1024], err[512], *out;
+	struct cfg c;
+
+	(void)state;
+	assert_int_equal(cfg_defaults(&c), 0);
+	assert_null(c.chaos.version);
+	assert_null(c.chaos.hostname);
+	assert_null(c.chaos.id);
+	out = print_to_string(&c);
+	assert_non_null(strstr(out,
+	    "chaos:\n"
+	    "  # version: not set, version.bind CH TXT is refused\n"
+	    "  # hostname: not set, hostname.bind CH TXT is refused\n"
+	    "  # id: not set, id.server CH TXT is refused\n"));
+	free(out);
+	cfg_free(&c);
+
+	assert_int_equal(load("chaos:\n  version: resolverd 0.1\n"
+	                      "  hostname: ns1.example\n  id: \"a: b\"\n",
+	                     &c, err, sizeof(err)),
+	    0);
+	assert_string_equal(c.chaos.version, "resolverd 0.1");
+	assert_string_equal(c.chaos.hostname, "ns1.example");
+	assert_string_equal(c.chaos.id, "a: b");
+	cfg_free(&c);
+	round_trip("chaos: {version: \"v \\\"1\\\"\", id: x}\n");
+
+	/* 255 bytes fit one TXT string; 256 do not */
+	memset(text, 0, sizeof(text));
+	strcpy(text, "chaos:\n  hostname: ");
+	memset(text + strlen(text), 'h', 255);
+	strcat(text, "\n");
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	assert_int_equal(strlen(c.chaos.hostname), 255);
+	cfg_free(&c);
+	text[strlen(text) - 1] = 'h';
+	strcat(text, "\n");
+	check_error(text, 2,
+	    "'chaos.hostname' is too long: 256 bytes (at most 255)", true);
+	check_error(
+	    "chaos:\n  id: \"\"\n", 2, "'chaos.id' needs a value", true);
+	check_error("chaos:\n  versoin: x\n", 2,
+	    "unknown key 'chaos.versoin' (did you mean 'chaos.version'?)",
+	    true);
+}
+
+static void
+test_control_owner_syntax(void **state)
+{
+	static const char *const bad[] = {":adm", "root:", "a:b:c"};
+	char text[128], msg[128], err[256];
+	struct cfg c;
+
+	(void)state;
+	assert_int_equal(
+	    load("control_socket_owner: \"root:adm\"\n", &c, err, sizeof(err)),
+	    0);
+	cfg_free(&c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "control_socket_owner: \"%s\"\n",
+		    bad[i]);
+		snprintf(msg, sizeof(msg),
+		    "'control_socket_owner' must be user or user:group, not "
+		    "'%s'",
+		    bad[i]);
+		check_error(text, 1, msg, true);
+	}
+}
+
 /* ---- control socket mode and owner, cache.persist ---------------------- */
 
 static void
@@ -1374,6 +1733,14 @@ main(void)
 	    cmocka_unit_test(test_tiers_profiles),
 	    cmocka_unit_test(test_items_round_trip),
 	    cmocka_unit_test(test_control_and_persist),
+	    cmocka_unit_test(test_chroot),
+	    cmocka_unit_test(test_path_in_root),
+	    cmocka_unit_test(test_query_loopback),
+	    cmocka_unit_test(test_dnssec_defaults),
+	    cmocka_unit_test(test_trust_anchors),
+	    cmocka_unit_test(test_negative_trust_anchors),
+	    cmocka_unit_test(test_chaos),
+	    cmocka_unit_test(test_control_owner_syntax),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
