@@ -11,10 +11,13 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <pwd.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +31,9 @@
 #define KIB            1024ull
 #define SIZE_MIN_BYTES (64 * KIB)
 #define SIZE_MAX_BYTES (64 * KIB * KIB * KIB)
-#define MAX_DISTANCE   3  /* farthest key still suggested */
-#define KEY_MAX        64 /* longest dotted key name, with NUL */
+#define MAX_DISTANCE   3   /* farthest key still suggested */
+#define KEY_MAX        64  /* longest dotted key name, with NUL */
+#define GROUPS_MAX     256 /* supplementary groups looked at */
 
 /* How a key's value is parsed, stored and printed. */
 enum vtype {
@@ -167,6 +171,27 @@ static int add_string(struct cfg *c, const struct key *k, const char *v,
 static int parse_name(
     const struct key *k, const char *v, char *out, char *msg, size_t msglen);
 static const char *unset_note(const struct key *k);
+
+/* Who the daemon runs as once started, for cfg_check_system(). */
+struct ids {
+	uid_t uid;
+	gid_t gids[GROUPS_MAX]; /* the primary group and the others */
+	int ngids;
+	char who[320]; /* "user nobody", "the current user (uid 1000)" */
+};
+
+static int sys_fail(const struct cfg *c, const char *key, char *err,
+    size_t errlen, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static bool no_such_entry(int err);
+static int daemon_ids(
+    const struct cfg *c, struct ids *id, char *err, size_t errlen);
+static bool ids_allow(
+    const struct ids *id, const struct stat *st, unsigned want);
+static int check_dir_of(const struct cfg *c, const char *key, const char *path,
+    char *err, size_t errlen);
+static int check_owner(const struct cfg *c, char *err, size_t errlen);
+static int check_persist(
+    const struct cfg *c, const struct ids *id, char *err, size_t errlen);
 static int set_path(struct cfg *c, const struct key *k, const char *v,
     char *msg, size_t msglen);
 static int add_listen(struct cfg *c, const char *v, char *msg, size_t msglen);
@@ -1280,6 +1305,222 @@ cfg_check(const struct cfg *c, const char **key, char *msg, size_t msglen)
 		return -EINVAL;
 	}
 	return check_items(c, key, msg, msglen);
+}
+
+/* ---- what start-up needs from the system ------------------------------- */
+
+/* "file:line: message" at the line of @p key; a key left at its default
+ * has no line, and says so. @return -EINVAL. */
+static int
+sys_fail(const struct cfg *c, const char *key, char *err, size_t errlen,
+    const char *fmt, ...)
+{
+	unsigned line = cfg_key_line(c, key);
+	char msg[PATH_MAX + 256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!err || !errlen)
+		return -EINVAL;
+	if (c->path && line)
+		snprintf(err, errlen, "%s:%u: %s", c->path, line, msg);
+	else if (c->path)
+		snprintf(err, errlen, "%s: %s (the default)", c->path, msg);
+	else
+		snprintf(err, errlen, "%s (the default)", msg);
+	return -EINVAL;
+}
+
+/* getpwnam(3), getgrnam(3): what "not found" may look like. */
+static bool
+no_such_entry(int err)
+{
+	return err == 0 || err == ENOENT || err == ESRCH || err == EBADF ||
+	    err == EPERM;
+}
+
+/* The uid and groups the daemon has after start-up: those of `user`, or
+ * the current ones when it does not switch. */
+static int
+daemon_ids(const struct cfg *c, struct ids *id, char *err, size_t errlen)
+{
+	struct passwd *pw;
+	int n = GROUPS_MAX - 1;
+
+	if (!c->user) {
+		id->uid = geteuid();
+		id->gids[0] = getegid();
+		n = getgroups(GROUPS_MAX - 1, id->gids + 1);
+		id->ngids = 1 + (n > 0 ? n : 0);
+		snprintf(id->who, sizeof(id->who), "the current user (uid %u)",
+		    (unsigned)id->uid);
+		return 0;
+	}
+	errno = 0;
+	if (!(pw = getpwnam(c->user)))
+		return sys_fail(c, "user", err, errlen, "user: %s: %s", c->user,
+		    no_such_entry(errno) ? "no such user" : strerror(errno));
+	id->uid = pw->pw_uid;
+	id->gids[0] = pw->pw_gid;
+	/* on too many groups n is set to the number there are; the first
+	 * GROUPS_MAX - 1 are what this check looks at */
+	if (getgrouplist(c->user, pw->pw_gid, id->gids + 1, &n) < 0 &&
+	    n > GROUPS_MAX - 1)
+		n = GROUPS_MAX - 1;
+	id->ngids = 1 + (n > 0 ? n : 0);
+	snprintf(id->who, sizeof(id->who), "user %s", c->user);
+	return 0;
+}
+
+/* The permission bits of @p st grant @p want (4 r, 2 w, 1 x) to @p id, as
+ * the kernel decides: root may do anything, the owner class applies alone
+ * when the uid matches, then the group class. ACLs are not looked at. */
+static bool
+ids_allow(const struct ids *id, const struct stat *st, unsigned want)
+{
+	unsigned bits = st->st_mode & 07;
+
+	if (id->uid == 0)
+		return true;
+	if (st->st_uid == id->uid) {
+		bits = (st->st_mode >> 6) & 07;
+	} else {
+		for (int i = 0; i < id->ngids; i++) {
+			if (id->gids[i] == st->st_gid) {
+				bits = (st->st_mode >> 3) & 07;
+				break;
+			}
+		}
+	}
+	return (bits & want) == want;
+}
+
+/* The directory @p path would be created in exists. */
+static int
+check_dir_of(const struct cfg *c, const char *key, const char *path, char *err,
+    size_t errlen)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	int e = 0;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	*strrchr(dir, '/') = '\0';
+	if (!dir[0])
+		strcpy(dir, "/");
+	if (stat(dir, &st) < 0)
+		e = errno;
+	else if (!S_ISDIR(st.st_mode))
+		e = ENOTDIR;
+	if (e)
+		return sys_fail(
+		    c, key, err, errlen, "%s: %s: %s", key, dir, strerror(e));
+	return 0;
+}
+
+/* control_socket_owner: the user, and the group if given, exist. */
+static int
+check_owner(const struct cfg *c, char *err, size_t errlen)
+{
+	char user[256], *group;
+
+	snprintf(user, sizeof(user), "%s", c->control_owner);
+	if ((group = strchr(user, ':')))
+		*group++ = '\0';
+	errno = 0;
+	if (!getpwnam(user))
+		return sys_fail(c, "control_socket_owner", err, errlen,
+		    "control_socket_owner: %s: %s", user,
+		    no_such_entry(errno) ? "no such user" : strerror(errno));
+	errno = 0;
+	if (group && !getgrnam(group))
+		return sys_fail(c, "control_socket_owner", err, errlen,
+		    "control_socket_owner: %s: %s", group,
+		    no_such_entry(errno) ? "no such group" : strerror(errno));
+	return 0;
+}
+
+/* cache.persist is written at stop, as the daemon's user and inside the
+ * chroot: every directory from the root the daemon will see down to the
+ * dump's own must let that user through, and the last one write. */
+static int
+check_persist(
+    const struct cfg *c, const struct ids *id, char *err, size_t errlen)
+{
+	const char *path = c->cache.persist;
+	char dir[PATH_MAX], sub[PATH_MAX];
+	size_t len, from = 0;
+	struct stat st;
+	int rc;
+
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return sys_fail(c, "cache.persist", err, errlen,
+		    "cache.persist: %s: %s", path, strerror(EISDIR));
+	if ((rc = check_dir_of(c, "cache.persist", path, err, errlen)) < 0)
+		return rc;
+	snprintf(dir, sizeof(dir), "%s", path);
+	*strrchr(dir, '/') = '\0';
+	len = strlen(dir);
+	if (c->chroot && cfg_path_in_root(c->chroot, path) &&
+	    strcmp(c->chroot, "/") != 0)
+		from = strlen(c->chroot);
+	/* each prefix of dir ending before a '/' (or at its end) */
+	for (size_t i = from; i <= len; i++) {
+		bool last = i == len;
+
+		if (!last && dir[i] != '/')
+			continue;
+		if (i == 0) {
+			strcpy(sub, "/");
+		} else {
+			memcpy(sub, dir, i);
+			sub[i] = '\0';
+		}
+		if (stat(sub, &st) < 0)
+			return sys_fail(c, "cache.persist", err, errlen,
+			    "cache.persist: %s: %s", sub, strerror(errno));
+		if (!ids_allow(id, &st, last ? 03 : 01))
+			return sys_fail(c, "cache.persist", err, errlen,
+			    "cache.persist: %s: not %s by %s", sub,
+			    last ? "writable" : "searchable", id->who);
+	}
+	return 0;
+}
+
+int
+cfg_check_system(const struct cfg *c, char *err, size_t errlen)
+{
+	struct ids id;
+	struct stat st;
+	int rc, e = 0;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (c->chroot) {
+		if (stat(c->chroot, &st) < 0)
+			e = errno;
+		else if (!S_ISDIR(st.st_mode))
+			e = ENOTDIR;
+		if (e)
+			return sys_fail(c, "chroot", err, errlen,
+			    "chroot: %s: %s", c->chroot, strerror(e));
+	}
+	if ((rc = daemon_ids(c, &id, err, errlen)) < 0)
+		return rc;
+	if (c->control_owner && (rc = check_owner(c, err, errlen)) < 0)
+		return rc;
+	if (c->control_socket &&
+	    (rc = check_dir_of(
+	         c, "control_socket", c->control_socket, err, errlen)) < 0)
+		return rc;
+	if (c->cache.persist && (rc = check_persist(c, &id, err, errlen)) < 0)
+		return rc;
+	if (c->log.dest && c->log.dest[0] == '/' &&
+	    (rc = check_dir_of(c, "log.dest", c->log.dest, err, errlen)) < 0)
+		return rc;
+	return 0;
 }
 
 /* A numeric IPv4 or IPv6 address, IPv6 with an optional %scope (interface

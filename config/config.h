@@ -279,4 +279,20 @@ unsigned cfg_key_line(const struct cfg *c, const char *key);
  */
 int cfg_check(const struct cfg *c, const char **key, char *msg, size_t msglen);
 
+/**
+ * Check what start-up needs from the system and the file cannot say,
+ * as root before the privileges are dropped (so for `--check` too):
+ * @c chroot is a directory; @c user exists; @c control_socket_owner's user
+ * and group exist; the directory of @c control_socket exists; the
+ * directory of @c cache.persist exists, and it and every directory above
+ * it (from the chroot down) let the daemon's user (@c user, or the current
+ * one) through, writing into the last, by owner, group and mode bits
+ * (ACLs are not looked at); the directory of a @c log.dest file exists.
+ * Reads the user and group databases and the file system, nothing else.
+ * @return 0, or -EINVAL with "file:line: message" in @p err, at the line
+ * of the key concerned ("file: message (the default)" for a key left at
+ * its default, "message (the default)" without a file).
+ */
+int cfg_check_system(const struct cfg *c, char *err, size_t errlen);
+
 #endif

@@ -9,12 +9,14 @@
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -26,6 +28,8 @@ static char conf[64];  /* tmpdir/t.yaml, the file most tests load */
 static char hints[64]; /* tmpdir/root.hints, an existing file */
 
 static void write_file(const char *path, const char *text);
+static void check_system(
+    const char *text, int rc, unsigned line, const char *msg);
 static int load(const char *text, struct cfg *c, char *err, size_t errlen);
 static void check_error(
     const char *text, unsigned line, const char *msg, bool exact);
@@ -1611,6 +1615,203 @@ test_control_owner_syntax(void **state)
 	}
 }
 
+/* ---- cfg_check_system -------------------------------------------------- */
+
+/* Load @p text (which must load), then cfg_check_system() returns @p rc,
+ * with "conf:line: msg" when it fails. */
+static void
+check_system(const char *text, int rc, unsigned line, const char *msg)
+{
+	char err[PATH_MAX + 512], want[PATH_MAX + 600];
+	struct cfg c;
+
+	if (load(text, &c, err, sizeof(err)) != 0)
+		fail_msg("load failed: %s", err);
+	err[0] = '\0';
+	if (cfg_check_system(&c, err, sizeof(err)) != rc)
+		fail_msg("cfg_check_system: want %d, got \"%s\"", rc, err);
+	if (rc) {
+		snprintf(want, sizeof(want), "%s:%u: %s", conf, line, msg);
+		assert_string_equal(err, want);
+	}
+	cfg_free(&c);
+}
+
+static void
+test_system_users(void **state)
+{
+	char text[PATH_MAX + 256];
+
+	(void)state;
+	snprintf(text, sizeof(text),
+	    "control_socket: %s/ctl\nuser: nobody\n"
+	    "control_socket_owner: \"nobody:nogroup\"\n",
+	    tmpdir);
+	check_system(text, 0, 0, NULL);
+	snprintf(text, sizeof(text),
+	    "control_socket: %s/ctl\n\nuser: no-such-user-x\n", tmpdir);
+	check_system(text, -EINVAL, 3, "user: no-such-user-x: no such user");
+	snprintf(text, sizeof(text),
+	    "control_socket: %s/ctl\ncontrol_socket_owner: no-such-user-x\n",
+	    tmpdir);
+	check_system(text, -EINVAL, 2,
+	    "control_socket_owner: no-such-user-x: no such user");
+	snprintf(text, sizeof(text),
+	    "control_socket: %s/ctl\n"
+	    "control_socket_owner: \"root:no-such-group-x\"\n",
+	    tmpdir);
+	check_system(text, -EINVAL, 2,
+	    "control_socket_owner: no-such-group-x: no such group");
+}
+
+static void
+test_system_dirs(void **state)
+{
+	char text[PATH_MAX * 2], msg[PATH_MAX * 2], jail[PATH_MAX];
+	struct cfg c;
+	char err[PATH_MAX + 256];
+
+	(void)state;
+	snprintf(text, sizeof(text), "control_socket: %s/no/ctl\n", tmpdir);
+	snprintf(msg, sizeof(msg), "control_socket: %s/no: %s", tmpdir,
+	    strerror(ENOENT));
+	check_system(text, -EINVAL, 1, msg);
+	snprintf(text, sizeof(text),
+	    "control_socket: %s/c\nlog:\n  level: info\n  dest: log/r.log\n",
+	    tmpdir);
+	snprintf(
+	    msg, sizeof(msg), "log.dest: %s/log: %s", tmpdir, strerror(ENOENT));
+	check_system(text, -EINVAL, 4, msg);
+	snprintf(text, sizeof(text),
+	    "control_socket: %s/c\nlog:\n  dest: root.hints/r.log\n", tmpdir);
+	snprintf(
+	    msg, sizeof(msg), "log.dest: %s: %s", hints, strerror(ENOTDIR));
+	check_system(text, -EINVAL, 3, msg);
+
+	/* a chroot removed between the load and the start */
+	snprintf(jail, sizeof(jail), "%s/jail", tmpdir);
+	assert_int_equal(mkdir(jail, 0755), 0);
+	snprintf(
+	    text, sizeof(text), "control_socket: %s/c\nchroot: jail\n", tmpdir);
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	assert_int_equal(cfg_check_system(&c, err, sizeof(err)), 0);
+	assert_int_equal(rmdir(jail), 0);
+	assert_int_equal(cfg_check_system(&c, err, sizeof(err)), -EINVAL);
+	snprintf(msg, sizeof(msg), "%s:2: chroot: %s: %s", conf, jail,
+	    strerror(ENOENT));
+	assert_string_equal(err, msg);
+	cfg_free(&c);
+
+	/* a key not in the file has no line */
+	assert_int_equal(cfg_defaults(&c), 0);
+	free(c.control_socket);
+	c.control_socket = strdup("/nonexistent-dir-x/r.ctl");
+	assert_int_equal(cfg_check_system(&c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err,
+	    "control_socket: /nonexistent-dir-x: No such file or directory "
+	    "(the default)");
+	cfg_free(&c);
+}
+
+/* cache.persist is written at stop by the daemon's user, inside the
+ * chroot: judged by owner, group and mode bits, as root. */
+static void
+test_system_persist(void **state)
+{
+	struct passwd *pw = getpwnam("nobody");
+	char text[PATH_MAX * 2], msg[PATH_MAX * 2], pd[PATH_MAX],
+	    jail[PATH_MAX], jpd[PATH_MAX];
+
+	(void)state;
+	/* the missing, the wrong kind */
+	snprintf(text, sizeof(text),
+	    "control_socket: %s/c\ncache:\n  persist: none/x.dump\n", tmpdir);
+	snprintf(msg, sizeof(msg), "cache.persist: %s/none: %s", tmpdir,
+	    strerror(ENOENT));
+	check_system(text, -EINVAL, 3, msg);
+	snprintf(text, sizeof(text),
+	    "control_socket: %s/c\ncache:\n  persist: root.hints/x.dump\n",
+	    tmpdir);
+	snprintf(msg, sizeof(msg), "cache.persist: %s: %s", hints,
+	    strerror(ENOTDIR));
+	check_system(text, -EINVAL, 3, msg);
+	snprintf(text, sizeof(text),
+	    "control_socket: %s/c\ncache:\n  persist: .\n", tmpdir);
+	snprintf(msg, sizeof(msg), "cache.persist: %s: %s", tmpdir,
+	    strerror(EISDIR));
+	check_system(text, -EINVAL, 3, msg);
+
+	if (geteuid() != 0 || !pw) {
+		skip(); /* the rest chowns to nobody */
+		return;
+	}
+	snprintf(pd, sizeof(pd), "%s/pd", tmpdir);
+	assert_int_equal(mkdir(pd, 0755), 0);
+	/* root (user unset, running as root) may write anywhere */
+	assert_int_equal(chmod(pd, 0555), 0);
+	snprintf(text, sizeof(text),
+	    "control_socket: %s/c\ncache:\n  persist: pd/x.dump\n", tmpdir);
+	check_system(text, 0, 0, NULL);
+	/* nobody: root's 0755 directory is not writable */
+	assert_int_equal(chmod(pd, 0755), 0);
+	snprintf(text, sizeof(text),
+	    "control_socket: %s/c\nuser: nobody\ncache:\n"
+	    "  persist: pd/x.dump\n",
+	    tmpdir);
+	snprintf(msg, sizeof(msg),
+	    "cache.persist: %s: not writable by user "
+	    "nobody",
+	    pd);
+	assert_int_equal(chmod(tmpdir, 0755), 0);
+	check_system(text, -EINVAL, 4, msg);
+	/* writable through the group (nobody's primary group) */
+	assert_int_equal(chown(pd, 0, pw->pw_gid), 0);
+	assert_int_equal(chmod(pd, 0775), 0);
+	check_system(text, 0, 0, NULL);
+	/* owned by nobody, but a directory above it keeps nobody out */
+	assert_int_equal(chown(pd, pw->pw_uid, 0), 0);
+	assert_int_equal(chmod(pd, 0700), 0);
+	check_system(text, 0, 0, NULL);
+	assert_int_equal(chmod(tmpdir, 0700), 0);
+	snprintf(msg, sizeof(msg),
+	    "cache.persist: %s: not searchable by user "
+	    "nobody",
+	    tmpdir);
+	check_system(text, -EINVAL, 4, msg);
+	/* the owner class alone applies to the owner: 0070 is closed to it
+	 * even though its group may write */
+	assert_int_equal(chmod(tmpdir, 0755), 0);
+	assert_int_equal(chown(pd, pw->pw_uid, pw->pw_gid), 0);
+	assert_int_equal(chmod(pd, 0070), 0);
+	snprintf(msg, sizeof(msg),
+	    "cache.persist: %s: not writable by user "
+	    "nobody",
+	    pd);
+	check_system(text, -EINVAL, 4, msg);
+	/* in a chroot the walk starts at the chroot: what is above it is
+	 * never crossed after the chroot */
+	assert_int_equal(chmod(tmpdir, 0700), 0);
+	snprintf(jail, sizeof(jail), "%s/jail", tmpdir);
+	snprintf(jpd, sizeof(jpd), "%s/jail/pd", tmpdir);
+	assert_int_equal(mkdir(jail, 0711), 0);
+	assert_int_equal(mkdir(jpd, 0700), 0);
+	assert_int_equal(chown(jpd, pw->pw_uid, 0), 0);
+	snprintf(text, sizeof(text),
+	    "control_socket: %s/c\nuser: nobody\nchroot: jail\ncache:\n"
+	    "  persist: jail/pd/x.dump\n",
+	    tmpdir);
+	check_system(text, 0, 0, NULL);
+	assert_int_equal(chmod(jail, 0700), 0);
+	snprintf(msg, sizeof(msg),
+	    "cache.persist: %s: not searchable by user "
+	    "nobody",
+	    jail);
+	check_system(text, -EINVAL, 5, msg);
+	assert_int_equal(rmdir(jpd), 0);
+	assert_int_equal(rmdir(jail), 0);
+	assert_int_equal(rmdir(pd), 0);
+}
+
 /* ---- control socket mode and owner, cache.persist ---------------------- */
 
 static void
@@ -1741,6 +1942,9 @@ main(void)
 	    cmocka_unit_test(test_negative_trust_anchors),
 	    cmocka_unit_test(test_chaos),
 	    cmocka_unit_test(test_control_owner_syntax),
+	    cmocka_unit_test(test_system_users),
+	    cmocka_unit_test(test_system_dirs),
+	    cmocka_unit_test(test_system_persist),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
