@@ -158,7 +158,8 @@ static int set_size(struct cfg *c, const struct key *k, const char *v,
 static int set_level(struct cfg *c, const char *v, char *msg, size_t msglen);
 static int set_mode(struct cfg *c, const struct key *k, const char *v,
     char *msg, size_t msglen);
-static int fs_check(const char *path, bool dir);
+static int fs_check(const struct cfg *c, const char *path, bool dir);
+static const char *fs_reason(int err);
 static int set_checked(struct cfg *c, const struct key *k, const char *v,
     char *msg, size_t msglen);
 static int set_owner(
@@ -507,20 +508,35 @@ set_level(struct cfg *c, const char *v, char *msg, size_t msglen)
 	return -EINVAL;
 }
 
+#define FS_OUTSIDE (-1) /* fs_check(): outside the chroot of a reload */
+
 /* 0, or the errno that says why @p path is not a readable file (@p dir
- * false) or not a directory (@p dir true). */
+ * false) or not a directory (@p dir true), or FS_OUTSIDE. During a reload
+ * in a chroot (c->load_root), @p path is looked for where it is seen from
+ * inside. */
 static int
-fs_check(const char *path, bool dir)
+fs_check(const struct cfg *c, const char *path, bool dir)
 {
+	const char *p = cfg_path_in_root(c->load_root, path);
 	struct stat st;
 
-	if (!dir && access(path, R_OK) < 0)
+	if (!p)
+		return FS_OUTSIDE;
+	if (!dir && access(p, R_OK) < 0)
 		return errno;
-	if (stat(path, &st) < 0)
+	if (stat(p, &st) < 0)
 		return errno;
 	if (dir != (S_ISDIR(st.st_mode) != 0))
 		return dir ? ENOTDIR : EISDIR;
 	return 0;
+}
+
+static const char *
+fs_reason(int err)
+{
+	return err == FS_OUTSIDE ? "outside the chroot, where a reload cannot "
+	                           "see it"
+	                         : strerror(err);
 }
 
 /* root_hints, chroot: a file the daemon reads later (possibly after a
@@ -536,9 +552,9 @@ set_checked(
 
 	if (!path)
 		return msg[0] ? -EINVAL : -ENOMEM;
-	if ((err = fs_check(path, k->type == T_DIR)) != 0) {
+	if ((err = fs_check(c, path, k->type == T_DIR)) != 0) {
 		snprintf(
-		    msg, msglen, "%s: %s: %s", k->name, path, strerror(err));
+		    msg, msglen, "%s: %s: %s", k->name, path, fs_reason(err));
 		free(path);
 		return -EINVAL;
 	}
@@ -614,9 +630,9 @@ add_string(
 	if (k->type == T_FILES) {
 		if (!(s = path_value(c, k, v, msg, msglen)))
 			return msg[0] ? -EINVAL : -ENOMEM;
-		if ((err = fs_check(s, false)) != 0) {
+		if ((err = fs_check(c, s, false)) != 0) {
 			snprintf(msg, msglen, "%s: %s: %s", k->name, s,
-			    strerror(err));
+			    fs_reason(err));
 			free(s);
 			return -EINVAL;
 		}

@@ -168,6 +168,10 @@ struct cfg {
 	 *  schema; 0 when the key was not in the file. For the fields of
 	 *  list items, the line of the last item's. See cfg_key_line(). */
 	unsigned key_line[CFG_MAX_KEYS];
+	/** Borrowed, and set only while cfg_reload() runs: the directory the
+	 *  process is chrooted to, from inside which the files named in the
+	 *  file are checked. NULL otherwise. */
+	const char *load_root;
 };
 
 /** Fill @p c with the built-in defaults. Frees nothing: call on a zeroed or
@@ -182,6 +186,19 @@ int cfg_defaults(struct cfg *c);
  * then left freed (safe to cfg_free again).
  */
 int cfg_load(const char *path, struct cfg *c, char *err, size_t errlen);
+
+/**
+ * Load again, into @p c, the file @p old was loaded from, as cfg_load()
+ * does, from a process chrooted to @p root (NULL: not chrooted). The file
+ * and every file it names keep the paths they have outside the chroot (so
+ * that @p c compares with @p old and prints alike) but are looked for
+ * where they are seen from inside (cfg_path_in_root()); one outside
+ * @p root is an error. Messages name the file as @p old->path does.
+ * @return as cfg_load(); -ENOENT also when @p old has no file (built-in
+ * defaults) or its file is outside @p root.
+ */
+int cfg_reload(const struct cfg *old, const char *root, struct cfg *c,
+    char *err, size_t errlen);
 
 /** Release what @p c owns and zero it. cfg_free(NULL) is a no-op. */
 void cfg_free(struct cfg *c);

@@ -354,8 +354,12 @@ load_document(struct loader *ld, yaml_parser_t *parser)
 	return rc;
 }
 
-int
-cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
+/* cfg_load() and cfg_reload(): the file named @p path in messages is opened
+ * at @p open_path; @p dir is its absolute directory (NULL: work it out from
+ * @p path); @p root, the chroot of a reload or NULL. */
+static int
+load_file(const char *path, const char *open_path, const char *dir,
+    const char *root, struct cfg *c, char *err, size_t errlen)
 {
 	struct loader ld = {.path = path, .c = c, .err = err, .errlen = errlen};
 	yaml_parser_t parser;
@@ -363,10 +367,7 @@ cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
 	FILE *f;
 	int rc;
 
-	/* err may be NULL with errlen 0: snprintf(NULL, 0, ...) is valid. */
-	if (err && errlen)
-		err[0] = '\0';
-	f = fopen(path, "r");
+	f = fopen(open_path, "r");
 	if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
 		fclose(f);
 		f = NULL;
@@ -386,7 +387,10 @@ cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
 		return rc;
 	}
 	c->path = strdup(path);
-	c->dir = c->path ? cfg_abs_path(NULL, path) : NULL;
+	if (dir)
+		c->dir = c->path ? strdup(dir) : NULL;
+	else
+		c->dir = c->path ? cfg_abs_path(NULL, path) : NULL;
 	if (!c->dir) {
 		/* getcwd() fails for a working directory since removed */
 		rc = c->path && errno != ENOMEM ? -errno : -ENOMEM;
@@ -397,10 +401,13 @@ cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
 			    rc == -ENOMEM ? "out of memory" : strerror(-rc));
 		return rc;
 	}
-	/* the directory of the file: relative paths are taken from there */
-	*strrchr(c->dir, '/') = '\0';
-	if (c->dir[0] == '\0')
-		strcpy(c->dir, "/");
+	if (!dir) {
+		/* the directory of the file: relative paths are taken from
+		 * there */
+		*strrchr(c->dir, '/') = '\0';
+		if (c->dir[0] == '\0')
+			strcpy(c->dir, "/");
+	}
 	if (!yaml_parser_initialize(&parser)) {
 		fclose(f);
 		cfg_free(c);
@@ -409,10 +416,58 @@ cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	yaml_parser_set_input_file(&parser, f);
+	c->load_root = root;
 	rc = load_document(&ld, &parser);
+	c->load_root = NULL;
 	yaml_parser_delete(&parser);
 	fclose(f);
 	if (rc < 0)
 		cfg_free(c);
+	return rc;
+}
+
+int
+cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
+{
+	/* err may be NULL with errlen 0: snprintf(NULL, 0, ...) is valid. */
+	if (err && errlen)
+		err[0] = '\0';
+	return load_file(path, path, NULL, NULL, c, err, errlen);
+}
+
+int
+cfg_reload(const struct cfg *old, const char *root, struct cfg *c, char *err,
+    size_t errlen)
+{
+	const char *base, *inside;
+	char *file;
+	int rc;
+
+	if (err && errlen)
+		err[0] = '\0';
+	memset(c, 0, sizeof(*c));
+	if (!old->path || !old->dir) {
+		if (err && errlen)
+			snprintf(err, errlen,
+			    "no file to reload: running on built-in defaults");
+		return -ENOENT;
+	}
+	base =
+	    strrchr(old->path, '/') ? strrchr(old->path, '/') + 1 : old->path;
+	if (!(file = cfg_abs_path(old->dir, base))) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: out of memory", old->path);
+		return -ENOMEM;
+	}
+	if (!(inside = cfg_path_in_root(root, file))) {
+		if (err && errlen)
+			snprintf(err, errlen,
+			    "%s: cannot open: outside the chroot %s", old->path,
+			    root);
+		free(file);
+		return -ENOENT;
+	}
+	rc = load_file(old->path, inside, old->dir, root, c, err, errlen);
+	free(file);
 	return rc;
 }

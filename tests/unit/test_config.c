@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1812,6 +1813,143 @@ test_system_persist(void **state)
 	assert_int_equal(rmdir(pd), 0);
 }
 
+/* ---- cfg_reload -------------------------------------------------------- */
+
+static void
+test_reload(void **state)
+{
+	char cwd[PATH_MAX], err[512];
+	struct cfg old, c;
+	char *a, *b;
+
+	(void)state;
+	/* the file is found again from its directory, whatever the working
+	 * directory has become */
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	write_file(conf, "root_hints: root.hints\nworkers: 3\n");
+	assert_int_equal(chdir(tmpdir), 0);
+	memset(&old, 0, sizeof(old));
+	assert_int_equal(cfg_load("t.yaml", &old, err, sizeof(err)), 0);
+	assert_int_equal(chdir("/"), 0);
+	assert_int_equal(cfg_reload(&old, NULL, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.path, "t.yaml");
+	assert_string_equal(c.root_hints, hints);
+	a = print_to_string(&old);
+	b = print_to_string(&c);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	cfg_free(&c);
+	/* its errors are named as the first load named the file */
+	write_file(conf, "workers: 1000\n");
+	assert_int_equal(cfg_reload(&old, NULL, &c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(
+	    err, "t.yaml:1: 'workers' is out of range: 1000 (must be 0..256)");
+	assert_null(c.path);
+	assert_int_equal(chdir(cwd), 0);
+	cfg_free(&old);
+	/* nothing to reload on the built-in defaults */
+	assert_int_equal(cfg_defaults(&old), 0);
+	assert_int_equal(cfg_reload(&old, NULL, &c, err, sizeof(err)), -ENOENT);
+	assert_string_equal(
+	    err, "no file to reload: running on built-in defaults");
+	cfg_free(&old);
+}
+
+/* In a chrooted child: reload @p old from inside @p root and compare its
+ * printed form with @p want (or the error with @p want_err). @return the
+ * child's exit status: 0 when as expected. */
+static int
+reload_in_chroot(const struct cfg *old, const char *root, const char *want_err)
+{
+	char err[1024];
+	struct cfg c;
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char *a, *b;
+		int rc;
+
+		if (chroot(root) < 0 || chdir("/") < 0)
+			_exit(10);
+		rc = cfg_reload(old, root, &c, err, sizeof(err));
+		if (want_err) {
+			if (rc != -EINVAL || strcmp(err, want_err) != 0) {
+				fprintf(stderr, "got %d \"%s\"\n", rc, err);
+				_exit(11);
+			}
+			_exit(0);
+		}
+		if (rc != 0) {
+			fprintf(stderr, "reload: %s\n", err);
+			_exit(12);
+		}
+		a = print_to_string(old);
+		b = print_to_string(&c);
+		if (strcmp(a, b) != 0) {
+			fprintf(stderr, "%s\n---\n%s\n", a, b);
+			_exit(13);
+		}
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
+}
+
+/* After the chroot the daemon reads its file and the files it names from
+ * inside; paths stay as written, so the reloaded config compares with the
+ * running one. */
+static void
+test_reload_in_chroot(void **state)
+{
+	char jail[PATH_MAX], path[PATH_MAX + 32], text[PATH_MAX * 3],
+	    want[PATH_MAX * 3], err[512];
+	struct cfg old;
+
+	(void)state;
+	if (geteuid() != 0) {
+		skip();
+		return;
+	}
+	snprintf(jail, sizeof(jail), "%s/jail", tmpdir);
+	assert_int_equal(mkdir(jail, 0755), 0);
+	snprintf(path, sizeof(path), "%s/etc", jail);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/etc/root.hints", jail);
+	write_file(path, ".\t3600000\tNS\tA.ROOT-SERVERS.NET.\n");
+	snprintf(path, sizeof(path), "%s/etc/r.yaml", jail);
+	snprintf(text, sizeof(text),
+	    "chroot: ..\nroot_hints: root.hints\n"
+	    "dnssec:\n  trust_anchors: [root.hints]\n"
+	    "cache:\n  persist: ../cache.dump\n");
+	write_file(path, text);
+	memset(&old, 0, sizeof(old));
+	assert_int_equal(cfg_load(path, &old, err, sizeof(err)), 0);
+	assert_int_equal(reload_in_chroot(&old, jail, NULL), 0);
+
+	/* a file outside the chroot cannot be reloaded */
+	snprintf(text, sizeof(text),
+	    "chroot: ..\nroot_hints: root.hints\n"
+	    "dnssec:\n  trust_anchors: [%s]\n",
+	    hints);
+	write_file(path, text);
+	snprintf(want, sizeof(want),
+	    "%s:4: dnssec.trust_anchors: %s: outside the chroot, where a "
+	    "reload cannot see it",
+	    path, hints);
+	assert_int_equal(reload_in_chroot(&old, jail, want), 0);
+	cfg_free(&old);
+
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/etc/root.hints", jail);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/etc", jail);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(rmdir(jail), 0);
+}
+
 /* ---- control socket mode and owner, cache.persist ---------------------- */
 
 static void
@@ -1945,6 +2083,8 @@ main(void)
 	    cmocka_unit_test(test_system_users),
 	    cmocka_unit_test(test_system_dirs),
 	    cmocka_unit_test(test_system_persist),
+	    cmocka_unit_test(test_reload),
+	    cmocka_unit_test(test_reload_in_chroot),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
