@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RESOLVERD
+from conftest import RESOLVERD, ROOT
 
 EXIT_CONFIG = 2
 
@@ -413,3 +413,14 @@ def test_relative_paths_from_the_files_directory(tree, tmp_path_factory):
     assert p.returncode == EXIT_CONFIG
     assert p.stderr == (f"resolverd: {path}:2: root_hints: "
                         f"{tree}/hints.missing: {ENOENT}\n")
+
+
+def test_example_file_is_the_defaults():
+    """config/resolverd.yaml, installed as /etc/resolverd.yaml, is the
+    built-in defaults written out: -c with it prints what no -c prints."""
+    example = check(ROOT / "config" / "resolverd.yaml")
+    assert example.returncode == 0, example.stderr
+    defaults = subprocess.run([str(RESOLVERD), "--check"], capture_output=True,
+                              text=True, timeout=30)
+    assert defaults.returncode == 0, defaults.stderr
+    assert example.stdout == defaults.stdout
