@@ -180,8 +180,10 @@ int cfg_defaults(struct cfg *c);
 
 /**
  * Load and validate the YAML file @p path into @p c (defaults first, then the
- * file's keys over them). On error, writes "file:line: message" into @p err
- * (at most @p errlen bytes, NUL-terminated) and returns a negative errno
+ * file's keys over them). A relative path in the file is made absolute from
+ * the directory of @p path (kept in @c c->dir). On error, writes "file:line:
+ * message" into @p err (at most @p errlen bytes, NUL-terminated) and returns a
+ * negative errno
  * (-EINVAL for a bad file, -ENOENT when the file cannot be opened); @p c is
  * then left freed (safe to cfg_free again).
  */

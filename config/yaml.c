@@ -1,7 +1,7 @@
 /**
  * @file yaml.c
- * cfg_load(): read resolverd.yaml with libyaml's document API and feed it,
- * key by key, to the schema in config.c.
+ * cfg_load(), cfg_reload(): read resolverd.yaml with libyaml's document API
+ * and feed it, key by key, to the schema in config.c.
  *
  * This is the only file of resolverd that includes <yaml.h>. It knows the
  * shape of YAML (mappings, sequences, scalars, line numbers) and nothing of
@@ -50,6 +50,8 @@ static int load_pair(struct loader *ld, const char *prefix,
 static int load_map(struct loader *ld, const char *prefix, yaml_node_t *map);
 static int load_document(struct loader *ld, yaml_parser_t *parser);
 static int syntax_error(struct loader *ld, const yaml_parser_t *parser);
+static int load_file(const char *path, const char *open_path, const char *dir,
+    const char *root, struct cfg *c, char *err, size_t errlen);
 
 static int
 fail(struct loader *ld, unsigned long line, const char *fmt, ...)
