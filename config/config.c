@@ -11,10 +11,13 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <pwd.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +31,9 @@
 #define KIB            1024ull
 #define SIZE_MIN_BYTES (64 * KIB)
 #define SIZE_MAX_BYTES (64 * KIB * KIB * KIB)
-#define MAX_DISTANCE   3  /* farthest key still suggested */
-#define KEY_MAX        64 /* longest dotted key name, with NUL */
+#define MAX_DISTANCE   3   /* farthest key still suggested */
+#define KEY_MAX        64  /* longest dotted key name, with NUL */
+#define GROUPS_MAX     256 /* supplementary groups looked at */
 
 /* How a key's value is parsed, stored and printed. */
 enum vtype {
@@ -37,8 +41,14 @@ enum vtype {
 	T_LISTEN, /* list of cfg_listen */
 	T_ACCESS, /* list of cfg_prefix */
 	T_HINTS,  /* path to a readable file, or NULL */
-	T_PATH,   /* non-empty string; control_socket: fits sun_path */
+	T_PATH,   /* path; control_socket: fits sun_path; log.dest: or
+	             "stderr" or "syslog" */
 	T_STR,    /* non-empty string, may stay NULL */
+	T_OWNER,  /* "user" or "user:group" */
+	T_DIR,    /* path to an existing directory */
+	T_FILES,  /* list of paths to readable files */
+	T_NAMES,  /* list of domain names */
+	T_TXT,    /* string of at most CFG_TXT_MAX bytes */
 	T_UINT,   /* 32-bit unsigned integer in [min, max] */
 	T_BOOL,
 	T_SIZE,     /* uint64_t bytes with k/K/M/G suffix, in [min, max] */
@@ -65,9 +75,10 @@ static const struct key keys[] = {
     {"access", T_ACCESS, 0, 0, 0},
     {"control_socket", T_PATH, F(control_socket), 0, 0},
     {"control_socket_mode", T_MODE, F(control_mode), 0, 0777},
-    {"control_socket_owner", T_STR, F(control_owner), 0, 0},
+    {"control_socket_owner", T_OWNER, F(control_owner), 0, 0},
     {"workers", T_UINT, F(workers), 0, 256},
     {"user", T_STR, F(user), 0, 0},
+    {"chroot", T_DIR, F(chroot), 0, 0},
     {"cache", T_MAP, 0, 0, 0},
     {"cache.size", T_SIZE, F(cache.size), SIZE_MIN_BYTES, SIZE_MAX_BYTES},
     {"cache.max_ttl", T_UINT, F(cache.max_ttl), 0, 604800},
@@ -80,6 +91,17 @@ static const struct key keys[] = {
     {"log.dest", T_PATH, F(log.dest), 0, 0},
     {"log.queries", T_BOOL, F(log.queries), 0, 0},
     {"qname_minimisation", T_BOOL, F(qname_minimisation), 0, 0},
+    {"query_loopback", T_BOOL, F(query_loopback), 0, 0},
+    {"dnssec", T_MAP, 0, 0, 0},
+    {"dnssec.validation", T_BOOL, F(dnssec.validation), 0, 0},
+    {"dnssec.trust_anchors", T_FILES, F(dnssec.trust_anchors), 0,
+        CFG_MAX_TA_FILES},
+    {"dnssec.negative_trust_anchors", T_NAMES, F(dnssec.negative_trust_anchors),
+        0, CFG_MAX_NTAS},
+    {"chaos", T_MAP, 0, 0, 0},
+    {"chaos.version", T_TXT, F(chaos.version), 0, CFG_TXT_MAX},
+    {"chaos.hostname", T_TXT, F(chaos.hostname), 0, CFG_TXT_MAX},
+    {"chaos.id", T_TXT, F(chaos.id), 0, CFG_TXT_MAX},
     {"tcp", T_MAP, 0, 0, 0},
     {"tcp.idle_timeout", T_UINT, F(tcp.idle_timeout_ms), 100, 600000},
     {"tcp.max_clients", T_UINT, F(tcp.max_clients), 1, 65535},
@@ -108,6 +130,8 @@ static const struct key keys[] = {
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
+_Static_assert(NKEYS <= CFG_MAX_KEYS, "struct cfg key_line[] is too short");
+
 /* T_UINT fields are `unsigned` or `uint32_t`; both are stored as 4 bytes. */
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "unsigned is 32 bits");
 
@@ -123,6 +147,8 @@ static const char *leaf(const char *name);
 static size_t parent_len(const char *name);
 static unsigned distance(const char *a, const char *b);
 static int set_string(char **field, const char *v);
+static char *path_value(const struct cfg *c, const struct key *k, const char *v,
+    char *msg, size_t msglen);
 static int set_uint(struct cfg *c, const struct key *k, const char *v,
     char *msg, size_t msglen);
 static int set_bool(struct cfg *c, const struct key *k, const char *v,
@@ -132,7 +158,41 @@ static int set_size(struct cfg *c, const struct key *k, const char *v,
 static int set_level(struct cfg *c, const char *v, char *msg, size_t msglen);
 static int set_mode(struct cfg *c, const struct key *k, const char *v,
     char *msg, size_t msglen);
-static int set_hints(struct cfg *c, const char *v, char *msg, size_t msglen);
+static int fs_check(const struct cfg *c, const char *path, bool dir);
+static const char *fs_reason(int err);
+static int set_checked(struct cfg *c, const struct key *k, const char *v,
+    char *msg, size_t msglen);
+static int set_owner(
+    const struct key *k, char **field, const char *v, char *msg, size_t msglen);
+static int set_txt(
+    const struct key *k, char **field, const char *v, char *msg, size_t msglen);
+static unsigned *list_count(struct cfg *c, const struct key *k);
+static int add_string(struct cfg *c, const struct key *k, const char *v,
+    char *msg, size_t msglen);
+static int parse_name(
+    const struct key *k, const char *v, char *out, char *msg, size_t msglen);
+static const char *unset_note(const struct key *k);
+
+/* Who the daemon runs as once started, for cfg_check_system(). */
+struct ids {
+	uid_t uid;
+	gid_t gids[GROUPS_MAX]; /* the primary group and the others */
+	int ngids;
+	char who[320]; /* "user nobody", "the current user (uid 1000)" */
+};
+
+static int sys_fail(const struct cfg *c, const char *key, char *err,
+    size_t errlen, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static bool no_such_entry(int err);
+static int daemon_ids(
+    const struct cfg *c, struct ids *id, char *err, size_t errlen);
+static bool ids_allow(
+    const struct ids *id, const struct stat *st, unsigned want);
+static int check_dir_of(const struct cfg *c, const char *key, const char *path,
+    char *err, size_t errlen);
+static int check_owner(const struct cfg *c, char *err, size_t errlen);
+static int check_persist(
+    const struct cfg *c, const struct ids *id, char *err, size_t errlen);
 static int set_path(struct cfg *c, const struct key *k, const char *v,
     char *msg, size_t msglen);
 static int add_listen(struct cfg *c, const char *v, char *msg, size_t msglen);
@@ -234,6 +294,7 @@ cfg_defaults(struct cfg *c)
 	c->log.level = CFG_LOG_INFO;
 	c->log.queries = false;
 	c->qname_minimisation = true;
+	c->dnssec.validation = true;
 	c->tcp.idle_timeout_ms = LIM_TCP_IDLE_MS;
 	c->tcp.max_clients = LIM_TCP_CLIENTS;
 	c->limits.max_sends = LIM_MAX_SENDS;
@@ -250,13 +311,39 @@ cfg_free(struct cfg *c)
 	if (!c)
 		return;
 	free(c->path);
+	free(c->dir);
 	free(c->root_hints);
 	free(c->control_socket);
 	free(c->control_owner);
 	free(c->cache.persist);
 	free(c->user);
+	free(c->chroot);
 	free(c->log.dest);
+	for (unsigned i = 0; i < c->dnssec.ntrust_anchors; i++)
+		free(c->dnssec.trust_anchors[i]);
+	for (unsigned i = 0; i < c->dnssec.nnegative_trust_anchors; i++)
+		free(c->dnssec.negative_trust_anchors[i]);
+	free(c->chaos.version);
+	free(c->chaos.hostname);
+	free(c->chaos.id);
 	memset(c, 0, sizeof(*c));
+}
+
+void
+cfg_note_line(struct cfg *c, const char *key, unsigned line)
+{
+	const struct key *k = find_key(key);
+
+	if (k)
+		c->key_line[k - keys] = line;
+}
+
+unsigned
+cfg_key_line(const struct cfg *c, const char *key)
+{
+	const struct key *k = find_key(key);
+
+	return k ? c->key_line[k - keys] : 0;
 }
 
 enum cfg_kind
@@ -271,6 +358,8 @@ cfg_key_kind(const char *key)
 		return CFG_KIND_MAP;
 	case T_LISTEN:
 	case T_ACCESS:
+	case T_FILES:
+	case T_NAMES:
 	case T_ITEMLIST:
 		return CFG_KIND_LIST;
 	case T_MAPLIST:
@@ -419,24 +508,210 @@ set_level(struct cfg *c, const char *v, char *msg, size_t msglen)
 	return -EINVAL;
 }
 
-/* The hints file is opened by the daemon later, possibly after a reload;
- * checking it here turns a typo into an error at the right line. */
+#define FS_OUTSIDE (-1) /* fs_check(): outside the chroot of a reload */
+
+/* 0, or the errno that says why @p path is not a readable file (@p dir
+ * false) or not a directory (@p dir true), or FS_OUTSIDE. During a reload
+ * in a chroot (c->load_root), @p path is looked for where it is seen from
+ * inside. */
 static int
-set_hints(struct cfg *c, const char *v, char *msg, size_t msglen)
+fs_check(const struct cfg *c, const char *path, bool dir)
 {
+	const char *p = cfg_path_in_root(c->load_root, path);
 	struct stat st;
 
-	if (access(v, R_OK) < 0) {
+	if (!p)
+		return FS_OUTSIDE;
+	if (!dir && access(p, R_OK) < 0)
+		return errno;
+	if (stat(p, &st) < 0)
+		return errno;
+	if (dir != (S_ISDIR(st.st_mode) != 0))
+		return dir ? ENOTDIR : EISDIR;
+	return 0;
+}
+
+static const char *
+fs_reason(int err)
+{
+	return err == FS_OUTSIDE ? "outside the chroot, where a reload cannot "
+	                           "see it"
+	                         : strerror(err);
+}
+
+/* root_hints, chroot: a file the daemon reads later (possibly after a
+ * reload), a directory it enters; checking them here turns a typo into an
+ * error at the right line. */
+static int
+set_checked(
+    struct cfg *c, const struct key *k, const char *v, char *msg, size_t msglen)
+{
+	char **field = (char **)((char *)c + k->off);
+	char *path = path_value(c, k, v, msg, msglen);
+	int err;
+
+	if (!path)
+		return msg[0] ? -EINVAL : -ENOMEM;
+	if ((err = fs_check(c, path, k->type == T_DIR)) != 0) {
 		snprintf(
-		    msg, msglen, "root_hints '%s': %s", v, strerror(errno));
+		    msg, msglen, "%s: %s: %s", k->name, path, fs_reason(err));
+		free(path);
 		return -EINVAL;
 	}
-	if (stat(v, &st) == 0 && S_ISDIR(st.st_mode)) {
-		snprintf(
-		    msg, msglen, "root_hints '%s': %s", v, strerror(EISDIR));
+	free(*field);
+	*field = path;
+	return 0;
+}
+
+/* control_socket_owner: "user" or "user:group", as the daemon chowns the
+ * socket; whether they exist is cfg_check_system's business. */
+static int
+set_owner(
+    const struct key *k, char **field, const char *v, char *msg, size_t msglen)
+{
+	const char *colon = strchr(v, ':');
+
+	if (v[0] == ':' || strlen(v) > 255 ||
+	    (colon && (colon[1] == '\0' || strchr(colon + 1, ':')))) {
+		snprintf(msg, msglen,
+		    "'%s' must be user or user:group, not '%s'", k->name, v);
 		return -EINVAL;
 	}
-	return set_string(&c->root_hints, v);
+	return set_string(field, v);
+}
+
+/* chaos.*: one TXT character-string. */
+static int
+set_txt(
+    const struct key *k, char **field, const char *v, char *msg, size_t msglen)
+{
+	if (strlen(v) > k->max) {
+		snprintf(msg, msglen,
+		    "'%s' is too long: %zu bytes (at most %" PRIu64 ")",
+		    k->name, strlen(v), k->max);
+		return -EINVAL;
+	}
+	return set_string(field, v);
+}
+
+static unsigned *
+list_count(struct cfg *c, const struct key *k)
+{
+	return k->off == F(dnssec.trust_anchors)
+	    ? &c->dnssec.ntrust_anchors
+	    : &c->dnssec.nnegative_trust_anchors;
+}
+
+/* One entry of a list of owned strings (T_FILES, T_NAMES); NULL empties
+ * the list. */
+static int
+add_string(
+    struct cfg *c, const struct key *k, const char *v, char *msg, size_t msglen)
+{
+	char **list = (char **)((char *)c + k->off);
+	unsigned *n = list_count(c, k);
+	char *s;
+	int err;
+
+	if (!v) {
+		for (unsigned i = 0; i < *n; i++) {
+			free(list[i]);
+			list[i] = NULL;
+		}
+		*n = 0;
+		return 0;
+	}
+	if (*n >= k->max) {
+		snprintf(msg, msglen,
+		    "too many '%s' entries (at most %" PRIu64 ")", k->name,
+		    k->max);
+		return -EINVAL;
+	}
+	if (k->type == T_FILES) {
+		if (!(s = path_value(c, k, v, msg, msglen)))
+			return msg[0] ? -EINVAL : -ENOMEM;
+		if ((err = fs_check(c, s, false)) != 0) {
+			snprintf(msg, msglen, "%s: %s: %s", k->name, s,
+			    fs_reason(err));
+			free(s);
+			return -EINVAL;
+		}
+	} else {
+		if (!(s = malloc(CFG_NAME_TEXT_MAX)))
+			return -ENOMEM;
+		if (parse_name(k, v, s, msg, msglen) < 0) {
+			free(s);
+			return -EINVAL;
+		}
+	}
+	list[(*n)++] = s;
+	return 0;
+}
+
+/* A domain name in presentation form, without escapes: labels of letters,
+ * digits, '-' and '_', 1 to 63 each, at most 255 bytes on the wire. The
+ * root is refused: a negative trust anchor there would switch validation
+ * off, which dnssec.validation says plainly. @p out (CFG_NAME_TEXT_MAX
+ * bytes) gets it in lower case with its final dot. */
+static int
+parse_name(
+    const struct key *k, const char *v, char *out, char *msg, size_t msglen)
+{
+	size_t len = strlen(v), label = 0, o = 0;
+	char why[96] = "";
+
+	if (strcmp(v, ".") == 0) {
+		snprintf(msg, msglen,
+		    "'%s': '.' (the root) would turn validation off; use "
+		    "'dnssec.validation: false' for that",
+		    k->name);
+		return -EINVAL;
+	}
+	if (len > 0 && v[len - 1] == '.')
+		len--;
+	if (len > CFG_NAME_TEXT_MAX - 3)
+		snprintf(why, sizeof(why), "longer than 255 bytes");
+	for (size_t i = 0; i < len && !why[0]; i++) {
+		unsigned char ch = (unsigned char)v[i];
+
+		if (ch == '.') {
+			if (label == 0)
+				snprintf(why, sizeof(why), "empty label");
+			label = 0;
+		} else if ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z') {
+			ch |= 0x20;
+			label++;
+		} else if ((ch >= '0' && ch <= '9') || ch == '-' || ch == '_') {
+			label++;
+		} else if (ch >= 0x20 && ch < 0x7f) {
+			snprintf(why, sizeof(why),
+			    "character '%c' is not allowed (letters, digits, "
+			    "'-' and '_')",
+			    ch);
+		} else if (ch >= 0x80) {
+			snprintf(why, sizeof(why),
+			    "non-ASCII byte 0x%02x (write an internationalised "
+			    "name in its xn-- form)",
+			    ch);
+		} else {
+			snprintf(why, sizeof(why),
+			    "control byte 0x%02x is not allowed", ch);
+		}
+		if (label > 63)
+			snprintf(why, sizeof(why),
+			    "a label is longer than 63 bytes");
+		out[o++] = (char)ch;
+	}
+	if (!why[0] && label == 0)
+		snprintf(why, sizeof(why), "empty label");
+	if (why[0]) {
+		snprintf(msg, msglen, "'%s': bad domain name '%s': %s", k->name,
+		    v, why);
+		return -EINVAL;
+	}
+	out[o++] = '.';
+	out[o] = '\0';
+	return 0;
 }
 
 /* An octal file mode: "0600", "660". */
@@ -463,17 +738,54 @@ set_mode(
 	return 0;
 }
 
+/* A path of the file, absolute: a relative one is taken from the file's
+ * directory (c->dir), not from wherever the daemon was started. NULL with
+ * msg[0] == '\0' when out of memory. */
+static char *
+path_value(const struct cfg *c, const struct key *k, const char *v, char *msg,
+    size_t msglen)
+{
+	char *path = cfg_abs_path(c->dir, v);
+
+	msg[0] = '\0';
+	if (!path) {
+		if (errno != ENOMEM)
+			snprintf(msg, msglen, "%s: %s: %s", k->name, v,
+			    strerror(errno));
+		return NULL;
+	}
+	if (strlen(path) >= PATH_MAX) {
+		snprintf(msg, msglen, "%s: %s: %s", k->name, path,
+		    strerror(ENAMETOOLONG));
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
 static int
 set_path(
     struct cfg *c, const struct key *k, const char *v, char *msg, size_t msglen)
 {
+	char **field = (char **)((char *)c + k->off);
+	char *path;
+
+	/* log.dest names a sink; "./stderr" is the file */
+	if (k->off == F(log.dest) &&
+	    (strcmp(v, "stderr") == 0 || strcmp(v, "syslog") == 0))
+		return set_string(field, v);
+	if (!(path = path_value(c, k, v, msg, msglen)))
+		return msg[0] ? -EINVAL : -ENOMEM;
 	if (k->off == F(control_socket) &&
-	    strlen(v) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+	    strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
 		snprintf(msg, msglen, "'%s' is too long (at most %zu bytes)",
 		    k->name, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		free(path);
 		return -EINVAL;
 	}
-	return set_string((char **)((char *)c + k->off), v);
+	free(*field);
+	*field = path;
+	return 0;
 }
 
 static int
@@ -540,8 +852,8 @@ static const char *const profile_names[] = {
     [CFG_PROFILE_ISP] = "isp",
 };
 
-/* The cache policy of each profile, from the tier anchors' documentation
- * (shared/reference.md): Chromium caps at 60 s here and keeps about 1000
+/* The cache policy of each profile, from the documentation of the caches
+ * they stand for: Chromium caps at 60 s here and keeps about 1000
  * entries, systemd-resolved 4096 entries and 2 h, dnsmasq 150 names with
  * TTLs as received, an ISP resolver 1 day and 1 h negative. */
 static const struct cfg_tier_cache profile_cache[] = {
@@ -917,6 +1229,8 @@ cfg_set(
 			c->naccess = 0;
 			return 0;
 		}
+		if (k->type == T_FILES || k->type == T_NAMES)
+			return add_string(c, k, NULL, msg, msglen);
 		snprintf(msg, msglen, "'%s' needs a value", key);
 		return -EINVAL;
 	}
@@ -930,7 +1244,17 @@ cfg_set(
 	case T_ACCESS:
 		return add_access(c, value, msg, msglen);
 	case T_HINTS:
-		return set_hints(c, value, msg, msglen);
+	case T_DIR:
+		return set_checked(c, k, value, msg, msglen);
+	case T_FILES:
+	case T_NAMES:
+		return add_string(c, k, value, msg, msglen);
+	case T_OWNER:
+		return set_owner(
+		    k, (char **)((char *)c + k->off), value, msg, msglen);
+	case T_TXT:
+		return set_txt(
+		    k, (char **)((char *)c + k->off), value, msg, msglen);
 	case T_PATH:
 		return set_path(c, k, value, msg, msglen);
 	case T_STR:
@@ -955,6 +1279,21 @@ cfg_set(
 	return -EINVAL;
 }
 
+const char *
+cfg_path_in_root(const char *root, const char *path)
+{
+	size_t len;
+
+	if (!root || strcmp(root, "/") == 0)
+		return path;
+	len = strlen(root);
+	if (strncmp(path, root, len) != 0)
+		return NULL;
+	if (path[len] == '\0')
+		return "/";
+	return path[len] == '/' ? path + len : NULL;
+}
+
 int
 cfg_check(const struct cfg *c, const char **key, char *msg, size_t msglen)
 {
@@ -971,7 +1310,233 @@ cfg_check(const struct cfg *c, const char **key, char *msg, size_t msglen)
 		    c->cache.min_ttl, c->cache.max_ttl);
 		return -EINVAL;
 	}
+	/* The dump is written at stop, long after the chroot. */
+	if (c->chroot && c->cache.persist &&
+	    !cfg_path_in_root(c->chroot, c->cache.persist)) {
+		*key = "cache.persist";
+		snprintf(msg, msglen,
+		    "'cache.persist' %s is outside 'chroot' %s: the daemon "
+		    "writes it after the chroot",
+		    c->cache.persist, c->chroot);
+		return -EINVAL;
+	}
 	return check_items(c, key, msg, msglen);
+}
+
+/* ---- what start-up needs from the system ------------------------------- */
+
+/* "file:line: message" at the line of @p key; a key left at its default
+ * has no line, and says so. @return -EINVAL. */
+static int
+sys_fail(const struct cfg *c, const char *key, char *err, size_t errlen,
+    const char *fmt, ...)
+{
+	unsigned line = cfg_key_line(c, key);
+	char msg[PATH_MAX + 256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!err || !errlen)
+		return -EINVAL;
+	if (c->path && line)
+		snprintf(err, errlen, "%s:%u: %s", c->path, line, msg);
+	else if (c->path)
+		snprintf(err, errlen, "%s: %s (the default)", c->path, msg);
+	else
+		snprintf(err, errlen, "%s (the default)", msg);
+	return -EINVAL;
+}
+
+/* getpwnam(3), getgrnam(3): what "not found" may look like. */
+static bool
+no_such_entry(int err)
+{
+	return err == 0 || err == ENOENT || err == ESRCH || err == EBADF ||
+	    err == EPERM;
+}
+
+/* The uid and groups the daemon has after start-up: those of `user`, or
+ * the current ones when it does not switch. */
+static int
+daemon_ids(const struct cfg *c, struct ids *id, char *err, size_t errlen)
+{
+	struct passwd *pw;
+	int n = GROUPS_MAX - 1;
+
+	if (!c->user) {
+		id->uid = geteuid();
+		id->gids[0] = getegid();
+		n = getgroups(GROUPS_MAX - 1, id->gids + 1);
+		id->ngids = 1 + (n > 0 ? n : 0);
+		snprintf(id->who, sizeof(id->who), "the current user (uid %u)",
+		    (unsigned)id->uid);
+		return 0;
+	}
+	errno = 0;
+	if (!(pw = getpwnam(c->user)))
+		return sys_fail(c, "user", err, errlen, "user: %s: %s", c->user,
+		    no_such_entry(errno) ? "no such user" : strerror(errno));
+	id->uid = pw->pw_uid;
+	id->gids[0] = pw->pw_gid;
+	/* on too many groups n is set to the number there are; the first
+	 * GROUPS_MAX - 1 are what this check looks at */
+	if (getgrouplist(c->user, pw->pw_gid, id->gids + 1, &n) < 0 &&
+	    n > GROUPS_MAX - 1)
+		n = GROUPS_MAX - 1;
+	id->ngids = 1 + (n > 0 ? n : 0);
+	snprintf(id->who, sizeof(id->who), "user %s", c->user);
+	return 0;
+}
+
+/* The permission bits of @p st grant @p want (4 r, 2 w, 1 x) to @p id, as
+ * the kernel decides: root may do anything, the owner class applies alone
+ * when the uid matches, then the group class. ACLs are not looked at. */
+static bool
+ids_allow(const struct ids *id, const struct stat *st, unsigned want)
+{
+	unsigned bits = st->st_mode & 07;
+
+	if (id->uid == 0)
+		return true;
+	if (st->st_uid == id->uid) {
+		bits = (st->st_mode >> 6) & 07;
+	} else {
+		for (int i = 0; i < id->ngids; i++) {
+			if (id->gids[i] == st->st_gid) {
+				bits = (st->st_mode >> 3) & 07;
+				break;
+			}
+		}
+	}
+	return (bits & want) == want;
+}
+
+/* The directory @p path would be created in exists. */
+static int
+check_dir_of(const struct cfg *c, const char *key, const char *path, char *err,
+    size_t errlen)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	int e = 0;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	*strrchr(dir, '/') = '\0';
+	if (!dir[0])
+		strcpy(dir, "/");
+	if (stat(dir, &st) < 0)
+		e = errno;
+	else if (!S_ISDIR(st.st_mode))
+		e = ENOTDIR;
+	if (e)
+		return sys_fail(
+		    c, key, err, errlen, "%s: %s: %s", key, dir, strerror(e));
+	return 0;
+}
+
+/* control_socket_owner: the user, and the group if given, exist. */
+static int
+check_owner(const struct cfg *c, char *err, size_t errlen)
+{
+	char user[256], *group;
+
+	snprintf(user, sizeof(user), "%s", c->control_owner);
+	if ((group = strchr(user, ':')))
+		*group++ = '\0';
+	errno = 0;
+	if (!getpwnam(user))
+		return sys_fail(c, "control_socket_owner", err, errlen,
+		    "control_socket_owner: %s: %s", user,
+		    no_such_entry(errno) ? "no such user" : strerror(errno));
+	errno = 0;
+	if (group && !getgrnam(group))
+		return sys_fail(c, "control_socket_owner", err, errlen,
+		    "control_socket_owner: %s: %s", group,
+		    no_such_entry(errno) ? "no such group" : strerror(errno));
+	return 0;
+}
+
+/* cache.persist is written at stop, as the daemon's user and inside the
+ * chroot: every directory from the root the daemon will see down to the
+ * dump's own must let that user through, and the last one write. */
+static int
+check_persist(
+    const struct cfg *c, const struct ids *id, char *err, size_t errlen)
+{
+	const char *path = c->cache.persist;
+	char dir[PATH_MAX], sub[PATH_MAX];
+	size_t len, from = 0;
+	struct stat st;
+	int rc;
+
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return sys_fail(c, "cache.persist", err, errlen,
+		    "cache.persist: %s: %s", path, strerror(EISDIR));
+	if ((rc = check_dir_of(c, "cache.persist", path, err, errlen)) < 0)
+		return rc;
+	snprintf(dir, sizeof(dir), "%s", path);
+	*strrchr(dir, '/') = '\0';
+	len = strlen(dir);
+	if (c->chroot && cfg_path_in_root(c->chroot, path) &&
+	    strcmp(c->chroot, "/") != 0)
+		from = strlen(c->chroot);
+	/* each prefix of dir ending before a '/' (or at its end) */
+	for (size_t i = from; i <= len; i++) {
+		bool last = i == len;
+
+		if (!last && dir[i] != '/')
+			continue;
+		if (i == 0) {
+			strcpy(sub, "/");
+		} else {
+			memcpy(sub, dir, i);
+			sub[i] = '\0';
+		}
+		if (stat(sub, &st) < 0)
+			return sys_fail(c, "cache.persist", err, errlen,
+			    "cache.persist: %s: %s", sub, strerror(errno));
+		if (!ids_allow(id, &st, last ? 03 : 01))
+			return sys_fail(c, "cache.persist", err, errlen,
+			    "cache.persist: %s: not %s by %s", sub,
+			    last ? "writable" : "searchable", id->who);
+	}
+	return 0;
+}
+
+int
+cfg_check_system(const struct cfg *c, char *err, size_t errlen)
+{
+	struct ids id;
+	struct stat st;
+	int rc, e = 0;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (c->chroot) {
+		if (stat(c->chroot, &st) < 0)
+			e = errno;
+		else if (!S_ISDIR(st.st_mode))
+			e = ENOTDIR;
+		if (e)
+			return sys_fail(c, "chroot", err, errlen,
+			    "chroot: %s: %s", c->chroot, strerror(e));
+	}
+	if ((rc = daemon_ids(c, &id, err, errlen)) < 0)
+		return rc;
+	if (c->control_owner && (rc = check_owner(c, err, errlen)) < 0)
+		return rc;
+	if (c->control_socket &&
+	    (rc = check_dir_of(
+	         c, "control_socket", c->control_socket, err, errlen)) < 0)
+		return rc;
+	if (c->cache.persist && (rc = check_persist(c, &id, err, errlen)) < 0)
+		return rc;
+	if (c->log.dest && c->log.dest[0] == '/' &&
+	    (rc = check_dir_of(c, "log.dest", c->log.dest, err, errlen)) < 0)
+		return rc;
+	return 0;
 }
 
 /* A numeric IPv4 or IPv6 address, IPv6 with an optional %scope (interface
@@ -1011,6 +1576,46 @@ parse_addr(const char *s, int *family, uint8_t addr[16], uint32_t *scope)
 		return -EINVAL;
 	*family = AF_INET6;
 	return 0;
+}
+
+char *
+cfg_abs_path(const char *base, const char *path)
+{
+	char cwd[PATH_MAX], *out, *w;
+	const char *r;
+	size_t len;
+
+	if (path[0] == '/') {
+		base = "";
+	} else if (!base) {
+		if (!getcwd(cwd, sizeof(cwd)))
+			return NULL;
+		base = cwd;
+	}
+	len = strlen(base) + strlen(path) + 2;
+	if (!(out = malloc(len)))
+		return NULL;
+	snprintf(out, len, "%s/%s", base, path);
+	/* Tidy in place: the writer never overtakes the reader. */
+	for (r = w = out; *r;) {
+		size_t n;
+
+		while (*r == '/')
+			r++;
+		n = strcspn(r, "/");
+		if (n == 0 || (n == 1 && r[0] == '.')) {
+			r += n;
+			continue;
+		}
+		*w++ = '/';
+		memmove(w, r, n);
+		w += n;
+		r += n;
+	}
+	if (w == out)
+		*w++ = '/';
+	*w = '\0';
+	return out;
 }
 
 int
@@ -1293,21 +1898,38 @@ print_key(FILE *out, const struct cfg *c, const struct key *k)
 			fputc('\n', out);
 		}
 		return;
+	case T_FILES:
+	case T_NAMES: {
+		char *const *list = (char *const *)(const void *)field;
+		bool anchors = k->off == F(dnssec.trust_anchors);
+		unsigned n = anchors ? c->dnssec.ntrust_anchors
+		                     : c->dnssec.nnegative_trust_anchors;
+
+		if (n == 0)
+			fprintf(out, "%s%s: []%s\n", indent, name,
+			    anchors ? "  # none: the built-in root anchor"
+			            : "");
+		else
+			fprintf(out, "%s%s:\n", indent, name);
+		for (unsigned i = 0; i < n; i++) {
+			fprintf(out, "%s  - ", indent);
+			print_quoted(out, list[i]);
+			fputc('\n', out);
+		}
+		return;
+	}
 	case T_HINTS:
 	case T_PATH:
-	case T_STR: {
+	case T_STR:
+	case T_OWNER:
+	case T_DIR:
+	case T_TXT: {
 		const char *s;
 
 		memcpy(&s, field, sizeof(s));
 		if (!s) {
-			fprintf(out, "%s# %s: %s\n", indent, name,
-			    k->type == T_HINTS
-			        ? "not set, built-in IANA root hints"
-			        : k->off == F(user)
-			        ? "not set, privileges are not dropped"
-			        : k->off == F(control_owner)
-			        ? "not set, the daemon's user"
-			        : "not set");
+			fprintf(
+			    out, "%s# %s: %s\n", indent, name, unset_note(k));
 			return;
 		}
 		fprintf(out, "%s%s: ", indent, name);
@@ -1347,6 +1969,26 @@ print_key(FILE *out, const struct cfg *c, const struct key *k)
 	case T_ITEMLIST:
 		return;
 	}
+}
+
+/* What an unset string key means, for the comment cfg_print writes. */
+static const char *
+unset_note(const struct key *k)
+{
+	static const char *const notes[][2] = {
+	    {"root_hints", "not set, built-in IANA root hints"},
+	    {"user", "not set, privileges are not dropped"},
+	    {"control_socket_owner", "not set, the daemon's user"},
+	    {"chroot", "not set, no chroot"},
+	    {"chaos.version", "not set, version.bind CH TXT is refused"},
+	    {"chaos.hostname", "not set, hostname.bind CH TXT is refused"},
+	    {"chaos.id", "not set, id.server CH TXT is refused"},
+	};
+
+	for (size_t i = 0; i < sizeof(notes) / sizeof(notes[0]); i++)
+		if (strcmp(k->name, notes[i][0]) == 0)
+			return notes[i][1];
+	return "not set";
 }
 
 void

@@ -47,6 +47,11 @@ enum cfg_log_level {
 #define CFG_MAX_TIERS       8
 #define CFG_MAX_TIER_LISTEN 4
 #define CFG_NAME_MAX        32
+#define CFG_MAX_KEYS        96  /**< room for every key of the schema */
+#define CFG_MAX_TA_FILES    16  /**< dnssec.trust_anchors entries */
+#define CFG_MAX_NTAS        64  /**< dnssec.negative_trust_anchors entries */
+#define CFG_TXT_MAX         255 /**< chaos.*: one TXT character-string */
+#define CFG_NAME_TEXT_MAX   256 /**< a domain name as text, with NUL */
 
 /** One `forward_zones` entry: questions at or below @c zone go to @c servers
  *  with recursion desired. */
@@ -88,7 +93,10 @@ struct cfg_tier {
 };
 
 struct cfg {
-	char *path; /**< owned; file read, NULL for defaults */
+	char *path; /**< owned; file read (as named), NULL for defaults */
+	char *dir;  /**< owned; absolute directory of @c path, which the
+	                 relative paths of the file are taken from; NULL
+	                 for defaults (then: the working directory) */
 	struct cfg_listen listen[CFG_MAX_LISTEN];
 	unsigned nlisten; /**< default 2: 127.0.0.1@53, ::1@53 */
 	char *root_hints; /**< owned; NULL = built-in IANA hints */
@@ -101,6 +109,9 @@ struct cfg {
 	                            the daemon's */
 	unsigned workers;      /**< 0 = one per core (default) */
 	char *user;            /**< owned; NULL = do not drop privileges */
+	char *chroot;          /**< owned; absolute directory to chroot to
+	                            after binding (before the user switch);
+	                            NULL (default) = no chroot */
 	struct {
 		uint64_t size; /**< bytes; "64M" etc. default LIM_CACHE_SIZE */
 		uint32_t max_ttl;      /**< default LIM_MAX_TTL */
@@ -118,6 +129,26 @@ struct cfg {
 		bool queries; /**< one line per query; default false */
 	} log;
 	bool qname_minimisation; /**< default true (relaxed) */
+	bool query_loopback;     /**< default false: never send queries to
+	                              127.0.0.0/8 or ::1 (learned from
+	                              delegations or forwarders) */
+	struct {
+		bool validation; /**< default true */
+		/** owned paths of DS/DNSKEY files; none (default): the
+		 *  built-in root anchor, which any file given replaces */
+		char *trust_anchors[CFG_MAX_TA_FILES];
+		unsigned ntrust_anchors;
+		/** owned domain names (RFC 7646), lower case, ending
+		 *  with '.'; never the root */
+		char *negative_trust_anchors[CFG_MAX_NTAS];
+		unsigned nnegative_trust_anchors;
+	} dnssec;
+	struct {
+		/** owned; the TXT answered to version.bind, hostname.bind
+		 *  and id.server CH TXT questions, at most CFG_TXT_MAX
+		 *  bytes; NULL (default): those questions are REFUSED */
+		char *version, *hostname, *id;
+	} chaos;
 	struct {
 		unsigned idle_timeout_ms; /**< default LIM_TCP_IDLE_MS */
 		unsigned max_clients;     /**< default LIM_TCP_CLIENTS */
@@ -133,6 +164,14 @@ struct cfg {
 	unsigned nforwards;
 	struct cfg_tier tiers[CFG_MAX_TIERS];
 	unsigned ntiers; /**< 0: one resolver on `listen` */
+	/** The line of the file where each key was set, by its place in the
+	 *  schema; 0 when the key was not in the file. For the fields of
+	 *  list items, the line of the last item's. See cfg_key_line(). */
+	unsigned key_line[CFG_MAX_KEYS];
+	/** Borrowed, and set only while cfg_reload() runs: the directory the
+	 *  process is chrooted to, from inside which the files named in the
+	 *  file are checked. NULL otherwise. */
+	const char *load_root;
 };
 
 /** Fill @p c with the built-in defaults. Frees nothing: call on a zeroed or
@@ -141,12 +180,27 @@ int cfg_defaults(struct cfg *c);
 
 /**
  * Load and validate the YAML file @p path into @p c (defaults first, then the
- * file's keys over them). On error, writes "file:line: message" into @p err
- * (at most @p errlen bytes, NUL-terminated) and returns a negative errno
+ * file's keys over them). A relative path in the file is made absolute from
+ * the directory of @p path (kept in @c c->dir). On error, writes "file:line:
+ * message" into @p err (at most @p errlen bytes, NUL-terminated) and returns a
+ * negative errno
  * (-EINVAL for a bad file, -ENOENT when the file cannot be opened); @p c is
  * then left freed (safe to cfg_free again).
  */
 int cfg_load(const char *path, struct cfg *c, char *err, size_t errlen);
+
+/**
+ * Load again, into @p c, the file @p old was loaded from, as cfg_load()
+ * does, from a process chrooted to @p root (NULL: not chrooted). The file
+ * and every file it names keep the paths they have outside the chroot (so
+ * that @p c compares with @p old and prints alike) but are looked for
+ * where they are seen from inside (cfg_path_in_root()); one outside
+ * @p root is an error. Messages name the file as @p old->path does.
+ * @return as cfg_load(); -ENOENT also when @p old has no file (built-in
+ * defaults) or its file is outside @p root.
+ */
+int cfg_reload(const struct cfg *old, const char *root, struct cfg *c,
+    char *err, size_t errlen);
 
 /** Release what @p c owns and zero it. cfg_free(NULL) is a no-op. */
 void cfg_free(struct cfg *c);
@@ -157,6 +211,23 @@ void cfg_print(FILE *out, const struct cfg *c);
 /** @return true if @p sa (sockaddr_in/in6, v4-mapped v6 treated as v4) is
  *  inside one of the `access` prefixes. No allocation; called per packet. */
 bool cfg_access_allowed(const struct cfg *c, const struct sockaddr *sa);
+
+/**
+ * @p path made absolute: taken from the directory @p base (absolute; NULL
+ * for the working directory) when it is relative, then tidied (empty and
+ * "." components dropped; ".." kept, since a symbolic link may come before
+ * it). @return a malloc'd string, or NULL with errno set (ENOMEM, or what
+ * getcwd() says).
+ */
+char *cfg_abs_path(const char *base, const char *path);
+
+/**
+ * Where the absolute, tidy @p path is seen from inside a chroot to @p root
+ * (NULL or "/": no chroot): "/srv/r/etc/x" is "/etc/x" inside "/srv/r".
+ * @return a pointer into @p path (or the static "/" for @p root itself),
+ * or NULL when @p path is outside @p root.
+ */
+const char *cfg_path_in_root(const char *root, const char *path);
 
 /** Parse "address@port" / "address" (port 53). @return 0 or -EINVAL. */
 int cfg_parse_listen(const char *s, struct cfg_listen *out);
@@ -211,11 +282,36 @@ const char *cfg_key_suggest(const char *key);
 int cfg_set(struct cfg *c, const char *key, const char *value, char *msg,
     size_t msglen);
 
+/** Record that the dotted key @p key was set at @p line of the file (a
+ *  front end calls it for every key it meets). Unknown keys are ignored. */
+void cfg_note_line(struct cfg *c, const char *key, unsigned line);
+
+/** @return the line where the dotted key @p key was set, 0 if it was not
+ *  in the file (a default) or is unknown. */
+unsigned cfg_key_line(const struct cfg *c, const char *key);
+
 /**
- * Validate what no single key can: min_ttl <= max_ttl, a non-empty listen.
+ * Validate what no single key can: min_ttl <= max_ttl, a non-empty listen,
+ * cache.persist inside chroot.
  * @param key set to the dotted key the error is about (static string).
  * @return 0 or -EINVAL (message in @p msg).
  */
 int cfg_check(const struct cfg *c, const char **key, char *msg, size_t msglen);
+
+/**
+ * Check what start-up needs from the system and the file cannot say,
+ * as root before the privileges are dropped (so for `--check` too):
+ * @c chroot is a directory; @c user exists; @c control_socket_owner's user
+ * and group exist; the directory of @c control_socket exists; the
+ * directory of @c cache.persist exists, and it and every directory above
+ * it (from the chroot down) let the daemon's user (@c user, or the current
+ * one) through, writing into the last, by owner, group and mode bits
+ * (ACLs are not looked at); the directory of a @c log.dest file exists.
+ * Reads the user and group databases and the file system, nothing else.
+ * @return 0, or -EINVAL with "file:line: message" in @p err, at the line
+ * of the key concerned ("file: message (the default)" for a key left at
+ * its default, "message (the default)" without a file).
+ */
+int cfg_check_system(const struct cfg *c, char *err, size_t errlen);
 
 #endif

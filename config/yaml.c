@@ -1,7 +1,7 @@
 /**
  * @file yaml.c
- * cfg_load(): read resolverd.yaml with libyaml's document API and feed it,
- * key by key, to the schema in config.c.
+ * cfg_load(), cfg_reload(): read resolverd.yaml with libyaml's document API
+ * and feed it, key by key, to the schema in config.c.
  *
  * This is the only file of resolverd that includes <yaml.h>. It knows the
  * shape of YAML (mappings, sequences, scalars, line numbers) and nothing of
@@ -18,23 +18,18 @@
 
 #include "config/config.h"
 
-#define MSG_MAX  512
-#define KEY_MAX  64 /* longest dotted key name, with NUL */
-#define SEEN_MAX 64 /* more than the number of known keys */
+#define MSG_MAX 512
+#define KEY_MAX 64 /* longest dotted key name, with NUL */
 
-/* The state of one load: where errors go, and the line of every key met so
- * far, so that an error found after the walk (cfg_check) has a line too. */
+/* The state of one load: where errors go. The line of every key met is
+ * kept in the struct cfg itself (cfg_note_line), so that an error found
+ * after the walk (cfg_check, cfg_check_system) has a line too. */
 struct loader {
 	const char *path;
 	yaml_document_t *doc;
 	struct cfg *c;
 	char *err;
 	size_t errlen;
-	unsigned nseen;
-	struct {
-		char key[KEY_MAX];
-		unsigned long line;
-	} seen[SEEN_MAX];
 };
 
 static int fail(struct loader *ld, unsigned long line, const char *fmt, ...)
@@ -55,6 +50,8 @@ static int load_pair(struct loader *ld, const char *prefix,
 static int load_map(struct loader *ld, const char *prefix, yaml_node_t *map);
 static int load_document(struct loader *ld, yaml_parser_t *parser);
 static int syntax_error(struct loader *ld, const yaml_parser_t *parser);
+static int load_file(const char *path, const char *open_path, const char *dir,
+    const char *root, struct cfg *c, char *err, size_t errlen);
 
 static int
 fail(struct loader *ld, unsigned long line, const char *fmt, ...)
@@ -255,10 +252,7 @@ load_pair(struct loader *ld, const char *prefix, yaml_node_pair_t *pair,
 			    name, hint);
 		return fail(ld, line, "unknown key '%s%s'", prefix, name);
 	}
-	if (ld->nseen < SEEN_MAX) {
-		strcpy(ld->seen[ld->nseen].key, full);
-		ld->seen[ld->nseen++].line = line;
-	}
+	cfg_note_line(ld->c, full, (unsigned)line);
 
 	switch (kind) {
 	case CFG_KIND_MAP:
@@ -353,20 +347,21 @@ load_document(struct loader *ld, yaml_parser_t *parser)
 		}
 	}
 	if (rc == 0 && cfg_check(ld->c, &key, msg, sizeof(msg)) < 0) {
-		unsigned long line = 1;
+		unsigned line = key ? cfg_key_line(ld->c, key) : 0;
 
-		for (unsigned i = 0; key && i < ld->nseen; i++)
-			if (strcmp(ld->seen[i].key, key) == 0)
-				line = ld->seen[i].line;
-		rc = fail(ld, line, "%s", msg);
+		rc = fail(ld, line ? line : 1, "%s", msg);
 	}
 	yaml_document_delete(&doc);
 	ld->doc = NULL;
 	return rc;
 }
 
-int
-cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
+/* cfg_load() and cfg_reload(): the file named @p path in messages is opened
+ * at @p open_path; @p dir is its absolute directory (NULL: work it out from
+ * @p path); @p root, the chroot of a reload or NULL. */
+static int
+load_file(const char *path, const char *open_path, const char *dir,
+    const char *root, struct cfg *c, char *err, size_t errlen)
 {
 	struct loader ld = {.path = path, .c = c, .err = err, .errlen = errlen};
 	yaml_parser_t parser;
@@ -374,10 +369,7 @@ cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
 	FILE *f;
 	int rc;
 
-	/* err may be NULL with errlen 0: snprintf(NULL, 0, ...) is valid. */
-	if (err && errlen)
-		err[0] = '\0';
-	f = fopen(path, "r");
+	f = fopen(open_path, "r");
 	if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
 		fclose(f);
 		f = NULL;
@@ -397,7 +389,28 @@ cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
 		return rc;
 	}
 	c->path = strdup(path);
-	if (!c->path || !yaml_parser_initialize(&parser)) {
+	if (dir)
+		c->dir = c->path ? strdup(dir) : NULL;
+	else
+		c->dir = c->path ? cfg_abs_path(NULL, path) : NULL;
+	if (!c->dir) {
+		/* getcwd() fails for a working directory since removed */
+		rc = c->path && errno != ENOMEM ? -errno : -ENOMEM;
+		fclose(f);
+		cfg_free(c);
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %s", path,
+			    rc == -ENOMEM ? "out of memory" : strerror(-rc));
+		return rc;
+	}
+	if (!dir) {
+		/* the directory of the file: relative paths are taken from
+		 * there */
+		*strrchr(c->dir, '/') = '\0';
+		if (c->dir[0] == '\0')
+			strcpy(c->dir, "/");
+	}
+	if (!yaml_parser_initialize(&parser)) {
 		fclose(f);
 		cfg_free(c);
 		if (err && errlen)
@@ -405,10 +418,58 @@ cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	yaml_parser_set_input_file(&parser, f);
+	c->load_root = root;
 	rc = load_document(&ld, &parser);
+	c->load_root = NULL;
 	yaml_parser_delete(&parser);
 	fclose(f);
 	if (rc < 0)
 		cfg_free(c);
+	return rc;
+}
+
+int
+cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
+{
+	/* err may be NULL with errlen 0: snprintf(NULL, 0, ...) is valid. */
+	if (err && errlen)
+		err[0] = '\0';
+	return load_file(path, path, NULL, NULL, c, err, errlen);
+}
+
+int
+cfg_reload(const struct cfg *old, const char *root, struct cfg *c, char *err,
+    size_t errlen)
+{
+	const char *base, *inside;
+	char *file;
+	int rc;
+
+	if (err && errlen)
+		err[0] = '\0';
+	memset(c, 0, sizeof(*c));
+	if (!old->path || !old->dir) {
+		if (err && errlen)
+			snprintf(err, errlen,
+			    "no file to reload: running on built-in defaults");
+		return -ENOENT;
+	}
+	base =
+	    strrchr(old->path, '/') ? strrchr(old->path, '/') + 1 : old->path;
+	if (!(file = cfg_abs_path(old->dir, base))) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: out of memory", old->path);
+		return -ENOMEM;
+	}
+	if (!(inside = cfg_path_in_root(root, file))) {
+		if (err && errlen)
+			snprintf(err, errlen,
+			    "%s: cannot open: outside the chroot %s", old->path,
+			    root);
+		free(file);
+		return -ENOENT;
+	}
+	rc = load_file(old->path, inside, old->dir, root, c, err, errlen);
+	free(file);
 	return rc;
 }

@@ -4,11 +4,17 @@ The daemon loads FILE; on an error it prints the cfg_load message
 ("FILE:LINE: message") to stderr and exits 2; with a good file it prints the
 effective configuration (YAML that loads again) and exits 0. Nothing here
 binds a socket or needs the lab."""
+import errno
+import os
+import pwd
+import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
-from conftest import RESOLVERD
+from conftest import RESOLVERD, ROOT
 
 EXIT_CONFIG = 2
 
@@ -165,3 +171,256 @@ def test_check_round_trip(conf, text):
     again = check(conf(first.stdout, "printed.yaml"))
     assert again.returncode == 0, again.stderr
     assert again.stdout == first.stdout
+
+
+# ---- the keys added with chroot, query_loopback, dnssec and chaos ----------
+
+@pytest.fixture
+def tree(tmp_path):
+    """The config's directory, with a trust anchor file and a directory."""
+    (tmp_path / "root.key").write_text(
+        ". 172800 IN DS 20326 8 2 "
+        "E06D44B8080C6B8BE8AF4C3E13E6FB5E2BCC2C1B1B0A2D5D6C1C6E3F9A4B3C2D\n")
+    (tmp_path / "jail").mkdir()
+    return tmp_path
+
+
+def written(tree, text, name="resolverd.yaml"):
+    """Write the config; {d} in @text is its directory. A control socket
+    there is added at the end (lines do not move) unless one is given, so
+    that no test depends on /run."""
+    if "control_socket:" not in text:
+        text += "control_socket: ctl\n"
+    path = tree / name
+    path.write_text(text.format(d=tree))
+    return path
+
+
+# (id, file text ({d}: its directory), a line the printed config must hold)
+GOOD = [
+    ("chroot", "chroot: {d}/jail\n", 'chroot: "{d}/jail"'),
+    ("chroot-relative", "chroot: jail/\n", 'chroot: "{d}/jail"'),
+    ("chroot-default", "", "# chroot: not set, no chroot"),
+    ("query-loopback", "query_loopback: yes\n", "query_loopback: true"),
+    ("query-loopback-default", "", "query_loopback: false"),
+    ("validation", "dnssec:\n  validation: off\n", "  validation: false"),
+    ("validation-default", "", "  validation: true"),
+    ("trust-anchors", "dnssec:\n  trust_anchors: [{d}/root.key]\n",
+     '    - "{d}/root.key"'),
+    ("trust-anchors-relative", "dnssec:\n  trust_anchors: root.key\n",
+     '    - "{d}/root.key"'),
+    ("trust-anchors-default", "",
+     "  trust_anchors: []  # none: the built-in root anchor"),
+    ("nta", "dnssec:\n  negative_trust_anchors: [Broken.Example, x.test.]\n",
+     '    - "broken.example."\n    - "x.test."'),
+    ("nta-default", "", "  negative_trust_anchors: []"),
+    ("chaos-version", "chaos:\n  version: \"resolverd 0.1\"\n",
+     '  version: "resolverd 0.1"'),
+    ("chaos-hostname", "chaos:\n  hostname: " + "h" * 255 + "\n",
+     '  hostname: "' + "h" * 255 + '"'),
+    ("chaos-id", "chaos: {{id: \"a: b\"}}\n", '  id: "a: b"'),
+    ("chaos-default", "",
+     "  # version: not set, version.bind CH TXT is refused\n"
+     "  # hostname: not set, hostname.bind CH TXT is refused\n"
+     "  # id: not set, id.server CH TXT is refused"),
+    ("user", "user: nobody\n", 'user: "nobody"'),
+    ("control-socket-owner", "control_socket_owner: \"nobody:nogroup\"\n",
+     'control_socket_owner: "nobody:nogroup"'),
+    ("persist-in-chroot", "chroot: jail\ncache:\n  persist: jail/c.dump\n",
+     '  persist: "{d}/jail/c.dump"'),
+]
+
+
+@pytest.mark.parametrize("text,line", [g[1:] for g in GOOD],
+                         ids=[g[0] for g in GOOD])
+def test_new_key_good(tree, text, line):
+    p = check(written(tree, text))
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == ""
+    assert line.format(d=tree) + "\n" in p.stdout, p.stdout
+    again = check(written(tree, p.stdout.replace("{", "{{").replace(
+        "}", "}}"), "printed.yaml"))
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == p.stdout
+
+
+ENOENT = os.strerror(errno.ENOENT)
+
+# (id, file text, line, the exact message after "FILE:LINE: ")
+BAD = [
+    ("chroot-missing", "workers: 1\nchroot: {d}/none\n", 2,
+     f"chroot: {{d}}/none: {ENOENT}"),
+    ("chroot-file", "chroot: root.key\n", 1,
+     f"chroot: {{d}}/root.key: {os.strerror(errno.ENOTDIR)}"),
+    ("query-loopback", "query_loopback: 127.0.0.1\n", 1,
+     "'query_loopback' must be a boolean (true/false, yes/no, on/off), "
+     "not '127.0.0.1'"),
+    ("validation", "dnssec:\n  validation: sometimes\n", 2,
+     "'dnssec.validation' must be a boolean (true/false, yes/no, on/off), "
+     "not 'sometimes'"),
+    ("dnssec-unknown", "dnssec:\n  trust_anchor: [root.key]\n", 2,
+     "unknown key 'dnssec.trust_anchor' "
+     "(did you mean 'dnssec.trust_anchors'?)"),
+    ("trust-anchor-missing",
+     "dnssec:\n  validation: yes\n  trust_anchors: [root.key, no.key]\n", 3,
+     f"dnssec.trust_anchors: {{d}}/no.key: {ENOENT}"),
+    ("trust-anchor-missing-block",
+     "dnssec:\n  trust_anchors:\n    - root.key\n    - {d}/no.key\n", 4,
+     f"dnssec.trust_anchors: {{d}}/no.key: {ENOENT}"),
+    ("trust-anchor-dir", "dnssec:\n  trust_anchors: jail\n", 2,
+     f"dnssec.trust_anchors: {{d}}/jail: {os.strerror(errno.EISDIR)}"),
+    ("nta-empty-label", "dnssec:\n  negative_trust_anchors: [ok.test, a..b]\n",
+     2, "'dnssec.negative_trust_anchors': bad domain name 'a..b': "
+     "empty label"),
+    ("nta-character",
+     "dnssec:\n  negative_trust_anchors:\n    - \"a b.test\"\n", 3,
+     "'dnssec.negative_trust_anchors': bad domain name 'a b.test': "
+     "character ' ' is not allowed (letters, digits, '-' and '_')"),
+    ("nta-label-too-long",
+     "dnssec:\n  negative_trust_anchors: [" + "a" * 64 + ".test]\n", 2,
+     "'dnssec.negative_trust_anchors': bad domain name '" + "a" * 64 +
+     ".test': a label is longer than 63 bytes"),
+    ("nta-root", "dnssec:\n  negative_trust_anchors: [.]\n", 2,
+     "'dnssec.negative_trust_anchors': '.' (the root) would turn "
+     "validation off; use 'dnssec.validation: false' for that"),
+    ("chaos-too-long", "chaos:\n  version: " + "v" * 256 + "\n", 2,
+     "'chaos.version' is too long: 256 bytes (at most 255)"),
+    ("chaos-empty", "chaos:\n  id: \"\"\n", 2, "'chaos.id' needs a value"),
+    ("chaos-unknown", "chaos:\n  version.bind: x\n", 2,
+     "unknown key 'chaos.version.bind'"),
+    ("persist-outside-chroot",
+     "chroot: jail\ncache:\n  persist: {d}/c.dump\n", 3,
+     "'cache.persist' {d}/c.dump is outside 'chroot' {d}/jail: the daemon "
+     "writes it after the chroot"),
+    ("owner-syntax", "control_socket_owner: \"root:\"\n", 1,
+     "'control_socket_owner' must be user or user:group, not 'root:'"),
+    # what the system must provide: users, groups, directories
+    ("unknown-user", "workers: 1\nuser: no-such-user-x\n", 2,
+     "user: no-such-user-x: no such user"),
+    ("unknown-owner-user", "control_socket_owner: no-such-user-x\n", 1,
+     "control_socket_owner: no-such-user-x: no such user"),
+    ("unknown-owner-group",
+     "\ncontrol_socket_owner: \"nobody:no-such-group-x\"\n", 2,
+     "control_socket_owner: no-such-group-x: no such group"),
+    ("control-socket-dir", "control_socket: run/ctl\n", 1,
+     f"control_socket: {{d}}/run: {ENOENT}"),
+    ("persist-dir-missing", "cache:\n  persist: var/c.dump\n", 2,
+     f"cache.persist: {{d}}/var: {ENOENT}"),
+    ("log-dir-missing", "log:\n  dest: log/r.log\n", 2,
+     f"log.dest: {{d}}/log: {ENOENT}"),
+]
+
+
+@pytest.mark.parametrize("text,line,message", [b[1:] for b in BAD],
+                         ids=[b[0] for b in BAD])
+def test_new_key_bad(tree, text, line, message):
+    path = written(tree, text)
+    p = check(path)
+    assert p.returncode == EXIT_CONFIG, p.stderr
+    assert p.stderr == f"resolverd: {path}:{line}: " \
+        f"{message.format(d=tree)}\n"
+    assert p.stdout == ""
+
+
+@pytest.fixture
+def open_dir():
+    """A directory under /tmp that every user may enter (pytest's own are
+    0700), owned by root, mode 0755; removed afterwards."""
+    d = tempfile.mkdtemp(prefix="resolverd-cfg-", dir="/tmp")
+    os.chmod(d, 0o755)
+    yield Path(d)
+    shutil.rmtree(d)
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0,
+                                reason="chowns to nobody, as root only")
+
+
+@needs_root
+def test_persist_not_writable_by_user(tree, open_dir):
+    """--check runs as root, but the dump is written by `user`: a directory
+    owned by root, mode 0755, is refused for nobody."""
+    pd = open_dir / "cache"
+    pd.mkdir(mode=0o755)
+    path = written(tree, f"user: nobody\ncache:\n  persist: {pd}/c.dump\n")
+    p = check(path)
+    assert p.returncode == EXIT_CONFIG, p.stderr
+    assert p.stderr == (f"resolverd: {path}:3: cache.persist: {pd}: "
+                        "not writable by user nobody\n")
+    # handed to nobody, the same file passes
+    os.chown(pd, pwd.getpwnam("nobody").pw_uid, 0)
+    p = check(path)
+    assert p.returncode == 0, p.stderr
+    assert f'  persist: "{pd}/c.dump"\n' in p.stdout
+    # and without `user` the daemon stays root, who may write anywhere
+    os.chown(pd, 0, 0)
+    p = check(written(tree, f"cache:\n  persist: {pd}/c.dump\n"))
+    assert p.returncode == 0, p.stderr
+
+
+@needs_root
+def test_persist_behind_closed_directory(tree):
+    """nobody may write the directory but not reach it: pytest's tmp_path
+    is 0700."""
+    pd = tree / "cache"
+    pd.mkdir()
+    os.chown(pd, pwd.getpwnam("nobody").pw_uid, 0)
+    path = written(tree, "user: nobody\ncache:\n  persist: cache/c.dump\n")
+    p = check(path)
+    assert p.returncode == EXIT_CONFIG, p.stderr
+    closed = next(d for d in [*reversed(pd.parents)]
+                  if not os.stat(d).st_mode & 0o001)
+    assert p.stderr == (f"resolverd: {path}:3: cache.persist: {closed}: "
+                        "not searchable by user nobody\n")
+
+
+def test_relative_paths_from_the_files_directory(tree, tmp_path_factory):
+    """Relative paths are the config file's directory's, not the working
+    directory's; --check prints them absolute, and the same from anywhere."""
+    (tree / "root.hints").write_text(
+        ".\t3600000\tNS\tA.ROOT-SERVERS.NET.\n"
+        "A.ROOT-SERVERS.NET.\t3600000\tA\t127.53.0.1\n")
+    path = written(tree, "root_hints: root.hints\n"
+                   "control_socket: ./ctl.sock\n"
+                   "chroot: .\n"
+                   "cache:\n  persist: var//cache.dump\n"
+                   "log:\n  dest: resolverd.log\n"
+                   "dnssec:\n  trust_anchors: [root.key]\n")
+    (tree / "var").mkdir()
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    outs = []
+    for cwd, arg in [(elsewhere, str(path)), ("/", str(path)),
+                     (tree.parent, f"{tree.name}/{path.name}")]:
+        p = subprocess.run([str(RESOLVERD), "-c", arg, "--check"], cwd=cwd,
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        outs.append(p.stdout)
+    assert outs[0] == outs[1] == outs[2]
+    out = outs[0]
+    for line in [f'root_hints: "{tree}/root.hints"',
+                 f'control_socket: "{tree}/ctl.sock"',
+                 f'chroot: "{tree}"',
+                 f'  persist: "{tree}/var/cache.dump"',
+                 f'  dest: "{tree}/resolverd.log"',
+                 f'    - "{tree}/root.key"']:
+        assert line + "\n" in out, out
+    assert not list(elsewhere.iterdir())   # nothing looked for there
+    # a relative file missing from the file's directory is named in full
+    path = written(tree, "\nroot_hints: hints.missing\n")
+    p = subprocess.run([str(RESOLVERD), "-c", str(path), "--check"],
+                       cwd=elsewhere, capture_output=True, text=True,
+                       timeout=30)
+    assert p.returncode == EXIT_CONFIG
+    assert p.stderr == (f"resolverd: {path}:2: root_hints: "
+                        f"{tree}/hints.missing: {ENOENT}\n")
+
+
+def test_example_file_is_the_defaults():
+    """config/resolverd.yaml, installed as /etc/resolverd.yaml, is the
+    built-in defaults written out: -c with it prints what no -c prints."""
+    example = check(ROOT / "config" / "resolverd.yaml")
+    assert example.returncode == 0, example.stderr
+    defaults = subprocess.run([str(RESOLVERD), "--check"], capture_output=True,
+                              text=True, timeout=30)
+    assert defaults.returncode == 0, defaults.stderr
+    assert example.stdout == defaults.stdout

@@ -9,12 +9,15 @@
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -26,9 +29,12 @@ static char conf[64];  /* tmpdir/t.yaml, the file most tests load */
 static char hints[64]; /* tmpdir/root.hints, an existing file */
 
 static void write_file(const char *path, const char *text);
+static void check_system(
+    const char *text, int rc, unsigned line, const char *msg);
 static int load(const char *text, struct cfg *c, char *err, size_t errlen);
 static void check_error(
     const char *text, unsigned line, const char *msg, bool exact);
+static char *print_to_string(const struct cfg *c);
 static int group_setup(void **state);
 static int group_teardown(void **state);
 
@@ -620,12 +626,115 @@ test_hints_file(void **state)
 
 	snprintf(text, sizeof(text),
 	    "workers: 1\n\nroot_hints: %s/nope.hints\n", tmpdir);
-	snprintf(msg, sizeof(msg), "root_hints '%s/nope.hints': %s", tmpdir,
+	snprintf(msg, sizeof(msg), "root_hints: %s/nope.hints: %s", tmpdir,
 	    strerror(ENOENT));
 	check_error(text, 3, msg, true);
 	/* the key's line, even when the value is on the next one */
 	snprintf(text, sizeof(text), "root_hints:\n  %s/nope.hints\n", tmpdir);
 	check_error(text, 1, "nope.hints", false);
+	snprintf(text, sizeof(text), "root_hints: %s\n", tmpdir);
+	snprintf(
+	    msg, sizeof(msg), "root_hints: %s: %s", tmpdir, strerror(EISDIR));
+	check_error(text, 1, msg, true);
+}
+
+/* ---- relative paths ---------------------------------------------------- */
+
+/* A relative path is taken from the directory of the file, wherever the
+ * daemon runs; the printed configuration holds the absolute paths. */
+static void
+test_relative_paths(void **state)
+{
+	char cwd[PATH_MAX], want[PATH_MAX + 64], err[512], *out;
+	struct cfg c;
+
+	(void)state;
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir("/"), 0);
+	assert_int_equal(load("root_hints: root.hints\n"
+	                      "control_socket: run//r.ctl\n"
+	                      "cache:\n  persist: ./data/../cache.dump\n"
+	                      "log:\n  dest: logs/./r.log\n",
+	                     &c, err, sizeof(err)),
+	    0);
+	assert_string_equal(c.dir, tmpdir);
+	assert_string_equal(c.root_hints, hints);
+	snprintf(want, sizeof(want), "%s/run/r.ctl", tmpdir);
+	assert_string_equal(c.control_socket, want);
+	snprintf(want, sizeof(want), "%s/data/../cache.dump", tmpdir);
+	assert_string_equal(c.cache.persist, want);
+	snprintf(want, sizeof(want), "%s/logs/r.log", tmpdir);
+	assert_string_equal(c.log.dest, want);
+	out = print_to_string(&c);
+	snprintf(want, sizeof(want), "root_hints: \"%s\"\n", hints);
+	assert_non_null(strstr(out, want));
+	snprintf(want, sizeof(want), "  persist: \"%s/data/../cache.dump\"\n",
+	    tmpdir);
+	assert_non_null(strstr(out, want));
+	free(out);
+	cfg_free(&c);
+
+	/* the sinks of log.dest are names, not paths; ./stderr is a file */
+	assert_int_equal(
+	    load("log:\n  dest: syslog\n", &c, err, sizeof(err)), 0);
+	assert_string_equal(c.log.dest, "syslog");
+	cfg_free(&c);
+	assert_int_equal(
+	    load("log:\n  dest: ./stderr\n", &c, err, sizeof(err)), 0);
+	snprintf(want, sizeof(want), "%s/stderr", tmpdir);
+	assert_string_equal(c.log.dest, want);
+	cfg_free(&c);
+
+	/* a relative -c: the directory is still absolute */
+	assert_int_equal(chdir(tmpdir), 0);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(cfg_load("./t.yaml", &c, err, sizeof(err)), 0);
+	assert_string_equal(c.path, "./t.yaml");
+	assert_string_equal(c.dir, tmpdir);
+	assert_string_equal(c.log.dest, want);
+	cfg_free(&c);
+	assert_int_equal(chdir(cwd), 0);
+
+	/* a relative file missing from the file's directory: the message
+	 * names the path that was looked for */
+	snprintf(want, sizeof(want), "root_hints: %s/nope.hints: %s", tmpdir,
+	    strerror(ENOENT));
+	check_error("root_hints: nope.hints\n", 1, want, true);
+	/* control_socket must fit sun_path once made absolute */
+	check_error("control_socket: "
+	            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	    1, "'control_socket' is too long (at most 107 bytes)", true);
+}
+
+static void
+test_abs_path(void **state)
+{
+	static const struct {
+		const char *base, *path, *want;
+	} t[] = {
+	    {"/etc", "x.hints", "/etc/x.hints"},
+	    {"/etc", "/var/x", "/var/x"},
+	    {"/etc/", "./a//b/./c/", "/etc/a/b/c"},
+	    {"/", "a", "/a"},
+	    {"/", ".", "/"},
+	    {"/etc", "../x", "/etc/../x"},
+	    {"//", "//", "/"},
+	};
+	char cwd[PATH_MAX], want[PATH_MAX + 8], *p;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		p = cfg_abs_path(t[i].base, t[i].path);
+		assert_non_null(p);
+		assert_string_equal(p, t[i].want);
+		free(p);
+	}
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	p = cfg_abs_path(NULL, "x");
+	snprintf(want, sizeof(want), "%s/x", strcmp(cwd, "/") ? cwd : "");
+	assert_string_equal(p, want);
+	free(p);
 }
 
 static void
@@ -1024,6 +1133,31 @@ test_key_schema(void **state)
 	cfg_free(&c);
 }
 
+/* The line of every key given is kept, for errors found after the walk. */
+static void
+test_key_lines(void **state)
+{
+	struct cfg c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(load("workers: 1\n\ncache:\n  # size\n  size: 1M\n"
+	                      "listen:\n  - 127.0.0.1@5353\n",
+	                     &c, err, sizeof(err)),
+	    0);
+	assert_int_equal(cfg_key_line(&c, "workers"), 1);
+	assert_int_equal(cfg_key_line(&c, "cache"), 3);
+	assert_int_equal(cfg_key_line(&c, "cache.size"), 5);
+	assert_int_equal(cfg_key_line(&c, "listen"), 6);
+	assert_int_equal(cfg_key_line(&c, "user"), 0); /* a default */
+	assert_int_equal(cfg_key_line(&c, "no.such.key"), 0);
+	cfg_note_line(&c, "no.such.key", 9); /* ignored */
+	cfg_note_line(&c, "user", 9);
+	assert_int_equal(cfg_key_line(&c, "user"), 9);
+	cfg_free(&c);
+	assert_int_equal(cfg_key_line(&c, "workers"), 0);
+}
+
 static void
 test_forward_zones(void **state)
 {
@@ -1121,6 +1255,699 @@ test_tiers_profiles(void **state)
 	    1, "tier 'a': min_ttl (100) must not exceed max_ttl (10)", true);
 	check_error("tiers: 3\n", 1,
 	    "'tiers' must be a sequence of mappings, not a scalar", true);
+}
+
+/* ---- chroot, query_loopback -------------------------------------------- */
+
+static void
+test_chroot(void **state)
+{
+	char text[PATH_MAX + 64], msg[PATH_MAX + 128], err[512], *out;
+	struct cfg c;
+
+	(void)state;
+	assert_int_equal(cfg_defaults(&c), 0);
+	assert_null(c.chroot);
+	out = print_to_string(&c);
+	assert_non_null(strstr(out, "# chroot: not set, no chroot\n"));
+	free(out);
+	cfg_free(&c);
+
+	snprintf(text, sizeof(text), "user: nobody\nchroot: %s/\n", tmpdir);
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.chroot, tmpdir);
+	cfg_free(&c);
+	/* relative: from the file's directory, like every path */
+	assert_int_equal(load("chroot: .\n", &c, err, sizeof(err)), 0);
+	assert_string_equal(c.chroot, tmpdir);
+	cfg_free(&c);
+	snprintf(text, sizeof(text), "chroot: %s\n", tmpdir);
+	round_trip(text);
+
+	snprintf(text, sizeof(text), "workers: 1\nchroot: %s/none\n", tmpdir);
+	snprintf(
+	    msg, sizeof(msg), "chroot: %s/none: %s", tmpdir, strerror(ENOENT));
+	check_error(text, 2, msg, true);
+	snprintf(text, sizeof(text), "chroot: %s\n", hints);
+	snprintf(msg, sizeof(msg), "chroot: %s: %s", hints, strerror(ENOTDIR));
+	check_error(text, 1, msg, true);
+	check_error("chroot: \"\"\n", 1, "'chroot' needs a value", true);
+
+	/* the dump is written after the chroot: it must be inside */
+	snprintf(text, sizeof(text),
+	    "chroot: %s\ncache:\n  persist: %s/cache.dump\n", tmpdir, tmpdir);
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	cfg_free(&c);
+	snprintf(text, sizeof(text),
+	    "chroot: %s\ncache:\n  size: 1M\n  persist: /var/x.dump\n", tmpdir);
+	snprintf(msg, sizeof(msg),
+	    "'cache.persist' /var/x.dump is outside 'chroot' %s: the daemon "
+	    "writes it after the chroot",
+	    tmpdir);
+	check_error(text, 4, msg, true);
+}
+
+static void
+test_path_in_root(void **state)
+{
+	(void)state;
+	assert_string_equal(cfg_path_in_root(NULL, "/etc/x"), "/etc/x");
+	assert_string_equal(cfg_path_in_root("/", "/etc/x"), "/etc/x");
+	assert_string_equal(
+	    cfg_path_in_root("/srv/r", "/srv/r/etc/x"), "/etc/x");
+	assert_string_equal(cfg_path_in_root("/srv/r", "/srv/r"), "/");
+	assert_null(cfg_path_in_root("/srv/r", "/srv/rx/etc"));
+	assert_null(cfg_path_in_root("/srv/r", "/srv"));
+	assert_null(cfg_path_in_root("/srv/r", "/etc/x"));
+}
+
+static void
+test_query_loopback(void **state)
+{
+	struct cfg c;
+	char err[256], *out;
+
+	(void)state;
+	assert_int_equal(cfg_defaults(&c), 0);
+	assert_false(c.query_loopback);
+	out = print_to_string(&c);
+	assert_non_null(strstr(out, "\nquery_loopback: false\n"));
+	free(out);
+	cfg_free(&c);
+	assert_int_equal(
+	    load("query_loopback: yes\n", &c, err, sizeof(err)), 0);
+	assert_true(c.query_loopback);
+	cfg_free(&c);
+	round_trip("query_loopback: true\n");
+	check_error("workers: 1\nquery_loopback: 127.0.0.1\n", 2,
+	    "'query_loopback' must be a boolean (true/false, yes/no, "
+	    "on/off), not '127.0.0.1'",
+	    true);
+	check_error("query_loopbak: true\n", 1,
+	    "unknown key 'query_loopbak' (did you mean 'query_loopback'?)",
+	    true);
+}
+
+/* ---- dnssec ------------------------------------------------------------ */
+
+static void
+test_dnssec_defaults(void **state)
+{
+	struct cfg c;
+	char err[256], *out;
+
+	(void)state;
+	assert_int_equal(cfg_defaults(&c), 0);
+	assert_true(c.dnssec.validation);
+	assert_int_equal(c.dnssec.ntrust_anchors, 0);
+	assert_int_equal(c.dnssec.nnegative_trust_anchors, 0);
+	out = print_to_string(&c);
+	assert_non_null(strstr(out,
+	    "dnssec:\n  validation: true\n"
+	    "  trust_anchors: []  # none: the built-in root anchor\n"
+	    "  negative_trust_anchors: []\n"));
+	free(out);
+	cfg_free(&c);
+	assert_int_equal(
+	    load("dnssec:\n  validation: off\n", &c, err, sizeof(err)), 0);
+	assert_false(c.dnssec.validation);
+	cfg_free(&c);
+	/* an empty section keeps the defaults */
+	assert_int_equal(load("dnssec:\n", &c, err, sizeof(err)), 0);
+	assert_true(c.dnssec.validation);
+	cfg_free(&c);
+	check_error("dnssec:\n  validation: maybe\n", 2,
+	    "'dnssec.validation' must be a boolean (true/false, yes/no, "
+	    "on/off), not 'maybe'",
+	    true);
+	check_error("dnssec: yes\n", 1,
+	    "'dnssec' must be a mapping, not a scalar", true);
+	check_error("dnssec:\n  trust_anchor: [a]\n", 2,
+	    "unknown key 'dnssec.trust_anchor' (did you mean "
+	    "'dnssec.trust_anchors'?)",
+	    true);
+}
+
+static void
+test_trust_anchors(void **state)
+{
+	char text[PATH_MAX * 2], msg[PATH_MAX + 128], err[512], ta[PATH_MAX];
+	struct cfg c;
+	size_t len;
+
+	(void)state;
+	snprintf(ta, sizeof(ta), "%s/root.key", tmpdir);
+	write_file(ta, ". 172800 IN DS 20326 8 2 E06D44B8\n");
+	snprintf(text, sizeof(text),
+	    "dnssec:\n  trust_anchors:\n    - %s\n    - root.key\n", ta);
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.dnssec.ntrust_anchors, 2);
+	assert_string_equal(c.dnssec.trust_anchors[0], ta);
+	assert_string_equal(c.dnssec.trust_anchors[1], ta); /* relative */
+	cfg_free(&c);
+	/* a single path is a list of one; [] is the built-in anchor */
+	assert_int_equal(
+	    load("dnssec:\n  trust_anchors: root.key\n", &c, err, sizeof(err)),
+	    0);
+	assert_int_equal(c.dnssec.ntrust_anchors, 1);
+	cfg_free(&c);
+	assert_int_equal(
+	    load("dnssec:\n  trust_anchors: []\n", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.dnssec.ntrust_anchors, 0);
+	cfg_free(&c);
+	snprintf(text, sizeof(text), "dnssec:\n  trust_anchors: [%s]\n", ta);
+	round_trip(text);
+
+	/* a missing file: at the line of the entry (of the key, when the
+	 * list is written on it) */
+	snprintf(msg, sizeof(msg), "dnssec.trust_anchors: %s/missing.key: %s",
+	    tmpdir, strerror(ENOENT));
+	check_error("dnssec:\n  validation: true\n"
+	            "  trust_anchors: [root.key, missing.key]\n",
+	    3, msg, true);
+	check_error("dnssec:\n  trust_anchors:\n    - root.key\n"
+	            "    - missing.key\n",
+	    4, msg, true);
+	snprintf(
+	    text, sizeof(text), "dnssec:\n  trust_anchors: [%s]\n", tmpdir);
+	snprintf(msg, sizeof(msg), "dnssec.trust_anchors: %s: %s", tmpdir,
+	    strerror(EISDIR));
+	check_error(text, 2, msg, true);
+	check_error("dnssec:\n  trust_anchors:\n", 2,
+	    "'dnssec.trust_anchors' needs a value (use [] for none)", true);
+	check_error("dnssec:\n  trust_anchors: [[a]]\n", 2,
+	    "'dnssec.trust_anchors' entries must be scalars, not a "
+	    "sequence",
+	    true);
+	len =
+	    (size_t)snprintf(text, sizeof(text), "dnssec:\n  trust_anchors:\n");
+	for (int i = 0; i <= CFG_MAX_TA_FILES; i++)
+		len += (size_t)snprintf(
+		    text + len, sizeof(text) - len, "    - root.key\n");
+	check_error(text, CFG_MAX_TA_FILES + 3,
+	    "too many 'dnssec.trust_anchors' entries (at most 16)", true);
+	unlink(ta);
+}
+
+static void
+test_negative_trust_anchors(void **state)
+{
+	static const struct {
+		const char *name, *why;
+	} bad[] = {
+	    {"a..b", "empty label"},
+	    {".a", "empty label"},
+	    {"a.b..", "empty label"},
+	    {"\"a b\"", "character ' ' is not allowed"},
+	    {"\"a\\\\.b\"", "character '\\' is not allowed"},
+	    {"a/b", "character '/' is not allowed"},
+	    {"\"caf\\xe9\"",
+	        "non-ASCII byte 0xc3 (write an internationalised "
+	        "name in its xn-- form)"},
+	    {"\"a\\tb\"", "control byte 0x09 is not allowed"},
+	};
+	char text[1024], label[70], err[512], want[300];
+	struct cfg c;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(load("dnssec:\n  negative_trust_anchors:\n"
+	                      "    - Example.COM\n    - _dmarc.test.\n"
+	                      "    - xn--bcher-kva.example\n",
+	                     &c, err, sizeof(err)),
+	    0);
+	assert_int_equal(c.dnssec.nnegative_trust_anchors, 3);
+	assert_string_equal(c.dnssec.negative_trust_anchors[0], "example.com.");
+	assert_string_equal(c.dnssec.negative_trust_anchors[1], "_dmarc.test.");
+	assert_string_equal(
+	    c.dnssec.negative_trust_anchors[2], "xn--bcher-kva.example.");
+	cfg_free(&c);
+	round_trip("dnssec:\n  negative_trust_anchors: [a.example, "
+	           "b.example.]\n");
+
+	check_error("dnssec:\n  negative_trust_anchors: [ok.test, a..b]\n", 2,
+	    "'dnssec.negative_trust_anchors': bad domain name 'a..b': empty "
+	    "label",
+	    true);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text),
+		    "dnssec:\n  negative_trust_anchors:\n    - %s\n",
+		    bad[i].name);
+		check_error(text, 3, bad[i].why, false);
+	}
+	check_error("dnssec:\n  negative_trust_anchors: [.]\n", 2,
+	    "'dnssec.negative_trust_anchors': '.' (the root) would turn "
+	    "validation off; use 'dnssec.validation: false' for that",
+	    true);
+	/* a label of 63 is fine, 64 is not */
+	memset(label, 'a', 64);
+	label[63] = '\0';
+	snprintf(text, sizeof(text),
+	    "dnssec:\n  negative_trust_anchors: [%s.test]\n", label);
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	cfg_free(&c);
+	label[63] = 'a';
+	label[64] = '\0';
+	snprintf(text, sizeof(text),
+	    "dnssec:\n  negative_trust_anchors: [%s.test]\n", label);
+	snprintf(want, sizeof(want),
+	    "'dnssec.negative_trust_anchors': bad domain name '%s.test': a "
+	    "label is longer than 63 bytes",
+	    label);
+	check_error(text, 2, want, true);
+	/* 253 characters (255 bytes on the wire) is the longest name */
+	memset(label, 'a', 63);
+	label[63] = '\0';
+	snprintf(text, sizeof(text),
+	    "dnssec:\n  negative_trust_anchors: [%s.%s.%s.%s]\n", label, label,
+	    label,
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	assert_int_equal(strlen(c.dnssec.negative_trust_anchors[0]), 254);
+	cfg_free(&c);
+	snprintf(text, sizeof(text),
+	    "dnssec:\n  negative_trust_anchors: [%s.%s.%s.%s]\n", label, label,
+	    label,
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	check_error(text, 2, "longer than 255 bytes", false);
+
+	len = (size_t)snprintf(
+	    text, sizeof(text), "dnssec:\n  negative_trust_anchors:\n");
+	for (int i = 0; i <= CFG_MAX_NTAS; i++)
+		len += (size_t)snprintf(
+		    text + len, sizeof(text) - len, "    - n%d.test\n", i);
+	assert_true(len < sizeof(text));
+	check_error(text, CFG_MAX_NTAS + 3,
+	    "too many 'dnssec.negative_trust_anchors' entries (at most 64)",
+	    true);
+}
+
+/* ---- chaos ------------------------------------------------------------- */
+
+static void
+test_chaos(void **state)
+{
+	char text[1024], err[512], *out;
+	struct cfg c;
+
+	(void)state;
+	assert_int_equal(cfg_defaults(&c), 0);
+	assert_null(c.chaos.version);
+	assert_null(c.chaos.hostname);
+	assert_null(c.chaos.id);
+	out = print_to_string(&c);
+	assert_non_null(strstr(out,
+	    "chaos:\n"
+	    "  # version: not set, version.bind CH TXT is refused\n"
+	    "  # hostname: not set, hostname.bind CH TXT is refused\n"
+	    "  # id: not set, id.server CH TXT is refused\n"));
+	free(out);
+	cfg_free(&c);
+
+	assert_int_equal(load("chaos:\n  version: resolverd 0.1\n"
+	                      "  hostname: ns1.example\n  id: \"a: b\"\n",
+	                     &c, err, sizeof(err)),
+	    0);
+	assert_string_equal(c.chaos.version, "resolverd 0.1");
+	assert_string_equal(c.chaos.hostname, "ns1.example");
+	assert_string_equal(c.chaos.id, "a: b");
+	cfg_free(&c);
+	round_trip("chaos: {version: \"v \\\"1\\\"\", id: x}\n");
+
+	/* 255 bytes fit one TXT string; 256 do not */
+	memset(text, 0, sizeof(text));
+	strcpy(text, "chaos:\n  hostname: ");
+	memset(text + strlen(text), 'h', 255);
+	strcat(text, "\n");
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	assert_int_equal(strlen(c.chaos.hostname), 255);
+	cfg_free(&c);
+	text[strlen(text) - 1] = 'h';
+	strcat(text, "\n");
+	check_error(text, 2,
+	    "'chaos.hostname' is too long: 256 bytes (at most 255)", true);
+	check_error(
+	    "chaos:\n  id: \"\"\n", 2, "'chaos.id' needs a value", true);
+	check_error("chaos:\n  versoin: x\n", 2,
+	    "unknown key 'chaos.versoin' (did you mean 'chaos.version'?)",
+	    true);
+}
+
+static void
+test_control_owner_syntax(void **state)
+{
+	static const char *const bad[] = {":adm", "root:", "a:b:c"};
+	char text[128], msg[128], err[256];
+	struct cfg c;
+
+	(void)state;
+	assert_int_equal(
+	    load("control_socket_owner: \"root:adm\"\n", &c, err, sizeof(err)),
+	    0);
+	cfg_free(&c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "control_socket_owner: \"%s\"\n",
+		    bad[i]);
+		snprintf(msg, sizeof(msg),
+		    "'control_socket_owner' must be user or user:group, not "
+		    "'%s'",
+		    bad[i]);
+		check_error(text, 1, msg, true);
+	}
+}
+
+/* ---- cfg_check_system -------------------------------------------------- */
+
+/* Load @p text (which must load), then cfg_check_system() returns @p rc,
+ * with "conf:line: msg" when it fails. */
+static void
+check_system(const char *text, int rc, unsigned line, const char *msg)
+{
+	char err[PATH_MAX + 512], want[PATH_MAX + 600];
+	struct cfg c;
+
+	if (load(text, &c, err, sizeof(err)) != 0)
+		fail_msg("load failed: %s", err);
+	err[0] = '\0';
+	if (cfg_check_system(&c, err, sizeof(err)) != rc)
+		fail_msg("cfg_check_system: want %d, got \"%s\"", rc, err);
+	if (rc) {
+		snprintf(want, sizeof(want), "%s:%u: %s", conf, line, msg);
+		assert_string_equal(err, want);
+	}
+	cfg_free(&c);
+}
+
+static void
+test_system_users(void **state)
+{
+	char text[PATH_MAX + 256];
+
+	(void)state;
+	snprintf(text, sizeof(text),
+	    "control_socket: %s/ctl\nuser: nobody\n"
+	    "control_socket_owner: \"nobody:nogroup\"\n",
+	    tmpdir);
+	check_system(text, 0, 0, NULL);
+	snprintf(text, sizeof(text),
+	    "control_socket: %s/ctl\n\nuser: no-such-user-x\n", tmpdir);
+	check_system(text, -EINVAL, 3, "user: no-such-user-x: no such user");
+	snprintf(text, sizeof(text),
+	    "control_socket: %s/ctl\ncontrol_socket_owner: no-such-user-x\n",
+	    tmpdir);
+	check_system(text, -EINVAL, 2,
+	    "control_socket_owner: no-such-user-x: no such user");
+	snprintf(text, sizeof(text),
+	    "control_socket: %s/ctl\n"
+	    "control_socket_owner: \"root:no-such-group-x\"\n",
+	    tmpdir);
+	check_system(text, -EINVAL, 2,
+	    "control_socket_owner: no-such-group-x: no such group");
+}
+
+static void
+test_system_dirs(void **state)
+{
+	char text[PATH_MAX * 2], msg[PATH_MAX * 2], jail[PATH_MAX];
+	struct cfg c;
+	char err[PATH_MAX + 256];
+
+	(void)state;
+	snprintf(text, sizeof(text), "control_socket: %s/no/ctl\n", tmpdir);
+	snprintf(msg, sizeof(msg), "control_socket: %s/no: %s", tmpdir,
+	    strerror(ENOENT));
+	check_system(text, -EINVAL, 1, msg);
+	snprintf(text, sizeof(text),
+	    "control_socket: %s/c\nlog:\n  level: info\n  dest: log/r.log\n",
+	    tmpdir);
+	snprintf(
+	    msg, sizeof(msg), "log.dest: %s/log: %s", tmpdir, strerror(ENOENT));
+	check_system(text, -EINVAL, 4, msg);
+	snprintf(text, sizeof(text),
+	    "control_socket: %s/c\nlog:\n  dest: root.hints/r.log\n", tmpdir);
+	snprintf(
+	    msg, sizeof(msg), "log.dest: %s: %s", hints, strerror(ENOTDIR));
+	check_system(text, -EINVAL, 3, msg);
+
+	/* a chroot removed between the load and the start */
+	snprintf(jail, sizeof(jail), "%s/jail", tmpdir);
+	assert_int_equal(mkdir(jail, 0755), 0);
+	snprintf(
+	    text, sizeof(text), "control_socket: %s/c\nchroot: jail\n", tmpdir);
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	assert_int_equal(cfg_check_system(&c, err, sizeof(err)), 0);
+	assert_int_equal(rmdir(jail), 0);
+	assert_int_equal(cfg_check_system(&c, err, sizeof(err)), -EINVAL);
+	snprintf(msg, sizeof(msg), "%s:2: chroot: %s: %s", conf, jail,
+	    strerror(ENOENT));
+	assert_string_equal(err, msg);
+	cfg_free(&c);
+
+	/* a key not in the file has no line */
+	assert_int_equal(cfg_defaults(&c), 0);
+	free(c.control_socket);
+	c.control_socket = strdup("/nonexistent-dir-x/r.ctl");
+	assert_int_equal(cfg_check_system(&c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err,
+	    "control_socket: /nonexistent-dir-x: No such file or directory "
+	    "(the default)");
+	cfg_free(&c);
+}
+
+/* cache.persist is written at stop by the daemon's user, inside the
+ * chroot: judged by owner, group and mode bits, as root. */
+static void
+test_system_persist(void **state)
+{
+	struct passwd *pw = getpwnam("nobody");
+	char text[PATH_MAX * 2], msg[PATH_MAX * 2], pd[PATH_MAX],
+	    jail[PATH_MAX], jpd[PATH_MAX];
+
+	(void)state;
+	/* the missing, the wrong kind */
+	snprintf(text, sizeof(text),
+	    "control_socket: %s/c\ncache:\n  persist: none/x.dump\n", tmpdir);
+	snprintf(msg, sizeof(msg), "cache.persist: %s/none: %s", tmpdir,
+	    strerror(ENOENT));
+	check_system(text, -EINVAL, 3, msg);
+	snprintf(text, sizeof(text),
+	    "control_socket: %s/c\ncache:\n  persist: root.hints/x.dump\n",
+	    tmpdir);
+	snprintf(msg, sizeof(msg), "cache.persist: %s: %s", hints,
+	    strerror(ENOTDIR));
+	check_system(text, -EINVAL, 3, msg);
+	snprintf(text, sizeof(text),
+	    "control_socket: %s/c\ncache:\n  persist: .\n", tmpdir);
+	snprintf(msg, sizeof(msg), "cache.persist: %s: %s", tmpdir,
+	    strerror(EISDIR));
+	check_system(text, -EINVAL, 3, msg);
+
+	if (geteuid() != 0 || !pw) {
+		skip(); /* the rest chowns to nobody */
+		return;
+	}
+	snprintf(pd, sizeof(pd), "%s/pd", tmpdir);
+	assert_int_equal(mkdir(pd, 0755), 0);
+	/* root (user unset, running as root) may write anywhere */
+	assert_int_equal(chmod(pd, 0555), 0);
+	snprintf(text, sizeof(text),
+	    "control_socket: %s/c\ncache:\n  persist: pd/x.dump\n", tmpdir);
+	check_system(text, 0, 0, NULL);
+	/* nobody: root's 0755 directory is not writable */
+	assert_int_equal(chmod(pd, 0755), 0);
+	snprintf(text, sizeof(text),
+	    "control_socket: %s/c\nuser: nobody\ncache:\n"
+	    "  persist: pd/x.dump\n",
+	    tmpdir);
+	snprintf(msg, sizeof(msg),
+	    "cache.persist: %s: not writable by user "
+	    "nobody",
+	    pd);
+	assert_int_equal(chmod(tmpdir, 0755), 0);
+	check_system(text, -EINVAL, 4, msg);
+	/* writable through the group (nobody's primary group) */
+	assert_int_equal(chown(pd, 0, pw->pw_gid), 0);
+	assert_int_equal(chmod(pd, 0775), 0);
+	check_system(text, 0, 0, NULL);
+	/* owned by nobody, but a directory above it keeps nobody out */
+	assert_int_equal(chown(pd, pw->pw_uid, 0), 0);
+	assert_int_equal(chmod(pd, 0700), 0);
+	check_system(text, 0, 0, NULL);
+	assert_int_equal(chmod(tmpdir, 0700), 0);
+	snprintf(msg, sizeof(msg),
+	    "cache.persist: %s: not searchable by user "
+	    "nobody",
+	    tmpdir);
+	check_system(text, -EINVAL, 4, msg);
+	/* the owner class alone applies to the owner: 0070 is closed to it
+	 * even though its group may write */
+	assert_int_equal(chmod(tmpdir, 0755), 0);
+	assert_int_equal(chown(pd, pw->pw_uid, pw->pw_gid), 0);
+	assert_int_equal(chmod(pd, 0070), 0);
+	snprintf(msg, sizeof(msg),
+	    "cache.persist: %s: not writable by user "
+	    "nobody",
+	    pd);
+	check_system(text, -EINVAL, 4, msg);
+	/* in a chroot the walk starts at the chroot: what is above it is
+	 * never crossed after the chroot */
+	assert_int_equal(chmod(tmpdir, 0700), 0);
+	snprintf(jail, sizeof(jail), "%s/jail", tmpdir);
+	snprintf(jpd, sizeof(jpd), "%s/jail/pd", tmpdir);
+	assert_int_equal(mkdir(jail, 0711), 0);
+	assert_int_equal(mkdir(jpd, 0700), 0);
+	assert_int_equal(chown(jpd, pw->pw_uid, 0), 0);
+	snprintf(text, sizeof(text),
+	    "control_socket: %s/c\nuser: nobody\nchroot: jail\ncache:\n"
+	    "  persist: jail/pd/x.dump\n",
+	    tmpdir);
+	check_system(text, 0, 0, NULL);
+	assert_int_equal(chmod(jail, 0700), 0);
+	snprintf(msg, sizeof(msg),
+	    "cache.persist: %s: not searchable by user "
+	    "nobody",
+	    jail);
+	check_system(text, -EINVAL, 5, msg);
+	assert_int_equal(rmdir(jpd), 0);
+	assert_int_equal(rmdir(jail), 0);
+	assert_int_equal(rmdir(pd), 0);
+}
+
+/* ---- cfg_reload -------------------------------------------------------- */
+
+static void
+test_reload(void **state)
+{
+	char cwd[PATH_MAX], err[512];
+	struct cfg old, c;
+	char *a, *b;
+
+	(void)state;
+	/* the file is found again from its directory, whatever the working
+	 * directory has become */
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	write_file(conf, "root_hints: root.hints\nworkers: 3\n");
+	assert_int_equal(chdir(tmpdir), 0);
+	memset(&old, 0, sizeof(old));
+	assert_int_equal(cfg_load("t.yaml", &old, err, sizeof(err)), 0);
+	assert_int_equal(chdir("/"), 0);
+	assert_int_equal(cfg_reload(&old, NULL, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.path, "t.yaml");
+	assert_string_equal(c.root_hints, hints);
+	a = print_to_string(&old);
+	b = print_to_string(&c);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	cfg_free(&c);
+	/* its errors are named as the first load named the file */
+	write_file(conf, "workers: 1000\n");
+	assert_int_equal(cfg_reload(&old, NULL, &c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(
+	    err, "t.yaml:1: 'workers' is out of range: 1000 (must be 0..256)");
+	assert_null(c.path);
+	assert_int_equal(chdir(cwd), 0);
+	cfg_free(&old);
+	/* nothing to reload on the built-in defaults */
+	assert_int_equal(cfg_defaults(&old), 0);
+	assert_int_equal(cfg_reload(&old, NULL, &c, err, sizeof(err)), -ENOENT);
+	assert_string_equal(
+	    err, "no file to reload: running on built-in defaults");
+	cfg_free(&old);
+}
+
+/* In a chrooted child: reload @p old from inside @p root and compare its
+ * printed form with @p want (or the error with @p want_err). @return the
+ * child's exit status: 0 when as expected. */
+static int
+reload_in_chroot(const struct cfg *old, const char *root, const char *want_err)
+{
+	char err[1024];
+	struct cfg c;
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char *a, *b;
+		int rc;
+
+		if (chroot(root) < 0 || chdir("/") < 0)
+			_exit(10);
+		rc = cfg_reload(old, root, &c, err, sizeof(err));
+		if (want_err) {
+			if (rc != -EINVAL || strcmp(err, want_err) != 0) {
+				fprintf(stderr, "got %d \"%s\"\n", rc, err);
+				_exit(11);
+			}
+			_exit(0);
+		}
+		if (rc != 0) {
+			fprintf(stderr, "reload: %s\n", err);
+			_exit(12);
+		}
+		a = print_to_string(old);
+		b = print_to_string(&c);
+		if (strcmp(a, b) != 0) {
+			fprintf(stderr, "%s\n---\n%s\n", a, b);
+			_exit(13);
+		}
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
+}
+
+/* After the chroot the daemon reads its file and the files it names from
+ * inside; paths stay as written, so the reloaded config compares with the
+ * running one. */
+static void
+test_reload_in_chroot(void **state)
+{
+	char jail[PATH_MAX], path[PATH_MAX + 32], text[PATH_MAX * 3],
+	    want[PATH_MAX * 3], err[512];
+	struct cfg old;
+
+	(void)state;
+	if (geteuid() != 0) {
+		skip();
+		return;
+	}
+	snprintf(jail, sizeof(jail), "%s/jail", tmpdir);
+	assert_int_equal(mkdir(jail, 0755), 0);
+	snprintf(path, sizeof(path), "%s/etc", jail);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/etc/root.hints", jail);
+	write_file(path, ".\t3600000\tNS\tA.ROOT-SERVERS.NET.\n");
+	snprintf(path, sizeof(path), "%s/etc/r.yaml", jail);
+	snprintf(text, sizeof(text),
+	    "chroot: ..\nroot_hints: root.hints\n"
+	    "dnssec:\n  trust_anchors: [root.hints]\n"
+	    "cache:\n  persist: ../cache.dump\n");
+	write_file(path, text);
+	memset(&old, 0, sizeof(old));
+	assert_int_equal(cfg_load(path, &old, err, sizeof(err)), 0);
+	assert_int_equal(reload_in_chroot(&old, jail, NULL), 0);
+
+	/* a file outside the chroot cannot be reloaded */
+	snprintf(text, sizeof(text),
+	    "chroot: ..\nroot_hints: root.hints\n"
+	    "dnssec:\n  trust_anchors: [%s]\n",
+	    hints);
+	write_file(path, text);
+	snprintf(want, sizeof(want),
+	    "%s:4: dnssec.trust_anchors: %s: outside the chroot, where a "
+	    "reload cannot see it",
+	    path, hints);
+	assert_int_equal(reload_in_chroot(&old, jail, want), 0);
+	cfg_free(&old);
+
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/etc/root.hints", jail);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/etc", jail);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(rmdir(jail), 0);
 }
 
 /* ---- control socket mode and owner, cache.persist ---------------------- */
@@ -1225,6 +2052,8 @@ main(void)
 	    cmocka_unit_test(test_size),
 	    cmocka_unit_test(test_bad_size_suffix),
 	    cmocka_unit_test(test_hints_file),
+	    cmocka_unit_test(test_relative_paths),
+	    cmocka_unit_test(test_abs_path),
 	    cmocka_unit_test(test_booleans),
 	    cmocka_unit_test(test_log_level),
 	    cmocka_unit_test(test_strings),
@@ -1238,10 +2067,24 @@ main(void)
 	    cmocka_unit_test(test_access_allowed_defaults),
 	    cmocka_unit_test(test_access_allowed_prefixes),
 	    cmocka_unit_test(test_key_schema),
+	    cmocka_unit_test(test_key_lines),
 	    cmocka_unit_test(test_forward_zones),
 	    cmocka_unit_test(test_tiers_profiles),
 	    cmocka_unit_test(test_items_round_trip),
 	    cmocka_unit_test(test_control_and_persist),
+	    cmocka_unit_test(test_chroot),
+	    cmocka_unit_test(test_path_in_root),
+	    cmocka_unit_test(test_query_loopback),
+	    cmocka_unit_test(test_dnssec_defaults),
+	    cmocka_unit_test(test_trust_anchors),
+	    cmocka_unit_test(test_negative_trust_anchors),
+	    cmocka_unit_test(test_chaos),
+	    cmocka_unit_test(test_control_owner_syntax),
+	    cmocka_unit_test(test_system_users),
+	    cmocka_unit_test(test_system_dirs),
+	    cmocka_unit_test(test_system_persist),
+	    cmocka_unit_test(test_reload),
+	    cmocka_unit_test(test_reload_in_chroot),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
