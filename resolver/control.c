@@ -101,6 +101,7 @@ struct ctl {
 	bool listening;
 	bool closing;
 	char *path;            /* owned; NULL until listening */
+	const char *root;      /* borrowed: the chroot, or NULL */
 	struct instance *inst; /* borrowed */
 	unsigned ninst;
 	struct pool *pool; /* borrowed or NULL */
@@ -1460,6 +1461,13 @@ ctl_start(struct ctl *c, const char *path, unsigned mode, const char *owner)
 }
 
 void
+ctl_set_root(struct ctl *c, const char *root)
+{
+	if (c != NULL)
+		c->root = root;
+}
+
+void
 ctl_close(struct ctl *c)
 {
 	struct conn *n;
@@ -1469,7 +1477,9 @@ ctl_close(struct ctl *c)
 	c->closing = true;
 	if (c->listening)
 		uv_close((uv_handle_t *)&c->server, NULL);
-	if (c->path != NULL && unlink(c->path) < 0 && errno != ENOENT)
+	/* after a chroot the socket file is seen from inside it, if at all */
+	const char *path = c->path ? cfg_path_in_root(c->root, c->path) : NULL;
+	if (path != NULL && unlink(path) < 0 && errno != ENOENT)
 		log_warn("control socket %s: cannot remove: %s", c->path,
 		    strerror(errno));
 	while (c->conns != NULL) {

@@ -56,6 +56,10 @@ struct ctl *ctl_new(
 int ctl_start(
     struct ctl *c, const char *path, unsigned mode, const char *owner);
 
+/** The process chrooted to @p root (borrowed; it outlives @p c): the
+ *  socket's path is seen from inside it from now on. */
+void ctl_set_root(struct ctl *c, const char *root);
+
 /** Stop listening, remove the socket file, close the connections (those
  *  waiting for a thread-pool job or a trace close when it ends). */
 void ctl_close(struct ctl *c);

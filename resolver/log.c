@@ -57,7 +57,7 @@ close_sink(void)
  * same file is how a reload (or log rotation) picks up a new file.
  */
 int
-log_open(const struct cfg *c)
+log_open(const struct cfg *c, const char *root)
 {
 	const char *dest = c->log.dest;
 	FILE *f = NULL;
@@ -71,6 +71,9 @@ log_open(const struct cfg *c)
 			sink = SINK_SYSLOG;
 		}
 	} else {
+		dest = cfg_path_in_root(root, dest);
+		if (dest == NULL)
+			return -ENOENT;
 		f = fopen(dest, "ae");
 		if (f == NULL)
 			return -errno;

@@ -19,7 +19,7 @@
  * level are kept.
  * @return 0, or a negative errno if the file could not be opened.
  */
-int log_open(const struct cfg *c);
+int log_open(const struct cfg *c, const char *root);
 
 /** Close the sink (a file or syslog); later messages go to stderr. */
 void log_close(void);

@@ -8,6 +8,7 @@
  * loop does not close cleanly), 2 for a usage or configuration error.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
@@ -53,6 +54,11 @@ struct daemon {
 	struct ctl *ctl;  /* owned; the control socket, or NULL */
 	/* configurations and hints replaced by reloads: pool threads may
 	 * still read them, so they live until the threads have stopped */
+	const char *root; /* cfg->chroot at start (owned copy), or NULL:
+	                     files opened later are seen from inside it */
+	char bound[LISTEN_TEXT_MAX *
+	    INST_MAX]; /* the addresses bound at start,
+	                  as listen_text() writes them */
 	struct cfg **old_cfg;
 	struct deleg_hints **old_hints;
 	unsigned nold;
@@ -61,8 +67,8 @@ struct daemon {
 static void usage(FILE *out);
 static void startup_error(const struct cfg *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-static int drop_privileges(const struct cfg *c);
-static bool listen_changed(const struct cfg *a, const struct cfg *b);
+static int drop_privileges(const struct cfg *c, const char *root);
+static void listen_text(const struct cfg *c, char *out, size_t cap);
 static bool str_changed(const char *a, const char *b);
 static bool tiers_same(const struct cfg *a, const struct cfg *b);
 static bool retire(struct daemon *d);
@@ -71,8 +77,8 @@ static void on_stop(uv_signal_t *h, int signum);
 static void on_reload(uv_signal_t *h, int signum);
 static int start_signals(struct daemon *d);
 static int run(struct daemon *d);
-static int load_hints(
-    const struct cfg *c, struct deleg_hints *h, char *err, size_t errlen);
+static int load_hints(const struct cfg *c, const char *root,
+    struct deleg_hints *h, char *err, size_t errlen);
 static void start_control(struct daemon *d);
 static void persist_load(struct daemon *d);
 static void persist_save(struct daemon *d);
@@ -111,25 +117,39 @@ startup_error(const struct cfg *c, const char *fmt, ...)
  * bound addresses, comma-separated. @return 0 or -1.
  */
 
-/* setgroups, setresgid, setresuid to cfg->user; fail closed. */
+/*
+ * chroot (when configured), then setgroups, setresgid, setresuid to
+ * cfg->user; fail closed. The user is looked up before the chroot: the
+ * password database is not reachable inside it.
+ */
 static int
-drop_privileges(const struct cfg *c)
+drop_privileges(const struct cfg *c, const char *root)
 {
-	struct passwd *pw;
-	uid_t uid;
-	gid_t gid;
+	struct passwd *pw = NULL;
+	uid_t uid = 0;
+	gid_t gid = 0;
 
+	if (c->user != NULL) {
+		errno = 0;
+		pw = getpwnam(c->user);
+		if (pw == NULL) {
+			startup_error(c, "user %s: %s", c->user,
+			    errno ? strerror(errno) : "no such user");
+			return -1;
+		}
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	}
+	if (root != NULL) {
+		if (chroot(root) < 0 || chdir("/") < 0) {
+			startup_error(
+			    c, "chroot %s: %s", root, strerror(errno));
+			return -1;
+		}
+		log_info("chrooted to %s", root);
+	}
 	if (c->user == NULL)
 		return 0;
-	errno = 0;
-	pw = getpwnam(c->user);
-	if (pw == NULL) {
-		startup_error(c, "user %s: %s", c->user,
-		    errno ? strerror(errno) : "no such user");
-		return -1;
-	}
-	uid = pw->pw_uid;
-	gid = pw->pw_gid;
 	if (getuid() == uid && geteuid() == uid && getgid() == gid &&
 	    getegid() == gid)
 		return 0;
@@ -141,8 +161,7 @@ drop_privileges(const struct cfg *c)
 	}
 	if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
 		startup_error(c,
-		    "privileges could be regained after "
-		    "switching to %s",
+		    "privileges could be regained after switching to %s",
 		    c->user);
 		return -1;
 	}
@@ -151,17 +170,21 @@ drop_privileges(const struct cfg *c)
 	return 0;
 }
 
-static bool
-listen_changed(const struct cfg *a, const struct cfg *b)
+/* Every address @p c listens on (each tier's, with tiers), as text. */
+static void
+listen_text(const struct cfg *c, char *out, size_t cap)
 {
-	unsigned i;
+	size_t n = 0;
 
-	if (a->nlisten != b->nlisten)
-		return true;
-	for (i = 0; i < a->nlisten; i++)
-		if (strcmp(a->listen[i].text, b->listen[i].text) != 0)
-			return true;
-	return false;
+	out[0] = 0;
+	for (unsigned t = 0; t < (c->ntiers ? c->ntiers : 1); t++) {
+		const struct cfg_listen *l =
+		    c->ntiers ? c->tiers[t].listen : c->listen;
+		unsigned nl = c->ntiers ? c->tiers[t].nlisten : c->nlisten;
+		for (unsigned i = 0; i < nl && n < cap; i++)
+			n += (size_t)snprintf(
+			    out + n, cap - n, "%s ", l[i].text);
+	}
 }
 
 /* The same tiers, by name and number (their settings may change). */
@@ -263,7 +286,8 @@ on_reload(uv_signal_t *h, int signum)
 		return;
 	}
 	err[0] = '\0';
-	r = cfg_load(d->path, n, err, sizeof(err));
+	/* the same file, seen from inside the chroot if there is one */
+	r = cfg_reload(d->cfg, d->root, n, err, sizeof(err));
 	if (r < 0) {
 		log_err("reload failed, keeping the old configuration: %s",
 		    err[0] ? err : strerror(-r));
@@ -272,7 +296,8 @@ on_reload(uv_signal_t *h, int signum)
 		return;
 	}
 	hints = malloc(sizeof(*hints));
-	if (hints == NULL || load_hints(n, hints, err, sizeof(err)) < 0) {
+	if (hints == NULL ||
+	    load_hints(n, d->root, hints, err, sizeof(err)) < 0) {
 		log_err("reload failed, keeping the old configuration: %s",
 		    hints ? err : "out of memory");
 		free(hints);
@@ -291,16 +316,21 @@ on_reload(uv_signal_t *h, int signum)
 		free(n);
 		return;
 	}
-	if (listen_changed(d->cfg, n))
+	char now_text[sizeof(d->bound)];
+	listen_text(n, now_text, sizeof(now_text));
+	if (strcmp(now_text, d->bound) != 0)
 		log_warn("reload: listen addresses changed; they take effect "
 		         "after a restart");
+	if (str_changed(d->root, n->chroot))
+		log_warn("reload: chroot changed; it takes effect after a "
+		         "restart");
 	if (str_changed(d->cfg->user, n->user))
 		log_warn("reload: user changed; it takes effect after a "
 		         "restart");
 	if (d->cfg->workers != n->workers)
 		log_warn("reload: workers changed; it takes effect after a "
 		         "restart");
-	r = log_open(n);
+	r = log_open(n, d->root);
 	if (r < 0)
 		log_warn("reload: cannot open log %s: %s; logging stays as "
 		         "it was",
@@ -316,13 +346,22 @@ on_reload(uv_signal_t *h, int signum)
 
 /* The root hints of @p c: its file, or the built-in IANA servers. */
 static int
-load_hints(const struct cfg *c, struct deleg_hints *h, char *err, size_t errlen)
+load_hints(const struct cfg *c, const char *root, struct deleg_hints *h,
+    char *err, size_t errlen)
 {
+	const char *path;
+
 	if (c->root_hints == NULL) {
 		deleg_hints_builtin(h);
 		return 0;
 	}
-	return deleg_hints_load(h, c->root_hints, err, errlen);
+	path = cfg_path_in_root(root, c->root_hints);
+	if (path == NULL) {
+		snprintf(err, errlen, "root_hints: %s: outside chroot %s",
+		    c->root_hints, root);
+		return -EINVAL;
+	}
+	return deleg_hints_load(h, path, err, errlen);
 }
 
 static int
@@ -473,10 +512,20 @@ persist_save(struct daemon *d)
 
 	if (path == NULL || d->ninst == 0 || !d->inst[0].started)
 		return;
+	/* after a chroot the file is seen from inside it (the configuration
+	 * refuses a cache.persist outside the chroot) */
+	if (path != NULL)
+		path = cfg_path_in_root(d->root, path);
+	if (path == NULL || d->ninst == 0 || !d->inst[0].started)
+		return;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	s.f = fopen(tmp, "w");
+	/* the cache says what this resolver's users asked: 0600 */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	s.f = fd < 0 ? NULL : fdopen(fd, "w");
 	if (s.f == NULL) {
 		log_warn("cache.persist %s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
 	now = worker_now(&d->inst[0].worker);
@@ -522,6 +571,7 @@ run(struct daemon *d)
 	}
 	if (ok)
 		persist_load(d);
+	listen_text(d->cfg, d->bound, sizeof(d->bound));
 	for (unsigned i = 0; i < d->ninst && ok; i++)
 		if (inst_bind(&d->inst[i], list, sizeof(list)) < 0)
 			ok = false;
@@ -534,13 +584,15 @@ run(struct daemon *d)
 	if (ok)
 		start_control(d);
 	/* Everything is bound; no thread reads a byte before this point. */
-	if (!ok || drop_privileges(d->cfg) < 0 || start_signals(d) < 0) {
+	if (!ok || drop_privileges(d->cfg, d->root) < 0 ||
+	    start_signals(d) < 0) {
 		status = EXIT_RUN;
 		ctl_close(d->ctl);
 		for (unsigned i = 0; i < d->ninst; i++)
 			inst_close(&d->inst[i]);
 		pool_stop(&d->pool);
 	} else {
+		ctl_set_root(d->ctl, d->root);
 		log_info("worker thread 0 serving as uid %u gid %u",
 		    (unsigned)getuid(), (unsigned)getgid());
 		pool_go(&d->pool);
@@ -619,7 +671,11 @@ main(int argc, char **argv)
 	if (d.hints == NULL)
 		r = -ENOMEM;
 	if (r == 0)
-		r = load_hints(d.cfg, d.hints, err, sizeof(err));
+		r = load_hints(d.cfg, NULL, d.hints, err, sizeof(err));
+	/* what start-up would fail on (the user, owners, directories) is
+	 * reported now, with its line, for --check and for a start alike */
+	if (r == 0)
+		r = cfg_check_system(d.cfg, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "resolverd: %s\n", err[0] ? err : strerror(-r));
 		cfg_free(d.cfg);
@@ -635,7 +691,10 @@ main(int argc, char **argv)
 		return fflush(stdout) == 0 ? 0 : EXIT_RUN;
 	}
 
-	r = log_open(d.cfg);
+	r = log_open(d.cfg, NULL);
+	if (r == 0 && d.cfg->chroot != NULL &&
+	    (d.root = strdup(d.cfg->chroot)) == NULL)
+		r = -ENOMEM;
 	if (r < 0) {
 		fprintf(stderr, "resolverd: cannot open log %s: %s\n",
 		    d.cfg->log.dest, strerror(-r));
@@ -652,6 +711,7 @@ main(int argc, char **argv)
 	cfg_free(d.cfg);
 	free(d.cfg);
 	free(d.hints);
+	free((char *)d.root);
 	log_close();
 	return status;
 }
