@@ -966,7 +966,11 @@ parse_exp_rr(struct parser *p, const char *text, struct exp_rr *x)
 		if (snprintf(buf, sizeof(buf), "%s", text) >= (int)sizeof(buf))
 			return perr(p, "record too long");
 	}
-	return parse_rr(p, buf, (const uint8_t *)"", &x->rr);
+	if (parse_rr(p, buf, (const uint8_t *)"", &x->rr) != 0)
+		return -1;
+	if (x->ttl.lo == x->ttl.hi) /* shown in reports as written */
+		ldns_rr_set_ttl(x->rr, (uint32_t)x->ttl.lo);
+	return 0;
 }
 
 /* $GENERATE FROM-TO TEMPLATE: '$' is the number, ${offset,width,base}
@@ -3164,7 +3168,25 @@ cmp_same(const struct cmp_rr *a, const struct cmp_rr *b)
 
 /* ------------------------------------------------------------ reporting */
 
+#define SHOW_RRS  40  /* records listed in a report */
+#define SHOW_TEXT 150 /* characters of a record shown */
+
 static FILE *out_f; /* where reports go */
+
+/* A record's text, cut at SHOW_TEXT characters. */
+static const char *
+rr_text(const struct cmp_rr *c)
+{
+	static __thread char buf[SHOW_TEXT + 32];
+
+	if (c->text == NULL)
+		return "?";
+	if (strlen(c->text) <= SHOW_TEXT)
+		return c->text;
+	snprintf(buf, sizeof(buf), "%.*s... (%zu chars)", SHOW_TEXT, c->text,
+	    strlen(c->text));
+	return buf;
+}
 
 static void
 show_question(struct run *R)
@@ -3192,9 +3214,11 @@ show_question(struct run *R)
 	    res->ede_code, res->reason, res->sends, res->ancount, res->nscount,
 	    iter_ignored(R->r), R->q_end - R->q_start);
 	c = result_rrs(res, &n);
-	for (unsigned i = 0; c != NULL && i < n; i++)
+	for (unsigned i = 0; c != NULL && i < n && i < SHOW_RRS; i++)
 		fprintf(out_f, "    %s  %s\n", i < res->ancount ? "an" : "ns",
-		    c[i].text ? c[i].text : "?");
+		    rr_text(&c[i]));
+	if (n > SHOW_RRS)
+		fprintf(out_f, "    (%u more)\n", n - SHOW_RRS);
 	cmp_free(c, c ? n : 0);
 	fprintf(out_f, "  sends:\n");
 	for (unsigned i = 0, k = 0; i < R->nlog; i++) {
@@ -3277,18 +3301,21 @@ check_rrs(struct run *R, const struct step *st, const struct expect *e)
 	    "the %s section differs: %u expected record(s) missing, "
 	    "%u unexpected",
 	    e->kind == E_ANSWER ? "answer" : "authority", missing, extra);
+	unsigned shown = 0;
 	for (unsigned j = 0; j < e->nrrs; j++) {
 		char r[64];
-		if (found[j])
+		if (found[j] || shown++ >= SHOW_RRS)
 			continue;
 		range_str(r, sizeof(r), &e->rrs[j].ttl);
-		fprintf(m, "\n    missing:    %s  (ttl %s)",
-		    want[j].text ? want[j].text : "?", r);
+		fprintf(m, "\n    missing:    %s", rr_text(&want[j]));
+		if (e->rrs[j].ttl.lo != e->rrs[j].ttl.hi)
+			fprintf(m, "  (ttl %s)", r);
 	}
 	for (unsigned i = from; i < to; i++)
-		if (!used[i])
-			fprintf(m, "\n    unexpected: %s",
-			    got[i].text ? got[i].text : "?");
+		if (!used[i] && shown++ < SHOW_RRS)
+			fprintf(m, "\n    unexpected: %s", rr_text(&got[i]));
+	if (shown > SHOW_RRS)
+		fprintf(m, "\n    (%u more)", shown - SHOW_RRS);
 	fclose(m);
 	failed(R, st, "%s", buf);
 	free(buf);
