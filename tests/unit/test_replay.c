@@ -3793,7 +3793,9 @@ runner_fails_wrong_checks(void **state)
 	                          "ttl 300 rdata 192.0.2.80\n"
 	                          "expect no-cache www.test. AAAA\n"
 	                          "expect trace referral \"test.\"\n"
-	                          "time +300000\n"
+	                          "time 1700000300005\n"
+	                          "expect cache www.test. A ttl 1\n"
+	                          "time +1\n"
 	                          "expect no-cache www.test. A\n"),
 	    0);
 	/* wrong: each one fails */
