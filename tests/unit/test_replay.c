@@ -2915,6 +2915,9 @@ run_init(struct run *R, struct scenario *sc)
 	for (unsigned i = 0; i < sc->nsteps; i++)
 		if (sc->steps[i].kind == S_SERVER)
 			srv_add(R, &sc->steps[i].addr);
+	for (unsigned i = 0; i < sc->nscripts; i++) /* script-only servers */
+		for (unsigned k = 0; k < sc->scripts[i].naddr; k++)
+			srv_add(R, &sc->scripts[i].addr[k]);
 	R->log = calloc(MAX_LOG, sizeof(*R->log));
 	return R->log != NULL ? caches_new(R) : -1;
 }
