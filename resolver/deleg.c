@@ -243,8 +243,7 @@ deleg_fill_addrs(
     struct deleg *d, struct cache *c, uint16_t rclass, uint64_t now_ms)
 {
 	for (int i = 0; i < d->nns; i++)
-		if (d->ns[i].naddr == 0)
-			fill_one(d, i, c, rclass, now_ms);
+		fill_one(d, i, c, rclass, now_ms);
 }
 
 bool
@@ -356,7 +355,8 @@ deleg_pick(const struct deleg *d, struct infra *infra, uint64_t now_ms,
 				struct infra_info inf;
 				uint64_t score;
 
-				if (a->state == DELEG_ADDR_BAD)
+				if (a->state == DELEG_ADDR_BAD ||
+				    (a->sibling && !d->use_sibling))
 					continue;
 				if (infra_is_lame(infra, a->ip, a->family,
 				        d->zone, now_ms))
@@ -405,4 +405,14 @@ deleg_pick(const struct deleg *d, struct infra *infra, uint64_t now_ms,
 	*ns_idx = best_n;
 	*addr_idx = best_a;
 	return best_n >= 0;
+}
+
+unsigned
+deleg_ns_addrs(const struct deleg *d, int i)
+{
+	unsigned n = 0;
+
+	for (int k = 0; k < d->ns[i].naddr; k++)
+		n += !d->ns[i].addr[k].sibling;
+	return n;
 }

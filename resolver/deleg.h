@@ -29,6 +29,9 @@ struct deleg_addr {
 	uint8_t family; /**< AF_INET or AF_INET6 */
 	uint8_t state;  /**< enum deleg_addr_state */
 	uint8_t tries;
+	bool sibling;  /**< glue outside the bailiwick of the server that gave
+	                    it (sibling glue): used only as a last resort,
+	                    when the cut has nothing else (deleg.use_sibling) */
 	uint16_t port; /**< 0: the iterator's default (53) */
 };
 
@@ -50,8 +53,9 @@ struct deleg {
 	uint8_t nns;
 	bool from_cache;
 	bool from_hints;
-	bool forward; /**< servers are forwarders (RD=1) */
-	uint32_t ttl; /**< remaining TTL of the NS set */
+	bool forward;     /**< servers are forwarders (RD=1) */
+	bool use_sibling; /**< sibling glue may be asked (last resort) */
+	uint32_t ttl;     /**< remaining TTL of the NS set */
 	struct deleg_ns ns[LIM_MAX_NS_PER_CUT];
 };
 
@@ -88,8 +92,9 @@ bool deleg_from_cache(struct deleg *d, struct cache *c,
     const struct deleg_hints *h, const uint8_t *name, uint16_t rclass,
     uint64_t now_ms);
 
-/** Fill addresses of NS names from the cache (A, AAAA, any rank), for names
- *  that have none yet. */
+/** Add the cached addresses (A, AAAA, any rank) of every NS name beside
+ *  those it has (glue), so that when one fails the other is tried: the
+ *  parent's glue and the child's own address for a name may differ. */
 void deleg_fill_addrs(
     struct deleg *d, struct cache *c, uint16_t rclass, uint64_t now_ms);
 
@@ -112,5 +117,8 @@ int deleg_forward(struct deleg *d, const char *zone,
 
 /** Count addresses not BAD. */
 unsigned deleg_usable(const struct deleg *d);
+
+/** Addresses of NS @p i that are not sibling glue. */
+unsigned deleg_ns_addrs(const struct deleg *d, int i);
 
 #endif

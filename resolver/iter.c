@@ -28,6 +28,7 @@
 
 #include "resolver/dns.h"
 #include "resolver/iter.h"
+#include "resolver/msg.h"
 
 enum frame_state {
 	F_INIT = 0,   /* look in the cache, choose the zone cut */
@@ -49,14 +50,11 @@ struct frame {
 	/* the outstanding or last query */
 	int ns_idx, addr_idx;
 	bool tcp, no_edns, no_0x20;
-	bool case_mismatch; /* a reply differed only in case */
-	uint8_t
-	    sent_q[LIM_NAME_MAX + 4]; /* question as sent: name, type, class */
-	size_t sent_qlen;
-	uint16_t sent_id, sent_type;
-	uint8_t sent_name[LIM_NAME_MAX];
-	uint64_t sent_at;
+	bool case_mismatch;   /* a reply differed only in case */
+	struct msg_sent sent; /* the outstanding query, to match its reply */
+	uint64_t sent_at;     /* monotonic ms */
 	unsigned referrals;
+	bool refetched;    /* the cached cut failed: asked its parent again */
 	bool no_forward;   /* forwarders failed: iterate */
 	bool fwd_fallback; /* the forward zone allows that */
 	/* sub-question bookkeeping (frames above 0) */
@@ -90,6 +88,16 @@ rnd32(struct iter_req *r)
 
 	r->env->random(&v, sizeof(v), r->env->random_arg);
 	return v;
+}
+
+static bool
+has_sibling(const struct deleg *d)
+{
+	for (int i = 0; i < d->nns; i++)
+		for (int k = 0; k < d->ns[i].naddr; k++)
+			if (d->ns[i].addr[k].sibling)
+				return true;
+	return false;
 }
 
 static struct trace_step *
@@ -504,6 +512,7 @@ follow_cname(
 	f->qmin_off = false;
 	f->qmin_extra = 0;
 	f->referrals = 0;
+	f->refetched = false;
 	return true;
 }
 
@@ -550,60 +559,32 @@ start_subq(struct iter_req *r, uint64_t now, int i)
 	return true;
 }
 
-/* Build the query for frame @p f into @p a. */
+/* Build the query for frame @p f into @p a (the choice of what to ask is
+ * the iterator's; the bytes are msg.c's). */
 static void
 build_query(struct iter_req *r, struct frame *f, struct iter_action *a,
     const uint8_t *name, uint16_t type, uint64_t now)
 {
-	uint8_t *p = a->pkt;
-	size_t nl = dns_name_len(name, LIM_NAME_MAX);
 	uint8_t bits[32];
-	bool edns = !f->no_edns;
 	struct deleg_addr *ad = &f->cut.ns[f->ns_idx].addr[f->addr_idx];
 	struct infra_info inf;
+	struct msg_query_spec spec = {
+	    .name = name,
+	    .qtype = type,
+	    .qclass = f->qclass,
+	    .rd = f->cut.forward, /* recursion only of forwarders */
+	    .edns = !f->no_edns,
+	    .do_bit = true,
+	    .random = bits,
+	    .use_0x20 = r->env->opts.use_0x20 && !f->no_0x20,
+	};
 
 	r->env->random(bits, sizeof(bits), r->env->random_arg);
-	f->sent_id = (uint16_t)(bits[0] << 8 | bits[1]);
 	infra_get(r->env->infra, ad->ip, ad->family, now, &inf);
 	if (inf.edns == INFRA_EDNS_BROKEN)
-		edns = false;
-	memset(p, 0, DNS_HDR_LEN);
-	p[0] = (uint8_t)(f->sent_id >> 8);
-	p[1] = (uint8_t)f->sent_id;
-	p[2] = f->cut.forward ? 1 : 0; /* RD only to forwarders */
-	p[3] = 0;
-	p[5] = 1; /* QDCOUNT */
-	p[11] = edns ? 1 : 0;
-	p += DNS_HDR_LEN;
-	memcpy(p, name, nl);
-	/* 0x20: random case for each letter, one bit each */
-	if (r->env->opts.use_0x20 && !f->no_0x20) {
-		for (size_t i = 0, b = 16; i < nl; i++, b++) {
-			uint8_t ch = p[i];
-			if (((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z') &&
-			    (bits[(b / 8) % 32] >> (b % 8)) & 1)
-				p[i] = ch ^ 0x20;
-		}
-	}
-	memcpy(f->sent_q, p, nl);
-	p += nl;
-	*p++ = (uint8_t)(type >> 8);
-	*p++ = (uint8_t)type;
-	*p++ = (uint8_t)(f->qclass >> 8);
-	*p++ = (uint8_t)f->qclass;
-	memcpy(f->sent_q + nl, p - 4, 4);
-	f->sent_qlen = nl + 4;
-	if (edns) {
-		/* OPT: root owner, type 41, class = 1232, TTL: DO bit set */
-		static const uint8_t opt[11] = {0, 0, 41, LIM_EDNS_BUFSIZE >> 8,
-		    LIM_EDNS_BUFSIZE & 0xff, 0, 0, 0x80, 0, 0, 0};
-		memcpy(p, opt, sizeof(opt));
-		p += sizeof(opt);
-	}
-	a->len = (size_t)(p - a->pkt);
-	f->sent_type = type;
-	dns_name_lower(f->sent_name, name);
-	f->no_edns = !edns;
+		spec.edns = false;
+	a->len = msg_build_query(a->pkt, sizeof(a->pkt), &spec, &f->sent);
+	f->no_edns = !spec.edns;
 }
 
 /* The name to ask now: minimised, or the full current name. */
@@ -639,6 +620,117 @@ iter_find_forward(const struct iter_env *env, const uint8_t *name)
 	return best;
 }
 
+/* Why resolverd never asks the address @p a, or NULL if it may: nothing
+ * learned from a delegation may point it at 0.0.0.0/8, ::, multicast, or
+ * (without query_loopback) loopback (Unbound's do-not-query-localhost). */
+static const char *
+addr_forbidden(const struct iter_req *r, const struct deleg_addr *a)
+{
+	static const uint8_t zero[16];
+	const uint8_t *v4 = NULL;
+
+	if (a->family == AF_INET)
+		v4 = a->ip;
+	else if (memcmp(a->ip, zero, 10) == 0 && a->ip[10] == 0xff &&
+	    a->ip[11] == 0xff)
+		v4 = a->ip + 12; /* v4-mapped */
+	if (v4 != NULL) {
+		if (v4[0] == 0)
+			return "0.0.0.0/8 is never queried";
+		if (v4[0] >= 224)
+			return "a multicast or reserved address is never "
+			       "queried";
+		if (v4[0] == 127 && !r->env->opts.query_loopback)
+			return "loopback is not queried (query_loopback: "
+			       "false)";
+		return NULL;
+	}
+	if (memcmp(a->ip, zero, 16) == 0)
+		return ":: is never queried";
+	if (a->ip[0] == 0xff)
+		return "a multicast address is never queried";
+	if (memcmp(a->ip, zero, 15) == 0 && a->ip[15] == 1 &&
+	    !r->env->opts.query_loopback)
+		return "loopback is not queried (query_loopback: false)";
+	return NULL;
+}
+
+/* Pick the next server of the frame's cut into *ni, *ai. When none is
+ * left: look up an NS name that has no address, then use sibling glue,
+ * then ask the parent of a cached cut for the delegation again (the
+ * parent's glue may work where the cached child addresses do not), then
+ * fall back from forwarders to iteration if allowed; else the frame
+ * fails. @return true with a server; false when the frame moved on. */
+static bool
+choose_server(
+    struct iter_req *r, struct frame *f, uint64_t now, int *ni, int *ai)
+{
+	char z[80], why[160];
+
+	/* each turn marks an address bad or turns a last resort on */
+	for (unsigned turn = 0;
+	     turn < 4 * LIM_MAX_NS_PER_CUT * LIM_MAX_ADDR_PER_NS + 4; turn++) {
+		if (deleg_pick(&f->cut, r->env->infra, now, rnd32(r), ni, ai)) {
+			struct deleg_addr *a = &f->cut.ns[*ni].addr[*ai];
+			const char *no =
+			    f->cut.forward ? NULL : addr_forbidden(r, a);
+			if (no == NULL)
+				return true;
+			a->state = DELEG_ADDR_BAD;
+			struct trace_step *s = step(r, now, TRACE_LAME);
+			if (s != NULL) {
+				s->family = a->family;
+				memcpy(s->addr, a->ip, 16);
+				snprintf(s->detail, sizeof(s->detail),
+				    "not asked: %s", no);
+			}
+			continue;
+		}
+		/* no address left: look up an NS name that has none */
+		for (int i = 0; i < f->cut.nns; i++) {
+			if (deleg_ns_addrs(&f->cut, i) == 0 &&
+			    !(f->cut.ns[i].flags &
+			        (DELEG_NS_LOOKED | DELEG_NS_FAILED))) {
+				start_subq(r, now, i);
+				return false;
+			}
+		}
+		if (!f->cut.use_sibling && has_sibling(&f->cut)) {
+			f->cut.use_sibling = true;
+			stepf(r, now, TRACE_GLUE,
+			    "no other way to the servers: using sibling glue");
+			continue;
+		}
+		break;
+	}
+	zone_text(z, sizeof(z), f->cut.zone);
+	if (f->cut.from_cache && !f->cut.forward && !f->refetched &&
+	    f->cut.zone[0] != 0) {
+		const uint8_t *parent = dns_name_parent(f->cut.zone);
+		f->refetched = true;
+		stepf(r, now, TRACE_CUT,
+		    "no cached server of %s answers: ask the parent for the "
+		    "delegation again",
+		    z);
+		deleg_from_cache(&f->cut, r->env->cache, r->env->hints, parent,
+		    f->qclass, now);
+		f->qmin_extra = 0;
+		f->state = F_QUERY;
+		return false;
+	}
+	if (f->cut.forward && f->fwd_fallback) {
+		stepf(r, now, TRACE_CUT,
+		    "no forwarder answered: iterate instead");
+		f->no_forward = true;
+		f->state = F_INIT;
+		return false;
+	}
+	snprintf(why, sizeof(why), "no reachable %s for zone %s",
+	    f->cut.forward ? "forwarder" : "server", z);
+	frame_fail(r, now, DNS_EDE_NO_REACHABLE_AUTHORITY, why);
+	return false;
+}
+
 /* Choose a server and fill the action. Returns false if no send happened
  * (the frame state moved on instead). */
 static bool
@@ -646,37 +738,10 @@ frame_send(struct iter_req *r, struct frame *f, uint64_t now,
     struct iter_action *a, bool same)
 {
 	int ni, ai;
-	char z[80];
 
 	if (!same) {
-		if (!deleg_pick(
-		        &f->cut, r->env->infra, now, rnd32(r), &ni, &ai)) {
-			/* no address left: look up an NS name that has none */
-			for (int i = 0; i < f->cut.nns; i++) {
-				if (f->cut.ns[i].naddr == 0 &&
-				    !(f->cut.ns[i].flags &
-				        (DELEG_NS_LOOKED | DELEG_NS_FAILED))) {
-					start_subq(r, now, i);
-					return false;
-				}
-			}
-			zone_text(z, sizeof(z), f->cut.zone);
-			char why[160];
-			if (f->cut.forward && f->fwd_fallback) {
-				stepf(r, now, TRACE_CUT,
-				    "no forwarder answered: "
-				    "iterate instead");
-				f->no_forward = true;
-				f->state = F_INIT;
-				return false;
-			}
-			snprintf(why, sizeof(why),
-			    "no reachable %s for zone %s",
-			    f->cut.forward ? "forwarder" : "server", z);
-			frame_fail(
-			    r, now, ITER_EDE_NO_REACHABLE_AUTHORITY, why);
+		if (!choose_server(r, f, now, &ni, &ai))
 			return false;
-		}
 		f->ns_idx = ni;
 		f->addr_idx = ai;
 		f->tcp = false;
@@ -925,16 +990,24 @@ take_referral(struct iter_req *r, struct frame *f, ldns_pkt *pkt,
 			    "rejected %s: not an NS of %s", n, z);
 			continue;
 		}
-		if (!dns_name_under(o, f->cut.zone)) {
-			char cz[80];
-			dns_name_to_text(cz, sizeof(cz), f->cut.zone);
-			stepf(r, now, TRACE_GLUE,
-			    "rejected %s: out of bailiwick of %s", n, cz);
-			continue;
-		}
 		ldns_rdf *a = ldns_rr_rdf(rr, 0);
 		if (a == NULL || ldns_rdf_size(a) != (t == DNS_T_A ? 4u : 16u))
 			continue;
+		if (!dns_name_under(o, f->cut.zone)) {
+			/* sibling glue: never cached, never an answer; the
+			 * last way to the servers (a dependency cycle) */
+			char cz[80];
+			dns_name_to_text(cz, sizeof(cz), f->cut.zone);
+			if (deleg_add_addr(&nd, idx, ldns_rdf_data(a),
+			        t == DNS_T_A ? AF_INET : AF_INET6))
+				nd.ns[idx].addr[nd.ns[idx].naddr - 1].sibling =
+				    true;
+			stepf(r, now, TRACE_GLUE,
+			    "out of bailiwick of %s: %s kept as sibling glue, "
+			    "a last resort",
+			    cz, n);
+			continue;
+		}
 		deleg_add_addr(&nd, idx, ldns_rdf_data(a),
 		    t == DNS_T_A ? AF_INET : AF_INET6);
 		nd.ns[idx].flags |= DELEG_NS_GLUE;
@@ -947,7 +1020,8 @@ take_referral(struct iter_req *r, struct frame *f, ldns_pkt *pkt,
 			    "accepted %s %s: in bailiwick of %s", n, ip, z);
 		}
 	}
-	/* NS names without glue may have addresses in the cache already */
+	/* cached addresses of the NS names, beside the glue: when one does
+	 * not answer, the other is tried */
 	deleg_fill_addrs(&nd, r->env->cache, f->qclass, now);
 	f->cut = nd;
 	f->qmin_extra = 0;
@@ -1076,6 +1150,81 @@ take_any(struct iter_req *r, struct frame *f, ldns_rr_list *an, uint8_t rank,
 
 /* An answer: walk the CNAME chain from sname inside the answer section,
  * caching and collecting in-bailiwick RRsets. */
+/* Does @p sec hold a record owned by @p name (RRSIGs aside)? */
+static bool
+owns_records(ldns_rr_list *sec, const uint8_t *name)
+{
+	for (size_t i = 0; i < ldns_rr_list_rr_count(sec); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(sec, i);
+		if (ldns_rr_get_type(rr) != DNS_T_RRSIG &&
+		    dns_name_eq(rr_owner(rr), name))
+			return true;
+	}
+	return false;
+}
+
+/* A DNAME (RFC 6672) in @p an whose owner is a proper ancestor of @p name
+ * inside the cut, or NULL. */
+static ldns_rr *
+find_dname(ldns_rr_list *an, const uint8_t *name, const uint8_t *cut)
+{
+	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i);
+		const uint8_t *o = rr_owner(rr);
+		if (ldns_rr_get_type(rr) == DNS_T_DNAME &&
+		    ldns_rr_rdf(rr, 0) != NULL && !dns_name_eq(o, name) &&
+		    dns_name_under(name, o) && dns_name_under(o, cut))
+			return rr;
+	}
+	return NULL;
+}
+
+/* Follow a DNAME above the current name, if the answer has one: keep the
+ * DNAME in the answer beside the CNAME it stands for (the server's, or one
+ * synthesised here), then move to the CNAME's target.
+ * @return 1 moved, 0 no DNAME, -1 the request ended. */
+static int
+take_dname(struct iter_req *r, struct frame *f, ldns_rr_list *an, uint8_t rank,
+    uint64_t now)
+{
+	ldns_rr *dn = find_dname(an, f->sname, f->cut.zone);
+	const uint8_t *owner, *dtarget;
+	uint8_t target[LIM_NAME_MAX];
+	size_t plen, tlen;
+
+	if (dn == NULL)
+		return 0;
+	owner = rr_owner(dn);
+	dtarget = ldns_rdf_data(ldns_rr_rdf(dn, 0));
+	take_rrset(r, now, an, owner, DNS_T_DNAME, rank, r->top == 0, f);
+	/* the target: the name's labels below the owner, then the DNAME's
+	 * target (RFC 6672 2.2) */
+	plen = dns_name_len(f->sname, LIM_NAME_MAX) -
+	    dns_name_len(owner, LIM_NAME_MAX);
+	tlen = dns_name_len(dtarget, LIM_NAME_MAX);
+	if (tlen == 0 || plen + tlen > LIM_NAME_MAX) {
+		fail_request(r, now, DNS_EDE_OTHER,
+		    "DNAME substitution gives a name too long (YXDOMAIN)");
+		return -1;
+	}
+	memcpy(target, f->sname, plen);
+	memcpy(target + plen, dtarget, tlen);
+	if (owns_records(an, f->sname)) {
+		/* the server's own CNAME, if it agrees */
+		take_rrset(
+		    r, now, an, f->sname, DNS_T_CNAME, rank, r->top == 0, f);
+	} else if (r->top == 0) {
+		uint32_t ttl = clamp_ttl(r, ldns_rr_ttl(dn), false);
+		if (res_put(r, f->sname, DNS_T_CNAME, f->qclass, ttl, target,
+		        plen + tlen))
+			r->res.ancount++;
+	}
+	char t[80];
+	dns_name_to_text(t, sizeof(t), owner);
+	stepf(r, now, TRACE_CNAME, "DNAME at %s", t);
+	return follow_cname(r, f, target, now) ? 1 : -1;
+}
+
 static void
 take_answer(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 {
@@ -1126,6 +1275,14 @@ take_answer(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 		}
 		if (f->qtype == DNS_T_CNAME)
 			break;
+		int d = take_dname(r, f, an, rank, now);
+		if (d < 0)
+			return;
+		if (d > 0) {
+			if (++hops > LIM_MAX_CNAME)
+				break;
+			continue;
+		}
 		ldns_rr *cn = NULL;
 		for (size_t i = 0; i < ldns_rr_list_rr_count(an) && !cn; i++)
 			if (rr_is(ldns_rr_list_rr(an, i), sn, DNS_T_CNAME))
@@ -1138,12 +1295,13 @@ take_answer(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 		if (++hops > LIM_MAX_CNAME)
 			break;
 	}
-	/* the chain ended without data for the current name */
+	/* The chain ended without data for the current name. The rcode is
+	 * about the last name of the chain (RFC 6604). */
+	bool nx = ldns_pkt_get_rcode(pkt) == LDNS_RCODE_NXDOMAIN;
 	if (f->state == F_INIT) {
 		/* moved to a new name: a negative answer for it may be here */
-		if (dns_name_under(f->sname, f->cut.zone) &&
-		    (ldns_pkt_aa(pkt) || f->cut.forward)) {
-			if (ldns_pkt_get_rcode(pkt) == LDNS_RCODE_NXDOMAIN) {
+		if (dns_name_under(f->sname, f->cut.zone)) {
+			if (nx) {
 				take_negative(r, f, pkt, f->sname, true, now);
 				return;
 			}
@@ -1154,7 +1312,15 @@ take_answer(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 		}
 		return; /* resolve the target from the top */
 	}
-	if (ldns_pkt_aa(pkt) || f->cut.forward) {
+	/* no data of the type asked: NODATA from a server of the zone, AA
+	 * or not, with its SOA or with records of other types at the name
+	 * (an A to an AAAA question is dropped, not taken as breakage) */
+	if (nx) {
+		take_negative(r, f, pkt, f->sname, true, now);
+		return;
+	}
+	if (ldns_pkt_aa(pkt) || f->cut.forward ||
+	    find_soa(pkt, f, f->sname) != NULL || owns_records(an, f->sname)) {
 		take_negative(r, f, pkt, f->sname, false, now);
 		return;
 	}
@@ -1183,7 +1349,7 @@ handle_reply(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 {
 	ldns_pkt_rcode rc = ldns_pkt_get_rcode(pkt);
 	bool minimised =
-	    !dns_name_eq(f->sent_name, f->sname) || f->sent_type != f->qtype;
+	    !dns_name_eq(f->sent.name, f->sname) || f->sent.qtype != f->qtype;
 	bool upward;
 	const uint8_t *refz;
 	char why[96];
@@ -1225,27 +1391,29 @@ handle_reply(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 		take_forwarded(r, f, pkt, now);
 		return;
 	}
-	if (!ldns_pkt_aa(pkt)) {
-		refz = find_referral(pkt, f, &upward);
-		if (refz != NULL) {
-			take_referral(r, f, pkt, refz, now);
-			return;
-		}
-		if (ldns_rr_list_rr_count(ldns_pkt_answer(pkt)) == 0) {
-			server_bad(r, f, now, true,
-			    upward ? "upward referral"
-			           : "non-authoritative reply that is not a "
-			             "referral");
-			return;
-		}
+	ldns_rr_list *an = ldns_pkt_answer(pkt);
+	const uint8_t *asked = minimised ? f->sent.name : f->sname;
+	/* A negative answer carries the SOA, a referral never does: with an
+	 * SOA in the authority section, NS records there are not a
+	 * referral, whatever AA says. */
+	bool soa = find_soa(pkt, f, asked) != NULL;
+	bool data = owns_records(an, asked) ||
+	    find_dname(an, asked, f->cut.zone) != NULL;
+	if (!data && !soa && rc == LDNS_RCODE_NOERROR &&
+	    (refz = find_referral(pkt, f, &upward)) != NULL) {
+		/* a referral, with or without AA */
+		take_referral(r, f, pkt, refz, now);
+		return;
 	}
 	if (minimised) {
-		/* the minimised name is not a cut: ask one label more of the
-		 * same servers, or the full name after a CNAME */
-		if (ldns_rr_list_rr_count(ldns_pkt_answer(pkt)) > 0 &&
-		    ldns_rr_get_type(ldns_rr_list_rr(
-		        ldns_pkt_answer(pkt), 0)) == DNS_T_CNAME)
-			f->qmin_off = true;
+		/* The minimised name is not a cut (data, NODATA, an empty
+		 * non-terminal, AA or not): ask one label more of the same
+		 * servers, or the full name after a CNAME or DNAME. */
+		for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+			uint16_t t = ldns_rr_get_type(ldns_rr_list_rr(an, i));
+			if (t == DNS_T_CNAME || t == DNS_T_DNAME)
+				f->qmin_off = true;
+		}
 		f->qmin_extra++;
 		f->qmin_steps++;
 		stepf(r, now, TRACE_QMIN,
@@ -1253,12 +1421,25 @@ handle_reply(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 		f->state = F_RETRY_SAME;
 		return;
 	}
-	if (rc == LDNS_RCODE_NXDOMAIN &&
-	    ldns_rr_list_rr_count(ldns_pkt_answer(pkt)) == 0) {
+	if (data) {
+		take_answer(r, f, pkt, now);
+		return;
+	}
+	/* No data for the name: a negative answer from a server of the zone,
+	 * with AA or without (RFC 2308 and what the peers accept) */
+	if (rc == LDNS_RCODE_NXDOMAIN) {
 		take_negative(r, f, pkt, f->sname, true, now);
 		return;
 	}
-	take_answer(r, f, pkt, now);
+	if (soa || ldns_pkt_aa(pkt)) {
+		take_negative(r, f, pkt, f->sname, false, now);
+		return;
+	}
+	find_referral(pkt, f, &upward);
+	server_bad(r, f, now, true,
+	    upward ? "upward or sideways referral"
+	           : "non-authoritative reply that is neither an answer nor "
+	             "a referral");
 }
 
 enum iter_status
@@ -1288,28 +1469,39 @@ iter_reply(struct iter_req *r, const struct sockaddr *from, const uint8_t *pkt,
 			f->state = F_RETRY_SAME;
 			return ITER_ACCEPTED;
 		}
-		server_bad(r, f, now, false, "timeout");
+		if (ad->tries >= LIM_TRIES_PER_ADDR) {
+			server_bad(r, f, now, false,
+			    "timeout: given up on this address");
+		} else {
+			/* retransmit: this server again (its timeout doubled
+			 * by the infra cache) or another one, whichever the
+			 * choice favours; an untried one first */
+			struct trace_step *st = step(r, now, TRACE_TIMEOUT);
+			if (st != NULL) {
+				st->family = ad->family;
+				memcpy(st->addr, ad->ip, 16);
+				st->port = ad->port;
+				snprintf(st->detail, sizeof(st->detail),
+				    "timeout (try %u of %u): retransmit",
+				    ad->tries, LIM_TRIES_PER_ADDR);
+			}
+			f->state = F_QUERY;
+		}
 		return ITER_ACCEPTED;
 	}
-	/* the spoof check: source, ID, QR, one question, identical bytes */
-	if (from == NULL || !same_addr(from, ad, r->env->port) ||
-	    len < 12 + f->sent_qlen || pkt[0] != (f->sent_id >> 8) ||
-	    pkt[1] != (f->sent_id & 0xff) || !(pkt[2] & 0x80) || pkt[4] != 0 ||
-	    pkt[5] != 1 || memcmp(pkt + 12, f->sent_q, f->sent_qlen) != 0) {
-		if (from != NULL && same_addr(from, ad, r->env->port) &&
-		    len >= 12 + f->sent_qlen && pkt[0] == (f->sent_id >> 8) &&
-		    pkt[1] == (f->sent_id & 0xff) &&
-		    dns_name_eq(pkt + 12, f->sent_q))
+	/* the spoof check: the address and port the query went to, then
+	 * ID, QR, one question, the question byte for byte (msg.c) */
+	enum msg_match m = from == NULL || !same_addr(from, ad, r->env->port)
+	    ? MSG_MATCH_QUESTION
+	    : msg_match_reply(pkt, len, &f->sent);
+	if (m != MSG_MATCH_OK) {
+		if (m == MSG_MATCH_CASE)
 			f->case_mismatch = true;
 		r->ignored++;
 		stepf(r, now, TRACE_IGNORED, "reply ignored: %s",
 		    from == NULL || !same_addr(from, ad, r->env->port)
 		        ? "wrong source address or port"
-		        : len < 12 + f->sent_qlen ? "too short"
-		        : (pkt[0] != (f->sent_id >> 8) ||
-		              pkt[1] != (f->sent_id & 0xff))
-		        ? "wrong ID"
-		        : "question differs (name, case or type)");
+		        : msg_match_str(m));
 		return ITER_IGNORED;
 	}
 	r->waiting = false;
@@ -1331,11 +1523,17 @@ iter_reply(struct iter_req *r, const struct sockaddr *from, const uint8_t *pkt,
 	 * put the name back as it really is before parsing. */
 	uint8_t *copy = r->env->scratch->reply;
 	memcpy(copy, pkt, len);
-	memcpy(copy + 12, f->sent_name, f->sent_qlen - 4);
+	memcpy(copy + DNS_HDR_LEN, f->sent.name, f->sent.qlen - 4);
 	if (ldns_wire2pkt(&p, copy, len) != LDNS_STATUS_OK) {
 		server_bad(r, f, now, true, "malformed reply");
 		return ITER_ACCEPTED;
 	}
+	struct msg_scrub_stats sc;
+	if (msg_scrub(p, f->qclass, &sc) > 0 || sc.ttl_zeroed > 0)
+		stepf(r, now, TRACE_ANSWER,
+		    "scrubbed: %u of another class, %u with bad RDATA, %u "
+		    "duplicate(s) dropped; %u TTL(s) over 2^31 taken as 0",
+		    sc.wrong_class, sc.bad_rdata, sc.duplicates, sc.ttl_zeroed);
 	if (!f->no_edns &&
 	    inf.edns !=
 	        (ldns_pkt_edns(p) ? INFRA_EDNS_WORKS : INFRA_EDNS_BROKEN))
@@ -1377,6 +1575,20 @@ iter_free(struct iter_req *r)
 	trace_free(&r->trace);
 	free(r->res.rr);
 	free(r);
+}
+
+void
+iter_unreachable(struct iter_req *r, const char *why, struct iter_now clock)
+{
+	struct frame *f = &r->f[r->top];
+	char text[96];
+
+	if (!r->waiting || r->done)
+		return;
+	r->mono = clock.mono_ms;
+	r->waiting = false;
+	snprintf(text, sizeof(text), "unreachable: %s", why);
+	server_bad(r, f, clock.wall_ms, false, text);
 }
 
 void

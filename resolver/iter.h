@@ -65,6 +65,8 @@ struct iter_opts {
 	unsigned max_time_ms;
 	bool qname_minimisation;
 	bool use_0x20;
+	bool query_loopback; /**< may ask 127/8 and ::1 when delegations
+	                          point there (never 0/8, ::, multicast) */
 	uint32_t min_ttl, max_ttl,
 	    negative_ttl; /**< TTLs in answers, as the cache */
 };
@@ -149,6 +151,12 @@ enum iter_status iter_next(
  *  @return ITER_ACCEPTED or ITER_IGNORED (then keep waiting). */
 enum iter_status iter_reply(struct iter_req *r, const struct sockaddr *from,
     const uint8_t *pkt, size_t len, struct iter_now now);
+
+/** The last ITER_SEND could not reach its server at all (no route, ICMP
+ *  port unreachable, connection refused or reset): that address is not
+ *  asked again for this question, no retransmission. @p why names the
+ *  error, for the trace. */
+void iter_unreachable(struct iter_req *r, const char *why, struct iter_now now);
 
 /** Give up now (deadline in the driver, shutdown): result becomes SERVFAIL
  *  with @p reason. */

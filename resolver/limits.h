@@ -36,8 +36,12 @@
 #define LIM_UP_TIMEOUT_MS     800 /**< first try, before RTT is known */
 #define LIM_UP_TIMEOUT_MIN_MS 50
 #define LIM_UP_TIMEOUT_MAX_MS 3000
-#define LIM_INFRA_TTL         900 /**< s; infra-host-ttl */
-#define LIM_EXPLORE_PERMIL    50  /**< 1 in 20 picks explores (Knot epsilon) */
+/** Sends to one server address per zone cut before it is given up on: a
+ *  timeout is retried (with the server's backed-off timeout) unless the
+ *  address has had this many tries. */
+#define LIM_TRIES_PER_ADDR 3
+#define LIM_INFRA_TTL      900 /**< s; infra-host-ttl */
+#define LIM_EXPLORE_PERMIL 50  /**< 1 in 20 picks explores (Knot epsilon) */
 
 /* --- cache (config: cache.*) --- */
 #define LIM_CACHE_SIZE   (64u << 20) /**< config; bytes */

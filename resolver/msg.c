@@ -8,6 +8,8 @@
  */
 #include <string.h>
 
+#include <ldns/ldns.h>
+
 #include "resolver/limits.h"
 #include "resolver/msg.h"
 
@@ -287,4 +289,219 @@ msg_error_reply(uint8_t *out, size_t cap, const uint8_t *pkt,
 		}
 	}
 	return off;
+}
+
+/* ------------------------------------------------------------ upstream */
+
+size_t
+msg_build_query(uint8_t *out, size_t cap, const struct msg_query_spec *spec,
+    struct msg_sent *sent)
+{
+	size_t nl = dns_name_len(spec->name, LIM_NAME_MAX);
+	uint8_t *p = out;
+
+	if (nl == 0 || cap < DNS_HDR_LEN + nl + 4 + OPT_FIXED_LEN)
+		return 0;
+	memset(sent, 0, sizeof(*sent));
+	sent->id = dns_get16(spec->random);
+	memset(p, 0, DNS_HDR_LEN);
+	dns_put16(p, sent->id);
+	dns_put16(p + 2, spec->rd ? DNS_FLAG_RD : 0);
+	dns_put16(p + 4, 1);
+	dns_put16(p + 10, spec->edns ? 1 : 0);
+	p += DNS_HDR_LEN;
+	memcpy(p, spec->name, nl);
+	/* 0x20: a random case for each letter, one random bit each */
+	if (spec->use_0x20) {
+		for (size_t i = 0, b = 16; i < nl; i++, b++) {
+			uint8_t ch = p[i];
+			if (((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z') &&
+			    (spec->random[(b / 8) % 32] >> (b % 8)) & 1)
+				p[i] = ch ^ 0x20;
+		}
+	}
+	dns_put16(p + nl, spec->qtype);
+	dns_put16(p + nl + 2, spec->qclass);
+	memcpy(sent->q, p, nl + 4);
+	sent->qlen = nl + 4;
+	dns_name_lower(sent->name, spec->name);
+	sent->qtype = spec->qtype;
+	sent->qclass = spec->qclass;
+	sent->edns = spec->edns;
+	p += nl + 4;
+	if (spec->edns) {
+		p[0] = 0; /* root owner */
+		dns_put16(p + 1, DNS_T_OPT);
+		dns_put16(p + 3, LIM_EDNS_BUFSIZE);
+		p[5] = 0; /* extended rcode */
+		p[6] = 0; /* version */
+		dns_put16(p + 7, spec->do_bit ? DNS_EDNS_DO : 0);
+		dns_put16(p + 9, 0);
+		p += OPT_FIXED_LEN;
+	}
+	return (size_t)(p - out);
+}
+
+enum msg_match
+msg_match_reply(const uint8_t *pkt, size_t len, const struct msg_sent *sent)
+{
+	if (len < DNS_HDR_LEN + sent->qlen)
+		return MSG_MATCH_SHORT;
+	if (dns_get16(pkt) != sent->id)
+		return MSG_MATCH_ID;
+	if (!(dns_get16(pkt + 2) & DNS_FLAG_QR))
+		return MSG_MATCH_NOT_RESPONSE;
+	if (dns_get16(pkt + 4) != 1)
+		return MSG_MATCH_QDCOUNT;
+	if (memcmp(pkt + DNS_HDR_LEN, sent->q, sent->qlen) == 0)
+		return MSG_MATCH_OK;
+	if (dns_name_len(pkt + DNS_HDR_LEN, sent->qlen - 4) == sent->qlen - 4 &&
+	    dns_name_eq(pkt + DNS_HDR_LEN, sent->q) &&
+	    memcmp(pkt + DNS_HDR_LEN + sent->qlen - 4, sent->q + sent->qlen - 4,
+	        4) == 0)
+		return MSG_MATCH_CASE;
+	return MSG_MATCH_QUESTION;
+}
+
+const char *
+msg_match_str(enum msg_match m)
+{
+	switch (m) {
+	case MSG_MATCH_OK:
+		return "a reply to the query";
+	case MSG_MATCH_SHORT:
+		return "too short";
+	case MSG_MATCH_ID:
+		return "wrong ID";
+	case MSG_MATCH_NOT_RESPONSE:
+		return "not a response (QR clear)";
+	case MSG_MATCH_QDCOUNT:
+		return "not exactly one question";
+	case MSG_MATCH_CASE:
+		return "question differs in letter case (0x20)";
+	case MSG_MATCH_QUESTION:
+		return "question differs (name, type or class)";
+	}
+	return "?";
+}
+
+/* -------------------------------------------------------------- scrub */
+
+/* Does @p rr's RDATA have the form its type requires? (Types whose form
+ * resolverd does not rely on are left to ldns's parser.) */
+static bool
+rdata_sane(const ldns_rr *rr)
+{
+	size_t n = ldns_rr_rd_count(rr);
+	const ldns_rdf *f0 = n > 0 ? ldns_rr_rdf(rr, 0) : NULL;
+
+	switch (ldns_rr_get_type(rr)) {
+	case DNS_T_A:
+		return n == 1 && ldns_rdf_size(f0) == 4;
+	case DNS_T_AAAA:
+		return n == 1 && ldns_rdf_size(f0) == 16;
+	case DNS_T_NS:
+	case DNS_T_CNAME:
+	case DNS_T_DNAME:
+	case DNS_T_PTR:
+		return n == 1 && ldns_rdf_get_type(f0) == LDNS_RDF_TYPE_DNAME;
+	case DNS_T_SOA:
+		return n == 7;
+	case DNS_T_MX:
+		return n == 2;
+	default:
+		return true;
+	}
+}
+
+static bool
+same_rr(const ldns_rr *a, const ldns_rr *b)
+{
+	size_t n = ldns_rr_rd_count(a);
+
+	if (ldns_rr_get_type(a) != ldns_rr_get_type(b) ||
+	    ldns_rr_get_class(a) != ldns_rr_get_class(b) ||
+	    n != ldns_rr_rd_count(b) ||
+	    !dns_name_eq(ldns_rdf_data(ldns_rr_owner(a)),
+	        ldns_rdf_data(ldns_rr_owner(b))))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (ldns_rdf_compare(ldns_rr_rdf(a, i), ldns_rr_rdf(b, i)) != 0)
+			return false;
+	return true;
+}
+
+/* Scrub one section: a new list of what is kept; what is not is freed. */
+static ldns_rr_list *
+scrub_list(ldns_rr_list *in, uint16_t qclass, struct msg_scrub_stats *st,
+    unsigned *removed)
+{
+	ldns_rr_list *out = ldns_rr_list_new();
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(in); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(in, i);
+		bool drop = false;
+
+		if (ldns_rr_get_class(rr) != qclass) {
+			st->wrong_class++;
+			drop = true;
+		} else if (!rdata_sane(rr)) {
+			st->bad_rdata++;
+			drop = true;
+		} else {
+			for (size_t k = 0; k < ldns_rr_list_rr_count(out);
+			     k++) {
+				if (same_rr(rr, ldns_rr_list_rr(out, k))) {
+					st->duplicates++;
+					drop = true;
+					break;
+				}
+			}
+		}
+		if (drop) {
+			ldns_rr_free(rr);
+			(*removed)++;
+			continue;
+		}
+		if (ldns_rr_ttl(rr) > 0x7fffffffu) {
+			ldns_rr_set_ttl(rr, 0);
+			st->ttl_zeroed++;
+		}
+		if (!ldns_rr_list_push_rr(out, rr)) {
+			ldns_rr_free(rr); /* out of memory: one record lost */
+			(*removed)++;
+		}
+	}
+	return out;
+}
+
+unsigned
+msg_scrub(ldns_pkt *pkt, uint16_t qclass, struct msg_scrub_stats *st)
+{
+	ldns_rr_list *(*get[3])(const ldns_pkt *) = {
+	    ldns_pkt_answer, ldns_pkt_authority, ldns_pkt_additional};
+	void (*set[3])(ldns_pkt *, ldns_rr_list *) = {ldns_pkt_set_answer,
+	    ldns_pkt_set_authority, ldns_pkt_set_additional};
+	unsigned removed = 0;
+
+	memset(st, 0, sizeof(*st));
+	for (int s = 0; s < 3; s++) {
+		ldns_rr_list *in = get[s](pkt);
+		ldns_rr_list *out =
+		    in ? scrub_list(in, qclass, st, &removed) : NULL;
+		if (out == NULL)
+			continue; /* out of memory: keep the section as is */
+		/* the kept records moved to out, the others were freed */
+		ldns_rr_list_free(in);
+		set[s](pkt, out);
+	}
+	ldns_pkt_set_ancount(
+	    pkt, (uint16_t)ldns_rr_list_rr_count(ldns_pkt_answer(pkt)));
+	ldns_pkt_set_nscount(
+	    pkt, (uint16_t)ldns_rr_list_rr_count(ldns_pkt_authority(pkt)));
+	ldns_pkt_set_arcount(
+	    pkt, (uint16_t)ldns_rr_list_rr_count(ldns_pkt_additional(pkt)));
+	return removed;
 }

@@ -53,16 +53,16 @@ finish(struct up_query *u)
 	uv_close((uv_handle_t *)&u->h, on_close);
 }
 
-/* Report a timeout or error once, then close. */
+/* Report a timeout (@p err 0) or an error once, then close. */
 static void
-fail(struct up_query *u)
+fail(struct up_query *u, int err)
 {
 	if (u->done)
 		return;
 	up_cb cb = u->cb;
 	void *arg = u->arg;
 	finish(u);
-	cb(arg, NULL, NULL, 0);
+	cb(arg, NULL, NULL, 0, err);
 }
 
 static void
@@ -71,7 +71,7 @@ on_timer(uv_timer_t *t)
 	struct up_query *u = t->data;
 
 	u->stats->timeouts++;
-	fail(u);
+	fail(u, 0);
 }
 
 static void
@@ -90,18 +90,20 @@ udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 	struct up_query *u = h->data;
 
 	(void)buf;
-	if (u->done || n == 0 || from == NULL)
+	if (u->done)
 		return;
 	if (n < 0) {
 		/* ICMP port unreachable and the like: the server is not there
 		 */
 		u->stats->errors++;
-		fail(u);
+		fail(u, (int)n);
 		return;
 	}
+	if (n == 0 || from == NULL)
+		return;
 	if (flags & UV_UDP_PARTIAL)
 		return; /* larger than we asked for: not a reply of ours */
-	if (!u->cb(u->arg, from, u->in, (size_t)n))
+	if (!u->cb(u->arg, from, u->in, (size_t)n, 0))
 		finish(u);
 }
 
@@ -126,7 +128,7 @@ tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	if (n < 0) {
 		/* EOF or a reset before a reply was accepted */
 		u->stats->errors++;
-		fail(u);
+		fail(u, (int)n);
 		return;
 	}
 	u->inlen += (size_t)n;
@@ -137,8 +139,8 @@ tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		size_t want = (size_t)(u->in[0] << 8 | u->in[1]);
 		if (u->inlen < 2 + want)
 			return;
-		if (!u->cb(
-		        u->arg, (struct sockaddr *)&u->to, u->in + 2, want)) {
+		if (!u->cb(u->arg, (struct sockaddr *)&u->to, u->in + 2, want,
+		        0)) {
 			finish(u);
 			return;
 		}
@@ -154,7 +156,7 @@ tcp_written(uv_write_t *w, int status)
 
 	if (status < 0 && !u->done) {
 		u->stats->errors++;
-		fail(u);
+		fail(u, status);
 	}
 }
 
@@ -166,18 +168,21 @@ tcp_connected(uv_connect_t *c, int status)
 
 	if (u->done)
 		return;
-	if (status < 0 ||
-	    uv_read_start((uv_stream_t *)&u->h.tcp, tcp_alloc, tcp_read) < 0) {
+	if (status == 0)
+		status = uv_read_start(
+		    (uv_stream_t *)&u->h.tcp, tcp_alloc, tcp_read);
+	if (status < 0) {
 		u->stats->errors++;
-		fail(u);
+		fail(u, status);
 		return;
 	}
 	b = uv_buf_init((char *)u->out, (unsigned)u->outlen);
 	u->write.data = u;
-	if (uv_write(&u->write, (uv_stream_t *)&u->h.tcp, &b, 1, tcp_written) <
-	    0) {
+	status =
+	    uv_write(&u->write, (uv_stream_t *)&u->h.tcp, &b, 1, tcp_written);
+	if (status < 0) {
 		u->stats->errors++;
-		fail(u);
+		fail(u, status);
 	}
 }
 
@@ -197,10 +202,15 @@ start_udp(struct up_query *u, uv_loop_t *loop)
 	/* port 0: a fresh random ephemeral port for this query alone */
 	if ((rc = uv_udp_bind(&u->h.udp, (struct sockaddr *)&any, 0)) < 0)
 		return rc;
+	/* connected: the kernel passes on only datagrams from the server,
+	 * and reports its ICMP port unreachable at once (a server that is
+	 * not there costs no timeout, and no retransmissions) */
+	if ((rc = uv_udp_connect(&u->h.udp, (struct sockaddr *)&u->to)) < 0)
+		return rc;
 	if ((rc = uv_udp_recv_start(&u->h.udp, udp_alloc, udp_recv)) < 0)
 		return rc;
 	b = uv_buf_init((char *)u->out + 2, (unsigned)(u->outlen - 2));
-	rc = uv_udp_try_send(&u->h.udp, &b, 1, (struct sockaddr *)&u->to);
+	rc = uv_udp_try_send(&u->h.udp, &b, 1, NULL);
 	if (rc < 0)
 		return rc;
 	u->stats->udp_sent++;
@@ -227,11 +237,12 @@ start_tcp(struct up_query *u, uv_loop_t *loop)
 
 struct up_query *
 up_send(uv_loop_t *loop, const struct iter_action *a, up_cb cb, void *arg,
-    struct up_stats *stats)
+    struct up_stats *stats, int *err)
 {
 	struct up_query *u = calloc(1, sizeof(*u));
 	int rc;
 
+	*err = UV_ENOMEM;
 	if (u == NULL)
 		return NULL;
 	u->in = malloc(a->tcp ? 2 + 65535 : UP_UDP_BUF);
@@ -266,6 +277,7 @@ up_send(uv_loop_t *loop, const struct iter_action *a, up_cb cb, void *arg,
 	rc = u->tcp ? start_tcp(u, loop) : start_udp(u, loop);
 	if (rc < 0) {
 		stats->errors++;
+		*err = rc;
 		u->done = true;
 		uv_close((uv_handle_t *)&u->timer, on_close);
 		if (u->open > 1)
@@ -274,6 +286,7 @@ up_send(uv_loop_t *loop, const struct iter_action *a, up_cb cb, void *arg,
 	}
 	uv_timer_start(
 	    &u->timer, on_timer, a->timeout_ms ? a->timeout_ms : 1, 0);
+	*err = 0;
 	return u;
 }
 

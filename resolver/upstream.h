@@ -27,13 +27,16 @@
 struct up_query;
 
 /**
- * Called for each datagram (or the TCP reply) with its source, and once with
- * @p pkt NULL on timeout or error. For a datagram, return true to keep
- * waiting (the reply was not accepted), false to end the exchange. After the
- * NULL call, or a false return, the exchange is gone.
+ * Called for each datagram (or TCP message) with its source, and once with
+ * @p pkt NULL when the exchange ends without an accepted reply: @p err 0
+ * for a timeout, a negative errno-style code (libuv's) when the socket
+ * failed (ICMP port unreachable, a reset, no route). For a datagram,
+ * return true to keep waiting (the reply was not accepted), false to end
+ * the exchange. After the NULL call, or a false return, the exchange is
+ * gone.
  */
-typedef bool (*up_cb)(
-    void *arg, const struct sockaddr *from, const uint8_t *pkt, size_t len);
+typedef bool (*up_cb)(void *arg, const struct sockaddr *from,
+    const uint8_t *pkt, size_t len, int err);
 
 struct up_stats {
 	uint64_t udp_sent, tcp_sent;
@@ -43,9 +46,9 @@ struct up_stats {
 };
 
 /** Start an exchange for @p a. @return the exchange, or NULL if it could
- *  not start (the caller treats that as a timeout). */
+ *  not start (then *err says why: libuv's negative code). */
 struct up_query *up_send(uv_loop_t *loop, const struct iter_action *a, up_cb cb,
-    void *arg, struct up_stats *stats);
+    void *arg, struct up_stats *stats, int *err);
 
 /** No more callbacks; close and free. */
 void up_cancel(struct up_query *u);

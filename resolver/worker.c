@@ -102,6 +102,7 @@ opts_from_cfg(struct iter_opts *o, const struct cfg *c)
 	o->max_time_ms = c->limits.max_time_ms;
 	o->qname_minimisation = c->qname_minimisation;
 	o->use_0x20 = true;
+	o->query_loopback = c->query_loopback;
 	o->min_ttl = c->cache.min_ttl;
 	o->max_ttl = c->cache.max_ttl;
 	o->negative_ttl = c->cache.negative_ttl;
@@ -369,15 +370,18 @@ on_deadline(uv_timer_t *t)
 }
 
 static bool
-on_upstream(
-    void *arg, const struct sockaddr *from, const uint8_t *pkt, size_t len)
+on_upstream(void *arg, const struct sockaddr *from, const uint8_t *pkt,
+    size_t len, int err)
 {
 	struct wreq *wr = arg;
 	struct worker *w = wr->w;
-	enum iter_status st;
+	enum iter_status st = ITER_ACCEPTED;
 
 	uv_update_time(w->loop);
-	st = iter_reply(wr->it, from, pkt, len, now_pair(w));
+	if (err < 0)
+		iter_unreachable(wr->it, uv_strerror(err), now_pair(w));
+	else
+		st = iter_reply(wr->it, from, pkt, len, now_pair(w));
 	if (pkt != NULL && st == ITER_IGNORED)
 		return true; /* keep waiting for the genuine reply */
 	wr->up = NULL;       /* the exchange ends when we return false */
@@ -390,6 +394,7 @@ drive(struct wreq *wr)
 {
 	struct worker *w = wr->w;
 	struct iter_action a;
+	int err;
 
 	for (unsigned i = 0; i < LIM_ITER_STEPS; i++) {
 		if (w->closing)
@@ -398,11 +403,11 @@ drive(struct wreq *wr)
 			finish(wr);
 			return;
 		}
-		wr->up = up_send(w->loop, &a, on_upstream, wr, &w->up);
+		wr->up = up_send(w->loop, &a, on_upstream, wr, &w->up, &err);
 		if (wr->up != NULL)
 			return;
-		/* could not even send: the same as a timeout */
-		iter_reply(wr->it, NULL, NULL, 0, now_pair(w));
+		/* could not even send (no route, no memory) */
+		iter_unreachable(wr->it, uv_strerror(err), now_pair(w));
 	}
 	iter_abort(
 	    wr->it, now_pair(w), "internal: too many immediate failures");

@@ -79,7 +79,8 @@ class Daemon:
         self.log = tmp_path / "resolverd.log"
         self.conf = tmp_path / "resolverd.yaml"
         self.hints = hints or blackhole_hints(tmp_path)
-        hints_line = f"root_hints: {self.hints}\n"
+        # the lab is on loopback: the daemon may ask it
+        hints_line = f"root_hints: {self.hints}\nquery_loopback: true\n"
         self.conf.write_text(
             f"listen:\n  - 127.0.0.1@{self.port}\n"
             f"{hints_line}"

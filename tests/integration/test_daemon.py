@@ -99,6 +99,7 @@ def write_conf(d, extra):
     d.conf.write_text(
         f"listen:\n  - 127.0.0.1@{d.port}\n"
         f"root_hints: {d.hints}\n"
+        f"query_loopback: true\n"
         f"control_socket: {d.ctl}\n"
         f"workers: 1\n"
         f"log:\n  level: debug\n  dest: stderr\n" + extra)
