@@ -1,5 +1,8 @@
 """Shared fixtures for the integration tests: the lab (a real DNS hierarchy
-on 127.53.0.0/16, served by NSD) and resolverd daemons on free ports.
+on NET.0.0/16, served by NSD; NET is $LAB_NET, default 127.53) and resolverd
+daemons on free ports. Tests never write a lab address literally: they use
+lab_addr("10.1") (NET.10.1), NET, NET_RE (NET as a regular expression) and
+REV_ZONE (the lab's reverse zone, 53.127.in-addr.arpa for 127.53).
 
 Every process a fixture starts, it stops, even when a test fails."""
 import os
@@ -7,6 +10,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -17,8 +21,19 @@ BUILD = ROOT / os.environ.get("RESOLVERD_BUILD", "build")
 RESOLVERD = BUILD / "resolverd"
 RESOLVERCTL = BUILD / "resolverctl"
 LAB = ROOT / "tools" / "lab"
-LAB_RUN = Path(os.environ.get("LAB_DIR", LAB / "run"))
+sys.path.insert(0, str(LAB))
+import labnet  # noqa: E402  (tools/lab/labnet.py: the one definition of the net)
+
+NET = labnet.net()
+NET_RE = re.escape(NET)
+REV_ZONE = labnet.rev_zone()
+LAB_RUN = labnet.run_dir()
 HINTS = LAB_RUN / "root.hints"
+
+
+def lab_addr(suffix):
+    """The lab address NET.suffix: lab_addr("10.1") is 127.53.10.1 by default."""
+    return labnet.addr(suffix)
 
 
 def free_port():
@@ -54,7 +69,7 @@ def lab():
         subprocess.run([str(LAB / "stop")], timeout=60)
 
 
-BLACKHOLE = "127.53.255.254"
+BLACKHOLE = lab_addr("255.254")
 
 
 def blackhole_hints(directory):

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import RESOLVERD
+from conftest import RESOLVERD, NET
 
 EXIT_CONFIG = 2
 
@@ -114,7 +114,7 @@ def test_missing_config_file_without_check(tmp_path):
 def test_check_prints_effective_config(conf, tmp_path):
     hints = tmp_path / "root.hints"
     hints.write_text(".\t3600000\tNS\tA.ROOT-SERVERS.NET.\n"
-                     "A.ROOT-SERVERS.NET.\t3600000\tA\t127.53.0.1\n")
+                     f"A.ROOT-SERVERS.NET.\t3600000\tA\t{NET}.0.1\n")
     path = conf("listen:\n  - 127.0.0.1@5353\n  - \"::1@5354\"\n"
                 f"root_hints: {hints}\n"
                 "access: [192.0.2.0/24]\n"

@@ -1,4 +1,4 @@
-"""The lab itself: walk the private hierarchy on 127.53.0.0/16 by hand with dig
+"""The lab itself: walk the private hierarchy on NET.0.0/16 by hand with dig
 (+norec, straight to each server) and check every case the resolver tests rely
 on. The scripted (hostile) server is probed with raw sockets + dnspython so the
 bad first replies are visible. No resolverd needed.
@@ -19,10 +19,10 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from conftest import LAB, dig
+from conftest import LAB, dig, NET, REV_ZONE, lab_addr
 
 PORT = 53
-ROOT_A, ROOT_B = "127.53.0.1", "127.53.0.2"
+ROOT_A, ROOT_B = lab_addr("0.1"), lab_addr("0.2")
 
 
 def q(server, *args, time_s=2):
@@ -64,13 +64,13 @@ def test_root_ns_with_glue(lab, root):
 
 
 ROOT_REFERRALS = [
-    ("www.example.com", "com.", {"a.gtld-servers.net.": "127.53.1.1",
-                                 "b.gtld-servers.net.": "127.53.1.2"}),
-    ("www.example.net", "net.", {"a.gtld-servers.net.": "127.53.1.1",
-                                 "b.gtld-servers.net.": "127.53.1.2"}),
-    ("www.example.org", "org.", {"ns1.nic.org.": "127.53.2.1"}),
-    ("www.glueless.test", "test.", {"ns1.nic.test.": "127.53.3.1"}),
-    ("1.200.53.127.in-addr.arpa", "arpa.", {"ns1.nic.arpa.": "127.53.4.1"}),
+    ("www.example.com", "com.", {"a.gtld-servers.net.": lab_addr("1.1"),
+                                 "b.gtld-servers.net.": lab_addr("1.2")}),
+    ("www.example.net", "net.", {"a.gtld-servers.net.": lab_addr("1.1"),
+                                 "b.gtld-servers.net.": lab_addr("1.2")}),
+    ("www.example.org", "org.", {"ns1.nic.org.": lab_addr("2.1")}),
+    ("www.glueless.test", "test.", {"ns1.nic.test.": lab_addr("3.1")}),
+    (f"1.200.{REV_ZONE}", "arpa.", {"ns1.nic.arpa.": lab_addr("4.1")}),
 ]
 
 
@@ -87,30 +87,30 @@ def test_root_referrals(lab, root, qname, cut, servers):
 
 
 # ------------------------------------------------------ TLD referrals ----
-EX_COM = {"ns1.example.com.": "127.53.10.1", "ns2.example.com.": "127.53.10.2"}
+EX_COM = {"ns1.example.com.": lab_addr("10.1"), "ns2.example.com.": lab_addr("10.2")}
 TLD_REFERRALS = [
     # server, qname, cut, {ns: glue addr or None}
-    ("127.53.1.1", "www.example.com", "example.com.", EX_COM),
-    ("127.53.1.2", "www.example.com", "example.com.", EX_COM),
-    ("127.53.1.1", "www.example.net", "example.net.", {"ns1.example.net.": "127.53.12.1"}),
-    ("127.53.1.2", "a.root-servers.net", "root-servers.net.",
+    (lab_addr("1.1"), "www.example.com", "example.com.", EX_COM),
+    (lab_addr("1.2"), "www.example.com", "example.com.", EX_COM),
+    (lab_addr("1.1"), "www.example.net", "example.net.", {"ns1.example.net.": lab_addr("12.1")}),
+    (lab_addr("1.2"), "a.root-servers.net", "root-servers.net.",
      {"a.root-servers.net.": ROOT_A, "b.root-servers.net.": ROOT_B}),
-    ("127.53.2.1", "www.example.org", "example.org.", {"ns1.example.org.": "127.53.11.1"}),
-    ("127.53.3.1", "www.glueless.test", "glueless.test.",
+    (lab_addr("2.1"), "www.example.org", "example.org.", {"ns1.example.org.": lab_addr("11.1")}),
+    (lab_addr("3.1"), "www.glueless.test", "glueless.test.",
      {"ns1.example.net.": None, "ns2.example.net.": None}),
-    ("127.53.3.1", "www.leaf.sub.deep.test", "deep.test.", {"ns1.deep.test.": "127.53.13.1"}),
-    ("127.53.13.1", "www.leaf.sub.deep.test", "sub.deep.test.",
-     {"ns1.sub.deep.test.": "127.53.13.2"}),
-    ("127.53.13.2", "www.leaf.sub.deep.test", "leaf.sub.deep.test.",
-     {"ns1.leaf.sub.deep.test.": "127.53.13.3"}),
-    ("127.53.3.1", "www.lame.test", "lame.test.",
-     {"ns1.lame.test.": "127.53.14.1", "ns2.lame.test.": "127.53.14.2",
-      "ns3.lame.test.": "127.53.14.3"}),
-    ("127.53.3.1", "www.slow.test", "slow.test.",
-     {"ns1.slow.test.": "127.53.15.1", "ns2.slow.test.": "127.53.15.2"}),
-    ("127.53.3.1", "ok.evil.test", "evil.test.", {"ns1.evil.test.": "127.53.17.1"}),
-    ("127.53.3.1", "n0.bulk.test", "bulk.test.", {"ns1.bulk.test.": "127.53.18.1"}),
-    ("127.53.4.1", "1.200.53.127.in-addr.arpa", "53.127.in-addr.arpa.",
+    (lab_addr("3.1"), "www.leaf.sub.deep.test", "deep.test.", {"ns1.deep.test.": lab_addr("13.1")}),
+    (lab_addr("13.1"), "www.leaf.sub.deep.test", "sub.deep.test.",
+     {"ns1.sub.deep.test.": lab_addr("13.2")}),
+    (lab_addr("13.2"), "www.leaf.sub.deep.test", "leaf.sub.deep.test.",
+     {"ns1.leaf.sub.deep.test.": lab_addr("13.3")}),
+    (lab_addr("3.1"), "www.lame.test", "lame.test.",
+     {"ns1.lame.test.": lab_addr("14.1"), "ns2.lame.test.": lab_addr("14.2"),
+      "ns3.lame.test.": lab_addr("14.3")}),
+    (lab_addr("3.1"), "www.slow.test", "slow.test.",
+     {"ns1.slow.test.": lab_addr("15.1"), "ns2.slow.test.": lab_addr("15.2")}),
+    (lab_addr("3.1"), "ok.evil.test", "evil.test.", {"ns1.evil.test.": lab_addr("17.1")}),
+    (lab_addr("3.1"), "n0.bulk.test", "bulk.test.", {"ns1.bulk.test.": lab_addr("18.1")}),
+    (lab_addr("4.1"), f"1.200.{REV_ZONE}", f"{REV_ZONE}.",
      {"ns1.rev.test.": None}),
 ]
 
@@ -132,42 +132,42 @@ def test_referrals_below_root(lab, server, qname, cut, servers):
 
 
 def test_arpa_serves_in_addr_arpa(lab):
-    a = q("127.53.4.1", "in-addr.arpa", "SOA")
+    a = q(lab_addr("4.1"), "in-addr.arpa", "SOA")
     assert a.status == "NOERROR" and "aa" in a.flags and a.rdatas("SOA")
 
 
 def test_glueless_ns_names_resolve(lab):
     """ns1/ns2.example.net and ns1.rev.test get their addresses from their own zones."""
-    assert q("127.53.12.1", "ns1.example.net", "A").rdatas("A") == ["127.53.12.1"]
-    assert q("127.53.12.1", "ns2.example.net", "A").rdatas("A") == ["127.53.12.2"]
-    a = q("127.53.3.1", "ns1.rev.test", "A")
-    assert "aa" in a.flags and a.rdatas("A") == ["127.53.16.1"]
+    assert q(lab_addr("12.1"), "ns1.example.net", "A").rdatas("A") == [lab_addr("12.1")]
+    assert q(lab_addr("12.1"), "ns2.example.net", "A").rdatas("A") == [lab_addr("12.2")]
+    a = q(lab_addr("3.1"), "ns1.rev.test", "A")
+    assert "aa" in a.flags and a.rdatas("A") == [lab_addr("16.1")]
 
 
 # ---------------------------------------------------------- leaf data ----
 LEAF = [
     # server, qname, type, expected rdata (sorted)
-    ("127.53.10.1", "www.example.com", "A", ["127.53.200.1"]),
-    ("127.53.10.2", "www.example.com", "A", ["127.53.200.1"]),
-    ("127.53.10.1", "www.example.com", "AAAA", ["fd53::1"]),
-    ("127.53.10.1", "example.com", "MX", ["10 mail.example.com."]),
-    ("127.53.10.1", "mail.example.com", "A", ["127.53.200.5"]),
-    ("127.53.10.1", "txt.example.com", "TXT", ['"hello lab"']),
-    ("127.53.10.1", "_sip._udp.example.com", "SRV", ["10 5 5060 sip.example.com."]),
-    ("127.53.10.1", "sip.example.com", "A", ["127.53.200.6"]),
-    ("127.53.10.1", "anything.wild.example.com", "A", ["127.53.200.9"]),
-    ("127.53.10.1", "x-y-z.wild.example.com", "A", ["127.53.200.9"]),
-    ("127.53.11.1", "www.example.org", "A", ["127.53.200.2"]),
-    ("127.53.12.1", "www.example.net", "A", ["127.53.200.10"]),
-    ("127.53.12.1", "www.glueless.test", "A", ["127.53.200.3"]),
-    ("127.53.12.2", "www.glueless.test", "A", ["127.53.200.3"]),
-    ("127.53.13.3", "www.leaf.sub.deep.test", "A", ["127.53.200.4"]),
-    ("127.53.14.3", "www.lame.test", "A", ["127.53.200.11"]),
-    ("127.53.15.2", "www.slow.test", "A", ["127.53.200.12"]),
-    ("127.53.16.1", "1.200.53.127.in-addr.arpa", "PTR", ["www.example.com."]),
-    ("127.53.16.1", "2.200.53.127.in-addr.arpa", "PTR", ["www.example.org."]),
-    ("127.53.16.1", "1.0.53.127.in-addr.arpa", "PTR", ["a.root-servers.net."]),
-    ("127.53.0.1", "a.root-servers.net", "A", [ROOT_A]),
+    (lab_addr("10.1"), "www.example.com", "A", [lab_addr("200.1")]),
+    (lab_addr("10.2"), "www.example.com", "A", [lab_addr("200.1")]),
+    (lab_addr("10.1"), "www.example.com", "AAAA", ["fd53::1"]),
+    (lab_addr("10.1"), "example.com", "MX", ["10 mail.example.com."]),
+    (lab_addr("10.1"), "mail.example.com", "A", [lab_addr("200.5")]),
+    (lab_addr("10.1"), "txt.example.com", "TXT", ['"hello lab"']),
+    (lab_addr("10.1"), "_sip._udp.example.com", "SRV", ["10 5 5060 sip.example.com."]),
+    (lab_addr("10.1"), "sip.example.com", "A", [lab_addr("200.6")]),
+    (lab_addr("10.1"), "anything.wild.example.com", "A", [lab_addr("200.9")]),
+    (lab_addr("10.1"), "x-y-z.wild.example.com", "A", [lab_addr("200.9")]),
+    (lab_addr("11.1"), "www.example.org", "A", [lab_addr("200.2")]),
+    (lab_addr("12.1"), "www.example.net", "A", [lab_addr("200.10")]),
+    (lab_addr("12.1"), "www.glueless.test", "A", [lab_addr("200.3")]),
+    (lab_addr("12.2"), "www.glueless.test", "A", [lab_addr("200.3")]),
+    (lab_addr("13.3"), "www.leaf.sub.deep.test", "A", [lab_addr("200.4")]),
+    (lab_addr("14.3"), "www.lame.test", "A", [lab_addr("200.11")]),
+    (lab_addr("15.2"), "www.slow.test", "A", [lab_addr("200.12")]),
+    (lab_addr("16.1"), f"1.200.{REV_ZONE}", "PTR", ["www.example.com."]),
+    (lab_addr("16.1"), f"2.200.{REV_ZONE}", "PTR", ["www.example.org."]),
+    (lab_addr("16.1"), f"1.0.{REV_ZONE}", "PTR", ["a.root-servers.net."]),
+    (lab_addr("0.1"), "a.root-servers.net", "A", [ROOT_A]),
 ]
 
 
@@ -181,67 +181,67 @@ def test_leaf_answers(lab, server, qname, qtype, want):
 
 
 def test_leaf_ttls(lab):
-    a = q("127.53.10.1", "www.example.com", "A")
+    a = q(lab_addr("10.1"), "www.example.com", "A")
     assert a.rrs("ANSWER")[0][1] == "300"
-    a = q("127.53.10.1", "short.example.com", "A")
-    assert a.rdatas("A") == ["127.53.200.7"] and a.rrs("ANSWER")[0][1] == "5"
+    a = q(lab_addr("10.1"), "short.example.com", "A")
+    assert a.rdatas("A") == [lab_addr("200.7")] and a.rrs("ANSWER")[0][1] == "5"
 
 
 def test_nxdomain_with_soa(lab):
-    a = q("127.53.10.1", "nope.example.com", "A")
+    a = q(lab_addr("10.1"), "nope.example.com", "A")
     assert a.status == "NXDOMAIN" and "aa" in a.flags and not a.rrs("ANSWER")
     soa = [r for r in a.rrs("AUTHORITY") if r[3] == "SOA"]
     assert len(soa) == 1 and soa[0][0] == "example.com."
     # SOA TTL is 600 and MINIMUM 300: the negative TTL is the lesser (RFC 2308)
     assert soa[0][1] == "300" and soa[0][-1] == "300"
-    full = q("127.53.10.1", "example.com", "SOA")
+    full = q(lab_addr("10.1"), "example.com", "SOA")
     assert full.rrs("ANSWER")[0][1] == "600"
 
 
 def test_nodata_with_soa(lab):
-    a = q("127.53.10.1", "mail.example.com", "AAAA")
+    a = q(lab_addr("10.1"), "mail.example.com", "AAAA")
     assert a.status == "NOERROR" and "aa" in a.flags and not a.rrs("ANSWER")
     soa = [r for r in a.rrs("AUTHORITY") if r[3] == "SOA"]
     assert len(soa) == 1 and soa[0][0] == "example.com." and soa[0][1] == "300"
 
 
 def test_cname_chain_in_zone(lab):
-    a = q("127.53.10.1", "c1.example.com", "A")
+    a = q(lab_addr("10.1"), "c1.example.com", "A")
     assert a.status == "NOERROR" and "aa" in a.flags
     got = [(r[0], r[3], r[4]) for r in a.rrs("ANSWER")]
     assert got == [("c1.example.com.", "CNAME", "c2.example.com."),
                    ("c2.example.com.", "CNAME", "www.example.com."),
-                   ("www.example.com.", "A", "127.53.200.1")]
+                   ("www.example.com.", "A", lab_addr("200.1"))]
 
 
 @pytest.mark.parametrize("name,target", [("cross", "www.example.org."),
                                          ("crossnx", "nope.example.org.")])
 def test_cname_across_zones(lab, name, target):
-    a = q("127.53.10.1", f"{name}.example.com", "A")
+    a = q(lab_addr("10.1"), f"{name}.example.com", "A")
     assert a.status == "NOERROR" and "aa" in a.flags
     assert [(r[0], r[3], r[4]) for r in a.rrs("ANSWER")] == [
         (f"{name}.example.com.", "CNAME", target)]
     # and the targets, at example.org's server
-    t = q("127.53.11.1", target, "A")
+    t = q(lab_addr("11.1"), target, "A")
     if name == "cross":
-        assert t.rdatas("A") == ["127.53.200.2"]
+        assert t.rdatas("A") == [lab_addr("200.2")]
     else:
         assert t.status == "NXDOMAIN" and t.rdatas("SOA", "AUTHORITY")
 
 
 def test_cname_loop(lab):
-    a = q("127.53.10.1", "loop1.example.com", "A")
+    a = q(lab_addr("10.1"), "loop1.example.com", "A")
     got = {(r[0], r[4]) for r in a.rrs("ANSWER") if r[3] == "CNAME"}
     assert ("loop1.example.com.", "loop2.example.com.") in got
     assert not a.rdatas("A")
-    b = q("127.53.10.1", "loop2.example.com", "CNAME")
+    b = q(lab_addr("10.1"), "loop2.example.com", "CNAME")
     assert b.rdatas("CNAME") == ["loop1.example.com."]
 
 
 def test_big_txt_tc_over_udp_full_over_tcp(lab):
-    a = q("127.53.10.1", "big.example.com", "TXT", "+bufsize=1232", "+ignore")
+    a = q(lab_addr("10.1"), "big.example.com", "TXT", "+bufsize=1232", "+ignore")
     assert a.status == "NOERROR" and "tc" in a.flags, a
-    t = q("127.53.10.1", "big.example.com", "TXT", "+tcp")
+    t = q(lab_addr("10.1"), "big.example.com", "TXT", "+tcp")
     assert "tc" not in t.flags and len(t.rdatas("TXT")) == 12
     size = int(t.text.split("MSG SIZE  rcvd: ")[1].split()[0])
     assert 1232 < size < 4000
@@ -249,13 +249,13 @@ def test_big_txt_tc_over_udp_full_over_tcp(lab):
 
 # --------------------------------------------------------------- lame ----
 def test_lame_servers(lab):
-    a = q("127.53.14.1", "www.lame.test", "A")
+    a = q(lab_addr("14.1"), "www.lame.test", "A")
     assert a.status == "REFUSED" and not a.rrs("ANSWER")
-    a = q("127.53.14.1", "lame.test", "SOA")
+    a = q(lab_addr("14.1"), "lame.test", "SOA")
     assert a.status == "REFUSED"
-    silent = q("127.53.14.2", "www.lame.test", "A", time_s=1)
+    silent = q(lab_addr("14.2"), "www.lame.test", "A", time_s=1)
     assert silent.status is None and silent.rc != 0
-    good = q("127.53.14.3", "lame.test", "NS")
+    good = q(lab_addr("14.3"), "lame.test", "NS")
     assert "aa" in good.flags and ns_of(good, "ANSWER") == [
         "ns1.lame.test.", "ns2.lame.test.", "ns3.lame.test."]
 
@@ -263,16 +263,16 @@ def test_lame_servers(lab):
 # --------------------------------------------------------------- slow ----
 def test_slow_server(lab):
     t = time.monotonic()
-    a = q("127.53.15.1", "www.slow.test", "A", time_s=4)
+    a = q(lab_addr("15.1"), "www.slow.test", "A", time_s=4)
     took = time.monotonic() - t
     assert took >= 1.4, took
-    assert "aa" in a.flags and a.rdatas("A") == ["127.53.200.12"]
+    assert "aa" in a.flags and a.rdatas("A") == [lab_addr("200.12")]
     t = time.monotonic()
-    b = q("127.53.15.2", "www.slow.test", "A")
+    b = q(lab_addr("15.2"), "www.slow.test", "A")
     assert time.monotonic() - t < 1.0
     assert b.rdatas("A") == a.rdatas("A")
-    assert ns_of(q("127.53.15.1", "slow.test", "NS", time_s=4), "ANSWER") == \
-        ns_of(q("127.53.15.2", "slow.test", "NS"), "ANSWER") == ["ns1.slow.test.", "ns2.slow.test."]
+    assert ns_of(q(lab_addr("15.1"), "slow.test", "NS", time_s=4), "ANSWER") == \
+        ns_of(q(lab_addr("15.2"), "slow.test", "NS"), "ANSWER") == ["ns1.slow.test.", "ns2.slow.test."]
 
 
 def test_slow_server_answers_in_parallel(lab):
@@ -281,7 +281,7 @@ def test_slow_server_answers_in_parallel(lab):
 
     def one(i):
         m = dns.message.make_query("www.slow.test", "A")
-        res.append(dns.query.udp(m, "127.53.15.1", port=PORT, timeout=4))
+        res.append(dns.query.udp(m, lab_addr("15.1"), port=PORT, timeout=4))
 
     t = time.monotonic()
     th = [threading.Thread(target=one, args=(i,)) for i in range(5)]
@@ -293,8 +293,8 @@ def test_slow_server_answers_in_parallel(lab):
 
 
 # ------------------------------------------------- scripted (evil) -------
-EVIL = "127.53.17.1"
-EVIL_ALT = "127.53.17.2"
+EVIL = lab_addr("17.1")
+EVIL_ALT = lab_addr("17.2")
 
 
 def udp_collect(qname, qtype="A", server=EVIL, want=None, window=0.3, edns=True):
@@ -329,7 +329,7 @@ def test_evil_ok(lab):
     m, got = udp_collect("ok.evil.test")
     assert len(got) == 1
     r = dns.message.from_wire(got[0][2])
-    assert r.id == m.id and r.flags & dns.flags.AA and addrs(r) == ["127.53.200.20"]
+    assert r.id == m.id and r.flags & dns.flags.AA and addrs(r) == [lab_addr("200.20")]
     assert r.answer[0].ttl == 300
     assert r.edns == 0 and r.payload == 1232
 
@@ -337,7 +337,7 @@ def test_evil_ok(lab):
 def test_evil_edns_echo(lab):
     _, got = udp_collect("ok.evil.test", edns=False)
     r = dns.message.from_wire(got[0][2])
-    assert r.edns == -1 and addrs(r) == ["127.53.200.20"]
+    assert r.edns == -1 and addrs(r) == [lab_addr("200.20")]
 
 
 def test_evil_poison(lab):
@@ -345,7 +345,7 @@ def test_evil_poison(lab):
     assert len(got) == 1
     r = dns.message.from_wire(got[0][2])
     ans = {(rr.name.to_text().lower(), rd.to_text()) for rr in r.answer for rd in rr}
-    assert ans == {("poison.evil.test.", "127.53.200.21"), ("www.example.com.", "6.6.6.6")}
+    assert ans == {("poison.evil.test.", lab_addr("200.21")), ("www.example.com.", "6.6.6.6")}
     auth = {(rr.name.to_text(), rr.rdtype, rd.to_text()) for rr in r.authority for rd in rr}
     assert auth == {("com.", dns.rdatatype.NS, "ns.evil.test.")}
     add = {(rr.name.to_text(), rd.to_text()) for rr in r.additional for rd in rr}
@@ -357,7 +357,7 @@ def test_evil_wrong_id(lab):
     assert len(got) == 2, got
     first, second = (dns.message.from_wire(g[2]) for g in got)
     assert first.id != m.id and addrs(first) == ["6.6.6.6"]
-    assert second.id == m.id and addrs(second) == ["127.53.200.22"]
+    assert second.id == m.id and addrs(second) == [lab_addr("200.22")]
     assert got[1][0] - got[0][0] >= 0.03
 
 
@@ -367,7 +367,7 @@ def test_evil_wrong_source(lab):
     (t1, src1, w1), (t2, src2, w2) = got
     assert src1 == (EVIL_ALT, PORT) and addrs(dns.message.from_wire(w1)) == ["6.6.6.6"]
     r = dns.message.from_wire(w2)
-    assert src2 == (EVIL, PORT) and r.id == m.id and addrs(r) == ["127.53.200.23"]
+    assert src2 == (EVIL, PORT) and r.id == m.id and addrs(r) == [lab_addr("200.23")]
     assert t2 - t1 >= 0.03
 
 
@@ -381,7 +381,7 @@ def test_evil_wrong_case(lab, asked, bad):
     assert first.id == m.id and first.question[0].name.to_text() == bad
     assert addrs(first) == ["6.6.6.6"]
     assert second.id == m.id and second.question[0].name.to_text() == asked
-    assert addrs(second) == ["127.53.200.24"]
+    assert addrs(second) == [lab_addr("200.24")]
 
 
 def test_evil_garbage(lab):
@@ -410,9 +410,9 @@ def test_evil_other_names(lab):
     assert a.status == "REFUSED"
 
 
-@pytest.mark.parametrize("name,addr", [("ok", "127.53.200.20"), ("wrongid", "127.53.200.22"),
-                                       ("wrongsrc", "127.53.200.23"),
-                                       ("wrongcase", "127.53.200.24")])
+@pytest.mark.parametrize("name,addr", [("ok", lab_addr("200.20")), ("wrongid", lab_addr("200.22")),
+                                       ("wrongsrc", lab_addr("200.23")),
+                                       ("wrongcase", lab_addr("200.24"))])
 def test_evil_tcp(lab, name, addr):
     m = dns.message.make_query(f"{name}.evil.test", "A", use_edns=0)
     r = dns.query.tcp(m, EVIL, port=PORT, timeout=2)
@@ -424,13 +424,13 @@ def test_evil_tcp(lab, name, addr):
 # --------------------------------------------------------------- bulk ----
 def test_bulk(lab):
     n = manifest(lab)["bulk"]
-    a = q("127.53.18.1", "n0.bulk.test", "A")
-    assert "aa" in a.flags and a.rdatas("A") == ["127.53.0.0"]
-    a = q("127.53.18.1", f"n{n - 1}.bulk.test", "A")
+    a = q(lab_addr("18.1"), "n0.bulk.test", "A")
+    assert "aa" in a.flags and a.rdatas("A") == [lab_addr("0.0")]
+    a = q(lab_addr("18.1"), f"n{n - 1}.bulk.test", "A")
     i = n - 1
-    assert a.rdatas("A") == [f"127.53.{(i >> 8) & 255}.{i & 255}"]
+    assert a.rdatas("A") == [f"{NET}.{(i >> 8) & 255}.{i & 255}"]
     assert a.rrs("ANSWER")[0][1] == "3600"
-    a = q("127.53.18.1", f"n{n}.bulk.test", "A")
+    a = q(lab_addr("18.1"), f"n{n}.bulk.test", "A")
     assert a.status == "NXDOMAIN"
 
 
@@ -442,7 +442,7 @@ def walk(qname, qtype="A", depth=0):
     servers, path = [ROOT_A, ROOT_B], []
     for _ in range(10):
         for s in servers:
-            a = q(s, qname, qtype, time_s=2 if s != "127.53.14.2" else 1)
+            a = q(s, qname, qtype, time_s=2 if s != lab_addr("14.2") else 1)
             if a.status in ("NOERROR", "NXDOMAIN"):
                 break
         else:
@@ -461,15 +461,15 @@ def walk(qname, qtype="A", depth=0):
 
 
 WALKS = [
-    ("www.example.com", "A", ["127.53.200.1"], 3),
-    ("www.example.org", "A", ["127.53.200.2"], 3),
-    ("www.example.net", "A", ["127.53.200.10"], 3),
-    ("www.glueless.test", "A", ["127.53.200.3"], 3),
-    ("www.leaf.sub.deep.test", "A", ["127.53.200.4"], 5),
-    ("www.lame.test", "A", ["127.53.200.11"], 3),
-    ("1.200.53.127.in-addr.arpa", "PTR", ["www.example.com."], 3),
-    ("ok.evil.test", "A", ["127.53.200.20"], 3),
-    ("n0.bulk.test", "A", ["127.53.0.0"], 3),
+    ("www.example.com", "A", [lab_addr("200.1")], 3),
+    ("www.example.org", "A", [lab_addr("200.2")], 3),
+    ("www.example.net", "A", [lab_addr("200.10")], 3),
+    ("www.glueless.test", "A", [lab_addr("200.3")], 3),
+    ("www.leaf.sub.deep.test", "A", [lab_addr("200.4")], 5),
+    ("www.lame.test", "A", [lab_addr("200.11")], 3),
+    (f"1.200.{REV_ZONE}", "PTR", ["www.example.com."], 3),
+    ("ok.evil.test", "A", [lab_addr("200.20")], 3),
+    ("n0.bulk.test", "A", [lab_addr("0.0")], 3),
 ]
 
 
@@ -483,7 +483,7 @@ def test_walk_from_root(lab, qname, qtype, want, hops):
 def test_walk_lame_path(lab):
     """The lame walk skips REFUSED (14.1) and the silent 14.2 before 14.3."""
     _, path = walk("www.lame.test")
-    assert path[-1] == "127.53.14.3"
+    assert path[-1] == lab_addr("14.3")
 
 
 # ------------------------------------------------------ start/stop -------

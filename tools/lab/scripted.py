@@ -3,17 +3,19 @@
 
   slow: answers authoritatively from --zonefile, every answer after --delay s.
   evil: answers authoritatively from --zonefile, except these names (type A):
-        ok.evil.test        normal answer (127.53.200.20)
-        poison.evil.test    answer 127.53.200.21 plus out-of-bailiwick junk:
+        (NET is the lab's net, 127.53 by default: the addresses come from the
+        zone file that tools/lab/gen wrote)
+        ok.evil.test        normal answer (NET.200.20)
+        poison.evil.test    answer NET.200.21 plus out-of-bailiwick junk:
                             ANSWER www.example.com. A 6.6.6.6,
                             AUTHORITY com. NS ns.evil.test.,
                             ADDITIONAL ns.evil.test. A 6.6.6.6, www.example.org. A 6.6.6.6
         wrongid.evil.test   UDP: a reply with the wrong ID (6.6.6.6), ~50 ms later the
-                            right one (127.53.200.22)
+                            right one (NET.200.22)
         wrongsrc.evil.test  UDP: a reply from --alt-addr (6.6.6.6), ~50 ms later the
-                            right one from --addr (127.53.200.23)
+                            right one from --addr (NET.200.23)
         wrongcase.evil.test UDP: a reply whose question has other letter case
-                            (6.6.6.6), ~50 ms later the right one (127.53.200.24)
+                            (6.6.6.6), ~50 ms later the right one (NET.200.24)
         garbage.evil.test   (any type, UDP and TCP) 40 random bytes, ID kept
         timeout.evil.test   (any type, UDP and TCP) never answers
         Over TCP, wrongid/wrongsrc/wrongcase get only the correct answer.
@@ -276,8 +278,8 @@ def main():
     ap.add_argument("--pidfile")
     a = ap.parse_args()
     for ip in [a.addr] + ([a.alt_addr] if a.alt_addr else []):
-        if not ip.startswith("127.53."):
-            sys.exit(f"scripted.py: refusing non-lab address {ip}")
+        if not ip.startswith("127."):  # the lab is loopback only (any LAB_NET)
+            sys.exit(f"scripted.py: refusing non-loopback address {ip}")
     srv = Server(a)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     signal.signal(signal.SIGINT, lambda *_: os._exit(0))
