@@ -5,6 +5,7 @@ bad first replies are visible. No resolverd needed.
 
 Run: /usr/bin/python3 -m pytest -q tests/integration/test_lab.py"""
 import json
+import random
 import os
 import socket
 import subprocess
@@ -539,3 +540,201 @@ def test_zz_restart_is_idempotent(lab):
         assert pid in new or parent(pid) in new or parent(parent(pid)) in new, now[pid]
     assert new <= set(now)
     assert q(ROOT_A, ".", "NS").status == "NOERROR"
+
+
+# ------------------------------------------ conformance cases (the lab) ---
+CONFORM = lab_addr("20.1")
+
+
+def conform_udp(qname, qtype="A", server=CONFORM, window=0.5):
+    m, got = udp_collect(qname, qtype, server=server, want=1, window=window)
+    return m, [g[2] for g in got]
+
+
+def tcp_raw(qname, qtype="A", server=CONFORM, timeout=2.0):
+    """Send one query over TCP; return every byte received until the server
+    closes or `timeout` passes, and the query."""
+    m = dns.message.make_query(qname, qtype, use_edns=0, payload=1232)
+    w = m.to_wire()
+    s = socket.create_connection((server, PORT), timeout)
+    out = b""
+    try:
+        s.sendall(len(w).to_bytes(2, "big") + w)
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            s.settimeout(max(0.01, end - time.monotonic()))
+            try:
+                chunk = s.recv(65535)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        s.close()
+    return m, out
+
+
+def frames(raw):
+    """Split a TCP byte stream into its length-prefixed messages."""
+    out = []
+    while len(raw) >= 2:
+        n = int.from_bytes(raw[:2], "big")
+        out.append(raw[2:2 + n])
+        raw = raw[2 + n:]
+    return out
+
+
+def test_conform_badtcp_udp_is_always_tc(lab):
+    _, got = conform_udp("wrongid-1.badtcp.test")
+    r = dns.message.from_wire(got[0])
+    assert r.flags & dns.flags.TC and not r.answer
+
+
+@pytest.mark.parametrize("kind", ["ok", "wrongid", "idthenok", "otherq", "qd0", "qd2",
+                                  "short", "close"])
+def test_conform_badtcp_tcp(lab, kind):
+    m, raw = tcp_raw(f"{kind}-7.badtcp.test", timeout=0.5)
+    fr = frames(raw)
+    if kind == "short":
+        assert raw[:2] == b"\x00\x05" and len(raw) == 7
+        return
+    if kind == "close":
+        assert int.from_bytes(raw[:2], "big") > len(raw) - 2 > 0
+        return
+    first = fr[0]
+    qd = int.from_bytes(first[4:6], "big")
+    rid = int.from_bytes(first[:2], "big")
+    if kind == "ok":
+        r = dns.message.from_wire(first)
+        assert r.id == m.id and addrs(r) == [lab_addr("203.1")]
+    elif kind in ("wrongid", "idthenok"):
+        assert rid != m.id
+        if kind == "idthenok":
+            r = dns.message.from_wire(fr[1])
+            assert r.id == m.id and addrs(r) == [lab_addr("203.1")]
+        else:
+            assert len(fr) == 1
+    elif kind == "otherq":
+        r = dns.message.from_wire(first)
+        assert r.question[0].name.to_text() == "other-q.badtcp.test."
+    else:
+        assert qd == {"qd0": 0, "qd2": 2}[kind]
+
+
+def test_conform_dropfirst(lab):
+    name = f"x{random.randrange(10**9)}.dropfirst.test"
+    _, got = conform_udp(name, window=0.3)
+    assert got == []
+    _, got = conform_udp(name.upper())       # the same question in other case
+    r = dns.message.from_wire(got[0])
+    assert addrs(r) == [lab_addr("204.1")]
+    _, got = conform_udp("dropfirst.test", "SOA")   # never at the apex
+    assert got
+
+
+def test_conform_drop_addresses_never_answer(lab):
+    for d in manifest(lab)["servers"][[s["addr"] for s in manifest(lab)["servers"]]
+                                       .index(CONFORM)]["drop_addrs"]:
+        _, got = conform_udp("www.dropone.test", server=d, window=0.3)
+        assert got == []
+
+
+@pytest.mark.parametrize("qname,qtype,rcode,aa,answer", [
+    ("nodata-noaa.quirks.test", "A", dns.rcode.NOERROR, False, []),
+    ("nxdomain-noaa.quirks.test", "A", dns.rcode.NXDOMAIN, False, []),
+    ("a.ent-nodata.quirks.test", "A", dns.rcode.NOERROR, False, []),
+    ("ent-nx.quirks.test", "A", dns.rcode.NXDOMAIN, False, []),
+    ("www.a.ent-nx.quirks.test", "A", dns.rcode.NOERROR, True, ["205.2"]),
+    ("www.aaref.quirks.test", "A", dns.rcode.NOERROR, True, []),
+    ("wrongtype.quirks.test", "AAAA", dns.rcode.NOERROR, True, ["205.4"]),
+    ("www.upref.test", "A", dns.rcode.NOERROR, False, []),
+    ("www.sideref.test", "A", dns.rcode.NOERROR, False, []),
+])
+def test_conform_quirks(lab, qname, qtype, rcode, aa, answer):
+    _, got = conform_udp(qname, qtype)
+    r = dns.message.from_wire(got[0])
+    assert r.rcode() == rcode and bool(r.flags & dns.flags.AA) == aa, r
+    assert addrs(r) == [lab_addr(a) for a in answer], r
+
+
+def test_conform_referrals(lab):
+    _, got = conform_udp("www.aaref.quirks.test")
+    r = dns.message.from_wire(got[0])
+    assert [x.name.to_text() for x in r.authority] == ["aaref.quirks.test."]
+    _, got = conform_udp("www.upref.test")
+    r = dns.message.from_wire(got[0])
+    assert [x.name.to_text() for x in r.authority] == ["."]
+    # out-of-zone glue: sib.test's referral carries sib.net's glue
+    _, got = conform_udp("www.cyc-a.sib.test")
+    r = dns.message.from_wire(got[0])
+    assert r.authority[0].name.to_text() == "cyc-a.sib.test."
+    assert {(x.name.to_text(), x[0].address) for x in r.additional} == {
+        ("ns.cyc-b.sib.net.", lab_addr("23.1"))}
+
+
+def test_conform_dup_and_scrub_wire(lab):
+    _, got = conform_udp("dup.quirks.test")
+    assert int.from_bytes(got[0][6:8], "big") == 2          # ANCOUNT 2, same record
+    _, got = conform_udp("ttl-topbit.scrub.test")
+    assert got[0].find(b"\x80\x00\x00\x10") > 0
+    for name, rdlen in (("rdlen0", 0), ("rdlen5", 5)):
+        _, got = conform_udp(f"{name}.scrub.test")
+        assert int.from_bytes(got[0][6:8], "big") == 2
+        assert b"\x00\x01\x00\x01\x00\x00\x01\x2c" + rdlen.to_bytes(2, "big") in got[0]
+    _, got = conform_udp("chclass.scrub.test")
+    assert b"\x00\x01\x00\x03" in got[0][30:]               # an A of class CH
+    _, got = conform_udp("cnamenx.scrub.test")
+    r = dns.message.from_wire(got[0])
+    assert r.rcode() == dns.rcode.NXDOMAIN and r.answer[0].rdtype == dns.rdatatype.CNAME
+    _, got = conform_udp("nxjunk.scrub.test")
+    r = dns.message.from_wire(got[0])
+    assert r.rcode() == dns.rcode.NXDOMAIN and addrs(r) == ["6.6.6.6"]
+
+
+def test_conform_dname_from_nsd(lab):
+    a = q(lab_addr("21.1"), "www.src.dname.test", "A")
+    assert a.rdatas("DNAME") == ["dtarget.test."]
+    assert a.rdatas("CNAME") == ["www.dtarget.test."]
+    assert q(lab_addr("21.2"), "a.b.dtarget.test", "A").rdatas("A") == [lab_addr("210.2")]
+
+
+def test_conform_bigrr(lab):
+    from conftest import labnet
+    t = q(lab_addr("21.2"), "many.bigrr.test", "TXT", "+tcp")
+    got = sorted(x.strip('"') for x in t.rdatas("TXT"))
+    assert got == sorted(labnet.bigrr_string(i) for i in range(250))
+    size = int(t.text.split("MSG SIZE  rcvd: ")[1].split()[0])
+    assert 30000 < size < 65535
+    u = q(lab_addr("21.2"), "txt6k.bigrr.test", "TXT", "+bufsize=1232", "+ignore")
+    assert "tc" in u.flags
+
+
+def test_conform_deep2_chain(lab):
+    zones = ["deep2.test", "g.deep2.test", "f.g.deep2.test", "e.f.g.deep2.test",
+             "d.e.f.g.deep2.test", "c.d.e.f.g.deep2.test", "b.c.d.e.f.g.deep2.test",
+             "a.b.c.d.e.f.g.deep2.test"]
+    qn = "n3.a.b.c.d.e.f.g.deep2.test"
+    a = q(lab_addr("3.1"), qn, "A")
+    assert ns_of(a) == ["ns1.deep2.test."]
+    for i, z in enumerate(zones[:-1]):
+        a = q(lab_addr(f"22.{i + 1}"), qn, "A")
+        assert {r[0] for r in a.rrs("AUTHORITY")} == {zones[i + 1] + "."}, a
+    a = q(lab_addr("22.8"), qn, "A")
+    assert "aa" in a.flags and a.rdatas("A") == [lab_addr("211.3")]
+
+
+def test_conform_cycles_glue_differs_from_the_zones(lab):
+    a = q(lab_addr("3.1"), "www.cyc-a.test", "A")
+    assert glue(a) == {("ns.cyc-b.test.", "A"): lab_addr("23.1")}
+    for srv in ("23.3", "23.4"):
+        assert q(lab_addr(srv), "ns.cyc-b.test", "A").rdatas("A") == [lab_addr("23.2")]
+    for srv in ("23.1", "23.2"):
+        assert q(lab_addr(srv), "ns.cyc-a.test", "A").rdatas("A") == [lab_addr("23.4")]
+        assert q(lab_addr(srv), "www.cyc-a.sib.test", "A").rdatas("A") == [lab_addr("209.3")]
+
+
+def test_conform_parent_child_disagree(lab):
+    a = q(lab_addr("3.1"), "www.pcfb.test", "A")
+    assert glue(a) == {("ns1.pcfb.test.", "A"): lab_addr("21.2")}
+    assert q(lab_addr("21.2"), "ns1.pcfb.test", "A").rdatas("A") == [lab_addr("21.250")]

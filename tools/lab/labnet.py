@@ -49,3 +49,9 @@ def run_dir():
 def in_net(ip):
     """Is ip inside the lab's /16?"""
     return ip.startswith(net() + ".")
+
+
+def bigrr_string(i):
+    """The i-th 200-byte string of bigrr.test's TXT records (written by gen,
+    checked by the tests)."""
+    return (f"s{i:03d}-" + "0123456789abcdefghijklmnopqrstuvwxyz" * 6)[:200]
