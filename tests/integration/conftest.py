@@ -69,6 +69,15 @@ def lab():
         subprocess.run([str(LAB / "stop")], timeout=60)
 
 
+@pytest.fixture(scope="session")
+def lab_anchor(lab):
+    """The lab root's trust anchor: a zone-format file of DS records (its
+    DNSKEY is beside it, in root.anchor.dnskey). Fresh keys every lab start."""
+    path = lab / "root.anchor"
+    assert path.exists(), f"no {path}: the lab was generated without DNSSEC"
+    return path
+
+
 BLACKHOLE = lab_addr("255.254")
 
 

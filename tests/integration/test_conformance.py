@@ -534,3 +534,42 @@ def test_never_queries_unusable_addresses(tmp_path, lab):
                     p.wait(5)
         holder.kill()
         holder.wait(5)
+
+
+# ------------------------------------------------------------- g. DO bit ---
+def sections(r, section):
+    """{'A', 'RRSIG/A', 'NSEC', ...} of a section."""
+    return {dns.rdatatype.to_text(rr.rdtype)
+            + ("/" + dns.rdatatype.to_text(rr.covers) if rr.covers else "")
+            for rr in getattr(r, section)}
+
+
+@pytest.mark.parametrize("name,rtype,rcode,answer,authority", [
+    # a signed answer: the RRset and its RRSIG
+    ("www.sec-nsec.test", "A", "NOERROR", {"A", "RRSIG/A"}, set()),
+    ("www.sec-alg15.test", "AAAA", "NOERROR", {"AAAA", "RRSIG/AAAA"}, set()),
+    # a wildcard answer: the RRSIG and the NSEC proving no closer name
+    ("x.wild.sec-nsec.test", "A", "NOERROR", {"A", "RRSIG/A"}, {"NSEC", "RRSIG/NSEC"}),
+    # NXDOMAIN and NODATA: SOA, NSEC/NSEC3 and their RRSIGs in authority
+    ("nope.sec-nsec.test", "A", "NXDOMAIN", set(), {"SOA", "RRSIG/SOA", "NSEC", "RRSIG/NSEC"}),
+    ("www.sec-nsec.test", "MX", "NOERROR", set(), {"SOA", "RRSIG/SOA", "NSEC", "RRSIG/NSEC"}),
+    ("b.sec-nsec.test", "A", "NOERROR", set(), {"SOA", "RRSIG/SOA", "NSEC", "RRSIG/NSEC"}),
+    ("nope.sec-nsec3n.test", "A", "NXDOMAIN", set(),
+     {"SOA", "RRSIG/SOA", "NSEC3", "RRSIG/NSEC3"}),
+    ("www.sec-nsec3n.test", "MX", "NOERROR", set(),
+     {"SOA", "RRSIG/SOA", "NSEC3", "RRSIG/NSEC3"}),
+])
+def test_do_bit_gets_the_dnssec_records(rd, name, rtype, rcode, answer, authority):
+    """DO=1 (RFC 4035 3.2.1, 4.1): the client gets the RRSIGs, and the
+    NSEC/NSEC3 proofs with theirs, from the resolution and from the cache."""
+    for attempt in ("resolved", "cached"):
+        r, _ = ask(rd, name, rtype, dnssec=True)
+        assert rc(r) == rcode, (attempt, r)
+        assert r.ednsflags & dns.flags.DO, (attempt, r)
+        assert answer <= sections(r, "answer"), (attempt, r)
+        assert authority <= sections(r, "authority"), (attempt, r)
+    # and without DO, no DNSSEC records (RFC 4035 3.2.1)
+    r, _ = ask(rd, name, rtype)
+    dnssec_types = {"RRSIG", "NSEC", "NSEC3"}
+    assert not {t.split("/")[0] for t in sections(r, "answer") | sections(r, "authority")} \
+        & dnssec_types, r

@@ -738,3 +738,110 @@ def test_conform_parent_child_disagree(lab):
     a = q(lab_addr("3.1"), "www.pcfb.test", "A")
     assert glue(a) == {("ns1.pcfb.test.", "A"): lab_addr("21.2")}
     assert q(lab_addr("21.2"), "ns1.pcfb.test", "A").rdatas("A") == [lab_addr("21.250")]
+
+
+# -------------------------------------------------------------- DNSSEC ----
+DNSSEC = lab_addr("30.1")
+UNVERIFIABLE = {"bogus-expired.test", "bogus-future.test", "bogus-edited.test",
+                "bogus-nodnskey.test", "bogus-nosig.test", "bogus-nonsec.test",
+                "alg-unknown.test", "alg-dsa.test"}
+
+
+def zone_path(lab, zone):
+    return lab / "zones" / ("root.zone" if zone == "." else zone + ".zone")
+
+
+def test_dnssec_signed_zones_verify(lab):
+    """ldns-verify-zone: every signed zone verifies, every broken one does not."""
+    signed = manifest(lab)["signed"]
+    assert {".", "com", "net", "org", "test", "sec-nsec.test", "sec-nsec3.test"} <= set(signed)
+    for zone in signed:
+        p = subprocess.run(["ldns-verify-zone", str(zone_path(lab, zone))],
+                           capture_output=True, text=True, timeout=60)
+        if zone in UNVERIFIABLE:
+            assert p.returncode != 0, (zone, p.stdout, p.stderr)
+        else:
+            assert p.returncode == 0, (zone, p.stdout, p.stderr)
+
+
+def dnssec_q(server, name, rtype, tcp=False):
+    m = dns.message.make_query(name, rtype, want_dnssec=True, payload=1232)
+    m.flags &= ~dns.flags.RD
+    f = dns.query.tcp if tcp else dns.query.udp
+    return f(m, server, port=PORT, timeout=3)
+
+
+def types(section):
+    return sorted((rr.name.to_text(), dns.rdatatype.to_text(rr.rdtype)
+                   + ("/" + dns.rdatatype.to_text(rr.covers) if rr.covers else ""))
+                  for rr in section)
+
+
+def test_dnssec_trust_anchor_matches_the_root(lab, lab_anchor):
+    import dns.dnssec
+    import dns.rrset
+    r = dnssec_q(ROOT_A, ".", "DNSKEY")
+    keys = [rr for rr in r.answer if rr.rdtype == dns.rdatatype.DNSKEY][0]
+    assert any(rr.rdtype == dns.rdatatype.RRSIG for rr in r.answer)
+    ds = [line for line in lab_anchor.read_text().splitlines() if " DS " in line]
+    assert len(ds) == 1
+    want = dns.rrset.from_text(".", 3600, "IN", "DS", ds[0].split(" DS ")[1])[0]
+    assert any(dns.dnssec.make_ds(".", k, "SHA256") == want for k in keys)
+    dk = (lab / "root.anchor.dnskey").read_text().split(" DNSKEY ")[1]
+    assert dns.rrset.from_text(".", 3600, "IN", "DNSKEY", dk)[0] in keys
+
+
+@pytest.mark.parametrize("parent,zone,digest", [
+    (ROOT_A, "test", 2), (ROOT_A, "com", 2), (lab_addr("3.1"), "sec-nsec.test", 2),
+    (lab_addr("3.1"), "sec-alg14.test", 4), (lab_addr("3.1"), "ds-digest-unknown.test", 200),
+    (lab_addr("3.1"), "alg-unknown.test", 2)])
+def test_dnssec_ds_in_parent(lab, parent, zone, digest):
+    r = dnssec_q(parent, zone, "DS")
+    ds = [rd for rr in r.answer if rr.rdtype == dns.rdatatype.DS for rd in rr]
+    assert len(ds) == 1 and ds[0].digest_type == digest, r
+    assert any(rr.rdtype == dns.rdatatype.RRSIG for rr in r.answer)
+
+
+def test_dnssec_no_ds_for_insecure_children(lab):
+    for zone in ("insecure.test", "example.com"):
+        server = lab_addr("3.1") if zone.endswith("test") else lab_addr("1.1")
+        r = dnssec_q(server, zone, "DS")
+        assert not r.answer and any(rr.rdtype == dns.rdatatype.NSEC for rr in r.authority), r
+
+
+def test_dnssec_answers_from_nsd(lab):
+    r = dnssec_q(DNSSEC, "www.sec-nsec.test", "A")
+    assert types(r.answer) == [("www.sec-nsec.test.", "A"), ("www.sec-nsec.test.", "RRSIG/A")]
+    r = dnssec_q(DNSSEC, "nope.sec-nsec.test", "A")
+    assert r.rcode() == dns.rcode.NXDOMAIN
+    assert {t for _, t in types(r.authority)} == {"SOA", "RRSIG/SOA", "NSEC", "RRSIG/NSEC"}
+    r = dnssec_q(DNSSEC, "b.sec-nsec.test", "A")      # empty non-terminal
+    assert r.rcode() == dns.rcode.NOERROR and not r.answer
+    assert "NSEC" in {t for _, t in types(r.authority)}
+    r = dnssec_q(DNSSEC, "x.wild.sec-nsec.test", "A")   # wildcard: RRSIG labels 3
+    sig = [rr for rr in r.answer if rr.rdtype == dns.rdatatype.RRSIG][0]
+    assert sig[0].labels == 3 and "NSEC" in {t for _, t in types(r.authority)}
+    for zone in ("sec-nsec3.test", "sec-nsec3n.test"):
+        r = dnssec_q(DNSSEC, f"nope.{zone}", "A")
+        assert r.rcode() == dns.rcode.NXDOMAIN
+        assert {"NSEC3", "RRSIG/NSEC3"} <= {t for _, t in types(r.authority)}
+    r = dnssec_q(DNSSEC, "nope.nsec3-iter500.test", "A")
+    n3 = [rd for rr in r.authority if rr.rdtype == dns.rdatatype.NSEC3 for rd in rr]
+    assert n3 and all(x.iterations == 500 for x in n3)
+    # opt-out: the insecure child has no DS, the secure one has
+    r = dnssec_q(DNSSEC, "www.sub.sec-nsec3.test", "A")
+    assert "DS" in {t for _, t in types(r.authority)}, r
+    r = dnssec_q(DNSSEC, "www.insec.sec-nsec3.test", "A")
+    assert "DS" not in {t for _, t in types(r.authority)}, r
+    r = dnssec_q(lab_addr("30.2"), "www.sub.sec-nsec3.test", "A")
+    assert ("www.sub.sec-nsec3.test.", "RRSIG/A") in types(r.answer)
+
+
+def test_dnssec_keytrap_zone(lab):
+    import dns.dnssec
+    r = dnssec_q(DNSSEC, "keytrap.test", "DNSKEY", tcp=True)
+    keys = [rd for rr in r.answer if rr.rdtype == dns.rdatatype.DNSKEY for rd in rr]
+    assert len(keys) >= 20 and len({dns.dnssec.key_id(k) for k in keys}) == 1
+    r = dnssec_q(DNSSEC, "www.keytrap.test", "A", tcp=True)
+    sigs = [rd for rr in r.answer if rr.rdtype == dns.rdatatype.RRSIG for rd in rr]
+    assert len(sigs) >= 20 and {s.key_tag for s in sigs} == {dns.dnssec.key_id(keys[0])}
