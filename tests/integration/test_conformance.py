@@ -395,10 +395,20 @@ def test_deep_delegation_cut_reused(rd):
 
 
 # ------------------------------------------------ f. loopback and others ---
+def set_query_loopback(conf, value):
+    """The config file with exactly one query_loopback line (the fixture's
+    generated config may already have one)."""
+    lines = [ln for ln in conf.read_text().splitlines()
+             if not ln.startswith("query_loopback:")]
+    conf.write_text("\n".join(lines) + f"\nquery_loopback: {value}\n")
+
+
 def test_query_loopback_false_refuses_127(daemon, lab):
     """query_loopback: false (the default outside the lab) never sends to
     127.0.0.0/8: the lab's root is unreachable, SERVFAIL with a reason."""
-    d = daemon(hints=HINTS, config_extra=LIMITS + "query_loopback: false\n")
+    d = daemon(hints=HINTS, config_extra=LIMITS, start=False)
+    set_query_loopback(d.conf, "false")
+    d.start()
     a = d.dig("www.example.com", "A")
     assert a.status == "SERVFAIL", a
     assert a.ede and any(e.strip() for e in a.ede), a
@@ -500,7 +510,8 @@ def test_never_queries_unusable_addresses(tmp_path, lab):
         hints.write_text(". 3600000 NS a.root.\na.root. 3600000 A 127.0.0.2\n")
         ddir = tmp_path / "d"
         ddir.mkdir()
-        d = NetnsDaemon(ddir, holder.pid, LIMITS + "query_loopback: true\n", hints)
+        d = NetnsDaemon(ddir, holder.pid, LIMITS, hints)
+        set_query_loopback(d.conf, "true")
         try:
             d.start()
             procs.append(d.proc)
