@@ -109,6 +109,8 @@ class Daemon:
             f"{hints_line}"
             f"control_socket: {self.ctl}\n"
             f"workers: 1\n"
+            # the lab lives on 127/8, which a resolver must not query by default
+            f"query_loopback: true\n"
             f"log:\n  level: debug\n  dest: stderr\n"
             + config_extra)
         self.args = list(args)
