@@ -1,5 +1,8 @@
 """Shared fixtures for the integration tests: the lab (a real DNS hierarchy
-on 127.53.0.0/16, served by NSD) and resolverd daemons on free ports.
+on NET.0.0/16, served by NSD; NET is $LAB_NET, default 127.53) and resolverd
+daemons on free ports. Tests never write a lab address literally: they use
+lab_addr("10.1") (NET.10.1), NET, NET_RE (NET as a regular expression) and
+REV_ZONE (the lab's reverse zone, 53.127.in-addr.arpa for 127.53).
 
 Every process a fixture starts, it stops, even when a test fails."""
 import os
@@ -7,6 +10,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -17,8 +21,19 @@ BUILD = ROOT / os.environ.get("RESOLVERD_BUILD", "build")
 RESOLVERD = BUILD / "resolverd"
 RESOLVERCTL = BUILD / "resolverctl"
 LAB = ROOT / "tools" / "lab"
-LAB_RUN = Path(os.environ.get("LAB_DIR", LAB / "run"))
+sys.path.insert(0, str(LAB))
+import labnet  # noqa: E402  (tools/lab/labnet.py: the one definition of the net)
+
+NET = labnet.net()
+NET_RE = re.escape(NET)
+REV_ZONE = labnet.rev_zone()
+LAB_RUN = labnet.run_dir()
 HINTS = LAB_RUN / "root.hints"
+
+
+def lab_addr(suffix):
+    """The lab address NET.suffix: lab_addr("10.1") is 127.53.10.1 by default."""
+    return labnet.addr(suffix)
 
 
 def free_port():
@@ -54,7 +69,16 @@ def lab():
         subprocess.run([str(LAB / "stop")], timeout=60)
 
 
-BLACKHOLE = "127.53.255.254"
+@pytest.fixture(scope="session")
+def lab_anchor(lab):
+    """The lab root's trust anchor: a zone-format file of DS records (its
+    DNSKEY is beside it, in root.anchor.dnskey). Fresh keys every lab start."""
+    path = lab / "root.anchor"
+    assert path.exists(), f"no {path}: the lab was generated without DNSSEC"
+    return path
+
+
+BLACKHOLE = lab_addr("255.254")
 
 
 def blackhole_hints(directory):
@@ -79,13 +103,14 @@ class Daemon:
         self.log = tmp_path / "resolverd.log"
         self.conf = tmp_path / "resolverd.yaml"
         self.hints = hints or blackhole_hints(tmp_path)
-        # the lab is on loopback: the daemon may ask it
-        hints_line = f"root_hints: {self.hints}\nquery_loopback: true\n"
+        hints_line = f"root_hints: {self.hints}\n"
         self.conf.write_text(
             f"listen:\n  - 127.0.0.1@{self.port}\n"
             f"{hints_line}"
             f"control_socket: {self.ctl}\n"
             f"workers: 1\n"
+            # the lab lives on 127/8, which a resolver must not query by default
+            f"query_loopback: true\n"
             f"log:\n  level: debug\n  dest: stderr\n"
             + config_extra)
         self.args = list(args)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RESOLVERD, ROOT
+from conftest import NET, RESOLVERD, ROOT
 
 EXIT_CONFIG = 2
 
@@ -120,7 +120,7 @@ def test_missing_config_file_without_check(tmp_path):
 def test_check_prints_effective_config(conf, tmp_path):
     hints = tmp_path / "root.hints"
     hints.write_text(".\t3600000\tNS\tA.ROOT-SERVERS.NET.\n"
-                     "A.ROOT-SERVERS.NET.\t3600000\tA\t127.53.0.1\n")
+                     f"A.ROOT-SERVERS.NET.\t3600000\tA\t{NET}.0.1\n")
     path = conf("listen:\n  - 127.0.0.1@5353\n  - \"::1@5354\"\n"
                 f"root_hints: {hints}\n"
                 "access: [192.0.2.0/24]\n"
@@ -379,7 +379,7 @@ def test_relative_paths_from_the_files_directory(tree, tmp_path_factory):
     directory's; --check prints them absolute, and the same from anywhere."""
     (tree / "root.hints").write_text(
         ".\t3600000\tNS\tA.ROOT-SERVERS.NET.\n"
-        "A.ROOT-SERVERS.NET.\t3600000\tA\t127.53.0.1\n")
+        f"A.ROOT-SERVERS.NET.\t3600000\tA\t{NET}.0.1\n")
     path = written(tree, "root_hints: root.hints\n"
                    "control_socket: ./ctl.sock\n"
                    "chroot: .\n"

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import HINTS, free_port
+from conftest import HINTS, free_port, NET, lab_addr
 
 pytestmark = pytest.mark.usefixtures("lab")
 NAME = "www.example.com"
@@ -66,7 +66,7 @@ def test_walkthrough(daemon):
     # 1. first query: every tier misses, the isp walks root -> TLD -> zone
     n = len(d.logtext().splitlines())
     a = ask(d, browser)
-    assert a.status == "NOERROR" and a.rdatas("A") == ["127.53.200.1"], a
+    assert a.status == "NOERROR" and a.rdatas("A") == [lab_addr("200.1")], a
     lines = log_lines(d, n)
     for tier in ("browser", "os", "router", "isp"):
         assert outcome(lines, tier) == "miss", lines
@@ -75,7 +75,7 @@ def test_walkthrough(daemon):
     # 2. second query: the browser answers from its own cache
     n = len(d.logtext().splitlines())
     b = ask(d, browser)
-    assert b.rdatas("A") == ["127.53.200.1"]
+    assert b.rdatas("A") == [lab_addr("200.1")]
     lines = log_lines(d, n)
     assert outcome(lines, "browser") == "hit", lines
     assert not any("tier os: query" in ln for ln in lines), lines
@@ -138,7 +138,7 @@ def test_real_dnsmasq_as_the_router(daemon, tmp_path):
         d.start()
         a = ask(d, browser)
         assert a.status == "NOERROR", a
-        assert a.rdatas("A") == ["127.53.200.1"]
+        assert a.rdatas("A") == [lab_addr("200.1")]
         log = d.logtext()
         assert "tier isp: query" in log and "tier os: query" in log
         # dnsmasq passed the isp's TTL on; the os tier holds no more than it
@@ -197,7 +197,7 @@ def test_trace_through_the_tiers(daemon):
     assert list(before) == tiers, out
     assert not any(hit for hit, _, _ in before.values()), out
     walk = out.split("the last tier walks from the root:")[1]
-    for server in ("127.53.0.", "127.53.1.", "127.53.10."):
+    for server in (f"{NET}.0.", f"{NET}.1.", f"{NET}.10."):
         assert f"({server}" in walk, out
     chain = out.split("the question through the chain:")[1]
     assert "ask forwarder. (127.0.0.1@%d)" % ports[1] in chain, out
@@ -301,5 +301,5 @@ def test_trace_tiers_json_and_cold(daemon):
     d.ctl_run("flush", "--all")
     out = d.ctl_run("trace", NAME, "--cold").stdout
     assert "--cold" in out and "tiers before" not in out, out
-    assert "(127.53.0." in out, out
+    assert f"({NET}.0." in out, out
     assert "removed 0 entries" in d.ctl_run("flush", NAME, "A").stdout

@@ -10,7 +10,7 @@ import time
 import dns.message
 import dns.rcode
 
-from conftest import blackhole_hints
+from conftest import lab_addr
 
 MAX_TIME_MS = 1500
 
@@ -84,11 +84,11 @@ def test_one_resolution_for_clients_on_every_worker(daemon, tmp_path):
     """N clients on N workers, for a name whose servers time out: every one
     gets SERVFAIL after one max_time (not two), and the dead server sees the
     queries of one resolution, not one per worker."""
-    dead = DeadServer("127.53.255.253")
+    dead = DeadServer(lab_addr("255.253"))
     try:
         hints = tmp_path / "dead.hints"
         hints.write_text(". 3600000 NS dead.invalid.\n"
-                         "dead.invalid. 3600000 A 127.53.255.253\n")
+                         f"dead.invalid. 3600000 A {lab_addr('255.253')}\n")
         d = daemon(hints=hints, start=False)
         d.conf.write_text(d.conf.read_text().replace("workers: 1", "workers: 4")
                           + f"limits:\n  max_time: {MAX_TIME_MS}\n")
