@@ -161,7 +161,7 @@ fail_limit(struct iter_req *r, uint64_t now, const char *limit, unsigned value)
 	char z[80];
 
 	zone_text(z, sizeof(z), r->f[r->top].cut.zone);
-	fail_request(r, now, ITER_EDE_OTHER, "limit %s (%u) reached at zone %s",
+	fail_request(r, now, DNS_EDE_OTHER, "limit %s (%u) reached at zone %s",
 	    limit, value, z);
 }
 
@@ -490,7 +490,7 @@ follow_cname(
 	}
 	dns_name_to_text(t, sizeof(t), target);
 	if (dns_name_eq(target, f->qname)) {
-		fail_request(r, now, ITER_EDE_OTHER, "CNAME loop at %s", t);
+		fail_request(r, now, DNS_EDE_OTHER, "CNAME loop at %s", t);
 		return false;
 	}
 	/* a loop not through the start: the target is already in the answer */
@@ -501,7 +501,7 @@ follow_cname(
 			break;
 		if (dns_name_eq(p, target)) {
 			fail_request(
-			    r, now, ITER_EDE_OTHER, "CNAME loop at %s", t);
+			    r, now, DNS_EDE_OTHER, "CNAME loop at %s", t);
 			return false;
 		}
 		p += nl + 10 + (size_t)(p[nl + 8] << 8 | p[nl + 9]);
@@ -864,7 +864,7 @@ iter_next(struct iter_req *r, struct iter_now clock, struct iter_action *a)
 		default:
 			/* F_DONE frames are popped by frame_done */
 			fail_request(
-			    r, now, ITER_EDE_OTHER, "internal: bad state");
+			    r, now, DNS_EDE_OTHER, "internal: bad state");
 			break;
 		}
 	}
@@ -1596,7 +1596,7 @@ iter_abort(struct iter_req *r, struct iter_now clock, const char *reason)
 {
 	r->mono = clock.mono_ms;
 	if (!r->done)
-		fail_request(r, clock.wall_ms, ITER_EDE_OTHER, "%s", reason);
+		fail_request(r, clock.wall_ms, DNS_EDE_OTHER, "%s", reason);
 }
 
 /* Out of memory for a result: one that says so, never freed. */

@@ -1,22 +1,23 @@
 /**
  * @file iter.h
  * THE resolution state machine, one per client question. Pure: no sockets,
- * no libuv, no clock. It is given the question, `now_ms` and upstream
- * replies (or timeouts), and returns actions: send this query to this
- * address over UDP or TCP, or done. The driver (resolver/worker.c, or a
- * test) loops:
+ * no libuv, no clock. It is given the question, the time (`struct iter_now`:
+ *wall and monotonic) and upstream replies (or timeouts), and returns actions:
+ *send this query to this address over UDP or TCP, or done. The driver
+ *(resolver/worker.c, or a test) loops:
  *
  * @code
  *	struct iter_req *r = iter_new(&env, qname, qtype, qclass, now);
  *	for (;;) {
  *		struct iter_action a;
  *		if (iter_next(r, now, &a) == ITER_DONE)
- *			break;			// r->result is filled
+ *			break;			// iter_result(r) is filled
  *		... send a.pkt[0..a.len) to a.addr (a.tcp) ...
  *		... on each datagram from the network:
  *		if (iter_reply(r, from, pkt, len, now) == ITER_IGNORED)
  *			keep waiting;		// spoofed or mismatched
- *		... or on timeout: iter_reply(r, NULL, NULL, 0, now);
+ *		... on timeout: iter_reply(r, NULL, NULL, 0, now);
+ *		... on a socket error: iter_unreachable(r, why, now);
  *	}
  *	iter_free(r);
  * @endcode
@@ -111,13 +112,6 @@ struct iter_action {
 	uint32_t timeout_ms;
 	size_t len;
 	uint8_t pkt[LIM_NAME_MAX + 64]; /**< the query, borrowed until reply */
-};
-
-/** Extended DNS Error codes used (RFC 8914). */
-enum iter_ede {
-	ITER_EDE_OTHER = 0,
-	ITER_EDE_NO_REACHABLE_AUTHORITY = 22,
-	ITER_EDE_NETWORK_ERROR = 23,
 };
 
 /** The outcome, filled when iter_next() returns ITER_DONE. */

@@ -506,6 +506,14 @@ def test_never_queries_unusable_addresses(tmp_path, lab):
                                       "--drop-addr", "::1", "--log-queries"],
                                stdout=slog, stderr=subprocess.STDOUT)
         procs.append(srv)
+        # the root must answer before resolverd asks it: an unreachable
+        # server is not asked again
+        deadline = time.monotonic() + 10
+        while subprocess.run(pre + ["dig", "@127.0.0.2", ".", "SOA", "+tries=1",
+                                    "+time=1"], capture_output=True,
+                             text=True).stdout.find("status: NOERROR") < 0:
+            assert time.monotonic() < deadline and srv.poll() is None
+            time.sleep(0.1)
         hints = tmp_path / "ns.hints"
         hints.write_text(". 3600000 NS a.root.\na.root. 3600000 A 127.0.0.2\n")
         ddir = tmp_path / "d"
