@@ -1,10 +1,10 @@
 /**
  * @file iter.h
  * THE resolution state machine, one per client question. Pure: no sockets,
- * no libuv, no clock. It is given the question, the time (`struct iter_now`:
- *wall and monotonic) and upstream replies (or timeouts), and returns actions:
- *send this query to this address over UDP or TCP, or done. The driver
- *(resolver/worker.c, or a test) loops:
+ * no libuv, no clock. It is given the question, the time (struct iter_now,
+ * wall and monotonic) and upstream replies (or timeouts), and returns
+ * actions: send this query to this address over UDP or TCP, or done. The
+ * driver (resolver/worker.c, or a test) loops:
  *
  * @code
  *	struct iter_req *r = iter_new(&env, qname, qtype, qclass, now);
