@@ -22,6 +22,8 @@
  *	SOA owner (lowercased, soa_len bytes; negative entries only)
  *	rdata list (rdata_len bytes, as given: [u16 rdlength][rdata] * nrr)
  *	RRSIG rdata list (sigs_len bytes)
+ *	proof (proof_len bytes: nproof full RRs, NSEC/NSEC3 and RRSIGs)
+ *	reason of a bogus entry (why_len bytes, no NUL)
  * The rdata list is already half of the wire form of each record, so an
  * answer is written as owner + type + class + TTL + a memcpy of the record.
  *
@@ -78,6 +80,12 @@ struct entry {
 	uint8_t name_len, soa_len; /* soa_len 0 for positive entries */
 	uint8_t source_family;
 	uint8_t source[16];
+	uint8_t sec;        /* enum cache_sec */
+	uint8_t cut;        /* DS absence at a zone cut */
+	uint8_t why_len;    /* bytes of the bogus reason (no NUL) */
+	uint16_t ede;       /* bogus: EDE code */
+	uint16_t proof_len; /* bytes of the proof RRs */
+	uint16_t nproof;
 	uint8_t data[]; /* see the file comment */
 };
 
@@ -110,7 +118,6 @@ struct wbuf {
 };
 
 static size_t lower_name(uint8_t *dst, const uint8_t *src, size_t max);
-static uint64_t siphash(const uint8_t *in, size_t len, const uint64_t k[2]);
 static inline uint64_t key_hash(uint64_t nh, uint16_t type, uint16_t rclass);
 static inline struct shard *shard_of(struct cache *c, uint64_t nh);
 static void lru_unlink(struct shard *s, struct entry *e);
@@ -123,10 +130,12 @@ static int grow(struct shard *s, uint64_t need);
 static unsigned chain_len(struct shard *s, uint64_t h, struct entry **last);
 static bool rdata_list_ok(const uint8_t *p, size_t len, unsigned n);
 static bool soa_rdata_ok(const uint8_t *p, size_t len);
+static bool rr_list_ok(const uint8_t *p, size_t len, unsigned n);
 static int check_input(
     const struct cache_rrset_in *in, size_t *olen, size_t *slen);
 static uint32_t clamp_ttl(struct cache *c, const struct cache_rrset_in *in);
 static inline uint32_t remaining(const struct entry *e, uint64_t now);
+static inline size_t entry_data_len(const struct entry *e);
 static inline bool answerable(const struct entry *e, uint8_t kind);
 static unsigned put_rrset(struct wbuf *w, const struct entry *e,
     const uint8_t *owner, size_t olen, bool ptr, uint16_t type,
@@ -155,74 +164,6 @@ lower_name(uint8_t *dst, const uint8_t *src, size_t max)
 }
 
 /* -------------------------------------------------------------- hashing */
-
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                   \
-	do {                       \
-		v0 += v1;          \
-		v1 = ROTL(v1, 13); \
-		v1 ^= v0;          \
-		v0 = ROTL(v0, 32); \
-		v2 += v3;          \
-		v3 = ROTL(v3, 16); \
-		v3 ^= v2;          \
-		v0 += v3;          \
-		v3 = ROTL(v3, 21); \
-		v3 ^= v0;          \
-		v2 += v1;          \
-		v1 = ROTL(v1, 17); \
-		v1 ^= v2;          \
-		v2 = ROTL(v2, 32); \
-	} while (0)
-
-/* SipHash-1-3 (Aumasson, Bernstein; the variant Rust and CPython use for
- * their hash tables): one compression round per word, three finalisation
- * rounds. Words are read in host order: the hash only has to agree with
- * itself within one process. */
-static uint64_t
-siphash(const uint8_t *in, size_t len, const uint64_t k[2])
-{
-	uint64_t v0 = 0x736f6d6570736575ULL ^ k[0];
-	uint64_t v1 = 0x646f72616e646f6dULL ^ k[1];
-	uint64_t v2 = 0x6c7967656e657261ULL ^ k[0];
-	uint64_t v3 = 0x7465646279746573ULL ^ k[1];
-	uint64_t m, b = (uint64_t)len << 56;
-	const uint8_t *end = in + (len & ~(size_t)7);
-
-	for (; in != end; in += 8) {
-		memcpy(&m, in, 8);
-		v3 ^= m;
-		SIPROUND;
-		v0 ^= m;
-	}
-	switch (len & 7) {
-	case 7:
-		b |= (uint64_t)in[6] << 48; /* fall through */
-	case 6:
-		b |= (uint64_t)in[5] << 40; /* fall through */
-	case 5:
-		b |= (uint64_t)in[4] << 32; /* fall through */
-	case 4:
-		b |= (uint64_t)in[3] << 24; /* fall through */
-	case 3:
-		b |= (uint64_t)in[2] << 16; /* fall through */
-	case 2:
-		b |= (uint64_t)in[1] << 8; /* fall through */
-	case 1:
-		b |= (uint64_t)in[0];
-		break;
-	default:
-		break;
-	}
-	v3 ^= b;
-	SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
 
 /* Mix the secret name hash with (type, class): a bijection of nh for a given
  * (type, class) (murmur3's fmix64), so it is as unpredictable as nh. */
@@ -469,6 +410,25 @@ rdata_list_ok(const uint8_t *p, size_t len, unsigned n)
 }
 
 /* One SOA record in a list: MNAME, RNAME, then five 32-bit fields. */
+/* @p n full uncompressed RRs fill exactly @p len bytes. */
+static bool
+rr_list_ok(const uint8_t *p, size_t len, unsigned n)
+{
+	size_t off = 0;
+
+	if (len > RDATA_LIST_MAX)
+		return false;
+	for (unsigned i = 0; i < n; i++) {
+		size_t nl = dns_name_len(p + off, len - off);
+		if (nl == 0 || len - off - nl < 10)
+			return false;
+		off += nl + 10 + dns_get16(p + off + nl + 8);
+		if (off > len)
+			return false;
+	}
+	return off == len;
+}
+
 static bool
 soa_rdata_ok(const uint8_t *p, size_t len)
 {
@@ -495,7 +455,9 @@ check_input(const struct cache_rrset_in *in, size_t *olen, size_t *slen)
 	if (in->rdata_len > RDATA_LIST_MAX || in->sigs_len > RDATA_LIST_MAX)
 		return -E2BIG;
 	if (!rdata_list_ok(in->rdata, in->rdata_len, in->nrr) ||
-	    !rdata_list_ok(in->sigs, in->sigs_len, in->nsig))
+	    !rdata_list_ok(in->sigs, in->sigs_len, in->nsig) ||
+	    !rr_list_ok(in->proof, in->proof_len, in->nproof) ||
+	    in->sec > CACHE_SEC_UNCHECKED)
 		return -EINVAL;
 	switch (in->kind) {
 	case CACHE_RRSET:
@@ -549,6 +511,9 @@ clamp_ttl(struct cache *c, const struct cache_rrset_in *in)
 		if (ttl > hi)
 			ttl = hi;
 	}
+	/* a bogus answer is not asked again at once, nor kept long */
+	if (in->sec == CACHE_SEC_BOGUS && ttl > LIM_BOGUS_TTL)
+		ttl = LIM_BOGUS_TTL;
 	return ttl;
 }
 
@@ -578,8 +543,11 @@ cache_store(struct cache *c, const struct cache_rrset_in *in, uint64_t now_ms)
 	if (ttl == 0)
 		return 0;
 
+	size_t wl = in->sec == CACHE_SEC_BOGUS && in->why != NULL
+	    ? strnlen(in->why, CACHE_WHY_MAX)
+	    : 0;
 	n = offsetof(struct entry, data) + olen + slen + in->rdata_len +
-	    in->sigs_len;
+	    in->sigs_len + in->proof_len + wl;
 	e = malloc(n);
 	if (e == NULL)
 		return -ENOMEM;
@@ -596,7 +564,13 @@ cache_store(struct cache *c, const struct cache_rrset_in *in, uint64_t now_ms)
 	p += in->rdata_len;
 	if (in->sigs_len)
 		memcpy(p, in->sigs, in->sigs_len);
-	nh = siphash(e->data, olen, c->key);
+	p += in->sigs_len;
+	if (in->proof_len)
+		memcpy(p, in->proof, in->proof_len);
+	p += in->proof_len;
+	if (wl)
+		memcpy(p, in->why, wl);
+	nh = dns_siphash(e->data, olen, c->key, 1, 3);
 	h = key_hash(nh, in->type, in->rclass);
 	e->hash = h;
 	e->expire_ms = now_ms + (uint64_t)ttl * 1000;
@@ -614,6 +588,12 @@ cache_store(struct cache *c, const struct cache_rrset_in *in, uint64_t now_ms)
 	e->soa_len = (uint8_t)slen;
 	e->source_family = in->source_family;
 	memcpy(e->source, in->source, sizeof(e->source));
+	e->sec = in->sec;
+	e->cut = in->cut;
+	e->ede = in->ede;
+	e->why_len = (uint8_t)wl;
+	e->proof_len = (uint16_t)in->proof_len;
+	e->nproof = in->nproof;
 
 	s = shard_of(c, nh);
 	pthread_mutex_lock(&s->lock);
@@ -705,6 +685,17 @@ fill_out(const struct entry *e, uint64_t now, struct cache_rrset_out *out,
 	p += e->rdata_len;
 	out->sigs = e->sigs_len ? p : NULL;
 	out->sigs_len = e->sigs_len;
+	p += e->sigs_len;
+	out->proof = e->proof_len ? p : NULL;
+	out->proof_len = e->proof_len;
+	out->nproof = e->nproof;
+	p += e->proof_len;
+	/* the reason is followed by a NUL in buffers fill_out reads from
+	 * (cache_get writes one); in the entry itself it is why_len bytes */
+	out->why = (const char *)p;
+	out->sec = e->sec;
+	out->cut = e->cut;
+	out->ede = e->ede;
 	out->type = e->type;
 	out->rclass = e->rclass;
 	out->kind = e->kind;
@@ -732,18 +723,18 @@ cache_get(struct cache *c, const uint8_t *name, uint16_t type, uint16_t rclass,
 
 	if (nlen == 0)
 		return 0;
-	nh = siphash(lname, nlen, c->key);
+	nh = dns_siphash(lname, nlen, c->key, 1, 3);
 	s = shard_of(c, nh);
 	pthread_mutex_lock(&s->lock);
 	e = find(
 	    s, key_hash(nh, type, rclass), lname, nlen, type, rclass, now_ms);
 	if (e) {
-		dlen = (size_t)e->name_len + e->soa_len + e->rdata_len +
-		    e->sigs_len;
-		if (dlen > buflen) {
+		dlen = entry_data_len(e);
+		if (dlen + 1 > buflen) {
 			rc = -ENOSPC;
 		} else {
 			memcpy(buf, e->data, dlen);
+			buf[dlen] = 0; /* ends the reason */
 			fill_out(e, now_ms, out, buf);
 			lru_unlink(s, e);
 			lru_push(s, e);
@@ -754,10 +745,19 @@ cache_get(struct cache *c, const uint8_t *name, uint16_t type, uint16_t rclass,
 	return rc;
 }
 
+/* Bytes of an entry's data. */
+static inline size_t
+entry_data_len(const struct entry *e)
+{
+	return (size_t)e->name_len + e->soa_len + e->rdata_len + e->sigs_len +
+	    e->proof_len + e->why_len;
+}
+
 static inline bool
 answerable(const struct entry *e, uint8_t kind)
 {
-	return e && e->kind == kind && e->rank >= CACHE_RANK_ANSWER_MIN;
+	return e && e->kind == kind && e->rank >= CACHE_RANK_ANSWER_MIN &&
+	    e->sec != CACHE_SEC_UNCHECKED;
 }
 
 /* Write the records of one rdata list as RRs of @p type. The owner is the
@@ -829,17 +829,45 @@ put_entry(struct wbuf *w, const struct entry *e, const uint8_t *owner,
  */
 int
 cache_answer(struct cache *c, const uint8_t *qname, uint16_t qtype,
-    uint16_t qclass, bool want_sigs, unsigned max_cname, uint64_t now_ms,
-    uint8_t *out, size_t cap, size_t *len, struct cache_hit *hit)
+    uint16_t qclass, bool want_sigs, bool cd, unsigned max_cname,
+    uint64_t now_ms, uint8_t *out, size_t cap, size_t *len,
+    struct cache_hit *hit)
 {
 	return cache_answer_n(c, qname, dns_name_len(qname, LIM_NAME_MAX),
-	    qtype, qclass, want_sigs, max_cname, now_ms, out, cap, len, hit);
+	    qtype, qclass, want_sigs, cd, max_cname, now_ms, out, cap, len,
+	    hit);
+}
+
+/* The proof RRs of @p e (full RRs), TTLs set to @p ttl. @return records
+ * written (0 once the buffer is full). */
+static unsigned
+put_proof(struct wbuf *w, const struct entry *e, uint32_t ttl)
+{
+	const uint8_t *p =
+	    e->data + e->name_len + e->soa_len + e->rdata_len + e->sigs_len;
+	const uint8_t *end = p + e->proof_len;
+	unsigned n = 0;
+
+	while (p < end) {
+		size_t nl = dns_name_len(p, (size_t)(end - p));
+		size_t rl = nl + 10 + dns_get16(p + nl + 8);
+		if (w->full || w->cap - w->len < rl) {
+			w->full = true;
+			return 0;
+		}
+		memcpy(w->p + w->len, p, rl);
+		dns_put32(w->p + w->len + nl + 4, ttl);
+		w->len += rl;
+		p += rl;
+		n++;
+	}
+	return n;
 }
 
 int
 cache_answer_n(struct cache *c, const uint8_t *qname, size_t qname_len,
-    uint16_t qtype, uint16_t qclass, bool want_sigs, unsigned max_cname,
-    uint64_t now_ms, uint8_t *out, size_t cap, size_t *len,
+    uint16_t qtype, uint16_t qclass, bool want_sigs, bool cd,
+    unsigned max_cname, uint64_t now_ms, uint8_t *out, size_t cap, size_t *len,
     struct cache_hit *hit)
 {
 	uint8_t qlow[LIM_NAME_MAX], next[LIM_NAME_MAX];
@@ -849,7 +877,8 @@ cache_answer_n(struct cache *c, const uint8_t *qname, size_t qname_len,
 	unsigned links = 0, an = 0, ns = 0;
 	uint8_t rcode = 0;
 	struct shard *s;
-	struct entry *e, *x;
+	struct entry *e, *x, *bogus = NULL;
+	bool secure = true;
 	int rc;
 
 	if (qname_len == 0 || qname_len > LIM_NAME_MAX ||
@@ -857,15 +886,23 @@ cache_answer_n(struct cache *c, const uint8_t *qname, size_t qname_len,
 		return 0;
 	qlen = nlen = dns_name_lower_n(qlow, qname, qname_len);
 	for (;;) {
-		uint64_t nh = siphash(cur, nlen, c->key);
+		uint64_t nh = dns_siphash(cur, nlen, c->key, 1, 3);
 
 		s = shard_of(c, nh);
 		pthread_mutex_lock(&s->lock);
 		e = find(s, key_hash(nh, qtype, qclass), cur, nlen, qtype,
 		    qclass, now_ms);
 		if (answerable(e, CACHE_RRSET)) {
+			if (e->sec == CACHE_SEC_BOGUS && !cd) {
+				bogus = e;
+				rc = 1;
+				break;
+			}
+			secure &= e->sec == CACHE_SEC_SECURE;
 			an += put_entry(&w, e, cur, nlen, cur == qlow,
 			    want_sigs, remaining(e, now_ms));
+			if (want_sigs && e->proof_len)
+				ns += put_proof(&w, e, remaining(e, now_ms));
 			rc = 1;
 			break;
 		}
@@ -877,6 +914,12 @@ cache_answer_n(struct cache *c, const uint8_t *qname, size_t qname_len,
 					rc = 0;
 					break;
 				}
+				if (x->sec == CACHE_SEC_BOGUS && !cd) {
+					e = bogus = x;
+					rc = 1;
+					break;
+				}
+				secure &= x->sec == CACHE_SEC_SECURE;
 				an += put_entry(&w, x, cur, nlen, cur == qlow,
 				    want_sigs, remaining(x, now_ms));
 				x->hits++;
@@ -900,11 +943,16 @@ cache_answer_n(struct cache *c, const uint8_t *qname, size_t qname_len,
 			rc = answerable(e, CACHE_NXDOMAIN);
 			rcode = 3; /* used only if rc */
 		}
-		if (rc) {
+		if (rc && e->sec == CACHE_SEC_BOGUS && !cd) {
+			bogus = e;
+		} else if (rc) {
 			const uint8_t *so = e->data + e->name_len;
+			secure &= e->sec == CACHE_SEC_SECURE;
 			ns += put_entry(&w, e, so, e->soa_len,
 			    e->soa_len == qlen && memcmp(so, qlow, qlen) == 0,
 			    want_sigs, remaining(e, now_ms));
+			if (want_sigs && e->proof_len)
+				ns += put_proof(&w, e, remaining(e, now_ms));
 		}
 		break;
 	}
@@ -916,12 +964,26 @@ cache_answer_n(struct cache *c, const uint8_t *qname, size_t qname_len,
 	} else {
 		s->misses++;
 	}
+	hit->bogus = bogus != NULL;
+	if (bogus != NULL) {
+		/* the reason ends the entry's data */
+		hit->ede = bogus->ede;
+		memcpy(hit->why,
+		    bogus->data + entry_data_len(bogus) - bogus->why_len,
+		    bogus->why_len);
+		hit->why[bogus->why_len] = 0;
+	}
 	pthread_mutex_unlock(&s->lock);
 	if (rc == 0)
 		return 0;
+	hit->secure = secure && bogus == NULL;
 	hit->ancount = (uint16_t)an;
 	hit->nscount = (uint16_t)ns;
 	hit->rcode = rcode;
+	if (bogus != NULL) {
+		*len = 0;
+		return 1;
+	}
 	if (w.full)
 		return -ENOSPC;
 	*len = w.len;
@@ -948,6 +1010,11 @@ cache_foreach(struct cache *c, uint64_t now_ms, cache_visit_cb cb, void *arg)
 				continue;
 			}
 			fill_out(e, now_ms, &o, e->data);
+			/* the reason ends the data without a NUL: a copy */
+			char why[CACHE_WHY_MAX + 1];
+			memcpy(why, o.why, e->why_len);
+			why[e->why_len] = 0;
+			o.why = why;
 			stop = cb(&o, arg);
 		}
 		pthread_mutex_unlock(&s->lock);
@@ -1034,8 +1101,8 @@ cache_flush_name(struct cache *c, const uint8_t *name, uint16_t type)
 	nt.len = lower_name(lname, name, LIM_NAME_MAX);
 	if (nt.len == 0)
 		return 0;
-	return sweep(
-	    shard_of(c, siphash(lname, nt.len, c->key)), pred_name, &nt);
+	return sweep(shard_of(c, dns_siphash(lname, nt.len, c->key, 1, 3)),
+	    pred_name, &nt);
 }
 
 size_t

@@ -53,6 +53,22 @@ enum cache_rank {
 };
 #define CACHE_RANK_ANSWER_MIN CACHE_RANK_NONAUTH_ANSWER
 
+/** What DNSSEC validation says of an entry (RFC 4033 5). */
+enum cache_sec {
+	CACHE_SEC_INSECURE = 0,  /**< not validated (validation off) or proven
+	                              insecure: served, without AD */
+	CACHE_SEC_SECURE = 1,    /**< validated: AD when the client asks */
+	CACHE_SEC_BOGUS = 2,     /**< failed validation: kept at most
+	                              LIM_BOGUS_TTL s; served only to a client
+	                              that set CD, else a SERVFAIL with its EDE */
+	CACHE_SEC_UNCHECKED = 3, /**< stored before validation: never served
+	                              to clients (a miss for them); the
+	                              iterator and the validator may use it */
+};
+
+/** Most bytes of the reason kept with a bogus entry. */
+#define CACHE_WHY_MAX 200
+
 /** The type key of an NXDOMAIN entry. */
 #define CACHE_TYPE_NXDOMAIN 0
 
@@ -73,9 +89,22 @@ struct cache_rrset_in {
 	const uint8_t *sigs;
 	size_t sigs_len;
 	const uint8_t *soa_owner; /**< negative kinds: the SOA's owner (zone) */
-	uint8_t
-	    source[16]; /**< server the data came from (v4 in the first 4) */
+	/** server the data came from (v4 in the first 4 bytes) */
+	uint8_t source[16];
 	uint8_t source_family; /**< AF_INET, AF_INET6, or 0 (unknown/loaded) */
+	uint8_t sec;           /**< enum cache_sec */
+	bool cut;        /**< a DS absence proven at a zone cut (an insecure
+	                      delegation), as the validator found */
+	uint16_t ede;    /**< bogus: the Extended DNS Error code */
+	const char *why; /**< bogus: the reason (NULL or text, cut to
+	                      CACHE_WHY_MAX bytes) */
+	/** The proof that goes into the authority section of a DO answer:
+	 *  NSEC/NSEC3 records and their RRSIGs (of a negative answer, or of a
+	 *  wildcard expansion), as @c nproof full uncompressed RRs (owner,
+	 *  type, class, TTL, rdlength, rdata). */
+	const uint8_t *proof;
+	size_t proof_len;
+	uint16_t nproof;
 };
 
 /** An entry copied out of the cache (cache_get, cache_foreach). Pointers
@@ -98,6 +127,13 @@ struct cache_rrset_out {
 	const uint8_t *soa_owner; /**< negative kinds, else NULL */
 	uint8_t source[16];
 	uint8_t source_family;
+	uint8_t sec; /**< enum cache_sec */
+	bool cut;
+	uint16_t ede;
+	const char *why; /**< NUL-terminated ("" when none) */
+	const uint8_t *proof;
+	size_t proof_len;
+	uint16_t nproof;
 };
 
 /** TTL and size policy, applied on store. */
@@ -125,6 +161,12 @@ struct cache_hit {
 	uint16_t ancount;
 	uint16_t nscount;
 	uint8_t rcode; /**< 0 NOERROR (answer or NODATA), 3 NXDOMAIN */
+	bool secure;   /**< every entry written is CACHE_SEC_SECURE */
+	bool bogus;    /**< the answer is bogus and the client did not set
+	                    CD: nothing was written; answer SERVFAIL with: */
+	uint16_t ede;  /**< (bogus) the EDE code */
+	char why[CACHE_WHY_MAX + 1]; /**< (bogus) the reason; written only
+	                                 when bogus */
 };
 
 struct cache;
@@ -159,24 +201,29 @@ int cache_get(struct cache *c, const uint8_t *name, uint16_t type,
  * The hot path: write the answer and authority records for a client question
  * straight from the cache, with TTLs set to what remains. Follows CNAME
  * chains (at most @p max_cname links) through the cache; answers only from
- * entries of rank >= CACHE_RANK_ANSWER_MIN. @p out is the position right
- * after the question in the response; the question's name must be at offset
- * 12 of the response, so owners equal to @p qname are written as the
- * compression pointer 0xC00C. RRSIGs are included when @p want_sigs.
+ * entries of rank >= CACHE_RANK_ANSWER_MIN that are not CACHE_SEC_UNCHECKED.
+ * @p out is the position right after the question in the response; the
+ * question's name must be at offset 12 of the response, so owners equal to
+ * @p qname are written as the compression pointer 0xC00C. With
+ * @p want_sigs (DO), RRSIGs are written beside their RRsets and the proof
+ * of the last entry (NSEC/NSEC3) into the authority section. A bogus entry
+ * on the way makes the answer bogus (hit->bogus, nothing written) unless
+ * @p cd. hit->secure says whether every entry written was secure.
  * No allocation, no ldns.
  * @return 1 hit (hit and *len filled), 0 miss (nothing usable; a partial CNAME
  * chain is a miss), -ENOSPC the answer does not fit in @p cap.
  */
 int cache_answer(struct cache *c, const uint8_t *qname, uint16_t qtype,
-    uint16_t qclass, bool want_sigs, unsigned max_cname, uint64_t now_ms,
-    uint8_t *out, size_t cap, size_t *len, struct cache_hit *hit);
+    uint16_t qclass, bool want_sigs, bool cd, unsigned max_cname,
+    uint64_t now_ms, uint8_t *out, size_t cap, size_t *len,
+    struct cache_hit *hit);
 
 /** cache_answer() for a name whose wire length the caller has already
  *  measured and checked (msg_check_query does): @p qname_len bytes, the
  *  last one the root label. Saves walking the labels again. */
 int cache_answer_n(struct cache *c, const uint8_t *qname, size_t qname_len,
-    uint16_t qtype, uint16_t qclass, bool want_sigs, unsigned max_cname,
-    uint64_t now_ms, uint8_t *out, size_t cap, size_t *len,
+    uint16_t qtype, uint16_t qclass, bool want_sigs, bool cd,
+    unsigned max_cname, uint64_t now_ms, uint8_t *out, size_t cap, size_t *len,
     struct cache_hit *hit);
 
 /** Callback for cache_foreach(): return 0 to go on, non-zero to stop. */

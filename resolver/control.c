@@ -701,15 +701,14 @@ cmd_stats(struct conn *c, struct instance *in, bool json, bool all)
 static void
 print_result(FILE *f, const struct iter_result *res)
 {
-	size_t pos = 0;
-	unsigned n = 0;
-
 	fprintf(f, "result: %s", dns_rcode_str(res->rcode));
 	if (res->failed)
 		fprintf(f, " (EDE %u: %s)", res->ede_code, res->reason);
-	fprintf(f, ", %u answer, %u authority record(s)\n", res->ancount,
-	    res->nscount);
-	while (pos < res->rr_len && n < (unsigned)res->ancount + res->nscount) {
+	fprintf(f, ", %u answer, %u authority record(s)%s\n", res->ancount,
+	    res->nscount, res->secure ? ", secure (AD)" : "");
+	/* each record follows its ITER_RR_* flags byte */
+	for (size_t pos = 0; pos + 1 < res->rr_len;) {
+		uint8_t flags = res->rr[pos++];
 		ldns_rr *rr = NULL;
 		char *s;
 
@@ -719,10 +718,9 @@ print_result(FILE *f, const struct iter_result *res)
 		s = ldns_rr2str_fmt(ldns_output_format_nocomments, rr);
 		if (s != NULL)
 			fprintf(f, "  %s%s",
-			    n < res->ancount ? "" : "(authority) ", s);
+			    flags & ITER_RR_AUTHORITY ? "(authority) " : "", s);
 		free(s);
 		ldns_rr_free(rr);
-		n++;
 	}
 }
 

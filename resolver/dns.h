@@ -126,6 +126,64 @@ dns_put32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
+/* ------------------------------------------------------------- SipHash */
+
+#define DNS_ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+
+static inline void
+dns_sipround(uint64_t v[4])
+{
+	v[0] += v[1];
+	v[1] = DNS_ROTL(v[1], 13);
+	v[1] ^= v[0];
+	v[0] = DNS_ROTL(v[0], 32);
+	v[2] += v[3];
+	v[3] = DNS_ROTL(v[3], 16);
+	v[3] ^= v[2];
+	v[0] += v[3];
+	v[3] = DNS_ROTL(v[3], 21);
+	v[3] ^= v[0];
+	v[2] += v[1];
+	v[1] = DNS_ROTL(v[1], 17);
+	v[1] ^= v[2];
+	v[2] = DNS_ROTL(v[2], 32);
+}
+
+/**
+ * SipHash-c-d (Aumasson, Bernstein) of @p len bytes under the 128-bit key
+ * @p k: @p c compression rounds per word, @p d finalisation rounds. The
+ * cache's hash tables use SipHash-1-3 (as Rust and CPython do), DNS Cookies
+ * SipHash-2-4 (RFC 9018). Words are read in host order: a hash only has to
+ * agree with itself within one process (and one machine, for cookies).
+ */
+static inline uint64_t
+dns_siphash(const uint8_t *in, size_t len, const uint64_t k[2], int c, int d)
+{
+	uint64_t v[4] = {0x736f6d6570736575ULL ^ k[0],
+	    0x646f72616e646f6dULL ^ k[1], 0x6c7967656e657261ULL ^ k[0],
+	    0x7465646279746573ULL ^ k[1]};
+	uint64_t m, b = (uint64_t)len << 56;
+	const uint8_t *end = in + (len & ~(size_t)7);
+
+	for (; in != end; in += 8) {
+		memcpy(&m, in, 8);
+		v[3] ^= m;
+		for (int i = 0; i < c; i++)
+			dns_sipround(v);
+		v[0] ^= m;
+	}
+	for (size_t i = 0; i < (len & 7); i++)
+		b |= (uint64_t)in[i] << (8 * i);
+	v[3] ^= b;
+	for (int i = 0; i < c; i++)
+		dns_sipround(v);
+	v[0] ^= b;
+	v[2] ^= 0xff;
+	for (int i = 0; i < d; i++)
+		dns_sipround(v);
+	return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
 /* --------------------------------------------------------------- names */
 
 /** ASCII lower case of one byte (other bytes unchanged). */

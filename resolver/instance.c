@@ -38,11 +38,15 @@ inst_view(struct cfg *view, const struct cfg *c, int tier)
 	view->forwards[0].nservers = 1;
 	view->forwards[0].fallback_iterate = false;
 	view->nforwards = 1;
+	/* a tier that forwards is a cache on the way (browser, OS, router):
+	 * like a stub or dnsmasq, it passes answers on and leaves DNSSEC
+	 * validation to the resolver that walks the tree */
+	view->dnssec.validation = false;
 }
 
 static int
 init(struct instance *in, uv_loop_t *loop, const struct cfg *c, int tier,
-    const struct deleg_hints *hints, const struct instance *primary)
+    const struct worker_tables *tab, const struct instance *primary)
 {
 	struct cache_policy pol;
 
@@ -74,7 +78,7 @@ init(struct instance *in, uv_loop_t *loop, const struct cfg *c, int tier,
 		return -ENOMEM;
 	}
 	if (worker_init(&in->worker, loop, in->srv, &in->view, in->cache,
-	        in->infra, in->flights, hints, primary == NULL) < 0) {
+	        in->infra, in->flights, tab, primary == NULL) < 0) {
 		inst_free(in);
 		return -ENOMEM;
 	}
@@ -87,16 +91,16 @@ init(struct instance *in, uv_loop_t *loop, const struct cfg *c, int tier,
 
 int
 inst_init(struct instance *in, uv_loop_t *loop, const struct cfg *c, int tier,
-    const struct deleg_hints *hints)
+    const struct worker_tables *tab)
 {
-	return init(in, loop, c, tier, hints, NULL);
+	return init(in, loop, c, tier, tab, NULL);
 }
 
 int
 inst_init_shared(struct instance *in, uv_loop_t *loop, const struct cfg *c,
-    int tier, const struct deleg_hints *hints, const struct instance *primary)
+    int tier, const struct worker_tables *tab, const struct instance *primary)
 {
-	return init(in, loop, c, tier, hints, primary);
+	return init(in, loop, c, tier, tab, primary);
 }
 
 int
@@ -135,11 +139,11 @@ inst_bind(struct instance *in, char *list, size_t listlen)
 
 void
 inst_reconfig(
-    struct instance *in, const struct cfg *c, const struct deleg_hints *hints)
+    struct instance *in, const struct cfg *c, const struct worker_tables *tab)
 {
 	inst_view(&in->view, c, in->tier);
 	srv_set_config(in->srv, &in->view);
-	worker_set_config(&in->worker, &in->view, hints);
+	worker_set_config(&in->worker, &in->view, tab);
 }
 
 void

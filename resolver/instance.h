@@ -49,13 +49,13 @@ void inst_view(struct cfg *view, const struct cfg *c, int tier);
 /** Create the instance's server, caches and worker on @p loop (nothing is
  *  bound yet); the worker primes the root NS set. @return 0, or -ENOMEM. */
 int inst_init(struct instance *in, uv_loop_t *loop, const struct cfg *c,
-    int tier, const struct deleg_hints *hints);
+    int tier, const struct worker_tables *tab);
 
 /** The same for another worker thread: its own server and worker on its
  *  own @p loop, sharing @p primary's cache and infra cache (which are
  *  thread-safe); it does not prime (the primary does, for all). */
 int inst_init_shared(struct instance *in, uv_loop_t *loop, const struct cfg *c,
-    int tier, const struct deleg_hints *hints, const struct instance *primary);
+    int tier, const struct worker_tables *tab, const struct instance *primary);
 
 /**
  * Bind every listen address of the view. With the built-in defaults
@@ -66,7 +66,7 @@ int inst_bind(struct instance *in, char *list, size_t listlen);
 
 /** Take a new global config (reload): recompute the view, pass it on. */
 void inst_reconfig(
-    struct instance *in, const struct cfg *c, const struct deleg_hints *hints);
+    struct instance *in, const struct cfg *c, const struct worker_tables *tab);
 
 /** Stop serving: close the worker and the server. */
 void inst_close(struct instance *in);

@@ -29,6 +29,7 @@
 #include "resolver/dns.h"
 #include "resolver/iter.h"
 #include "resolver/msg.h"
+#include "resolver/vchain.h"
 
 enum frame_state {
 	F_INIT = 0,   /* look in the cache, choose the zone cut */
@@ -61,8 +62,39 @@ struct frame {
 	int parent_ns;  /* index in the parent's cut */
 	unsigned found; /* addresses handed to the parent */
 	uint8_t rcode;  /* frame outcome */
+	uint8_t kind;   /* enum frame_kind */
 	/* last and large: only its header is initialised (deleg_init) */
 	struct deleg cut;
+};
+
+enum frame_kind {
+	FK_CLIENT = 0, /* frame 0: the client's question */
+	FK_NSADDR,     /* the address of an NS name without glue */
+	FK_VFETCH,     /* a DS or DNSKEY RRset the chain of trust needs */
+};
+
+/* An RRset or a negative answer of the client's answer, kept to be
+ * validated and then stored with its state. */
+struct vitem {
+	uint8_t owner[LIM_NAME_MAX]; /* RRset owner, or the denied name */
+	uint16_t type;               /* RRset type, or the denied type */
+	uint8_t rank;
+	bool neg, nx;
+	int index;                  /* in the vchain */
+	ldns_rr_list *rrset, *sigs; /* owned deep copies */
+	ldns_rr_list *auth;         /* owned: SOA, NSEC/NSEC3 and RRSIGs */
+	uint8_t src[16];
+	uint8_t src_family;
+};
+
+/* What a DS or DNSKEY fetch for the chain of trust brought back. */
+struct vfetch {
+	bool have;
+	int rcode;
+	ldns_rr_list *rrset, *sigs, *auth; /* owned deep copies */
+	uint8_t rank;
+	uint8_t src[16];
+	uint8_t src_family;
 };
 
 /* Large arrays last: a request is set up without zeroing them (a miss
@@ -74,8 +106,21 @@ struct iter_req {
 	uint64_t start_mono; /* monotonic ms at iter_new */
 	uint64_t mono;       /* monotonic ms of the call being handled */
 	bool waiting, done;
+	bool cd;         /* checking disabled: bogus data is answered */
+	bool validating; /* frame 0 is done: the chain of trust is walked */
+	bool cached_insecure; /* part of the answer came from the cache, not
+	                         secure */
+	struct vchain *vc;    /* owned: the answer's chain of trust, or NULL */
+	struct vchain_env vcenv;
+	bool vc_failed; /* out of memory for the chain: the answer is bogus */
+	int nvi;
+	struct vchain_need need; /* the fetch the chain waits for */
+	struct vfetch vf;
+	/* borrowed, while a reply is handled: its authority section */
+	const ldns_rr_list *reply_auth;
 	struct trace trace;
 	struct iter_result res;
+	struct vitem *vi; /* owned: VCHAIN_MAX_ITEMS, made with the chain */
 	struct frame f[LIM_MAX_SUBQ_DEPTH + 1];
 };
 
@@ -179,17 +224,18 @@ clamp_ttl(const struct iter_req *r, uint32_t ttl, bool negative)
 
 /* ---- result building (frame 0) ---- */
 
+/* Append a record to the result, with its ITER_RR_* flags. */
 static bool
-res_put(struct iter_req *r, const uint8_t *owner, uint16_t type, uint16_t cls,
-    uint32_t ttl, const uint8_t *rdata, size_t rdlen)
+res_put(struct iter_req *r, uint8_t flags, const uint8_t *owner, uint16_t type,
+    uint16_t cls, uint32_t ttl, const uint8_t *rdata, size_t rdlen)
 {
 	struct iter_result *res = &r->res;
 	size_t nl = dns_name_len(owner, LIM_NAME_MAX);
-	size_t need = res->rr_len + nl + 10 + rdlen;
+	size_t need = res->rr_len + 1 + nl + 10 + rdlen;
 	uint8_t *p;
 
 	/* a client's answer never holds more than a message does */
-	if (nl == 0 || need > LIM_MSG_MAX)
+	if (nl == 0 || need > LIM_MSG_MAX + 512)
 		return false;
 	if (need > res->rr_cap) {
 		size_t cap = res->rr_cap ? res->rr_cap * 2 : 512;
@@ -202,6 +248,7 @@ res_put(struct iter_req *r, const uint8_t *owner, uint16_t type, uint16_t cls,
 		res->rr_cap = cap;
 	}
 	p = res->rr + res->rr_len;
+	*p++ = flags;
 	dns_name_lower(p, owner);
 	p += nl;
 	dns_put16(p, type);
@@ -210,10 +257,61 @@ res_put(struct iter_req *r, const uint8_t *owner, uint16_t type, uint16_t cls,
 	dns_put16(p + 8, (uint16_t)rdlen);
 	memcpy(p + 10, rdata, rdlen);
 	res->rr_len = need;
+	if (flags & ITER_RR_AUTHORITY)
+		res->nscount++;
+	else
+		res->ancount++;
 	return true;
 }
 
+/* Each record of an rdata list (@p n records) as (owner, type, class). */
+static void
+res_put_list(struct iter_req *r, uint8_t flags, const uint8_t *owner,
+    uint16_t type, uint16_t cls, uint32_t ttl, const uint8_t *list, unsigned n)
+{
+	const uint8_t *p = list;
+
+	for (unsigned k = 0; k < n; k++) {
+		size_t l = dns_get16(p);
+		res_put(r, flags, owner, type, cls, ttl, p + 2, l);
+		p += 2 + l;
+	}
+}
+
+/* Each record of a list of full RRs (@p n records), TTLs set to @p ttl. */
+static void
+res_put_rrs(struct iter_req *r, uint8_t flags, const uint8_t *rrs, size_t len,
+    unsigned n, uint32_t ttl)
+{
+	const uint8_t *p = rrs, *end = rrs + len;
+
+	for (unsigned k = 0; k < n && p < end; k++) {
+		size_t nl = dns_name_len(p, (size_t)(end - p));
+		if (nl == 0 || (size_t)(end - p) < nl + 10)
+			return;
+		size_t l = dns_get16(p + nl + 8);
+		res_put(r, flags, p, dns_get16(p + nl), dns_get16(p + nl + 2),
+		    ttl, p + nl + 10, l);
+		p += nl + 10 + l;
+	}
+}
+
 /* ---- ldns glue ---- */
+
+static size_t rr_rdata(const ldns_rr *rr, uint8_t *out, size_t cap);
+
+/* Append one ldns record to the result, with TTL @p ttl. */
+static void
+res_put_rr(struct iter_req *r, uint8_t flags, const ldns_rr *rr, uint32_t ttl)
+{
+	uint8_t rd[8192]; /* SOA, NSEC, NSEC3, RRSIG: smaller than this */
+	size_t n = rr_rdata(rr, rd, sizeof(rd));
+
+	if (n == 0 && ldns_rr_rd_count(rr) > 0)
+		return;
+	res_put(r, flags, ldns_rdf_data(ldns_rr_owner(rr)),
+	    ldns_rr_get_type(rr), ldns_rr_get_class(rr), ttl, rd, n);
+}
 
 static size_t
 rr_rdata(const ldns_rr *rr, uint8_t *out, size_t cap)
@@ -255,75 +353,358 @@ sig_covers(const ldns_rr *rr)
 	return (uint16_t)(ldns_rdf_data(c)[0] << 8 | ldns_rdf_data(c)[1]);
 }
 
-/* Gather the RRset (owner, type) of a section into rdata-list form and
- * store it. For frame 0, when @p to_res, also append each RR to the result.
- * Returns the number of records found. */
+/* ---- storing, with the DNSSEC state ---- */
+
+/* What store_set() keeps: an RRset (rrset, its sigs, the proof of a
+ * wildcard expansion) or a negative answer (auth: the SOA, its RRSIGs and
+ * the NSEC/NSEC3 proof), with its validation state. */
+struct store_spec {
+	const uint8_t *owner; /* RRset owner, or the denied name */
+	uint16_t type;        /* RRset type, or the denied type */
+	uint8_t kind;         /* CACHE_RRSET, CACHE_NXDOMAIN, CACHE_NODATA */
+	uint8_t rank;
+	const ldns_rr_list *rrset, *sigs, *auth;
+	uint8_t sec;
+	bool cut;
+	uint16_t ede;
+	const char *why;
+	uint32_t ttl_cap; /* 0: none */
+	const uint8_t *src;
+	uint8_t src_family;
+};
+
+/* Is @p rr part of a proof of absence: NSEC, NSEC3, or an RRSIG of one? */
+static bool
+is_proof(const ldns_rr *rr)
+{
+	uint16_t t = ldns_rr_get_type(rr);
+
+	return t == DNS_T_NSEC || t == DNS_T_NSEC3 ||
+	    sig_covers(rr) == DNS_T_NSEC || sig_covers(rr) == DNS_T_NSEC3;
+}
+
+/* The rdata list of the records of @p l (type @p type, or RRSIGs covering
+ * it when @p sigs) into @p out. @return its length; *n records. */
+static size_t
+rdata_list(const ldns_rr_list *l, uint16_t type, bool sigs, uint8_t *out,
+    size_t cap, uint16_t *n, uint32_t *ttl)
+{
+	size_t len = 0;
+
+	*n = 0;
+	for (size_t i = 0; l != NULL && i < ldns_rr_list_rr_count(l); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(l, i);
+		if (sigs ? sig_covers(rr) != type
+		         : ldns_rr_get_type(rr) != type)
+			continue;
+		if (len + 2 > cap)
+			break;
+		size_t k = rr_rdata(rr, out + len + 2, cap - len - 2);
+		if (k == 0 && ldns_rr_rd_count(rr) > 0)
+			continue;
+		dns_put16(out + len, (uint16_t)k);
+		len += 2 + k;
+		(*n)++;
+		if (ttl != NULL && ldns_rr_ttl(rr) < *ttl)
+			*ttl = ldns_rr_ttl(rr);
+	}
+	return len;
+}
+
+/* The proof records of @p l as full RRs into @p out. */
+static size_t
+proof_list(const ldns_rr_list *l, uint8_t *out, size_t cap, uint16_t *n)
+{
+	ldns_buffer *b = ldns_buffer_new(512);
+	size_t len = 0;
+
+	*n = 0;
+	for (size_t i = 0; b && l != NULL && i < ldns_rr_list_rr_count(l);
+	     i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(l, i);
+		if (!is_proof(rr))
+			continue;
+		ldns_buffer_clear(b);
+		if (ldns_rr2buffer_wire(b, rr, LDNS_SECTION_AUTHORITY) !=
+		        LDNS_STATUS_OK ||
+		    len + ldns_buffer_position(b) > cap)
+			continue;
+		memcpy(
+		    out + len, ldns_buffer_begin(b), ldns_buffer_position(b));
+		len += ldns_buffer_position(b);
+		(*n)++;
+	}
+	ldns_buffer_free(b);
+	return len;
+}
+
+static void
+store_set(struct iter_req *r, uint64_t now, const struct store_spec *sp)
+{
+	struct iter_scratch *sc = r->env->scratch;
+	uint32_t ttl = UINT32_MAX;
+	struct cache_rrset_in in = {
+	    .owner = sp->owner,
+	    .type = sp->kind == CACHE_NXDOMAIN ? CACHE_TYPE_NXDOMAIN : sp->type,
+	    .rclass = DNS_C_IN,
+	    .kind = sp->kind,
+	    .rank = sp->rank,
+	    .sec = sp->sec,
+	    .cut = sp->cut,
+	    .ede = sp->ede,
+	    .why = sp->why,
+	    .source_family = sp->src_family,
+	};
+
+	if (sp->src != NULL)
+		memcpy(in.source, sp->src, 16);
+	if (sp->kind == CACHE_RRSET) {
+		in.rdata_len = rdata_list(sp->rrset, sp->type, false, sc->rdata,
+		    sizeof(sc->rdata), &in.nrr, &ttl);
+		if (in.nrr == 0)
+			return;
+		in.rclass = ldns_rr_get_class(ldns_rr_list_rr(sp->rrset, 0));
+		in.rdata = sc->rdata;
+		in.sigs_len = rdata_list(sp->sigs, sp->type, true, sc->sigs,
+		    sizeof(sc->sigs), &in.nsig, NULL);
+		in.sigs = sc->sigs;
+	} else {
+		/* the SOA that proves it: TTL min(SOA TTL, MINIMUM) */
+		const ldns_rr *soa = NULL;
+		for (size_t i = 0;
+		     sp->auth && i < ldns_rr_list_rr_count(sp->auth); i++)
+			if (ldns_rr_get_type(ldns_rr_list_rr(sp->auth, i)) ==
+			    DNS_T_SOA)
+				soa = ldns_rr_list_rr(sp->auth, i);
+		if (soa == NULL || ldns_rr_rd_count(soa) != 7)
+			return;
+		uint32_t minimum = ldns_rdf2native_int32(ldns_rr_rdf(soa, 6));
+		ttl = ldns_rr_ttl(soa) < minimum ? ldns_rr_ttl(soa) : minimum;
+		in.soa_owner = rr_owner(soa);
+		size_t k = rr_rdata(soa, sc->rdata + 2, sizeof(sc->rdata) - 2);
+		dns_put16(sc->rdata, (uint16_t)k);
+		in.rdata = sc->rdata;
+		in.rdata_len = k + 2;
+		in.nrr = 1;
+		in.sigs_len = rdata_list(sp->auth, DNS_T_SOA, true, sc->sigs,
+		    sizeof(sc->sigs), &in.nsig, NULL);
+		in.sigs = sc->sigs;
+	}
+	in.proof_len =
+	    proof_list(sp->auth, sc->entry, sizeof(sc->entry), &in.nproof);
+	in.proof = sc->entry;
+	if (sp->ttl_cap && sp->ttl_cap < ttl)
+		ttl = sp->ttl_cap;
+	in.ttl = ttl;
+	cache_store(r->env->cache, &in, now);
+}
+
+/* A deep copy of the records of @p l that @p keep accepts, or NULL. */
+static ldns_rr_list *
+copy_if(const ldns_rr_list *l, const uint8_t *owner, uint16_t type,
+    bool (*keep)(const ldns_rr *, const uint8_t *, uint16_t))
+{
+	ldns_rr_list *out = ldns_rr_list_new();
+
+	for (size_t i = 0; out && l != NULL && i < ldns_rr_list_rr_count(l);
+	     i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(l, i);
+		ldns_rr *c;
+		if (!keep(rr, owner, type) || (c = ldns_rr_clone(rr)) == NULL)
+			continue;
+		if (!ldns_rr_list_push_rr(out, c))
+			ldns_rr_free(c);
+	}
+	return out;
+}
+
+static bool
+keep_rrset(const ldns_rr *rr, const uint8_t *owner, uint16_t type)
+{
+	return ldns_rr_get_type(rr) == type && dns_name_eq(rr_owner(rr), owner);
+}
+
+static bool
+keep_sigs(const ldns_rr *rr, const uint8_t *owner, uint16_t type)
+{
+	return sig_covers(rr) == type && type != DNS_T_RRSIG &&
+	    dns_name_eq(rr_owner(rr), owner);
+}
+
+static bool
+keep_negative(const ldns_rr *rr, const uint8_t *owner, uint16_t type)
+{
+	(void)owner;
+	(void)type;
+	return ldns_rr_get_type(rr) == DNS_T_SOA ||
+	    sig_covers(rr) == DNS_T_SOA || is_proof(rr);
+}
+
+static bool
+keep_proof(const ldns_rr *rr, const uint8_t *owner, uint16_t type)
+{
+	(void)owner;
+	(void)type;
+	return is_proof(rr);
+}
+
+/* The state data is stored with before it is validated. */
+static uint8_t
+unchecked(const struct iter_req *r, uint8_t rank)
+{
+	return r->env->anchors != NULL && rank >= CACHE_RANK_ANSWER_MIN
+	    ? CACHE_SEC_UNCHECKED
+	    : CACHE_SEC_INSECURE;
+}
+
+static void vchain_note(void *arg, enum val_state st, const char *text);
+
+/* Keep an RRset or negative answer of the client's answer for the chain
+ * of trust (copies of the lists; the vchain gets its own). */
+static void
+add_vitem(struct iter_req *r, const struct frame *f, uint8_t rank,
+    ldns_rr_list *rrset, ldns_rr_list *sigs, ldns_rr_list *auth,
+    const uint8_t *owner, uint16_t type, bool neg, bool nx)
+{
+	struct vitem *v;
+	int idx = -1;
+
+	/* the chain of trust is made when the first item needs it (most
+	 * questions that fail never do) */
+	if (r->vc == NULL && r->env->anchors != NULL && f->qclass == DNS_C_IN &&
+	    !r->vc_failed) {
+		r->vcenv.anchors = r->env->anchors;
+		r->vcenv.limits = r->env->val_limits;
+		r->vc = vchain_new(&r->vcenv, vchain_note, r);
+		r->vi = malloc(VCHAIN_MAX_ITEMS * sizeof(*r->vi));
+		r->vc_failed = r->vc == NULL || r->vi == NULL;
+		if (r->vc_failed) {
+			vchain_free(r->vc);
+			r->vc = NULL;
+		}
+	}
+	if (r->vc != NULL && r->nvi < VCHAIN_MAX_ITEMS) {
+		if (neg)
+			idx = vchain_add_negative(
+			    r->vc, owner, type, nx, ldns_rr_list_clone(auth));
+		else
+			idx = vchain_add_rrset(r->vc, ldns_rr_list_clone(rrset),
+			    ldns_rr_list_clone(sigs), ldns_rr_list_clone(auth));
+	} else if (r->vc != NULL) {
+		/* one too many: vchain_overall says bogus */
+		vchain_add_rrset(r->vc, NULL, NULL, NULL);
+	}
+	if (r->vc == NULL || idx < 0 || r->nvi >= VCHAIN_MAX_ITEMS) {
+		ldns_rr_list_deep_free(rrset);
+		ldns_rr_list_deep_free(sigs);
+		ldns_rr_list_deep_free(auth);
+		return;
+	}
+	v = &r->vi[r->nvi++];
+	memset(v, 0, sizeof(*v));
+	dns_name_lower(v->owner, owner);
+	v->type = type;
+	v->rank = rank;
+	v->neg = neg;
+	v->nx = nx;
+	v->index = idx;
+	v->rrset = rrset;
+	v->sigs = sigs;
+	v->auth = auth;
+	memcpy(v->src, f->cut.ns[f->ns_idx].addr[f->addr_idx].ip, 16);
+	v->src_family = f->cut.ns[f->ns_idx].addr[f->addr_idx].family;
+}
+
+/* Forget what a fetch brought. */
+static void
+vf_clear(struct iter_req *r)
+{
+	ldns_rr_list_deep_free(r->vf.rrset);
+	ldns_rr_list_deep_free(r->vf.sigs);
+	ldns_rr_list_deep_free(r->vf.auth);
+	memset(&r->vf, 0, sizeof(r->vf));
+}
+
+/* A DS or DNSKEY fetch for the chain of trust brought this back. */
+static void
+set_vfetch(struct iter_req *r, const struct frame *f, int rcode, uint8_t rank,
+    ldns_rr_list *rrset, ldns_rr_list *sigs, ldns_rr_list *auth)
+{
+	ldns_rr_list_deep_free(r->vf.rrset);
+	ldns_rr_list_deep_free(r->vf.sigs);
+	ldns_rr_list_deep_free(r->vf.auth);
+	r->vf.have = true;
+	r->vf.rcode = rcode;
+	r->vf.rank = rank;
+	r->vf.rrset = rrset;
+	r->vf.sigs = sigs;
+	r->vf.auth = auth;
+	memcpy(r->vf.src, f->cut.ns[f->ns_idx].addr[f->addr_idx].ip, 16);
+	r->vf.src_family = f->cut.ns[f->ns_idx].addr[f->addr_idx].family;
+}
+
+/* Gather the RRset (owner, type) of a section and store it (not yet
+ * validated: CACHE_SEC_UNCHECKED, for the chain of trust to settle). For
+ * frame 0, when @p to_res, also append its records (and RRSIGs, for DO
+ * clients) to the result and keep it for validation; for a DS or DNSKEY
+ * fetch, hand it to the chain. @return the number of records found. */
 static unsigned
 take_rrset(struct iter_req *r, uint64_t now, ldns_rr_list *sec,
     const uint8_t *owner, uint16_t type, uint8_t rank, bool to_res,
     const struct frame *f)
 {
-	uint8_t *rd = r->env->scratch->rdata, *sg = r->env->scratch->sigs;
-	size_t rdl = 0, sgl = 0;
-	unsigned n = 0, ns = 0;
-	uint32_t ttl = UINT32_MAX;
-	uint16_t cls = 1;
-
-	for (size_t i = 0; i < ldns_rr_list_rr_count(sec); i++) {
-		ldns_rr *rr = ldns_rr_list_rr(sec, i);
-		if (!dns_name_eq(rr_owner(rr), owner))
-			continue;
-		bool is_sig = sig_covers(rr) == type && type != DNS_T_RRSIG;
-		if (ldns_rr_get_type(rr) != type && !is_sig)
-			continue;
-		uint8_t *dst = is_sig ? sg : rd;
-		size_t *dl = is_sig ? &sgl : &rdl;
-		size_t dcap = sizeof(r->env->scratch->rdata);
-		if (*dl + 2 > dcap)
-			continue;
-		size_t l = rr_rdata(rr, dst + *dl + 2, dcap - *dl - 2);
-		if (l == 0 && ldns_rr_rd_count(rr) > 0)
-			continue;
-		dns_put16(dst + *dl, (uint16_t)l);
-		*dl += 2 + l;
-		if (is_sig) {
-			ns++;
-			continue;
-		}
-		n++;
-		cls = ldns_rr_get_class(rr);
-		if (ldns_rr_ttl(rr) < ttl)
-			ttl = ldns_rr_ttl(rr);
-	}
-	if (n == 0)
-		return 0;
-	struct cache_rrset_in in = {
+	ldns_rr_list *rrset = copy_if(sec, owner, type, keep_rrset);
+	ldns_rr_list *sigs = copy_if(sec, owner, type, keep_sigs);
+	unsigned n = rrset ? (unsigned)ldns_rr_list_rr_count(rrset) : 0;
+	struct store_spec sp = {
 	    .owner = owner,
 	    .type = type,
-	    .rclass = cls,
 	    .kind = CACHE_RRSET,
 	    .rank = rank,
-	    .ttl = ttl,
-	    .nrr = (uint16_t)n,
-	    .rdata = rd,
-	    .rdata_len = rdl,
-	    .nsig = (uint16_t)ns,
-	    .sigs = sg,
-	    .sigs_len = sgl,
+	    .rrset = rrset,
+	    .sigs = sigs,
+	    .auth = to_res ? r->reply_auth : NULL, /* a wildcard's proof */
+	    .sec = unchecked(r, rank),
+	    .src = f->cut.ns[f->ns_idx].addr[f->addr_idx].ip,
+	    .src_family = f->cut.ns[f->ns_idx].addr[f->addr_idx].family,
 	};
-	memcpy(in.source, f->cut.ns[f->ns_idx].addr[f->addr_idx].ip, 16);
-	in.source_family = f->cut.ns[f->ns_idx].addr[f->addr_idx].family;
-	cache_store(r->env->cache, &in, now);
-	if (to_res) {
-		const uint8_t *p = rd;
-		uint32_t cttl = clamp_ttl(r, ttl, false);
-		for (unsigned k = 0; k < n; k++) {
-			size_t l = (size_t)(p[0] << 8 | p[1]);
-			if (res_put(r, owner, type, cls, cttl, p + 2, l))
-				r->res.ancount++;
-			p += 2 + l;
-		}
+
+	if (n == 0) {
+		ldns_rr_list_deep_free(rrset);
+		ldns_rr_list_deep_free(sigs);
+		return 0;
 	}
+	store_set(r, now, &sp);
+	if (to_res) {
+		uint32_t ttl = UINT32_MAX;
+		for (unsigned k = 0; k < n; k++)
+			if (ldns_rr_ttl(ldns_rr_list_rr(rrset, k)) < ttl)
+				ttl = ldns_rr_ttl(ldns_rr_list_rr(rrset, k));
+		ttl = clamp_ttl(r, ttl, false);
+		/* the records, then their RRSIGs (for DO clients) */
+		uint8_t *rd = r->env->scratch->rdata;
+		uint16_t cnt;
+		rdata_list(rrset, type, false, rd,
+		    sizeof(r->env->scratch->rdata), &cnt, NULL);
+		res_put_list(r, 0, owner, type,
+		    ldns_rr_get_class(ldns_rr_list_rr(rrset, 0)), ttl, rd, cnt);
+		rdata_list(sigs, type, true, rd, sizeof(r->env->scratch->rdata),
+		    &cnt, NULL);
+		res_put_list(r, ITER_RR_DNSSEC, owner, DNS_T_RRSIG,
+		    ldns_rr_get_class(ldns_rr_list_rr(rrset, 0)), ttl, rd, cnt);
+		/* the proof that a wildcard did not hide the name, if any */
+		add_vitem(r, f, rank, rrset, sigs,
+		    copy_if(r->reply_auth, owner, type, keep_proof), owner,
+		    type, false, false);
+		return n;
+	}
+	if (f->kind == FK_VFETCH && type == f->qtype &&
+	    dns_name_eq(owner, f->qname)) {
+		set_vfetch(r, f, DNS_RCODE_NOERROR, rank, rrset, sigs, NULL);
+		return n;
+	}
+	ldns_rr_list_deep_free(rrset);
+	ldns_rr_list_deep_free(sigs);
 	return n;
 }
 
@@ -366,10 +747,31 @@ frame_done(struct iter_req *r, uint64_t now, uint8_t rcode)
 	f->rcode = rcode;
 	if (r->top == 0) {
 		r->res.rcode = rcode;
+		if (r->vc_failed) {
+			fail_request(r, now, DNS_EDE_DNSSEC_INDETERMINATE,
+			    "out of memory for DNSSEC validation");
+			return;
+		}
+		if (r->vc != NULL && r->nvi > 0) {
+			/* the answer is in: now its chain of trust */
+			r->validating = true;
+			return;
+		}
 		r->done = true;
 		stepf(r, now, TRACE_DONE,
 		    "rcode %s, %u answer records, %u sends",
 		    dns_rcode_str(rcode), r->res.ancount, r->sends);
+		return;
+	}
+	if (f->kind == FK_VFETCH) {
+		/* a DS or DNSKEY for the chain: take_rrset or take_negative
+		 * handed over what came; nothing came for a failure */
+		if (!r->vf.have)
+			set_vfetch(r, f, rcode ? rcode : DNS_RCODE_SERVFAIL, 0,
+			    NULL, NULL, NULL);
+		stepf(r, now, TRACE_SUBQ, "sub-question done: %s",
+		    dns_rcode_str(r->vf.rcode));
+		r->top--;
 		return;
 	}
 	struct frame *p = &r->f[r->top - 1];
@@ -402,40 +804,81 @@ frame_fail(struct iter_req *r, uint64_t now, uint16_t ede, const char *why)
 	frame_done(r, now, 2);
 }
 
+/* May the cached entry @p o answer frame @p f? Frame 0 (the client's
+ * question) takes only data that is validated (or never will be). */
+static bool
+cached_usable(const struct frame *f, const struct cache_rrset_out *o)
+{
+	return o->rank >= CACHE_RANK_ANSWER_MIN &&
+	    (f->kind != FK_CLIENT || o->sec != CACHE_SEC_UNCHECKED);
+}
+
+/* Frame 0 takes a cached entry: note its state; a bogus one ends the
+ * request with its reason (unless CD). @return false if it ended. For a
+ * DO client, the entry's RRSIGs (@p sig_owner, @p section) and proof go
+ * into the result. */
+static bool
+cached_take(struct iter_req *r, const struct cache_rrset_out *o,
+    const uint8_t *sig_owner, uint8_t section, uint64_t now)
+{
+	if (o->sec == CACHE_SEC_BOGUS && !r->cd) {
+		fail_request(r, now, o->ede ? o->ede : DNS_EDE_DNSSEC_BOGUS,
+		    "%s", o->why[0] ? o->why : "bogus (cached)");
+		return false;
+	}
+	if (o->sec != CACHE_SEC_SECURE)
+		r->cached_insecure = true;
+	res_put_list(r, section | ITER_RR_DNSSEC, sig_owner, DNS_T_RRSIG,
+	    o->rclass, o->ttl, o->sigs, o->nsig);
+	res_put_rrs(r, ITER_RR_AUTHORITY | ITER_RR_DNSSEC, o->proof,
+	    o->proof_len, o->nproof, o->ttl);
+	return true;
+}
+
 /* Look for the frame's current name in the cache. Returns 1 if the frame is
- * done, 2 if a CNAME moved sname (go again), 0 on a miss. */
+ * done, 2 if a CNAME moved sname (go again), 0 on a miss. A fetch for the
+ * chain of trust does not look: the walk looked before asking for it. */
 static int
 frame_from_cache(
     struct iter_req *r, struct frame *f, uint64_t now, uint8_t *target_out)
 {
 	uint8_t *buf = r->env->scratch->entry;
+	size_t blen = sizeof(r->env->scratch->entry);
 	struct cache_rrset_out o;
 	struct cache *c = r->env->cache;
 
-	if (cache_get(c, f->sname, f->qtype, f->qclass, now, &o, buf,
-	        sizeof(r->env->scratch->entry)) == 1 &&
-	    o.rank >= CACHE_RANK_ANSWER_MIN) {
+	if (f->kind == FK_VFETCH)
+		return 0;
+	if (cache_get(c, f->sname, f->qtype, f->qclass, now, &o, buf, blen) ==
+	        1 &&
+	    cached_usable(f, &o)) {
 		if (o.kind == CACHE_NODATA) {
-			if (r->top == 0 &&
-			    res_put(r, o.soa_owner, DNS_T_SOA, f->qclass, o.ttl,
-			        o.rdata + 2, o.rdata_len - 2))
-				r->res.nscount++;
+			if (r->top == 0) {
+				res_put(r, ITER_RR_AUTHORITY, o.soa_owner,
+				    DNS_T_SOA, f->qclass, o.ttl, o.rdata + 2,
+				    o.rdata_len - 2);
+				if (!cached_take(r, &o, o.soa_owner,
+				        ITER_RR_AUTHORITY, now))
+					return 1;
+			}
 			stepf(r, now, TRACE_CACHE, "NODATA from cache, ttl %u",
 			    o.ttl);
 			frame_done(r, now, 0);
 			return 1;
 		}
 		if (o.kind == CACHE_RRSET) {
-			const uint8_t *p = o.rdata;
-			for (unsigned k = 0; k < o.nrr; k++) {
-				size_t l = (size_t)(p[0] << 8 | p[1]);
-				if (r->top == 0 &&
-				    res_put(r, f->sname, f->qtype, o.rclass,
-				        o.ttl, p + 2, l))
-					r->res.ancount++;
-				if (r->top > 0)
+			if (r->top == 0) {
+				res_put_list(r, 0, f->sname, f->qtype, o.rclass,
+				    o.ttl, o.rdata, o.nrr);
+				if (!cached_take(r, &o, f->sname, 0, now))
+					return 1;
+			} else {
+				const uint8_t *p = o.rdata;
+				for (unsigned k = 0; k < o.nrr; k++) {
+					size_t l = dns_get16(p);
 					give_parent(r, p + 2, l);
-				p += 2 + l;
+					p += 2 + l;
+				}
 			}
 			stepf(r, now, TRACE_CACHE,
 			    "answer from cache: %u record(s), ttl %u", o.nrr,
@@ -445,30 +888,34 @@ frame_from_cache(
 		}
 	}
 	if (cache_get(c, f->sname, CACHE_TYPE_NXDOMAIN, f->qclass, now, &o, buf,
-	        sizeof(r->env->scratch->entry)) == 1 &&
-	    o.kind == CACHE_NXDOMAIN) {
-		if (r->top == 0 &&
-		    res_put(r, o.soa_owner, DNS_T_SOA, f->qclass, o.ttl,
-		        o.rdata + 2, o.rdata_len - 2))
-			r->res.nscount++;
+	        blen) == 1 &&
+	    o.kind == CACHE_NXDOMAIN && cached_usable(f, &o)) {
+		if (r->top == 0) {
+			res_put(r, ITER_RR_AUTHORITY, o.soa_owner, DNS_T_SOA,
+			    f->qclass, o.ttl, o.rdata + 2, o.rdata_len - 2);
+			if (!cached_take(
+			        r, &o, o.soa_owner, ITER_RR_AUTHORITY, now))
+				return 1;
+		}
 		stepf(
 		    r, now, TRACE_CACHE, "NXDOMAIN from cache, ttl %u", o.ttl);
 		frame_done(r, now, 3);
 		return 1;
 	}
 	if (f->qtype != DNS_T_CNAME &&
-	    cache_get(c, f->sname, DNS_T_CNAME, f->qclass, now, &o, buf,
-	        sizeof(r->env->scratch->entry)) == 1 &&
-	    o.kind == CACHE_RRSET && o.rank >= CACHE_RANK_ANSWER_MIN &&
-	    o.nrr >= 1) {
-		size_t l = (size_t)(o.rdata[0] << 8 | o.rdata[1]);
+	    cache_get(
+	        c, f->sname, DNS_T_CNAME, f->qclass, now, &o, buf, blen) == 1 &&
+	    o.kind == CACHE_RRSET && cached_usable(f, &o) && o.nrr >= 1) {
+		size_t l = dns_get16(o.rdata);
 		const uint8_t *target = o.rdata + 2;
 		if (dns_name_len(target, l) != l)
 			return 0;
-		if (r->top == 0 &&
-		    res_put(
-		        r, f->sname, DNS_T_CNAME, o.rclass, o.ttl, target, l))
-			r->res.ancount++;
+		if (r->top == 0) {
+			res_put(r, 0, f->sname, DNS_T_CNAME, o.rclass, o.ttl,
+			    target, l);
+			if (!cached_take(r, &o, f->sname, 0, now))
+				return 1;
+		}
 		stepf(r, now, TRACE_CACHE, "CNAME from cache, ttl %u", o.ttl);
 		dns_name_lower(target_out, target);
 		return 2;
@@ -495,7 +942,8 @@ follow_cname(
 	}
 	/* a loop not through the start: the target is already in the answer */
 	const uint8_t *p = r->res.rr, *end = r->res.rr + r->res.rr_len;
-	while (r->top == 0 && p < end) {
+	while (r->top == 0 && p + 1 < end) {
+		p++; /* the record's flags */
 		size_t nl = dns_name_len(p, (size_t)(end - p));
 		if (nl == 0 || p + nl + 10 > end)
 			break;
@@ -504,7 +952,7 @@ follow_cname(
 			    r, now, DNS_EDE_OTHER, "CNAME loop at %s", t);
 			return false;
 		}
-		p += nl + 10 + (size_t)(p[nl + 8] << 8 | p[nl + 9]);
+		p += nl + 10 + dns_get16(p + nl + 8);
 	}
 	stepf(r, now, TRACE_CNAME, "CNAME to %s", t);
 	dns_name_lower(f->sname, target);
@@ -792,6 +1240,289 @@ frame_send(struct iter_req *r, struct frame *f, uint64_t now,
 	return true;
 }
 
+/* ---- the chain of trust ---- */
+
+static enum val_state
+sec_to_val(uint8_t sec)
+{
+	switch (sec) {
+	case CACHE_SEC_SECURE:
+		return VAL_SECURE;
+	case CACHE_SEC_BOGUS:
+		return VAL_BOGUS;
+	case CACHE_SEC_INSECURE:
+		return VAL_INSECURE;
+	default:
+		return VAL_INDETERMINATE;
+	}
+}
+
+static uint8_t
+val_to_sec(enum val_state st)
+{
+	switch (st) {
+	case VAL_SECURE:
+		return CACHE_SEC_SECURE;
+	case VAL_BOGUS:
+	case VAL_INDETERMINATE:
+		return CACHE_SEC_BOGUS;
+	default:
+		return CACHE_SEC_INSECURE;
+	}
+}
+
+/* Records of a cached rdata list (or a list of full RRs, when @p full) as
+ * an ldns list, owned by the caller. */
+static ldns_rr_list *
+ldns_from_cache(const uint8_t *owner, uint16_t type, uint16_t rclass,
+    uint32_t ttl, const uint8_t *p, size_t len, unsigned n, bool full)
+{
+	ldns_rr_list *l = ldns_rr_list_new();
+	uint8_t w[LIM_NAME_MAX + 10 + 4096];
+	const uint8_t *end = p + len;
+
+	for (unsigned k = 0; l != NULL && k < n && p < end; k++) {
+		size_t wl, pos = 0, rl;
+		ldns_rr *rr = NULL;
+		if (full) {
+			size_t nl = dns_name_len(p, (size_t)(end - p));
+			if (nl == 0 || (size_t)(end - p) < nl + 10)
+				break;
+			rl = nl + 10 + dns_get16(p + nl + 8);
+			if (rl > (size_t)(end - p))
+				break;
+			memcpy(w, p, rl);
+			wl = rl;
+		} else {
+			size_t nl = dns_name_len(owner, LIM_NAME_MAX);
+			rl = 2 + dns_get16(p);
+			if (rl > (size_t)(end - p) || nl + 8 + rl > sizeof(w))
+				break;
+			memcpy(w, owner, nl);
+			dns_put16(w + nl, type);
+			dns_put16(w + nl + 2, rclass);
+			dns_put32(w + nl + 4, ttl);
+			memcpy(w + nl + 8, p, rl);
+			wl = nl + 8 + rl;
+		}
+		if (rl > sizeof(w) - LIM_NAME_MAX - 10) {
+			p += rl;
+			continue;
+		}
+		if (ldns_wire2rr(&rr, w, wl, &pos, LDNS_SECTION_ANSWER) ==
+		        LDNS_STATUS_OK &&
+		    !ldns_rr_list_push_rr(l, rr))
+			ldns_rr_free(rr);
+		p += rl;
+	}
+	return l;
+}
+
+static void
+vchain_note(void *arg, enum val_state st, const char *text)
+{
+	struct iter_req *r = arg;
+	struct trace_step *s =
+	    trace_add(&r->trace, r->mono, TRACE_DNSSEC, (unsigned)r->top);
+
+	if (s == NULL)
+		return;
+	s->rtt_ms = (uint32_t)st; /* the state, for the renderings */
+	snprintf(s->detail, sizeof(s->detail), "%s", text);
+}
+
+/* Store what a fetch for the chain brought, with the state the chain gave
+ * it (the cache holds DS and DNSKEY RRsets checked once). */
+static void
+store_vfetch(struct iter_req *r, uint64_t now, const struct vchain_fed *fed)
+{
+	struct vfetch *vf = &r->vf;
+	bool neg = vf->rrset == NULL || ldns_rr_list_rr_count(vf->rrset) == 0;
+	struct store_spec sp = {
+	    .owner = r->need.name,
+	    .type = r->need.type,
+	    .kind = neg ? (vf->rcode == DNS_RCODE_NXDOMAIN ? CACHE_NXDOMAIN
+	                                                   : CACHE_NODATA)
+	                : CACHE_RRSET,
+	    .rank = vf->rank ? vf->rank : CACHE_RANK_AUTH_ANSWER,
+	    .rrset = vf->rrset,
+	    .sigs = vf->sigs,
+	    .auth = vf->auth,
+	    .sec = val_to_sec(fed->state),
+	    .cut = fed->cut,
+	    .ttl_cap = fed->ttl_cap == UINT32_MAX ? 0 : fed->ttl_cap,
+	    .src = vf->src,
+	    .src_family = vf->src_family,
+	};
+
+	if (fed->state == VAL_INDETERMINATE || vf->rcode == DNS_RCODE_SERVFAIL)
+		return;
+	store_set(r, now, &sp);
+}
+
+/* Look in the cache for what the chain needs; feed it if it is there.
+ * @return true if fed. */
+static bool
+vfetch_from_cache(struct iter_req *r, uint64_t now)
+{
+	uint8_t *buf = r->env->scratch->entry;
+	struct cache_rrset_out o;
+	struct vchain_fed fed;
+	int rc = cache_get(r->env->cache, r->need.name, r->need.type, DNS_C_IN,
+	    now, &o, buf, sizeof(r->env->scratch->entry));
+
+	if (rc != 1 || o.rank < CACHE_RANK_ANSWER_MIN) {
+		rc = cache_get(r->env->cache, r->need.name, CACHE_TYPE_NXDOMAIN,
+		    DNS_C_IN, now, &o, buf, sizeof(r->env->scratch->entry));
+		if (rc != 1 || o.kind != CACHE_NXDOMAIN)
+			return false;
+	}
+	ldns_rr_list *rrset = NULL, *sigs = NULL, *auth = NULL;
+	int rcode = DNS_RCODE_NOERROR;
+	if (o.kind == CACHE_RRSET) {
+		rrset = ldns_from_cache(o.owner, o.type, o.rclass, o.ttl,
+		    o.rdata, o.rdata_len, o.nrr, false);
+		sigs = ldns_from_cache(o.owner, DNS_T_RRSIG, o.rclass, o.ttl,
+		    o.sigs, o.sigs_len, o.nsig, false);
+	} else {
+		rcode = o.kind == CACHE_NXDOMAIN ? DNS_RCODE_NXDOMAIN
+		                                 : DNS_RCODE_NOERROR;
+		auth = ldns_from_cache(o.soa_owner, DNS_T_SOA, o.rclass, o.ttl,
+		    o.rdata, o.rdata_len, 1, false);
+		ldns_rr_list *s = ldns_from_cache(o.soa_owner, DNS_T_RRSIG,
+		    o.rclass, o.ttl, o.sigs, o.sigs_len, o.nsig, false);
+		ldns_rr_list *pr = ldns_from_cache(
+		    NULL, 0, 0, 0, o.proof, o.proof_len, o.nproof, true);
+		if (auth && s)
+			ldns_rr_list_push_rr_list(auth, s);
+		if (auth && pr)
+			ldns_rr_list_push_rr_list(auth, pr);
+		ldns_rr_list_free(s);
+		ldns_rr_list_free(pr);
+	}
+	bool was_checked = o.sec == CACHE_SEC_SECURE;
+	bool cut = o.cut;
+	/* a copy for storing back what was not checked yet */
+	if (!was_checked) {
+		set_vfetch(r, &r->f[0], rcode, o.rank,
+		    ldns_rr_list_clone(rrset), ldns_rr_list_clone(sigs),
+		    ldns_rr_list_clone(auth));
+		r->vf.have = false;
+		r->vf.src_family = o.source_family;
+		memcpy(r->vf.src, o.source, 16);
+	}
+	vchain_feed(r->vc, now / 1000, rcode, rrset, sigs, auth,
+	    sec_to_val(o.sec), cut, &fed);
+	if (!was_checked)
+		store_vfetch(r, now, &fed);
+	vf_clear(r);
+	return true;
+}
+
+/* Push a frame that fetches what the chain needs. */
+static void
+vfetch_start(struct iter_req *r, uint64_t now)
+{
+	char n[DNS_NAME_TEXT_MAX], tb[DNS_MNEMONIC_MAX];
+
+	if (r->top >= LIM_MAX_SUBQ_DEPTH) {
+		struct vchain_fed fed;
+		vchain_feed(r->vc, now / 1000, DNS_RCODE_SERVFAIL, NULL, NULL,
+		    NULL, VAL_INDETERMINATE, false, &fed);
+		return;
+	}
+	r->vf.have = false;
+	r->top++;
+	frame_init(&r->f[r->top], r->need.name, r->need.type, DNS_C_IN);
+	r->f[r->top].kind = FK_VFETCH;
+	dns_name_to_text(n, sizeof(n), r->need.name);
+	stepf(r, now, TRACE_SUBQ, "fetching %s %s for the chain of trust",
+	    dns_type_str(r->need.type, tb), n);
+}
+
+/* The walk has settled every item: store each with its state, and give
+ * the answer its DNSSEC verdict. */
+static void
+validate_finish(struct iter_req *r, uint64_t now)
+{
+	struct val_outcome all, o;
+	enum val_state st = vchain_overall(r->vc, &all);
+
+	for (int i = 0; i < r->nvi; i++) {
+		struct vitem *v = &r->vi[i];
+		vchain_item(r->vc, v->index, &o);
+		struct store_spec sp = {
+		    .owner = v->owner,
+		    .type = v->type,
+		    .kind = !v->neg ? CACHE_RRSET
+		        : v->nx     ? CACHE_NXDOMAIN
+		                    : CACHE_NODATA,
+		    .rank = v->rank,
+		    .rrset = v->rrset,
+		    .sigs = v->sigs,
+		    .auth = v->auth,
+		    .sec = val_to_sec(o.state),
+		    .ede = o.ede ? o.ede : DNS_EDE_DNSSEC_BOGUS,
+		    .why = o.why,
+		    .ttl_cap = o.ttl_cap == UINT32_MAX ? 0 : o.ttl_cap,
+		    .src = v->src,
+		    .src_family = v->src_family,
+		};
+		store_set(r, now, &sp);
+	}
+	r->validating = false;
+	if (st == VAL_BOGUS && !r->cd) {
+		fail_request(r, now, all.ede ? all.ede : DNS_EDE_DNSSEC_BOGUS,
+		    "%s", all.why);
+		return;
+	}
+	r->res.secure = st == VAL_SECURE && !r->cached_insecure;
+	/* no TTL handed out beyond what the signatures allow */
+	if (all.ttl_cap != UINT32_MAX) {
+		uint8_t *p = r->res.rr, *end = r->res.rr + r->res.rr_len;
+		while (p + 1 < end) {
+			size_t nl = dns_name_len(p + 1, (size_t)(end - p - 1));
+			if (nl == 0 || p + 1 + nl + 10 > end)
+				break;
+			if (dns_get32(p + 1 + nl + 4) > all.ttl_cap)
+				dns_put32(p + 1 + nl + 4, all.ttl_cap);
+			p += 1 + nl + 10 + dns_get16(p + 1 + nl + 8);
+		}
+	}
+	r->done = true;
+	stepf(r, now, TRACE_DONE, "rcode %s, %u answer records, %u sends, %s",
+	    dns_rcode_str(r->res.rcode), r->res.ancount, r->sends,
+	    val_state_str(st));
+}
+
+/* One step of the chain of trust, once frame 0 has its answer: feed what
+ * a fetch brought, or find what is needed next (in the cache, or with a
+ * fetch), or finish. */
+static void
+validate_step(struct iter_req *r, uint64_t now)
+{
+	struct vchain_fed fed;
+
+	if (r->vf.have) {
+		/* fetched from the network: checked now, stored with the
+		 * state the chain gives it */
+		vchain_feed(r->vc, now / 1000, r->vf.rcode,
+		    ldns_rr_list_clone(r->vf.rrset),
+		    ldns_rr_list_clone(r->vf.sigs),
+		    ldns_rr_list_clone(r->vf.auth), VAL_INDETERMINATE, false,
+		    &fed);
+		store_vfetch(r, now, &fed);
+		vf_clear(r);
+		return;
+	}
+	if (vchain_next(r->vc, now / 1000, &r->need) == VCHAIN_DONE) {
+		validate_finish(r, now);
+		return;
+	}
+	if (!vfetch_from_cache(r, now))
+		vfetch_start(r, now);
+}
+
 enum iter_status
 iter_next(struct iter_req *r, struct iter_now clock, struct iter_action *a)
 {
@@ -812,6 +1543,10 @@ iter_next(struct iter_req *r, struct iter_now clock, struct iter_action *a)
 			fail_limit(r, now, "iterator steps", LIM_ITER_STEPS);
 			break;
 		}
+		if (r->validating && r->top == 0) {
+			validate_step(r, now);
+			continue;
+		}
 		switch (f->state) {
 		case F_INIT: {
 			uint8_t target[LIM_NAME_MAX];
@@ -828,7 +1563,7 @@ iter_next(struct iter_req *r, struct iter_now clock, struct iter_action *a)
 				from += 1 + from[0];
 			const struct iter_forward *fw = f->no_forward
 			    ? NULL
-			    : iter_find_forward(r->env, f->sname);
+			    : iter_find_forward(r->env, from);
 			if (fw != NULL) {
 				f->cut = fw->cut;
 				f->fwd_fallback = fw->fallback_iterate;
@@ -1046,48 +1781,59 @@ find_soa(ldns_pkt *pkt, const struct frame *f, const uint8_t *name)
 	return NULL;
 }
 
-/* Cache and report a negative answer for @p name. */
+/* Cache and report a negative answer for @p name: its SOA, the SOA's
+ * RRSIGs and the NSEC/NSEC3 proof (for DO clients, and for validation). */
 static void
 take_negative(struct iter_req *r, struct frame *f, ldns_pkt *pkt,
     const uint8_t *name, bool nxdomain, uint64_t now)
 {
 	ldns_rr *soa = find_soa(pkt, f, name);
-	uint8_t rd[1024];
-	size_t l;
+	ldns_rr_list *auth =
+	    copy_if(ldns_pkt_authority(pkt), NULL, 0, keep_negative);
+	uint8_t rank = f->cut.forward ? CACHE_RANK_NONAUTH_ANSWER
+	                              : CACHE_RANK_AUTH_AUTHORITY;
 	uint32_t ttl = 0;
 
-	if (soa != NULL && (l = rr_rdata(soa, rd + 2, sizeof(rd) - 2)) > 20) {
-		ldns_rdf *min = ldns_rr_rdf(soa, 6);
-		uint32_t minimum = ldns_rdf2native_int32(min);
-		ttl = ldns_rr_ttl(soa) < minimum ? ldns_rr_ttl(soa) : minimum;
-		rd[0] = (uint8_t)(l >> 8);
-		rd[1] = (uint8_t)l;
-		struct cache_rrset_in in = {
+	if (soa != NULL) {
+		uint32_t minimum = ldns_rdf2native_int32(ldns_rr_rdf(soa, 6));
+		struct store_spec sp = {
 		    .owner = name,
-		    .type = nxdomain ? CACHE_TYPE_NXDOMAIN : f->qtype,
-		    .rclass = f->qclass,
+		    .type = f->qtype,
 		    .kind = nxdomain ? CACHE_NXDOMAIN : CACHE_NODATA,
-		    .rank = f->cut.forward ? CACHE_RANK_NONAUTH_ANSWER
-		                           : CACHE_RANK_AUTH_AUTHORITY,
-		    .ttl = ttl,
-		    .nrr = 1,
-		    .rdata = rd,
-		    .rdata_len = l + 2,
-		    .soa_owner = rr_owner(soa),
+		    .rank = rank,
+		    .auth = auth,
+		    .sec = unchecked(r, rank),
+		    .src = f->cut.ns[f->ns_idx].addr[f->addr_idx].ip,
+		    .src_family = f->cut.ns[f->ns_idx].addr[f->addr_idx].family,
 		};
-		memcpy(
-		    in.source, f->cut.ns[f->ns_idx].addr[f->addr_idx].ip, 16);
-		in.source_family =
-		    f->cut.ns[f->ns_idx].addr[f->addr_idx].family;
-		cache_store(r->env->cache, &in, now);
-		if (r->top == 0 &&
-		    res_put(r, rr_owner(soa), DNS_T_SOA, f->qclass,
-		        clamp_ttl(r, ttl, true), rd + 2, l))
-			r->res.nscount++;
+		ttl = ldns_rr_ttl(soa) < minimum ? ldns_rr_ttl(soa) : minimum;
+		store_set(r, now, &sp);
+		if (r->top == 0) {
+			uint32_t nttl = clamp_ttl(r, ttl, true);
+			res_put_rr(r, ITER_RR_AUTHORITY, soa, nttl);
+			/* for DO clients: the SOA's RRSIGs and the proof */
+			for (size_t i = 0;
+			     auth && i < ldns_rr_list_rr_count(auth); i++) {
+				const ldns_rr *rr = ldns_rr_list_rr(auth, i);
+				if (ldns_rr_get_type(rr) != DNS_T_SOA)
+					res_put_rr(r,
+					    ITER_RR_AUTHORITY | ITER_RR_DNSSEC,
+					    rr, nttl);
+			}
+		}
 	}
 	stepf(r, now, nxdomain ? TRACE_NXDOMAIN : TRACE_NODATA,
 	    "%s, negative TTL %u%s", nxdomain ? "NXDOMAIN" : "NODATA",
 	    clamp_ttl(r, ttl, true), soa ? "" : " (no SOA: not cached)");
+	if (r->top == 0)
+		add_vitem(r, f, rank, NULL, NULL, auth, name, f->qtype, true,
+		    nxdomain);
+	else if (f->kind == FK_VFETCH)
+		set_vfetch(r, f,
+		    nxdomain ? DNS_RCODE_NXDOMAIN : DNS_RCODE_NOERROR, rank,
+		    NULL, NULL, auth);
+	else
+		ldns_rr_list_deep_free(auth);
 	frame_done(r, now, nxdomain ? 3 : 0);
 }
 
@@ -1215,9 +1961,8 @@ take_dname(struct iter_req *r, struct frame *f, ldns_rr_list *an, uint8_t rank,
 		    r, now, an, f->sname, DNS_T_CNAME, rank, r->top == 0, f);
 	} else if (r->top == 0) {
 		uint32_t ttl = clamp_ttl(r, ldns_rr_ttl(dn), false);
-		if (res_put(r, f->sname, DNS_T_CNAME, f->qclass, ttl, target,
-		        plen + tlen))
-			r->res.ancount++;
+		res_put(r, 0, f->sname, DNS_T_CNAME, f->qclass, ttl, target,
+		    plen + tlen);
 	}
 	char t[80];
 	dns_name_to_text(t, sizeof(t), owner);
@@ -1268,6 +2013,20 @@ take_answer(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 			stepf(r, now, TRACE_ANSWER, "answer: %u record(s)%s", n,
 			    rank == CACHE_RANK_AUTH_ANSWER ? " (authoritative)"
 			                                   : "");
+			/* for DO clients: the proof that a wildcard did not
+			 * hide the name (NSEC/NSEC3 in the authority) */
+			for (size_t i = 0; r->top == 0 &&
+			     i < ldns_rr_list_rr_count(ldns_pkt_authority(pkt));
+			     i++) {
+				const ldns_rr *rr =
+				    ldns_rr_list_rr(ldns_pkt_authority(pkt), i);
+				if (is_proof(rr))
+					res_put_rr(r,
+					    ITER_RR_AUTHORITY | ITER_RR_DNSSEC,
+					    rr,
+					    clamp_ttl(
+					        r, ldns_rr_ttl(rr), false));
+			}
 			if (f->qtype == DNS_T_NS)
 				take_ns_addresses(r, f, pkt, sn, now);
 			frame_done(r, now, 0);
@@ -1539,7 +2298,9 @@ iter_reply(struct iter_req *r, const struct sockaddr *from, const uint8_t *pkt,
 	        (ldns_pkt_edns(p) ? INFRA_EDNS_WORKS : INFRA_EDNS_BROKEN))
 		infra_set_edns(
 		    r->env->infra, ad->ip, ad->family, ldns_pkt_edns(p), now);
+	r->reply_auth = ldns_pkt_authority(p);
 	handle_reply(r, f, p, now);
+	r->reply_auth = NULL;
 	ldns_pkt_free(p);
 	return ITER_ACCEPTED;
 }
@@ -1562,6 +2323,7 @@ iter_new(const struct iter_env *env, const uint8_t *qname, uint16_t qtype,
 	r->env = env;
 	r->start_mono = r->mono = clock.mono_ms;
 	frame_init(&r->f[0], qname, qtype, qclass);
+
 	trace_init(&r->trace, r->mono);
 	stepf(r, now, TRACE_START, "resolving");
 	return r;
@@ -1574,7 +2336,21 @@ iter_free(struct iter_req *r)
 		return;
 	trace_free(&r->trace);
 	free(r->res.rr);
+	vchain_free(r->vc);
+	for (int i = 0; i < r->nvi; i++) {
+		ldns_rr_list_deep_free(r->vi[i].rrset);
+		ldns_rr_list_deep_free(r->vi[i].sigs);
+		ldns_rr_list_deep_free(r->vi[i].auth);
+	}
+	free(r->vi);
+	vf_clear(r);
 	free(r);
+}
+
+void
+iter_set_cd(struct iter_req *r)
+{
+	r->cd = true;
 }
 
 void

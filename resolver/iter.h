@@ -38,6 +38,7 @@
 #include "resolver/deleg.h"
 #include "resolver/limits.h"
 #include "resolver/trace.h"
+#include "resolver/validate.h"
 
 /** The two clocks the iterator is given at every call: the wall clock for
  *  what is absolute (TTLs in the cache, signature validity), the
@@ -95,6 +96,10 @@ struct iter_env {
 	const struct iter_forward *forwards; /**< borrowed; NULL or nforwards */
 	unsigned nforwards;
 	struct iter_scratch *scratch; /**< borrowed; one per thread */
+	/** DNSSEC: the trust anchors (borrowed); NULL: no validation (data
+	 *  is stored and answered as insecure, AD never set). */
+	const struct ta_set *anchors;
+	struct val_limits val_limits; /**< caps per client question */
 };
 
 enum iter_status {
@@ -114,17 +119,26 @@ struct iter_action {
 	uint8_t pkt[LIM_NAME_MAX + 64]; /**< the query, borrowed until reply */
 };
 
+/** Flags of a record in a result (the byte before each record). */
+#define ITER_RR_AUTHORITY 0x01 /**< authority section (else answer) */
+#define ITER_RR_DNSSEC                                   \
+	0x02 /**< an RRSIG, NSEC or NSEC3 the client did \
+	          not ask for: written only with DO */
+
 /** The outcome, filled when iter_next() returns ITER_DONE. */
 struct iter_result {
-	uint8_t rcode; /**< NOERROR, NXDOMAIN, SERVFAIL */
-	uint16_t ancount, nscount;
-	bool failed; /**< SERVFAIL with a reason */
+	uint8_t rcode;             /**< NOERROR, NXDOMAIN, SERVFAIL */
+	uint16_t ancount, nscount; /**< records, DNSSEC ones included */
+	bool failed;               /**< SERVFAIL with a reason */
+	bool secure; /**< DNSSEC: every RRset of the answer is secure:
+	                  AD for a client that asks (AD or DO) */
 	uint16_t ede_code;
-	char reason[160]; /**< for the EDE text and the log line */
+	char reason[200]; /**< for the EDE text and the log line */
 	unsigned sends;   /**< upstream queries sent */
-	/** Answer then authority records in uncompressed wire form (owner,
-	 *  type, class, ttl, rdlength, rdata), TTLs already clamped: rr_len
-	 *  bytes at rr (owned, grown as needed, NULL when empty). */
+	/** The records: each [u8 flags][owner][type][class][ttl][rdlength]
+	 *  [rdata], uncompressed, TTLs already clamped, answer records
+	 *  before authority ones; rr_len bytes at rr (owned, grown as needed,
+	 *  NULL when empty). */
 	uint8_t *rr;
 	size_t rr_len, rr_cap;
 };
@@ -139,6 +153,11 @@ void iter_free(struct iter_req *r);
 /** Advance: fill @p a and return ITER_SEND, or return ITER_DONE. */
 enum iter_status iter_next(
     struct iter_req *r, struct iter_now now, struct iter_action *a);
+
+/** Checking disabled (the client's CD): a bogus answer is answered, not
+ *  turned into SERVFAIL (it is still validated, and never marked secure).
+ *  Call right after iter_new. */
+void iter_set_cd(struct iter_req *r);
 
 /** Feed what came back for the last ITER_SEND: a reply from @p from
  *  (sockaddr_in/in6), or a timeout (@p from and @p pkt NULL).

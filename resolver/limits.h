@@ -48,6 +48,7 @@
 #define LIM_MAX_TTL      86400       /**< config */
 #define LIM_MIN_TTL      0           /**< config */
 #define LIM_NEG_TTL      3600        /**< config; RFC 2308 cap */
+#define LIM_BOGUS_TTL    60          /**< s a bogus answer is kept */
 #define LIM_CACHE_SHARDS 64          /**< lock shards */
 #define LIM_CACHE_WALK   100         /**< hash chain walk cap (hash flooding) */
 

@@ -47,7 +47,8 @@ struct daemon {
 	uv_signal_t sigterm, sigint, sighup; /* .data = this */
 	const char *path;               /* -c argument (argv), NULL: defaults */
 	struct cfg *cfg;                /* owned; the live configuration */
-	struct deleg_hints *hints;      /* owned; root hints of cfg */
+	struct worker_tables *tab;      /* owned; root hints and trust
+	                                   anchors of cfg */
 	struct instance inst[INST_MAX]; /* one, or one per tier */
 	unsigned ninst;
 	struct pool pool; /* the other worker threads */
@@ -60,7 +61,7 @@ struct daemon {
 	    INST_MAX]; /* the addresses bound at start,
 	                  as listen_text() writes them */
 	struct cfg **old_cfg;
-	struct deleg_hints **old_hints;
+	struct worker_tables **old_tab;
 	unsigned nold;
 };
 
@@ -77,8 +78,9 @@ static void on_stop(uv_signal_t *h, int signum);
 static void on_reload(uv_signal_t *h, int signum);
 static int start_signals(struct daemon *d);
 static int run(struct daemon *d);
-static int load_hints(const struct cfg *c, const char *root,
-    struct deleg_hints *h, char *err, size_t errlen);
+static int load_tables(const struct cfg *c, const char *root,
+    struct worker_tables *t, char *err, size_t errlen);
+static void free_tables(struct worker_tables *t);
 static void start_control(struct daemon *d);
 static void persist_load(struct daemon *d);
 static void persist_save(struct daemon *d);
@@ -205,17 +207,17 @@ static bool
 retire(struct daemon *d)
 {
 	struct cfg **c = realloc(d->old_cfg, (d->nold + 1) * sizeof(*c));
-	struct deleg_hints **h;
+	struct worker_tables **h;
 
 	if (c == NULL)
 		return false;
 	d->old_cfg = c;
-	h = realloc(d->old_hints, (d->nold + 1) * sizeof(*h));
+	h = realloc(d->old_tab, (d->nold + 1) * sizeof(*h));
 	if (h == NULL)
 		return false;
-	d->old_hints = h;
+	d->old_tab = h;
 	d->old_cfg[d->nold] = d->cfg;
-	d->old_hints[d->nold] = d->hints;
+	d->old_tab[d->nold] = d->tab;
 	d->nold++;
 	return true;
 }
@@ -226,12 +228,12 @@ retire_free(struct daemon *d)
 	for (unsigned i = 0; i < d->nold; i++) {
 		cfg_free(d->old_cfg[i]);
 		free(d->old_cfg[i]);
-		free(d->old_hints[i]);
+		free_tables(d->old_tab[i]);
 	}
 	free(d->old_cfg);
-	free(d->old_hints);
+	free(d->old_tab);
 	d->old_cfg = NULL;
-	d->old_hints = NULL;
+	d->old_tab = NULL;
 	d->nold = 0;
 }
 
@@ -270,7 +272,7 @@ on_reload(uv_signal_t *h, int signum)
 {
 	struct daemon *d = h->data;
 	struct cfg *n;
-	struct deleg_hints *hints;
+	struct worker_tables *tab;
 	char err[512];
 	int r;
 
@@ -295,12 +297,11 @@ on_reload(uv_signal_t *h, int signum)
 		free(n);
 		return;
 	}
-	hints = malloc(sizeof(*hints));
-	if (hints == NULL ||
-	    load_hints(n, d->root, hints, err, sizeof(err)) < 0) {
+	tab = calloc(1, sizeof(*tab));
+	if (tab == NULL || load_tables(n, d->root, tab, err, sizeof(err)) < 0) {
 		log_err("reload failed, keeping the old configuration: %s",
-		    hints ? err : "out of memory");
-		free(hints);
+		    tab ? err : "out of memory");
+		free_tables(tab);
 		cfg_free(n);
 		free(n);
 		return;
@@ -311,7 +312,7 @@ on_reload(uv_signal_t *h, int signum)
 		        ? "out of memory"
 		        : "the tiers "
 		          "changed (names or number), which takes a restart");
-		free(hints);
+		free_tables(tab);
 		cfg_free(n);
 		free(n);
 		return;
@@ -336,32 +337,81 @@ on_reload(uv_signal_t *h, int signum)
 		         "it was",
 		    n->log.dest, strerror(-r));
 	for (unsigned i = 0; i < d->ninst; i++)
-		inst_reconfig(&d->inst[i], n, hints);
-	pool_reconfig(&d->pool, n, hints);
+		inst_reconfig(&d->inst[i], n, tab);
+	pool_reconfig(&d->pool, n, tab);
 	/* the old ones were retired above */
-	d->hints = hints;
+	d->tab = tab;
 	d->cfg = n;
 	log_info("reloaded configuration from %s", d->path);
 }
 
-/* The root hints of @p c: its file, or the built-in IANA servers. */
+/* The root hints of @p c (its file, or the built-in IANA servers) and,
+ * with dnssec.validation, its trust anchors (its files, or the built-in
+ * root KSKs) and negative trust anchors. Files are seen from inside
+ * @p root after a chroot. */
 static int
-load_hints(const struct cfg *c, const char *root, struct deleg_hints *h,
+load_tables(const struct cfg *c, const char *root, struct worker_tables *t,
     char *err, size_t errlen)
 {
 	const char *path;
+	int r;
 
+	memset(t, 0, sizeof(*t));
 	if (c->root_hints == NULL) {
-		deleg_hints_builtin(h);
+		deleg_hints_builtin(&t->hints);
+	} else {
+		path = cfg_path_in_root(root, c->root_hints);
+		if (path == NULL) {
+			snprintf(err, errlen,
+			    "root_hints: %s: outside chroot %s", c->root_hints,
+			    root);
+			return -EINVAL;
+		}
+		r = deleg_hints_load(&t->hints, path, err, errlen);
+		if (r < 0)
+			return r;
+	}
+	if (!c->dnssec.validation)
 		return 0;
+	t->anchors = ta_new();
+	if (t->anchors == NULL)
+		return -ENOMEM;
+	if (c->dnssec.ntrust_anchors == 0 &&
+	    (r = ta_add_builtin(t->anchors)) < 0)
+		return r;
+	for (unsigned i = 0; i < c->dnssec.ntrust_anchors; i++) {
+		path = cfg_path_in_root(root, c->dnssec.trust_anchors[i]);
+		if (path == NULL) {
+			snprintf(err, errlen,
+			    "dnssec.trust_anchors: %s: outside chroot %s",
+			    c->dnssec.trust_anchors[i], root);
+			return -EINVAL;
+		}
+		r = ta_load_file(t->anchors, path, err, errlen);
+		if (r < 0)
+			return r;
 	}
-	path = cfg_path_in_root(root, c->root_hints);
-	if (path == NULL) {
-		snprintf(err, errlen, "root_hints: %s: outside chroot %s",
-		    c->root_hints, root);
-		return -EINVAL;
+	for (unsigned i = 0; i < c->dnssec.nnegative_trust_anchors; i++) {
+		uint8_t zone[LIM_NAME_MAX];
+		if (dns_name_from_text(
+		        zone, c->dnssec.negative_trust_anchors[i]) == 0 ||
+		    ta_add_negative(t->anchors, zone) < 0) {
+			snprintf(err, errlen,
+			    "negative trust anchor %s: bad name",
+			    c->dnssec.negative_trust_anchors[i]);
+			return -EINVAL;
+		}
 	}
-	return deleg_hints_load(h, path, err, errlen);
+	return 0;
+}
+
+static void
+free_tables(struct worker_tables *t)
+{
+	if (t == NULL)
+		return;
+	ta_free(t->anchors);
+	free(t);
 }
 
 static int
@@ -562,7 +612,7 @@ run(struct daemon *d)
 	d->ninst = d->cfg->ntiers ? d->cfg->ntiers : 1;
 	for (unsigned i = 0; i < d->ninst && ok; i++) {
 		if (inst_init(&d->inst[i], &d->loop, d->cfg,
-		        d->cfg->ntiers ? (int)i : -1, d->hints) < 0) {
+		        d->cfg->ntiers ? (int)i : -1, d->tab) < 0) {
 			startup_error(
 			    d->cfg, "%s: out of memory", d->inst[i].name);
 			d->ninst = i;
@@ -578,8 +628,8 @@ run(struct daemon *d)
 	unsigned nworkers =
 	    d->cfg->workers ? d->cfg->workers : uv_available_parallelism();
 	if (ok && nworkers > 1 &&
-	    pool_start(&d->pool, nworkers - 1, d->cfg, d->hints, d->inst,
-	        d->ninst) < 0)
+	    pool_start(
+	        &d->pool, nworkers - 1, d->cfg, d->tab, d->inst, d->ninst) < 0)
 		ok = false;
 	if (ok)
 		start_control(d);
@@ -667,11 +717,11 @@ main(int argc, char **argv)
 		r = cfg_load(d.path, d.cfg, err, sizeof(err));
 	else
 		r = cfg_defaults(d.cfg);
-	d.hints = calloc(1, sizeof(*d.hints));
-	if (d.hints == NULL)
+	d.tab = calloc(1, sizeof(*d.tab));
+	if (d.tab == NULL)
 		r = -ENOMEM;
 	if (r == 0)
-		r = load_hints(d.cfg, NULL, d.hints, err, sizeof(err));
+		r = load_tables(d.cfg, NULL, d.tab, err, sizeof(err));
 	/* what start-up would fail on (the user, owners, directories) is
 	 * reported now, with its line, for --check and for a start alike */
 	if (r == 0)
@@ -680,14 +730,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "resolverd: %s\n", err[0] ? err : strerror(-r));
 		cfg_free(d.cfg);
 		free(d.cfg);
-		free(d.hints);
+		free_tables(d.tab);
 		return EXIT_CONFIG;
 	}
 	if (check) {
 		cfg_print(stdout, d.cfg);
 		cfg_free(d.cfg);
 		free(d.cfg);
-		free(d.hints);
+		free_tables(d.tab);
 		return fflush(stdout) == 0 ? 0 : EXIT_RUN;
 	}
 
@@ -700,7 +750,7 @@ main(int argc, char **argv)
 		    d.cfg->log.dest, strerror(-r));
 		cfg_free(d.cfg);
 		free(d.cfg);
-		free(d.hints);
+		free_tables(d.tab);
 		return EXIT_RUN;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -710,7 +760,7 @@ main(int argc, char **argv)
 	retire_free(&d);
 	cfg_free(d.cfg);
 	free(d.cfg);
-	free(d.hints);
+	free_tables(d.tab);
 	free((char *)d.root);
 	log_close();
 	return status;

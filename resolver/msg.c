@@ -6,6 +6,7 @@
  * checked against the packet length before it happens, nothing is allocated
  * and nothing outside the given buffers is written.
  */
+#include <netinet/in.h>
 #include <string.h>
 
 #include <ldns/ldns.h>
@@ -119,6 +120,16 @@ parse_opt(const uint8_t *pkt, size_t len, size_t off, const uint8_t *rdata,
 		olen = dns_get16(rdata + o + 2);
 		if (rdlen - o - 4 < olen)
 			return -1;
+		if (dns_get16(rdata + o) == DNS_OPT_COOKIE) {
+			/* RFC 7873 5.2.2: a client cookie alone (8), or with
+			 * a server cookie of 8 to 32 bytes; anything else, or
+			 * a second one, is malformed: FORMERR */
+			if ((olen != 8 && (olen < 16 || olen > 40)) ||
+			    q->cookie != NULL)
+				return -1;
+			q->cookie = rdata + o + 4;
+			q->cookie_len = (uint8_t)olen;
+		}
 		o += 4 + olen;
 	}
 	q->edns = true;
@@ -189,6 +200,7 @@ msg_check_query(const uint8_t *pkt, size_t len, struct msg_query *q)
 	q->opcode = (uint8_t)((flags >> 11) & 0x0f);
 	q->rd = (flags & DNS_FLAG_RD) != 0;
 	q->cd = (flags & DNS_FLAG_CD) != 0;
+	q->ad = (flags & DNS_FLAG_AD) != 0;
 	if (flags & DNS_FLAG_QR)
 		return MSG_DROP;
 	qdcount = dns_get16(pkt + 4);
@@ -225,70 +237,201 @@ msg_check_query(const uint8_t *pkt, size_t len, struct msg_query *q)
 	return MSG_OK;
 }
 
+void
+msg_server_cookie(struct msg_query *q, const struct sockaddr *client,
+    const uint64_t secret[2], uint32_t now_s)
+{
+	uint8_t in[8 + 8 + 16];
+	size_t n = 16;
+	uint64_t h;
+
+	q->server_cookie_set = false;
+	if (q->cookie == NULL)
+		return;
+	memcpy(in, q->cookie, 8); /* the client cookie */
+	in[8] = 1;                /* version */
+	in[9] = in[10] = in[11] = 0;
+	dns_put32(in + 12, now_s);
+	if (client->sa_family == AF_INET) {
+		memcpy(in + n,
+		    &((const struct sockaddr_in *)(const void *)client)
+		         ->sin_addr,
+		    4);
+		n += 4;
+	} else if (client->sa_family == AF_INET6) {
+		memcpy(in + n,
+		    &((const struct sockaddr_in6 *)(const void *)client)
+		         ->sin6_addr,
+		    16);
+		n += 16;
+	}
+	h = dns_siphash(in, n, secret, 2, 4);
+	memcpy(q->server_cookie, in + 8, 8); /* version, reserved, time */
+	memcpy(q->server_cookie + 8, &h, 8);
+	q->server_cookie_set = true;
+}
+
+/* ------------------------------------------------------------ responses */
+
+size_t
+msg_put_head(uint8_t *out, size_t cap, const uint8_t *pkt,
+    const struct msg_query *q, unsigned rcode)
+{
+	size_t qlen =
+	    q->question_end > DNS_HDR_LEN ? q->question_end - DNS_HDR_LEN : 0;
+	uint16_t flags;
+
+	if (out == NULL || cap < DNS_HDR_LEN + qlen)
+		return 0;
+	flags = (uint16_t)(DNS_FLAG_QR | DNS_FLAG_RA |
+	    (q->opcode & 0x0f) << 11 | (rcode & 0x0f));
+	if (q->rd)
+		flags |= DNS_FLAG_RD;
+	if (q->cd)
+		flags |= DNS_FLAG_CD; /* echoed, RFC 4035 3.2.2 */
+	dns_put16(out, q->id);
+	dns_put16(out + 2, flags);
+	dns_put16(out + 4, qlen ? 1 : 0);
+	memset(out + 6, 0, 6);
+	memcpy(out + DNS_HDR_LEN, pkt + DNS_HDR_LEN, qlen);
+	return DNS_HDR_LEN + qlen;
+}
+
+/* Bytes of the COOKIE option we answer with: the client cookie and our
+ * 16-byte server cookie. */
+static size_t
+cookie_size(const struct msg_query *q)
+{
+	return q->cookie != NULL && q->server_cookie_set ? 4 + 8 + 16 : 0;
+}
+
+size_t
+msg_opt_size(const struct msg_query *q, const char *ede_text)
+{
+	if (!q->edns)
+		return 0;
+	return OPT_FIXED_LEN + cookie_size(q) +
+	    (ede_text ? 6 + strnlen(ede_text, 300) : 0);
+}
+
+size_t
+msg_put_opt(uint8_t *out, size_t at, size_t cap, const struct msg_query *q,
+    unsigned rcode, uint16_t ede_code, const char *ede_text)
+{
+	size_t tlen = ede_text ? strnlen(ede_text, 300) : 0;
+	size_t ck = cookie_size(q);
+	size_t rdlen = ck + (ede_text ? 6 + tlen : 0);
+	uint8_t *p = out + at;
+
+	if (!q->edns)
+		return at;
+	if (at + OPT_FIXED_LEN + rdlen > cap)
+		return 0;
+	p[0] = 0; /* root owner */
+	dns_put16(p + 1, DNS_T_OPT);
+	dns_put16(p + 3, LIM_EDNS_BUFSIZE);
+	p[5] = (uint8_t)(rcode >> 4);                  /* extended rcode */
+	p[6] = 0;                                      /* version */
+	dns_put16(p + 7, q->do_bit ? DNS_EDNS_DO : 0); /* RFC 3225 */
+	dns_put16(p + 9, (uint16_t)rdlen);
+	p += OPT_FIXED_LEN;
+	if (ck) {
+		dns_put16(p, DNS_OPT_COOKIE);
+		dns_put16(p + 2, 8 + 16);
+		memcpy(p + 4, q->cookie, 8);
+		memcpy(p + 12, q->server_cookie, 16);
+		p += ck;
+	}
+	if (ede_text) {
+		dns_put16(p, DNS_OPT_EDE);
+		dns_put16(p + 2, (uint16_t)(2 + tlen));
+		dns_put16(p + 4, ede_code);
+		memcpy(p + 6, ede_text, tlen);
+	}
+	dns_put16(out + 10, (uint16_t)(dns_get16(out + 10) + 1));
+	return at + OPT_FIXED_LEN + rdlen;
+}
+
+size_t
+msg_put_rr(uint8_t *out, size_t at, size_t cap, const struct msg_query *q,
+    const uint8_t *owner, uint16_t type, uint16_t rclass, uint32_t ttl,
+    const uint8_t *rdl)
+{
+	size_t nl = dns_name_len(owner, LIM_NAME_MAX);
+	size_t rl = 2 + (size_t)dns_get16(rdl);
+	bool ptr = nl == q->qname_len && dns_name_eq(owner, q->qname);
+	size_t on = ptr ? 2 : nl;
+	uint8_t *p = out + at;
+
+	if (nl == 0 || at + on + 8 + rl > cap)
+		return 0;
+	if (ptr) {
+		/* the question's name: a pointer to it (offset 12) */
+		p[0] = 0xc0;
+		p[1] = DNS_HDR_LEN;
+	} else {
+		memcpy(p, owner, nl);
+	}
+	p += on;
+	dns_put16(p, type);
+	dns_put16(p + 2, rclass);
+	dns_put32(p + 4, ttl);
+	memcpy(p + 8, rdl, rl);
+	return at + on + 8 + rl;
+}
+
+size_t
+msg_put_full_rr(uint8_t *out, size_t at, size_t cap, const struct msg_query *q,
+    const uint8_t *rr, size_t rrlen)
+{
+	size_t nl = dns_name_len(rr, rrlen);
+
+	if (nl == 0 || nl + 10 > rrlen ||
+	    nl + 10 + dns_get16(rr + nl + 8) > rrlen)
+		return 0;
+	return msg_put_rr(out, at, cap, q, rr, dns_get16(rr + nl),
+	    dns_get16(rr + nl + 2), dns_get32(rr + nl + 4), rr + nl + 8);
+}
+
+void
+msg_set_counts(uint8_t *out, unsigned an, unsigned ns, unsigned ar)
+{
+	dns_put16(out + 6, (uint16_t)an);
+	dns_put16(out + 8, (uint16_t)ns);
+	dns_put16(out + 10, (uint16_t)ar);
+}
+
+size_t
+msg_truncated(uint8_t *out, size_t cap, const uint8_t *pkt,
+    const struct msg_query *q, unsigned rcode)
+{
+	size_t n = msg_put_head(out, cap, pkt, q, rcode);
+
+	if (n == 0)
+		return 0;
+	out[2] |= DNS_FLAG_TC >> 8;
+	return msg_put_opt(out, n, cap, q, rcode, 0, NULL);
+}
+
 /**
- * Build an error reply; see msg.h. The CD bit is echoed too (RFC 4035
- * 3.2.2), and so is the DO bit in the OPT (RFC 3225). An rcode above 15
- * needs an OPT to carry its upper bits: without one, SERVFAIL is written
- * instead.
+ * Build an error reply; see msg.h. An rcode above 15 needs an OPT to
+ * carry its upper bits: without one, SERVFAIL is written instead.
  */
 size_t
 msg_error_reply(uint8_t *out, size_t cap, const uint8_t *pkt,
     const struct msg_query *q, unsigned rcode, uint16_t ede_code,
     const char *ede_text)
 {
-	size_t qlen =
-	    q->question_end > DNS_HDR_LEN ? q->question_end - DNS_HDR_LEN : 0;
-	size_t tlen = ede_text != NULL ? strlen(ede_text) : 0;
-	size_t optrd = 0;
-	size_t need, off;
-	uint16_t flags;
+	size_t n;
 
-	if (q->edns && ede_text != NULL) {
-		if (tlen > LIM_MSG_MAX)
-			return 0;
-		optrd = 4 + 2 + tlen;
-	}
-	need = DNS_HDR_LEN + qlen + (q->edns ? OPT_FIXED_LEN + optrd : 0);
-	if (out == NULL || need > cap || need > LIM_MSG_MAX)
-		return 0;
+	if (cap > LIM_MSG_MAX)
+		cap = LIM_MSG_MAX;
 	if (rcode > 15 && !q->edns)
 		rcode = DNS_RCODE_SERVFAIL;
-
-	flags = (uint16_t)(DNS_FLAG_QR | DNS_FLAG_RA |
-	    (q->opcode & 0x0f) << 11 | (rcode & 0x0f));
-	if (q->rd)
-		flags |= DNS_FLAG_RD;
-	if (q->cd)
-		flags |= DNS_FLAG_CD;
-	dns_put16(out, q->id);
-	dns_put16(out + 2, flags);
-	dns_put16(out + 4, qlen ? 1 : 0);
-	dns_put16(out + 6, 0);
-	dns_put16(out + 8, 0);
-	dns_put16(out + 10, q->edns ? 1 : 0);
-	off = DNS_HDR_LEN;
-	if (qlen) {
-		memcpy(out + off, pkt + DNS_HDR_LEN, qlen);
-		off += qlen;
-	}
-	if (q->edns) {
-		out[off] = 0; /* root owner */
-		dns_put16(out + off + 1, DNS_T_OPT);
-		dns_put16(out + off + 3, LIM_EDNS_BUFSIZE);
-		out[off + 5] = (uint8_t)(rcode >> 4); /* extended rcode */
-		out[off + 6] = 0;                     /* version */
-		dns_put16(out + off + 7, q->do_bit ? DNS_EDNS_DO : 0);
-		dns_put16(out + off + 9, (uint16_t)optrd);
-		off += OPT_FIXED_LEN;
-		if (optrd) {
-			dns_put16(out + off, DNS_OPT_EDE);
-			dns_put16(out + off + 2, (uint16_t)(2 + tlen));
-			dns_put16(out + off + 4, ede_code);
-			memcpy(out + off + 6, ede_text, tlen);
-			off += optrd;
-		}
-	}
-	return off;
+	n = msg_put_head(out, cap, pkt, q, rcode);
+	if (n == 0)
+		return 0;
+	return msg_put_opt(out, n, cap, q, rcode, ede_code, ede_text);
 }
 
 /* ------------------------------------------------------------ upstream */

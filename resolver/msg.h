@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "resolver/dns.h"
 
@@ -39,7 +40,16 @@ struct msg_query {
 	bool edns;           /**< an OPT RR was present */
 	uint16_t udp_size;   /**< client's EDNS size (>=512) or 512 */
 	bool do_bit;
+	bool ad; /**< AD set: the client understands it (RFC 6840 5.7) */
 	uint8_t edns_version;
+	/** The client's COOKIE option (RFC 7873): its 8-byte client cookie
+	 *  and any server cookie it sent back (8 to 40 bytes in all), in the
+	 *  packet; NULL without one. */
+	const uint8_t *cookie;
+	uint8_t cookie_len;
+	/** The server cookie to answer with (msg_server_cookie), when set. */
+	uint8_t server_cookie[16];
+	bool server_cookie_set;
 };
 
 /**
@@ -53,6 +63,60 @@ struct msg_query {
  */
 enum msg_verdict msg_check_query(
     const uint8_t *pkt, size_t len, struct msg_query *q);
+
+/**
+ * Make the server cookie (RFC 9018: version 1, a timestamp, SipHash-2-4
+ * of the client cookie, version, timestamp and the client's address under
+ * @p secret) for a query that carried a client cookie, into
+ * q->server_cookie. Nothing without a client cookie.
+ */
+void msg_server_cookie(struct msg_query *q, const struct sockaddr *client,
+    const uint64_t secret[2], uint32_t now_s);
+
+/* ------------------------------------------------------- responses
+ *
+ * A response is written in order: msg_put_head (header and the echoed
+ * question), records (msg_put_rr), msg_put_opt last, then msg_set_counts.
+ * Every function returns the new length, or 0 when @p cap is too small.
+ */
+
+/** Header and question of a response to @p q with @p rcode: ID, opcode,
+ *  RD and CD echoed, QR and RA set, AA and AD clear, QDCOUNT 1, the other
+ *  counts 0. */
+size_t msg_put_head(uint8_t *out, size_t cap, const uint8_t *pkt,
+    const struct msg_query *q, unsigned rcode);
+
+/** Bytes msg_put_opt will need: 0 without EDNS. */
+size_t msg_opt_size(const struct msg_query *q, const char *ede_text);
+
+/** Append the OPT record at @p at (only when the client sent one): our
+ *  payload size, the client's DO echoed, the upper bits of @p rcode, the
+ *  COOKIE option (client cookie and server cookie) when the client sent a
+ *  cookie, and an Extended DNS Error (@p ede_code, @p ede_text) when
+ *  @p ede_text is not NULL; ARCOUNT is incremented. */
+size_t msg_put_opt(uint8_t *out, size_t at, size_t cap,
+    const struct msg_query *q, unsigned rcode, uint16_t ede_code,
+    const char *ede_text);
+
+/** Append one record: @p owner (uncompressed; written as the pointer to
+ *  the question when it is the question's name), @p type, @p rclass,
+ *  @p ttl, and its RDATA as @p rdl points at it: [u16 rdlength][rdata]
+ *  (an rdata list element, or the tail of a full RR). */
+size_t msg_put_rr(uint8_t *out, size_t at, size_t cap,
+    const struct msg_query *q, const uint8_t *owner, uint16_t type,
+    uint16_t rclass, uint32_t ttl, const uint8_t *rdl);
+
+/** msg_put_rr() of a full uncompressed RR (owner, type, class, TTL,
+ *  rdlength, rdata) of @p rrlen bytes. */
+size_t msg_put_full_rr(uint8_t *out, size_t at, size_t cap,
+    const struct msg_query *q, const uint8_t *rr, size_t rrlen);
+
+/** Write the section counts of the response. */
+void msg_set_counts(uint8_t *out, unsigned an, unsigned ns, unsigned ar);
+
+/** A response that did not fit: head and OPT, TC set, sections empty. */
+size_t msg_truncated(uint8_t *out, size_t cap, const uint8_t *pkt,
+    const struct msg_query *q, unsigned rcode);
 
 /**
  * Build an error reply with @p rcode to the query @p pkt (already checked by

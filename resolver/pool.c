@@ -20,11 +20,11 @@ struct pool_thread {
 	unsigned index;
 	/* set by the main thread before the thread starts */
 	const struct cfg *cfg;
-	const struct deleg_hints *hints;
+	const struct worker_tables *tab;
 	const struct instance *primary;
 	/* the latest configuration handed over (reload) */
 	_Atomic(const struct cfg *) next_cfg;
-	_Atomic(const struct deleg_hints *) next_hints;
+	_Atomic(const struct worker_tables *) next_tab;
 	uv_sem_t ready; /* posted once bound (or failed) */
 	uv_sem_t go;    /* posted once privileges are dropped: serve */
 	bool gone;      /* go was posted */
@@ -48,7 +48,7 @@ on_reload(uv_async_t *a)
 {
 	struct pool_thread *t = a->data;
 	const struct cfg *c = atomic_load(&t->next_cfg);
-	const struct deleg_hints *h = atomic_load(&t->next_hints);
+	const struct worker_tables *h = atomic_load(&t->next_tab);
 
 	for (unsigned i = 0; i < t->ninst; i++)
 		inst_reconfig(&t->inst[i], c, h);
@@ -73,7 +73,7 @@ thread_main(void *arg)
 	t->reload.data = t;
 	for (unsigned i = 0; ok && i < t->ninst; i++) {
 		if (inst_init_shared(&t->inst[i], &t->loop, t->cfg,
-		        t->primary[i].tier, t->hints, &t->primary[i]) < 0) {
+		        t->primary[i].tier, t->tab, &t->primary[i]) < 0) {
 			t->ninst = i;
 			ok = false;
 		}
@@ -105,7 +105,7 @@ thread_main(void *arg)
 
 int
 pool_start(struct pool *p, unsigned n, const struct cfg *c,
-    const struct deleg_hints *hints, const struct instance *primary,
+    const struct worker_tables *tab, const struct instance *primary,
     unsigned ninst)
 {
 	int rc = 0;
@@ -122,11 +122,11 @@ pool_start(struct pool *p, unsigned n, const struct cfg *c,
 		struct pool_thread *t = &p->t[i];
 		t->index = i + 1;
 		t->cfg = c;
-		t->hints = hints;
+		t->tab = tab;
 		t->primary = primary;
 		t->ninst = ninst;
 		atomic_init(&t->next_cfg, c);
-		atomic_init(&t->next_hints, hints);
+		atomic_init(&t->next_tab, tab);
 		uv_sem_init(&t->ready, 0);
 		uv_sem_init(&t->go, 0);
 		if (uv_thread_create(&t->tid, thread_main, t) != 0) {
@@ -152,14 +152,14 @@ pool_start(struct pool *p, unsigned n, const struct cfg *c,
 
 void
 pool_reconfig(
-    struct pool *p, const struct cfg *c, const struct deleg_hints *hints)
+    struct pool *p, const struct cfg *c, const struct worker_tables *tab)
 {
 	for (unsigned i = 0; i < p->n; i++) {
 		struct pool_thread *t = &p->t[i];
 		if (!t->running || t->status < 0)
 			continue;
 		atomic_store(&t->next_cfg, c);
-		atomic_store(&t->next_hints, hints);
+		atomic_store(&t->next_tab, tab);
 		uv_async_send(&t->reload);
 	}
 }

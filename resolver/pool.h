@@ -34,7 +34,7 @@ struct pool {
  * logged).
  */
 int pool_start(struct pool *p, unsigned n, const struct cfg *c,
-    const struct deleg_hints *hints, const struct instance *primary,
+    const struct worker_tables *tab, const struct instance *primary,
     unsigned ninst);
 
 /** Let every thread serve: until then they are bound but read nothing, so
@@ -43,7 +43,7 @@ void pool_go(struct pool *p);
 
 /** Hand every thread a new configuration (reload). */
 void pool_reconfig(
-    struct pool *p, const struct cfg *c, const struct deleg_hints *hints);
+    struct pool *p, const struct cfg *c, const struct worker_tables *tab);
 
 /** Stop every thread and wait for it to end. pool_stop on an empty or
  *  stopped pool does nothing. @return 0, or -1 if a thread did not close

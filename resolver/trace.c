@@ -29,7 +29,19 @@ static const char *const kind_names[] = {
     [TRACE_SUBQ] = "subquery",
     [TRACE_FAIL] = "fail",
     [TRACE_DONE] = "done",
+    [TRACE_DNSSEC] = "dnssec",
 };
+
+/* The name of a DNSSEC state held in a TRACE_DNSSEC step's rtt_ms (enum
+ * val_state's order). */
+static const char *
+dnssec_state(uint32_t v)
+{
+	static const char *const names[] = {
+	    "indeterminate", "insecure", "secure", "bogus"};
+
+	return v < 4 ? names[v] : "?";
+}
 
 const char *
 trace_kind_str(enum trace_kind k)
@@ -231,6 +243,11 @@ trace_print_text(FILE *out, const struct trace *t)
 			prefix(out, s, 0);
 			fprintf(out, "done: %s\n", s->detail);
 			break;
+		case TRACE_DNSSEC:
+			prefix(out, s, 1);
+			fprintf(out, "DNSSEC %s: %s\n", dnssec_state(s->rtt_ms),
+			    s->detail);
+			break;
 		default:
 			prefix(out, s, 2);
 			fprintf(out, "%s %s [%s] %s\n", trace_kind_str(s->kind),
@@ -287,7 +304,7 @@ trace_print_dot(FILE *out, const struct trace *t)
 {
 	char a[INET6_ADDRSTRLEN + 8], tb[DNS_MNEMONIC_MAX], ns[80], id[200],
 	    from[200];
-	char label[256], zid[100];
+	char label[512], zid[100];
 	uint64_t total;
 	unsigned sends;
 	bool have_from = false;

@@ -32,6 +32,8 @@ enum trace_kind {
 	TRACE_SUBQ,    /**< sub-question started/finished (NS address) */
 	TRACE_FAIL,    /**< resolution failed: reason */
 	TRACE_DONE,    /**< finished: rcode */
+	TRACE_DNSSEC,  /**< a step of the chain of trust; rtt_ms holds the
+	                    state it ended in (enum val_state) */
 };
 
 struct trace_step {
@@ -47,7 +49,7 @@ struct trace_step {
 	uint8_t addr[16];
 	char zone[80];    /**< zone cut, presentation, maybe truncated */
 	char qname[80];   /**< name asked / concerned */
-	char detail[128]; /**< free text */
+	char detail[240]; /**< free text */
 };
 
 struct trace {

@@ -17,6 +17,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,18 @@ struct wreq {
 };
 
 static void drive(struct wreq *wr);
+
+/* Quiet after a burst: heap pages the burst's requests used go back. */
+static void
+on_trim(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+
+	if (w->nowned == 0) {
+		malloc_trim(0);
+		w->peak_owned = 0;
+	}
+}
 static void schedule_prime(struct worker *w, uint64_t delay_ms);
 
 uint64_t
@@ -310,6 +323,12 @@ finish(struct wreq *wr)
 	if (wr->next != NULL)
 		wr->next->pprev = wr->pprev;
 	w->nowned--;
+	if (w->nowned == 0 && w->peak_owned >= WORKER_TRIM_AFTER &&
+	    !w->closing) {
+		/* a burst is over: give the memory its requests held back
+		 * to the system once things stay quiet for a moment */
+		uv_timer_start(&w->trim_timer, on_trim, 1000, 0);
+	}
 	w->stats.ignored_replies += iter_ignored(wr->it);
 	dns_name_to_text(name, sizeof(name), iter_qname(wr->it));
 	if (res->failed) {
@@ -419,7 +438,7 @@ drive(struct wreq *wr)
  * cap of resolutions per worker. */
 static struct wreq *
 start(struct worker *w, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
-    bool cold, struct flight *fl)
+    bool cold, bool cd, struct flight *fl)
 {
 	struct wreq *wr;
 	const struct iter_env *env = &w->env;
@@ -450,6 +469,8 @@ start(struct worker *w, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
 		free(wr);
 		return NULL;
 	}
+	if (cd)
+		iter_set_cd(wr->it);
 	uv_timer_init(w->loop, &wr->deadline);
 	wr->deadline.data = wr;
 	uv_timer_start(&wr->deadline, on_deadline,
@@ -460,6 +481,8 @@ start(struct worker *w, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
 	wr->pprev = &w->owned;
 	w->owned = wr;
 	w->nowned++;
+	if (w->nowned > w->peak_owned)
+		w->peak_owned = w->nowned;
 	return wr;
 }
 
@@ -473,7 +496,7 @@ worker_trace(struct worker *w, const uint8_t *qname, uint16_t qtype, bool cold,
 		return -EINVAL;
 	if (w->nowned >= LIM_INFLIGHT)
 		return -EBUSY;
-	wr = start(w, qname, qtype, DNS_C_IN, cold, NULL);
+	wr = start(w, qname, qtype, DNS_C_IN, cold, false, NULL);
 	if (wr == NULL)
 		return -ENOMEM;
 	wr->trace_cb = cb;
@@ -511,7 +534,7 @@ resolve(struct worker *w, struct srv_req *req)
 	case FLIGHT_OWNER:
 		break;
 	}
-	wr = start(w, q->qname, q->qtype, q->qclass, false, fl);
+	wr = start(w, q->qname, q->qtype, q->qclass, false, q->cd, fl);
 	if (wr == NULL) {
 		/* nobody will resolve it: publish the failure at once, so a
 		 * client that joined meanwhile is answered too */
@@ -590,7 +613,8 @@ on_prime_timer(uv_timer_t *t)
 
 	if (w->prime != NULL || w->closing)
 		return;
-	wr = start(w, (const uint8_t *)"", DNS_T_NS, DNS_C_IN, false, NULL);
+	wr = start(
+	    w, (const uint8_t *)"", DNS_T_NS, DNS_C_IN, false, false, NULL);
 	if (wr == NULL) {
 		schedule_prime(w, 60000);
 		return;
@@ -613,7 +637,7 @@ schedule_prime(struct worker *w, uint64_t delay_ms)
 int
 worker_init(struct worker *w, uv_loop_t *loop, struct srv *srv,
     const struct cfg *cfg, struct cache *cache, struct infra *infra,
-    struct flights *flights, const struct deleg_hints *hints, bool prime)
+    struct flights *flights, const struct worker_tables *tab, bool prime)
 {
 	memset(w, 0, sizeof(*w));
 	w->loop = loop;
@@ -627,7 +651,8 @@ worker_init(struct worker *w, uv_loop_t *loop, struct srv *srv,
 		return -ENOMEM;
 	uv_async_init(loop, &w->wake, on_wake);
 	w->wake.data = w;
-	w->env.hints = hints;
+	w->env.hints = &tab->hints;
+	w->env.anchors = cfg->dnssec.validation ? tab->anchors : NULL;
 	w->env.cache = cache;
 	w->env.infra = infra;
 	w->env.random = rnd;
@@ -637,6 +662,8 @@ worker_init(struct worker *w, uv_loop_t *loop, struct srv *srv,
 	forwards_from_cfg(w, cfg);
 	uv_timer_init(loop, &w->prime_timer);
 	w->prime_timer.data = w;
+	uv_timer_init(loop, &w->trim_timer);
+	w->trim_timer.data = w;
 	srv_set_hook(srv, on_query, w);
 	if (!prime)
 		return 0;
@@ -650,7 +677,7 @@ worker_init(struct worker *w, uv_loop_t *loop, struct srv *srv,
 
 void
 worker_set_config(
-    struct worker *w, const struct cfg *cfg, const struct deleg_hints *hints)
+    struct worker *w, const struct cfg *cfg, const struct worker_tables *tab)
 {
 	struct cache_policy p = {
 	    .min_ttl = cfg->cache.min_ttl,
@@ -660,7 +687,8 @@ worker_set_config(
 	};
 
 	w->cfg = cfg;
-	w->env.hints = hints;
+	w->env.hints = &tab->hints;
+	w->env.anchors = cfg->dnssec.validation ? tab->anchors : NULL;
 	opts_from_cfg(&w->env.opts, cfg);
 	forwards_from_cfg(w, cfg);
 	cache_set_policy(w->cache, &p);
@@ -674,6 +702,8 @@ worker_close(struct worker *w)
 	uv_close((uv_handle_t *)&w->wake, NULL);
 	uv_timer_stop(&w->prime_timer);
 	uv_close((uv_handle_t *)&w->prime_timer, NULL);
+	uv_timer_stop(&w->trim_timer);
+	uv_close((uv_handle_t *)&w->trim_timer, NULL);
 	/* our resolutions end now; their flights are published (SERVFAIL
 	 * "shutting down"), which answers our own clients of them */
 	while (w->owned != NULL) {

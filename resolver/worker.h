@@ -24,14 +24,26 @@
 #include "resolver/answer.h"
 #include "resolver/deleg.h"
 #include "resolver/flight.h"
+#include "resolver/anchors.h"
 #include "resolver/iter.h"
 #include "resolver/server.h"
 #include "resolver/upstream.h"
 
 #define WORKER_COLD_CACHE (4u << 20) /**< bytes of a --cold trace's cache */
+/** Resolutions at once after which, when none is left, the heap is
+ *  trimmed (malloc_trim) so a burst's memory goes back to the system. */
+#define WORKER_TRIM_AFTER 64
 
 struct wreq;
 struct wwait;
+
+/** What the configuration's files give every worker, loaded at start and
+ *  at each reload, read-only while in use: the root hints and the DNSSEC
+ *  trust anchors. */
+struct worker_tables {
+	struct deleg_hints hints;
+	struct ta_set *anchors; /**< owned; NULL: no validation */
+};
 
 /** Called once when a traced resolution ends, with the finished request
  *  (its trace and result); @p r is freed right after the call. */
@@ -78,6 +90,8 @@ struct worker {
 	struct wwait *waits;     /**< clients waiting for flights */
 	struct wreq *owned;      /**< resolutions this worker drives */
 	unsigned nowned;
+	unsigned peak_owned;    /**< most at once since the last trim */
+	uv_timer_t trim_timer;  /**< trim_timer.data = this */
 	uv_timer_t prime_timer; /**< prime_timer.data = this */
 	struct wreq *prime;     /**< the priming request, if running */
 	bool closing;
@@ -87,17 +101,18 @@ struct worker {
 	struct iter_scratch scratch; /**< scratch of the iterator */
 };
 
-/** Set up @p w on @p loop with the root @p hints (borrowed, like the rest),
+/** Set up @p w on @p loop with the root hints and anchors of @p tab
+ *  (borrowed, like the rest),
  *  joining questions through @p flights (shared by the instance's workers),
  *  register the hook on @p srv, and, if @p prime, keep the root NS set
  *  primed in the cache. @return 0, or -ENOMEM (flights full). */
 int worker_init(struct worker *w, uv_loop_t *loop, struct srv *srv,
     const struct cfg *cfg, struct cache *cache, struct infra *infra,
-    struct flights *flights, const struct deleg_hints *hints, bool prime);
+    struct flights *flights, const struct worker_tables *tab, bool prime);
 
-/** Use @p cfg and @p hints from now on (limits, TTLs, QNAME minimisation). */
+/** Use @p cfg and @p tab from now on (limits, TTLs, QNAME minimisation). */
 void worker_set_config(
-    struct worker *w, const struct cfg *cfg, const struct deleg_hints *hints);
+    struct worker *w, const struct cfg *cfg, const struct worker_tables *tab);
 
 /**
  * Resolve @p qname/@p qtype now, outside the join table, and call @p cb with

@@ -104,6 +104,13 @@ class Daemon:
         self.conf = tmp_path / "resolverd.yaml"
         self.hints = hints or blackhole_hints(tmp_path)
         hints_line = f"root_hints: {self.hints}\n"
+        if self.hints == HINTS and "dnssec:" not in config_extra:
+            # the lab's root is signed with the lab's own keys
+            hints_line += ("dnssec:\n  trust_anchors:\n"
+                           f"    - {LAB_RUN / 'root.anchor'}\n")
+        elif hints is not None and "dnssec:" not in config_extra:
+            # a test's own root has no keys anybody could trust
+            hints_line += "dnssec:\n  validation: false\n"
         self.conf.write_text(
             f"listen:\n  - 127.0.0.1@{self.port}\n"
             f"{hints_line}"

@@ -49,6 +49,7 @@ result_with_txt(struct iter_result *res, unsigned n, size_t len)
 	res->rr_cap = sizeof(rr);
 	uint8_t *p = res->rr;
 	for (unsigned i = 0; i < n; i++) {
+		*p++ = 0; /* flags: an answer record */
 		memcpy(p, owner, sizeof(owner));
 		p += sizeof(owner);
 		*p++ = 0;

@@ -201,8 +201,8 @@ static int
 answer(struct cache *c, const char *qname, uint16_t qtype, bool sigs,
     uint64_t now, uint8_t *out, size_t cap, size_t *len, struct cache_hit *hit)
 {
-	return cache_answer(c, N(qname), qtype, IN, sigs, LIM_MAX_CNAME, now,
-	    out, cap, len, hit);
+	return cache_answer(c, N(qname), qtype, IN, sigs, false, LIM_MAX_CNAME,
+	    now, out, cap, len, hit);
 }
 
 static uint32_t
@@ -526,8 +526,8 @@ test_answer_direct(void **state)
 	                     CACHE_RANK_AUTH_ANSWER, 300, &rr, NULL, T0),
 	    1);
 	/* 289.5 s remain: 290 = 0x122 */
-	assert_int_equal(cache_answer(c, pkt + 12, A, IN, false, 11, T0 + 10500,
-	                     pkt + q, sizeof(pkt) - q, &len, &hit),
+	assert_int_equal(cache_answer(c, pkt + 12, A, IN, false, false, 11,
+	                     T0 + 10500, pkt + q, sizeof(pkt) - q, &len, &hit),
 	    1);
 	assert_int_equal(len, sizeof(want));
 	assert_memory_equal(pkt + q, want, sizeof(want));
@@ -575,25 +575,27 @@ test_answer_cname_chain(void **state)
 	assert_int_equal(pkt[off - 1], 7);
 	assert_int_equal(off - q, len);
 	/* a chain longer than max_cname is a miss */
-	assert_int_equal(cache_answer(c, N("www.example.com"), A, IN, false, 1,
-	                     T0, pkt + q, sizeof(pkt) - q, &len, &hit),
+	assert_int_equal(
+	    cache_answer(c, N("www.example.com"), A, IN, false, false, 1, T0,
+	        pkt + q, sizeof(pkt) - q, &len, &hit),
 	    0);
-	assert_int_equal(cache_answer(c, N("www.example.com"), A, IN, false, 2,
-	                     T0, pkt + q, sizeof(pkt) - q, &len, &hit),
+	assert_int_equal(
+	    cache_answer(c, N("www.example.com"), A, IN, false, false, 2, T0,
+	        pkt + q, sizeof(pkt) - q, &len, &hit),
 	    1);
 	/* the same with the name's length given: right length hits, a
 	 * length that does not end on the root label is refused */
 	assert_int_equal(
-	    cache_answer_n(c, N("www.example.com"), 17, A, IN, false, 2, T0,
-	        pkt + q, sizeof(pkt) - q, &len, &hit),
+	    cache_answer_n(c, N("www.example.com"), 17, A, IN, false, false, 2,
+	        T0, pkt + q, sizeof(pkt) - q, &len, &hit),
 	    1);
 	assert_int_equal(
-	    cache_answer_n(c, N("www.example.com"), 16, A, IN, false, 2, T0,
-	        pkt + q, sizeof(pkt) - q, &len, &hit),
+	    cache_answer_n(c, N("www.example.com"), 16, A, IN, false, false, 2,
+	        T0, pkt + q, sizeof(pkt) - q, &len, &hit),
 	    0);
 	assert_int_equal(
-	    cache_answer_n(c, N("www.example.com"), 0, A, IN, false, 2, T0,
-	        pkt + q, sizeof(pkt) - q, &len, &hit),
+	    cache_answer_n(c, N("www.example.com"), 0, A, IN, false, false, 2,
+	        T0, pkt + q, sizeof(pkt) - q, &len, &hit),
 	    0);
 	/* asking for the CNAME itself does not follow */
 	assert_int_equal(answer(c, "www.example.com", CNAME, false, T0, pkt + q,
@@ -1226,7 +1228,7 @@ test_malformed(void **state)
 	struct cache_hit hit;
 	bad[0] = 0xc0;
 	assert_int_equal(cache_get(c, bad, A, IN, T0, &o, buf, sizeof(buf)), 0);
-	assert_int_equal(cache_answer(c, bad, A, IN, false, 11, T0, out,
+	assert_int_equal(cache_answer(c, bad, A, IN, false, false, 11, T0, out,
 	                     sizeof(out), &len, &hit),
 	    0);
 	assert_int_equal(cache_flush_name(c, bad, 0), 0);
@@ -1346,7 +1348,7 @@ thread_main(void *arg)
 		uint64_t now = T0 + (uint64_t)i * 10;
 		if (cache_store(t->c, &in, now) < 0)
 			return (void *)1;
-		if (cache_answer(t->c, w, A, IN, false, 11, now, out,
+		if (cache_answer(t->c, w, A, IN, false, false, 11, now, out,
 		        sizeof(out), &len, &hit) < 0)
 			return (void *)1;
 		if (i % 5000 == 0)

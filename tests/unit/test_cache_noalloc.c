@@ -149,8 +149,8 @@ test_answer_does_not_allocate(void **state)
 	allocs = 0;
 	counting = true;
 	for (int i = 0; i < 1000; i++) {
-		int rc = cache_answer(c, q[i % 4], 1, 1, true, 11, 2000 + i,
-		    out, sizeof(out), &len, &hit);
+		int rc = cache_answer(c, q[i % 4], 1, 1, true, false, 11,
+		    2000 + i, out, sizeof(out), &len, &hit);
 		ok += rc == 1;
 	}
 	counting = false;

@@ -3124,24 +3124,31 @@ cmp_free(struct cmp_rr *c, unsigned n)
 	free(c);
 }
 
-/* The result's records: answer then authority. */
+/* The result's records: answer then authority (each record is preceded
+ * by its ITER_RR_* flags byte; DNSSEC records are included, as a DO
+ * client gets them). */
 static struct cmp_rr *
 result_rrs(const struct iter_result *res, unsigned *n)
 {
 	unsigned total = (unsigned)res->ancount + res->nscount, k = 0;
 	struct cmp_rr *c = calloc(total + 1, sizeof(*c));
-	const uint8_t *p = res->rr, *end = res->rr + res->rr_len;
 
-	while (c != NULL && k < total && p < end) {
-		size_t nl = dns_name_len(p, (size_t)(end - p));
-		if (nl == 0 || p + nl + 10 > end)
-			break;
-		size_t rl = dns_get16(p + nl + 8);
-		if (p + nl + 10 + rl > end)
-			break;
-		cmp_fill(&c[k++], p, dns_get16(p + nl), dns_get16(p + nl + 2),
-		    dns_get32(p + nl + 4), p + nl + 10, rl);
-		p += nl + 10 + rl;
+	for (int pass = 0; pass < 2 && c != NULL; pass++) {
+		const uint8_t *p = res->rr, *end = res->rr + res->rr_len;
+		while (k < total && p + 1 < end) {
+			uint8_t flags = *p++;
+			size_t nl = dns_name_len(p, (size_t)(end - p));
+			if (nl == 0 || p + nl + 10 > end)
+				break;
+			size_t rl = dns_get16(p + nl + 8);
+			if (p + nl + 10 + rl > end)
+				break;
+			if (((flags & ITER_RR_AUTHORITY) != 0) == (pass == 1))
+				cmp_fill(&c[k++], p, dns_get16(p + nl),
+				    dns_get16(p + nl + 2),
+				    dns_get32(p + nl + 4), p + nl + 10, rl);
+			p += nl + 10 + rl;
+		}
 	}
 	*n = k;
 	return c;
