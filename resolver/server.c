@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -116,6 +117,7 @@ struct srv {
 	struct srv_req **deferred_tail;
 	bool closing;
 	struct srv_stats stats;
+	uint64_t cookie_secret[2]; /**< DNS Cookies (RFC 9018), random */
 	uint8_t tcp_rbuf[LIM_MSG_MAX + 2]; /**< TCP read buffer, shared */
 };
 
@@ -620,8 +622,13 @@ handle_query(struct srv *srv, struct srv_udp *u, struct srv_conn *c,
 {
 	struct msg_query q;
 	struct srv_req *req;
+	enum msg_verdict v = msg_check_query(pkt, len, &q);
 
-	switch (msg_check_query(pkt, len, &q)) {
+	/* a client that sent a cookie gets ours back, with every answer */
+	if (q.cookie != NULL && v != MSG_DROP)
+		msg_server_cookie(
+		    &q, from, srv->cookie_secret, (uint32_t)time(NULL));
+	switch (v) {
 	case MSG_OK:
 		break;
 	case MSG_DROP:
@@ -669,6 +676,8 @@ handle_query(struct srv *srv, struct srv_udp *u, struct srv_conn *c,
 	req->len = len;
 	req->q = q;
 	req->q.qname = req->query + DNS_HDR_LEN;
+	if (q.cookie != NULL)
+		req->q.cookie = req->query + (q.cookie - pkt);
 	if (from->sa_family == AF_INET6) {
 		memcpy(&req->client, from, sizeof(struct sockaddr_in6));
 		req->clientlen = sizeof(struct sockaddr_in6);
@@ -1101,6 +1110,7 @@ srv_new(uv_loop_t *loop, const struct cfg *cfg)
 	srv->hook = default_hook;
 	srv->hook_ctx = srv;
 	srv->deferred_tail = &srv->deferred;
+	arc4random_buf(srv->cookie_secret, sizeof(srv->cookie_secret));
 	if (uv_idle_init(loop, &srv->idle) < 0) {
 		free(srv);
 		return NULL;
