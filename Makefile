@@ -1,4 +1,5 @@
-# resolverd: see README.md. `make run` and `make test` install what is missing.
+# resolverd: see README.md. `make run` and `make test` install what is missing
+# (tools/deps.sh, each target its own list).
 .SUFFIXES:
 
 ifeq ($(origin CC),default)
@@ -48,8 +49,10 @@ PROGS = $(BUILD)/resolverd $(if $(wildcard tools/resolverctl.c),$(BUILD)/resolve
         clean lab-start lab-stop lab-tiers bench sanitize format format-check
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
 
+# Debian packages, by purpose (tools/deps.sh): `make deps` installs them all.
+DEPS ?= all
 deps:
-	@sh tools/deps.sh
+	@sh tools/deps.sh $(DEPS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -71,13 +74,15 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcore.a
 $(BUILD)/tools/%: $(BUILD)/tools/%.o
 	$(CC) $(LDFLAGS) -o $@ $< $(LDLIBS_UV) $(LDLIBS_CORE)
 
-run: deps
+run:
+	@sh tools/deps.sh build
 	$(MAKE) $(BUILD)/resolverd
 	./$(BUILD)/resolverd
 
 # `make test`: install; the unit tests of a plain build (some, like the
 # allocation counter, cannot run under ASan); then ASan+UBSan and every test.
-test: deps
+test:
+	@sh tools/deps.sh test
 	$(MAKE) format-check
 	$(MAKE) unit
 	$(MAKE) SANITIZE=address,undefined check
@@ -115,15 +120,20 @@ format-check:
 	 if [ -n "$$bad" ]; then echo "format: not in the house style (make format):"; \
 	     echo "$$bad"; exit 1; fi; echo "format: ok"
 
-lab-start: all
+lab-start:
+	@sh tools/deps.sh lab
+	$(MAKE) all
 	tools/lab/start
 lab-stop:
 	tools/lab/stop
-lab-tiers: deps
+lab-tiers:
+	@sh tools/deps.sh lab
 	$(MAKE) $(BUILD)/resolverd $(if $(wildcard tools/resolverctl.c),$(BUILD)/resolverctl)
 	RESOLVERD_BUILD=$(BUILD) tools/lab/tiers start
 
-bench: deps all
+bench:
+	@sh tools/deps.sh bench
+	$(MAKE) all
 	RESOLVERD_BUILD=$(BUILD) tools/bench/run $(BENCH_ARGS)
 
 install: $(PROGS)
