@@ -8,8 +8,9 @@ endif
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 SANITIZE ?=
-# A sanitizer build lives in its own directory so the two never mix.
-BUILD    ?= build$(if $(SANITIZE),-san)
+# A sanitizer build lives in its own directory so the builds never mix:
+# build-san (address, undefined), build-tsan (thread).
+BUILD    ?= build$(if $(SANITIZE),$(if $(findstring thread,$(SANITIZE)),-tsan,-san))
 PYTHON   ?= /usr/bin/python3
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -145,5 +146,22 @@ install: $(PROGS)
 
 clean:
 	rm -rf build build-san
+
+# ---- checks: static analysis and ThreadSanitizer ----
+.PHONY: tsan tsan-run clean-tsan
+
+# The threads under ThreadSanitizer (build-tsan/, tests/tsan.sh): the unit
+# tests that start threads and the integration tests marked multiworker
+# (several worker threads on one cache; the tiers).
+TSAN_UNIT = test_flight test_cache test_validate
+tsan:
+	$(MAKE) SANITIZE=thread tsan-run
+# Only meaningful inside `make tsan` (SANITIZE=thread, BUILD=build-tsan).
+tsan-run: $(PROGS) $(TSAN_UNIT:%=$(BUILD)/tests/%)
+	@sh tests/tsan.sh $(BUILD) $(PYTHON) $(TSAN_UNIT)
+
+clean: clean-tsan
+clean-tsan:
+	rm -rf build-tsan
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
