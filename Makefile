@@ -148,7 +148,17 @@ clean:
 	rm -rf build build-san
 
 # ---- checks: static analysis and ThreadSanitizer ----
-.PHONY: tsan tsan-run clean-tsan
+.PHONY: lint tsan tsan-run clean-tsan
+
+# cppcheck and clang-tidy (.clang-tidy) over the daemon's and the control
+# client's C files; what is not a bug is explained in tests/lint.supp.
+LINT_SRC   = $(sort $(wildcard resolver/*.c cache/*.c config/*.c)) \
+             $(wildcard tools/resolverctl.c)
+LINT_FLAGS = -std=c11 -D_GNU_SOURCE -I. \
+             $(shell pkg-config --cflags libuv ldns yaml-0.1 2>/dev/null)
+NPROC     := $(shell nproc 2>/dev/null || echo 2)
+lint:
+	@$(PYTHON) tools/lint --jobs $(NPROC) --flags "$(LINT_FLAGS)" $(LINT_SRC)
 
 # The threads under ThreadSanitizer (build-tsan/, tests/tsan.sh): the unit
 # tests that start threads and the integration tests marked multiworker
