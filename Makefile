@@ -80,13 +80,17 @@ run:
 	$(MAKE) $(BUILD)/resolverd
 	./$(BUILD)/resolverd
 
-# `make test`: install; the unit tests of a plain build (some, like the
-# allocation counter, cannot run under ASan); then ASan+UBSan and every test.
+# `make test`: install what the tests need, then every suite in order
+# (tools/test-all): format-check, lint, the unit tests of a plain build
+# (some, like the allocation counter, cannot run under ASan), the fuzz smoke
+# when this Makefile has a fuzz-smoke target, the ASan+UBSan build with the
+# layering check, its unit and integration tests, and the ThreadSanitizer
+# run (make tsan). It goes on past a failed suite and ends with a summary
+# of them all.
+HAVE_FUZZ_SMOKE := $(shell grep -qs '^fuzz-smoke:' $(firstword $(MAKEFILE_LIST)) && echo 1)
 test:
-	@sh tools/deps.sh test
-	$(MAKE) format-check
-	$(MAKE) unit
-	$(MAKE) SANITIZE=address,undefined check
+	@sh tools/deps.sh test $(if $(HAVE_FUZZ_SMOKE),fuzz)
+	@$(PYTHON) tools/test-all --make "$(MAKE)" $(if $(HAVE_FUZZ_SMOKE),--fuzz)
 
 check: all check-layering unit integration
 
@@ -173,5 +177,9 @@ tsan-run: $(PROGS) $(TSAN_UNIT:%=$(BUILD)/tests/%)
 clean: clean-tsan
 clean-tsan:
 	rm -rf build-tsan
+
+# Keep the objects of the unit tests and tools (intermediate files to
+# make): a rebuild then compiles only what changed.
+.SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
