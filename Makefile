@@ -1,4 +1,5 @@
-# resolverd: see README.md. `make run` and `make test` install what is missing.
+# resolverd: see README.md. `make run` and `make test` install what is missing
+# (tools/deps.sh, each target its own list).
 .SUFFIXES:
 
 ifeq ($(origin CC),default)
@@ -7,8 +8,9 @@ endif
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 SANITIZE ?=
-# A sanitizer build lives in its own directory so the two never mix.
-BUILD    ?= build$(if $(SANITIZE),-san)
+# A sanitizer build lives in its own directory so the builds never mix:
+# build-san (address, undefined), build-tsan (thread).
+BUILD    ?= build$(if $(SANITIZE),$(if $(findstring thread,$(SANITIZE)),-tsan,-san))
 PYTHON   ?= /usr/bin/python3
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -48,8 +50,10 @@ PROGS = $(BUILD)/resolverd $(if $(wildcard tools/resolverctl.c),$(BUILD)/resolve
         clean lab-start lab-stop lab-tiers bench sanitize format format-check
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
 
+# Debian packages, by purpose (tools/deps.sh): `make deps` installs them all.
+DEPS ?= all
 deps:
-	@sh tools/deps.sh
+	@sh tools/deps.sh $(DEPS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -71,16 +75,22 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcore.a
 $(BUILD)/tools/%: $(BUILD)/tools/%.o
 	$(CC) $(LDFLAGS) -o $@ $< $(LDLIBS_UV) $(LDLIBS_CORE)
 
-run: deps
+run:
+	@sh tools/deps.sh build
 	$(MAKE) $(BUILD)/resolverd
 	./$(BUILD)/resolverd
 
-# `make test`: install; the unit tests of a plain build (some, like the
-# allocation counter, cannot run under ASan); then ASan+UBSan and every test.
-test: deps
-	$(MAKE) format-check
-	$(MAKE) unit
-	$(MAKE) SANITIZE=address,undefined check
+# `make test`: install what the tests need, then every suite in order
+# (tools/test-all): format-check, lint, the unit tests of a plain build
+# (some, like the allocation counter, cannot run under ASan), the fuzz smoke
+# when this Makefile has a fuzz-smoke target, the ASan+UBSan build with the
+# layering check, its unit and integration tests, and the ThreadSanitizer
+# run (make tsan). It goes on past a failed suite and ends with a summary
+# of them all.
+HAVE_FUZZ_SMOKE := $(shell grep -qs '^fuzz-smoke:' $(firstword $(MAKEFILE_LIST)) && echo 1)
+test:
+	@sh tools/deps.sh test $(if $(HAVE_FUZZ_SMOKE),fuzz)
+	@$(PYTHON) tools/test-all --make "$(MAKE)" $(if $(HAVE_FUZZ_SMOKE),--fuzz)
 
 check: all check-layering unit integration
 
@@ -115,15 +125,20 @@ format-check:
 	 if [ -n "$$bad" ]; then echo "format: not in the house style (make format):"; \
 	     echo "$$bad"; exit 1; fi; echo "format: ok"
 
-lab-start: all
+lab-start:
+	@sh tools/deps.sh lab
+	$(MAKE) all
 	tools/lab/start
 lab-stop:
 	tools/lab/stop
-lab-tiers: deps
+lab-tiers:
+	@sh tools/deps.sh lab
 	$(MAKE) $(BUILD)/resolverd $(if $(wildcard tools/resolverctl.c),$(BUILD)/resolverctl)
 	RESOLVERD_BUILD=$(BUILD) tools/lab/tiers start
 
-bench: deps all
+bench:
+	@sh tools/deps.sh bench
+	$(MAKE) all
 	RESOLVERD_BUILD=$(BUILD) tools/bench/run $(BENCH_ARGS)
 
 install: $(PROGS)
@@ -135,5 +150,36 @@ install: $(PROGS)
 
 clean:
 	rm -rf build build-san
+
+# ---- checks: static analysis and ThreadSanitizer ----
+.PHONY: lint tsan tsan-run clean-tsan
+
+# cppcheck and clang-tidy (.clang-tidy) over the daemon's and the control
+# client's C files; what is not a bug is explained in tests/lint.supp.
+LINT_SRC   = $(sort $(wildcard resolver/*.c cache/*.c config/*.c)) \
+             $(wildcard tools/resolverctl.c)
+LINT_FLAGS = -std=c11 -D_GNU_SOURCE -I. \
+             $(shell pkg-config --cflags libuv ldns yaml-0.1 2>/dev/null)
+NPROC     := $(shell nproc 2>/dev/null || echo 2)
+lint:
+	@$(PYTHON) tools/lint --jobs $(NPROC) --flags "$(LINT_FLAGS)" $(LINT_SRC)
+
+# The threads under ThreadSanitizer (build-tsan/, tests/tsan.sh): the unit
+# tests that start threads and the integration tests marked multiworker
+# (several worker threads on one cache; the tiers).
+TSAN_UNIT = test_flight test_cache test_validate
+tsan:
+	$(MAKE) SANITIZE=thread tsan-run
+# Only meaningful inside `make tsan` (SANITIZE=thread, BUILD=build-tsan).
+tsan-run: $(PROGS) $(TSAN_UNIT:%=$(BUILD)/tests/%)
+	@sh tests/tsan.sh $(BUILD) $(PYTHON) $(TSAN_UNIT)
+
+clean: clean-tsan
+clean-tsan:
+	rm -rf build-tsan
+
+# Keep the objects of the unit tests and tools (intermediate files to
+# make): a rebuild then compiles only what changed.
+.SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

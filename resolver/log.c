@@ -3,7 +3,9 @@
  * The log sink: stderr, an append-only file or syslog, and a level filter.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -20,10 +22,14 @@ enum sink {
 };
 
 /* The one sink of the process. file is non-NULL (and owned) only for
- * SINK_FILE. */
+ * SINK_FILE. Worker threads write lines while the main thread may reopen
+ * the sink (a reload): sink and file are read and changed only under
+ * sink_lock, so no thread writes to a FILE another one has closed; the
+ * level is an atomic read without the lock. */
+static pthread_mutex_t sink_lock = PTHREAD_MUTEX_INITIALIZER;
 static enum sink sink = SINK_STDERR;
 static FILE *file;
-static enum cfg_log_level level = CFG_LOG_INFO;
+static _Atomic int level = CFG_LOG_INFO;
 
 static const char *const level_names[] = {
     [CFG_LOG_ERR] = "error",
@@ -41,6 +47,7 @@ static const int syslog_prio[] = {
 
 static void close_sink(void);
 
+/* Under sink_lock. */
 static void
 close_sink(void)
 {
@@ -62,15 +69,8 @@ log_open(const struct cfg *c, const char *root)
 	const char *dest = c->log.dest;
 	FILE *f = NULL;
 
-	if (dest == NULL || strcmp(dest, "stderr") == 0) {
-		close_sink();
-	} else if (strcmp(dest, "syslog") == 0) {
-		if (sink != SINK_SYSLOG) {
-			close_sink();
-			openlog("resolverd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
-			sink = SINK_SYSLOG;
-		}
-	} else {
+	if (dest != NULL && strcmp(dest, "stderr") != 0 &&
+	    strcmp(dest, "syslog") != 0) {
 		dest = cfg_path_in_root(root, dest);
 		if (dest == NULL)
 			return -ENOENT;
@@ -78,12 +78,23 @@ log_open(const struct cfg *c, const char *root)
 		if (f == NULL)
 			return -errno;
 		setvbuf(f, NULL, _IOLBF, 0);
+	}
+	pthread_mutex_lock(&sink_lock);
+	if (f != NULL) {
 		close_sink();
 		file = f;
 		sink = SINK_FILE;
+	} else if (dest == NULL || strcmp(dest, "stderr") == 0) {
+		close_sink();
+	} else if (sink != SINK_SYSLOG) {
+		close_sink();
+		openlog("resolverd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		sink = SINK_SYSLOG;
 	}
+	pthread_mutex_unlock(&sink_lock);
 	if (c->log.level <= CFG_LOG_DEBUG)
-		level = c->log.level;
+		atomic_store_explicit(
+		    &level, (int)c->log.level, memory_order_relaxed);
 	return 0;
 }
 
@@ -91,14 +102,16 @@ log_open(const struct cfg *c, const char *root)
 void
 log_close(void)
 {
+	pthread_mutex_lock(&sink_lock);
 	close_sink();
+	pthread_mutex_unlock(&sink_lock);
 }
 
 /** See log.h. */
 bool
 log_enabled(enum cfg_log_level l)
 {
-	return l <= level;
+	return (int)l <= atomic_load_explicit(&level, memory_order_relaxed);
 }
 
 /** Format, sanitise and write one line; see log.h. */
@@ -112,7 +125,7 @@ log_msg(enum cfg_log_level l, const char *fmt, ...)
 	va_list ap;
 	size_t i;
 
-	if (l > level)
+	if ((int)l > atomic_load_explicit(&level, memory_order_relaxed))
 		return;
 	if (l > CFG_LOG_DEBUG)
 		l = CFG_LOG_DEBUG;
@@ -123,15 +136,17 @@ log_msg(enum cfg_log_level l, const char *fmt, ...)
 		if ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f)
 			msg[i] = '?';
 
-	if (sink == SINK_SYSLOG) {
-		syslog(syslog_prio[l], "%s", msg);
-		return;
-	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(sink == SINK_FILE ? file : stderr, "%s.%03ldZ %s: %s\n", stamp,
-	    ts.tv_nsec / 1000000, level_names[l], msg);
-	if (sink == SINK_STDERR)
-		fflush(stderr);
+	pthread_mutex_lock(&sink_lock);
+	if (sink == SINK_SYSLOG) {
+		syslog(syslog_prio[l], "%s", msg);
+	} else {
+		fprintf(sink == SINK_FILE ? file : stderr, "%s.%03ldZ %s: %s\n",
+		    stamp, ts.tv_nsec / 1000000, level_names[l], msg);
+		if (sink == SINK_STDERR)
+			fflush(stderr);
+	}
+	pthread_mutex_unlock(&sink_lock);
 }

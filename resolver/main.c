@@ -564,9 +564,8 @@ persist_save(struct daemon *d)
 		return;
 	/* after a chroot the file is seen from inside it (the configuration
 	 * refuses a cache.persist outside the chroot) */
-	if (path != NULL)
-		path = cfg_path_in_root(d->root, path);
-	if (path == NULL || d->ninst == 0 || !d->inst[0].started)
+	path = cfg_path_in_root(d->root, path);
+	if (path == NULL)
 		return;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	/* the cache says what this resolver's users asked: 0600 */

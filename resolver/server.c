@@ -1279,7 +1279,25 @@ srv_req_drop(struct srv_req *req)
 void
 srv_get_stats(const struct srv *srv, struct srv_stats *out)
 {
-	*out = srv->stats;
+	/* field by field: a struct copy would read the atomics non-atomically
+	 * (while the server's thread counts) */
+	const struct srv_stats *in = &srv->stats;
+
+	_Static_assert(sizeof(struct srv_stats) == 13 * sizeof(uint64_t),
+	    "srv_get_stats copies every counter");
+	out->udp_queries = in->udp_queries;
+	out->tcp_queries = in->tcp_queries;
+	out->dropped = in->dropped;
+	out->formerr = in->formerr;
+	out->notimp = in->notimp;
+	out->refused = in->refused;
+	out->badvers = in->badvers;
+	out->handed = in->handed;
+	out->replies = in->replies;
+	out->tcp_accepted = in->tcp_accepted;
+	out->tcp_refused = in->tcp_refused;
+	out->tcp_timeouts = in->tcp_timeouts;
+	out->tcp_closed_bad = in->tcp_closed_bad;
 }
 
 /** See server.h. */

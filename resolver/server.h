@@ -49,21 +49,24 @@ enum srv_transport {
 	SRV_TCP
 };
 
-/** Counters, since start. */
+/** Counters, since start. Written by the server's thread, read by
+ *  `stats` on the main thread: atomic. */
 struct srv_stats {
-	uint64_t udp_queries;  /**< datagrams received */
-	uint64_t tcp_queries;  /**< complete TCP messages received */
-	uint64_t dropped;      /**< not answered: QR set, short, unsendable */
-	uint64_t formerr;      /**< answered FORMERR by the wire check */
-	uint64_t notimp;       /**< answered NOTIMP */
-	uint64_t refused;      /**< answered REFUSED: access, AXFR, class */
-	uint64_t badvers;      /**< answered BADVERS */
-	uint64_t handed;       /**< requests handed to the hook */
-	uint64_t replies;      /**< answers given to srv_reply() */
-	uint64_t tcp_accepted; /**< connections accepted and served */
-	uint64_t tcp_refused;  /**< accepted and closed at once: cap reached */
-	uint64_t tcp_timeouts; /**< closed for idleness */
-	uint64_t tcp_closed_bad; /**< closed for a length prefix < 12 */
+	_Atomic uint64_t udp_queries; /**< datagrams received */
+	_Atomic uint64_t tcp_queries; /**< complete TCP messages received */
+	_Atomic uint64_t
+	    dropped; /**< not answered: QR set, short, unsendable */
+	_Atomic uint64_t formerr; /**< answered FORMERR by the wire check */
+	_Atomic uint64_t notimp;  /**< answered NOTIMP */
+	_Atomic uint64_t refused; /**< answered REFUSED: access, AXFR, class */
+	_Atomic uint64_t badvers; /**< answered BADVERS */
+	_Atomic uint64_t handed;  /**< requests handed to the hook */
+	_Atomic uint64_t replies; /**< answers given to srv_reply() */
+	_Atomic uint64_t tcp_accepted; /**< connections accepted and served */
+	_Atomic uint64_t
+	    tcp_refused; /**< accepted and closed at once: cap reached */
+	_Atomic uint64_t tcp_timeouts;   /**< closed for idleness */
+	_Atomic uint64_t tcp_closed_bad; /**< closed for a length prefix < 12 */
 };
 
 /**

@@ -38,11 +38,13 @@ struct up_query;
 typedef bool (*up_cb)(void *arg, const struct sockaddr *from,
     const uint8_t *pkt, size_t len, int err);
 
+/** Written by one worker's thread, read by `stats` on the main thread:
+ *  atomic. */
 struct up_stats {
-	uint64_t udp_sent, tcp_sent;
-	uint64_t timeouts;
-	uint64_t errors;    /**< socket or connect errors */
-	uint64_t forwarded; /**< queries with RD set: to a forwarder */
+	_Atomic uint64_t udp_sent, tcp_sent;
+	_Atomic uint64_t timeouts;
+	_Atomic uint64_t errors;    /**< socket or connect errors */
+	_Atomic uint64_t forwarded; /**< queries with RD set: to a forwarder */
 };
 
 /** Start an exchange for @p a. @return the exchange, or NULL if it could

@@ -67,11 +67,13 @@ typedef void (*worker_trace_cb)(void *arg, const struct iter_req *r);
 	X(overloaded, "servfail.overloaded")           \
 	X(primes, "primes")
 
+/** Written by the worker's thread, read by the control command `stats` on
+ *  the main thread: atomic, so the reader never races the writer. */
 struct worker_stats {
-#define WORKER_STAT_FIELD(f, n) uint64_t f;
+#define WORKER_STAT_FIELD(f, n) _Atomic uint64_t f;
 	WORKER_STATS(WORKER_STAT_FIELD)
 #undef WORKER_STAT_FIELD
-	uint64_t rcode[6]; /**< answers by rcode 0..5 */
+	_Atomic uint64_t rcode[6]; /**< answers by rcode 0..5 */
 };
 
 struct worker {

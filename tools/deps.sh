@@ -1,12 +1,55 @@
 #!/bin/sh
-# Install the Debian packages resolverd builds and tests with, if any is missing.
-# Idempotent: when everything is present it runs no apt command at all.
+# Install the Debian packages a purpose needs, if any is missing:
+#
+#   tools/deps.sh [PURPOSE...]     PURPOSE: build (the default), lab, test,
+#                                  fuzz, bench, all
+#
+# Each Makefile target passes its own purposes (`make run`: build, `make
+# test`: test, `make bench`: bench). Idempotent: when everything is present
+# it prints nothing and runs no apt command at all. When apt or dpkg is busy
+# (another apt-get, unattended-upgrades) it waits for the lock, at most
+# DEPS_LOCK_WAIT seconds (default 300), instead of failing.
 set -eu
-PKGS="build-essential pkg-config libuv1-dev libldns-dev libyaml-dev libcmocka-dev
-clang-format nsd dnsutils knot-dnsutils ldnsutils python3 python3-dnspython python3-pytest
-dnsperf unbound valgrind gnuplot-nox dnsmasq-base graphviz iproute2 procps util-linux"
+
+# --- one list per purpose ---------------------------------------------------
+# build: compile resolverd, resolverctl and the unit tests (`make`, `make run`)
+BUILD_PKGS="build-essential pkg-config libuv1-dev libldns-dev libyaml-dev
+libcmocka-dev"
+# lab: the DNS lab (tools/lab: NSD, the scripted servers in Python, pgrep)
+LAB_PKGS="nsd python3 python3-dnspython procps dnsutils"
+# test: `make test` (format, lint, unit, ASan/UBSan, TSan, integration):
+# clang-format, cppcheck and clang-tidy for the checks; dig and kdig, pytest,
+# dnsperf (load tests), unbound (the bench smoke test), dnsmasq (the router
+# tier), graphviz (trace --dot), ldns-read-zone (dumps); util-linux for
+# setarch, unshare and runuser
+TEST_PKGS="$BUILD_PKGS $LAB_PKGS clang-format cppcheck clang-tidy
+knot-dnsutils ldnsutils python3-pytest dnsperf unbound dnsmasq-base graphviz
+iproute2 util-linux"
+# fuzz: libFuzzer targets (clang and its runtime)
+FUZZ_PKGS="clang libclang-rt-14-dev"
+# bench: `make bench` (tools/bench/run: dnsperf against resolverd and
+# Unbound on the lab; callgrind and plots when present)
+BENCH_PKGS="$BUILD_PKGS $LAB_PKGS dnsperf unbound valgrind gnuplot-nox"
+
+[ $# -eq 0 ] && set -- build
+PKGS=""
+for purpose in "$@"; do
+	case $purpose in
+	build) PKGS="$PKGS $BUILD_PKGS" ;;
+	lab) PKGS="$PKGS $BUILD_PKGS $LAB_PKGS" ;;
+	test) PKGS="$PKGS $TEST_PKGS" ;;
+	fuzz) PKGS="$PKGS $BUILD_PKGS $FUZZ_PKGS" ;;
+	bench) PKGS="$PKGS $BENCH_PKGS" ;;
+	all) PKGS="$PKGS $TEST_PKGS $FUZZ_PKGS $BENCH_PKGS" ;;
+	*)
+		echo "deps: unknown purpose '$purpose' (build, lab, test, fuzz, bench, all)" >&2
+		exit 2
+		;;
+	esac
+done
+
 missing=""
-for p in $PKGS; do
+for p in $(echo "$PKGS" | tr ' ' '\n' | sort -u); do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 	    missing="$missing $p"
 done
@@ -17,11 +60,48 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q >/dev/null || apt-get update
+
+# apt-get, waiting while another apt or dpkg holds its lock: apt waits up to
+# a minute by itself (DPkg::Lock::Timeout, the dpkg lock); a lock it does
+# not wait for (the lists lock of `apt-get update`) or a longer wait is
+# retried here, until DEPS_LOCK_WAIT seconds have passed.
+WAIT=${DEPS_LOCK_WAIT:-300}
+start=$(date +%s)
+err=$(mktemp)
+trap 'rm -f "$err"' EXIT
+apt_wait() {
+	said=""
+	while :; do
+		if timeout 1800 apt-get -o DPkg::Lock::Timeout=60 "$@" 2>"$err"; then
+			cat "$err" >&2
+			return 0
+		fi
+		if ! grep -qiE 'could not get lock|unable to acquire|lock.*(held|temporarily unavailable)' "$err"; then
+			cat "$err" >&2
+			return 1
+		fi
+		if [ $(($(date +%s) - start)) -ge "$WAIT" ]; then
+			cat "$err" >&2
+			echo "deps: apt/dpkg still busy after ${WAIT} s; giving up" >&2
+			return 1
+		fi
+		if [ -z "$said" ]; then
+			echo "deps: apt/dpkg is busy (another apt-get or unattended-upgrades);" \
+			    "waiting for it, at most ${WAIT} s in all" >&2
+			said=1
+		fi
+		sleep 5
+	done
+}
+
+apt_wait update -q >/dev/null
 # Packages such as nsd and unbound ship services; never let them start here
-# (they would take port 53 on loopback away from the lab).
-printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-chmod 755 /usr/sbin/policy-rc.d
-trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+# (they would take port 53 on loopback away from the lab). A policy-rc.d
+# already there is left as it is.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+	trap 'rm -f "$err" /usr/sbin/policy-rc.d' EXIT
+fi
 # shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends $missing
+apt_wait install -y -q --no-install-recommends $missing

@@ -256,3 +256,36 @@ def kdig(server, port, *args, timeout=15):
                         "+timeout=5"] + list(args),
                        capture_output=True, text=True, timeout=timeout)
     return Answer(p.stdout, p.returncode)
+
+
+# ---- the multiworker marker (make tsan runs these under ThreadSanitizer) ----
+MULTIWORKER = re.compile(r"workers: *([2-9]|[1-9][0-9]+)\b")
+# modules whose every test runs threads sharing state: the cache tiers (one
+# resolverd, instances chained over loopback)
+MULTIWORKER_MODULES = {"test_tiers.py"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "multiworker: runs resolverd with several threads sharing "
+        "the caches (make tsan runs these under ThreadSanitizer)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark `multiworker` every test that starts a daemon and says
+    `workers:` above 1 in its source, and every test of MULTIWORKER_MODULES."""
+    import inspect
+
+    for item in items:
+        if item.path.name in MULTIWORKER_MODULES:
+            item.add_marker(pytest.mark.multiworker)
+            continue
+        fn = getattr(item, "function", None)
+        if fn is None or "daemon" not in getattr(item, "fixturenames", ()):
+            continue
+        try:
+            src = inspect.getsource(fn)
+        except (OSError, TypeError):
+            continue
+        if MULTIWORKER.search(src):
+            item.add_marker(pytest.mark.multiworker)
