@@ -29,6 +29,7 @@ endif
 # The pure core: no libuv, no sockets, no clock. Everything in resolver/ that
 # is not a libuv file belongs to it.
 UV_SRC   = resolver/main.c resolver/server.c resolver/upstream.c resolver/instance.c \
+           resolver/stats.c \
            resolver/pool.c \
            resolver/control.c resolver/worker.c
 CORE_SRC = $(sort $(wildcard config/*.c cache/*.c) \

@@ -631,27 +631,34 @@ handle_query(struct srv *srv, struct srv_udp *u, struct srv_conn *c,
 		return;
 	case MSG_REPLY_FORMERR:
 		srv->stats.formerr++;
+		srv->stats.formerr_tcp += c != NULL;
 		error_reply(
 		    srv, u, c, from, pkt, &q, DNS_RCODE_FORMERR, 0, NULL);
 		return;
 	case MSG_REPLY_NOTIMP:
 		srv->stats.notimp++;
+		srv->stats.notimp_tcp += c != NULL;
 		error_reply(
 		    srv, u, c, from, pkt, &q, DNS_RCODE_NOTIMP, 0, NULL);
 		return;
 	case MSG_REPLY_BADVERS:
 		srv->stats.badvers++;
+		srv->stats.badvers_tcp += c != NULL;
 		error_reply(
 		    srv, u, c, from, pkt, &q, DNS_RCODE_BADVERS, 0, NULL);
 		return;
 	case MSG_REPLY_REFUSED:
 		srv->stats.refused++;
+		srv->stats.refused_tcp += c != NULL;
+		srv->stats.ede_not_supported += q.edns;
 		error_reply(srv, u, c, from, pkt, &q, DNS_RCODE_REFUSED,
 		    EDE_NOT_SUPPORTED, "");
 		return;
 	}
 	if (!access_allowed(srv, from)) {
 		srv->stats.refused++;
+		srv->stats.refused_tcp += c != NULL;
+		srv->stats.ede_prohibited += q.edns;
 		error_reply(srv, u, c, from, pkt, &q, DNS_RCODE_REFUSED,
 		    EDE_PROHIBITED, "");
 		return;
@@ -1220,6 +1227,7 @@ srv_reply(struct srv_req *req, const uint8_t *resp, size_t len)
 	}
 	srv->stats.replies++;
 	if (req->transport == SRV_TCP) {
+		srv->stats.rcode_tcp[resp[3] & 0x0f]++;
 		tcp_send(req->conn, resp, len);
 	} else if (len <= req->max_resp) {
 		udp_send(req->udp, (struct sockaddr *)&req->client, resp, len);

@@ -64,6 +64,13 @@ struct srv_stats {
 	uint64_t tcp_refused;  /**< accepted and closed at once: cap reached */
 	uint64_t tcp_timeouts; /**< closed for idleness */
 	uint64_t tcp_closed_bad; /**< closed for a length prefix < 12 */
+	/** replies over TCP, by rcode (the UDP path counts nothing more) */
+	uint64_t rcode_tcp[16];
+	/** of formerr, notimp, refused, badvers: those over TCP */
+	uint64_t formerr_tcp, notimp_tcp, refused_tcp, badvers_tcp;
+	/** EDE options the wire check sent: refused for access
+	 *  (Prohibited, 18) and for AXFR/IXFR or a class (Not Supported, 21) */
+	uint64_t ede_prohibited, ede_not_supported;
 };
 
 /**
