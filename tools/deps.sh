@@ -4,7 +4,8 @@
 set -eu
 PKGS="build-essential pkg-config libuv1-dev libldns-dev libyaml-dev libcmocka-dev
 clang-format nsd dnsutils knot-dnsutils ldnsutils python3 python3-dnspython python3-pytest
-dnsperf unbound valgrind gnuplot-nox dnsmasq-base graphviz iproute2 procps util-linux"
+dnsperf unbound valgrind gnuplot-nox dnsmasq-base graphviz iproute2 procps util-linux
+libmicrohttpd-dev prometheus systemd"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
