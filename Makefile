@@ -23,6 +23,7 @@ XCFLAGS   = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fno-strict-aliasing -I. \
             $(shell pkg-config --cflags libuv ldns yaml-0.1 2>/dev/null) $(CFLAGS)
 LDLIBS_CORE = -lldns -lyaml -lpthread
 LDLIBS_UV   = -luv
+LDLIBS_D    = -lmicrohttpd
 ifneq ($(SANITIZE),)
 XCFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=$(SANITIZE)
@@ -31,6 +32,7 @@ endif
 # The pure core: no libuv, no sockets, no clock. Everything in resolver/ that
 # is not a libuv file belongs to it.
 UV_SRC   = resolver/main.c resolver/server.c resolver/upstream.c resolver/instance.c \
+           resolver/stats.c resolver/http.c resolver/holder.c resolver/notify.c \
            resolver/pool.c \
            resolver/control.c resolver/worker.c
 CORE_SRC = $(sort $(wildcard config/*.c cache/*.c) \
@@ -64,7 +66,7 @@ $(BUILD)/libcore.a: $(CORE_OBJ)
 	ar rcs $@ $(CORE_OBJ)
 
 $(BUILD)/resolverd: $(D_OBJ) $(BUILD)/libcore.a
-	$(CC) $(LDFLAGS) -o $@ $(D_OBJ) $(BUILD)/libcore.a $(LDLIBS_UV) $(LDLIBS_CORE)
+	$(CC) $(LDFLAGS) -o $@ $(D_OBJ) $(BUILD)/libcore.a $(LDLIBS_D) $(LDLIBS_UV) $(LDLIBS_CORE)
 
 $(BUILD)/resolverctl: $(CTL_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $(CTL_OBJ)
@@ -141,12 +143,31 @@ bench:
 	$(MAKE) all
 	RESOLVERD_BUILD=$(BUILD) tools/bench/run $(BENCH_ARGS)
 
+# `make install [PREFIX=/usr/local] [DESTDIR=]`: the programs in
+# $(PREFIX)/sbin, the man pages in $(PREFIX)/share/man, the systemd unit in
+# $(UNITDIR) (systemd reads /usr/local/lib/systemd/system and
+# /usr/lib/systemd/system alike), its ExecStart pointing at
+# $(PREFIX)/sbin/resolverd; and the example configuration as
+# $(SYSCONFDIR)/resolverd.yaml unless that file exists already.
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
 install: $(PROGS)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man5 \
-	    $(DESTDIR)$(PREFIX)/share/man/man8
+	    $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)
 	install -m 755 $(BUILD)/resolverd $(BUILD)/resolverctl $(DESTDIR)$(PREFIX)/sbin/
 	install -m 644 man/resolverd.yaml.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 man/resolverd.8 man/resolverctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' dist/systemd/resolverd.service.in \
+	    > $(DESTDIR)$(UNITDIR)/resolverd.service.tmp
+	chmod 644 $(DESTDIR)$(UNITDIR)/resolverd.service.tmp
+	mv $(DESTDIR)$(UNITDIR)/resolverd.service.tmp $(DESTDIR)$(UNITDIR)/resolverd.service
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/resolverd.yaml ]; then \
+	    echo "install: $(DESTDIR)$(SYSCONFDIR)/resolverd.yaml exists: kept"; \
+	else \
+	    echo "install -m 644 config/resolverd.yaml $(DESTDIR)$(SYSCONFDIR)/resolverd.yaml"; \
+	    install -m 644 config/resolverd.yaml $(DESTDIR)$(SYSCONFDIR)/resolverd.yaml; \
+	fi
 
 clean:
 	rm -rf build build-san

@@ -70,9 +70,9 @@ struct key {
 
 /* Print order is table order; a section's keys follow its T_MAP row. */
 static const struct key keys[] = {
-    {"listen", T_LISTEN, 0, 0, 0},
+    {"listen", T_LISTEN, F(listen), 0, CFG_MAX_LISTEN},
     {"root_hints", T_HINTS, F(root_hints), 0, 0},
-    {"access", T_ACCESS, 0, 0, 0},
+    {"access", T_ACCESS, F(access), 0, CFG_MAX_ACCESS},
     {"control_socket", T_PATH, F(control_socket), 0, 0},
     {"control_socket_mode", T_MODE, F(control_mode), 0, 0777},
     {"control_socket_owner", T_OWNER, F(control_owner), 0, 0},
@@ -126,6 +126,9 @@ static const struct key keys[] = {
     {"tiers.cache.max_ttl", T_ITEM, 0, 0, 604800},
     {"tiers.cache.min_ttl", T_ITEM, 0, 0, 3600},
     {"tiers.cache.negative_ttl", T_ITEM, 0, 0, 86400},
+    {"http", T_MAP, 0, 0, 0},
+    {"http.listen", T_LISTEN, F(http.listen), 0, CFG_MAX_HTTP_LISTEN},
+    {"http.access", T_ACCESS, F(http.access), 0, CFG_MAX_ACCESS},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -195,8 +198,14 @@ static int check_persist(
     const struct cfg *c, const struct ids *id, char *err, size_t errlen);
 static int set_path(struct cfg *c, const struct key *k, const char *v,
     char *msg, size_t msglen);
-static int add_listen(struct cfg *c, const char *v, char *msg, size_t msglen);
-static int add_access(struct cfg *c, const char *v, char *msg, size_t msglen);
+static struct cfg_listen *listen_list(
+    const struct cfg *c, const struct key *k, unsigned **n);
+static struct cfg_prefix *access_list(
+    const struct cfg *c, const struct key *k, unsigned **n);
+static int add_listen(struct cfg *c, const struct key *k, const char *v,
+    char *msg, size_t msglen);
+static int add_access(struct cfg *c, const struct key *k, const char *v,
+    char *msg, size_t msglen);
 static int parse_addr(
     const char *s, int *family, uint8_t addr[16], uint32_t *scope);
 static int parse_prefix(
@@ -278,7 +287,9 @@ cfg_defaults(struct cfg *c)
 		if (cfg_parse_listen(listen[i], &c->listen[c->nlisten++]) < 0)
 			return -EINVAL;
 	for (size_t i = 0; i < sizeof(access) / sizeof(access[0]); i++)
-		if (cfg_parse_prefix(access[i], &c->access[c->naccess++]) < 0)
+		if (cfg_parse_prefix(access[i], &c->access[c->naccess++]) < 0 ||
+		    cfg_parse_prefix(
+		        access[i], &c->http.access[c->http.naccess++]) < 0)
 			return -EINVAL;
 	c->control_socket = strdup("/run/resolverd.ctl");
 	c->control_mode = 0600;
@@ -788,49 +799,84 @@ set_path(
 	return 0;
 }
 
-static int
-add_listen(struct cfg *c, const char *v, char *msg, size_t msglen)
+/* The list a T_LISTEN key fills (listen, http.listen) and its count. */
+static struct cfg_listen *
+listen_list(const struct cfg *c, const struct key *k, unsigned **n)
 {
-	if (c->nlisten >= CFG_MAX_LISTEN) {
-		snprintf(msg, msglen, "too many 'listen' entries (at most %d)",
-		    CFG_MAX_LISTEN);
-		return -EINVAL;
-	}
-	if (cfg_parse_listen(v, &c->listen[c->nlisten]) < 0) {
+	struct cfg *w = (struct cfg *)c;
+	bool http = k->off == F(http.listen);
+
+	*n = http ? &w->http.nlisten : &w->nlisten;
+	return http ? w->http.listen : w->listen;
+}
+
+/* The same for T_ACCESS (access, http.access). */
+static struct cfg_prefix *
+access_list(const struct cfg *c, const struct key *k, unsigned **n)
+{
+	struct cfg *w = (struct cfg *)c;
+	bool http = k->off == F(http.access);
+
+	*n = http ? &w->http.naccess : &w->naccess;
+	return http ? w->http.access : w->access;
+}
+
+static int
+add_listen(
+    struct cfg *c, const struct key *k, const char *v, char *msg, size_t msglen)
+{
+	unsigned *n;
+	struct cfg_listen *list = listen_list(c, k, &n);
+	bool http = k->off == F(http.listen);
+
+	if (*n >= k->max) {
 		snprintf(msg, msglen,
-		    "bad listen address '%s' (expected address@port, "
-		    "e.g. 127.0.0.1@53 or ::1@53)",
-		    v);
+		    "too many '%s' entries (at most %" PRIu64 ")", k->name,
+		    k->max);
 		return -EINVAL;
 	}
-	c->nlisten++;
+	if (cfg_parse_listen(v, &list[*n]) < 0 ||
+	    (http && strchr(v, '@') == NULL)) {
+		snprintf(msg, msglen,
+		    "bad %s address '%s' (expected address@port, "
+		    "e.g. %s)",
+		    http ? "http.listen" : "listen", v,
+		    http ? "127.0.0.1@8053 or ::1@8053"
+		         : "127.0.0.1@53 or ::1@53");
+		return -EINVAL;
+	}
+	(*n)++;
 	return 0;
 }
 
 static int
-add_access(struct cfg *c, const char *v, char *msg, size_t msglen)
+add_access(
+    struct cfg *c, const struct key *k, const char *v, char *msg, size_t msglen)
 {
 	const char *why = NULL;
+	unsigned *n;
+	struct cfg_prefix *list = access_list(c, k, &n);
 
-	if (c->naccess >= CFG_MAX_ACCESS) {
-		snprintf(msg, msglen, "too many 'access' entries (at most %d)",
-		    CFG_MAX_ACCESS);
+	if (*n >= k->max) {
+		snprintf(msg, msglen,
+		    "too many '%s' entries (at most %" PRIu64 ")", k->name,
+		    k->max);
 		return -EINVAL;
 	}
-	if (parse_prefix(v, &c->access[c->naccess], &why) < 0) {
+	if (parse_prefix(v, &list[*n], &why) < 0) {
 		if (why && strcmp(why, "host bits set") == 0)
 			snprintf(msg, msglen, "%s in %s", why, v);
 		else if (why)
-			snprintf(
-			    msg, msglen, "bad access prefix '%s': %s", v, why);
+			snprintf(msg, msglen, "bad %s prefix '%s': %s", k->name,
+			    v, why);
 		else
 			snprintf(msg, msglen,
-			    "bad access prefix '%s' (expected address/bits, "
+			    "bad %s prefix '%s' (expected address/bits, "
 			    "e.g. 192.0.2.0/24 or 2001:db8::/32)",
-			    v);
+			    k->name, v);
 		return -EINVAL;
 	}
-	c->naccess++;
+	(*n)++;
 	return 0;
 }
 
@@ -1221,12 +1267,16 @@ cfg_set(
 	if (k->type == T_ITEM || k->type == T_ITEMLIST)
 		return set_item(c, k, value, msg, msglen);
 	if (!value) {
+		unsigned *n;
+
 		if (k->type == T_LISTEN) {
-			c->nlisten = 0;
+			listen_list(c, k, &n);
+			*n = 0;
 			return 0;
 		}
 		if (k->type == T_ACCESS) {
-			c->naccess = 0;
+			access_list(c, k, &n);
+			*n = 0;
 			return 0;
 		}
 		if (k->type == T_FILES || k->type == T_NAMES)
@@ -1240,9 +1290,9 @@ cfg_set(
 	}
 	switch (k->type) {
 	case T_LISTEN:
-		return add_listen(c, value, msg, msglen);
+		return add_listen(c, k, value, msg, msglen);
 	case T_ACCESS:
-		return add_access(c, value, msg, msglen);
+		return add_access(c, k, value, msg, msglen);
 	case T_HINTS:
 	case T_DIR:
 		return set_checked(c, k, value, msg, msglen);
@@ -1319,6 +1369,29 @@ cfg_check(const struct cfg *c, const char **key, char *msg, size_t msglen)
 		    "writes it after the chroot",
 		    c->cache.persist, c->chroot);
 		return -EINVAL;
+	}
+	/* the DNS listeners bind TCP on their ports too */
+	for (unsigned i = 0; i < c->http.nlisten; i++) {
+		const char *h = c->http.listen[i].text;
+
+		for (unsigned t = 0; t <= c->ntiers; t++) {
+			const struct cfg_listen *l =
+			    t < c->ntiers ? c->tiers[t].listen : c->listen;
+			unsigned n = t < c->ntiers
+			    ? c->tiers[t].nlisten
+			    : (c->ntiers ? 0 : c->nlisten);
+
+			for (unsigned k = 0; k < n; k++) {
+				if (strcmp(l[k].text, h) != 0)
+					continue;
+				*key = "http.listen";
+				snprintf(msg, msglen,
+				    "'http.listen' %s is also a DNS listen "
+				    "address",
+				    h);
+				return -EINVAL;
+			}
+		}
 	}
 	return check_items(c, key, msg, msglen);
 }
@@ -1801,6 +1874,13 @@ prefix_match(const struct cfg_prefix *p, const uint8_t *addr)
 bool
 cfg_access_allowed(const struct cfg *c, const struct sockaddr *sa)
 {
+	return cfg_prefix_allowed(c->access, c->naccess, sa);
+}
+
+bool
+cfg_prefix_allowed(
+    const struct cfg_prefix *list, unsigned n, const struct sockaddr *sa)
+{
 	const uint8_t *addr;
 	int family;
 
@@ -1825,9 +1905,8 @@ cfg_access_allowed(const struct cfg *c, const struct sockaddr *sa)
 	} else {
 		return false;
 	}
-	for (unsigned i = 0; i < c->naccess; i++)
-		if (c->access[i].family == family &&
-		    prefix_match(&c->access[i], addr))
+	for (unsigned i = 0; i < n; i++)
+		if (list[i].family == family && prefix_match(&list[i], addr))
 			return true;
 	return false;
 }
@@ -1877,27 +1956,38 @@ print_key(FILE *out, const struct cfg *c, const struct key *k)
 	case T_MAP:
 		fprintf(out, "%s:\n", name);
 		return;
-	case T_LISTEN:
-		fprintf(out, "%s:%s\n", name, c->nlisten ? "" : " []");
-		for (unsigned i = 0; i < c->nlisten; i++) {
-			fputs("  - ", out);
-			print_quoted(out, c->listen[i].text);
+	case T_LISTEN: {
+		unsigned *n;
+		const struct cfg_listen *l = listen_list(c, k, &n);
+
+		fprintf(out, "%s%s:%s%s\n", indent, name, *n ? "" : " []",
+		    *n == 0 && k->off == F(http.listen) ? "  # none: no HTTP "
+		                                          "listener"
+		                                        : "");
+		for (unsigned i = 0; i < *n; i++) {
+			fprintf(out, "%s  - ", indent);
+			print_quoted(out, l[i].text);
 			fputc('\n', out);
 		}
 		return;
-	case T_ACCESS:
-		fprintf(out, "%s:%s\n", name, c->naccess ? "" : " []");
-		for (unsigned i = 0; i < c->naccess; i++) {
-			const struct cfg_prefix *p = &c->access[i];
+	}
+	case T_ACCESS: {
+		unsigned *n;
+		const struct cfg_prefix *list = access_list(c, k, &n);
+
+		fprintf(out, "%s%s:%s\n", indent, name, *n ? "" : " []");
+		for (unsigned i = 0; i < *n; i++) {
+			const struct cfg_prefix *p = &list[i];
 			char addr[INET6_ADDRSTRLEN];
 
 			inet_ntop(p->family, p->addr, addr, sizeof(addr));
 			snprintf(buf, sizeof(buf), "%s/%u", addr, p->bits);
-			fputs("  - ", out);
+			fprintf(out, "%s  - ", indent);
 			print_quoted(out, buf);
 			fputc('\n', out);
 		}
 		return;
+	}
 	case T_FILES:
 	case T_NAMES: {
 		char *const *list = (char *const *)(const void *)field;

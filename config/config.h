@@ -52,6 +52,7 @@ enum cfg_log_level {
 #define CFG_MAX_NTAS        64  /**< dnssec.negative_trust_anchors entries */
 #define CFG_TXT_MAX         255 /**< chaos.*: one TXT character-string */
 #define CFG_NAME_TEXT_MAX   256 /**< a domain name as text, with NUL */
+#define CFG_MAX_HTTP_LISTEN 4   /**< http.listen entries */
 
 /** One `forward_zones` entry: questions at or below @c zone go to @c servers
  *  with recursion desired. */
@@ -160,6 +161,13 @@ struct cfg {
 		unsigned max_depth;    /**< default LIM_MAX_DEPTH */
 		unsigned max_time_ms;  /**< default LIM_MAX_TIME_MS */
 	} limits;
+	/** The HTTP listener: GET /metrics (Prometheus) and /healthz. */
+	struct {
+		struct cfg_listen listen[CFG_MAX_HTTP_LISTEN];
+		unsigned nlisten; /**< default 0: no HTTP listener */
+		struct cfg_prefix access[CFG_MAX_ACCESS];
+		unsigned naccess; /**< default: 127.0.0.0/8, ::1/128 */
+	} http;
 	struct cfg_forward forwards[CFG_MAX_FORWARDS];
 	unsigned nforwards;
 	struct cfg_tier tiers[CFG_MAX_TIERS];
@@ -211,6 +219,10 @@ void cfg_print(FILE *out, const struct cfg *c);
 /** @return true if @p sa (sockaddr_in/in6, v4-mapped v6 treated as v4) is
  *  inside one of the `access` prefixes. No allocation; called per packet. */
 bool cfg_access_allowed(const struct cfg *c, const struct sockaddr *sa);
+
+/** The same for any list of prefixes (`http.access`). */
+bool cfg_prefix_allowed(
+    const struct cfg_prefix *list, unsigned n, const struct sockaddr *sa);
 
 /**
  * @p path made absolute: taken from the directory @p base (absolute; NULL

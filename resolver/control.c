@@ -29,6 +29,7 @@
 #include "resolver/control.h"
 #include "resolver/dump.h"
 #include "resolver/log.h"
+#include "resolver/stats.h"
 
 #define MAX_ARGS 16
 
@@ -547,39 +548,6 @@ queue_job(struct conn *c)
 
 /* ---------------------------------------------------------- statistics */
 
-struct sums {
-	int tier;
-	struct worker_stats w;
-	struct up_stats up;
-	struct srv_stats srv;
-	uint64_t kernel_drops;
-};
-
-static void
-add_instance(struct instance *in, void *arg)
-{
-	struct sums *s = arg;
-	struct srv_stats ss;
-
-	if (in->tier != s->tier || !in->started)
-		return;
-	worker_stats_add(&s->w, &in->worker.stats);
-	s->up.udp_sent += in->worker.up.udp_sent;
-	s->up.tcp_sent += in->worker.up.tcp_sent;
-	s->up.timeouts += in->worker.up.timeouts;
-	s->up.errors += in->worker.up.errors;
-	s->up.forwarded += in->worker.up.forwarded;
-	srv_get_stats(in->srv, &ss);
-	s->kernel_drops += srv_udp_kernel_drops(in->srv);
-	s->srv.udp_queries += ss.udp_queries;
-	s->srv.tcp_queries += ss.tcp_queries;
-	s->srv.dropped += ss.dropped;
-	s->srv.formerr += ss.formerr;
-	s->srv.notimp += ss.notimp;
-	s->srv.refused += ss.refused;
-	s->srv.replies += ss.replies;
-}
-
 #define STAT_ROWS 64
 
 struct stat_row {
@@ -591,16 +559,12 @@ struct stat_row {
 static unsigned
 stat_rows(struct ctl *ctl, struct instance *in, struct stat_row *rows)
 {
-	struct sums s;
+	struct stats_sums s;
 	struct cache_stats cs;
 	struct infra_stats is;
 	unsigned n = 0;
 
-	memset(&s, 0, sizeof(s));
-	s.tier = in->tier;
-	add_instance(in, &s);
-	if (ctl->pool != NULL)
-		pool_foreach(ctl->pool, add_instance, &s);
+	stats_sum(&s, in, ctl->pool);
 	cache_stats(in->cache, &cs);
 	infra_stats(in->infra, &is);
 #define ROW(n_, v_)                  \

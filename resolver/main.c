@@ -27,7 +27,10 @@
 #include "resolver/control.h"
 #include "resolver/deleg.h"
 #include "resolver/dump.h"
+#include "resolver/holder.h"
+#include "resolver/http.h"
 #include "resolver/log.h"
+#include "resolver/notify.h"
 #include "resolver/server.h"
 #include "resolver/instance.h"
 #include "resolver/pool.h"
@@ -51,8 +54,9 @@ struct daemon {
 	                                   anchors of cfg */
 	struct instance inst[INST_MAX]; /* one, or one per tier */
 	unsigned ninst;
-	struct pool pool; /* the other worker threads */
-	struct ctl *ctl;  /* owned; the control socket, or NULL */
+	struct pool pool;  /* the other worker threads */
+	struct ctl *ctl;   /* owned; the control socket, or NULL */
+	struct http *http; /* owned; the HTTP listener, or NULL */
 	/* configurations and hints replaced by reloads: pool threads may
 	 * still read them, so they live until the threads have stopped */
 	const char *root; /* cfg->chroot at start (owned copy), or NULL:
@@ -76,6 +80,9 @@ static bool retire(struct daemon *d);
 static void retire_free(struct daemon *d);
 static void on_stop(uv_signal_t *h, int signum);
 static void on_reload(uv_signal_t *h, int signum);
+static void reload(struct daemon *d);
+static int check_alone(const struct cfg *c);
+static bool http_listen_changed(const struct cfg *a, const struct cfg *b);
 static int start_signals(struct daemon *d);
 static int run(struct daemon *d);
 static int load_tables(const struct cfg *c, const char *root,
@@ -252,6 +259,8 @@ on_stop(uv_signal_t *h, int signum)
 	struct daemon *d = h->data;
 
 	log_info("stopping (signal %s)", signum == SIGINT ? "INT" : "TERM");
+	notify_send("STOPPING=1");
+	http_stop(d->http); /* it reads the workers' counters */
 	ctl_close(d->ctl);
 	for (unsigned i = 0; i < d->ninst; i++)
 		inst_close(&d->inst[i]);
@@ -270,13 +279,33 @@ on_stop(uv_signal_t *h, int signum)
 static void
 on_reload(uv_signal_t *h, int signum)
 {
-	struct daemon *d = h->data;
+	(void)signum;
+	/* systemd (Type=notify) waits for READY=1 after RELOADING=1, which
+	 * is sent whatever the reload's outcome */
+	notify_reloading();
+	reload(h->data);
+	notify_send("READY=1");
+}
+
+static bool
+http_listen_changed(const struct cfg *a, const struct cfg *b)
+{
+	if (a->http.nlisten != b->http.nlisten)
+		return true;
+	for (unsigned i = 0; i < a->http.nlisten; i++)
+		if (strcmp(a->http.listen[i].text, b->http.listen[i].text))
+			return true;
+	return false;
+}
+
+static void
+reload(struct daemon *d)
+{
 	struct cfg *n;
 	struct worker_tables *tab;
 	char err[512];
 	int r;
 
-	(void)signum;
 	if (d->path == NULL) {
 		log_info("reload: running on built-in defaults, nothing to "
 		         "reload");
@@ -331,6 +360,9 @@ on_reload(uv_signal_t *h, int signum)
 	if (d->cfg->workers != n->workers)
 		log_warn("reload: workers changed; it takes effect after a "
 		         "restart");
+	if (http_listen_changed(d->cfg, n))
+		log_warn("reload: http.listen changed; it takes effect after "
+		         "a restart");
 	r = log_open(n, d->root);
 	if (r < 0)
 		log_warn("reload: cannot open log %s: %s; logging stays as "
@@ -339,6 +371,7 @@ on_reload(uv_signal_t *h, int signum)
 	for (unsigned i = 0; i < d->ninst; i++)
 		inst_reconfig(&d->inst[i], n, tab);
 	pool_reconfig(&d->pool, n, tab);
+	http_set_config(d->http, n);
 	/* the old ones were retired above */
 	d->tab = tab;
 	d->cfg = n;
@@ -439,8 +472,53 @@ start_signals(struct daemon *d)
 	return r;
 }
 
+/*
+ * One resolverd per address (resolver/holder.h): before anything is bound,
+ * refuse to start when another process answers on the control socket or
+ * holds a DNS or HTTP listen address. @return 0 or -1 (reported).
+ */
+static int
+check_alone(const struct cfg *c)
+{
+	static const int types[2] = {SOCK_DGRAM, SOCK_STREAM};
+	char who[160];
+
+	if (c->control_socket != NULL &&
+	    holder_of_unix(c->control_socket, who, sizeof(who)) == 1) {
+		startup_error(c, "control socket %s: already in use by %s",
+		    c->control_socket, who);
+		return -1;
+	}
+	for (unsigned t = 0; t < (c->ntiers ? c->ntiers : 1); t++) {
+		const struct cfg_listen *l =
+		    c->ntiers ? c->tiers[t].listen : c->listen;
+		unsigned nl = c->ntiers ? c->tiers[t].nlisten : c->nlisten;
+
+		for (unsigned i = 0; i < nl; i++)
+			for (unsigned k = 0; k < 2; k++) {
+				if (holder_probe(
+				        &l[i], types[k], who, sizeof(who)) == 0)
+					continue;
+				startup_error(c,
+				    "listen %s: already in use by %s%s",
+				    l[i].text, who, k ? " (over TCP)" : "");
+				return -1;
+			}
+	}
+	for (unsigned i = 0; i < c->http.nlisten; i++) {
+		if (holder_probe(
+		        &c->http.listen[i], SOCK_STREAM, who, sizeof(who)) == 0)
+			continue;
+		startup_error(c, "http.listen %s: already in use by %s",
+		    c->http.listen[i].text, who);
+		return -1;
+	}
+	return 0;
+}
+
 /* The control socket, for resolverctl. A failure is only a warning: the
- * daemon still answers DNS without it. */
+ * daemon still answers DNS without it (but another daemon answering on
+ * it stops this one before: check_alone()). */
 static void
 start_control(struct daemon *d)
 {
@@ -607,8 +685,10 @@ run(struct daemon *d)
 		startup_error(d->cfg, "event loop: %s", uv_strerror(r));
 		return EXIT_RUN;
 	}
+	if (check_alone(d->cfg) < 0)
+		ok = false;
 	/* one resolver, or one per cache tier */
-	d->ninst = d->cfg->ntiers ? d->cfg->ntiers : 1;
+	d->ninst = ok ? (d->cfg->ntiers ? d->cfg->ntiers : 1) : 0;
 	for (unsigned i = 0; i < d->ninst && ok; i++) {
 		if (inst_init(&d->inst[i], &d->loop, d->cfg,
 		        d->cfg->ntiers ? (int)i : -1, d->tab) < 0) {
@@ -630,12 +710,29 @@ run(struct daemon *d)
 	    pool_start(
 	        &d->pool, nworkers - 1, d->cfg, d->tab, d->inst, d->ninst) < 0)
 		ok = false;
+	if (ok && d->cfg->http.nlisten > 0) {
+		d->http =
+		    http_new(d->inst, d->ninst, &d->pool, RESOLVERD_VERSION);
+		if (d->http == NULL || http_bind(d->http, d->cfg) < 0) {
+			startup_error(d->cfg, "%s",
+			    d->http ? "cannot start the HTTP listener "
+			              "(see above)"
+			            : "http: out of memory");
+			ok = false;
+		}
+	}
 	if (ok)
 		start_control(d);
+	r = ok ? notify_open() : 0;
+	if (r < 0)
+		log_warn("NOTIFY_SOCKET: %s; systemd will not hear from "
+		         "resolverd",
+		    strerror(-r));
 	/* Everything is bound; no thread reads a byte before this point. */
 	if (!ok || drop_privileges(d->cfg, d->root) < 0 ||
 	    start_signals(d) < 0) {
 		status = EXIT_RUN;
+		http_stop(d->http);
 		ctl_close(d->ctl);
 		for (unsigned i = 0; i < d->ninst; i++)
 			inst_close(&d->inst[i]);
@@ -645,12 +742,24 @@ run(struct daemon *d)
 		log_info("worker thread 0 serving as uid %u gid %u",
 		    (unsigned)getuid(), (unsigned)getgid());
 		pool_go(&d->pool);
-		log_info("resolverd %s started: listening on %s (%u worker%s)",
-		    RESOLVERD_VERSION, list, nworkers, nworkers > 1 ? "s" : "");
+		if (d->http != NULL && http_start(d->http) < 0) {
+			/* like a listener that cannot be bound: stop */
+			startup_error(d->cfg, "cannot start the HTTP listener");
+			status = EXIT_RUN;
+			uv_kill(getpid(), SIGTERM);
+		} else {
+			log_info("resolverd %s started: listening on %s (%u "
+			         "worker%s)",
+			    RESOLVERD_VERSION, list, nworkers,
+			    nworkers > 1 ? "s" : "");
+			notify_send("READY=1\nSTATUS=listening on %s", list);
+		}
 	}
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 	if (status == 0)
 		persist_save(d);
+	http_free(d->http);
+	d->http = NULL;
 	ctl_free(d->ctl);
 	d->ctl = NULL;
 	for (unsigned i = 0; i < d->ninst; i++) {
@@ -761,6 +870,7 @@ main(int argc, char **argv)
 	free(d.cfg);
 	free_tables(d.tab);
 	free((char *)d.root);
+	notify_close();
 	log_close();
 	return status;
 }

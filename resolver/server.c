@@ -327,7 +327,7 @@ udp_queue(struct srv_udp *u, const struct sockaddr *to, const uint8_t *data,
 
 	if (!u->open || u->npend >= SRV_UDP_QUEUE ||
 	    (p = malloc(sizeof(*p) + len)) == NULL) {
-		u->srv->stats.dropped++;
+		STAT_INC(u->srv->stats.dropped);
 		return;
 	}
 	p->next = NULL;
@@ -357,7 +357,7 @@ udp_drain(struct srv_udp *u)
 		if (r < 0 && send_would_block(errno))
 			return;
 		if (r < 0)
-			u->srv->stats.dropped++;
+			STAT_INC(u->srv->stats.dropped);
 		u->pend = p->next;
 		if (u->pend == NULL)
 			u->pend_tail = &u->pend;
@@ -401,7 +401,7 @@ udp_send_now(struct srv_udp *u, const struct sockaddr *to, const uint8_t *data,
 		return;
 	}
 	log_debug("udp send on %s: %s", u->text, strerror(errno));
-	u->srv->stats.dropped++;
+	STAT_INC(u->srv->stats.dropped);
 }
 
 /* Send the answers gathered during a batch with sendmmsg; an answer the
@@ -413,7 +413,7 @@ udp_flush(struct srv_udp *u)
 
 	u->nout = 0;
 	if (!u->open) {
-		u->srv->stats.dropped += n;
+		STAT_ADD(u->srv->stats.dropped, n);
 		return;
 	}
 	while (i < n) {
@@ -431,7 +431,7 @@ udp_flush(struct srv_udp *u)
 		} else {
 			log_debug(
 			    "udp send on %s: %s", u->text, strerror(errno));
-			u->srv->stats.dropped++;
+			STAT_INC(u->srv->stats.dropped);
 			i++;
 		}
 	}
@@ -449,7 +449,7 @@ udp_send(struct srv_udp *u, const struct sockaddr *to, const uint8_t *data,
 	unsigned i;
 
 	if (!u->open) {
-		u->srv->stats.dropped++;
+		STAT_INC(u->srv->stats.dropped);
 		return;
 	}
 	if (!u->batching || len > SRV_SEND_SLOT) {
@@ -525,9 +525,9 @@ udp_poll_cb(uv_poll_t *h, int status, int events)
 		for (int i = 0; i < n && u->open; i++) {
 			const struct msghdr *m = &u->rmsg[i].msg_hdr;
 
-			srv->stats.udp_queries++;
+			STAT_INC(srv->stats.udp_queries);
 			if (m->msg_flags & MSG_TRUNC) {
-				srv->stats.dropped++;
+				STAT_INC(srv->stats.dropped);
 				continue;
 			}
 			handle_query(srv, u, NULL,
@@ -572,7 +572,7 @@ error_reply(struct srv *srv, struct srv_udp *u, struct srv_conn *c,
 
 	n = msg_error_reply(out, sizeof(out), pkt, q, rcode, ede, text);
 	if (n == 0) {
-		srv->stats.dropped++;
+		STAT_INC(srv->stats.dropped);
 		if (c != NULL)
 			conn_done_one(c);
 		return;
@@ -632,33 +632,40 @@ handle_query(struct srv *srv, struct srv_udp *u, struct srv_conn *c,
 	case MSG_OK:
 		break;
 	case MSG_DROP:
-		srv->stats.dropped++;
+		STAT_INC(srv->stats.dropped);
 		if (c != NULL)
 			conn_done_one(c);
 		return;
 	case MSG_REPLY_FORMERR:
-		srv->stats.formerr++;
+		STAT_INC(srv->stats.formerr);
+		STAT_ADD(srv->stats.formerr_tcp, c != NULL);
 		error_reply(
 		    srv, u, c, from, pkt, &q, DNS_RCODE_FORMERR, 0, NULL);
 		return;
 	case MSG_REPLY_NOTIMP:
-		srv->stats.notimp++;
+		STAT_INC(srv->stats.notimp);
+		STAT_ADD(srv->stats.notimp_tcp, c != NULL);
 		error_reply(
 		    srv, u, c, from, pkt, &q, DNS_RCODE_NOTIMP, 0, NULL);
 		return;
 	case MSG_REPLY_BADVERS:
-		srv->stats.badvers++;
+		STAT_INC(srv->stats.badvers);
+		STAT_ADD(srv->stats.badvers_tcp, c != NULL);
 		error_reply(
 		    srv, u, c, from, pkt, &q, DNS_RCODE_BADVERS, 0, NULL);
 		return;
 	case MSG_REPLY_REFUSED:
-		srv->stats.refused++;
+		STAT_INC(srv->stats.refused);
+		STAT_ADD(srv->stats.refused_tcp, c != NULL);
+		STAT_ADD(srv->stats.ede_not_supported, q.edns);
 		error_reply(srv, u, c, from, pkt, &q, DNS_RCODE_REFUSED,
 		    EDE_NOT_SUPPORTED, "");
 		return;
 	}
 	if (!access_allowed(srv, from)) {
-		srv->stats.refused++;
+		STAT_INC(srv->stats.refused);
+		STAT_ADD(srv->stats.refused_tcp, c != NULL);
+		STAT_ADD(srv->stats.ede_prohibited, q.edns);
 		error_reply(srv, u, c, from, pkt, &q, DNS_RCODE_REFUSED,
 		    EDE_PROHIBITED, "");
 		return;
@@ -671,7 +678,7 @@ handle_query(struct srv *srv, struct srv_udp *u, struct srv_conn *c,
 		return;
 	}
 	srv->nreqs++;
-	srv->stats.handed++;
+	STAT_INC(srv->stats.handed);
 	memcpy(req->query, pkt, len);
 	req->len = len;
 	req->q = q;
@@ -762,7 +769,7 @@ conn_idle_cb(uv_timer_t *t)
 		conn_touch(c);
 		return;
 	}
-	c->srv->stats.tcp_timeouts++;
+	STAT_INC(c->srv->stats.tcp_timeouts);
 	conn_close(c);
 }
 
@@ -809,13 +816,13 @@ conn_consume(struct srv_conn *c, const uint8_t *p, size_t n)
 		size_t mlen = get16(p + off);
 
 		if (mlen < DNS_HDR_LEN) {
-			srv->stats.tcp_closed_bad++;
+			STAT_INC(srv->stats.tcp_closed_bad);
 			conn_close(c);
 			break;
 		}
 		if (n - off - 2 < mlen)
 			break;
-		srv->stats.tcp_queries++;
+		STAT_INC(srv->stats.tcp_queries);
 		c->inflight++;
 		conn_touch(c);
 		handle_query(srv, NULL, c, (struct sockaddr *)&c->peer,
@@ -964,7 +971,7 @@ tcp_send(struct srv_conn *c, const uint8_t *data, size_t len)
 	int r;
 
 	if (c->closing || len > LIM_MSG_MAX) {
-		c->srv->stats.dropped++;
+		STAT_INC(c->srv->stats.dropped);
 		conn_done_one(c);
 		return;
 	}
@@ -1012,7 +1019,7 @@ tcp_connection(uv_stream_t *server, int status)
 		uv_tcp_init(srv->loop, t);
 		uv_accept(server, (uv_stream_t *)t);
 		uv_close((uv_handle_t *)t, free_handle);
-		srv->stats.tcp_refused++;
+		STAT_INC(srv->stats.tcp_refused);
 		return;
 	}
 	c = calloc(1, sizeof(*c));
@@ -1042,7 +1049,7 @@ tcp_connection(uv_stream_t *server, int status)
 		return;
 	}
 	c->peerlen = (socklen_t)len;
-	srv->stats.tcp_accepted++;
+	STAT_INC(srv->stats.tcp_accepted);
 	uv_tcp_nodelay(&c->tcp, 1);
 	conn_touch(c);
 	conn_set_reading(c);
@@ -1228,8 +1235,9 @@ srv_reply(struct srv_req *req, const uint8_t *resp, size_t len)
 		srv_req_drop(req);
 		return;
 	}
-	srv->stats.replies++;
+	STAT_INC(srv->stats.replies);
 	if (req->transport == SRV_TCP) {
+		STAT_INC(srv->stats.rcode_tcp[resp[3] & 0x0f]);
 		tcp_send(req->conn, resp, len);
 	} else if (len <= req->max_resp) {
 		udp_send(req->udp, (struct sockaddr *)&req->client, resp, len);
@@ -1269,7 +1277,7 @@ srv_reply_error(struct srv_req *req, unsigned rcode, uint16_t ede_code,
 void
 srv_req_drop(struct srv_req *req)
 {
-	req->srv->stats.dropped++;
+	STAT_INC(req->srv->stats.dropped);
 	if (req->conn != NULL)
 		conn_done_one(req->conn);
 	req_release(req);
@@ -1279,25 +1287,16 @@ srv_req_drop(struct srv_req *req)
 void
 srv_get_stats(const struct srv *srv, struct srv_stats *out)
 {
-	/* field by field: a struct copy would read the atomics non-atomically
-	 * (while the server's thread counts) */
-	const struct srv_stats *in = &srv->stats;
+	/* counter by counter: a struct copy would read the atomics
+	 * non-atomically while the server's thread counts */
+	const counter_t *in = (const counter_t *)&srv->stats;
+	counter_t *o = (counter_t *)out;
 
-	_Static_assert(sizeof(struct srv_stats) == 13 * sizeof(uint64_t),
-	    "srv_get_stats copies every counter");
-	out->udp_queries = in->udp_queries;
-	out->tcp_queries = in->tcp_queries;
-	out->dropped = in->dropped;
-	out->formerr = in->formerr;
-	out->notimp = in->notimp;
-	out->refused = in->refused;
-	out->badvers = in->badvers;
-	out->handed = in->handed;
-	out->replies = in->replies;
-	out->tcp_accepted = in->tcp_accepted;
-	out->tcp_refused = in->tcp_refused;
-	out->tcp_timeouts = in->tcp_timeouts;
-	out->tcp_closed_bad = in->tcp_closed_bad;
+	_Static_assert(sizeof(struct srv_stats) % sizeof(counter_t) == 0,
+	    "struct srv_stats holds counters only");
+	for (size_t i = 0; i < sizeof(*out) / sizeof(counter_t); i++)
+		atomic_store_explicit(
+		    &o[i], STAT_GET(in[i]), memory_order_relaxed);
 }
 
 /** See server.h. */

@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 
 #include "config/config.h"
+#include "resolver/counters.h"
 #include "resolver/limits.h"
 #include "resolver/msg.h"
 
@@ -52,21 +53,26 @@ enum srv_transport {
 /** Counters, since start. Written by the server's thread, read by
  *  `stats` on the main thread: atomic. */
 struct srv_stats {
-	_Atomic uint64_t udp_queries; /**< datagrams received */
-	_Atomic uint64_t tcp_queries; /**< complete TCP messages received */
-	_Atomic uint64_t
-	    dropped; /**< not answered: QR set, short, unsendable */
-	_Atomic uint64_t formerr; /**< answered FORMERR by the wire check */
-	_Atomic uint64_t notimp;  /**< answered NOTIMP */
-	_Atomic uint64_t refused; /**< answered REFUSED: access, AXFR, class */
-	_Atomic uint64_t badvers; /**< answered BADVERS */
-	_Atomic uint64_t handed;  /**< requests handed to the hook */
-	_Atomic uint64_t replies; /**< answers given to srv_reply() */
-	_Atomic uint64_t tcp_accepted; /**< connections accepted and served */
-	_Atomic uint64_t
-	    tcp_refused; /**< accepted and closed at once: cap reached */
-	_Atomic uint64_t tcp_timeouts;   /**< closed for idleness */
-	_Atomic uint64_t tcp_closed_bad; /**< closed for a length prefix < 12 */
+	counter_t udp_queries;  /**< datagrams received */
+	counter_t tcp_queries;  /**< complete TCP messages received */
+	counter_t dropped;      /**< not answered: QR set, short, unsendable */
+	counter_t formerr;      /**< answered FORMERR by the wire check */
+	counter_t notimp;       /**< answered NOTIMP */
+	counter_t refused;      /**< answered REFUSED: access, AXFR, class */
+	counter_t badvers;      /**< answered BADVERS */
+	counter_t handed;       /**< requests handed to the hook */
+	counter_t replies;      /**< answers given to srv_reply() */
+	counter_t tcp_accepted; /**< connections accepted and served */
+	counter_t tcp_refused;  /**< accepted and closed at once: cap reached */
+	counter_t tcp_timeouts; /**< closed for idleness */
+	counter_t tcp_closed_bad; /**< closed for a length prefix < 12 */
+	/** replies over TCP, by rcode (the UDP path counts nothing more) */
+	counter_t rcode_tcp[16];
+	/** of formerr, notimp, refused, badvers: those over TCP */
+	counter_t formerr_tcp, notimp_tcp, refused_tcp, badvers_tcp;
+	/** EDE options the wire check sent: refused for access
+	 *  (Prohibited, 18) and for AXFR/IXFR or a class (Not Supported, 21) */
+	counter_t ede_prohibited, ede_not_supported;
 };
 
 /**

@@ -70,7 +70,7 @@ on_timer(uv_timer_t *t)
 {
 	struct up_query *u = t->data;
 
-	u->stats->timeouts++;
+	STAT_INC(u->stats->timeouts);
 	fail(u, 0);
 }
 
@@ -95,7 +95,7 @@ udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 	if (n < 0) {
 		/* ICMP port unreachable and the like: the server is not there
 		 */
-		u->stats->errors++;
+		STAT_INC(u->stats->errors);
 		fail(u, (int)n);
 		return;
 	}
@@ -127,7 +127,7 @@ tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		return;
 	if (n < 0) {
 		/* EOF or a reset before a reply was accepted */
-		u->stats->errors++;
+		STAT_INC(u->stats->errors);
 		fail(u, (int)n);
 		return;
 	}
@@ -155,7 +155,7 @@ tcp_written(uv_write_t *w, int status)
 	struct up_query *u = w->data;
 
 	if (status < 0 && !u->done) {
-		u->stats->errors++;
+		STAT_INC(u->stats->errors);
 		fail(u, status);
 	}
 }
@@ -172,7 +172,7 @@ tcp_connected(uv_connect_t *c, int status)
 		status = uv_read_start(
 		    (uv_stream_t *)&u->h.tcp, tcp_alloc, tcp_read);
 	if (status < 0) {
-		u->stats->errors++;
+		STAT_INC(u->stats->errors);
 		fail(u, status);
 		return;
 	}
@@ -181,7 +181,7 @@ tcp_connected(uv_connect_t *c, int status)
 	status =
 	    uv_write(&u->write, (uv_stream_t *)&u->h.tcp, &b, 1, tcp_written);
 	if (status < 0) {
-		u->stats->errors++;
+		STAT_INC(u->stats->errors);
 		fail(u, status);
 	}
 }
@@ -213,7 +213,7 @@ start_udp(struct up_query *u, uv_loop_t *loop)
 	rc = uv_udp_try_send(&u->h.udp, &b, 1, NULL);
 	if (rc < 0)
 		return rc;
-	u->stats->udp_sent++;
+	STAT_INC(u->stats->udp_sent);
 	return 0;
 }
 
@@ -231,7 +231,7 @@ start_tcp(struct up_query *u, uv_loop_t *loop)
 	    &u->connect, &u->h.tcp, (struct sockaddr *)&u->to, tcp_connected);
 	if (rc < 0)
 		return rc;
-	u->stats->tcp_sent++;
+	STAT_INC(u->stats->tcp_sent);
 	return 0;
 }
 
@@ -269,14 +269,14 @@ up_send(uv_loop_t *loop, const struct iter_action *a, up_cb cb, void *arg,
 	u->out[1] = (uint8_t)a->len;
 	memcpy(u->out + 2, a->pkt, a->len);
 	if (a->len > 2 && (a->pkt[2] & 0x01))
-		stats->forwarded++;
+		STAT_INC(stats->forwarded);
 	u->outlen = a->len + 2;
 	uv_timer_init(loop, &u->timer);
 	u->timer.data = u;
 	u->open++;
 	rc = u->tcp ? start_tcp(u, loop) : start_udp(u, loop);
 	if (rc < 0) {
-		stats->errors++;
+		STAT_INC(stats->errors);
 		*err = rc;
 		u->done = true;
 		uv_close((uv_handle_t *)&u->timer, on_close);

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include "resolver/counters.h"
 #include "resolver/iter.h"
 
 struct up_query;
@@ -41,10 +42,10 @@ typedef bool (*up_cb)(void *arg, const struct sockaddr *from,
 /** Written by one worker's thread, read by `stats` on the main thread:
  *  atomic. */
 struct up_stats {
-	_Atomic uint64_t udp_sent, tcp_sent;
-	_Atomic uint64_t timeouts;
-	_Atomic uint64_t errors;    /**< socket or connect errors */
-	_Atomic uint64_t forwarded; /**< queries with RD set: to a forwarder */
+	counter_t udp_sent, tcp_sent;
+	counter_t timeouts;
+	counter_t errors;    /**< socket or connect errors */
+	counter_t forwarded; /**< queries with RD set: to a forwarder */
 };
 
 /** Start an exchange for @p a. @return the exchange, or NULL if it could

@@ -15,6 +15,7 @@
 #ifndef RESOLVERD_WORKER_H
 #define RESOLVERD_WORKER_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -25,6 +26,7 @@
 #include "resolver/deleg.h"
 #include "resolver/flight.h"
 #include "resolver/anchors.h"
+#include "resolver/counters.h"
 #include "resolver/iter.h"
 #include "resolver/server.h"
 #include "resolver/upstream.h"
@@ -67,13 +69,66 @@ typedef void (*worker_trace_cb)(void *arg, const struct iter_req *r);
 	X(overloaded, "servfail.overloaded")           \
 	X(primes, "primes")
 
-/** Written by the worker's thread, read by the control command `stats` on
- *  the main thread: atomic, so the reader never races the writer. */
+/** The limits a resolution can hit (its SERVFAIL reason "limit NAME ..."),
+ *  counted by name; any other is counted as "other". */
+#define WORKER_LIMITS(X) \
+	X(max_sends)     \
+	X(max_glueless)  \
+	X(max_cname)     \
+	X(max_depth)     \
+	X(max_time_ms)
+#define WORKER_NLIMITS 6 /**< the five above and "other" */
+
+/** Answer latency buckets (upper bounds, in seconds, for the metrics),
+ *  one row per bucket; the last, +Inf, is implied. */
+#define WORKER_LAT_BUCKETS(X) \
+	X(0.00005)            \
+	X(0.0001)             \
+	X(0.00025)            \
+	X(0.0005)             \
+	X(0.001)              \
+	X(0.0025)             \
+	X(0.005)              \
+	X(0.01)               \
+	X(0.025)              \
+	X(0.05)               \
+	X(0.1)                \
+	X(0.25)               \
+	X(0.5)                \
+	X(1)                  \
+	X(2.5)                \
+	X(5)                  \
+	X(10)
+#define WORKER_NLAT (17 + 1) /**< the buckets above and +Inf */
+
+/** One in this many cache hits is timed for the hit latency histogram
+ *  (a power of two): two clock reads per hit would cost more than the
+ *  rest of the hit path's bookkeeping. The query counter picks them. */
+#define WORKER_HIT_SAMPLE      64
+#define WORKER_HIT_SAMPLE_TEXT "64"
+
+/** A latency histogram: counts per bucket (not cumulative), and the sum. */
+struct worker_lat {
+	counter_t bucket[WORKER_NLAT];
+	counter_t sum_ns;
+};
+
+/** The EDE codes counted one by one (RFC 8914 and its registry go up to
+ *  30); a higher one is counted in the last slot. */
+#define WORKER_EDE_MAX 32
+
+/* counters: see counters.h */
 struct worker_stats {
-#define WORKER_STAT_FIELD(f, n) _Atomic uint64_t f;
+#define WORKER_STAT_FIELD(f, n) counter_t f;
 	WORKER_STATS(WORKER_STAT_FIELD)
 #undef WORKER_STAT_FIELD
-	_Atomic uint64_t rcode[6]; /**< answers by rcode 0..5 */
+	counter_t rcode[6]; /**< answers by rcode 0..5 */
+	/* (those over TCP: srv_stats.rcode_tcp) */
+	counter_t ede[WORKER_EDE_MAX];   /**< EDE options sent, by code */
+	counter_t limit[WORKER_NLIMITS]; /**< limit hits, WORKER_LIMITS
+	                                             order */
+	struct worker_lat lat_hit;       /**< sampled cache hits (RD=1) */
+	struct worker_lat lat_miss;      /**< answers after a resolution */
 };
 
 struct worker {
@@ -101,6 +156,10 @@ struct worker {
 	struct up_stats up;
 	struct ans_scratch ans;      /**< scratch of ans_norec */
 	struct iter_scratch scratch; /**< scratch of the iterator */
+	uv_timer_t beat;             /**< sets alive_ms every second */
+	counter_t alive_ms;          /**< CLOCK_MONOTONIC ms of the loop's
+	                                         last beat: read by the health
+	                                         check, from another thread */
 };
 
 /** Set up @p w on @p loop with the root hints and anchors of @p tab
@@ -134,6 +193,12 @@ void worker_close(struct worker *w);
 /** Milliseconds since the epoch, from the wall clock, read now: TTLs,
  *  cache ages and dump times follow the clock even when it is stepped. */
 uint64_t worker_now(const struct worker *w);
+
+/** The milliseconds of CLOCK_MONOTONIC, as alive_ms holds them. */
+uint64_t worker_mono_ms(void);
+
+/** The name of limit @p i (WORKER_LIMITS order; the last is "other"). */
+const char *worker_limit_name(unsigned i);
 
 /** Add @p src's counters to @p dst. */
 void worker_stats_add(struct worker_stats *dst, const struct worker_stats *src);

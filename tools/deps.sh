@@ -14,7 +14,7 @@ set -eu
 # --- one list per purpose ---------------------------------------------------
 # build: compile resolverd, resolverctl and the unit tests (`make`, `make run`)
 BUILD_PKGS="build-essential pkg-config libuv1-dev libldns-dev libyaml-dev
-libcmocka-dev"
+libcmocka-dev libmicrohttpd-dev"
 # lab: the DNS lab (tools/lab: NSD, the scripted servers in Python, pgrep)
 LAB_PKGS="nsd python3 python3-dnspython procps dnsutils"
 # test: `make test` (format, lint, unit, ASan/UBSan, TSan, integration):
@@ -24,7 +24,7 @@ LAB_PKGS="nsd python3 python3-dnspython procps dnsutils"
 # setarch, unshare and runuser
 TEST_PKGS="$BUILD_PKGS $LAB_PKGS clang-format cppcheck clang-tidy
 knot-dnsutils ldnsutils python3-pytest dnsperf unbound dnsmasq-base graphviz
-iproute2 util-linux"
+iproute2 util-linux prometheus systemd"
 # fuzz: libFuzzer targets (clang and its runtime)
 FUZZ_PKGS="clang libclang-rt-14-dev"
 # bench: `make bench` (tools/bench/run: dnsperf against resolverd and

@@ -134,7 +134,8 @@ def test_check_prints_effective_config(conf, tmp_path):
     assert "127.0.0.1@5353" in out and "::1@5354" in out
     assert "127.0.0.1@53\"" not in out      # the default list was replaced
     assert str(hints) in out
-    assert "192.0.2.0/24" in out and "127.0.0.0/8" not in out
+    # (the default list replaced; http.access keeps its own)
+    assert "\naccess:\n  - \"192.0.2.0/24\"\ncontrol_socket:" in out
     assert "size: 16M" in out and "max_ttl: 3600" in out
     assert "level: debug" in out
     # and the defaults for the rest
@@ -228,6 +229,16 @@ GOOD = [
      'control_socket_owner: "nobody:nogroup"'),
     ("persist-in-chroot", "chroot: jail\ncache:\n  persist: jail/c.dump\n",
      '  persist: "{d}/jail/c.dump"'),
+    # the HTTP listener (metrics, health)
+    ("http-default", "",
+     'http:\n  listen: []  # none: no HTTP listener\n  access:\n'
+     '    - "127.0.0.0/8"\n    - "::1/128"'),
+    ("http-listen", "http:\n  listen: [127.0.0.1@8053, \"::1@8053\"]\n",
+     '  listen:\n    - "127.0.0.1@8053"\n    - "::1@8053"\n  access:\n'
+     '    - "127.0.0.0/8"'),
+    ("http-access", "http:\n  listen: 0.0.0.0@9100\n  access: [192.0.2.0/24]\n",
+     '  listen:\n    - "0.0.0.0@9100"\n  access:\n    - "192.0.2.0/24"'),
+    ("http-access-none", "http: {{access: []}}\n", "  access: []"),
 ]
 
 
@@ -308,6 +319,16 @@ BAD = [
      f"cache.persist: {{d}}/var: {ENOENT}"),
     ("log-dir-missing", "log:\n  dest: log/r.log\n", 2,
      f"log.dest: {{d}}/log: {ENOENT}"),
+    ("http-no-port", "http:\n  listen: [127.0.0.1]\n", 2,
+     "bad http.listen address '127.0.0.1' (expected address@port, "
+     "e.g. 127.0.0.1@8053 or ::1@8053)"),
+    ("http-same-as-dns",
+     "listen: [127.0.0.1@8053]\nhttp:\n  listen: [127.0.0.1@8053]\n", 3,
+     "'http.listen' 127.0.0.1@8053 is also a DNS listen address"),
+    ("http-access-bad", "http:\n  access: [10.0.0.0/33]\n", 2,
+     "bad http.access prefix '10.0.0.0/33': prefix length must be 0..32"),
+    ("http-unknown", "http:\n  port: 8053\n", 2,
+     "unknown key 'http.port'"),
 ]
 
 

@@ -1348,6 +1348,82 @@ test_query_loopback(void **state)
 	    true);
 }
 
+/* ---- http ------------------------------------------------------------- */
+
+static bool
+http_allowed4(const struct cfg *c, const char *ip)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+
+	assert_int_equal(inet_pton(AF_INET, ip, &sa.sin_addr), 1);
+	return cfg_prefix_allowed(
+	    c->http.access, c->http.naccess, (struct sockaddr *)&sa);
+}
+
+static void
+test_http(void **state)
+{
+	struct cfg c;
+	char err[256], *out;
+
+	(void)state;
+	/* off by default; loopback only when switched on */
+	assert_int_equal(cfg_defaults(&c), 0);
+	assert_int_equal(c.http.nlisten, 0);
+	assert_int_equal(c.http.naccess, 2);
+	assert_true(http_allowed4(&c, "127.0.0.1"));
+	assert_false(http_allowed4(&c, "10.0.0.1"));
+	out = print_to_string(&c);
+	assert_non_null(strstr(out,
+	    "\nhttp:\n  listen: []  # none: no HTTP listener\n"
+	    "  access:\n    - \"127.0.0.0/8\"\n    - \"::1/128\"\n"));
+	free(out);
+	cfg_free(&c);
+	assert_int_equal(load("http:\n"
+	                      "  listen: [127.0.0.1@8053, \"::1@9100\"]\n"
+	                      "  access: [10.0.0.0/8]\n",
+	                     &c, err, sizeof(err)),
+	    0);
+	assert_int_equal(c.http.nlisten, 2);
+	assert_string_equal(c.http.listen[0].text, "127.0.0.1@8053");
+	assert_string_equal(c.http.listen[1].text, "::1@9100");
+	assert_true(http_allowed4(&c, "10.1.2.3"));
+	assert_false(http_allowed4(&c, "127.0.0.1")); /* default replaced */
+	/* the DNS access list is another one */
+	assert_true(cfg_access_allowed(&c,
+	    (struct sockaddr *)&(struct sockaddr_in){
+	        .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)}));
+	assert_int_equal(cfg_key_line(&c, "http.listen"), 2);
+	assert_int_equal(cfg_key_line(&c, "http.access"), 3);
+	cfg_free(&c);
+	round_trip("http:\n  listen: [127.0.0.1@8053]\n  access: []\n");
+	round_trip("http:\n  listen: [\"::1@8053\"]\n");
+	assert_int_equal(cfg_key_kind("http"), CFG_KIND_MAP);
+	assert_int_equal(cfg_key_kind("http.listen"), CFG_KIND_LIST);
+	assert_int_equal(cfg_key_kind("http.access"), CFG_KIND_LIST);
+	check_error("http:\n  listen: [127.0.0.1]\n", 2,
+	    "bad http.listen address '127.0.0.1' (expected address@port, "
+	    "e.g. 127.0.0.1@8053 or ::1@8053)",
+	    true);
+	check_error("http:\n  listen: [127.0.0.1@80800]\n", 2,
+	    "bad http.listen address '127.0.0.1@80800'", false);
+	check_error("http:\n  listen:\n    - 127.0.0.1@1\n    - 127.0.0.1@2\n"
+	            "    - 127.0.0.1@3\n    - 127.0.0.1@4\n    - 127.0.0.1@5\n",
+	    7, "too many 'http.listen' entries (at most 4)", true);
+	check_error("http:\n  access: [10.0.0.1/8]\n", 2,
+	    "host bits set in 10.0.0.1/8", true);
+	check_error("http:\n  access: [10.0.0.0/40]\n", 2,
+	    "bad http.access prefix '10.0.0.0/40'", false);
+	check_error("listen: [127.0.0.1@8053]\nhttp:\n  listen: "
+	            "[127.0.0.1@8053]\n",
+	    3, "'http.listen' 127.0.0.1@8053 is also a DNS listen address",
+	    true);
+	check_error("http:\n  lisen: [127.0.0.1@8053]\n", 2,
+	    "unknown key 'http.lisen' (did you mean 'http.listen'?)", true);
+	check_error("http: 127.0.0.1@8053\n", 1,
+	    "'http' must be a mapping, not a scalar", true);
+}
+
 /* ---- dnssec ------------------------------------------------------------ */
 
 static void
@@ -2075,6 +2151,7 @@ main(void)
 	    cmocka_unit_test(test_chroot),
 	    cmocka_unit_test(test_path_in_root),
 	    cmocka_unit_test(test_query_loopback),
+	    cmocka_unit_test(test_http),
 	    cmocka_unit_test(test_dnssec_defaults),
 	    cmocka_unit_test(test_trust_anchors),
 	    cmocka_unit_test(test_negative_trust_anchors),

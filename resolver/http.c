@@ -1,0 +1,567 @@
+/*
+ * http.c: /metrics and /healthz over libmicrohttpd (see http.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "resolver/holder.h"
+#include "resolver/http.h"
+#include "resolver/log.h"
+#include "resolver/stats.h"
+
+#define HTTP_CONN_LIMIT 32 /* connections at once, per address */
+#define HTTP_TIMEOUT_S  10 /* an idle connection is closed after this */
+
+/* resolverd_queries_total's rows: transport x rcode */
+#define NRCODE 7 /* NOERROR .. REFUSED, BADVERS */
+
+struct listener {
+	int fd; /* bound and listening; -1 once MHD owns it */
+	struct MHD_Daemon *mhd;
+	char text[64];
+};
+
+struct http {
+	struct instance *inst; /* borrowed */
+	unsigned ninst;
+	struct pool *pool; /* borrowed */
+	const char *version;
+	_Atomic(const struct cfg *) cfg;
+	struct listener l[CFG_MAX_HTTP_LISTEN];
+	unsigned n;
+	/* The UDP rows of resolverd_queries_total are a difference of two
+	 * counters read at slightly different times: the highest value
+	 * served so far keeps each row from ever going down. */
+	pthread_mutex_t lock;
+	uint64_t mark[INST_MAX][2][NRCODE];
+};
+
+static const char *const rcode_names[NRCODE] = {"NOERROR", "FORMERR",
+    "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "BADVERS"};
+
+/* ------------------------------------------------------------ metrics */
+
+/* A label value, escaped as the text format wants. */
+static void
+label(FILE *f, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fprintf(f, "\\%c", *v);
+		else if (*v == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*v, f);
+	}
+}
+
+static void
+family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* One sample per tier: NAME{tier="T"} V. */
+struct tier_data {
+	const char *name;
+	struct stats_sums s;
+	struct cache_stats cs;
+};
+
+static void
+sample(FILE *f, const char *name, const struct tier_data *t, uint64_t v)
+{
+	fprintf(f, "%s{tier=\"", name);
+	label(f, t->name);
+	fprintf(f, "\"} %" PRIu64 "\n", v);
+}
+
+/* Answers by transport and rcode: the workers count answers by rcode, the
+ * server those it sent over TCP and the ones its wire check made. */
+static void
+query_rows(const struct stats_sums *s, uint64_t rows[2][NRCODE])
+{
+	const struct srv_stats *v = &s->srv;
+	uint64_t tcp[NRCODE] = {0}, all[NRCODE] = {0};
+
+	for (unsigned i = 0; i < 6; i++) {
+		tcp[i] = v->rcode_tcp[i];
+		all[i] = s->w.rcode[i];
+	}
+	tcp[1] += v->formerr_tcp;
+	tcp[4] += v->notimp_tcp;
+	tcp[5] += v->refused_tcp;
+	tcp[6] += v->badvers_tcp;
+	all[1] += v->formerr;
+	all[4] += v->notimp;
+	all[5] += v->refused;
+	all[6] += v->badvers;
+	for (unsigned i = 0; i < NRCODE; i++) {
+		rows[1][i] = tcp[i];
+		rows[0][i] = all[i] > tcp[i] ? all[i] - tcp[i] : 0;
+	}
+}
+
+static void
+histogram(FILE *f, const char *name, const struct tier_data *t,
+    const char *cache, const struct worker_lat *l)
+{
+#define LE(s) #s,
+	static const char *const le[WORKER_NLAT] = {
+	    WORKER_LAT_BUCKETS(LE) "+Inf"};
+#undef LE
+	uint64_t cum = 0;
+
+	for (unsigned i = 0; i < WORKER_NLAT; i++) {
+		cum += l->bucket[i];
+		fprintf(f, "%s_bucket{tier=\"", name);
+		label(f, t->name);
+		fprintf(f, "\",cache=\"%s\",le=\"%s\"} %" PRIu64 "\n", cache,
+		    le[i], cum);
+	}
+	fprintf(f, "%s_sum{tier=\"", name);
+	label(f, t->name);
+	fprintf(f, "\",cache=\"%s\"} %.9f\n", cache, (double)l->sum_ns / 1e9);
+	fprintf(f, "%s_count{tier=\"", name);
+	label(f, t->name);
+	fprintf(f, "\",cache=\"%s\"} %" PRIu64 "\n", cache, cum);
+}
+
+/* Every metric family, each with its samples for every tier. */
+static void
+render(struct http *h, FILE *f)
+{
+	struct tier_data t[INST_MAX];
+	uint64_t rows[INST_MAX][2][NRCODE];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < h->ninst; i++) {
+		if (!h->inst[i].started)
+			continue;
+		t[n].name = h->inst[i].name;
+		stats_sum(&t[n].s, &h->inst[i], h->pool);
+		cache_stats(h->inst[i].cache, &t[n].cs);
+		query_rows(&t[n].s, rows[n]);
+		pthread_mutex_lock(&h->lock);
+		for (unsigned k = 0; k < 2; k++)
+			for (unsigned r = 0; r < NRCODE; r++) {
+				uint64_t *m = &h->mark[i][k][r];
+				if (rows[n][k][r] < *m)
+					rows[n][k][r] = *m;
+				*m = rows[n][k][r];
+			}
+		pthread_mutex_unlock(&h->lock);
+		n++;
+	}
+
+	family(f, "resolverd_build_info", "gauge",
+	    "The running resolverd's version; always 1.");
+	fputs("resolverd_build_info{version=\"", f);
+	label(f, h->version);
+	fputs("\"} 1\n", f);
+
+	family(f, "resolverd_queries_received_total", "counter",
+	    "Client queries read, by transport (whether answered or not).");
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned k = 0; k < 2; k++) {
+			fputs("resolverd_queries_received_total{tier=\"", f);
+			label(f, t[i].name);
+			fprintf(f, "\",transport=\"%s\"} %" PRIu64 "\n",
+			    k ? "tcp" : "udp",
+			    k ? t[i].s.srv.tcp_queries
+			      : t[i].s.srv.udp_queries);
+		}
+
+	family(f, "resolverd_queries_total", "counter",
+	    "Client queries answered, by transport and response code.");
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned k = 0; k < 2; k++)
+			for (unsigned r = 0; r < NRCODE; r++) {
+				fputs("resolverd_queries_total{tier=\"", f);
+				label(f, t[i].name);
+				fprintf(f,
+				    "\",transport=\"%s\",rcode=\"%s\"} "
+				    "%" PRIu64 "\n",
+				    k ? "tcp" : "udp", rcode_names[r],
+				    rows[i][k][r]);
+			}
+
+	family(f, "resolverd_queries_dropped_total", "counter",
+	    "Client queries not answered (malformed, a response, "
+	    "unsendable).");
+	for (unsigned i = 0; i < n; i++)
+		sample(f, "resolverd_queries_dropped_total", &t[i],
+		    t[i].s.srv.dropped);
+
+	family(f, "resolverd_cache_hits_total", "counter",
+	    "Client queries answered from the cache.");
+	for (unsigned i = 0; i < n; i++)
+		sample(f, "resolverd_cache_hits_total", &t[i],
+		    t[i].s.w.cache_hits);
+	family(f, "resolverd_cache_misses_total", "counter",
+	    "Client queries the cache could not answer.");
+	for (unsigned i = 0; i < n; i++)
+		sample(f, "resolverd_cache_misses_total", &t[i],
+		    t[i].s.w.cache_misses);
+	family(f, "resolverd_cache_entries", "gauge",
+	    "RRsets and negative answers in the cache.");
+	for (unsigned i = 0; i < n; i++)
+		sample(f, "resolverd_cache_entries", &t[i], t[i].cs.entries);
+	family(f, "resolverd_cache_bytes", "gauge",
+	    "Bytes the cache's entries take.");
+	for (unsigned i = 0; i < n; i++)
+		sample(f, "resolverd_cache_bytes", &t[i], t[i].cs.bytes);
+	family(f, "resolverd_cache_max_bytes", "gauge",
+	    "The cache's size limit (cache.size).");
+	for (unsigned i = 0; i < n; i++)
+		sample(
+		    f, "resolverd_cache_max_bytes", &t[i], t[i].cs.max_bytes);
+	family(f, "resolverd_cache_evictions_total", "counter",
+	    "Entries removed to make room.");
+	for (unsigned i = 0; i < n; i++)
+		sample(f, "resolverd_cache_evictions_total", &t[i],
+		    t[i].cs.evictions);
+	family(f, "resolverd_cache_expiries_total", "counter",
+	    "Entries removed because their TTL ran out.");
+	for (unsigned i = 0; i < n; i++)
+		sample(f, "resolverd_cache_expiries_total", &t[i],
+		    t[i].cs.expiries);
+
+	family(f, "resolverd_resolutions_total", "counter",
+	    "Resolutions started for cache misses (others join them).");
+	for (unsigned i = 0; i < n; i++)
+		sample(f, "resolverd_resolutions_total", &t[i],
+		    t[i].s.w.resolutions);
+	family(f, "resolverd_upstream_queries_total", "counter",
+	    "Queries sent to authoritative servers and forwarders.");
+	for (unsigned i = 0; i < n; i++)
+		sample(f, "resolverd_upstream_queries_total", &t[i],
+		    t[i].s.up.udp_sent + t[i].s.up.tcp_sent);
+	family(f, "resolverd_upstream_tcp_fallbacks_total", "counter",
+	    "Upstream queries asked again over TCP after a truncated "
+	    "answer.");
+	for (unsigned i = 0; i < n; i++)
+		sample(f, "resolverd_upstream_tcp_fallbacks_total", &t[i],
+		    t[i].s.up.tcp_sent);
+	family(f, "resolverd_upstream_timeouts_total", "counter",
+	    "Upstream queries that got no answer in time.");
+	for (unsigned i = 0; i < n; i++)
+		sample(f, "resolverd_upstream_timeouts_total", &t[i],
+		    t[i].s.up.timeouts);
+	family(f, "resolverd_upstream_errors_total", "counter",
+	    "Upstream queries that failed on the socket (unreachable, "
+	    "reset).");
+	for (unsigned i = 0; i < n; i++)
+		sample(f, "resolverd_upstream_errors_total", &t[i],
+		    t[i].s.up.errors);
+
+	family(f, "resolverd_limit_hits_total", "counter",
+	    "Resolutions ended with SERVFAIL by a limit, by limit.");
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned k = 0; k < WORKER_NLIMITS; k++) {
+			fputs("resolverd_limit_hits_total{tier=\"", f);
+			label(f, t[i].name);
+			fprintf(f, "\",limit=\"%s\"} %" PRIu64 "\n",
+			    worker_limit_name(k), t[i].s.w.limit[k]);
+		}
+
+	family(f, "resolverd_ede_total", "counter",
+	    "Extended DNS Errors (RFC 8914) sent, by INFO-CODE (codes "
+	    "above 30 are counted as 31).");
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned k = 0; k < WORKER_EDE_MAX; k++) {
+			uint64_t v = t[i].s.w.ede[k] +
+			    (k == 18 ? t[i].s.srv.ede_prohibited : 0) +
+			    (k == 21 ? t[i].s.srv.ede_not_supported : 0);
+			if (v == 0)
+				continue;
+			fputs("resolverd_ede_total{tier=\"", f);
+			label(f, t[i].name);
+			fprintf(f, "\",code=\"%u\"} %" PRIu64 "\n", k, v);
+		}
+
+	family(f, "resolverd_udp_kernel_drops_total", "counter",
+	    "Queries the kernel dropped at the UDP listeners (receive "
+	    "buffer full).");
+	for (unsigned i = 0; i < n; i++)
+		sample(f, "resolverd_udp_kernel_drops_total", &t[i],
+		    t[i].s.kernel_drops);
+
+	family(f, "resolverd_answer_duration_seconds", "histogram",
+	    "Time from a query's arrival to its answer: cache=\"miss\" for "
+	    "every answer after a resolution, cache=\"hit\" for one cache "
+	    "hit in " WORKER_HIT_SAMPLE_TEXT " (a sample).");
+	for (unsigned i = 0; i < n; i++) {
+		histogram(f, "resolverd_answer_duration_seconds", &t[i], "hit",
+		    &t[i].s.w.lat_hit);
+		histogram(f, "resolverd_answer_duration_seconds", &t[i], "miss",
+		    &t[i].s.w.lat_miss);
+	}
+}
+
+/* ------------------------------------------------------------- health */
+
+struct health {
+	uint64_t now;
+	uint64_t worst; /* ms since the stalest loop ran */
+	unsigned n;     /* workers looked at */
+};
+
+static void
+health_one(struct instance *in, void *arg)
+{
+	struct health *hl = arg;
+	uint64_t a;
+
+	if (!in->started)
+		return;
+	a = atomic_load_explicit(&in->worker.alive_ms, memory_order_relaxed);
+	if (hl->now > a && hl->now - a > hl->worst)
+		hl->worst = hl->now - a;
+	hl->n++;
+}
+
+/* ------------------------------------------------------------ serving */
+
+static enum MHD_Result
+reply(struct MHD_Connection *conn, unsigned status, const char *type,
+    char *body, size_t len, bool owned)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(
+	    len, body, owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (r == NULL) {
+		if (owned)
+			free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result
+text(struct MHD_Connection *conn, unsigned status, const char *msg)
+{
+	return reply(conn, status, "text/plain; charset=utf-8", (char *)msg,
+	    strlen(msg), false);
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **req_cls)
+{
+	struct http *h = cls;
+	const struct cfg *c = atomic_load(&h->cfg);
+	const union MHD_ConnectionInfo *ci;
+	bool metrics = strcmp(url, "/metrics") == 0;
+	bool healthz = strcmp(url, "/healthz") == 0;
+
+	(void)version;
+	(void)upload_data;
+	(void)upload_data_size;
+	(void)req_cls;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL ||
+	    !cfg_prefix_allowed(
+	        c->http.access, c->http.naccess, ci->client_addr))
+		return text(conn, MHD_HTTP_FORBIDDEN,
+		    "forbidden: not in http.access\n");
+	if (!metrics && !healthz)
+		return text(conn, MHD_HTTP_NOT_FOUND,
+		    "not found: GET /metrics or /healthz\n");
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "method not allowed: GET or HEAD\n");
+	if (healthz) {
+		struct health hl = {worker_mono_ms(), 0, 0};
+		char *body = NULL;
+		int len;
+
+		for (unsigned i = 0; i < h->ninst; i++)
+			health_one(&h->inst[i], &hl);
+		if (h->pool != NULL)
+			pool_foreach(h->pool, health_one, &hl);
+		if (hl.n > 0 && hl.worst <= HTTP_STALE_MS)
+			return text(conn, MHD_HTTP_OK, "ok\n");
+		len = asprintf(&body,
+		    "unhealthy: a worker loop has not run for %" PRIu64 " ms\n",
+		    hl.worst);
+		if (len < 0)
+			return text(
+			    conn, MHD_HTTP_SERVICE_UNAVAILABLE, "unhealthy\n");
+		return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "text/plain; charset=utf-8", body, (size_t)len, true);
+	}
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		return text(
+		    conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	render(h, f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return text(
+		    conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	}
+	return reply(conn, MHD_HTTP_OK,
+	    "text/plain; version=0.0.4; charset=utf-8", buf, len, true);
+}
+
+static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[256];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_debug("http: %s", msg);
+}
+
+/* ---------------------------------------------------------------- life */
+
+struct http *
+http_new(struct instance *inst, unsigned ninst, struct pool *pool,
+    const char *version)
+{
+	struct http *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return NULL;
+	if (pthread_mutex_init(&h->lock, NULL) != 0) {
+		free(h);
+		return NULL;
+	}
+	h->inst = inst;
+	h->ninst = ninst;
+	h->pool = pool;
+	h->version = version;
+	for (unsigned i = 0; i < CFG_MAX_HTTP_LISTEN; i++)
+		h->l[i].fd = -1;
+	return h;
+}
+
+int
+http_bind(struct http *h, const struct cfg *c)
+{
+	atomic_store(&h->cfg, c);
+	for (unsigned i = 0; i < c->http.nlisten; i++) {
+		const struct cfg_listen *l = &c->http.listen[i];
+		struct listener *hl = &h->l[h->n];
+		int one = 1, fd, e;
+
+		snprintf(hl->text, sizeof(hl->text), "%s", l->text);
+		fd = socket(l->addr.ss_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			log_err("http.listen %s: %s", l->text, strerror(errno));
+			return -1;
+		}
+		/* no SO_REUSEPORT: one process per address */
+		(void)setsockopt(
+		    fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (l->addr.ss_family == AF_INET6)
+			(void)setsockopt(
+			    fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) <
+		        0 ||
+		    listen(fd, 64) < 0) {
+			e = errno;
+			close(fd);
+			if (e == EADDRINUSE) {
+				char who[128];
+				holder_of_inet(
+				    (const struct sockaddr *)&l->addr,
+				    SOCK_STREAM, who, sizeof(who));
+				log_err("http.listen %s: already in use by %s",
+				    l->text, who);
+			} else {
+				log_err("http.listen %s: cannot listen: %s",
+				    l->text, strerror(e));
+			}
+			return -1;
+		}
+		hl->fd = fd;
+		h->n++;
+	}
+	return 0;
+}
+
+int
+http_start(struct http *h)
+{
+	for (unsigned i = 0; i < h->n; i++) {
+		struct listener *l = &h->l[i];
+
+		l->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+		        MHD_USE_POLL | MHD_USE_ERROR_LOG,
+		    0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET,
+		    (MHD_socket)l->fd, MHD_OPTION_CONNECTION_LIMIT,
+		    (unsigned)HTTP_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+		    (unsigned)HTTP_TIMEOUT_S, MHD_OPTION_EXTERNAL_LOGGER,
+		    on_mhd_log, NULL, MHD_OPTION_END);
+		if (l->mhd == NULL) {
+			log_err("http.listen %s: the HTTP server did not start",
+			    l->text);
+			return -1;
+		}
+		l->fd = -1; /* libmicrohttpd closes it at its stop */
+		log_info(
+		    "http listener on %s: GET /metrics, /healthz", l->text);
+	}
+	return 0;
+}
+
+void
+http_set_config(struct http *h, const struct cfg *c)
+{
+	if (h != NULL)
+		atomic_store(&h->cfg, c);
+}
+
+void
+http_stop(struct http *h)
+{
+	if (h == NULL)
+		return;
+	for (unsigned i = 0; i < h->n; i++) {
+		if (h->l[i].mhd != NULL)
+			MHD_stop_daemon(h->l[i].mhd);
+		h->l[i].mhd = NULL;
+		if (h->l[i].fd >= 0)
+			close(h->l[i].fd);
+		h->l[i].fd = -1;
+	}
+	h->n = 0;
+}
+
+void
+http_free(struct http *h)
+{
+	if (h == NULL)
+		return;
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
