@@ -3,7 +3,7 @@
 # Idempotent: when everything is present it runs no apt command at all.
 set -eu
 PKGS="build-essential pkg-config libuv1-dev libldns-dev libyaml-dev libcmocka-dev
-clang-format nsd dnsutils knot-dnsutils ldnsutils python3 python3-dnspython python3-pytest
+clang clang-format libclang-rt-14-dev nsd dnsutils knot-dnsutils ldnsutils python3 python3-dnspython python3-pytest
 dnsperf unbound valgrind gnuplot-nox dnsmasq-base graphviz iproute2 procps util-linux"
 missing=""
 for p in $PKGS; do
