@@ -11,10 +11,14 @@
  * its 0x20 case, of the query just sent; QR; QDCOUNT 1) and delivered from
  * the address and port it was sent to; that is where the parsing and the
  * bailiwick rules are. The resolution ends at ITER_DONE, or with
- * iter_abort() when the input runs out. Then the answer for the client is
- * built (ans_from_result, checked to be a DNS message that ldns parses),
- * and the cache and the trace are rendered as `resolverctl dump` and
- * `resolverctl trace` would, since that data came from upstream too.
+ * iter_abort() when the input runs out. Then the answers for the clients
+ * are built (ans_from_result, ans_from_cache, ans_norec; each checked to be
+ * a DNS message that ldns parses), and the trace is rendered as
+ * `resolverctl trace` would. Three resolutions share the cache: the
+ * question, the same question again (the cache's answers, NXDOMAIN and
+ * CNAME paths), and the next question of the table; what input the first
+ * leaves goes to the next. At the end the cache is rendered as `resolverctl
+ * dump` would, since that data came from upstream too.
  *
  * Input:
  *   byte 0  setup: bits 0-2 the question (questions[] below), bit 3
@@ -25,6 +29,7 @@
  *     ctl   bit 0 a timeout (no length, no bytes follow);
  *           bit 1 raw: the message is delivered as it is, unpatched;
  *           bit 2 delivered from the wrong port (must be ignored);
+ *           bit 3 the question's letters in the wrong case (0x20);
  *           bits 4-7 the clock advances by that many * 64 ms first.
  *     len   2 bytes, big-endian, then len bytes: a DNS message. Its own
  *           question, when it has one that parses, is replaced by the one
@@ -70,6 +75,7 @@ static const struct {
 #define CTL_TIMEOUT 0x01
 #define CTL_RAW     0x02
 #define CTL_BADPORT 0x04
+#define CTL_CASE    0x08
 #define FWD_PORT    5353
 #define MAX_EVENTS  256 /* bounds one input's work besides its length */
 
@@ -269,16 +275,37 @@ write_dump(struct cache *c, uint64_t now)
 	fclose(f);
 }
 
-/* The answer for a client that asked the question over UDP with EDNS and
- * DO (or over TCP), in a buffer of exactly its size. */
+/* A response for the client must be a DNS message with its ID, within its
+ * buffer. */
 static void
-client_answer(const struct iter_result *res, const uint8_t *qname, size_t qnl,
-    uint16_t qtype, bool tcp)
+check_response(const uint8_t *out, size_t len, size_t cap)
+{
+	ldns_pkt *p = NULL;
+
+	if (len == 0)
+		return;
+	if (len < MSG_HDR_LEN || len > cap || out[0] != 0xbe || out[1] != 0xef)
+		abort();
+	if (ldns_wire2pkt(&p, out, len) != LDNS_STATUS_OK)
+		abort();
+	ldns_pkt_free(p);
+}
+
+/*
+ * What the clients get: the answer built from the resolution's result
+ * (ans_from_result, as for the client that started it), from the cache it
+ * filled (ans_from_cache, as for clients that joined), and for RD=0
+ * (ans_norec); over UDP with EDNS and DO (1232 bytes) or over TCP. Each in a
+ * buffer of exactly its size.
+ */
+static void
+client_answers(struct world *w, const struct iter_result *res,
+    const uint8_t *qname, uint16_t qtype, bool tcp)
 {
 	uint8_t q[MSG_HDR_LEN + LIM_NAME_MAX + 4 + 11];
+	size_t qnl = cache_name_len(qname, LIM_NAME_MAX);
 	size_t n = 0, cap = tcp ? LIM_MSG_MAX : LIM_EDNS_BUFSIZE;
 	struct msg_query mq;
-	ldns_pkt *p = NULL;
 
 	memcpy(q, "\xbe\xef\x01\x00\0\1\0\0\0\0\0\1", MSG_HDR_LEN);
 	n = MSG_HDR_LEN;
@@ -297,22 +324,117 @@ client_answer(const struct iter_result *res, const uint8_t *qname, size_t qnl,
 	if (out == NULL)
 		fuzz_die("malloc");
 	size_t len = ans_from_result(out, cap, q, &mq, res);
-	if (len < MSG_HDR_LEN || len > cap || out[0] != 0xbe ||
-	    out[1] != 0xef || (out[3] & 0xf) != (res->rcode & 0xf))
+	if (len == 0 || (out[3] & 0xf) != (res->rcode & 0xf))
 		abort();
-	if (ldns_wire2pkt(&p, out, len) != LDNS_STATUS_OK)
-		abort();
-	ldns_pkt_free(p);
+	check_response(out, len, cap);
+	check_response(out,
+	    ans_from_cache(out, cap, q, &mq, w->cache, LIM_MAX_CNAME, w->now),
+	    cap);
+	mq.rd = false;
+	q[2] = 0;
+	check_response(out,
+	    ans_norec(out, cap, q, &mq, w->cache, LIM_MAX_CNAME, w->now), cap);
 	free(out);
+}
+
+/* Flip the case of the letters of the question of @p pkt: a reply in the
+ * wrong case (0x20), ignored, then a timeout retried over TCP. */
+static void
+flip_case(uint8_t *pkt, size_t len)
+{
+	size_t i = MSG_HDR_LEN;
+
+	while (i < len && pkt[i] != 0 && pkt[i] < 64) {
+		size_t end = i + 1 + pkt[i];
+		for (i++; i < end && i < len; i++)
+			if ((pkt[i] | 0x20) >= 'a' && (pkt[i] | 0x20) <= 'z')
+				pkt[i] ^= 0x20;
+	}
+}
+
+/*
+ * Resolve one question, feeding the input from *off as the replies.
+ * @return the finished request (ITER_DONE reached; aborted if the input ran
+ * out).
+ */
+static struct iter_req *
+resolve(struct world *w, const uint8_t *qname, uint16_t qtype,
+    const uint8_t *data, size_t size, size_t *off, unsigned *events)
+{
+	static uint8_t reply[LIM_MSG_MAX];
+	static struct iter_action a;
+	struct iter_req *r = iter_new(&w->env, qname, qtype, 1, w->now);
+
+	if (r == NULL)
+		fuzz_die("iter_new");
+	for (;;) {
+		if (iter_next(r, w->now, &a) == ITER_DONE)
+			break;
+		if (debug)
+			show_send(&a);
+		if (a.len < MSG_HDR_LEN || a.len > sizeof(a.pkt) ||
+		    a.timeout_ms == 0)
+			abort();
+		/* wait for one accepted reply (or a timeout) */
+		enum iter_status st = ITER_IGNORED;
+		while (st == ITER_IGNORED && *off < size &&
+		    (*events)++ < MAX_EVENTS) {
+			uint8_t ctl = data[(*off)++];
+			w->now += (uint64_t)(ctl >> 4) * 64;
+			if (ctl & CTL_TIMEOUT) {
+				w->now += a.timeout_ms;
+				st = iter_reply(r, NULL, NULL, 0, w->now);
+				if (st != ITER_ACCEPTED)
+					abort();
+				break;
+			}
+			if (size - *off < 2) {
+				*off = size;
+				break;
+			}
+			size_t len = (size_t)(data[*off] << 8 | data[*off + 1]);
+			*off += 2;
+			if (len > size - *off)
+				len = size - *off;
+			const uint8_t *msg = data + *off;
+			*off += len;
+			struct sockaddr_storage ss;
+			from_addr(&a, &ss, ctl & CTL_BADPORT ? 1 : 0);
+			size_t n;
+			if (ctl & CTL_RAW) {
+				n = len;
+				memcpy(reply, msg, n);
+			} else {
+				n = patch(reply, sizeof(reply), &a, msg, len);
+			}
+			if (ctl & CTL_CASE)
+				flip_case(reply, n);
+			/* an exact copy: a read past the datagram is caught */
+			uint8_t *dgram = malloc(n ? n : 1);
+			if (dgram == NULL)
+				fuzz_die("malloc");
+			memcpy(dgram, reply, n);
+			st = iter_reply(
+			    r, (struct sockaddr *)&ss, dgram, n, w->now);
+			free(dgram);
+			if ((ctl & CTL_BADPORT) && st != ITER_IGNORED)
+				abort(); /* a wrong port got in */
+		}
+		if (st == ITER_IGNORED) {
+			/* the input ran out: the driver's deadline */
+			iter_abort(r, w->now, "fuzz input exhausted");
+			if (iter_next(r, w->now, &a) != ITER_DONE)
+				abort();
+			break;
+		}
+	}
+	return r;
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static uint8_t reply[LIM_MSG_MAX];
-	static struct iter_action a;
 	struct world w;
-	struct iter_req *r;
 	size_t off = 1;
 	unsigned events = 0;
 
@@ -324,93 +446,38 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		dump_to = getenv("FUZZ_REPLY_DUMP");
 	}
 	uint8_t setup = data[0];
-	const uint8_t *qname = (const uint8_t *)questions[setup & 7].wire;
-	uint16_t qtype = questions[setup & 7].type;
 	world_init(&w, setup);
-	r = iter_new(&w.env, qname, qtype, 1, w.now);
-	if (r == NULL)
-		fuzz_die("iter_new");
-	for (;;) {
-		if (iter_next(r, w.now, &a) == ITER_DONE)
-			break;
-		if (debug)
-			show_send(&a);
-		if (a.len < MSG_HDR_LEN || a.len > sizeof(a.pkt) ||
-		    a.timeout_ms == 0)
+	/* the question, the same again (now from the cache), the next one */
+	for (unsigned k = 0; k < 3; k++) {
+		unsigned qi = (setup + (k == 2)) & 7;
+		const uint8_t *qname = (const uint8_t *)questions[qi].wire;
+		uint16_t qtype = questions[qi].type;
+		struct iter_req *r =
+		    resolve(&w, qname, qtype, data, size, &off, &events);
+		const struct iter_result *res = iter_result(r);
+		if (debug) {
+			trace_print_text(stderr, iter_trace(r));
+			fprintf(stderr,
+			    "fuzz_reply: done rcode %u an %u ns %u sends "
+			    "%u%s%s\n",
+			    res->rcode, res->ancount, res->nscount, res->sends,
+			    res->failed ? ": " : "",
+			    res->failed ? res->reason : "");
+		}
+		if (res->rr_len > ITER_ANSWER_MAX ||
+		    memchr(res->reason, '\0', sizeof(res->reason)) == NULL)
 			abort();
-		/* wait for one accepted reply (or a timeout) */
-		enum iter_status st = ITER_IGNORED;
-		while (
-		    st == ITER_IGNORED && off < size && events++ < MAX_EVENTS) {
-			uint8_t ctl = data[off++];
-			w.now += (uint64_t)(ctl >> 4) * 64;
-			if (ctl & CTL_TIMEOUT) {
-				w.now += a.timeout_ms;
-				st = iter_reply(r, NULL, NULL, 0, w.now);
-				if (st != ITER_ACCEPTED)
-					abort();
-				break;
-			}
-			if (size - off < 2) {
-				off = size;
-				break;
-			}
-			size_t len = (size_t)(data[off] << 8 | data[off + 1]);
-			off += 2;
-			if (len > size - off)
-				len = size - off;
-			const uint8_t *msg = data + off;
-			off += len;
-			struct sockaddr_storage ss;
-			from_addr(&a, &ss, ctl & CTL_BADPORT ? 1 : 0);
-			size_t n;
-			if (ctl & CTL_RAW) {
-				n = len;
-				memcpy(reply, msg, n);
-			} else {
-				n = patch(reply, sizeof(reply), &a, msg, len);
-			}
-			/* an exact copy: a read past the datagram is caught */
-			uint8_t *dgram = malloc(n ? n : 1);
-			if (dgram == NULL)
-				fuzz_die("malloc");
-			memcpy(dgram, reply, n);
-			st = iter_reply(
-			    r, (struct sockaddr *)&ss, dgram, n, w.now);
-			free(dgram);
-			if ((ctl & CTL_BADPORT) && st != ITER_IGNORED)
-				abort(); /* the spoof check let a wrong port in
-				          */
-		}
-		if (st == ITER_IGNORED) {
-			/* the input ran out: the driver's deadline */
-			iter_abort(r, w.now, "fuzz input exhausted");
-			if (iter_next(r, w.now, &a) != ITER_DONE)
-				abort();
-			break;
-		}
+		client_answers(&w, res, qname, qtype, setup & 0x80);
+		trace_print_text(fuzz_null(), iter_trace(r));
+		trace_print_json(fuzz_null(), iter_trace(r));
+		trace_print_dot(fuzz_null(), iter_trace(r));
+		iter_free(r);
+		w.now += 1000;
 	}
-	const struct iter_result *res = iter_result(r);
-	if (debug)
-		trace_print_text(stderr, iter_trace(r));
-	if (debug)
-		fprintf(stderr,
-		    "fuzz_reply: done rcode %u an %u ns %u sends %u%s%s\n",
-		    res->rcode, res->ancount, res->nscount, res->sends,
-		    res->failed ? ": " : "", res->failed ? res->reason : "");
-	if (res->rr_len > ITER_ANSWER_MAX ||
-	    memchr(res->reason, '\0', sizeof(res->reason)) == NULL)
-		abort();
-	client_answer(res, qname, cache_name_len(qname, LIM_NAME_MAX), qtype,
-	    setup & 0x80);
-	trace_print_text(fuzz_null(), iter_trace(r));
-	trace_print_json(fuzz_null(), iter_trace(r));
-	trace_print_dot(fuzz_null(), iter_trace(r));
 	cache_foreach(w.cache, w.now, render, fuzz_null());
 	if (dump_to != NULL)
 		write_dump(w.cache, w.now);
 	fflush(fuzz_null());
-	iter_free(r);
 	world_free(&w);
 	return 0;
 }

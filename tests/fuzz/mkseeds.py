@@ -11,7 +11,8 @@ fuzz_reply   whole resolutions: the fuzz_reply binary itself says (with
              answers it, and the answer is appended, until the resolution
              ends; scenarios add referrals, glueless NS, CNAME chains,
              NXDOMAIN and NODATA with SOA, TC and a TCP retry, timeouts,
-             FORMERR to EDNS, SERVFAIL, REFUSED (lame), a spoofed reply
+             FORMERR to EDNS, SERVFAIL, REFUSED (lame), a spoofed reply,
+             a reply in the wrong case
 fuzz_dump    the caches those resolutions left, as text dumps (FUZZ_REPLY_DUMP)
 fuzz_hints   the lab's root.hints and an IANA-style named.root
 fuzz_config  the examples of man/resolverd.yaml.5 and configurations of
@@ -272,9 +273,14 @@ def sends(inp, dump=None):
     out = p.stderr.decode(errors="replace")
     if p.returncode != 0:
         sys.exit(f"mkseeds: fuzz_reply failed:\n{out}")
-    first = out.split("fuzz_reply: done", 1)
-    done = first[1].splitlines()[0] if len(first) > 1 else ""
-    return SEND.findall(first[0]), done
+    # the harness runs three resolutions; the first one that ran out of
+    # input wants an answer to its last query
+    segs = out.split("fuzz_reply: done")
+    for i, seg in enumerate(segs[:-1]):
+        done = segs[i + 1].splitlines()[0]
+        if "fuzz input exhausted" in done:
+            return SEND.findall(seg), done
+    return [], segs[1].splitlines()[0] if len(segs) > 1 else ""
 
 
 def record(ctl, msg=b""):
@@ -318,6 +324,11 @@ def resolve(name, setup, mods=None, dump=None):
         else:
             answer(addr, qname, dns.rdatatype.from_text(qtype), resp, recursive)
         wire = resp.to_wire(max_size=65535)
+        if addr in mods.get("wrong_case", ()) and n == 1:
+            # a reply in the wrong case is ignored; the timeout that
+            # follows makes the iterator retry over TCP without 0x20
+            inp += record(0x18, wire) + record(0x01)
+            continue
         inp += record(0x10, wire)
     else:
         sys.exit(f"mkseeds: {name}: resolution did not end")
@@ -353,6 +364,7 @@ REPLY_SEEDS = [
     ("servfail", 0, {"servfail_once": ["192.0.2.10", "192.0.2.30"]}, None),
     ("lame", 0, {"lame": ["192.0.2.30"]}, None),
     ("spoofed", 0, {"spoof_first": ["2001:db8::1", "192.0.2.30"]}, None),
+    ("wrong-case", 0, {"wrong_case": ["192.0.2.30"]}, None),
 ]
 
 

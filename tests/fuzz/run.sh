@@ -38,7 +38,7 @@ opts_for() {
 # One target: fuzz for $secs on scratch + committed corpus.
 fuzz_one() {
 	t=$1
-	rm -rf "$B/corpus/$t"
+	rm -rf "$B/corpus/$t" "$B/artifacts/$t"
 	mkdir -p "$B/corpus/$t" "$B/artifacts/$t" "$SRC/corpus/$t"
 	# shellcheck disable=SC2046
 	timeout -k 10 $((secs + 120)) "$B/$t" $(opts_for "$t") \
@@ -125,18 +125,24 @@ smoke | run)
 	for t in $TARGETS; do report "$t" || fail=1; done
 	;;
 merge)
+	# new inputs of at most FUZZ_MERGE_MAX_BYTES only: the corpus is
+	# committed and stays small
+	max=${FUZZ_MERGE_MAX_BYTES:-1024}
 	for t in $TARGETS; do
 		new=$B/merge/$t
-		rm -rf "$new"
-		mkdir -p "$new" "$B/corpus/$t" "$SRC/corpus/$t"
+		cand=$B/merge/$t.candidates
+		rm -rf "$new" "$cand"
+		mkdir -p "$new" "$cand" "$B/corpus/$t" "$SRC/corpus/$t"
+		find "$B/corpus/$t" -type f -size -$((max + 1))c \
+		    -exec cp {} "$cand/" \;
 		# shellcheck disable=SC2046
 		if timeout -k 10 1800 "$B/$t" $(opts_for "$t") -merge=1 \
-		    "$new" "$SRC/corpus/$t" "$B/corpus/$t" \
+		    "$new" "$SRC/corpus/$t" "$cand" \
 		    >"$B/logs/$t.merge.log" 2>&1; then
 			rm -f "$SRC/corpus/$t"/*
 			cp "$new"/* "$SRC/corpus/$t/" 2>/dev/null
 			echo "$t: $(ls "$SRC/corpus/$t" | wc -l) inputs," \
-			    "$(du -sk "$SRC/corpus/$t" | cut -f1) KB"
+			    "$(cat "$SRC/corpus/$t"/* | wc -c) bytes"
 		else
 			echo "$t: merge failed, see $B/logs/$t.merge.log"
 			fail=1
