@@ -17,8 +17,10 @@
  * `resolverctl trace` would. Three resolutions share the cache: the
  * question, the same question again (the cache's answers, NXDOMAIN and
  * CNAME paths), and the next question of the table; what input the first
- * leaves goes to the next. At the end the cache is rendered as `resolverctl
- * dump` would, since that data came from upstream too.
+ * leaves goes to the next. At the end every cache entry must be in the
+ * bailiwick of the server it came from (see in_bailiwick), and the cache is
+ * rendered as `resolverctl dump` would, since that data came from upstream
+ * too.
  *
  * Input:
  *   byte 0  setup: bits 0-2 the question (questions[] below), bit 3
@@ -275,6 +277,88 @@ write_dump(struct cache *c, uint64_t now)
 	fclose(f);
 }
 
+/*
+ * The bailiwick oracle. Every query sent is noted with the zone cut it was
+ * sent for (from the trace); every entry in the cache names the server it
+ * came from. An entry from server S must be at or below a zone S was asked
+ * about: data outside it is what a poisoning attack plants. Forwarders are
+ * exempt (their answers are trusted whole), as are names the trace cannot
+ * show exactly (escapes, or cut to 80 characters).
+ */
+#define MAX_ASKED 512
+
+static struct {
+	uint8_t family;
+	uint8_t addr[16];
+	char zone[80];
+} asked[MAX_ASKED];
+static unsigned nasked;
+
+static void
+note_sends(const struct trace *t)
+{
+	for (size_t i = 0; i < t->n && nasked < MAX_ASKED; i++) {
+		const struct trace_step *s = &t->steps[i];
+		if (s->kind != TRACE_SEND)
+			continue;
+		asked[nasked].family = s->family;
+		memcpy(asked[nasked].addr, s->addr, 16);
+		memcpy(asked[nasked].zone, s->zone, sizeof(s->zone));
+		nasked++;
+	}
+}
+
+/* Is presentation name @p n at or below zone @p z (both lowercase)? */
+static bool
+under(const char *n, const char *z)
+{
+	size_t nl = strlen(n), zl = strlen(z);
+
+	if (strcmp(z, ".") == 0 || strcmp(n, z) == 0)
+		return true;
+	return nl > zl && strcmp(n + nl - zl, z) == 0 && n[nl - zl - 1] == '.';
+}
+
+static int
+in_bailiwick(const struct cache_rrset_out *e, void *arg)
+{
+	static const uint8_t fwd[4] = {192, 0, 2, 200};
+	char owner[1100];
+	bool from_known = false;
+
+	(void)arg;
+	if (e->source_family == 0 ||
+	    (e->source_family == AF_INET && memcmp(e->source, fwd, 4) == 0))
+		return 0;
+	trace_name(owner, sizeof(owner), e->owner);
+	if (strchr(owner, '\\') != NULL)
+		return 0;
+	for (unsigned i = 0; i < nasked; i++) {
+		size_t alen = asked[i].family == AF_INET ? 4 : 16;
+		if (asked[i].family != e->source_family ||
+		    memcmp(asked[i].addr, e->source, alen) != 0)
+			continue;
+		from_known = true;
+		if (strlen(asked[i].zone) >= sizeof(asked[i].zone) - 1 ||
+		    strchr(asked[i].zone, '\\') != NULL ||
+		    under(owner, asked[i].zone))
+			return 0;
+	}
+	char ab[INET6_ADDRSTRLEN], tb[16];
+	inet_ntop(e->source_family, e->source, ab, sizeof(ab));
+	fprintf(stderr,
+	    "fuzz_reply: out of bailiwick: %s %s (kind %u rank %u) cached "
+	    "from %s, which was %s\n",
+	    owner, trace_type_str(e->type, tb, sizeof(tb)), e->kind, e->rank,
+	    ab, from_known ? "asked only about:" : "never asked");
+	for (unsigned i = 0; i < nasked; i++)
+		if (asked[i].family == e->source_family &&
+		    memcmp(asked[i].addr, e->source,
+		        asked[i].family == AF_INET ? 4 : 16) == 0)
+			fprintf(stderr, "  zone %s\n", asked[i].zone);
+	abort();
+}
+
 /* A response for the client must be a DNS message with its ID, within its
  * buffer. */
 static void
@@ -447,6 +531,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	uint8_t setup = data[0];
 	world_init(&w, setup);
+	nasked = 0;
 	/* the question, the same again (now from the cache), the next one */
 	for (unsigned k = 0; k < 3; k++) {
 		unsigned qi = (setup + (k == 2)) & 7;
@@ -471,9 +556,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		trace_print_text(fuzz_null(), iter_trace(r));
 		trace_print_json(fuzz_null(), iter_trace(r));
 		trace_print_dot(fuzz_null(), iter_trace(r));
+		note_sends(iter_trace(r));
 		iter_free(r);
 		w.now += 1000;
 	}
+	cache_foreach(w.cache, w.now, in_bailiwick, NULL);
 	cache_foreach(w.cache, w.now, render, fuzz_null());
 	if (dump_to != NULL)
 		write_dump(w.cache, w.now);
