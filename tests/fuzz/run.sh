@@ -7,7 +7,8 @@
 #   run.sh run SECONDS TARGET...     SECONDS of fuzzing per target
 #   run.sh merge 0 TARGET...         minimise build-fuzz/corpus/T/ into the
 #                                    committed tests/fuzz/corpus/T/
-#   run.sh crashers 0 TARGET...      replay tests/fuzz/crashers/T/*
+#   run.sh crashers 0 TARGET...      replay tests/fuzz/crashers/T/* (with
+#                                    FUZZ_CONTRACT=1, see README.md)
 #
 # New inputs go to $FUZZ_BUILD/corpus/T/ (emptied first), never into the
 # committed corpus; crash, leak, UB and timeout inputs to
@@ -150,6 +151,8 @@ merge)
 	done
 	;;
 crashers)
+	# with the checks of what the API promises beyond the daemon's use
+	export FUZZ_CONTRACT=1
 	for t in $TARGETS; do
 		for f in "$SRC/crashers/$t"/*; do
 			[ -f "$f" ] || continue
