@@ -49,7 +49,8 @@ TOOL_BIN = $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
 PROGS = $(BUILD)/resolverd $(if $(wildcard tools/resolverctl.c),$(BUILD)/resolverctl)
 
 .PHONY: all deps run test check unit integration check-layering install \
-        clean lab-start lab-stop lab-tiers bench sanitize format format-check
+        clean lab-start lab-stop lab-tiers bench sanitize format format-check \
+        fuzz fuzz-smoke fuzz-build fuzz-bin fuzz-merge fuzz-crashers
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
 
 # Debian packages, by purpose (tools/deps.sh): `make deps` installs them all.
@@ -169,8 +170,48 @@ install: $(PROGS)
 	    install -m 644 config/resolverd.yaml $(DESTDIR)$(SYSCONFDIR)/resolverd.yaml; \
 	fi
 
+# ---- fuzzing (tests/fuzz/README.md) ----
+# One libFuzzer target per tests/fuzz/fuzz_NAME.c, built with clang in
+# build-fuzz/: the core library with -fsanitize=fuzzer-no-link,address,
+# undefined, each target linked with -fsanitize=fuzzer. Adding a target is
+# adding its file (and tests/fuzz/corpus/NAME/, tests/fuzz/dict/NAME.dict).
+FUZZ_BUILD   = build-fuzz
+FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+               -fno-omit-frame-pointer
+FUZZ_TARGETS = $(sort $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c))))
+FUZZ_BIN     = $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/%)
+FUZZ_SECONDS       ?= 600
+FUZZ_SMOKE_SECONDS ?= 15
+FUZZ_JOBS          ?= 1
+FUZZ_RUN = FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_JOBS=$(FUZZ_JOBS) sh tests/fuzz/run.sh
+
+fuzz-build:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang SANITIZE= \
+	    CFLAGS="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" fuzz-bin
+# Only meaningful inside fuzz-build (BUILD=build-fuzz, CC=clang).
+fuzz-bin: $(FUZZ_BIN)
+.SECONDARY: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/tests/fuzz/%.o)
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/libcore.a
+	$(CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(FUZZ_BUILD)/libcore.a \
+	    $(LDLIBS_CORE)
+
+# Each target for FUZZ_SECONDS on its corpus; new inputs go to
+# build-fuzz/corpus/NAME/, never into the committed corpus.
+fuzz: fuzz-build
+	$(FUZZ_RUN) run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+# Every committed corpus input once, then FUZZ_SMOKE_SECONDS of fuzzing per
+# target (part of `make test`).
+fuzz-smoke: fuzz-build
+	$(FUZZ_RUN) smoke $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+# Minimise build-fuzz/corpus/NAME/ into tests/fuzz/corpus/NAME/ (-merge=1).
+fuzz-merge: fuzz-build
+	$(FUZZ_RUN) merge 0 $(FUZZ_TARGETS)
+# Replay tests/fuzz/crashers/: which known findings still reproduce.
+fuzz-crashers: fuzz-build
+	$(FUZZ_RUN) crashers 0 $(FUZZ_TARGETS)
+
 clean:
-	rm -rf build build-san
+	rm -rf build build-san $(FUZZ_BUILD)
 
 # ---- checks: static analysis and ThreadSanitizer ----
 .PHONY: lint tsan tsan-run clean-tsan

@@ -55,7 +55,8 @@ ans_from_result(uint8_t *out, size_t cap, const uint8_t *pkt,
 	const char *ede = res->failed ? res->reason : NULL;
 	size_t ol = msg_opt_size(q, ede);
 	size_t n = msg_put_head(out, cap, pkt, q, res->rcode);
-	const uint8_t *p = res->rr, *end = res->rr + res->rr_len;
+	/* (no records: rr is NULL, and no pointer arithmetic on it) */
+	const uint8_t *p, *end = res->rr_len ? res->rr + res->rr_len : NULL;
 	unsigned an = 0, ns = 0;
 
 	if (n == 0)
@@ -63,7 +64,7 @@ ans_from_result(uint8_t *out, size_t cap, const uint8_t *pkt,
 	if (cap < n + ol)
 		return msg_truncated(out, cap, pkt, q, res->rcode);
 	/* the answer section, then the authority section */
-	for (int pass = 0; pass < 2; pass++) {
+	for (int pass = 0; pass < 2 && end != NULL; pass++) {
 		for (p = res->rr; p + 1 < end;) {
 			uint8_t flags = *p++;
 			size_t nl = dns_name_len(p, (size_t)(end - p));

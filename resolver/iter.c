@@ -283,8 +283,11 @@ static void
 res_put_rrs(struct iter_req *r, uint8_t flags, const uint8_t *rrs, size_t len,
     unsigned n, uint32_t ttl)
 {
-	const uint8_t *p = rrs, *end = rrs + len;
+	const uint8_t *p = rrs, *end;
 
+	if (rrs == NULL)
+		return;
+	end = rrs + len;
 	for (unsigned k = 0; k < n && p < end; k++) {
 		size_t nl = dns_name_len(p, (size_t)(end - p));
 		if (nl == 0 || (size_t)(end - p) < nl + 10)
@@ -941,8 +944,8 @@ follow_cname(
 		return false;
 	}
 	/* a loop not through the start: the target is already in the answer */
-	const uint8_t *p = r->res.rr, *end = r->res.rr + r->res.rr_len;
-	while (r->top == 0 && p + 1 < end) {
+	const uint8_t *p = r->res.rr, *end = p ? p + r->res.rr_len : NULL;
+	while (r->top == 0 && p != NULL && p + 1 < end) {
 		p++; /* the record's flags */
 		size_t nl = dns_name_len(p, (size_t)(end - p));
 		if (nl == 0 || p + nl + 10 > end)
@@ -1279,8 +1282,11 @@ ldns_from_cache(const uint8_t *owner, uint16_t type, uint16_t rclass,
 {
 	ldns_rr_list *l = ldns_rr_list_new();
 	uint8_t w[LIM_NAME_MAX + 10 + 4096];
-	const uint8_t *end = p + len;
+	const uint8_t *end;
 
+	if (p == NULL)
+		return l;
+	end = p + len;
 	for (unsigned k = 0; l != NULL && k < n && p < end; k++) {
 		size_t wl, pos = 0, rl;
 		ldns_rr *rr = NULL;
@@ -1478,7 +1484,7 @@ validate_finish(struct iter_req *r, uint64_t now)
 	}
 	r->res.secure = st == VAL_SECURE && !r->cached_insecure;
 	/* no TTL handed out beyond what the signatures allow */
-	if (all.ttl_cap != UINT32_MAX) {
+	if (all.ttl_cap != UINT32_MAX && r->res.rr != NULL) {
 		uint8_t *p = r->res.rr, *end = r->res.rr + r->res.rr_len;
 		while (p + 1 < end) {
 			size_t nl = dns_name_len(p + 1, (size_t)(end - p - 1));

@@ -3133,7 +3133,7 @@ result_rrs(const struct iter_result *res, unsigned *n)
 	unsigned total = (unsigned)res->ancount + res->nscount, k = 0;
 	struct cmp_rr *c = calloc(total + 1, sizeof(*c));
 
-	for (int pass = 0; pass < 2 && c != NULL; pass++) {
+	for (int pass = 0; pass < 2 && c != NULL && res->rr != NULL; pass++) {
 		const uint8_t *p = res->rr, *end = res->rr + res->rr_len;
 		while (k < total && p + 1 < end) {
 			uint8_t flags = *p++;
