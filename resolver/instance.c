@@ -61,9 +61,9 @@ init(struct instance *in, uv_loop_t *loop, const struct cfg *c, int tier,
 	    .negative_ttl = in->view.cache.negative_ttl,
 	    .max_entries = in->view.cache.max_entries,
 	};
-	in->srv = srv_new(loop, &in->view);
 	if (primary == NULL) {
 		in->own_caches = true;
+		in->shared = srv_shared_new();
 		in->cache = cache_new(in->view.cache.size, &pol);
 		in->infra = infra_new(0);
 		in->flights = flights_new();
@@ -71,7 +71,9 @@ init(struct instance *in, uv_loop_t *loop, const struct cfg *c, int tier,
 		in->cache = primary->cache;
 		in->infra = primary->infra;
 		in->flights = primary->flights;
+		in->shared = primary->shared;
 	}
+	in->srv = in->shared ? srv_new(loop, &in->view, in->shared) : NULL;
 	if (in->srv == NULL || in->cache == NULL || in->infra == NULL ||
 	    in->flights == NULL) {
 		inst_free(in);
@@ -166,7 +168,9 @@ inst_free(struct instance *in)
 		cache_free(in->cache);
 		infra_free(in->infra);
 		flights_free(in->flights);
+		srv_shared_free(in->shared);
 	}
+	in->shared = NULL;
 	in->srv = NULL;
 	in->cache = NULL;
 	in->infra = NULL;

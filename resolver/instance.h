@@ -33,6 +33,8 @@ struct instance {
 	struct infra *infra;     /**< owned */
 	struct flights *flights; /**< owned: questions in flight across
 	                              this instance's worker threads */
+	struct srv_shared *shared; /**< owned: TCP client count, cookie
+	                                secret, across the threads */
 	struct worker worker;
 	bool started;    /**< worker_init done */
 	bool own_caches; /**< cache and infra are this one's */

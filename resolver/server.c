@@ -17,6 +17,7 @@
  * dropped; reading stops while it is at LIM_TCP_PIPELINE.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,12 @@ struct srv_tcp {
 	bool open;
 };
 
+/** See server.h. */
+struct srv_shared {
+	atomic_uint tcp_clients;   /**< connections held, all threads */
+	uint64_t cookie_secret[2]; /**< DNS Cookies (RFC 9018), random */
+};
+
 /** The server of one loop: srv_new, srv_close, srv_free. */
 struct srv {
 	uv_loop_t *loop;
@@ -102,7 +109,9 @@ struct srv {
 	struct srv_tcp tcp[CFG_MAX_LISTEN];
 	unsigned nlisten;       /**< listener pairs bound */
 	struct srv_conn *conns; /**< open TCP connections */
-	unsigned nconns;
+	unsigned nconns;            /**< this thread's */
+	struct srv_shared *shared;  /**< the daemon's (maybe own_shared) */
+	struct srv_shared *own_shared;
 	struct srv_req *pool; /**< recycled requests */
 	unsigned npool;
 	unsigned nreqs;        /**< requests live (handed, not done) */
@@ -117,7 +126,6 @@ struct srv {
 	struct srv_req **deferred_tail;
 	bool closing;
 	struct srv_stats stats;
-	uint64_t cookie_secret[2]; /**< DNS Cookies (RFC 9018), random */
 	uint8_t tcp_rbuf[LIM_MSG_MAX + 2]; /**< TCP read buffer, shared */
 };
 
@@ -627,7 +635,7 @@ handle_query(struct srv *srv, struct srv_udp *u, struct srv_conn *c,
 	/* a client that sent a cookie gets ours back, with every answer */
 	if (q.cookie != NULL && v != MSG_DROP)
 		msg_server_cookie(
-		    &q, from, srv->cookie_secret, (uint32_t)time(NULL));
+		    &q, from, srv->shared->cookie_secret, (uint32_t)time(NULL));
 	switch (v) {
 	case MSG_OK:
 		break;
@@ -741,6 +749,8 @@ conn_close(struct srv_conn *c)
 	if (c->next != NULL)
 		c->next->prevp = c->prevp;
 	c->srv->nconns--;
+	atomic_fetch_sub_explicit(
+	    &c->srv->shared->tcp_clients, 1, memory_order_relaxed);
 	uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
 	uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
 }
@@ -1009,8 +1019,13 @@ tcp_connection(uv_stream_t *server, int status)
 		log_debug("accept on %s: %s", l->text, uv_strerror(status));
 		return;
 	}
-	if (srv->nconns >= srv->cfg->tcp.max_clients) {
+	/* the bound is the daemon's: every thread counts into one number */
+	if (atomic_fetch_add_explicit(&srv->shared->tcp_clients, 1,
+	        memory_order_relaxed) >= srv->cfg->tcp.max_clients) {
 		uv_tcp_t *t = malloc(sizeof(*t));
+
+		atomic_fetch_sub_explicit(
+		    &srv->shared->tcp_clients, 1, memory_order_relaxed);
 
 		/* Without a handle to accept into, libuv pauses this
 		 * listener; the next connection event retries. */
@@ -1023,8 +1038,11 @@ tcp_connection(uv_stream_t *server, int status)
 		return;
 	}
 	c = calloc(1, sizeof(*c));
-	if (c == NULL)
+	if (c == NULL) {
+		atomic_fetch_sub_explicit(
+		    &srv->shared->tcp_clients, 1, memory_order_relaxed);
 		return;
+	}
 	c->srv = srv;
 	c->refs = 1;
 	c->handles = 2;
@@ -1102,8 +1120,28 @@ fail:
 }
 
 /** See server.h. */
+struct srv_shared *
+srv_shared_new(void)
+{
+	struct srv_shared *sh = calloc(1, sizeof(*sh));
+
+	if (sh == NULL)
+		return NULL;
+	atomic_init(&sh->tcp_clients, 0);
+	arc4random_buf(sh->cookie_secret, sizeof(sh->cookie_secret));
+	return sh;
+}
+
+/** See server.h. */
+void
+srv_shared_free(struct srv_shared *sh)
+{
+	free(sh);
+}
+
+/** See server.h. */
 struct srv *
-srv_new(uv_loop_t *loop, const struct cfg *cfg)
+srv_new(uv_loop_t *loop, const struct cfg *cfg, struct srv_shared *shared)
 {
 	struct srv *srv;
 
@@ -1117,8 +1155,16 @@ srv_new(uv_loop_t *loop, const struct cfg *cfg)
 	srv->hook = default_hook;
 	srv->hook_ctx = srv;
 	srv->deferred_tail = &srv->deferred;
-	arc4random_buf(srv->cookie_secret, sizeof(srv->cookie_secret));
+	if (shared == NULL) {
+		shared = srv->own_shared = srv_shared_new();
+		if (shared == NULL) {
+			free(srv);
+			return NULL;
+		}
+	}
+	srv->shared = shared;
 	if (uv_idle_init(loop, &srv->idle) < 0) {
+		srv_shared_free(srv->own_shared);
 		free(srv);
 		return NULL;
 	}
@@ -1390,6 +1436,7 @@ srv_free(struct srv *srv)
 	}
 	for (unsigned i = 0; i < srv->nlisten; i++)
 		free(srv->udp[i].rbuf);
+	srv_shared_free(srv->own_shared);
 	free(srv);
 	return 0;
 }

@@ -103,6 +103,8 @@ struct srv_req {
  * until it calls srv_reply() or srv_req_drop() on it, once, from the loop's
  * thread, possibly from a later callback.
  */
+struct srv_shared;
+
 typedef void (*srv_query_fn)(void *ctx, struct srv_req *req);
 
 /**
@@ -113,7 +115,17 @@ typedef void (*srv_query_fn)(void *ctx, struct srv_req *req);
  * @return the server (owned; srv_close then srv_free it), or NULL when out
  * of memory or the loop refused a handle.
  */
-struct srv *srv_new(struct uv_loop_s *loop, const struct cfg *cfg);
+struct srv *srv_new(
+    struct uv_loop_s *loop, const struct cfg *cfg, struct srv_shared *shared);
+
+/**
+ * What the servers of one daemon's worker threads share: the count of TCP
+ * clients held (tcp.max_clients bounds the daemon, not one thread) and the
+ * DNS Cookie secret (a client gets the same server cookie from any thread).
+ * srv_shared_new makes one; NULL to srv_new gives a server its own.
+ */
+struct srv_shared *srv_shared_new(void);
+void srv_shared_free(struct srv_shared *sh);
 
 /** Register the resolution hook @p fn, called with @p ctx. NULL restores
  *  the default hook. */

@@ -298,6 +298,35 @@ def test_tcp_connection_cap(daemon):
     stop_clean(d)
 
 
+def test_tcp_connection_cap_is_daemon_wide(daemon):
+    """tcp.max_clients bounds the whole daemon, not each worker thread:
+    with two workers and a cap of 3, at most 3 of 8 clients are held."""
+    d = daemon(config_extra="tcp:\n  max_clients: 3\n", start=False)
+    d.conf.write_text(d.conf.read_text().replace("workers: 1", "workers: 2"))
+    d.start()
+    assert "(2 workers)" in d.logtext()
+    w = dns.message.make_query("example.com", "A", id=7).to_wire()
+    socks, served = [], 0
+    try:
+        for _ in range(8):
+            # distinct source ports spread over both threads' listeners
+            s = socket.create_connection(("127.0.0.1", d.port), 5)
+            s.settimeout(3)
+            socks.append(s)
+        for s in socks:
+            try:
+                s.sendall(struct.pack("!H", len(w)) + w)
+                if dns.message.from_wire(tcp_read_msg(s)).id == 7:
+                    served += 1
+            except (OSError, ValueError, EOFError):
+                pass
+    finally:
+        for s in socks:
+            s.close()
+    assert served == 3, served
+    stop_clean(d)
+
+
 # ---- garbage -------------------------------------------------------------
 
 def mutations(rng, n):
