@@ -110,6 +110,29 @@ put_rrset(uint8_t *out, size_t cap, size_t *n, const struct msg_query *q,
 }
 
 size_t
+ans_chaos(uint8_t *out, size_t cap, const uint8_t *pkt,
+    const struct msg_query *q, const char *text)
+{
+	uint8_t rdl[2 + 1 + 255];
+	size_t len = strlen(text), n;
+
+	if (len > 255)
+		len = 255;
+	dns_put16(rdl, (uint16_t)(1 + len));
+	rdl[2] = (uint8_t)len;
+	memcpy(rdl + 3, text, len);
+	n = msg_put_head(out, cap, pkt, q, DNS_RCODE_NOERROR);
+	if (n == 0)
+		return 0;
+	out[2] |= DNS_FLAG_AA >> 8;
+	n = msg_put_rr(out, n, cap, q, q->qname, DNS_T_TXT, DNS_C_CH, 0, rdl);
+	if (n == 0)
+		return 0;
+	msg_set_counts(out, 1, 0, 0);
+	return msg_put_opt(out, n, cap, q, DNS_RCODE_NOERROR, 0, NULL);
+}
+
+size_t
 ans_norec(uint8_t *out, size_t cap, const uint8_t *pkt,
     const struct msg_query *q, struct cache *c, unsigned max_cname,
     uint64_t now_ms, struct ans_scratch *scratch, bool *hit)

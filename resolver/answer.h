@@ -33,6 +33,15 @@ size_t ans_from_cache(uint8_t *out, size_t cap, const uint8_t *pkt,
 size_t ans_from_result(uint8_t *out, size_t cap, const uint8_t *pkt,
     const struct msg_query *q, const struct iter_result *res);
 
+/**
+ * Answer a CH-class TXT (or ANY) question for its own name with one TXT
+ * record holding @p text (at most 255 bytes; TTL 0, AA set), the way
+ * servers answer version.bind, hostname.bind and id.server.
+ * @return the response length (0 only if cap is too small).
+ */
+size_t ans_chaos(uint8_t *out, size_t cap, const uint8_t *pkt,
+    const struct msg_query *q, const char *text);
+
 /** Scratch space of ans_norec: one per worker thread, passed in. */
 struct ans_scratch {
 	uint8_t ns[8192];   /**< the NS RRset of the referral */

@@ -664,6 +664,27 @@ timed_hit(struct worker *w, struct srv_req *req, uint64_t now, uint8_t *out)
 	return true;
 }
 
+/* The configured text that answers a CH TXT (or ANY) question for
+ * version.bind, hostname.bind or id.server; NULL: refuse it. */
+static const char *
+chaos_text(const struct cfg *cfg, const struct msg_query *q)
+{
+	static const uint8_t version[] = "\7version\4bind";
+	static const uint8_t hostname[] = "\10hostname\4bind";
+	static const uint8_t id[] = "\2id\6server";
+
+	if (q->qclass != DNS_C_CH ||
+	    (q->qtype != DNS_T_TXT && q->qtype != DNS_T_ANY))
+		return NULL;
+	if (dns_name_eq(q->qname, version))
+		return cfg->chaos.version;
+	if (dns_name_eq(q->qname, hostname))
+		return cfg->chaos.hostname;
+	if (dns_name_eq(q->qname, id))
+		return cfg->chaos.id;
+	return NULL;
+}
+
 static void
 on_query(void *ctx, struct srv_req *req)
 {
@@ -676,9 +697,20 @@ on_query(void *ctx, struct srv_req *req)
 
 	STAT_INC(w->stats.queries);
 	if (q->qclass != DNS_C_IN) {
+		const char *text = chaos_text(w->cfg, q);
+
 		STAT_INC(w->stats.cache_misses);
-		reply_error(w, req, DNS_RCODE_REFUSED, DNS_EDE_OTHER,
-		    "only class IN is served");
+		if (text != NULL) {
+			n = ans_chaos(out, req->max_resp, req->query, q, text);
+			if (n > 0) {
+				answered(w, req, DNS_RCODE_NOERROR, "chaos", 0);
+				srv_reply(req, out, n);
+				return;
+			}
+		}
+		reply_error(w, req, DNS_RCODE_REFUSED, DNS_EDE_PROHIBITED,
+		    q->qclass == DNS_C_CH ? "not configured to say"
+		                          : "only class IN is served");
 		return;
 	}
 	if (!q->rd) {

@@ -492,6 +492,37 @@ def test_garbage_tcp(daemon):
     stop_clean(d)
 
 
+# ---- CH class: who are you ------------------------------------------------
+
+def test_chaos_default_refused(daemon):
+    """Unless told to, the daemon does not say its version or name."""
+    d = daemon()
+    for name in ("version.bind", "hostname.bind", "id.server"):
+        a = d.dig(name, "TXT", "CH")
+        assert a.status == "REFUSED", a.text
+        assert a.ede, a.text
+    stop_clean(d)
+
+
+def test_chaos_configured_answers(daemon):
+    d = daemon(config_extra='chaos:\n  version: "resolverd test"\n'
+               '  id: "lab-1"\n')
+    a = d.dig("VERSION.bind", "TXT", "CH")
+    assert a.status == "NOERROR" and "aa" in a.flags, a.text
+    assert a.rdatas("TXT") == ['"resolverd test"'], a.text
+    assert a.rrs()[0][2] == "CH", a.text
+    assert d.dig("id.server", "TXT", "CH").rdatas("TXT") == ['"lab-1"']
+    # unset key, other names and other classes stay refused
+    assert d.dig("hostname.bind", "TXT", "CH").status == "REFUSED"
+    assert d.dig("version.bind", "A", "CH").status == "REFUSED"
+    assert d.dig("authors.bind", "TXT", "CH").status == "REFUSED"
+    assert d.dig("version.bind", "TXT", "HS").status == "REFUSED"
+    # and RD=0 asks the same
+    a = d.dig("+norec", "version.bind", "TXT", "CH")
+    assert a.rdatas("TXT") == ['"resolverd test"'], a.text
+    stop_clean(d)
+
+
 # ---- signals and configuration -------------------------------------------
 
 def test_sighup_broken_keeps_old(daemon):
