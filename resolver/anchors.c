@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "resolver/anchors.h"
+#include "resolver/rrfile.h"
 #include "resolver/dns.h"
 
 struct ta_set {
@@ -205,23 +206,6 @@ ta_add_builtin(struct ta_set *s)
 	return 0;
 }
 
-/*
- * The line of the record ldns just read: ldns counts the newline that ends
- * it, so the counter is one past unless the record ended at end of file
- * without a newline. Look at the byte before the file position to tell.
- */
-static int
-rr_line(FILE *f, int counted)
-{
-	long pos = ftell(f);
-	int c;
-
-	if (pos <= 0 || fseek(f, pos - 1, SEEK_SET) != 0)
-		return counted;
-	c = fgetc(f); /* back at pos */
-	return c == '\n' && counted > 1 ? counted - 1 : counted;
-}
-
 int
 ta_load_file(struct ta_set *s, const char *path, char *err, size_t errlen)
 {
@@ -270,7 +254,7 @@ ta_load_file(struct ta_set *s, const char *path, char *err, size_t errlen)
 		if (why != NULL) {
 			rc = st == LDNS_STATUS_MEM_ERR ? -ENOMEM : -EINVAL;
 			snprintf(err, errlen, "%s:%d: %s", path,
-			    rr_line(f, line), why);
+			    rrfile_line(f, line), why);
 			ldns_rr_free(rr);
 			goto out;
 		}
@@ -285,7 +269,7 @@ ta_load_file(struct ta_set *s, const char *path, char *err, size_t errlen)
 		rc = -EINVAL;
 		snprintf(err, errlen,
 		    "%s:%d: no DS or DNSKEY record in the file", path,
-		    rr_line(f, line));
+		    rrfile_line(f, line));
 		goto out;
 	}
 	/* Checked: now merge, in file order. Only ENOMEM can stop it

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "resolver/deleg.h"
+#include "resolver/rrfile.h"
 
 /* IANA root servers (named.root, 2023-era addresses). */
 static const struct {
@@ -169,14 +170,15 @@ deleg_hints_load(
 			continue;
 		}
 		if (st != LDNS_STATUS_OK) {
-			snprintf(err, errlen, "%s:%d: %s", path, line,
-			    ldns_get_errorstr_by_id(st));
+			snprintf(err, errlen, "%s:%d: %s", path,
+			    rrfile_line(f, line), ldns_get_errorstr_by_id(st));
 			goto fail;
 		}
 		msg = hints_rr(h, rr);
 		ldns_rr_free(rr);
 		if (msg != NULL) {
-			snprintf(err, errlen, "%s:%d: %s", path, line, msg);
+			snprintf(err, errlen, "%s:%d: %s", path,
+			    rrfile_line(f, line), msg);
 			goto fail;
 		}
 	}
@@ -184,8 +186,8 @@ deleg_hints_load(
 	ldns_rdf_deep_free(origin);
 	ldns_rdf_deep_free(prev);
 	if (deleg_usable(&h->root) == 0) {
-		snprintf(err, errlen, "%s:%d: no root server with an address",
-		    path, line);
+		snprintf(err, errlen, "%s: no root server with an address",
+		    path);
 		return -EINVAL;
 	}
 	return 0;

@@ -102,6 +102,25 @@ def test_missing_hints_file(conf, tmp_path):
     assert str(missing) in p.stderr
 
 
+@pytest.mark.parametrize("name,text,where", [
+    ("rdata", "; the root\n.  3600000 NS a.root.\n"
+     "a.root. 3600000 A 999.1.1.1\n", ":3: "),
+    ("not-a-root-ns", "; c\n.  3600000 NS a.root.\n"
+     "a.root. 3600000 A 192.0.2.1\nb. 1 A 192.0.2.2\n", ":4: "),
+    ("last-line-without-newline", ".  3600000 NS a.root.\n"
+     "a.root. 3600000 A 1.2.3.x", ":2: "),
+    ("no-address", ".  3600000 NS a.root.\n", ": no root server"),
+])
+def test_hints_errors_name_the_line(conf, tmp_path, name, text, where):
+    """A root-hints error names the hints file and the line of the bad
+    record (ldns's counter is one past it)."""
+    hints = tmp_path / f"{name}.hints"
+    hints.write_text(text)
+    p = check(conf(f"root_hints: {hints}\n"))
+    assert p.returncode == EXIT_CONFIG, p.stderr
+    assert f"{hints}{where}" in p.stderr, p.stderr
+
+
 def test_missing_config_file(tmp_path):
     path = tmp_path / "missing.yaml"
     p = check(path)
