@@ -49,8 +49,9 @@ struct ientry {
 	uint64_t used_ms;
 	uint32_t srtt8, rttvar8; /* 1/8 ms; valid if rtt_known */
 	uint32_t timeouts, timeouts_total;
-	uint8_t family, edns, nlame;
+	uint8_t family, edns, nlame, cookie_len;
 	bool rtt_known, tcp_only;
+	uint8_t cookie[32];
 	uint8_t addr[16];
 };
 
@@ -171,6 +172,7 @@ prune(struct ientry *e, uint64_t now)
 		e->timeouts = e->timeouts_total = 0;
 		e->edns = INFRA_EDNS_UNKNOWN;
 		e->tcp_only = false;
+		e->cookie_len = 0;
 	}
 	while ((l = *pp) != NULL) {
 		if (l->until_ms <= now) {
@@ -297,6 +299,8 @@ info_of(const struct ientry *e, struct infra_info *out)
 	out->timeouts_total = e->timeouts_total;
 	out->edns = e->edns;
 	out->tcp_only = e->tcp_only;
+	out->cookie_len = e->cookie_len;
+	memcpy(out->cookie, e->cookie, e->cookie_len);
 	out->updated_ms = e->updated_ms;
 	out->used_ms = e->used_ms;
 }
@@ -426,6 +430,27 @@ infra_set_edns(struct infra *infra, const uint8_t *addr, int family, bool works,
 	if (e) {
 		prune(e, now_ms);
 		e->edns = works ? INFRA_EDNS_WORKS : INFRA_EDNS_BROKEN;
+		e->updated_ms = now_ms;
+	}
+	pthread_mutex_unlock(&infra->lock);
+	return err;
+}
+
+int
+infra_set_cookie(struct infra *infra, const uint8_t *addr, int family,
+    const uint8_t *cookie, size_t len, uint64_t now_ms)
+{
+	struct ientry *e;
+	int err;
+
+	if (len < 8 || len > sizeof(e->cookie))
+		return 0;
+	pthread_mutex_lock(&infra->lock);
+	e = lookup(infra, addr, family, now_ms, true, &err);
+	if (e) {
+		prune(e, now_ms);
+		memcpy(e->cookie, cookie, len);
+		e->cookie_len = (uint8_t)len;
 		e->updated_ms = now_ms;
 	}
 	pthread_mutex_unlock(&infra->lock);

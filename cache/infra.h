@@ -57,6 +57,9 @@ struct infra_info {
 	uint32_t timeouts_total; /**< timeouts while the entry lived */
 	uint8_t edns;            /**< enum infra_edns */
 	bool tcp_only;           /**< ask over TCP only */
+	uint8_t cookie_len;      /**< 0, or 8 to 32: the server cookie it
+	                              last sent us (RFC 7873), in cookie */
+	uint8_t cookie[32];
 	uint64_t updated_ms; /**< last update of the data above; 0 unknown */
 	uint64_t used_ms;    /**< last time any call named this server */
 };
@@ -135,6 +138,12 @@ int infra_get(struct infra *infra, const uint8_t *addr, int family,
  */
 int infra_set_edns(struct infra *infra, const uint8_t *addr, int family,
     bool works, uint64_t now_ms);
+
+/** Remember the server cookie @p cookie (8 to 32 bytes; other lengths are
+ *  ignored) that server @p addr sent: it goes back with the next queries.
+ *  @return 0 or -ENOMEM. */
+int infra_set_cookie(struct infra *infra, const uint8_t *addr, int family,
+    const uint8_t *cookie, size_t len, uint64_t now_ms);
 
 /**
  * Mark the server as to be asked over TCP only (e.g. its UDP replies are

@@ -1030,10 +1030,21 @@ build_query(struct iter_req *r, struct frame *f, struct iter_action *a,
 	    .use_0x20 = r->env->opts.use_0x20 && !f->no_0x20,
 	};
 
+	uint8_t cookie[8 + sizeof(inf.cookie)];
+	uint64_t h;
+
 	r->env->random(bits, sizeof(bits), r->env->random_arg);
 	infra_get(r->env->infra, ad->ip, ad->family, now, &inf);
 	if (inf.edns == INFRA_EDNS_BROKEN)
 		spec.edns = false;
+	/* a client cookie of our own for this server, and the server cookie
+	 * it gave us last (RFC 7873 5.1) */
+	h = dns_siphash(ad->ip, ad->family == AF_INET ? 4 : 16,
+	    r->env->cookie_secret, 2, 4);
+	memcpy(cookie, &h, 8);
+	memcpy(cookie + 8, inf.cookie, inf.cookie_len);
+	spec.cookie = cookie;
+	spec.cookie_len = 8u + inf.cookie_len;
 	a->len = msg_build_query(a->pkt, sizeof(a->pkt), &spec, &f->sent);
 	f->no_edns = !spec.edns;
 }
@@ -2256,9 +2267,11 @@ iter_reply(struct iter_req *r, const struct sockaddr *from, const uint8_t *pkt,
 	}
 	/* the spoof check: the address and port the query went to, then
 	 * ID, QR, one question, the question byte for byte (msg.c) */
+	const uint8_t *scookie = NULL;
+	size_t scookie_len = 0;
 	enum msg_match m = from == NULL || !same_addr(from, ad, r->env->port)
 	    ? MSG_MATCH_QUESTION
-	    : msg_match_reply(pkt, len, &f->sent);
+	    : msg_match_reply(pkt, len, &f->sent, &scookie, &scookie_len);
 	if (m != MSG_MATCH_OK) {
 		if (m == MSG_MATCH_CASE)
 			f->case_mismatch = true;
@@ -2270,6 +2283,9 @@ iter_reply(struct iter_req *r, const struct sockaddr *from, const uint8_t *pkt,
 		return ITER_IGNORED;
 	}
 	r->waiting = false;
+	if (scookie != NULL)
+		infra_set_cookie(r->env->infra, ad->ip, ad->family, scookie,
+		    scookie_len, now);
 	rtt = (uint32_t)(r->mono - f->sent_at);
 	infra_rtt_update(r->env->infra, ad->ip, ad->family, rtt, now);
 	infra_get(r->env->infra, ad->ip, ad->family, now, &inf);

@@ -93,6 +93,9 @@ struct iter_env {
 	void (*random)(void *buf, size_t len, void *arg);
 	void *random_arg;
 	uint16_t port; /**< upstream port, 53 (tests may change) */
+	/** The secret of our client cookies (RFC 7873): each server gets
+	 *  its own, a hash of this and its address. */
+	uint64_t cookie_secret[2];
 	const struct iter_forward *forwards; /**< borrowed; NULL or nforwards */
 	unsigned nforwards;
 	struct iter_scratch *scratch; /**< borrowed; one per thread */
@@ -116,7 +119,7 @@ struct iter_action {
 	bool tcp;
 	uint32_t timeout_ms;
 	size_t len;
-	uint8_t pkt[LIM_NAME_MAX + 64]; /**< the query, borrowed until reply */
+	uint8_t pkt[LIM_NAME_MAX + 128]; /**< the query, borrowed until reply */
 };
 
 /** Flags of a record in a result (the byte before each record). */

@@ -443,7 +443,12 @@ msg_build_query(uint8_t *out, size_t cap, const struct msg_query_spec *spec,
 	size_t nl = dns_name_len(spec->name, LIM_NAME_MAX);
 	uint8_t *p = out;
 
-	if (nl == 0 || cap < DNS_HDR_LEN + nl + 4 + OPT_FIXED_LEN)
+	bool cookie = spec->edns && spec->cookie != NULL &&
+	    (spec->cookie_len == 8 ||
+	        (spec->cookie_len >= 16 && spec->cookie_len <= 40));
+
+	if (nl == 0 ||
+	    cap < DNS_HDR_LEN + nl + 4 + OPT_FIXED_LEN + 4 + 40)
 		return 0;
 	memset(sent, 0, sizeof(*sent));
 	sent->id = dns_get16(spec->random);
@@ -481,13 +486,52 @@ msg_build_query(uint8_t *out, size_t cap, const struct msg_query_spec *spec,
 		dns_put16(p + 7, spec->do_bit ? DNS_EDNS_DO : 0);
 		dns_put16(p + 9, 0);
 		p += OPT_FIXED_LEN;
+		if (cookie) {
+			dns_put16(p - 2, (uint16_t)(4 + spec->cookie_len));
+			dns_put16(p, DNS_OPT_COOKIE);
+			dns_put16(p + 2, (uint16_t)spec->cookie_len);
+			memcpy(p + 4, spec->cookie, spec->cookie_len);
+			p += 4 + spec->cookie_len;
+			memcpy(sent->cookie, spec->cookie, 8);
+			sent->cookie_set = true;
+		}
 	}
 	return (size_t)(p - out);
 }
 
-enum msg_match
-msg_match_reply(const uint8_t *pkt, size_t len, const struct msg_sent *sent)
+/* The reply's COOKIE check (after its question matched). */
+static enum msg_match
+match_cookie(const uint8_t *pkt, size_t len, const struct msg_sent *sent,
+    const uint8_t **server_cookie, size_t *server_cookie_len)
 {
+	struct msg_query r;
+
+	/* the records walk of a client query serves a reply as well: an OPT
+	 * only in the additional section, a well-formed COOKIE; a reply that
+	 * does not pass is left to the parser, as if it had no cookie */
+	memset(&r, 0, sizeof(r));
+	if (parse_records(pkt, len, DNS_HDR_LEN + sent->qlen,
+	        dns_get16(pkt + 6), dns_get16(pkt + 8), dns_get16(pkt + 10),
+	        &r) < 0 ||
+	    r.cookie == NULL)
+		return MSG_MATCH_OK;
+	if (sent->cookie_set && memcmp(r.cookie, sent->cookie, 8) != 0)
+		return MSG_MATCH_COOKIE;
+	if (server_cookie != NULL && r.cookie_len > 8) {
+		*server_cookie = r.cookie + 8;
+		*server_cookie_len = r.cookie_len - 8u;
+	}
+	return MSG_MATCH_OK;
+}
+
+enum msg_match
+msg_match_reply(const uint8_t *pkt, size_t len, const struct msg_sent *sent,
+    const uint8_t **server_cookie, size_t *server_cookie_len)
+{
+	if (server_cookie != NULL) {
+		*server_cookie = NULL;
+		*server_cookie_len = 0;
+	}
 	if (len < DNS_HDR_LEN + sent->qlen)
 		return MSG_MATCH_SHORT;
 	if (dns_get16(pkt) != sent->id)
@@ -497,7 +541,9 @@ msg_match_reply(const uint8_t *pkt, size_t len, const struct msg_sent *sent)
 	if (dns_get16(pkt + 4) != 1)
 		return MSG_MATCH_QDCOUNT;
 	if (memcmp(pkt + DNS_HDR_LEN, sent->q, sent->qlen) == 0)
-		return MSG_MATCH_OK;
+		return sent->edns ? match_cookie(pkt, len, sent, server_cookie,
+		                        server_cookie_len)
+		                  : MSG_MATCH_OK;
 	if (dns_name_len(pkt + DNS_HDR_LEN, sent->qlen - 4) == sent->qlen - 4 &&
 	    dns_name_eq(pkt + DNS_HDR_LEN, sent->q) &&
 	    memcmp(pkt + DNS_HDR_LEN + sent->qlen - 4, sent->q + sent->qlen - 4,
@@ -524,6 +570,8 @@ msg_match_str(enum msg_match m)
 		return "question differs in letter case (0x20)";
 	case MSG_MATCH_QUESTION:
 		return "question differs (name, type or class)";
+	case MSG_MATCH_COOKIE:
+		return "another client cookie (RFC 7873)";
 	}
 	return "?";
 }

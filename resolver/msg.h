@@ -142,6 +142,8 @@ struct msg_sent {
 	uint8_t name[LIM_NAME_MAX]; /**< the name, lowercased */
 	uint16_t qtype, qclass;
 	bool edns; /**< an OPT was sent */
+	bool cookie_set;  /**< a COOKIE option was sent ... */
+	uint8_t cookie[8]; /**< ... with this client cookie */
 };
 
 /** How to build one upstream query. */
@@ -155,10 +157,14 @@ struct msg_query_spec {
 	                            byte of the name for its letter case */
 	bool use_0x20;         /**< randomise the letter case (RFC draft
 	                            "0x20") */
+	const uint8_t *cookie; /**< COOKIE option data (RFC 7873), sent with
+	                            EDNS: the client cookie (8 bytes) and the
+	                            server's last cookie; NULL: none */
+	size_t cookie_len;     /**< 8, or 16 to 40 */
 };
 
 /**
- * Write the query of @p spec into @p out (@p cap >= LIM_NAME_MAX + 64) and
+ * Write the query of @p spec into @p out (@p cap >= LIM_NAME_MAX + 128) and
  * what must match in its reply into @p sent. @return its length.
  */
 size_t msg_build_query(uint8_t *out, size_t cap,
@@ -173,13 +179,20 @@ enum msg_match {
 	MSG_MATCH_QDCOUNT,      /**< not exactly one question */
 	MSG_MATCH_CASE,         /**< the question differs only in letter case */
 	MSG_MATCH_QUESTION,     /**< another question */
+	MSG_MATCH_COOKIE,       /**< its COOKIE option holds another client
+	                             cookie than the one sent */
 };
 
 /** Does @p pkt (@p len bytes, from the address the query went to) answer
  *  the query @p sent? Compares ID, QR, QDCOUNT and the question byte for
- *  byte (the 0x20 case included). */
-enum msg_match msg_match_reply(
-    const uint8_t *pkt, size_t len, const struct msg_sent *sent);
+ *  byte (the 0x20 case included), then, when a cookie was sent and the
+ *  reply carries one, the client cookie (RFC 7873 5.3). A reply without a
+ *  cookie matches: servers need not implement them. When @p server_cookie
+ *  is not NULL it is set to the server cookie the reply carries (8 to 32
+ *  bytes, length in @p server_cookie_len), or NULL. */
+enum msg_match msg_match_reply(const uint8_t *pkt, size_t len,
+    const struct msg_sent *sent, const uint8_t **server_cookie,
+    size_t *server_cookie_len);
 
 /** Text for the trace: "wrong ID", "question differs only in case" ... */
 const char *msg_match_str(enum msg_match m);

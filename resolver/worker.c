@@ -805,6 +805,7 @@ worker_init(struct worker *w, uv_loop_t *loop, struct srv *srv,
 	w->env.infra = infra;
 	w->env.random = rnd;
 	w->env.port = 53;
+	arc4random_buf(w->env.cookie_secret, sizeof(w->env.cookie_secret));
 	w->env.scratch = &w->scratch;
 	opts_from_cfg(&w->env.opts, cfg);
 	forwards_from_cfg(w, cfg);

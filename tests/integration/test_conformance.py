@@ -212,6 +212,41 @@ def test_one_server_drops_everything_the_other_answers(rd):
     assert rc(r) == "NOERROR" and rdatas(r, "A") == [lab_addr("204.2")], r
 
 
+# ------------------------------------------- DNS Cookies upstream (11.9) ---
+def cookies_seen(log, name):
+    """The COOKIE option data (hex) of each A query for name the conform
+    server logged ('' for a query without one)."""
+    want = name.lower().rstrip(".") + "."
+    out = []
+    for ln in log.lines():
+        w = ln.split()
+        if w[:2] == ["q", "udp"] and len(w) >= 4 and w[2].lower() == want and w[3] == "A":
+            c = [x[7:] for x in w[4:] if x.startswith("cookie=")]
+            out.append(c[0] if c else "")
+    return out
+
+
+def test_cookies_sent_upstream_and_checked(rd):
+    """resolverd sends a client cookie with every EDNS query, returns the
+    server cookie it was given (RFC 7873 5.1), and ignores a reply whose
+    client cookie is not the one it sent, though ID and question match."""
+    log = QueryLog()
+    n1, n2 = (f"{uniq('cookie')}.quirks.test" for _ in range(2))
+    for n in (n1, n2):
+        r, _ = ask(rd, n)
+        assert rc(r) == "NOERROR" and rdatas(r, "A") == [lab_addr("205.6")], r
+    c1, c2 = cookies_seen(log, n1), cookies_seen(log, n2)
+    assert c1 and len(c1[0]) == 16, log.lines()[-10:]      # client cookie only
+    server = "01000000" + b"labcook!".hex() + "5a" * 4
+    assert c2 and c2[0] == c1[0] + server, (c1, c2)       # and the server's back
+    before = stats(rd)["upstream.spoofed_ignored"]
+    r, _ = ask(rd, f"{uniq('cookiespoof')}.quirks.test")
+    assert rc(r) == "NOERROR" and rdatas(r, "A") == [lab_addr("205.7")], r
+    assert stats(rd)["upstream.spoofed_ignored"] > before
+    trace = rd.ctl_run("trace", f"{uniq('cookiespoof')}.quirks.test").stdout
+    assert "another client cookie" in trace, trace
+
+
 # ------------------------------------------------ c. records of any size ---
 def test_6k_txt_record_over_tcp(rd):
     r, _ = ask(rd, "txt6k.bigrr.test", "TXT", tcp=True)

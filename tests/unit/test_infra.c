@@ -141,6 +141,36 @@ test_timeout_backoff(void **state)
 	infra_free(in);
 }
 
+/* The server cookie a server sent is kept for its next queries, one per
+ * server, replaced by the next, forgotten with the rest of its data. */
+static void
+test_cookie(void **state)
+{
+	struct infra *in = mk();
+	const uint8_t c16[16] = "0123456789abcdef", c8[8] = "ABCDEFGH";
+	struct infra_info o;
+
+	(void)state;
+	assert_int_equal(info(in, v4a, AF_INET, T0).cookie_len, 0);
+	assert_int_equal(infra_set_cookie(in, v4a, AF_INET, c16, 16, T0), 0);
+	o = info(in, v4a, AF_INET, T0);
+	assert_int_equal(o.cookie_len, 16);
+	assert_memory_equal(o.cookie, c16, 16);
+	assert_int_equal(info(in, v4b, AF_INET, T0).cookie_len, 0);
+	infra_set_cookie(in, v4a, AF_INET, c8, 8, T0 + 1);
+	o = info(in, v4a, AF_INET, T0 + 1);
+	assert_int_equal(o.cookie_len, 8);
+	assert_memory_equal(o.cookie, c8, 8);
+	/* not a server cookie's length (RFC 7873: 8 to 32): ignored */
+	infra_set_cookie(in, v4a, AF_INET, c16, 7, T0 + 2);
+	infra_set_cookie(in, v4a, AF_INET, c16, 33, T0 + 2);
+	assert_int_equal(info(in, v4a, AF_INET, T0 + 2).cookie_len, 8);
+	assert_int_equal(
+	    info(in, v4a, AF_INET, T0 + 2 + LIM_INFRA_TTL * 1000ULL).cookie_len,
+	    0);
+	infra_free(in);
+}
+
 static void
 test_edns_tcp(void **state)
 {
@@ -363,6 +393,7 @@ main(void)
 	    cmocka_unit_test(test_rtt_smoothing),
 	    cmocka_unit_test(test_timeout_backoff),
 	    cmocka_unit_test(test_edns_tcp),
+	    cmocka_unit_test(test_cookie),
 	    cmocka_unit_test(test_lame),
 	    cmocka_unit_test(test_expiry),
 	    cmocka_unit_test(test_bounded),

@@ -677,11 +677,87 @@ test_reply_cap_too_small(void **state)
 	    0);
 }
 
+/* Upstream queries carry our client cookie (and the server's last one);
+ * a reply's cookie must hold the client cookie sent (RFC 7873 5.3). */
+static void
+test_upstream_cookies(void **state)
+{
+	uint8_t random[32] = {0x12, 0x34}, cookie[24], pkt[400], pkt2[400];
+	const uint8_t *sc;
+	size_t sclen, n, n2;
+	struct msg_sent sent, sent2;
+	struct msg_query q;
+	struct msg_query_spec spec = {
+	    .name = (const uint8_t *)"\3www\7example\3com",
+	    .qtype = 1,
+	    .qclass = 1,
+	    .edns = true,
+	    .random = random,
+	    .cookie = cookie,
+	    .cookie_len = 8,
+	};
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(cookie); i++)
+		cookie[i] = (uint8_t)(0xa0 + i);
+	n = msg_build_query(pkt, sizeof(pkt), &spec, &sent);
+	assert_true(n > 0);
+	assert_true(sent.cookie_set);
+	/* the query is one a server reads a client cookie from */
+	assert_int_equal(msg_check_query(pkt, n, &q), MSG_OK);
+	assert_non_null(q.cookie);
+	assert_int_equal(q.cookie_len, 8);
+	assert_memory_equal(q.cookie, cookie, 8);
+
+	/* a reply that echoes it matches, with no server cookie */
+	memcpy(pkt2, pkt, n);
+	pkt2[2] |= 0x80;
+	assert_int_equal(msg_match_reply(pkt2, n, &sent, &sc, &sclen),
+	    MSG_MATCH_OK);
+	assert_null(sc);
+	/* another client cookie: not our reply */
+	pkt2[n - 1] ^= 1;
+	assert_int_equal(msg_match_reply(pkt2, n, &sent, &sc, &sclen),
+	    MSG_MATCH_COOKIE);
+
+	/* a reply with a server cookie: matched, the server cookie handed
+	 * back to be remembered */
+	spec.cookie_len = 24;
+	n2 = msg_build_query(pkt2, sizeof(pkt2), &spec, &sent2);
+	assert_int_equal(n2, n + 16);
+	pkt2[2] |= 0x80;
+	pkt2[0] = pkt[0];
+	pkt2[1] = pkt[1];
+	assert_int_equal(msg_match_reply(pkt2, n2, &sent, &sc, &sclen),
+	    MSG_MATCH_OK);
+	assert_int_equal(sclen, 16);
+	assert_memory_equal(sc, cookie + 8, 16);
+
+	/* a reply without any OPT matches: cookies are optional */
+	memcpy(pkt2, pkt, n);
+	pkt2[2] |= 0x80;
+	pkt2[11] = 0; /* ARCOUNT 0 */
+	assert_int_equal(
+	    msg_match_reply(pkt2, n - 23, &sent, &sc, &sclen), MSG_MATCH_OK);
+
+	/* without EDNS no cookie goes out; a bad length is not sent */
+	spec.edns = false;
+	n = msg_build_query(pkt, sizeof(pkt), &spec, &sent);
+	assert_false(sent.cookie_set);
+	spec.edns = true;
+	spec.cookie_len = 12;
+	n = msg_build_query(pkt, sizeof(pkt), &spec, &sent);
+	assert_false(sent.cookie_set);
+	assert_int_equal(msg_check_query(pkt, n, &q), MSG_OK);
+	assert_null(q.cookie);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ok),
+	    cmocka_unit_test(test_upstream_cookies),
 	    cmocka_unit_test(test_qr_set_dropped),
 	    cmocka_unit_test(test_short_dropped),
 	    cmocka_unit_test(test_opcode_notimp),

@@ -100,6 +100,19 @@ def question_wire(data):
     return data[12:i + 5]
 
 
+def client_cookie(q):
+    """The COOKIE option data of query q (RFC 7873), or None."""
+    for o in q.options if q.edns >= 0 else ():
+        if o.otype == 10:
+            return bytes(o.to_wire() if not hasattr(o, "data") else o.data)
+    return None
+
+
+def opt_rr(options=b""):
+    """An OPT record with our payload and the given raw options."""
+    return b"\x00" + struct.pack("!HHIH", 41, EDNS_PAYLOAD, 0, len(options)) + options
+
+
 def rr(owner, rtype, rclass, ttl, rdata):
     """One resource record on the wire; owner is wire form (b"\xc0\x0c" is
     the question's name)."""
@@ -331,8 +344,8 @@ class Server:
         flags = 0x8000 | (q.flags & 0x0100) | (0x0400 if aa else 0) | (0x0200 if tc else 0)
         flags |= rcode & 0xF
         ar = list(ar)
-        if q.edns >= 0:
-            ar.append(b"\x00" + struct.pack("!HHIH", 41, EDNS_PAYLOAD, 0, 0))
+        if q.edns >= 0 and not any(a[:3] == b"\x00\x00\x29" for a in ar):
+            ar.append(opt_rr())
         head = struct.pack("!HHHHHH", q.id if qid is None else qid, flags, qdcount,
                            len(an), len(ns), len(ar))
         return head + qd * qdcount + b"".join(an) + b"".join(ns) + b"".join(ar)
@@ -430,6 +443,21 @@ class Server:
             elif kind == "wrongtype" and qtype == dns.rdatatype.AAAA:
                 r = self.base_response(q)
                 r.answer.append(self.rrset(qname, self.data_a(origin, lab)))
+            elif kind in ("cookie", "cookiespoof") and qtype == A:
+                # DNS Cookies (RFC 7873): the reply carries the client cookie
+                # the query sent and a server cookie of ours; "cookiespoof"
+                # first sends a fake whose only flaw is another client cookie
+                cc = client_cookie(q) or b""
+                one = rr(b"\xc0\x0c", A, IN, 300, self.data_a(origin, kind)[0].to_wire())
+                sc = b"\x01\x00\x00\x00" + b"labcook!" + b"\x5a" * 4
+                good = self.raw(q, data, an=[one], ar=[opt_rr(
+                    struct.pack("!HH", 10, 8 + len(sc)) + cc[:8] + sc)] if cc else [])
+                if kind == "cookie" or len(cc) < 8:
+                    return [(0.0, "main", good)]
+                other = bytes(b ^ 0xFF for b in cc[:8])
+                fake = self.raw(q, data, an=[rr(b"\xc0\x0c", A, IN, 300, socket.inet_aton(FAKE))],
+                                ar=[opt_rr(struct.pack("!HH", 10, 8 + len(sc)) + other + sc)])
+                return [(0.0, "main", fake), (SECOND_DELAY, "main", good)]
             elif kind == "dup" and qtype == A:
                 one = rr(b"\xc0\x0c", A, IN, 300, self.data_a(origin, lab)[0].to_wire())
                 return [(0.0, "main", self.raw(q, data, an=[one, one]))]
@@ -502,8 +530,10 @@ class Server:
     def steps(self, q, data, tcp):
         if self.a.mode != "conform":
             return self.plan(q, tcp)
+        cc = client_cookie(q)
         self.log("q", "tcp" if tcp else "udp", q.question[0].name.to_text(),
-                 dns.rdatatype.to_text(q.question[0].rdtype))
+                 dns.rdatatype.to_text(q.question[0].rdtype),
+                 *([f"cookie={cc.hex()}"] if cc else []))
         return self.conform_plan(q, data, tcp)
 
     def udp_one(self, data, peer):
