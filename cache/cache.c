@@ -543,7 +543,8 @@ cache_store(struct cache *c, const struct cache_rrset_in *in, uint64_t now_ms)
 	if (ttl == 0)
 		return 0;
 
-	size_t wl = in->sec == CACHE_SEC_BOGUS && in->why != NULL
+	size_t wl = (in->sec == CACHE_SEC_BOGUS || in->ede != 0) &&
+	        in->why != NULL
 	    ? strnlen(in->why, CACHE_WHY_MAX)
 	    : 0;
 	n = offsetof(struct entry, data) + olen + slen + in->rdata_len +
@@ -965,13 +966,18 @@ cache_answer_n(struct cache *c, const uint8_t *qname, size_t qname_len,
 		s->misses++;
 	}
 	hit->bogus = bogus != NULL;
-	if (bogus != NULL) {
-		/* the reason ends the entry's data */
-		hit->ede = bogus->ede;
-		memcpy(hit->why,
-		    bogus->data + entry_data_len(bogus) - bogus->why_len,
-		    bogus->why_len);
-		hit->why[bogus->why_len] = 0;
+	hit->ede = 0;
+	hit->why[0] = 0;
+	/* the reason of a bogus entry, or of an insecure one that has an EDE
+	 * (the last entry written, under this lock), ends its data */
+	x = bogus != NULL ? bogus
+	    : rc == 1 && e->sec != CACHE_SEC_SECURE && e->ede != 0 ? e
+	                                                          : NULL;
+	if (x != NULL) {
+		hit->ede = x->ede;
+		memcpy(hit->why, x->data + entry_data_len(x) - x->why_len,
+		    x->why_len);
+		hit->why[x->why_len] = 0;
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (rc == 0)

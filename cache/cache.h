@@ -95,9 +95,10 @@ struct cache_rrset_in {
 	uint8_t sec;           /**< enum cache_sec */
 	bool cut;        /**< a DS absence proven at a zone cut (an insecure
 	                      delegation), as the validator found */
-	uint16_t ede;    /**< bogus: the Extended DNS Error code */
-	const char *why; /**< bogus: the reason (NULL or text, cut to
-	                      CACHE_WHY_MAX bytes) */
+	uint16_t ede;    /**< bogus: the Extended DNS Error code; insecure:
+	                      0, or the EDE that says why (1, 2, 27) */
+	const char *why; /**< the reason of a bogus entry or of ede (NULL or
+	                      text, cut to CACHE_WHY_MAX bytes) */
 	/** The proof that goes into the authority section of a DO answer:
 	 *  NSEC/NSEC3 records and their RRSIGs (of a negative answer, or of a
 	 *  wildcard expansion), as @c nproof full uncompressed RRs (owner,
@@ -164,9 +165,10 @@ struct cache_hit {
 	bool secure;   /**< every entry written is CACHE_SEC_SECURE */
 	bool bogus;    /**< the answer is bogus and the client did not set
 	                    CD: nothing was written; answer SERVFAIL with: */
-	uint16_t ede;  /**< (bogus) the EDE code */
-	char why[CACHE_WHY_MAX + 1]; /**< (bogus) the reason; written only
-	                                 when bogus */
+	uint16_t ede;  /**< bogus: the EDE code; not bogus: an EDE for the
+	                    client's information (an insecure answer's reason,
+	                    as stored); 0 none */
+	char why[CACHE_WHY_MAX + 1]; /**< the reason of ede ("" when none) */
 };
 
 struct cache;

@@ -45,6 +45,14 @@ ans_from_cache(uint8_t *out, size_t cap, const uint8_t *pkt,
 	out[3] = (uint8_t)((out[3] & 0xf0) | (hit.rcode & 0xf));
 	msg_set_counts(out, hit.ancount, hit.nscount, 0);
 	set_ad(out, q, hit.secure);
+	/* an insecure answer's EDE when it fits (room was kept for the OPT
+	 * only), else the answer without it */
+	if (hit.ede != 0) {
+		size_t with = msg_put_opt(
+		    out, n + body, cap, q, 0, hit.ede, hit.why);
+		if (with > 0)
+			return with;
+	}
 	return msg_put_opt(out, n + body, cap, q, 0, 0, NULL);
 }
 
@@ -52,7 +60,7 @@ size_t
 ans_from_result(uint8_t *out, size_t cap, const uint8_t *pkt,
     const struct msg_query *q, const struct iter_result *res)
 {
-	const char *ede = res->failed ? res->reason : NULL;
+	const char *ede = res->failed || res->ede_code ? res->reason : NULL;
 	size_t ol = msg_opt_size(q, ede);
 	size_t n = msg_put_head(out, cap, pkt, q, res->rcode);
 	/* (no records: rr is NULL, and no pointer arithmetic on it) */

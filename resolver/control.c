@@ -383,13 +383,14 @@ load_store(void *arg, const struct cache_rrset_in *in, uint64_t stored_ms,
 	struct load_ctx *l = arg;
 	struct ctl *ctl = l->c->ctl;
 	struct instance *to = NULL;
+	struct cache_rrset_in copy;
 	int rc;
 
 	if (tier[0] && !l->c->job.tier_given)
 		to = find_tier(ctl, tier);
 	if (to == NULL)
 		to = l->c->job.in;
-	rc = cache_store(to->cache, in, stored_ms);
+	rc = cache_store(to->cache, inst_sec_view(to, in, &copy), stored_ms);
 	if (rc > 0)
 		l->count[to - ctl->inst]++;
 	return rc;
@@ -428,8 +429,9 @@ job_load(struct conn *c)
 	}
 	fprintf(c->f,
 	    "loaded %u entries (%u records) into %s; skipped %u "
-	    "expired, %u refused by the cache, %u bad line(s)\n",
-	    st.entries, st.records, into, st.expired, st.refused, st.bad);
+	    "expired, %u bogus, %u refused by the cache, %u bad line(s)\n",
+	    st.entries, st.records, into, st.expired, st.bogus, st.refused,
+	    st.bad);
 	if (st.bad)
 		snprintf(c->err, sizeof(c->err),
 		    "%u bad line(s) skipped "
@@ -666,7 +668,7 @@ static void
 print_result(FILE *f, const struct iter_result *res)
 {
 	fprintf(f, "result: %s", dns_rcode_str(res->rcode));
-	if (res->failed)
+	if (res->failed || res->ede_code)
 		fprintf(f, " (EDE %u: %s)", res->ede_code, res->reason);
 	fprintf(f, ", %u answer, %u authority record(s)%s\n", res->ancount,
 	    res->nscount, res->secure ? ", secure (AD)" : "");

@@ -1479,7 +1479,10 @@ validate_finish(struct iter_req *r, uint64_t now)
 		    .sigs = v->sigs,
 		    .auth = v->auth,
 		    .sec = val_to_sec(o.state),
-		    .ede = o.ede ? o.ede : DNS_EDE_DNSSEC_BOGUS,
+		    .ede = o.state == VAL_BOGUS
+		        ? (o.ede ? o.ede : DNS_EDE_DNSSEC_BOGUS)
+		        : o.state == VAL_INSECURE ? o.ede
+		                                  : 0,
 		    .why = o.why,
 		    .ttl_cap = o.ttl_cap == UINT32_MAX ? 0 : o.ttl_cap,
 		    .src = v->src,
@@ -1494,6 +1497,13 @@ validate_finish(struct iter_req *r, uint64_t now)
 		return;
 	}
 	r->res.secure = st == VAL_SECURE && !r->cached_insecure;
+	if (st == VAL_INSECURE && all.ede != 0) {
+		/* insecure for a reason the client may want to know (RFC
+		 * 9276 3.2: EDE 27 for NSEC3 iterations over the limit) */
+		r->res.ede_code = all.ede;
+		snprintf(r->res.reason, sizeof(r->res.reason), "%s",
+		    all.why);
+	}
 	/* no TTL handed out beyond what the signatures allow */
 	if (all.ttl_cap != UINT32_MAX && r->res.rr != NULL) {
 		uint8_t *p = r->res.rr, *end = r->res.rr + r->res.rr_len;
@@ -2259,7 +2269,7 @@ iter_reply(struct iter_req *r, const struct sockaddr *from, const uint8_t *pkt,
 				st->port = ad->port;
 				snprintf(st->detail, sizeof(st->detail),
 				    "timeout (try %u of %u): retransmit",
-				    ad->tries, LIM_TRIES_PER_ADDR);
+				    ad->tries, (unsigned)LIM_TRIES_PER_ADDR);
 			}
 			f->state = F_QUERY;
 		}

@@ -135,6 +135,10 @@ struct iter_result {
 	bool failed;               /**< SERVFAIL with a reason */
 	bool secure; /**< DNSSEC: every RRset of the answer is secure:
 	                  AD for a client that asks (AD or DO) */
+	/** The Extended DNS Error: of a failure (failed), or one said for
+	 *  the client's information with an answer (an insecure one whose
+	 *  zone uses an algorithm, digest or NSEC3 iteration count resolverd
+	 *  does not validate: EDE 1, 2, 27); 0: none */
 	uint16_t ede_code;
 	char reason[200]; /**< for the EDE text and the log line */
 	unsigned sends;   /**< upstream queries sent */

@@ -697,6 +697,7 @@ vchain_overall(const struct vchain *v, struct val_outcome *out)
 {
 	bool all_secure = v->nitems > 0;
 	uint32_t cap = UINT32_MAX;
+	const struct item *said = NULL; /* an insecure item with an EDE */
 
 	if (v->overflow) {
 		set_out(out, VAL_BOGUS, DNS_EDE_DNSSEC_BOGUS,
@@ -718,11 +719,21 @@ vchain_overall(const struct vchain *v, struct val_outcome *out)
 		}
 		if (it->out.state != VAL_SECURE)
 			all_secure = false;
+		if (it->out.state == VAL_INSECURE && it->out.ede != 0 &&
+		    said == NULL)
+			said = it;
 		if (it->out.ttl_cap < cap)
 			cap = it->out.ttl_cap;
 	}
-	set_out(out, all_secure ? VAL_SECURE : VAL_INSECURE, 0, "%s",
-	    all_secure ? "every RRset is secure" : "not every RRset is secure");
+	if (said != NULL) {
+		/* insecure, and why is worth telling the client (an
+		 * unsupported algorithm, digest, NSEC3 iteration count) */
+		*out = said->out;
+	} else {
+		set_out(out, all_secure ? VAL_SECURE : VAL_INSECURE, 0, "%s",
+		    all_secure ? "every RRset is secure"
+		               : "not every RRset is secure");
+	}
 	out->ttl_cap = cap;
 	return out->state;
 }

@@ -127,8 +127,9 @@ enum val_state vchain_item(
     const struct vchain *v, int i, struct val_outcome *out);
 
 /** The state of the whole answer: BOGUS if an item is (@p out says which,
- *  and why), SECURE if every item is, else INSECURE; the TTL cap is the
- *  smallest. */
+ *  and why), SECURE if every item is, else INSECURE (with the EDE and
+ *  reason of the first insecure item that has one, e.g. 27 for NSEC3
+ *  iterations over the limit); the TTL cap is the smallest. */
 enum val_state vchain_overall(const struct vchain *v, struct val_outcome *out);
 
 #endif

@@ -278,7 +278,7 @@ answer_wait(struct worker *w, struct wwait *ww)
 		    out, req->max_resp, req->query, &req->q, res);
 		answered(w, req, res->rcode, req->data ? "joined" : "miss", ms);
 		lat_add(&w->stats.lat_miss, ns);
-		if (res->failed && req->q.edns)
+		if ((res->failed || res->ede_code) && req->q.edns)
 			STAT_INC(w->stats.ede[res->ede_code < WORKER_EDE_MAX
 			        ? res->ede_code
 			        : WORKER_EDE_MAX - 1]);
