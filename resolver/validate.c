@@ -733,6 +733,7 @@ val_dnskey_by_ds(const uint8_t *zone, const ldns_rr_list *dnskeys,
 	uint8_t fav = 0, bad_alg = 0, bad_digest = 0;
 	uint16_t first_tag = 0;
 	ldns_rr_list *matched;
+	bool capped = false;
 
 	out_init(out);
 	if (b->exhausted) {
@@ -800,8 +801,10 @@ val_dnskey_by_ds(const uint8_t *zone, const ldns_rr_list *dnskeys,
 			    rdf_u8(key, 2) != rdf_u8(d, 1) ||
 			    ldns_calc_keytag(key) != tag)
 				continue;
-			if (tried++ == b->lim.max_keys_per_tag)
+			if (tried++ == b->lim.max_keys_per_tag) {
+				capped = true;
 				break;
+			}
 			calc = ldns_key_rr2ds(key, (ldns_hash)fav);
 			same = calc != NULL && ldns_rr_rd_count(calc) == 4 &&
 			    ldns_rdf_compare(ldns_rr_rdf(calc, 3), digest) == 0;
@@ -815,7 +818,15 @@ val_dnskey_by_ds(const uint8_t *zone, const ldns_rr_list *dnskeys,
 			}
 		}
 	}
-	if (ldns_rr_list_rr_count(matched) == 0) {
+	if (ldns_rr_list_rr_count(matched) == 0 && capped) {
+		/* KeyTrap-style key tag collisions: say which cap stopped it
+		 * rather than claim that no key matches */
+		out_set(out, VAL_BOGUS, DNS_EDE_DNSKEY_MISSING,
+		    "DS %u for %s: no match among the first %u DNSKEYs with "
+		    "that tag (limit max_keys_per_tag)",
+		    first_tag, zn, b->lim.max_keys_per_tag);
+		out->key_tag = first_tag;
+	} else if (ldns_rr_list_rr_count(matched) == 0) {
 		out_set(out, VAL_BOGUS, DNS_EDE_DNSKEY_MISSING,
 		    "DS %u for %s: no DNSKEY matches", first_tag, zn);
 		out->key_tag = first_tag;

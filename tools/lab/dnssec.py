@@ -84,12 +84,19 @@ def parse_key_file(path):
     raise SignError(f"no DNSKEY in {path}")
 
 
-def forged_pub(alg, length, tag, rnd):
+def forged_pub(alg, length, tag, rnd, below=None):
     """Public key bytes (random) whose DNSKEY with flags 257 has key tag
-    `tag`: the last 16-bit word is chosen to make the sum come out right."""
+    `tag`: the last 16-bit word is chosen to make the sum come out right.
+    With `below`, the key sorts before those bytes (the canonical order
+    ldns-signzone writes the RRset in), so a resolver meets every forged
+    key before the real one."""
     assert length % 2 == 0
     for _ in range(100):
         pub = bytearray(rnd.randbytes(length))
+        if below is not None:
+            pub[0] = 0
+            if bytes(pub[:-2]) >= below[:-2]:
+                continue
         pub[-2:] = b"\0\0"
         rd = dnskey_rdata(257, alg, bytes(pub))
         s = sum(b if i & 1 else b << 8 for i, b in enumerate(rd))
@@ -148,7 +155,8 @@ class Signer:
                 f.write(f"{zone}. 3600 IN DNSKEY {flags} 3 {alg} "
                         f"{base64.b64encode(pub).decode()}\n")
                 for _ in range(KEYTRAP_KEYS):
-                    fake = forged_pub(alg, len(pub), tag, self.rnd)
+                    fake = forged_pub(alg, len(pub), tag, self.rnd,
+                                      below=pub if flags == 257 else None)
                     f.write(f"{zone}. 3600 IN DNSKEY 257 3 {alg} "
                             f"{base64.b64encode(fake).decode()}\n")
         cmd = ["ldns-signzone", "-f", str(signed)]
@@ -200,9 +208,11 @@ class Signer:
                    and f(ln)[3] == "RRSIG" and f(ln)[4].startswith("A ")][0]
             r = f(sig)[4].split()
             flags, alg, pub = key
+            # the forged ones before the real one: a resolver tries them first
+            at = lines.index(sig)
             for _ in range(KEYTRAP_SIGS):
                 fake = base64.b64encode(self.rnd.randbytes(64 if alg == 13 else 96)).decode()
-                lines.append("\t".join(f(sig)[:4] + [" ".join(r[:8] + [fake])]))
+                lines.insert(at, "\t".join(f(sig)[:4] + [" ".join(r[:8] + [fake])]))
         else:
             raise SignError(f"unknown mangle {how}")
         open(path, "w").write("\n".join(lines) + "\n")
