@@ -30,8 +30,9 @@
 struct snap_hdr {
 	uint64_t stored_ms;
 	uint32_t ttl, orig_ttl, hits, rdata_len, sigs_len;
-	uint16_t type, rclass, nrr, nsig;
-	uint8_t kind, rank, source_family, owner_len, soa_len;
+	uint16_t type, rclass, nrr, nsig, nproof;
+	uint8_t kind, rank, source_family, owner_len, soa_len, sec;
+	bool cut;
 	uint8_t source[16];
 };
 
@@ -58,6 +59,9 @@ struct meta {
 	bool has_orig;
 	uint8_t source[16];
 	uint8_t family;
+	int sec; /* enum cache_sec of dnssec=, -1 without */
+	bool cut;
+	bool proof_lost; /* proof=: its NSEC/NSEC3 proof was not dumped */
 	char tier[DUMP_TIER_MAX]; /* "" unless tier= */
 };
 
@@ -131,6 +135,21 @@ rr_text(ldns_buffer *b, const uint8_t *owner, uint16_t type, uint16_t rclass,
 }
 
 const char *
+dump_sec_str(uint8_t sec)
+{
+	switch (sec) {
+	case CACHE_SEC_SECURE:
+		return "secure";
+	case CACHE_SEC_BOGUS:
+		return "bogus";
+	case CACHE_SEC_UNCHECKED:
+		return "unchecked";
+	default:
+		return "insecure";
+	}
+}
+
+const char *
 dump_kind_str(uint8_t kind, uint8_t rank, uint16_t type)
 {
 	if (kind == CACHE_NXDOMAIN)
@@ -182,8 +201,10 @@ meta_text(
 	if (n > 0 && (size_t)n < cap)
 		snprintf(out + n, cap - (size_t)n,
 		    " rank=%u orig_ttl=%" PRIu32 " stored=%s hits=%" PRIu32
-		    " from=%s",
-		    e->rank, e->orig_ttl, when, e->hits, from);
+		    " from=%s dnssec=%s%s%s",
+		    e->rank, e->orig_ttl, when, e->hits, from,
+		    dump_sec_str(e->sec), e->cut ? " cut=1" : "",
+		    e->nproof ? " proof=lost" : "");
 	n = (int)strlen(out);
 	if (tier != NULL && (size_t)n < cap)
 		snprintf(out + n, cap - (size_t)n, " tier=%s", tier);
@@ -334,9 +355,9 @@ dump_entry_json(FILE *out, const struct cache_rrset_out *e, const char *tier)
 	source_text(from, sizeof(from), e->source, e->source_family);
 	fprintf(out,
 	    ",\"ttl\":%" PRIu32 ",\"orig_ttl\":%" PRIu32
-	    ",\"kind\":\"%s\",\"rank\":%u,\"from\":",
+	    ",\"kind\":\"%s\",\"rank\":%u,\"dnssec\":\"%s\",\"from\":",
 	    e->ttl, e->orig_ttl, dump_kind_str(e->kind, e->rank, e->type),
-	    e->rank);
+	    e->rank, dump_sec_str(e->sec));
 	if (e->source_family)
 		trace_json_str(out, from);
 	else
@@ -470,6 +491,9 @@ dump_snap_add(struct dump_snap *s, const struct cache_rrset_out *e)
 	h.kind = e->kind;
 	h.rank = e->rank;
 	h.source_family = e->source_family;
+	h.sec = e->sec;
+	h.cut = e->cut;
+	h.nproof = e->nproof;
 	h.owner_len = (uint8_t)olen;
 	h.soa_len = (uint8_t)slen;
 	memcpy(h.source, e->source, sizeof(h.source));
@@ -526,6 +550,9 @@ dump_snap_foreach(const struct dump_snap *s,
 		e.nrr = h.nrr;
 		e.nsig = h.nsig;
 		e.source_family = h.source_family;
+		e.sec = h.sec;
+		e.cut = h.cut;
+		e.nproof = h.nproof; /* (the records are not kept) */
 		memcpy(e.source, h.source, sizeof(e.source));
 		stop = cb(&e, arg);
 		if (stop)
@@ -607,6 +634,7 @@ parse_meta(char *s, struct meta *m, const char **why)
 	char *tok, *save = NULL;
 
 	memset(m, 0, sizeof(*m));
+	m->sec = -1;
 	for (tok = strtok_r(s, " \t", &save); tok != NULL;
 	     tok = strtok_r(NULL, " \t", &save)) {
 		char *v = strchr(tok, '=');
@@ -635,6 +663,17 @@ parse_meta(char *s, struct meta *m, const char **why)
 				m->orig_ttl = (uint32_t)u;
 				m->has_orig = true;
 			}
+		} else if (strcmp(tok, "dnssec") == 0) {
+			static const uint8_t secs[] = {CACHE_SEC_INSECURE,
+			    CACHE_SEC_SECURE, CACHE_SEC_BOGUS,
+			    CACHE_SEC_UNCHECKED};
+			for (size_t i = 0; i < sizeof(secs); i++)
+				if (strcmp(v, dump_sec_str(secs[i])) == 0)
+					m->sec = secs[i];
+		} else if (strcmp(tok, "proof") == 0) {
+			m->proof_lost = true;
+		} else if (strcmp(tok, "cut") == 0) {
+			m->cut = strcmp(v, "1") == 0;
 		} else if (strcmp(tok, "tier") == 0) {
 			snprintf(m->tier, sizeof(m->tier), "%s", v);
 		} else if (strcmp(tok, "from") == 0) {
@@ -693,6 +732,20 @@ flush_group(struct group *g, uint64_t dump_ms, uint64_t now_ms,
 	in.sigs_len = g->nsig ? g->sig_len : 0;
 	memcpy(in.source, m.source, sizeof(in.source));
 	in.source_family = m.family;
+	/* the validation state as dumped; without one (older dumps, files
+	 * written by hand) the entry is taken as the operator gives it:
+	 * insecure, answered without AD; a bogus one is not brought back
+	 * (asked again, it is validated again) */
+	if (m.sec == CACHE_SEC_BOGUS) {
+		st->bogus++;
+		goto out;
+	}
+	in.sec = m.sec < 0 ? CACHE_SEC_INSECURE : (uint8_t)m.sec;
+	/* a secure entry is answered with its proof to DO clients; without
+	 * it, it waits to be validated again */
+	if (in.sec == CACHE_SEC_SECURE && m.proof_lost)
+		in.sec = CACHE_SEC_UNCHECKED;
+	in.cut = m.cut;
 	if (strcmp(m.kind, "NXDOMAIN") == 0 || strcmp(m.kind, "NODATA") == 0) {
 		ldns_rdf *d = NULL;
 		if (g->type != DNS_T_SOA || g->nrr != 1) {

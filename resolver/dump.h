@@ -53,6 +53,11 @@ struct dump_filter {
  *  an NXDOMAIN entry matches every type. */
 bool dump_match(const struct dump_filter *f, const struct cache_rrset_out *e);
 
+/** The validation state shown for an entry (dnssec=): "secure",
+ *  "insecure" (proven so, or not validated: validation off), "bogus" or
+ *  "unchecked" (stored before validation; never answered). */
+const char *dump_sec_str(uint8_t sec);
+
 /** The kind shown for an entry: "answer", "authority", "glue",
  *  "delegation", "NXDOMAIN" or "NODATA" (static strings). */
 const char *dump_kind_str(uint8_t kind, uint8_t rank, uint16_t type);
@@ -104,6 +109,7 @@ struct dump_load_stats {
 	unsigned expired; /**< entries skipped: dead by now */
 	unsigned bad;     /**< lines rejected */
 	unsigned refused; /**< entries the cache refused */
+	unsigned bogus;   /**< entries skipped: dumped as dnssec=bogus */
 };
 
 /** Store one entry. @p stored_ms is the time to store it at (earlier than

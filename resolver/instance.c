@@ -91,6 +91,18 @@ init(struct instance *in, uv_loop_t *loop, const struct cfg *c, int tier,
 	return 0;
 }
 
+const struct cache_rrset_in *
+inst_sec_view(const struct instance *in_, const struct cache_rrset_in *in,
+    struct cache_rrset_in *copy)
+{
+	if (in_->view.dnssec.validation || in->sec == CACHE_SEC_INSECURE)
+		return in;
+	*copy = *in;
+	copy->sec = CACHE_SEC_INSECURE;
+	copy->cut = false;
+	return copy;
+}
+
 int
 inst_init(struct instance *in, uv_loop_t *loop, const struct cfg *c, int tier,
     const struct worker_tables *tab)

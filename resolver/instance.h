@@ -48,6 +48,12 @@ struct instance {
  */
 void inst_view(struct cfg *view, const struct cfg *c, int tier);
 
+/** A loaded cache entry (@p in) as instance @p in_ keeps it: unchanged
+ *  when it validates; else every state is "insecure" (no AD from a
+ *  resolver that does not validate). @return @p in or @p copy. */
+const struct cache_rrset_in *inst_sec_view(const struct instance *in_,
+    const struct cache_rrset_in *in, struct cache_rrset_in *copy);
+
 /** Create the instance's server, caches and worker on @p loop (nothing is
  *  bound yet); the worker primes the root NS set. @return 0, or -ENOMEM. */
 int inst_init(struct instance *in, uv_loop_t *loop, const struct cfg *c,

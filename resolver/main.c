@@ -549,12 +549,13 @@ persist_store(void *arg, const struct cache_rrset_in *in, uint64_t stored_ms,
     const char *tier)
 {
 	struct persist *p = arg;
-	struct cache *c = p->d->inst[0].cache;
+	struct instance *to = &p->d->inst[0];
+	struct cache_rrset_in copy;
 
 	for (unsigned i = 1; i < p->d->ninst && tier[0]; i++)
 		if (strcmp(p->d->inst[i].name, tier) == 0)
-			c = p->d->inst[i].cache;
-	return cache_store(c, in, stored_ms);
+			to = &p->d->inst[i];
+	return cache_store(to->cache, inst_sec_view(to, in, &copy), stored_ms);
 }
 
 static void
@@ -604,8 +605,8 @@ persist_load(struct daemon *d)
 		if (dump_load(buf, len, worker_now(&d->inst[0].worker),
 		        persist_store, persist_bad, &arg, &st) == 0)
 			log_info("cache.persist %s: loaded %u entries, skipped "
-			         "%u expired, %u bad line(s)",
-			    path, st.entries, st.expired, st.bad);
+			         "%u expired, %u bogus, %u bad line(s)",
+			    path, st.entries, st.expired, st.bogus, st.bad);
 	}
 	fclose(f);
 	free(buf);

@@ -244,6 +244,98 @@ test_round_trip(void **state)
 	cache_free(b);
 }
 
+
+/* The validation state goes into the dump (dnssec=) and comes back: a
+ * secure entry stays secure, an insecure one insecure; a bogus one is not
+ * brought back; a secure one whose proof was not dumped waits to be
+ * validated again (unchecked); one without dnssec= at all (a file written
+ * by hand) is insecure. */
+static void
+test_dnssec_state(void **state)
+{
+	struct cache *a = cache_new(1 << 20,
+	    &(struct cache_policy){.max_ttl = 86400, .negative_ttl = 3600});
+	struct cache *b = cache_new(1 << 20,
+	    &(struct cache_policy){.max_ttl = 86400, .negative_ttl = 3600});
+	struct sink s = {b, {0}, 0, 0};
+	struct dump_load_stats st;
+	static const uint8_t n1[] = "\1a\7example\0", n2[] = "\1b\7example\0",
+			     n3[] = "\1c\7example\0", n4[] = "\1d\7example\0";
+	static const uint8_t proof[] = "\1d\7example\0\0\57\0\1\0\0\1\54"
+				       "\0\13\1e\7example\0";
+	const uint8_t *names[] = {n1, n2, n3, n4};
+	const uint8_t secs[] = {CACHE_SEC_SECURE, CACHE_SEC_INSECURE,
+	    CACHE_SEC_BOGUS, CACHE_SEC_SECURE};
+	const uint8_t want[] = {CACHE_SEC_SECURE, CACHE_SEC_INSECURE, 0xff,
+	    CACHE_SEC_UNCHECKED};
+	struct cache_rrset_out o;
+	uint8_t buf[2048];
+	size_t len;
+	char *text, *p;
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		struct cache_rrset_in in = {
+		    .owner = names[i],
+		    .type = 1,
+		    .rclass = 1,
+		    .kind = CACHE_RRSET,
+		    .rank = CACHE_RANK_AUTH_ANSWER,
+		    .ttl = 300,
+		    .nrr = 2,
+		    .rdata = rd_a,
+		    .rdata_len = sizeof(rd_a),
+		    .sec = secs[i],
+		    .ede = secs[i] == CACHE_SEC_BOGUS ? 6 : 0,
+		    .why = "edited",
+		    .proof = i == 3 ? proof : NULL,
+		    .proof_len = i == 3 ? sizeof(proof) - 1 : 0,
+		    .nproof = i == 3 ? 1 : 0,
+		};
+		assert_int_equal(cache_store(a, &in, T0), 1);
+	}
+	text = render(a, T0 + 1000, false, &len);
+	assert_non_null(strstr(text, "dnssec=secure"));
+	assert_non_null(strstr(text, "dnssec=insecure"));
+	assert_non_null(strstr(text, "dnssec=bogus"));
+	assert_non_null(strstr(text, "dnssec=secure proof=lost"));
+	assert_int_equal(dump_load(text, len, T0 + 2000, sink_store, sink_bad,
+	                     &s, &st),
+	    0);
+	assert_int_equal(s.nbad, 0);
+	assert_int_equal(st.entries, 3);
+	assert_int_equal(st.bogus, 1);
+	for (int i = 0; i < 4; i++) {
+		int rc = cache_get(b, names[i], 1, 1, T0 + 2000, &o, buf,
+		    sizeof(buf));
+		if (want[i] == 0xff) {
+			assert_int_equal(rc, 0);
+			continue;
+		}
+		assert_int_equal(rc, 1);
+		assert_int_equal(o.sec, want[i]);
+	}
+	free(text);
+	cache_free(b);
+	/* a dump without dnssec= (older, or by hand): insecure */
+	b = cache_new(1 << 20, &(struct cache_policy){.max_ttl = 86400});
+	s.c = b;
+	text = render(a, T0 + 1000, false, &len);
+	while ((p = strstr(text, "dnssec=")) != NULL)
+		memcpy(p, "xxxxxx=", 7);
+	assert_int_equal(dump_load(text, len, T0 + 2000, sink_store, sink_bad,
+	                     &s, &st),
+	    0);
+	assert_int_equal(st.entries, 4);
+	assert_int_equal(cache_get(b, n1, 1, 1, T0 + 2000, &o, buf,
+	                     sizeof(buf)),
+	    1);
+	assert_int_equal(o.sec, CACHE_SEC_INSECURE);
+	free(text);
+	cache_free(a);
+	cache_free(b);
+}
+
 static void
 test_expired_skipped(void **state)
 {
@@ -338,7 +430,8 @@ test_json(void **state)
 	assert_non_null(strstr(text,
 	    "{\"owner\":\"www.example.com.\","
 	    "\"class\":\"IN\",\"type\":\"A\",\"ttl\":299,\"orig_ttl\":300,"
-	    "\"kind\":\"answer\",\"rank\":5,\"from\":\"127.53.10.1\""));
+	    "\"kind\":\"answer\",\"rank\":5,\"dnssec\":\"insecure\","
+	    "\"from\":\"127.53.10.1\""));
 	assert_non_null(
 	    strstr(text, "\"rdata\":[\"192.0.2.1\",\"192.0.2.2\"]"));
 	assert_non_null(strstr(text, "\"type\":null"));
@@ -441,6 +534,7 @@ main(void)
 	    cmocka_unit_test(test_bad_lines),
 	    cmocka_unit_test(test_bad_version),
 	    cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_dnssec_state),
 	    cmocka_unit_test(test_snap_and_filter),
 	    cmocka_unit_test(test_tier_labels),
 	};
