@@ -668,25 +668,41 @@ scrub_list(ldns_rr_list *in, uint16_t qclass, struct msg_scrub_stats *st,
 	return out;
 }
 
+/* Section @p s of @p pkt: 0 answer, 1 authority, 2 additional. */
+static ldns_rr_list *
+section_get(const ldns_pkt *pkt, int s)
+{
+	return s == 0 ? ldns_pkt_answer(pkt)
+	    : s == 1  ? ldns_pkt_authority(pkt)
+	              : ldns_pkt_additional(pkt);
+}
+
+static void
+section_set(ldns_pkt *pkt, int s, ldns_rr_list *l)
+{
+	if (s == 0)
+		ldns_pkt_set_answer(pkt, l);
+	else if (s == 1)
+		ldns_pkt_set_authority(pkt, l);
+	else
+		ldns_pkt_set_additional(pkt, l);
+}
+
 unsigned
 msg_scrub(ldns_pkt *pkt, uint16_t qclass, struct msg_scrub_stats *st)
 {
-	ldns_rr_list *(*get[3])(const ldns_pkt *) = {
-	    ldns_pkt_answer, ldns_pkt_authority, ldns_pkt_additional};
-	void (*set[3])(ldns_pkt *, ldns_rr_list *) = {ldns_pkt_set_answer,
-	    ldns_pkt_set_authority, ldns_pkt_set_additional};
 	unsigned removed = 0;
 
 	memset(st, 0, sizeof(*st));
 	for (int s = 0; s < 3; s++) {
-		ldns_rr_list *in = get[s](pkt);
+		ldns_rr_list *in = section_get(pkt, s);
 		ldns_rr_list *out =
 		    in ? scrub_list(in, qclass, st, &removed) : NULL;
 		if (out == NULL)
 			continue; /* out of memory: keep the section as is */
 		/* the kept records moved to out, the others were freed */
 		ldns_rr_list_free(in);
-		set[s](pkt, out);
+		section_set(pkt, s, out);
 	}
 	ldns_pkt_set_ancount(
 	    pkt, (uint16_t)ldns_rr_list_rr_count(ldns_pkt_answer(pkt)));

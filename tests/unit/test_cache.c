@@ -52,8 +52,8 @@ wire(uint8_t *out, const char *s)
 static const uint8_t *
 N(const char *s)
 {
-	static uint8_t ring[16][256];
-	static unsigned i;
+	static _Thread_local uint8_t ring[16][256]; /* the threads test too */
+	static _Thread_local unsigned i;
 	uint8_t *b = ring[i++ % 16];
 
 	wire(b, s);
