@@ -37,7 +37,9 @@
  * is live while now < expire_ms; the remaining TTL written in answers is
  * ceil((expire_ms - now) / 1000), at most T (a reader's clock may lag the
  * writer's), and >= 1 for a live entry. An expired
- * entry met by any walk under a lock is removed and counted in `expiries`.
+ * entry met by any walk under a lock is removed and counted in `expiries`
+ * once it is past the serve-stale window too (cache_policy.serve_stale:
+ * kept, and answered only by cache_answer_stale, until expire_ms + that).
  */
 #include <errno.h>
 #include <malloc.h>
@@ -64,6 +66,11 @@ _Static_assert((LIM_CACHE_SHARDS & (LIM_CACHE_SHARDS - 1)) == 0,
 #define MALLOC_HDR sizeof(size_t)
 /* Largest rdata list accepted: a DNS message cannot carry more. */
 #define RDATA_LIST_MAX 65535
+/* entry.stale_hold counts in these: 16 bits reach past
+ * LIM_SERVE_STALE_MAX */
+#define STALE_UNIT_MS 4000
+_Static_assert((uint64_t)LIM_SERVE_STALE_MAX * 1000 / STALE_UNIT_MS < 65535,
+    "stale_hold cannot reach the end of the serve-stale window");
 
 struct entry {
 	struct entry *hnext;       /* hash chain */
@@ -86,7 +93,9 @@ struct entry {
 	uint16_t ede;       /* bogus: EDE code */
 	uint16_t proof_len; /* bytes of the proof RRs */
 	uint16_t nproof;
-	uint8_t data[]; /* see the file comment */
+	uint16_t stale_hold; /* served stale: not refreshed again before
+	                        expire_ms + stale_hold * STALE_UNIT_MS */
+	uint8_t data[];      /* see the file comment */
 };
 
 struct shard {
@@ -106,6 +115,7 @@ struct cache {
 	unsigned nshards;
 	uint64_t max_bytes;
 	_Atomic uint32_t min_ttl, max_ttl, neg_ttl;
+	_Atomic uint32_t stale_s; /* serve-stale window, seconds */
 };
 
 /* Output cursor of cache_answer(): once a record does not fit, `full` is
@@ -125,7 +135,8 @@ static void lru_push(struct shard *s, struct entry *e);
 static void drop(struct shard *s, struct entry *e);
 static void remove_entry(struct shard *s, struct entry *e);
 static struct entry *find(struct shard *s, uint64_t h, const uint8_t *name,
-    size_t nlen, uint16_t type, uint16_t rclass, uint64_t now);
+    size_t nlen, uint16_t type, uint16_t rclass, uint64_t now,
+    uint64_t keep_ms, bool stale_ok);
 static int grow(struct shard *s, uint64_t need);
 static unsigned chain_len(struct shard *s, uint64_t h, struct entry **last);
 static bool rdata_list_ok(const uint8_t *p, size_t len, unsigned n);
@@ -224,11 +235,13 @@ remove_entry(struct shard *s, struct entry *e)
 	drop(s, e);
 }
 
-/* The live entry of a key, or NULL. Expired entries met on the way are
- * removed. Called with the shard locked. */
+/* The live entry of a key, or NULL; with @p stale_ok, an expired one
+ * still within @p keep_ms of its end (serve-stale) too. Entries expired
+ * for longer met on the way are removed. Called with the shard locked. */
 static struct entry *
 find(struct shard *s, uint64_t h, const uint8_t *name, size_t nlen,
-    uint16_t type, uint16_t rclass, uint64_t now)
+    uint16_t type, uint16_t rclass, uint64_t now, uint64_t keep_ms,
+    bool stale_ok)
 {
 	struct entry **pp, *e;
 	unsigned steps = 0;
@@ -237,7 +250,7 @@ find(struct shard *s, uint64_t h, const uint8_t *name, size_t nlen,
 		return NULL;
 	pp = &s->buckets[h & s->mask];
 	while ((e = *pp) != NULL && steps++ < LIM_CACHE_WALK) {
-		if (e->expire_ms <= now) {
+		if (e->expire_ms <= now && e->expire_ms + keep_ms <= now) {
 			*pp = e->hnext;
 			drop(s, e);
 			s->expiries++;
@@ -245,10 +258,18 @@ find(struct shard *s, uint64_t h, const uint8_t *name, size_t nlen,
 		}
 		if (e->hash == h && e->type == type && e->rclass == rclass &&
 		    e->name_len == nlen && memcmp(e->data, name, nlen) == 0)
-			return e;
+			return e->expire_ms > now || stale_ok ? e : NULL;
 		pp = &e->hnext;
 	}
 	return NULL;
+}
+
+/* The serve-stale window, in ms. */
+static inline uint64_t
+keep_ms(struct cache *c)
+{
+	return (uint64_t)atomic_load_explicit(&c->stale_s, memory_order_relaxed) *
+	    1000;
 }
 
 /* Double the bucket array (or create it) if the bigger array and an entry
@@ -342,6 +363,7 @@ cache_new(uint64_t max_bytes, const struct cache_policy *policy)
 		atomic_init(&c->min_ttl, LIM_MIN_TTL);
 		atomic_init(&c->max_ttl, LIM_MAX_TTL);
 		atomic_init(&c->neg_ttl, LIM_NEG_TTL);
+		atomic_init(&c->stale_s, 0);
 	}
 	return c;
 }
@@ -384,6 +406,8 @@ cache_set_policy(struct cache *c, const struct cache_policy *policy)
 	    &c->max_ttl, policy->max_ttl, memory_order_relaxed);
 	atomic_store_explicit(
 	    &c->neg_ttl, policy->negative_ttl, memory_order_relaxed);
+	atomic_store_explicit(
+	    &c->stale_s, policy->serve_stale, memory_order_relaxed);
 }
 
 /* ---------------------------------------------------------------- store */
@@ -577,6 +601,7 @@ cache_store(struct cache *c, const struct cache_rrset_in *in, uint64_t now_ms)
 	e->expire_ms = now_ms + (uint64_t)ttl * 1000;
 	e->ttl = ttl;
 	e->hits = 0;
+	e->stale_hold = 0;
 	e->rdata_len = (uint16_t)in->rdata_len;
 	e->sigs_len = (uint16_t)in->sigs_len;
 	e->type = in->type;
@@ -606,8 +631,11 @@ cache_store(struct cache *c, const struct cache_rrset_in *in, uint64_t now_ms)
 		rc = -E2BIG;
 		goto fail;
 	}
-	old = find(s, h, e->data, olen, in->type, in->rclass, now_ms);
-	if (old && old->rank > in->rank) {
+	/* (an expired entry kept for serve-stale is replaced, whatever its
+	 * rank) */
+	old = find(s, h, e->data, olen, in->type, in->rclass, now_ms,
+	    keep_ms(c), true);
+	if (old && old->expire_ms > now_ms && old->rank > in->rank) {
 		s->kept++;
 		rc = 0;
 		goto fail;
@@ -620,7 +648,7 @@ cache_store(struct cache *c, const struct cache_rrset_in *in, uint64_t now_ms)
 	    in->rank >= CACHE_RANK_AUTH_AUTHORITY) {
 		uint64_t hx = key_hash(nh, CACHE_TYPE_NXDOMAIN, in->rclass);
 		old = find(s, hx, e->data, olen, CACHE_TYPE_NXDOMAIN,
-		    in->rclass, now_ms);
+		    in->rclass, now_ms, keep_ms(c), true);
 		if (old) {
 			remove_entry(s, old);
 			s->replaced++;
@@ -727,8 +755,8 @@ cache_get(struct cache *c, const uint8_t *name, uint16_t type, uint16_t rclass,
 	nh = dns_siphash(lname, nlen, c->key, 1, 3);
 	s = shard_of(c, nh);
 	pthread_mutex_lock(&s->lock);
-	e = find(
-	    s, key_hash(nh, type, rclass), lname, nlen, type, rclass, now_ms);
+	e = find(s, key_hash(nh, type, rclass), lname, nlen, type, rclass,
+	    now_ms, keep_ms(c), false);
 	if (e) {
 		dlen = entry_data_len(e);
 		if (dlen + 1 > buflen) {
@@ -821,13 +849,7 @@ put_entry(struct wbuf *w, const struct entry *e, const uint8_t *owner,
 	return n;
 }
 
-/*
- * On -ENOSPC, *hit is filled (counts of what fit) and *len is untouched.
- * Per name of the chain, under that name's shard lock: the RRset of qtype;
- * else the name's CNAME (followed); else the NODATA entry of qtype; else the
- * name's NXDOMAIN entry; else a miss. Entries used get hits++ and move to
- * the LRU head, even when a later link then makes the whole answer a miss.
- */
+/* See cache.h. */
 int
 cache_answer(struct cache *c, const uint8_t *qname, uint16_t qtype,
     uint16_t qclass, bool want_sigs, bool cd, unsigned max_cname,
@@ -865,11 +887,71 @@ put_proof(struct wbuf *w, const struct entry *e, uint32_t ttl)
 	return n;
 }
 
-int
-cache_answer_n(struct cache *c, const uint8_t *qname, size_t qname_len,
+/* Is live entry @p e in the last LIM_PREFETCH_PCT % of its TTL (in ms:
+ * a 5 s TTL has its last 500 ms)? */
+static inline bool
+prefetch_due(const struct entry *e, uint64_t now)
+{
+	return (e->expire_ms - now) * 100 <
+	    (uint64_t)e->ttl * 1000 * LIM_PREFETCH_PCT;
+}
+
+/* What the answer walk does with an entry past its TTL. */
+enum stale_mode {
+	STALE_NO,        /* a miss (the hot path) */
+	STALE_HELD,      /* cache_answer_stale(CACHE_STALE_HELD) */
+	STALE_AFTER_FAIL /* cache_answer_stale(CACHE_STALE_AFTER_FAIL) */
+};
+
+/* The TTL to write for @p e, under @p mode; in a stale walk, an expired
+ * entry is checked and held (see cache_answer_stale): *ok false means the
+ * walk may not use it. */
+static inline uint32_t
+walk_ttl(struct entry *e, uint64_t now, enum stale_mode mode, bool *ok,
+    bool *stale, bool *refresh)
+{
+	uint64_t until;
+
+	if (mode == STALE_NO)
+		return remaining(e, now);
+	if (e->sec == CACHE_SEC_BOGUS) {
+		*ok = false; /* never answered stale */
+		return 0;
+	}
+	if (e->expire_ms > now)
+		return remaining(e, now);
+	/* expired, within the window: find() let it through */
+	*stale = true;
+	until = e->expire_ms + (uint64_t)e->stale_hold * STALE_UNIT_MS;
+	if (mode == STALE_HELD) {
+		if (e->stale_hold == 0) {
+			*ok = false; /* never failed: resolve it first */
+			return 0;
+		}
+		if (until > now)
+			return LIM_STALE_TTL;
+		*refresh = true; /* the hold ran out: refresh it, once */
+	}
+	until = (now + LIM_STALE_RETRY * 1000ULL - e->expire_ms +
+	            STALE_UNIT_MS - 1) /
+	    STALE_UNIT_MS;
+	e->stale_hold = (uint16_t)(until > 65535 ? 65535 : until);
+	return LIM_STALE_TTL;
+}
+
+/*
+ * The answer walk of cache_answer_n and cache_answer_stale; see cache.h.
+ * Per name of the chain, under that name's shard lock: the RRset of qtype;
+ * else the name's CNAME (followed); else the NODATA entry of qtype; else the
+ * name's NXDOMAIN entry; else a miss. Entries used get hits++ and move to
+ * the LRU head, even when a later link then makes the whole answer a miss.
+ * On -ENOSPC, *hit is filled (counts of what fit) and *len is untouched.
+ */
+static inline __attribute__((always_inline)) int
+answer_walk(struct cache *c, const uint8_t *qname, size_t qname_len,
     uint16_t qtype, uint16_t qclass, bool want_sigs, bool cd,
-    unsigned max_cname, uint64_t now_ms, uint8_t *out, size_t cap, size_t *len,
-    struct cache_hit *hit)
+    unsigned max_cname, uint64_t now_ms, enum stale_mode mode, uint8_t *out,
+    size_t cap, size_t *len, struct cache_hit *hit)
 {
 	uint8_t qlow[LIM_NAME_MAX], next[LIM_NAME_MAX];
 	const uint8_t *cur = qlow;
@@ -879,7 +961,9 @@ cache_answer_n(struct cache *c, const uint8_t *qname, size_t qname_len,
 	uint8_t rcode = 0;
 	struct shard *s;
 	struct entry *e, *x, *bogus = NULL;
-	bool secure = true;
+	bool secure = true, ok = true, stale = false, refresh = false;
+	uint64_t keep = keep_ms(c); /* (a miss must not drop stale data) */
+	uint32_t ttl;
 	int rc;
 
 	if (qname_len == 0 || qname_len > LIM_NAME_MAX ||
@@ -892,37 +976,51 @@ cache_answer_n(struct cache *c, const uint8_t *qname, size_t qname_len,
 		s = shard_of(c, nh);
 		pthread_mutex_lock(&s->lock);
 		e = find(s, key_hash(nh, qtype, qclass), cur, nlen, qtype,
-		    qclass, now_ms);
+		    qclass, now_ms, keep, mode != STALE_NO);
 		if (answerable(e, CACHE_RRSET)) {
-			if (e->sec == CACHE_SEC_BOGUS && !cd) {
+			if (e->sec == CACHE_SEC_BOGUS && !cd &&
+			    mode == STALE_NO) {
 				bogus = e;
 				rc = 1;
 				break;
 			}
+			ttl = walk_ttl(e, now_ms, mode, &ok, &stale, &refresh);
+			rc = ok;
+			if (!ok)
+				break;
 			secure &= e->sec == CACHE_SEC_SECURE;
-			an += put_entry(&w, e, cur, nlen, cur == qlow,
-			    want_sigs, remaining(e, now_ms));
+			an += put_entry(
+			    &w, e, cur, nlen, cur == qlow, want_sigs, ttl);
 			if (want_sigs && e->proof_len)
-				ns += put_proof(&w, e, remaining(e, now_ms));
-			rc = 1;
+				ns += put_proof(&w, e, ttl);
+			/* prefetch: asked in the last tenth of its TTL */
+			refresh |= mode == STALE_NO && prefetch_due(e, now_ms);
 			break;
 		}
 		if (qtype != DNS_T_CNAME) {
 			x = find(s, key_hash(nh, DNS_T_CNAME, qclass), cur,
-			    nlen, DNS_T_CNAME, qclass, now_ms);
+			    nlen, DNS_T_CNAME, qclass, now_ms, keep,
+			    mode != STALE_NO);
 			if (answerable(x, CACHE_RRSET)) {
 				if (links++ >= max_cname) {
 					rc = 0;
 					break;
 				}
-				if (x->sec == CACHE_SEC_BOGUS && !cd) {
+				if (x->sec == CACHE_SEC_BOGUS && !cd &&
+				    mode == STALE_NO) {
 					e = bogus = x;
 					rc = 1;
 					break;
 				}
+				ttl = walk_ttl(
+				    x, now_ms, mode, &ok, &stale, &refresh);
+				if (!ok) {
+					rc = 0;
+					break;
+				}
 				secure &= x->sec == CACHE_SEC_SECURE;
 				an += put_entry(&w, x, cur, nlen, cur == qlow,
-				    want_sigs, remaining(x, now_ms));
+				    want_sigs, ttl);
 				x->hits++;
 				lru_unlink(s, x);
 				lru_push(s, x);
@@ -940,20 +1038,27 @@ cache_answer_n(struct cache *c, const uint8_t *qname, size_t qname_len,
 			rc = 1;
 		} else {
 			e = find(s, key_hash(nh, CACHE_TYPE_NXDOMAIN, qclass),
-			    cur, nlen, CACHE_TYPE_NXDOMAIN, qclass, now_ms);
+			    cur, nlen, CACHE_TYPE_NXDOMAIN, qclass, now_ms,
+			    keep, mode != STALE_NO);
 			rc = answerable(e, CACHE_NXDOMAIN);
 			rcode = 3; /* used only if rc */
 		}
-		if (rc && e->sec == CACHE_SEC_BOGUS && !cd) {
+		if (rc && e->sec == CACHE_SEC_BOGUS && !cd &&
+		    mode == STALE_NO) {
 			bogus = e;
 		} else if (rc) {
 			const uint8_t *so = e->data + e->name_len;
+			ttl = walk_ttl(e, now_ms, mode, &ok, &stale, &refresh);
+			rc = ok;
+			if (!ok)
+				break;
 			secure &= e->sec == CACHE_SEC_SECURE;
 			ns += put_entry(&w, e, so, e->soa_len,
 			    e->soa_len == qlen && memcmp(so, qlow, qlen) == 0,
-			    want_sigs, remaining(e, now_ms));
+			    want_sigs, ttl);
 			if (want_sigs && e->proof_len)
-				ns += put_proof(&w, e, remaining(e, now_ms));
+				ns += put_proof(&w, e, ttl);
+			refresh |= mode == STALE_NO && prefetch_due(e, now_ms);
 		}
 		break;
 	}
@@ -986,6 +1091,8 @@ cache_answer_n(struct cache *c, const uint8_t *qname, size_t qname_len,
 	hit->ancount = (uint16_t)an;
 	hit->nscount = (uint16_t)ns;
 	hit->rcode = rcode;
+	hit->stale = stale;
+	hit->refresh = refresh;
 	if (bogus != NULL) {
 		*len = 0;
 		return 1;
@@ -996,11 +1103,37 @@ cache_answer_n(struct cache *c, const uint8_t *qname, size_t qname_len,
 	return 1;
 }
 
+int
+cache_answer_n(struct cache *c, const uint8_t *qname, size_t qname_len,
+    uint16_t qtype, uint16_t qclass, bool want_sigs, bool cd,
+    unsigned max_cname, uint64_t now_ms, uint8_t *out, size_t cap, size_t *len,
+    struct cache_hit *hit)
+{
+	return answer_walk(c, qname, qname_len, qtype, qclass, want_sigs, cd,
+	    max_cname, now_ms, STALE_NO, out, cap, len, hit);
+}
+
+int
+cache_answer_stale(struct cache *c, const uint8_t *qname, size_t qname_len,
+    uint16_t qtype, uint16_t qclass, bool want_sigs, unsigned max_cname,
+    uint64_t now_ms, enum cache_stale how, uint8_t *out, size_t cap,
+    size_t *len, struct cache_hit *hit)
+{
+	if (keep_ms(c) == 0)
+		return 0;
+	return answer_walk(c, qname, qname_len, qtype, qclass, want_sigs,
+	    false, max_cname, now_ms,
+	    how == CACHE_STALE_HELD ? STALE_HELD : STALE_AFTER_FAIL, out, cap,
+	    len, hit);
+}
+
 /* --------------------------------------------------- walks and flushes */
 
 int
 cache_foreach(struct cache *c, uint64_t now_ms, cache_visit_cb cb, void *arg)
 {
+	uint64_t keep = keep_ms(c);
+
 	for (unsigned i = 0; i < c->nshards; i++) {
 		struct shard *s = &c->shards[i];
 		struct entry *e, *next;
@@ -1010,11 +1143,13 @@ cache_foreach(struct cache *c, uint64_t now_ms, cache_visit_cb cb, void *arg)
 		pthread_mutex_lock(&s->lock);
 		for (e = s->head; e && !stop; e = next) {
 			next = e->next;
-			if (e->expire_ms <= now_ms) {
+			if (e->expire_ms + keep <= now_ms) {
 				remove_entry(s, e);
 				s->expiries++;
 				continue;
 			}
+			if (e->expire_ms <= now_ms)
+				continue; /* kept for serve-stale only */
 			fill_out(e, now_ms, &o, e->data);
 			/* the reason ends the data without a NUL: a copy */
 			char why[CACHE_WHY_MAX + 1];

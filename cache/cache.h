@@ -142,6 +142,8 @@ struct cache_policy {
 	uint32_t min_ttl; /**< raise smaller TTLs to this (positive only) */
 	uint32_t max_ttl; /**< cap positive TTLs */
 	uint32_t negative_ttl; /**< cap negative TTLs */
+	uint32_t serve_stale;  /**< s an expired entry is kept for
+	                            cache_answer_stale (RFC 8767); 0 off */
 	uint32_t max_entries;  /**< 0: bounded by bytes only; else also by
 	                            entries (split evenly over the shards,
 	                            which are fewer for small bounds, so the
@@ -169,6 +171,12 @@ struct cache_hit {
 	                    client's information (an insecure answer's reason,
 	                    as stored); 0 none */
 	char why[CACHE_WHY_MAX + 1]; /**< the reason of ede ("" when none) */
+	bool stale;   /**< cache_answer_stale: an expired entry was used */
+	bool refresh; /**< cache_answer: an entry written is in the last
+	                   LIM_PREFETCH_PCT % of its TTL (prefetch it);
+	                   cache_answer_stale(CACHE_STALE_HELD): an entry's
+	                   hold ran out (refresh it in the background; the
+	                   hold was renewed) */
 };
 
 struct cache;
@@ -219,6 +227,31 @@ int cache_answer(struct cache *c, const uint8_t *qname, uint16_t qtype,
     uint16_t qclass, bool want_sigs, bool cd, unsigned max_cname,
     uint64_t now_ms, uint8_t *out, size_t cap, size_t *len,
     struct cache_hit *hit);
+
+/** How cache_answer_stale may use expired entries. */
+enum cache_stale {
+	/** only entries answered stale before (after a failed resolution)
+	 *  whose refresh hold has not run out; one whose hold ran out is
+	 *  answered too, its hold renewed, and hit->refresh set, so that one
+	 *  caller refreshes it, at most once per LIM_STALE_RETRY s */
+	CACHE_STALE_HELD,
+	/** a resolution just failed: any entry still in the window; each
+	 *  expired entry used is held for LIM_STALE_RETRY s */
+	CACHE_STALE_AFTER_FAIL,
+};
+
+/**
+ * Serve-stale (RFC 8767): cache_answer_n() that may also use entries whose
+ * TTL ran out less than cache_policy.serve_stale seconds ago, written with
+ * TTL LIM_STALE_TTL (live entries on the way keep theirs); never bogus
+ * entries, nothing at all when serve_stale is 0. hit->stale says whether an
+ * expired entry was used.
+ * @return as cache_answer_n.
+ */
+int cache_answer_stale(struct cache *c, const uint8_t *qname,
+    size_t qname_len, uint16_t qtype, uint16_t qclass, bool want_sigs,
+    unsigned max_cname, uint64_t now_ms, enum cache_stale how, uint8_t *out,
+    size_t cap, size_t *len, struct cache_hit *hit);
 
 /** cache_answer() for a name whose wire length the caller has already
  *  measured and checked (msg_check_query does): @p qname_len bytes, the

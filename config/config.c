@@ -85,6 +85,9 @@ static const struct key keys[] = {
     {"cache.min_ttl", T_UINT, F(cache.min_ttl), 0, 3600},
     {"cache.negative_ttl", T_UINT, F(cache.negative_ttl), 0, 86400},
     {"cache.max_entries", T_UINT, F(cache.max_entries), 0, 100000000},
+    {"cache.serve_stale", T_UINT, F(cache.serve_stale), 0,
+        LIM_SERVE_STALE_MAX},
+    {"cache.prefetch", T_BOOL, F(cache.prefetch), 0, 0},
     {"cache.persist", T_PATH, F(cache.persist), 0, 0},
     {"log", T_MAP, 0, 0, 0},
     {"log.level", T_LEVEL, F(log.level), 0, 0},
@@ -302,6 +305,8 @@ cfg_defaults(struct cfg *c)
 	c->cache.max_ttl = LIM_MAX_TTL;
 	c->cache.min_ttl = LIM_MIN_TTL;
 	c->cache.negative_ttl = LIM_NEG_TTL;
+	c->cache.serve_stale = LIM_SERVE_STALE;
+	c->cache.prefetch = true;
 	c->log.level = CFG_LOG_INFO;
 	c->log.queries = false;
 	c->qname_minimisation = true;

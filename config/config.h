@@ -119,6 +119,12 @@ struct cfg {
 		uint32_t min_ttl;      /**< default LIM_MIN_TTL */
 		uint32_t negative_ttl; /**< default LIM_NEG_TTL */
 		uint32_t max_entries;  /**< 0 (default): bounded by size only */
+		uint32_t serve_stale;  /**< s expired data is kept to answer
+		                            when every server fails (RFC
+		                            8767); 0 off; default
+		                            LIM_SERVE_STALE */
+		bool prefetch; /**< refresh an RRset asked for in the last
+		                    LIM_PREFETCH_PCT % of its TTL; default true */
 		char *persist;         /**< owned; NULL (default) or a dump
 		                            file loaded at start, written at
 		                            stop */

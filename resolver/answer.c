@@ -19,7 +19,7 @@ set_ad(uint8_t *out, const struct msg_query *q, bool secure)
 size_t
 ans_from_cache(uint8_t *out, size_t cap, const uint8_t *pkt,
     const struct msg_query *q, struct cache *c, unsigned max_cname,
-    uint64_t now_ms)
+    uint64_t now_ms, bool *prefetch)
 {
 	struct cache_hit hit;
 	size_t n, body = 0, ol = msg_opt_size(q, NULL);
@@ -42,6 +42,7 @@ ans_from_cache(uint8_t *out, size_t cap, const uint8_t *pkt,
 		return msg_error_reply(
 		    out, cap, pkt, q, DNS_RCODE_SERVFAIL, hit.ede, hit.why);
 	}
+	*prefetch = hit.refresh;
 	out[3] = (uint8_t)((out[3] & 0xf0) | (hit.rcode & 0xf));
 	msg_set_counts(out, hit.ancount, hit.nscount, 0);
 	set_ad(out, q, hit.secure);
@@ -54,6 +55,34 @@ ans_from_cache(uint8_t *out, size_t cap, const uint8_t *pkt,
 			return with;
 	}
 	return msg_put_opt(out, n + body, cap, q, 0, 0, NULL);
+}
+
+size_t
+ans_from_stale(uint8_t *out, size_t cap, const uint8_t *pkt,
+    const struct msg_query *q, struct cache *c, unsigned max_cname,
+    uint64_t now_ms, enum cache_stale how, const char *why, bool *refresh)
+{
+	struct cache_hit hit;
+	char text[160];
+	size_t n, body = 0, ol;
+
+	snprintf(text, sizeof(text), "stale answer: %s", why);
+	ol = msg_opt_size(q, text);
+	n = msg_put_head(out, cap, pkt, q, 0);
+	if (n == 0 || cap < n + ol)
+		return 0;
+	if (cache_answer_stale(c, q->qname, q->qname_len, q->qtype, q->qclass,
+	        q->do_bit, max_cname, now_ms, how, out + n, cap - n - ol,
+	        &body, &hit) != 1 ||
+	    hit.bogus)
+		return 0; /* (one that does not fit is not worth a TC) */
+	*refresh = hit.refresh;
+	out[3] = (uint8_t)((out[3] & 0xf0) | (hit.rcode & 0xf));
+	msg_set_counts(out, hit.ancount, hit.nscount, 0);
+	/* no AD: its signatures may have run out with its TTL */
+	return msg_put_opt(out, n + body, cap, q, 0,
+	    hit.stale ? DNS_EDE_STALE_ANSWER : hit.ede,
+	    hit.stale ? text : (hit.ede ? hit.why : NULL));
 }
 
 size_t
@@ -151,14 +180,14 @@ ans_norec(uint8_t *out, size_t cap, const uint8_t *pkt,
 	size_t ol = msg_opt_size(q, NULL);
 	const uint8_t *name = q->qname;
 	unsigned ns = 0, ar = 0;
-	bool answer = false;
+	bool answer = false, pf;
 
 	/* An NS question answered from the cache gets the addresses of the
 	 * NS names too (as `dig +trace` expects of ". NS"); others are a plain
 	 * cache answer when there is one. */
 	*hit = false;
 	if (q->qtype != DNS_T_NS) {
-		n = ans_from_cache(out, cap, pkt, q, c, max_cname, now_ms);
+		n = ans_from_cache(out, cap, pkt, q, c, max_cname, now_ms, &pf);
 		if (n > 0) {
 			*hit = true;
 			return n;
@@ -181,7 +210,7 @@ ans_norec(uint8_t *out, size_t cap, const uint8_t *pkt,
 			break;
 		if (name[0] == 0) {
 			n = ans_from_cache(
-			    out, cap, pkt, q, c, max_cname, now_ms);
+			    out, cap, pkt, q, c, max_cname, now_ms, &pf);
 			if (n > 0) {
 				*hit = true;
 				return n;

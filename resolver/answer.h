@@ -21,12 +21,24 @@
 #include "resolver/msg.h"
 
 /**
- * Answer @p q (raw packet @p pkt) from the cache alone.
+ * Answer @p q (raw packet @p pkt) from the cache alone; *prefetch says
+ * whether an entry of the answer is in the last LIM_PREFETCH_PCT % of its
+ * TTL (set only on a hit).
  * @return the response length, or 0 on a cache miss.
  */
 size_t ans_from_cache(uint8_t *out, size_t cap, const uint8_t *pkt,
     const struct msg_query *q, struct cache *c, unsigned max_cname,
-    uint64_t now_ms);
+    uint64_t now_ms, bool *prefetch);
+
+/**
+ * Serve-stale (RFC 8767): answer @p q from data whose TTL ran out (see
+ * cache_answer_stale for @p how), TTL LIM_STALE_TTL, EDE 3 (Stale Answer)
+ * "stale answer: @p why". *refresh as hit->refresh.
+ * @return the response length, or 0: nothing stale to answer with.
+ */
+size_t ans_from_stale(uint8_t *out, size_t cap, const uint8_t *pkt,
+    const struct msg_query *q, struct cache *c, unsigned max_cname,
+    uint64_t now_ms, enum cache_stale how, const char *why, bool *refresh);
 
 /** Answer @p q with the outcome of a resolution (SERVFAIL with its EDE
  *  when it failed). @return the response length (0 only if cap < 512). */

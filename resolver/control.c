@@ -617,6 +617,12 @@ stat_rows(struct ctl *ctl, struct instance *in, struct stat_row *rows)
 	ROW("infra.timeouts", is.timeouts);
 	ROW("infra.lame_marks", is.lame_marks);
 	ROW("primes", s.w.primes);
+	ROW("prefetches", s.w.prefetches);
+	ROW("answers.stale", s.w.stale_answers);
+	ROW("stale.refreshes", s.w.stale_refreshes);
+	ROW("validation.secure", s.w.val_secure);
+	ROW("validation.insecure", s.w.val_insecure);
+	ROW("validation.bogus", s.w.val_bogus);
 #undef ROW
 	return n;
 }

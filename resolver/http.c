@@ -245,6 +245,37 @@ render(struct http *h, FILE *f)
 	for (unsigned i = 0; i < n; i++)
 		sample(f, "resolverd_resolutions_total", &t[i],
 		    t[i].s.w.resolutions);
+	family(f, "resolverd_prefetches_total", "counter",
+	    "Cached answers refreshed in the background because they were "
+	    "asked for in the last tenth of their TTL.");
+	for (unsigned i = 0; i < n; i++)
+		sample(f, "resolverd_prefetches_total", &t[i],
+		    t[i].s.w.prefetches);
+	family(f, "resolverd_stale_answers_total", "counter",
+	    "Answers from expired data because every server failed (RFC "
+	    "8767, EDE 3).");
+	for (unsigned i = 0; i < n; i++)
+		sample(f, "resolverd_stale_answers_total", &t[i],
+		    t[i].s.w.stale_answers);
+	family(f, "resolverd_stale_refreshes_total", "counter",
+	    "Background refreshes of names answered stale.");
+	for (unsigned i = 0; i < n; i++)
+		sample(f, "resolverd_stale_refreshes_total", &t[i],
+		    t[i].s.w.stale_refreshes);
+	family(f, "resolverd_validation_total", "counter",
+	    "Resolutions by what DNSSEC validation made of them.");
+	for (unsigned i = 0; i < n; i++) {
+		static const char *const res[3] = {
+		    "secure", "insecure", "bogus"};
+		uint64_t v[3] = {t[i].s.w.val_secure, t[i].s.w.val_insecure,
+		    t[i].s.w.val_bogus};
+		for (unsigned k = 0; k < 3; k++) {
+			fputs("resolverd_validation_total{tier=\"", f);
+			label(f, t[i].name);
+			fprintf(f, "\",result=\"%s\"} %" PRIu64 "\n", res[k],
+			    v[k]);
+		}
+	}
 	family(f, "resolverd_upstream_queries_total", "counter",
 	    "Queries sent to authoritative servers and forwarders.");
 	for (unsigned i = 0; i < n; i++)

@@ -42,6 +42,10 @@ inst_view(struct cfg *view, const struct cfg *c, int tier)
 	 * like a stub or dnsmasq, it passes answers on and leaves DNSSEC
 	 * validation to the resolver that walks the tree */
 	view->dnssec.validation = false;
+	/* nor does it prefetch or answer stale: its entries age and die as
+	 * the answers it was given say (what the tier lab shows) */
+	view->cache.prefetch = false;
+	view->cache.serve_stale = 0;
 }
 
 static int
@@ -59,6 +63,7 @@ init(struct instance *in, uv_loop_t *loop, const struct cfg *c, int tier,
 	    .min_ttl = in->view.cache.min_ttl,
 	    .max_ttl = in->view.cache.max_ttl,
 	    .negative_ttl = in->view.cache.negative_ttl,
+	    .serve_stale = in->view.cache.serve_stale,
 	    .max_entries = in->view.cache.max_entries,
 	};
 	if (primary == NULL) {

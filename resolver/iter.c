@@ -107,6 +107,8 @@ struct iter_req {
 	uint64_t mono;       /* monotonic ms of the call being handled */
 	bool waiting, done;
 	bool cd;         /* checking disabled: bogus data is answered */
+	bool refresh;    /* the question's own answer is not taken from the
+	                    cache (prefetch, serve-stale refresh) */
 	bool validating; /* frame 0 is done: the chain of trust is walked */
 	bool cached_insecure; /* part of the answer came from the cache, not
 	                         secure */
@@ -850,7 +852,7 @@ frame_from_cache(
 	struct cache_rrset_out o;
 	struct cache *c = r->env->cache;
 
-	if (f->kind == FK_VFETCH)
+	if (f->kind == FK_VFETCH || (r->refresh && r->top == 0))
 		return 0;
 	if (cache_get(c, f->sname, f->qtype, f->qclass, now, &o, buf, blen) ==
 	        1 &&
@@ -2383,6 +2385,12 @@ void
 iter_set_cd(struct iter_req *r)
 {
 	r->cd = true;
+}
+
+void
+iter_set_refresh(struct iter_req *r)
+{
+	r->refresh = true;
 }
 
 void

@@ -166,6 +166,11 @@ enum iter_status iter_next(
  *  Call right after iter_new. */
 void iter_set_cd(struct iter_req *r);
 
+/** Refresh: the question is asked upstream even though the cache answers
+ *  it (prefetch, a serve-stale refresh); the names, delegations and keys
+ *  on the way still come from the cache. Call right after iter_new. */
+void iter_set_refresh(struct iter_req *r);
+
 /** Feed what came back for the last ITER_SEND: a reply from @p from
  *  (sockaddr_in/in6), or a timeout (@p from and @p pkt NULL).
  *  @return ITER_ACCEPTED or ITER_IGNORED (then keep waiting). */

@@ -55,6 +55,8 @@ struct wreq {
 };
 
 static void drive(struct wreq *wr);
+static bool answer_stale(struct worker *w, struct srv_req *req,
+    enum cache_stale how, const char *why, uint8_t *out);
 
 /* Quiet after a burst: heap pages the burst's requests used go back. */
 static void
@@ -257,6 +259,17 @@ reply_error(struct worker *w, struct srv_req *req, unsigned rcode, uint16_t ede,
 
 /* ------------------------------------------------------------- waiting */
 
+/* May a failed resolution be answered with stale data? When serve-stale
+ * is on and the failure is the servers' (unreachable, timing out, broken,
+ * a limit), not DNSSEC's: a bogus answer stays SERVFAIL. */
+static bool
+stale_may_answer(const struct worker *w, const struct iter_result *res)
+{
+	return w->cfg->cache.serve_stale != 0 &&
+	    !(res->ede_code >= DNS_EDE_DNSSEC_INDETERMINATE &&
+	        res->ede_code <= DNS_EDE_NSEC_MISSING);
+}
+
 /* Answer every client of @p ww from its flight's result, give the
  * reference back and free it. */
 static void
@@ -271,9 +284,16 @@ answer_wait(struct worker *w, struct wwait *ww)
 	if (ww->next != NULL)
 		ww->next->pprev = ww->pprev;
 	*flight_local(ww->fl, (unsigned)w->findex) = NULL;
+	bool stale = res->failed && stale_may_answer(w, res);
+
 	while (ww->reqs != NULL) {
 		struct srv_req *req = ww->reqs;
 		ww->reqs = req->next;
+		/* every server failed: data whose TTL ran out beats SERVFAIL
+		 * (RFC 8767) */
+		if (stale && answer_stale(w, req, CACHE_STALE_AFTER_FAIL,
+		                 res->reason, out))
+			continue;
 		size_t n = ans_from_result(
 		    out, req->max_resp, req->query, &req->q, res);
 		answered(w, req, res->rcode, req->data ? "joined" : "miss", ms);
@@ -405,6 +425,16 @@ finish(struct wreq *wr)
 		uv_timer_start(&w->trim_timer, on_trim, 1000, 0);
 	}
 	STAT_ADD(w->stats.ignored_replies, iter_ignored(wr->it));
+	if (w->env.anchors != NULL && wr->cold_cache == NULL) {
+		/* what validation made of the resolutions */
+		if (!res->failed && res->secure)
+			STAT_INC(w->stats.val_secure);
+		else if (!res->failed)
+			STAT_INC(w->stats.val_insecure);
+		else if (res->ede_code >= DNS_EDE_DNSSEC_INDETERMINATE &&
+		    res->ede_code <= DNS_EDE_NSEC_MISSING)
+			STAT_INC(w->stats.val_bogus);
+	}
 	dns_name_to_text(name, sizeof(name), iter_qname(wr->it));
 	if (res->failed) {
 		if (strncmp(res->reason, "limit ", 6) == 0) {
@@ -634,20 +664,104 @@ resolve(struct worker *w, struct srv_req *req)
 	drive(wr);
 }
 
+/* Resolve (qname, qtype, qclass) in the background, no client waiting:
+ * a prefetch, or the refresh of a name answered stale. The question joins
+ * the flight table like a client's, so a question already being resolved
+ * (here or by another worker) is not asked twice. */
+static void
+refresh(struct worker *w, const uint8_t *qname, uint16_t qtype,
+    uint16_t qclass, bool prefetch)
+{
+	struct flight_key k = {qname, qtype, qclass, 0};
+	struct flight *fl;
+	struct wreq *wr;
+
+	if (w->closing)
+		return;
+	switch (flights_join(w->flights, &k, (unsigned)w->findex, 0, &fl)) {
+	case FLIGHT_OWNER:
+		break;
+	case FLIGHT_WAITER:
+		flights_release(w->flights, fl); /* being resolved already */
+		return;
+	case FLIGHT_FULL:
+		return;
+	}
+	wr = start(w, qname, qtype, qclass, false, false, fl);
+	if (wr == NULL) {
+		flights_publish(w->flights, fl,
+		    iter_result_failure(
+		        "resolver overloaded: too many questions in flight"));
+		flights_release(w->flights, fl);
+		return;
+	}
+	iter_set_refresh(wr->it);
+	if (prefetch)
+		STAT_INC(w->stats.prefetches);
+	else
+		STAT_INC(w->stats.stale_refreshes);
+	drive(wr); /* the wreq keeps the join's reference */
+}
+
+/* Send @p out (@p n bytes) to @p req, then refresh its question in the
+ * background (the request is gone once answered: its question is copied
+ * first). */
+static __attribute__((noinline)) void
+reply_then_refresh(
+    struct worker *w, struct srv_req *req, uint8_t *out, size_t n, bool pf)
+{
+	uint8_t name[LIM_NAME_MAX];
+	uint16_t qtype = req->q.qtype, qclass = req->q.qclass;
+
+	memcpy(name, req->q.qname, req->q.qname_len);
+	srv_reply(req, out, n);
+	refresh(w, name, qtype, qclass, pf);
+}
+
 /* The hot path: answer an RD=1 query from the cache, building the answer
  * in @p out (LIM_MSG_MAX bytes). @return false on a miss (@p req
  * untouched). */
 static inline bool
 answer_hit(struct worker *w, struct srv_req *req, uint64_t now, uint8_t *out)
 {
+	bool pf = false;
 	size_t n = ans_from_cache(out, req->max_resp, req->query, &req->q,
-	    w->cache, w->env.opts.max_cname, now);
+	    w->cache, w->env.opts.max_cname, now, &pf);
 
 	if (n == 0)
 		return false;
 	STAT_INC(w->stats.cache_hits);
 	answered(w, req, out[3] & 0xf, "hit", 0);
-	srv_reply(req, out, n);
+	/* in the last tenth of its TTL: refreshed while still answered */
+	if (__builtin_expect(pf, 0) && w->cfg->cache.prefetch)
+		reply_then_refresh(w, req, out, n, true);
+	else
+		srv_reply(req, out, n);
+	return true;
+}
+
+/* Serve-stale: answer @p req from data whose TTL ran out, if the cache
+ * has some (see cache_answer_stale for @p how); a name whose refresh hold
+ * ran out is refreshed in the background. @return false: nothing stale
+ * (@p req untouched). */
+static bool
+answer_stale(struct worker *w, struct srv_req *req, enum cache_stale how,
+    const char *why, uint8_t *out)
+{
+	bool again = false;
+	size_t n = ans_from_stale(out, req->max_resp, req->query, &req->q,
+	    w->cache, w->env.opts.max_cname, worker_now(w), how, why, &again);
+
+	if (n == 0)
+		return false;
+	STAT_INC(w->stats.stale_answers);
+	if (req->q.edns)
+		STAT_INC(w->stats.ede[DNS_EDE_STALE_ANSWER]);
+	answered(w, req, out[3] & 0xf, "stale", 0);
+	if (again)
+		reply_then_refresh(w, req, out, n, false);
+	else
+		srv_reply(req, out, n);
 	return true;
 }
 
@@ -740,6 +854,12 @@ on_query(void *ctx, struct srv_req *req)
 		return;
 	}
 	STAT_INC(w->stats.cache_misses);
+	/* a name whose servers failed a moment ago: its stale data at once,
+	 * without asking them again (at most once per LIM_STALE_RETRY s) */
+	if (w->cfg->cache.serve_stale != 0 &&
+	    answer_stale(w, req, CACHE_STALE_HELD,
+	        "its servers failed; refreshed in the background", out))
+		return;
 	resolve(w, req);
 }
 
@@ -836,6 +956,7 @@ worker_set_config(
 	    .min_ttl = cfg->cache.min_ttl,
 	    .max_ttl = cfg->cache.max_ttl,
 	    .negative_ttl = cfg->cache.negative_ttl,
+	    .serve_stale = cfg->cache.serve_stale,
 	    .max_entries = cfg->cache.max_entries,
 	};
 

@@ -67,7 +67,13 @@ typedef void (*worker_trace_cb)(void *arg, const struct iter_req *r);
 	X(servfail_other, "servfail.other")            \
 	X(deadline, "servfail.deadline")               \
 	X(overloaded, "servfail.overloaded")           \
-	X(primes, "primes")
+	X(primes, "primes")                            \
+	X(prefetches, "prefetches")                    \
+	X(stale_answers, "answers.stale")              \
+	X(stale_refreshes, "stale.refreshes")          \
+	X(val_secure, "validation.secure")             \
+	X(val_insecure, "validation.insecure")         \
+	X(val_bogus, "validation.bogus")
 
 /** The limits a resolution can hit (its SERVFAIL reason "limit NAME ..."),
  *  counted by name; any other is counted as "other". */

@@ -156,7 +156,8 @@ store_negative(const char *name, uint16_t type)
 static void
 fill_cache(void)
 {
-	struct cache_policy pol = {0, 86400, 3600, 0};
+	struct cache_policy pol = {
+	    .max_ttl = 86400, .negative_ttl = 3600, .serve_stale = 86400};
 	ldns_rr *set[32];
 	size_t n = 0;
 
@@ -226,6 +227,31 @@ norec(uint8_t *out, size_t cap, const uint8_t *pkt, const struct msg_query *q,
 	bool hit;
 
 	return ans_norec(out, cap, pkt, q, c, max_cname, now, &scratch, &hit);
+}
+
+/* ans_from_cache in that shape. */
+static size_t
+rd(uint8_t *out, size_t cap, const uint8_t *pkt, const struct msg_query *q,
+    struct cache *c, unsigned max_cname, uint64_t now)
+{
+	bool prefetch;
+
+	return ans_from_cache(out, cap, pkt, q, c, max_cname, now, &prefetch);
+}
+
+/* ans_from_stale (serve-stale, both ways), an hour after the cache was
+ * filled, in that shape. */
+static size_t
+stale(uint8_t *out, size_t cap, const uint8_t *pkt, const struct msg_query *q,
+    struct cache *c, unsigned max_cname, uint64_t now)
+{
+	bool refresh;
+	size_t n = ans_from_stale(out, cap, pkt, q, c, max_cname,
+	    now + 3600000, CACHE_STALE_AFTER_FAIL, "fuzzed", &refresh);
+
+	return n ? n
+	         : ans_from_stale(out, cap, pkt, q, c, max_cname,
+	               now + 3600000, CACHE_STALE_HELD, "fuzzed", &refresh);
 }
 
 /* Run @p fn into a buffer of exactly @p cap bytes. */
@@ -309,8 +335,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		                                     : LIM_EDNS_BUFSIZE)
 		    : 512;
 		if (q.rd) {
-			answer(ans_from_cache, udp, pkt, &q);
-			answer(ans_from_cache, LIM_MSG_MAX, pkt, &q);
+			answer(rd, udp, pkt, &q);
+			answer(rd, LIM_MSG_MAX, pkt, &q);
+			answer(stale, udp, pkt, &q);
 		} else {
 			answer(norec, udp, pkt, &q);
 			answer(norec, LIM_MSG_MAX, pkt, &q);

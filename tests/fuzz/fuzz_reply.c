@@ -135,7 +135,7 @@ tiny_hints(struct deleg_hints *h)
 static void
 world_init(struct world *w, uint8_t setup)
 {
-	struct cache_policy pol = {0, 86400, 3600, 0};
+	struct cache_policy pol = {.max_ttl = 86400, .negative_ttl = 3600};
 
 	memset(w, 0, sizeof(*w));
 	w->cache = cache_new(2u << 20, &pol);
@@ -400,7 +400,7 @@ client_answers(struct world *w, const struct iter_result *res,
 	size_t qnl = dns_name_len(qname, LIM_NAME_MAX);
 	size_t n = 0, cap = tcp ? LIM_MSG_MAX : LIM_EDNS_BUFSIZE;
 	struct msg_query mq;
-	bool hit;
+	bool hit, pf;
 
 	memcpy(q, "\xbe\xef\x01\x00\0\1\0\0\0\0\0\1", DNS_HDR_LEN);
 	n = DNS_HDR_LEN;
@@ -434,7 +434,7 @@ client_answers(struct world *w, const struct iter_result *res,
 		free(tiny);
 	}
 	check_response(out,
-	    ans_from_cache(out, cap, q, &mq, w->cache, LIM_MAX_CNAME, w->now),
+	    ans_from_cache(out, cap, q, &mq, w->cache, LIM_MAX_CNAME, w->now, &pf),
 	    cap);
 	mq.rd = false;
 	q[2] = 0;

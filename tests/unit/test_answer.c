@@ -161,7 +161,8 @@ cache_hit_and_miss(void **state)
 {
 	uint8_t q[512], out[4096];
 	struct msg_query mq;
-	struct cache_policy pol = {0, 86400, 3600, 0};
+	struct cache_policy pol = {.max_ttl = 86400, .negative_ttl = 3600};
+	bool pf = false;
 	struct cache *c = cache_new(1 << 20, &pol);
 	static const uint8_t rd[6] = {0, 4, 192, 0, 2, 1};
 	struct cache_rrset_in in = {
@@ -179,9 +180,9 @@ cache_hit_and_miss(void **state)
 	(void)state;
 	size_t ql = query(q, true, false);
 	assert_int_equal(msg_check_query(q, ql, &mq), MSG_OK);
-	assert_int_equal(ans_from_cache(out, 1232, q, &mq, c, 11, 1000000), 0);
+	assert_int_equal(ans_from_cache(out, 1232, q, &mq, c, 11, 1000000, &pf), 0);
 	assert_int_equal(cache_store(c, &in, 1000000), 1);
-	size_t n = ans_from_cache(out, 1232, q, &mq, c, 11, 1000000 + 100000);
+	size_t n = ans_from_cache(out, 1232, q, &mq, c, 11, 1000000 + 100000, &pf);
 	assert_true(n > 0);
 	assert_int_equal(out[7], 1);
 	assert_int_equal(out[2] & 0x04, 0);

@@ -26,7 +26,7 @@
 #define AAAA  28
 #define RRSIG 46
 
-static const struct cache_policy pol = {0, 86400, 3600, 0};
+static const struct cache_policy pol = {.max_ttl = 86400, .negative_ttl = 3600};
 
 /* ------------------------------------------------------------ helpers */
 
@@ -242,6 +242,16 @@ check_rr(const uint8_t *pkt, size_t off, const char *owner, uint16_t type,
 	return (size_t)(p + 10 + be16(p + 8) - pkt);
 }
 
+/* Entries the cache holds (stale ones in the serve-stale window too). */
+static uint64_t
+stats_entries(struct cache *c)
+{
+	struct cache_stats st;
+
+	cache_stats(c, &st);
+	return st.entries;
+}
+
 /* -------------------------------------------------------------- tests */
 
 static void
@@ -366,7 +376,7 @@ test_ttl_ceil(void **state)
 static void
 test_clamps(void **state)
 {
-	struct cache_policy p = {60, 3600, 900, 0};
+	struct cache_policy p = {.min_ttl = 60, .max_ttl = 3600, .negative_ttl = 900};
 	struct cache *c = cache_new(1 << 20, &p);
 	struct cache_rrset_out o;
 
@@ -471,6 +481,157 @@ test_rank_expired_replaced(void **state)
 	assert_int_equal(get(c, "ns1.example", A, T0 + 10001, &o), 1);
 	assert_int_equal(o.rank, CACHE_RANK_GLUE);
 	assert_int_equal(o.rdata[5], 2);
+	cache_free(c);
+}
+
+
+/* Prefetch: cache_answer says "refresh" for an entry asked in the last
+ * tenth of its TTL, counted in ms (a 10 s TTL: its last second). */
+static void
+test_prefetch_due(void **state)
+{
+	struct cache *c = mk();
+	struct cache_hit hit;
+	uint8_t out[512];
+	size_t len;
+
+	(void)state;
+	assert_int_equal(
+	    put_a(c, "www.example", CACHE_RANK_AUTH_ANSWER, 10, 1, T0), 1);
+	assert_int_equal(
+	    answer(c, "www.example", A, false, T0, out, sizeof(out), &len, &hit),
+	    1);
+	assert_false(hit.refresh);
+	assert_int_equal(answer(c, "www.example", A, false, T0 + 9000, out,
+	                     sizeof(out), &len, &hit),
+	    1);
+	assert_false(hit.refresh); /* exactly 10 % left: not yet */
+	assert_int_equal(answer(c, "www.example", A, false, T0 + 9001, out,
+	                     sizeof(out), &len, &hit),
+	    1);
+	assert_true(hit.refresh);
+	/* a CNAME on the way counts too */
+	assert_int_equal(put_cname(c, "alias.example", "www.example", 100,
+	                     T0 + 9001),
+	    1);
+	assert_int_equal(answer(c, "alias.example", A, false, T0 + 9500, out,
+	                     sizeof(out), &len, &hit),
+	    1);
+	assert_true(hit.refresh);
+	cache_free(c);
+}
+
+static int
+stale_answer(struct cache *c, const char *qname, uint64_t now,
+    enum cache_stale how, uint8_t *out, size_t *len, struct cache_hit *hit)
+{
+	const uint8_t *n = N(qname);
+
+	return cache_answer_stale(c, n, dns_name_len(n, 255), A, IN, false,
+	    LIM_MAX_CNAME, now, how, out, 512, len, hit);
+}
+
+/* Serve-stale (RFC 8767): expired entries are kept for the window, answered
+ * only by cache_answer_stale with TTL 30: after a failure (which holds the
+ * name for 30 s), then while held; the hold running out asks for one
+ * refresh. Never a bogus entry, nothing past the window or with it 0. */
+static void
+test_serve_stale(void **state)
+{
+	struct cache_policy p = pol;
+	struct cache *c;
+	struct cache_hit hit;
+	uint8_t out[512];
+	size_t len;
+	const uint64_t E = T0 + 10000; /* www's TTL ends */
+
+	(void)state;
+	p.serve_stale = 100;
+	c = cache_new(1 << 20, &p);
+	assert_non_null(c);
+	assert_int_equal(
+	    put_a(c, "www.example", CACHE_RANK_AUTH_ANSWER, 10, 1, T0), 1);
+	/* live: the stale walk answers it as it is */
+	assert_int_equal(stale_answer(c, "www.example", T0 + 1000,
+	                     CACHE_STALE_AFTER_FAIL, out, &len, &hit),
+	    1);
+	assert_false(hit.stale);
+	check_rr(out, 0, NULL, A, 9);
+	/* expired: a miss for cache_answer, kept for the window */
+	assert_int_equal(answer(c, "www.example", A, false, E + 1000, out,
+	                     sizeof(out), &len, &hit),
+	    0);
+	assert_int_equal(stats_entries(c), 1);
+	/* never failed: not answered stale while held ... */
+	assert_int_equal(stale_answer(c, "www.example", E + 1000,
+	                     CACHE_STALE_HELD, out, &len, &hit),
+	    0);
+	/* ... until a resolution failed */
+	assert_int_equal(stale_answer(c, "www.example", E + 1000,
+	                     CACHE_STALE_AFTER_FAIL, out, &len, &hit),
+	    1);
+	assert_true(hit.stale);
+	assert_false(hit.secure);
+	check_rr(out, 0, NULL, A, LIM_STALE_TTL);
+	/* held for LIM_STALE_RETRY s: answered, no refresh */
+	assert_int_equal(stale_answer(c, "www.example", E + 20000,
+	                     CACHE_STALE_HELD, out, &len, &hit),
+	    1);
+	assert_true(hit.stale);
+	assert_false(hit.refresh);
+	/* the hold ran out: answered, one caller refreshes, held again */
+	assert_int_equal(stale_answer(c, "www.example", E + 36000,
+	                     CACHE_STALE_HELD, out, &len, &hit),
+	    1);
+	assert_true(hit.refresh);
+	assert_int_equal(stale_answer(c, "www.example", E + 36001,
+	                     CACHE_STALE_HELD, out, &len, &hit),
+	    1);
+	assert_false(hit.refresh);
+	/* past the window: gone */
+	assert_int_equal(stale_answer(c, "www.example", E + 100000,
+	                     CACHE_STALE_AFTER_FAIL, out, &len, &hit),
+	    0);
+	assert_int_equal(stats_entries(c), 0);
+
+	/* a fresh answer replaces a stale entry, whatever its rank */
+	assert_int_equal(
+	    put_a(c, "ns.example", CACHE_RANK_AUTH_ANSWER, 10, 1, T0), 1);
+	assert_int_equal(
+	    put_a(c, "ns.example", CACHE_RANK_GLUE, 300, 2, E + 5000), 1);
+	assert_int_equal(stats_entries(c), 1);
+
+	/* a bogus entry is never answered stale */
+	struct rrbuf rr = {.len = 0};
+	struct cache_rrset_in in;
+	rb_a(&rr, 10, 0, 0, 3);
+	memset(&in, 0, sizeof(in));
+	in.owner = N("bad.example");
+	in.type = A;
+	in.rclass = IN;
+	in.kind = CACHE_RRSET;
+	in.rank = CACHE_RANK_AUTH_ANSWER;
+	in.ttl = 10;
+	in.nrr = rr.n;
+	in.rdata = rr.rd;
+	in.rdata_len = rr.len;
+	in.sec = CACHE_SEC_BOGUS;
+	assert_int_equal(cache_store(c, &in, T0), 1);
+	assert_int_equal(stale_answer(c, "bad.example", E + 1000,
+	                     CACHE_STALE_AFTER_FAIL, out, &len, &hit),
+	    0);
+	assert_int_equal(stale_answer(c, "bad.example", T0 + 1000,
+	                     CACHE_STALE_AFTER_FAIL, out, &len, &hit),
+	    0);
+
+	/* serve_stale 0: expired entries go at once */
+	p.serve_stale = 0;
+	cache_set_policy(c, &p);
+	assert_int_equal(
+	    put_a(c, "x.example", CACHE_RANK_AUTH_ANSWER, 10, 1, T0), 1);
+	assert_int_equal(stale_answer(c, "x.example", E + 1000,
+	                     CACHE_STALE_AFTER_FAIL, out, &len, &hit),
+	    0);
 	cache_free(c);
 }
 
@@ -1396,6 +1557,8 @@ main(void)
 	    cmocka_unit_test(test_rank_auth_replaces_glue),
 	    cmocka_unit_test(test_rank_expired_replaced),
 	    cmocka_unit_test(test_answer_direct),
+	    cmocka_unit_test(test_prefetch_due),
+	    cmocka_unit_test(test_serve_stale),
 	    cmocka_unit_test(test_answer_cname_chain),
 	    cmocka_unit_test(test_answer_chain_missing_link),
 	    cmocka_unit_test(test_answer_cname_loop),

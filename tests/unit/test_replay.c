@@ -2851,8 +2851,12 @@ caches_new(struct run *R)
 {
 	const struct scenario *sc = R->sc;
 
-	R->policy = (struct cache_policy){R->env.opts.min_ttl,
-	    R->env.opts.max_ttl, R->env.opts.negative_ttl, sc->cache_entries};
+	R->policy = (struct cache_policy){
+	    .min_ttl = R->env.opts.min_ttl,
+	    .max_ttl = R->env.opts.max_ttl,
+	    .negative_ttl = R->env.opts.negative_ttl,
+	    .max_entries = sc->cache_entries,
+	};
 	R->cache = cache_new(sc->cache_bytes, &R->policy);
 	R->infra = infra_new(1000);
 	R->env.cache = R->cache;
