@@ -134,9 +134,9 @@ static void lru_unlink(struct shard *s, struct entry *e);
 static void lru_push(struct shard *s, struct entry *e);
 static void drop(struct shard *s, struct entry *e);
 static void remove_entry(struct shard *s, struct entry *e);
-static struct entry *find(struct shard *s, uint64_t h, const uint8_t *name,
-    size_t nlen, uint16_t type, uint16_t rclass, uint64_t now,
-    uint64_t keep_ms, bool stale_ok);
+static inline struct entry *find(struct shard *s, uint64_t h,
+    const uint8_t *name, size_t nlen, uint16_t type, uint16_t rclass,
+    uint64_t now, uint64_t keep_ms, bool stale_ok);
 static int grow(struct shard *s, uint64_t need);
 static unsigned chain_len(struct shard *s, uint64_t h, struct entry **last);
 static bool rdata_list_ok(const uint8_t *p, size_t len, unsigned n);
@@ -238,7 +238,7 @@ remove_entry(struct shard *s, struct entry *e)
 /* The live entry of a key, or NULL; with @p stale_ok, an expired one
  * still within @p keep_ms of its end (serve-stale) too. Entries expired
  * for longer met on the way are removed. Called with the shard locked. */
-static struct entry *
+static inline __attribute__((always_inline)) struct entry *
 find(struct shard *s, uint64_t h, const uint8_t *name, size_t nlen,
     uint16_t type, uint16_t rclass, uint64_t now, uint64_t keep_ms,
     bool stale_ok)
@@ -268,7 +268,8 @@ find(struct shard *s, uint64_t h, const uint8_t *name, size_t nlen,
 static inline uint64_t
 keep_ms(struct cache *c)
 {
-	return (uint64_t)atomic_load_explicit(&c->stale_s, memory_order_relaxed) *
+	return (uint64_t)atomic_load_explicit(
+	           &c->stale_s, memory_order_relaxed) *
 	    1000;
 }
 
@@ -567,8 +568,8 @@ cache_store(struct cache *c, const struct cache_rrset_in *in, uint64_t now_ms)
 	if (ttl == 0)
 		return 0;
 
-	size_t wl = (in->sec == CACHE_SEC_BOGUS || in->ede != 0) &&
-	        in->why != NULL
+	size_t wl =
+	    (in->sec == CACHE_SEC_BOGUS || in->ede != 0) && in->why != NULL
 	    ? strnlen(in->why, CACHE_WHY_MAX)
 	    : 0;
 	n = offsetof(struct entry, data) + olen + slen + in->rdata_len +
@@ -1075,9 +1076,9 @@ answer_walk(struct cache *c, const uint8_t *qname, size_t qname_len,
 	hit->why[0] = 0;
 	/* the reason of a bogus entry, or of an insecure one that has an EDE
 	 * (the last entry written, under this lock), ends its data */
-	x = bogus != NULL ? bogus
+	x = bogus != NULL                                          ? bogus
 	    : rc == 1 && e->sec != CACHE_SEC_SECURE && e->ede != 0 ? e
-	                                                          : NULL;
+	                                                           : NULL;
 	if (x != NULL) {
 		hit->ede = x->ede;
 		memcpy(hit->why, x->data + entry_data_len(x) - x->why_len,
@@ -1121,8 +1122,8 @@ cache_answer_stale(struct cache *c, const uint8_t *qname, size_t qname_len,
 {
 	if (keep_ms(c) == 0)
 		return 0;
-	return answer_walk(c, qname, qname_len, qtype, qclass, want_sigs,
-	    false, max_cname, now_ms,
+	return answer_walk(c, qname, qname_len, qtype, qclass, want_sigs, false,
+	    max_cname, now_ms,
 	    how == CACHE_STALE_HELD ? STALE_HELD : STALE_AFTER_FAIL, out, cap,
 	    len, hit);
 }

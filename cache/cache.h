@@ -248,10 +248,10 @@ enum cache_stale {
  * expired entry was used.
  * @return as cache_answer_n.
  */
-int cache_answer_stale(struct cache *c, const uint8_t *qname,
-    size_t qname_len, uint16_t qtype, uint16_t qclass, bool want_sigs,
-    unsigned max_cname, uint64_t now_ms, enum cache_stale how, uint8_t *out,
-    size_t cap, size_t *len, struct cache_hit *hit);
+int cache_answer_stale(struct cache *c, const uint8_t *qname, size_t qname_len,
+    uint16_t qtype, uint16_t qclass, bool want_sigs, unsigned max_cname,
+    uint64_t now_ms, enum cache_stale how, uint8_t *out, size_t cap,
+    size_t *len, struct cache_hit *hit);
 
 /** cache_answer() for a name whose wire length the caller has already
  *  measured and checked (msg_check_query does): @p qname_len bytes, the

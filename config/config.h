@@ -124,10 +124,11 @@ struct cfg {
 		                            8767); 0 off; default
 		                            LIM_SERVE_STALE */
 		bool prefetch; /**< refresh an RRset asked for in the last
-		                    LIM_PREFETCH_PCT % of its TTL; default true */
-		char *persist;         /**< owned; NULL (default) or a dump
-		                            file loaded at start, written at
-		                            stop */
+		                    LIM_PREFETCH_PCT % of its TTL; default true
+		                */
+		char *persist; /**< owned; NULL (default) or a dump
+		                    file loaded at start, written at
+		                    stop */
 	} cache;
 	struct {
 		enum cfg_log_level level; /**< default CFG_LOG_INFO */

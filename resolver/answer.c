@@ -49,8 +49,8 @@ ans_from_cache(uint8_t *out, size_t cap, const uint8_t *pkt,
 	/* an insecure answer's EDE when it fits (room was kept for the OPT
 	 * only), else the answer without it */
 	if (hit.ede != 0) {
-		size_t with = msg_put_opt(
-		    out, n + body, cap, q, 0, hit.ede, hit.why);
+		size_t with =
+		    msg_put_opt(out, n + body, cap, q, 0, hit.ede, hit.why);
 		if (with > 0)
 			return with;
 	}
@@ -72,8 +72,8 @@ ans_from_stale(uint8_t *out, size_t cap, const uint8_t *pkt,
 	if (n == 0 || cap < n + ol)
 		return 0;
 	if (cache_answer_stale(c, q->qname, q->qname_len, q->qtype, q->qclass,
-	        q->do_bit, max_cname, now_ms, how, out + n, cap - n - ol,
-	        &body, &hit) != 1 ||
+	        q->do_bit, max_cname, now_ms, how, out + n, cap - n - ol, &body,
+	        &hit) != 1 ||
 	    hit.bogus)
 		return 0; /* (one that does not fit is not worth a TC) */
 	*refresh = hit.refresh;

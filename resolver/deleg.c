@@ -186,8 +186,8 @@ deleg_hints_load(
 	ldns_rdf_deep_free(origin);
 	ldns_rdf_deep_free(prev);
 	if (deleg_usable(&h->root) == 0) {
-		snprintf(err, errlen, "%s: no root server with an address",
-		    path);
+		snprintf(
+		    err, errlen, "%s: no root server with an address", path);
 		return -EINVAL;
 	}
 	return 0;

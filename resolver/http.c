@@ -272,8 +272,8 @@ render(struct http *h, FILE *f)
 		for (unsigned k = 0; k < 3; k++) {
 			fputs("resolverd_validation_total{tier=\"", f);
 			label(f, t[i].name);
-			fprintf(f, "\",result=\"%s\"} %" PRIu64 "\n", res[k],
-			    v[k]);
+			fprintf(
+			    f, "\",result=\"%s\"} %" PRIu64 "\n", res[k], v[k]);
 		}
 	}
 	family(f, "resolverd_upstream_queries_total", "counter",

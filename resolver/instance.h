@@ -22,17 +22,17 @@
 #define INST_MAX CFG_MAX_TIERS
 
 struct instance {
-	char name[CFG_NAME_MAX]; /**< "main" or the tier's name */
-	int tier;                /**< index in cfg->tiers, or -1 */
-	struct cfg view;         /**< shallow copy of the global config with
-	                              this instance's listen, cache and
-	                              forwards; its pointers are the
-	                              global config's (never freed here) */
-	struct srv *srv;         /**< owned */
-	struct cache *cache;     /**< owned */
-	struct infra *infra;     /**< owned */
-	struct flights *flights; /**< owned: questions in flight across
-	                              this instance's worker threads */
+	char name[CFG_NAME_MAX];   /**< "main" or the tier's name */
+	int tier;                  /**< index in cfg->tiers, or -1 */
+	struct cfg view;           /**< shallow copy of the global config with
+	                                this instance's listen, cache and
+	                                forwards; its pointers are the
+	                                global config's (never freed here) */
+	struct srv *srv;           /**< owned */
+	struct cache *cache;       /**< owned */
+	struct infra *infra;       /**< owned */
+	struct flights *flights;   /**< owned: questions in flight across
+	                                this instance's worker threads */
 	struct srv_shared *shared; /**< owned: TCP client count, cookie
 	                                secret, across the threads */
 	struct worker worker;

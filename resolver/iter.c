@@ -1503,8 +1503,7 @@ validate_finish(struct iter_req *r, uint64_t now)
 		/* insecure for a reason the client may want to know (RFC
 		 * 9276 3.2: EDE 27 for NSEC3 iterations over the limit) */
 		r->res.ede_code = all.ede;
-		snprintf(r->res.reason, sizeof(r->res.reason), "%s",
-		    all.why);
+		snprintf(r->res.reason, sizeof(r->res.reason), "%s", all.why);
 	}
 	/* no TTL handed out beyond what the signatures allow */
 	if (all.ttl_cap != UINT32_MAX && r->res.rr != NULL) {

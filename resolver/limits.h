@@ -44,22 +44,26 @@
 #define LIM_EXPLORE_PERMIL 50  /**< 1 in 20 picks explores (Knot epsilon) */
 
 /* --- cache (config: cache.*) --- */
-#define LIM_CACHE_SIZE   (64u << 20) /**< config; bytes */
-#define LIM_MAX_TTL      86400       /**< config */
-#define LIM_MIN_TTL      0           /**< config */
-#define LIM_NEG_TTL      3600        /**< config; RFC 2308 cap */
-#define LIM_BOGUS_TTL    60          /**< s a bogus answer is kept */
-#define LIM_SERVE_STALE  86400       /**< config; s expired data is kept
-                                          for serve-stale (RFC 8767) */
-#define LIM_SERVE_STALE_MAX 259200   /**< config bound: RFC 8767 4
-                                          suggests 1 to 3 days */
-#define LIM_STALE_TTL    30          /**< TTL of a stale answer (RFC 8767) */
-#define LIM_STALE_RETRY  30          /**< s between refresh attempts of a
-                                          name answered stale */
-#define LIM_PREFETCH_PCT 10          /**< prefetch in the last 10 % of the
-                                          original TTL */
-#define LIM_CACHE_SHARDS 64          /**< lock shards */
-#define LIM_CACHE_WALK   100         /**< hash chain walk cap (hash flooding) */
+#define LIM_CACHE_SIZE (64u << 20) /**< config; bytes */
+#define LIM_MAX_TTL    86400       /**< config */
+#define LIM_MIN_TTL    0           /**< config */
+#define LIM_NEG_TTL    3600        /**< config; RFC 2308 cap */
+#define LIM_BOGUS_TTL  60          /**< s a bogus answer is kept */
+#define LIM_SERVE_STALE                           \
+	86400 /**< config; s expired data is kept \
+	           for serve-stale (RFC 8767) */
+#define LIM_SERVE_STALE_MAX                            \
+	259200           /**< config bound: RFC 8767 4 \
+	                      suggests 1 to 3 days */
+#define LIM_STALE_TTL 30 /**< TTL of a stale answer (RFC 8767) */
+#define LIM_STALE_RETRY                         \
+	30 /**< s between refresh attempts of a \
+	        name answered stale */
+#define LIM_PREFETCH_PCT                                           \
+	10                   /**< prefetch in the last 10 % of the \
+	                          original TTL */
+#define LIM_CACHE_SHARDS 64  /**< lock shards */
+#define LIM_CACHE_WALK   100 /**< hash chain walk cap (hash flooding) */
 
 /* --- server side (config: tcp.*) --- */
 /** A UDP listener's receive buffer: a burst of queries waits here while

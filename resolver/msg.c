@@ -447,8 +447,7 @@ msg_build_query(uint8_t *out, size_t cap, const struct msg_query_spec *spec,
 	    (spec->cookie_len == 8 ||
 	        (spec->cookie_len >= 16 && spec->cookie_len <= 40));
 
-	if (nl == 0 ||
-	    cap < DNS_HDR_LEN + nl + 4 + OPT_FIXED_LEN + 4 + 40)
+	if (nl == 0 || cap < DNS_HDR_LEN + nl + 4 + OPT_FIXED_LEN + 4 + 40)
 		return 0;
 	memset(sent, 0, sizeof(*sent));
 	sent->id = dns_get16(spec->random);

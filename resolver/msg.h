@@ -141,8 +141,8 @@ struct msg_sent {
 	size_t qlen;
 	uint8_t name[LIM_NAME_MAX]; /**< the name, lowercased */
 	uint16_t qtype, qclass;
-	bool edns; /**< an OPT was sent */
-	bool cookie_set;  /**< a COOKIE option was sent ... */
+	bool edns;         /**< an OPT was sent */
+	bool cookie_set;   /**< a COOKIE option was sent ... */
 	uint8_t cookie[8]; /**< ... with this client cookie */
 };
 

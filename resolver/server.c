@@ -107,10 +107,10 @@ struct srv {
 	void *hook_ctx;
 	struct srv_udp udp[CFG_MAX_LISTEN];
 	struct srv_tcp tcp[CFG_MAX_LISTEN];
-	unsigned nlisten;       /**< listener pairs bound */
-	struct srv_conn *conns; /**< open TCP connections */
-	unsigned nconns;            /**< this thread's */
-	struct srv_shared *shared;  /**< the daemon's (maybe own_shared) */
+	unsigned nlisten;          /**< listener pairs bound */
+	struct srv_conn *conns;    /**< open TCP connections */
+	unsigned nconns;           /**< this thread's */
+	struct srv_shared *shared; /**< the daemon's (maybe own_shared) */
 	struct srv_shared *own_shared;
 	struct srv_req *pool; /**< recycled requests */
 	unsigned npool;

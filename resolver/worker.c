@@ -291,8 +291,9 @@ answer_wait(struct worker *w, struct wwait *ww)
 		ww->reqs = req->next;
 		/* every server failed: data whose TTL ran out beats SERVFAIL
 		 * (RFC 8767) */
-		if (stale && answer_stale(w, req, CACHE_STALE_AFTER_FAIL,
-		                 res->reason, out))
+		if (stale &&
+		    answer_stale(
+		        w, req, CACHE_STALE_AFTER_FAIL, res->reason, out))
 			continue;
 		size_t n = ans_from_result(
 		    out, req->max_resp, req->query, &req->q, res);
@@ -669,8 +670,8 @@ resolve(struct worker *w, struct srv_req *req)
  * the flight table like a client's, so a question already being resolved
  * (here or by another worker) is not asked twice. */
 static void
-refresh(struct worker *w, const uint8_t *qname, uint16_t qtype,
-    uint16_t qclass, bool prefetch)
+refresh(struct worker *w, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
+    bool prefetch)
 {
 	struct flight_key k = {qname, qtype, qclass, 0};
 	struct flight *fl;

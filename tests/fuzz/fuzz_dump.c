@@ -56,7 +56,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned nbad = 0;
 
 	if (cache == NULL) {
-		struct cache_policy pol = {.max_ttl = 86400, .negative_ttl = 3600};
+		struct cache_policy pol = {
+		    .max_ttl = 86400, .negative_ttl = 3600};
 		cache = cache_new(4u << 20, &pol);
 		if (cache == NULL)
 			fuzz_die("cache_new");

@@ -246,12 +246,12 @@ stale(uint8_t *out, size_t cap, const uint8_t *pkt, const struct msg_query *q,
     struct cache *c, unsigned max_cname, uint64_t now)
 {
 	bool refresh;
-	size_t n = ans_from_stale(out, cap, pkt, q, c, max_cname,
-	    now + 3600000, CACHE_STALE_AFTER_FAIL, "fuzzed", &refresh);
+	size_t n = ans_from_stale(out, cap, pkt, q, c, max_cname, now + 3600000,
+	    CACHE_STALE_AFTER_FAIL, "fuzzed", &refresh);
 
 	return n ? n
-	         : ans_from_stale(out, cap, pkt, q, c, max_cname,
-	               now + 3600000, CACHE_STALE_HELD, "fuzzed", &refresh);
+	         : ans_from_stale(out, cap, pkt, q, c, max_cname, now + 3600000,
+	               CACHE_STALE_HELD, "fuzzed", &refresh);
 }
 
 /* Run @p fn into a buffer of exactly @p cap bytes. */

@@ -434,7 +434,8 @@ client_answers(struct world *w, const struct iter_result *res,
 		free(tiny);
 	}
 	check_response(out,
-	    ans_from_cache(out, cap, q, &mq, w->cache, LIM_MAX_CNAME, w->now, &pf),
+	    ans_from_cache(
+	        out, cap, q, &mq, w->cache, LIM_MAX_CNAME, w->now, &pf),
 	    cap);
 	mq.rd = false;
 	q[2] = 0;

@@ -180,9 +180,11 @@ cache_hit_and_miss(void **state)
 	(void)state;
 	size_t ql = query(q, true, false);
 	assert_int_equal(msg_check_query(q, ql, &mq), MSG_OK);
-	assert_int_equal(ans_from_cache(out, 1232, q, &mq, c, 11, 1000000, &pf), 0);
+	assert_int_equal(
+	    ans_from_cache(out, 1232, q, &mq, c, 11, 1000000, &pf), 0);
 	assert_int_equal(cache_store(c, &in, 1000000), 1);
-	size_t n = ans_from_cache(out, 1232, q, &mq, c, 11, 1000000 + 100000, &pf);
+	size_t n =
+	    ans_from_cache(out, 1232, q, &mq, c, 11, 1000000 + 100000, &pf);
 	assert_true(n > 0);
 	assert_int_equal(out[7], 1);
 	assert_int_equal(out[2] & 0x04, 0);

@@ -376,7 +376,8 @@ test_ttl_ceil(void **state)
 static void
 test_clamps(void **state)
 {
-	struct cache_policy p = {.min_ttl = 60, .max_ttl = 3600, .negative_ttl = 900};
+	struct cache_policy p = {
+	    .min_ttl = 60, .max_ttl = 3600, .negative_ttl = 900};
 	struct cache *c = cache_new(1 << 20, &p);
 	struct cache_rrset_out o;
 
@@ -484,7 +485,6 @@ test_rank_expired_replaced(void **state)
 	cache_free(c);
 }
 
-
 /* Prefetch: cache_answer says "refresh" for an entry asked in the last
  * tenth of its TTL, counted in ms (a 10 s TTL: its last second). */
 static void
@@ -498,8 +498,8 @@ test_prefetch_due(void **state)
 	(void)state;
 	assert_int_equal(
 	    put_a(c, "www.example", CACHE_RANK_AUTH_ANSWER, 10, 1, T0), 1);
-	assert_int_equal(
-	    answer(c, "www.example", A, false, T0, out, sizeof(out), &len, &hit),
+	assert_int_equal(answer(c, "www.example", A, false, T0, out,
+	                     sizeof(out), &len, &hit),
 	    1);
 	assert_false(hit.refresh);
 	assert_int_equal(answer(c, "www.example", A, false, T0 + 9000, out,
@@ -511,9 +511,8 @@ test_prefetch_due(void **state)
 	    1);
 	assert_true(hit.refresh);
 	/* a CNAME on the way counts too */
-	assert_int_equal(put_cname(c, "alias.example", "www.example", 100,
-	                     T0 + 9001),
-	    1);
+	assert_int_equal(
+	    put_cname(c, "alias.example", "www.example", 100, T0 + 9001), 1);
 	assert_int_equal(answer(c, "alias.example", A, false, T0 + 9500, out,
 	                     sizeof(out), &len, &hit),
 	    1);

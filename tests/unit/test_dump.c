@@ -244,7 +244,6 @@ test_round_trip(void **state)
 	cache_free(b);
 }
 
-
 /* The validation state goes into the dump (dnssec=) and comes back: a
  * secure entry stays secure, an insecure one insecure; a bogus one is not
  * brought back; a secure one whose proof was not dumped waits to be
@@ -260,14 +259,14 @@ test_dnssec_state(void **state)
 	struct sink s = {b, {0}, 0, 0};
 	struct dump_load_stats st;
 	static const uint8_t n1[] = "\1a\7example\0", n2[] = "\1b\7example\0",
-			     n3[] = "\1c\7example\0", n4[] = "\1d\7example\0";
+	                     n3[] = "\1c\7example\0", n4[] = "\1d\7example\0";
 	static const uint8_t proof[] = "\1d\7example\0\0\57\0\1\0\0\1\54"
-				       "\0\13\1e\7example\0";
+	                               "\0\13\1e\7example\0";
 	const uint8_t *names[] = {n1, n2, n3, n4};
 	const uint8_t secs[] = {CACHE_SEC_SECURE, CACHE_SEC_INSECURE,
 	    CACHE_SEC_BOGUS, CACHE_SEC_SECURE};
-	const uint8_t want[] = {CACHE_SEC_SECURE, CACHE_SEC_INSECURE, 0xff,
-	    CACHE_SEC_UNCHECKED};
+	const uint8_t want[] = {
+	    CACHE_SEC_SECURE, CACHE_SEC_INSECURE, 0xff, CACHE_SEC_UNCHECKED};
 	struct cache_rrset_out o;
 	uint8_t buf[2048];
 	size_t len;
@@ -299,15 +298,14 @@ test_dnssec_state(void **state)
 	assert_non_null(strstr(text, "dnssec=insecure"));
 	assert_non_null(strstr(text, "dnssec=bogus"));
 	assert_non_null(strstr(text, "dnssec=secure proof=lost"));
-	assert_int_equal(dump_load(text, len, T0 + 2000, sink_store, sink_bad,
-	                     &s, &st),
-	    0);
+	assert_int_equal(
+	    dump_load(text, len, T0 + 2000, sink_store, sink_bad, &s, &st), 0);
 	assert_int_equal(s.nbad, 0);
 	assert_int_equal(st.entries, 3);
 	assert_int_equal(st.bogus, 1);
 	for (int i = 0; i < 4; i++) {
-		int rc = cache_get(b, names[i], 1, 1, T0 + 2000, &o, buf,
-		    sizeof(buf));
+		int rc = cache_get(
+		    b, names[i], 1, 1, T0 + 2000, &o, buf, sizeof(buf));
 		if (want[i] == 0xff) {
 			assert_int_equal(rc, 0);
 			continue;
@@ -323,13 +321,11 @@ test_dnssec_state(void **state)
 	text = render(a, T0 + 1000, false, &len);
 	while ((p = strstr(text, "dnssec=")) != NULL)
 		memcpy(p, "xxxxxx=", 7);
-	assert_int_equal(dump_load(text, len, T0 + 2000, sink_store, sink_bad,
-	                     &s, &st),
-	    0);
+	assert_int_equal(
+	    dump_load(text, len, T0 + 2000, sink_store, sink_bad, &s, &st), 0);
 	assert_int_equal(st.entries, 4);
-	assert_int_equal(cache_get(b, n1, 1, 1, T0 + 2000, &o, buf,
-	                     sizeof(buf)),
-	    1);
+	assert_int_equal(
+	    cache_get(b, n1, 1, 1, T0 + 2000, &o, buf, sizeof(buf)), 1);
 	assert_int_equal(o.sec, CACHE_SEC_INSECURE);
 	free(text);
 	cache_free(a);

@@ -712,13 +712,13 @@ test_upstream_cookies(void **state)
 	/* a reply that echoes it matches, with no server cookie */
 	memcpy(pkt2, pkt, n);
 	pkt2[2] |= 0x80;
-	assert_int_equal(msg_match_reply(pkt2, n, &sent, &sc, &sclen),
-	    MSG_MATCH_OK);
+	assert_int_equal(
+	    msg_match_reply(pkt2, n, &sent, &sc, &sclen), MSG_MATCH_OK);
 	assert_null(sc);
 	/* another client cookie: not our reply */
 	pkt2[n - 1] ^= 1;
-	assert_int_equal(msg_match_reply(pkt2, n, &sent, &sc, &sclen),
-	    MSG_MATCH_COOKIE);
+	assert_int_equal(
+	    msg_match_reply(pkt2, n, &sent, &sc, &sclen), MSG_MATCH_COOKIE);
 
 	/* a reply with a server cookie: matched, the server cookie handed
 	 * back to be remembered */
@@ -728,8 +728,8 @@ test_upstream_cookies(void **state)
 	pkt2[2] |= 0x80;
 	pkt2[0] = pkt[0];
 	pkt2[1] = pkt[1];
-	assert_int_equal(msg_match_reply(pkt2, n2, &sent, &sc, &sclen),
-	    MSG_MATCH_OK);
+	assert_int_equal(
+	    msg_match_reply(pkt2, n2, &sent, &sc, &sclen), MSG_MATCH_OK);
 	assert_int_equal(sclen, 16);
 	assert_memory_equal(sc, cookie + 8, 16);
 
