@@ -148,33 +148,53 @@ out_cap(struct val_outcome *o, const struct val_budget *b, const uint8_t *zone)
 	    name_text(zn, zone));
 }
 
-/* Take one signature verification from @p b; false when none is left. */
+/* The start of each check of @p zone: @p out cleared, the zone's name in
+ * @p zn (NAME_TEXT bytes; NULL: not needed); false (and @p out the cap's
+ * outcome) when the budget is spent already. */
 static bool
-charge_sig(struct val_budget *b)
+out_begin(struct val_outcome *out, const struct val_budget *b,
+    const uint8_t *zone, char *zn)
 {
-	if (b->exhausted)
-		return false;
-	if (b->sig_checks >= b->lim.max_sig_checks) {
-		b->exhausted = true;
-		b->cap = "max_sig_checks";
+	out_init(out);
+	if (b->exhausted) {
+		out_cap(out, b, zone);
 		return false;
 	}
-	b->sig_checks++;
+	if (zn != NULL)
+		name_text(zn, zone);
 	return true;
 }
 
+/* Take one unit of @p used (capped at @p max, the limit named @p cap) from
+ * @p b; false when none is left (the budget is then exhausted). */
 static bool
-charge_hash(struct val_budget *b)
+charge(struct val_budget *b, unsigned *used, unsigned max, const char *cap)
 {
 	if (b->exhausted)
 		return false;
-	if (b->nsec3_hashes >= b->lim.max_nsec3_hashes) {
+	if (*used >= max) {
 		b->exhausted = true;
-		b->cap = "max_nsec3_hashes";
+		b->cap = cap;
 		return false;
 	}
-	b->nsec3_hashes++;
+	(*used)++;
 	return true;
+}
+
+/* One signature verification. */
+static bool
+charge_sig(struct val_budget *b)
+{
+	return charge(b, &b->sig_checks, b->lim.max_sig_checks,
+	    "max_sig_checks");
+}
+
+/* One NSEC3 hash computation. */
+static bool
+charge_hash(struct val_budget *b)
+{
+	return charge(b, &b->nsec3_hashes, b->lim.max_nsec3_hashes,
+	    "max_nsec3_hashes");
 }
 
 /* ------------------------------------------------------------ records */
@@ -512,11 +532,8 @@ verify(const uint8_t *zone, const ldns_rr_list *rrset, const ldns_rr_list *sigs,
 	enum fail ret;
 	unsigned olabels;
 
-	out_init(out);
-	if (b->exhausted) {
-		out_cap(out, b, zone);
+	if (!out_begin(out, b, zone, NULL))
 		return F_CAP;
-	}
 	if (owner == NULL) {
 		out_set(out, VAL_BOGUS, DNS_EDE_DNSSEC_BOGUS,
 		    "empty or malformed RRset at %s", name_text(on, zone));
@@ -698,6 +715,34 @@ dnskeys_of(
 	return true;
 }
 
+/* The list of keys a DS set or an anchor matches, for @p zone's DNSKEY
+ * RRset: NULL (and @p out says why) when the RRset is not the zone's or
+ * memory ran out. */
+static ldns_rr_list *
+matched_new(
+    const uint8_t *zone, const ldns_rr_list *dnskeys, struct val_outcome *out)
+{
+	ldns_rr_list *m;
+
+	if (!dnskeys_of(zone, dnskeys, out))
+		return NULL;
+	if ((m = ldns_rr_list_new()) == NULL)
+		out_set(out, VAL_BOGUS, DNS_EDE_OTHER, "out of memory");
+	return m;
+}
+
+/* Add @p key to @p m once. false: out of memory (@p m is freed, @p out
+ * says so). */
+static bool
+matched_add(ldns_rr_list *m, ldns_rr *key, struct val_outcome *out)
+{
+	if (list_has(m, key) || ldns_rr_list_push_rr(m, key))
+		return true;
+	ldns_rr_list_free(m);
+	out_set(out, VAL_BOGUS, DNS_EDE_OTHER, "out of memory");
+	return false;
+}
+
 /* Verify the DNSKEY RRset with the keys of @p matched (keys of the RRset
  * a DS or an anchor vouches for). */
 static void
@@ -735,12 +780,8 @@ val_dnskey_by_ds(const uint8_t *zone, const ldns_rr_list *dnskeys,
 	ldns_rr_list *matched;
 	bool capped = false;
 
-	out_init(out);
-	if (b->exhausted) {
-		out_cap(out, b, zone);
+	if (!out_begin(out, b, zone, zn))
 		return;
-	}
-	name_text(zn, zone);
 	/* Which DS records count: supported algorithm and digest, and of
 	 * those only the strongest digest present (Unbound's favourite). */
 	for (size_t i = 0; i < nds; i++) {
@@ -773,12 +814,8 @@ val_dnskey_by_ds(const uint8_t *zone, const ldns_rr_list *dnskeys,
 			    bad_alg);
 		return;
 	}
-	if (!dnskeys_of(zone, dnskeys, out))
+	if ((matched = matched_new(zone, dnskeys, out)) == NULL)
 		return;
-	if ((matched = ldns_rr_list_new()) == NULL) {
-		out_set(out, VAL_BOGUS, DNS_EDE_OTHER, "out of memory");
-		return;
-	}
 	for (size_t i = 0; i < nds; i++) {
 		const ldns_rr *d = ldns_rr_list_rr(ds, i);
 		const ldns_rdf *digest;
@@ -809,13 +846,8 @@ val_dnskey_by_ds(const uint8_t *zone, const ldns_rr_list *dnskeys,
 			same = calc != NULL && ldns_rr_rd_count(calc) == 4 &&
 			    ldns_rdf_compare(ldns_rr_rdf(calc, 3), digest) == 0;
 			ldns_rr_free(calc);
-			if (same && !list_has(matched, key) &&
-			    !ldns_rr_list_push_rr(matched, key)) {
-				ldns_rr_list_free(matched);
-				out_set(out, VAL_BOGUS, DNS_EDE_OTHER,
-				    "out of memory");
+			if (same && !matched_add(matched, key, out))
 				return;
-			}
 		}
 	}
 	if (ldns_rr_list_rr_count(matched) == 0 && capped) {
@@ -857,12 +889,8 @@ val_dnskey_by_keys(const uint8_t *zone, const ldns_rr_list *dnskeys,
 	uint16_t first_tag = 0;
 	ldns_rr_list *matched;
 
-	out_init(out);
-	if (b->exhausted) {
-		out_cap(out, b, zone);
+	if (!out_begin(out, b, zone, zn))
 		return;
-	}
-	name_text(zn, zone);
 	for (size_t i = 0; i < na; i++) {
 		const ldns_rr *a = ldns_rr_list_rr(anchor_keys, i);
 		if (!key_usable(a) || !dns_name_eq(rr_owner(a), zone))
@@ -884,12 +912,8 @@ val_dnskey_by_keys(const uint8_t *zone, const ldns_rr_list *dnskeys,
 		    bad_alg);
 		return;
 	}
-	if (!dnskeys_of(zone, dnskeys, out))
+	if ((matched = matched_new(zone, dnskeys, out)) == NULL)
 		return;
-	if ((matched = ldns_rr_list_new()) == NULL) {
-		out_set(out, VAL_BOGUS, DNS_EDE_OTHER, "out of memory");
-		return;
-	}
 	for (size_t i = 0; i < na; i++) {
 		const ldns_rr *a = ldns_rr_list_rr(anchor_keys, i);
 		if (!key_usable(a) || !dns_name_eq(rr_owner(a), zone) ||
@@ -898,13 +922,8 @@ val_dnskey_by_keys(const uint8_t *zone, const ldns_rr_list *dnskeys,
 		for (size_t k = 0; k < ldns_rr_list_rr_count(dnskeys); k++) {
 			ldns_rr *key = ldns_rr_list_rr(dnskeys, k);
 			if (key_usable(key) && same_key(a, key) &&
-			    !list_has(matched, key) &&
-			    !ldns_rr_list_push_rr(matched, key)) {
-				ldns_rr_list_free(matched);
-				out_set(out, VAL_BOGUS, DNS_EDE_OTHER,
-				    "out of memory");
+			    !matched_add(matched, key, out))
 				return;
-			}
 		}
 	}
 	if (ldns_rr_list_rr_count(matched) == 0) {
@@ -1295,6 +1314,40 @@ nsec_wild_nodata(struct proof *p, const uint8_t *qname, uint16_t qtype)
 	return false;
 }
 
+/* What the type bitmap of @p rr (@p kind "NSEC" or "NSEC3", owned by or
+ * matching @p qname) says of (qname, qtype): NODATA proven (secure), or a
+ * contradiction (the type, a CNAME, the parent side of a delegation for a
+ * type other than DS, the child's apex for DS). */
+static void
+nodata_verdict(struct proof *p, const ldns_rr *rr, const char *kind,
+    const uint8_t *qname, uint16_t qtype, bool *delegation)
+{
+	char qn[NAME_TEXT], tb[DNS_MNEMONIC_MAX];
+	const char *tn = dns_type_str(qtype, tb);
+
+	name_text(qn, qname);
+	if (has_type(rr, qtype))
+		proof_contradicts(p, "%s %s has %s: no NODATA", kind, qn, tn);
+	else if (qtype != DNS_T_CNAME && has_type(rr, DNS_T_CNAME))
+		proof_contradicts(p, "%s %s has CNAME: no NODATA for %s", kind,
+		    qn, tn);
+	else if (qtype != DNS_T_DS && has_type(rr, DNS_T_NS) &&
+	    !has_type(rr, DNS_T_SOA))
+		proof_contradicts(p,
+		    "%s %s is the parent side of a delegation: no NODATA for "
+		    "%s",
+		    kind, qn, tn);
+	else if (qtype == DNS_T_DS && has_type(rr, DNS_T_SOA) && qname[0] != 0)
+		proof_contradicts(p,
+		    "%s %s is the child zone's (SOA): no NODATA for DS", kind,
+		    qn);
+	else {
+		if (delegation != NULL)
+			*delegation = has_type(rr, DNS_T_NS);
+		proof_secure(p, "%s %s proves no %s", kind, qn, tn);
+	}
+}
+
 static void
 nsec_nodata(
     struct proof *p, const uint8_t *qname, uint16_t qtype, bool *delegation)
@@ -1310,29 +1363,7 @@ nsec_nodata(
 		if (!nsec_usable(p, rr) || !dns_name_eq(rr_owner(rr), qname) ||
 		    !proof_verify(p, rr))
 			continue;
-		if (has_type(rr, qtype))
-			proof_contradicts(
-			    p, "NSEC %s has %s: no NODATA", qn, tn);
-		else if (qtype != DNS_T_CNAME && has_type(rr, DNS_T_CNAME))
-			proof_contradicts(
-			    p, "NSEC %s has CNAME: no NODATA for %s", qn, tn);
-		else if (qtype != DNS_T_DS && has_type(rr, DNS_T_NS) &&
-		    !has_type(rr, DNS_T_SOA))
-			proof_contradicts(p,
-			    "NSEC %s is the parent side of a delegation: no "
-			    "NODATA for %s",
-			    qn, tn);
-		else if (qtype == DNS_T_DS && has_type(rr, DNS_T_SOA) &&
-		    qname[0] != 0)
-			proof_contradicts(p,
-			    "NSEC %s is the child zone's (SOA): no NODATA for "
-			    "DS",
-			    qn);
-		else {
-			if (delegation != NULL)
-				*delegation = has_type(rr, DNS_T_NS);
-			proof_secure(p, "NSEC %s proves no %s", qn, tn);
-		}
+		nodata_verdict(p, rr, "NSEC", qname, qtype, delegation);
 		return;
 	}
 	/* qname is an empty non-terminal: the NSEC before it leads below */
@@ -1674,29 +1705,9 @@ n3_nodata(
 		const ldns_rr *rr = m->rr;
 		if (!proof_verify(p, rr))
 			proof_bogus(p, "NSEC3 matching %s", qn);
-		else if (has_type(rr, qtype))
-			proof_contradicts(
-			    p, "NSEC3 %s has %s: no NODATA", qn, tn);
-		else if (qtype != DNS_T_CNAME && has_type(rr, DNS_T_CNAME))
-			proof_contradicts(
-			    p, "NSEC3 %s has CNAME: no NODATA for %s", qn, tn);
-		else if (qtype != DNS_T_DS && has_type(rr, DNS_T_NS) &&
-		    !has_type(rr, DNS_T_SOA))
-			proof_contradicts(p,
-			    "NSEC3 %s is the parent side of a delegation: no "
-			    "NODATA for %s",
-			    qn, tn);
-		else if (qtype == DNS_T_DS && has_type(rr, DNS_T_SOA) &&
-		    qname[0] != 0)
-			proof_contradicts(p,
-			    "NSEC3 %s is the child zone's (SOA): no NODATA for "
-			    "DS",
-			    qn);
-		else {
-			if (delegation != NULL)
-				*delegation = has_type(rr, DNS_T_NS);
-			proof_secure(p, "NSEC3 %s proves no %s", qn, tn);
-		}
+		else
+			nodata_verdict(
+			    p, rr, "NSEC3", qname, qtype, delegation);
 		return;
 	}
 	switch (n3_closest_encloser(p, qname, &c)) {
