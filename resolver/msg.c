@@ -23,15 +23,11 @@ static int parse_opt(const uint8_t *pkt, size_t len, size_t off,
 static int parse_records(const uint8_t *pkt, size_t len, size_t off,
     unsigned ancount, unsigned nscount, unsigned arcount, struct msg_query *q);
 
-/*
- * Parse the uncompressed name of the question at *off. Only plain labels
- * (length 0..63) are allowed: a compression pointer or an extended label type
- * (the top two bits of the length byte not 00) is an error, and so is a name
- * longer than LIM_NAME_MAX in wire form. On success *off is just past the
- * root label. @return 0 or -1.
- */
-static int
-parse_qname(const uint8_t *pkt, size_t len, size_t *off)
+/* parse_qname() and skip_name(): the labels at *off, a backward
+ * compression pointer ending them only when @p pointers (inlined: each
+ * caller gets its own loop). */
+static inline __attribute__((always_inline)) int
+walk_name(const uint8_t *pkt, size_t len, size_t *off, bool pointers)
 {
 	size_t p = *off;
 	size_t start = p;
@@ -42,37 +38,7 @@ parse_qname(const uint8_t *pkt, size_t len, size_t *off)
 		if (p >= len)
 			return -1;
 		l = pkt[p];
-		if (l & 0xc0)
-			return -1;
-		if (p + 1 + l - start > LIM_NAME_MAX)
-			return -1;
-		p += 1 + (size_t)l;
-		if (l == 0)
-			break;
-	}
-	*off = p;
-	return 0;
-}
-
-/*
- * Skip the owner name of a resource record at *off. Compression is allowed
- * there, but a pointer must point backwards (to an earlier offset), and the
- * labels read before it must stay within LIM_NAME_MAX. The target is not
- * followed: skipping needs only the bytes in place. @return 0 or -1.
- */
-static int
-skip_name(const uint8_t *pkt, size_t len, size_t *off)
-{
-	size_t p = *off;
-	size_t start = p;
-
-	for (;;) {
-		uint8_t l;
-
-		if (p >= len)
-			return -1;
-		l = pkt[p];
-		if ((l & 0xc0) == 0xc0) {
+		if (pointers && (l & 0xc0) == 0xc0) {
 			size_t target;
 
 			if (p + 2 > len)
@@ -93,6 +59,31 @@ skip_name(const uint8_t *pkt, size_t len, size_t *off)
 	}
 	*off = p;
 	return 0;
+}
+
+/*
+ * Parse the uncompressed name of the question at *off. Only plain labels
+ * (length 0..63) are allowed: a compression pointer or an extended label type
+ * (the top two bits of the length byte not 00) is an error, and so is a name
+ * longer than LIM_NAME_MAX in wire form. On success *off is just past the
+ * root label. @return 0 or -1.
+ */
+static int
+parse_qname(const uint8_t *pkt, size_t len, size_t *off)
+{
+	return walk_name(pkt, len, off, false);
+}
+
+/*
+ * Skip the owner name of a resource record at *off. Compression is allowed
+ * there, but a pointer must point backwards (to an earlier offset), and the
+ * labels read before it must stay within LIM_NAME_MAX. The target is not
+ * followed: skipping needs only the bytes in place. @return 0 or -1.
+ */
+static int
+skip_name(const uint8_t *pkt, size_t len, size_t *off)
+{
+	return walk_name(pkt, len, off, true);
 }
 
 /*

@@ -83,6 +83,20 @@ udp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 	*buf = uv_buf_init((char *)u->in, UP_UDP_BUF);
 }
 
+/* A read callback's first word: true when the exchange is over already,
+ * or ends now on the error @p n < 0 (counted, and the caller told). */
+static bool
+read_over(struct up_query *u, ssize_t n)
+{
+	if (u->done)
+		return true;
+	if (n >= 0)
+		return false;
+	STAT_INC(u->stats->errors);
+	fail(u, (int)n);
+	return true;
+}
+
 static void
 udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
     const struct sockaddr *from, unsigned flags)
@@ -90,15 +104,10 @@ udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 	struct up_query *u = h->data;
 
 	(void)buf;
-	if (u->done)
+	/* (n < 0: ICMP port unreachable and the like: the server is not
+	 * there) */
+	if (read_over(u, n))
 		return;
-	if (n < 0) {
-		/* ICMP port unreachable and the like: the server is not there
-		 */
-		STAT_INC(u->stats->errors);
-		fail(u, (int)n);
-		return;
-	}
 	if (n == 0 || from == NULL)
 		return;
 	if (flags & UV_UDP_PARTIAL)
@@ -123,14 +132,9 @@ tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	struct up_query *u = s->data;
 
 	(void)buf;
-	if (u->done)
+	/* (n < 0: EOF or a reset before a reply was accepted) */
+	if (read_over(u, n))
 		return;
-	if (n < 0) {
-		/* EOF or a reset before a reply was accepted */
-		STAT_INC(u->stats->errors);
-		fail(u, (int)n);
-		return;
-	}
 	u->inlen += (size_t)n;
 	/* Every complete message on the connection goes to the callback; one
 	 * it ignores (another ID, another question) leaves the exchange
