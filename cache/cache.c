@@ -130,8 +130,6 @@ struct wbuf {
 static size_t lower_name(uint8_t *dst, const uint8_t *src, size_t max);
 static inline uint64_t key_hash(uint64_t nh, uint16_t type, uint16_t rclass);
 static inline struct shard *shard_of(struct cache *c, uint64_t nh);
-static void lru_unlink(struct shard *s, struct entry *e);
-static void lru_push(struct shard *s, struct entry *e);
 static void drop(struct shard *s, struct entry *e);
 static void remove_entry(struct shard *s, struct entry *e);
 static inline struct entry *find(struct shard *s, uint64_t h,
@@ -200,23 +198,11 @@ shard_of(struct cache *c, uint64_t nh)
 
 /* -------------------------------------------------------- shard upkeep */
 
-static void
-lru_unlink(struct shard *s, struct entry *e)
-{
-	LRU_UNLINK(s, e);
-}
-
-static void
-lru_push(struct shard *s, struct entry *e)
-{
-	LRU_PUSH(s, e);
-}
-
 /* Free an entry already unlinked from its hash chain. */
 static void
 drop(struct shard *s, struct entry *e)
 {
-	lru_unlink(s, e);
+	LRU_UNLINK(s, e);
 	s->bytes -= e->size;
 	s->count--;
 	free(e);
@@ -227,11 +213,7 @@ drop(struct shard *s, struct entry *e)
 static void
 remove_entry(struct shard *s, struct entry *e)
 {
-	struct entry **pp = &s->buckets[e->hash & s->mask];
-
-	while (*pp != e)
-		pp = &(*pp)->hnext;
-	*pp = e->hnext;
+	CHAIN_UNLINK(&s->buckets[e->hash & s->mask], e);
 	drop(s, e);
 }
 
@@ -676,7 +658,7 @@ cache_store(struct cache *c, const struct cache_rrset_in *in, uint64_t now_ms)
 	}
 	e->hnext = s->buckets[h & s->mask];
 	s->buckets[h & s->mask] = e;
-	lru_push(s, e);
+	LRU_PUSH(s, e);
 	s->count++;
 	s->bytes += e->size;
 	s->stores++;
@@ -766,8 +748,7 @@ cache_get(struct cache *c, const uint8_t *name, uint16_t type, uint16_t rclass,
 			memcpy(buf, e->data, dlen);
 			buf[dlen] = 0; /* ends the reason */
 			fill_out(e, now_ms, out, buf);
-			lru_unlink(s, e);
-			lru_push(s, e);
+			LRU_TOUCH(s, e);
 			rc = 1;
 		}
 	}
@@ -1023,8 +1004,7 @@ answer_walk(struct cache *c, const uint8_t *qname, size_t qname_len,
 				an += put_entry(&w, x, cur, nlen, cur == qlow,
 				    want_sigs, ttl);
 				x->hits++;
-				lru_unlink(s, x);
-				lru_push(s, x);
+				LRU_TOUCH(s, x);
 				/* the target fills the rdata (checked on
 				 * store) and next may be cur: cur's record
 				 * is written already */
@@ -1065,8 +1045,7 @@ answer_walk(struct cache *c, const uint8_t *qname, size_t qname_len,
 	}
 	if (rc == 1) {
 		e->hits++;
-		lru_unlink(s, e);
-		lru_push(s, e);
+		LRU_TOUCH(s, e);
 		s->hits++;
 	} else {
 		s->misses++;

@@ -69,8 +69,6 @@ static int norm_key(const uint8_t *addr, int family, uint8_t key[16]);
 static inline uint64_t fmix64(uint64_t x);
 static uint64_t addr_hash(
     const struct infra *infra, const uint8_t key[16], int family);
-static void lru_unlink(struct infra *infra, struct ientry *e);
-static void lru_push(struct infra *infra, struct ientry *e);
 static void free_entry(struct ientry *e);
 static void remove_entry(struct infra *infra, struct ientry *e);
 static void prune(struct ientry *e, uint64_t now);
@@ -123,18 +121,6 @@ addr_hash(const struct infra *infra, const uint8_t key[16], int family)
 }
 
 static void
-lru_unlink(struct infra *infra, struct ientry *e)
-{
-	LRU_UNLINK(infra, e);
-}
-
-static void
-lru_push(struct infra *infra, struct ientry *e)
-{
-	LRU_PUSH(infra, e);
-}
-
-static void
 free_entry(struct ientry *e)
 {
 	struct lame *l, *next;
@@ -149,12 +135,8 @@ free_entry(struct ientry *e)
 static void
 remove_entry(struct infra *infra, struct ientry *e)
 {
-	struct ientry **pp = &infra->buckets[e->hash & infra->mask];
-
-	while (*pp != e)
-		pp = &(*pp)->hnext;
-	*pp = e->hnext;
-	lru_unlink(infra, e);
+	CHAIN_UNLINK(&infra->buckets[e->hash & infra->mask], e);
+	LRU_UNLINK(infra, e);
 	infra->count--;
 	free_entry(e);
 }
@@ -241,12 +223,11 @@ lookup(struct infra *infra, const uint8_t *addr, int family, uint64_t now,
 		memcpy(e->addr, key, 16);
 		e->hnext = infra->buckets[h & infra->mask];
 		infra->buckets[h & infra->mask] = e;
-		lru_push(infra, e);
+		LRU_PUSH(infra, e);
 		infra->count++;
 		infra->st.inserts++;
 	} else {
-		lru_unlink(infra, e);
-		lru_push(infra, e);
+		LRU_TOUCH(infra, e);
 	}
 	e->used_ms = now;
 	return e;
@@ -382,28 +363,6 @@ infra_rtt_update(struct infra *infra, const uint8_t *addr, int family,
 }
 
 int
-infra_timeout(
-    struct infra *infra, const uint8_t *addr, int family, uint64_t now_ms)
-{
-	struct ientry *e;
-	int err;
-
-	pthread_mutex_lock(&infra->lock);
-	e = lookup(infra, addr, family, now_ms, true, &err);
-	if (e) {
-		prune(e, now_ms);
-		if (e->timeouts < UINT32_MAX)
-			e->timeouts++;
-		if (e->timeouts_total < UINT32_MAX)
-			e->timeouts_total++;
-		e->updated_ms = now_ms;
-		infra->st.timeouts++;
-	}
-	pthread_mutex_unlock(&infra->lock);
-	return err;
-}
-
-int
 infra_get(struct infra *infra, const uint8_t *addr, int family, uint64_t now_ms,
     struct infra_info *out)
 {
@@ -418,9 +377,20 @@ infra_get(struct infra *infra, const uint8_t *addr, int family, uint64_t now_ms,
 	return err ? err : e != NULL;
 }
 
-int
-infra_set_edns(struct infra *infra, const uint8_t *addr, int family, bool works,
-    uint64_t now_ms)
+/* What one of the setters below changes in a server's entry: the fields
+ * it names, the others left as they are. */
+struct change {
+	int edns;              /* enum infra_edns, or -1 */
+	int tcp_only;          /* 0, 1, or -1 */
+	const uint8_t *cookie; /* NULL: unchanged */
+	size_t cookie_len;
+	bool timeout; /* one more timeout (in a row, and in all) */
+};
+
+/* Apply @p c to the entry of @p addr (made if need be), under the lock. */
+static int
+update(struct infra *infra, const uint8_t *addr, int family, uint64_t now_ms,
+    const struct change *c)
 {
 	struct ientry *e;
 	int err;
@@ -429,50 +399,67 @@ infra_set_edns(struct infra *infra, const uint8_t *addr, int family, bool works,
 	e = lookup(infra, addr, family, now_ms, true, &err);
 	if (e) {
 		prune(e, now_ms);
-		e->edns = works ? INFRA_EDNS_WORKS : INFRA_EDNS_BROKEN;
+		if (c->edns >= 0)
+			e->edns = (uint8_t)c->edns;
+		if (c->tcp_only >= 0)
+			e->tcp_only = c->tcp_only != 0;
+		if (c->cookie != NULL) {
+			memcpy(e->cookie, c->cookie, c->cookie_len);
+			e->cookie_len = (uint8_t)c->cookie_len;
+		}
+		if (c->timeout) {
+			if (e->timeouts < UINT32_MAX)
+				e->timeouts++;
+			if (e->timeouts_total < UINT32_MAX)
+				e->timeouts_total++;
+			infra->st.timeouts++;
+		}
 		e->updated_ms = now_ms;
 	}
 	pthread_mutex_unlock(&infra->lock);
 	return err;
+}
+
+int
+infra_timeout(
+    struct infra *infra, const uint8_t *addr, int family, uint64_t now_ms)
+{
+	struct change c = {.edns = -1, .tcp_only = -1, .timeout = true};
+
+	return update(infra, addr, family, now_ms, &c);
+}
+
+int
+infra_set_edns(struct infra *infra, const uint8_t *addr, int family, bool works,
+    uint64_t now_ms)
+{
+	struct change c = {
+	    .edns = works ? INFRA_EDNS_WORKS : INFRA_EDNS_BROKEN,
+	    .tcp_only = -1,
+	};
+
+	return update(infra, addr, family, now_ms, &c);
 }
 
 int
 infra_set_cookie(struct infra *infra, const uint8_t *addr, int family,
     const uint8_t *cookie, size_t len, uint64_t now_ms)
 {
-	struct ientry *e;
-	int err;
+	struct change c = {
+	    .edns = -1, .tcp_only = -1, .cookie = cookie, .cookie_len = len};
 
-	if (len < 8 || len > sizeof(e->cookie))
+	if (len < 8 || len > sizeof(((struct ientry *)NULL)->cookie))
 		return 0;
-	pthread_mutex_lock(&infra->lock);
-	e = lookup(infra, addr, family, now_ms, true, &err);
-	if (e) {
-		prune(e, now_ms);
-		memcpy(e->cookie, cookie, len);
-		e->cookie_len = (uint8_t)len;
-		e->updated_ms = now_ms;
-	}
-	pthread_mutex_unlock(&infra->lock);
-	return err;
+	return update(infra, addr, family, now_ms, &c);
 }
 
 int
 infra_set_tcp(struct infra *infra, const uint8_t *addr, int family,
     bool tcp_only, uint64_t now_ms)
 {
-	struct ientry *e;
-	int err;
+	struct change c = {.edns = -1, .tcp_only = tcp_only};
 
-	pthread_mutex_lock(&infra->lock);
-	e = lookup(infra, addr, family, now_ms, true, &err);
-	if (e) {
-		prune(e, now_ms);
-		e->tcp_only = tcp_only;
-		e->updated_ms = now_ms;
-	}
-	pthread_mutex_unlock(&infra->lock);
-	return err;
+	return update(infra, addr, family, now_ms, &c);
 }
 
 int

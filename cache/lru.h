@@ -1,8 +1,9 @@
 /**
  * @file lru.h
- * An intrusive doubly linked LRU list, shared by the record cache and the
- * infra cache: the entry type has `prev` and `next` pointers, the holder
- * `head` (most recently used) and `tail` (least). Header only, no state.
+ * An intrusive doubly linked LRU list (and the unlinking from a hash
+ * chain), shared by the record cache and the infra cache: the entry type has
+ * `prev` and `next` pointers, the holder `head` (most recently used) and `tail`
+ * (least). Header only, no state.
  */
 #ifndef RESOLVERD_LRU_H
 #define RESOLVERD_LRU_H
@@ -30,6 +31,23 @@
 		else                           \
 			(h)->tail = (e);       \
 		(h)->head = (e);               \
+	} while (0)
+
+/** Take entry @p e out of the singly linked hash chain whose head pointer
+ *  is at @p headp (its link is `hnext`; @p e must be on the chain). */
+#define CHAIN_UNLINK(headp, e)                \
+	do {                                  \
+		__typeof__(e) *pp_ = (headp); \
+		while (*pp_ != (e))           \
+			pp_ = &(*pp_)->hnext; \
+		*pp_ = (e)->hnext;            \
+	} while (0)
+
+/** Move entry @p e to the head of @p h's list (it was used). */
+#define LRU_TOUCH(h, e)               \
+	do {                          \
+		LRU_UNLINK((h), (e)); \
+		LRU_PUSH((h), (e));   \
 	} while (0)
 
 #endif

@@ -185,16 +185,16 @@ charge(struct val_budget *b, unsigned *used, unsigned max, const char *cap)
 static bool
 charge_sig(struct val_budget *b)
 {
-	return charge(b, &b->sig_checks, b->lim.max_sig_checks,
-	    "max_sig_checks");
+	return charge(
+	    b, &b->sig_checks, b->lim.max_sig_checks, "max_sig_checks");
 }
 
 /* One NSEC3 hash computation. */
 static bool
 charge_hash(struct val_budget *b)
 {
-	return charge(b, &b->nsec3_hashes, b->lim.max_nsec3_hashes,
-	    "max_nsec3_hashes");
+	return charge(
+	    b, &b->nsec3_hashes, b->lim.max_nsec3_hashes, "max_nsec3_hashes");
 }
 
 /* ------------------------------------------------------------ records */
@@ -1329,8 +1329,8 @@ nodata_verdict(struct proof *p, const ldns_rr *rr, const char *kind,
 	if (has_type(rr, qtype))
 		proof_contradicts(p, "%s %s has %s: no NODATA", kind, qn, tn);
 	else if (qtype != DNS_T_CNAME && has_type(rr, DNS_T_CNAME))
-		proof_contradicts(p, "%s %s has CNAME: no NODATA for %s", kind,
-		    qn, tn);
+		proof_contradicts(
+		    p, "%s %s has CNAME: no NODATA for %s", kind, qn, tn);
 	else if (qtype != DNS_T_DS && has_type(rr, DNS_T_NS) &&
 	    !has_type(rr, DNS_T_SOA))
 		proof_contradicts(p,
