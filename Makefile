@@ -49,7 +49,8 @@ TOOL_BIN = $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
 PROGS = $(BUILD)/resolverd $(if $(wildcard tools/resolverctl.c),$(BUILD)/resolverctl)
 
 .PHONY: all deps run test check unit integration check-layering install \
-        clean lab-start lab-stop lab-tiers bench sanitize format format-check \
+        clean lab-start lab-stop lab-tiers lab-scale bench sanitize format \
+        format-check \
         fuzz fuzz-smoke fuzz-build fuzz-bin fuzz-merge fuzz-crashers
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
 
@@ -141,6 +142,13 @@ lab-tiers:
 	@sh tools/deps.sh lab
 	$(MAKE) $(BUILD)/resolverd $(if $(wildcard tools/resolverctl.c),$(BUILD)/resolverctl)
 	RESOLVERD_BUILD=$(BUILD) tools/lab/tiers start
+
+# The lab plus three resolverd behind dnsdist (tools/lab/scale; `tools/lab/
+# scale stop` stops it all, `tools/lab/scale bench` measures).
+lab-scale:
+	@sh tools/deps.sh scale
+	$(MAKE) $(BUILD)/resolverd $(BUILD)/resolverctl
+	RESOLVERD_BUILD=$(BUILD) tools/lab/scale start
 
 bench:
 	@sh tools/deps.sh bench

@@ -2,7 +2,7 @@
 # Install the Debian packages a purpose needs, if any is missing:
 #
 #   tools/deps.sh [PURPOSE...]     PURPOSE: build (the default), lab, test,
-#                                  fuzz, bench, all
+#                                  fuzz, bench, scale, all
 #
 # Each Makefile target passes its own purposes (`make run`: build, `make
 # test`: test, `make bench`: bench). Idempotent: when everything is present
@@ -35,6 +35,9 @@ FUZZ_PKGS="clang libclang-rt-14-dev"
 # bench: `make bench` (tools/bench/run: dnsperf against resolverd and
 # Unbound on the lab; callgrind and plots when present)
 BENCH_PKGS="$BUILD_PKGS $LAB_PKGS dnsperf unbound valgrind gnuplot-nox"
+# scale: `make lab-scale` (tools/lab/scale: resolverd instances behind
+# dnsdist, and its bench with dnsperf)
+SCALE_PKGS="$BUILD_PKGS $LAB_PKGS dnsdist dnsperf"
 
 [ $# -eq 0 ] && set -- build
 PKGS=""
@@ -45,9 +48,10 @@ for purpose in "$@"; do
 	test) PKGS="$PKGS $TEST_PKGS" ;;
 	fuzz) PKGS="$PKGS $BUILD_PKGS $FUZZ_PKGS" ;;
 	bench) PKGS="$PKGS $BENCH_PKGS" ;;
-	all) PKGS="$PKGS $TEST_PKGS $FUZZ_PKGS $BENCH_PKGS" ;;
+	scale) PKGS="$PKGS $SCALE_PKGS" ;;
+	all) PKGS="$PKGS $TEST_PKGS $FUZZ_PKGS $BENCH_PKGS $SCALE_PKGS" ;;
 	*)
-		echo "deps: unknown purpose '$purpose' (build, lab, test, fuzz, bench, all)" >&2
+		echo "deps: unknown purpose '$purpose' (build, lab, test, fuzz, bench, scale, all)" >&2
 		exit 2
 		;;
 	esac
