@@ -20,10 +20,10 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 OPT      ?= -O2 -g
 CFLAGS   ?=
 XCFLAGS   = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fno-strict-aliasing -I. \
-            $(shell pkg-config --cflags libuv ldns yaml-0.1 2>/dev/null) $(CFLAGS)
+            $(shell pkg-config --cflags libuv ldns yaml-0.1 gnutls 2>/dev/null) $(CFLAGS)
 LDLIBS_CORE = -lldns -lyaml -lpthread
 LDLIBS_UV   = -luv
-LDLIBS_D    = -lmicrohttpd
+LDLIBS_D    = -lmicrohttpd -lgnutls
 ifneq ($(SANITIZE),)
 XCFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=$(SANITIZE)
@@ -33,7 +33,7 @@ endif
 # is not a libuv file belongs to it.
 UV_SRC   = resolver/main.c resolver/server.c resolver/upstream.c resolver/instance.c \
            resolver/stats.c resolver/http.c resolver/holder.c resolver/notify.c \
-           resolver/pool.c \
+           resolver/pool.c resolver/tls.c \
            resolver/control.c resolver/worker.c
 CORE_SRC = $(sort $(wildcard config/*.c cache/*.c) \
            $(filter-out $(UV_SRC),$(wildcard resolver/*.c)))
@@ -49,7 +49,8 @@ TOOL_BIN = $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
 PROGS = $(BUILD)/resolverd $(if $(wildcard tools/resolverctl.c),$(BUILD)/resolverctl)
 
 .PHONY: all deps run test check unit integration check-layering install \
-        clean lab-start lab-stop lab-tiers bench sanitize format format-check \
+        clean lab-start lab-stop lab-tiers lab-scale bench sanitize format \
+        format-check \
         fuzz fuzz-smoke fuzz-build fuzz-bin fuzz-merge fuzz-crashers
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
 
@@ -108,7 +109,8 @@ integration: all
 
 # The layering, checked: only the libuv files include <uv.h>; cache/ and
 # config/ include nothing from resolver/ but the header-only limits.h and
-# the DNS basics of dns.h; only config/yaml.c includes <yaml.h>.
+# the DNS basics of dns.h; only config/yaml.c includes <yaml.h>, only
+# resolver/tls.c GnuTLS.
 check-layering:
 	@bad=$$(grep -l '#include <uv.h>' $(CORE_SRC) $(filter-out $(UV_SRC:.c=.h),$(wildcard resolver/*.h)) \
 	     $(wildcard cache/*.h config/*.h) 2>/dev/null); \
@@ -117,6 +119,8 @@ check-layering:
 	 if [ -n "$$bad2" ]; then echo "layering: cache/ or config/ includes resolver/: $$bad2"; exit 1; fi; \
 	 bad=$$(grep -l '#include <yaml.h>' $$(find . -name '*.[ch]' -not -path './build*') | grep -v '^./config/yaml.c$$'); \
 	 if [ -n "$$bad" ]; then echo "layering: <yaml.h> outside config/yaml.c: $$bad"; exit 1; fi; \
+	 bad=$$(grep -l '#include <gnutls/' $$(find . -name '*.[ch]' -not -path './build*') | grep -v '^./resolver/tls.c$$'); \
+	 if [ -n "$$bad" ]; then echo "layering: GnuTLS outside resolver/tls.c: $$bad"; exit 1; fi; \
 	 echo "layering: ok"
 
 # Every C file of the repository in the house style (.clang-format).
@@ -138,6 +142,13 @@ lab-tiers:
 	@sh tools/deps.sh lab
 	$(MAKE) $(BUILD)/resolverd $(if $(wildcard tools/resolverctl.c),$(BUILD)/resolverctl)
 	RESOLVERD_BUILD=$(BUILD) tools/lab/tiers start
+
+# The lab plus three resolverd behind dnsdist (tools/lab/scale; `tools/lab/
+# scale stop` stops it all, `tools/lab/scale bench` measures).
+lab-scale:
+	@sh tools/deps.sh scale
+	$(MAKE) $(BUILD)/resolverd $(BUILD)/resolverctl
+	RESOLVERD_BUILD=$(BUILD) tools/lab/scale start
 
 bench:
 	@sh tools/deps.sh bench

@@ -40,7 +40,7 @@ enum vtype {
 	T_MAP,    /* a section; no value of its own */
 	T_LISTEN, /* list of cfg_listen */
 	T_ACCESS, /* list of cfg_prefix */
-	T_HINTS,  /* path to a readable file, or NULL */
+	T_HINTS,  /* path to a readable file, or NULL (root_hints, tls.*) */
 	T_PATH,   /* path; control_socket: fits sun_path; log.dest: or
 	             "stderr" or "syslog" */
 	T_STR,    /* non-empty string, may stay NULL */
@@ -131,6 +131,10 @@ static const struct key keys[] = {
     {"http", T_MAP, 0, 0, 0},
     {"http.listen", T_LISTEN, F(http.listen), 0, CFG_MAX_HTTP_LISTEN},
     {"http.access", T_ACCESS, F(http.access), 0, CFG_MAX_ACCESS},
+    {"tls", T_MAP, 0, 0, 0},
+    {"tls.listen", T_LISTEN, F(tls.listen), 0, CFG_MAX_TLS_LISTEN},
+    {"tls.cert", T_HINTS, F(tls.cert), 0, 0},
+    {"tls.key", T_HINTS, F(tls.key), 0, 0},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -341,6 +345,8 @@ cfg_free(struct cfg *c)
 	free(c->chaos.version);
 	free(c->chaos.hostname);
 	free(c->chaos.id);
+	free(c->tls.cert);
+	free(c->tls.key);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -803,13 +809,18 @@ set_path(
 	return 0;
 }
 
-/* The list a T_LISTEN key fills (listen, http.listen) and its count. */
+/* The list a T_LISTEN key fills (listen, http.listen, tls.listen) and its
+ * count. */
 static struct cfg_listen *
 listen_list(const struct cfg *c, const struct key *k, unsigned **n)
 {
 	struct cfg *w = (struct cfg *)c;
 	bool http = k->off == F(http.listen);
 
+	if (k->off == F(tls.listen)) {
+		*n = &w->tls.nlisten;
+		return w->tls.listen;
+	}
 	*n = http ? &w->http.nlisten : &w->nlisten;
 	return http ? w->http.listen : w->listen;
 }
@@ -832,6 +843,8 @@ add_listen(
 	unsigned *n;
 	struct cfg_listen *list = listen_list(c, k, &n);
 	bool http = k->off == F(http.listen);
+	const char *given = v;
+	char v853[80];
 
 	if (*n >= k->max) {
 		snprintf(msg, msglen,
@@ -839,8 +852,21 @@ add_listen(
 		    k->max);
 		return -EINVAL;
 	}
+	/* DNS over TLS has a port of its own */
+	if (k->off == F(tls.listen) && strchr(v, '@') == NULL &&
+	    strlen(v) < sizeof(v853) - 8) {
+		snprintf(v853, sizeof(v853), "%s@%d", v, CFG_TLS_PORT);
+		v = v853;
+	}
 	if (cfg_parse_listen(v, &list[*n]) < 0 ||
 	    (http && strchr(v, '@') == NULL)) {
+		if (k->off == F(tls.listen)) {
+			snprintf(msg, msglen,
+			    "bad tls.listen address '%s' (expected address "
+			    "or address@port, e.g. 127.0.0.1@853 or ::1)",
+			    given);
+			return -EINVAL;
+		}
 		snprintf(msg, msglen,
 		    "bad %s address '%s' (expected address@port, "
 		    "e.g. %s)",
@@ -1203,6 +1229,65 @@ print_items(FILE *out, const struct cfg *c, const struct key *k)
 	}
 }
 
+/* tls: a listener needs its certificate and key, and an address of its
+ * own (the DNS listeners bind TCP on their ports, the HTTP ones too). */
+static int
+check_tls(const struct cfg *c, const char **key, char *msg, size_t msglen)
+{
+	if ((c->tls.cert == NULL) != (c->tls.key == NULL)) {
+		*key = c->tls.cert ? "tls.cert" : "tls.key";
+		snprintf(msg, msglen, "'%s' is set but not '%s'",
+		    c->tls.cert ? "tls.cert" : "tls.key",
+		    c->tls.cert ? "tls.key" : "tls.cert");
+		return -EINVAL;
+	}
+	if (c->tls.nlisten > 0 && c->tls.cert == NULL) {
+		*key = "tls.listen";
+		snprintf(
+		    msg, msglen, "'tls.listen' needs 'tls.cert' and 'tls.key'");
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < c->tls.nlisten; i++) {
+		const char *a = c->tls.listen[i].text;
+
+		*key = "tls.listen";
+		for (unsigned t = 0; t <= c->ntiers; t++) {
+			const struct cfg_listen *l =
+			    t < c->ntiers ? c->tiers[t].listen : c->listen;
+			unsigned n = t < c->ntiers
+			    ? c->tiers[t].nlisten
+			    : (c->ntiers ? 0 : c->nlisten);
+
+			for (unsigned k = 0; k < n; k++) {
+				if (strcmp(l[k].text, a) != 0)
+					continue;
+				snprintf(msg, msglen,
+				    "'tls.listen' %s is also a DNS listen "
+				    "address",
+				    a);
+				return -EINVAL;
+			}
+		}
+		for (unsigned k = 0; k < c->http.nlisten; k++) {
+			if (strcmp(c->http.listen[k].text, a) != 0)
+				continue;
+			snprintf(msg, msglen,
+			    "'tls.listen' %s is also an 'http.listen' address",
+			    a);
+			return -EINVAL;
+		}
+		for (unsigned k = 0; k < i; k++) {
+			if (strcmp(c->tls.listen[k].text, a) != 0)
+				continue;
+			snprintf(
+			    msg, msglen, "'tls.listen' %s is given twice", a);
+			return -EINVAL;
+		}
+	}
+	*key = NULL;
+	return 0;
+}
+
 /* Items are complete and consistent. */
 static int
 check_items(const struct cfg *c, const char **key, char *msg, size_t msglen)
@@ -1397,6 +1482,8 @@ cfg_check(const struct cfg *c, const char **key, char *msg, size_t msglen)
 			}
 		}
 	}
+	if (check_tls(c, key, msg, msglen) < 0)
+		return -EINVAL;
 	return check_items(c, key, msg, msglen);
 }
 
@@ -1965,9 +2052,12 @@ print_key(FILE *out, const struct cfg *c, const struct key *k)
 		const struct cfg_listen *l = listen_list(c, k, &n);
 
 		fprintf(out, "%s%s:%s%s\n", indent, name, *n ? "" : " []",
-		    *n == 0 && k->off == F(http.listen) ? "  # none: no HTTP "
-		                                          "listener"
-		                                        : "");
+		    *n != 0 ? ""
+		        : k->off == F(http.listen)
+		        ? "  # none: no HTTP listener"
+		        : k->off == F(tls.listen)
+		        ? "  # none: no DNS-over-TLS listener"
+		        : "");
 		for (unsigned i = 0; i < *n; i++) {
 			fprintf(out, "%s  - ", indent);
 			print_quoted(out, l[i].text);
@@ -2077,6 +2167,8 @@ unset_note(const struct key *k)
 	    {"chaos.version", "not set, version.bind CH TXT is refused"},
 	    {"chaos.hostname", "not set, hostname.bind CH TXT is refused"},
 	    {"chaos.id", "not set, id.server CH TXT is refused"},
+	    {"tls.cert", "not set (needed with tls.listen)"},
+	    {"tls.key", "not set (needed with tls.listen)"},
 	};
 
 	for (size_t i = 0; i < sizeof(notes) / sizeof(notes[0]); i++)

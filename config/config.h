@@ -53,6 +53,8 @@ enum cfg_log_level {
 #define CFG_TXT_MAX         255 /**< chaos.*: one TXT character-string */
 #define CFG_NAME_TEXT_MAX   256 /**< a domain name as text, with NUL */
 #define CFG_MAX_HTTP_LISTEN 4   /**< http.listen entries */
+#define CFG_MAX_TLS_LISTEN  4   /**< tls.listen entries */
+#define CFG_TLS_PORT        853 /**< tls.listen port when none is given */
 
 /** One `forward_zones` entry: questions at or below @c zone go to @c servers
  *  with recursion desired. */
@@ -175,6 +177,13 @@ struct cfg {
 		struct cfg_prefix access[CFG_MAX_ACCESS];
 		unsigned naccess; /**< default: 127.0.0.0/8, ::1/128 */
 	} http;
+	/** DNS over TLS (RFC 7858) for clients: off unless listen is set. */
+	struct {
+		struct cfg_listen listen[CFG_MAX_TLS_LISTEN];
+		unsigned nlisten; /**< default 0: no TLS listener */
+		char *cert;       /**< owned; PEM certificate (chain) file */
+		char *key;        /**< owned; PEM private key file */
+	} tls;
 	struct cfg_forward forwards[CFG_MAX_FORWARDS];
 	unsigned nforwards;
 	struct cfg_tier tiers[CFG_MAX_TIERS];

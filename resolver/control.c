@@ -576,9 +576,11 @@ stat_rows(struct ctl *ctl, struct instance *in, struct stat_row *rows)
 		n++;                 \
 	} while (0)
 	/* every query read, whether the wire check answered it or not */
-	ROW("queries", s.srv.udp_queries + s.srv.tcp_queries);
+	ROW("queries",
+	    s.srv.udp_queries + s.srv.tcp_queries + s.srv.tls_queries);
 	ROW("queries.udp", s.srv.udp_queries);
 	ROW("queries.tcp", s.srv.tcp_queries);
+	ROW("queries.tls", s.srv.tls_queries);
 	ROW("cache.hits", s.w.cache_hits);
 	ROW("cache.misses", s.w.cache_misses);
 	ROW("norec", s.w.norec);
@@ -623,6 +625,11 @@ stat_rows(struct ctl *ctl, struct instance *in, struct stat_row *rows)
 	ROW("validation.secure", s.w.val_secure);
 	ROW("validation.insecure", s.w.val_insecure);
 	ROW("validation.bogus", s.w.val_bogus);
+	ROW("tls.connections", s.srv.tls_accepted);
+	ROW("tls.handshakes", s.srv.tls_handshakes);
+	ROW("tls.resumed", s.srv.tls_resumed);
+	ROW("tls.failed", s.srv.tls_failed);
+	ROW("tls.handshake_timeouts", s.srv.tls_handshake_timeouts);
 #undef ROW
 	return n;
 }

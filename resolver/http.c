@@ -27,6 +27,7 @@
 
 /* resolverd_queries_total's rows: transport x rcode */
 #define NRCODE 7 /* NOERROR .. REFUSED, BADVERS */
+#define NTRANS 3 /* udp, tcp, tls */
 
 struct listener {
 	int fd; /* bound and listening; -1 once MHD owns it */
@@ -46,11 +47,12 @@ struct http {
 	 * counters read at slightly different times: the highest value
 	 * served so far keeps each row from ever going down. */
 	pthread_mutex_t lock;
-	uint64_t mark[INST_MAX][2][NRCODE];
+	uint64_t mark[INST_MAX][NTRANS][NRCODE];
 };
 
 static const char *const rcode_names[NRCODE] = {"NOERROR", "FORMERR",
     "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "BADVERS"};
+static const char *const trans_names[NTRANS] = {"udp", "tcp", "tls"};
 
 /* ------------------------------------------------------------ metrics */
 
@@ -90,28 +92,37 @@ sample(FILE *f, const char *name, const struct tier_data *t, uint64_t v)
 }
 
 /* Answers by transport and rcode: the workers count answers by rcode, the
- * server those it sent over TCP and the ones its wire check made. */
+ * server those it sent over TCP and TLS and the ones its wire check made;
+ * UDP's are the rest. */
 static void
-query_rows(const struct stats_sums *s, uint64_t rows[2][NRCODE])
+query_rows(const struct stats_sums *s, uint64_t rows[NTRANS][NRCODE])
 {
 	const struct srv_stats *v = &s->srv;
-	uint64_t tcp[NRCODE] = {0}, all[NRCODE] = {0};
+	uint64_t tcp[NRCODE] = {0}, tls[NRCODE] = {0}, all[NRCODE] = {0};
 
 	for (unsigned i = 0; i < 6; i++) {
 		tcp[i] = v->rcode_tcp[i];
+		tls[i] = v->rcode_tls[i];
 		all[i] = s->w.rcode[i];
 	}
 	tcp[1] += v->formerr_tcp;
 	tcp[4] += v->notimp_tcp;
 	tcp[5] += v->refused_tcp;
 	tcp[6] += v->badvers_tcp;
+	tls[1] += v->formerr_tls;
+	tls[4] += v->notimp_tls;
+	tls[5] += v->refused_tls;
+	tls[6] += v->badvers_tls;
 	all[1] += v->formerr;
 	all[4] += v->notimp;
 	all[5] += v->refused;
 	all[6] += v->badvers;
 	for (unsigned i = 0; i < NRCODE; i++) {
+		uint64_t stream = tcp[i] + tls[i];
+
 		rows[1][i] = tcp[i];
-		rows[0][i] = all[i] > tcp[i] ? all[i] - tcp[i] : 0;
+		rows[2][i] = tls[i];
+		rows[0][i] = all[i] > stream ? all[i] - stream : 0;
 	}
 }
 
@@ -145,7 +156,7 @@ static void
 render(struct http *h, FILE *f)
 {
 	struct tier_data t[INST_MAX];
-	uint64_t rows[INST_MAX][2][NRCODE];
+	uint64_t rows[INST_MAX][NTRANS][NRCODE];
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < h->ninst; i++) {
@@ -156,7 +167,7 @@ render(struct http *h, FILE *f)
 		cache_stats(h->inst[i].cache, &t[n].cs);
 		query_rows(&t[n].s, rows[n]);
 		pthread_mutex_lock(&h->lock);
-		for (unsigned k = 0; k < 2; k++)
+		for (unsigned k = 0; k < NTRANS; k++)
 			for (unsigned r = 0; r < NRCODE; r++) {
 				uint64_t *m = &h->mark[i][k][r];
 				if (rows[n][k][r] < *m)
@@ -176,26 +187,27 @@ render(struct http *h, FILE *f)
 	family(f, "resolverd_queries_received_total", "counter",
 	    "Client queries read, by transport (whether answered or not).");
 	for (unsigned i = 0; i < n; i++)
-		for (unsigned k = 0; k < 2; k++) {
+		for (unsigned k = 0; k < NTRANS; k++) {
 			fputs("resolverd_queries_received_total{tier=\"", f);
 			label(f, t[i].name);
 			fprintf(f, "\",transport=\"%s\"} %" PRIu64 "\n",
-			    k ? "tcp" : "udp",
-			    k ? t[i].s.srv.tcp_queries
-			      : t[i].s.srv.udp_queries);
+			    trans_names[k],
+			    k == 2       ? t[i].s.srv.tls_queries
+			        : k == 1 ? t[i].s.srv.tcp_queries
+			                 : t[i].s.srv.udp_queries);
 		}
 
 	family(f, "resolverd_queries_total", "counter",
 	    "Client queries answered, by transport and response code.");
 	for (unsigned i = 0; i < n; i++)
-		for (unsigned k = 0; k < 2; k++)
+		for (unsigned k = 0; k < NTRANS; k++)
 			for (unsigned r = 0; r < NRCODE; r++) {
 				fputs("resolverd_queries_total{tier=\"", f);
 				label(f, t[i].name);
 				fprintf(f,
 				    "\",transport=\"%s\",rcode=\"%s\"} "
 				    "%" PRIu64 "\n",
-				    k ? "tcp" : "udp", rcode_names[r],
+				    trans_names[k], rcode_names[r],
 				    rows[i][k][r]);
 			}
 

@@ -77,6 +77,7 @@ init(struct instance *in, uv_loop_t *loop, const struct cfg *c, int tier,
 		in->infra = primary->infra;
 		in->flights = primary->flights;
 		in->shared = primary->shared;
+		in->tls = primary->tls;
 	}
 	in->srv = in->shared ? srv_new(loop, &in->view, in->shared) : NULL;
 	if (in->srv == NULL || in->cache == NULL || in->infra == NULL ||
@@ -146,6 +147,20 @@ inst_bind(struct instance *in, char *list, size_t listlen)
 		} else {
 			log_err(
 			    "cannot listen on %s: %s", l->text, strerror(-r));
+			fatal = 1;
+		}
+	}
+	for (unsigned i = 0; in->tls != NULL && i < c->tls.nlisten; i++) {
+		const struct cfg_listen *l = &c->tls.listen[i];
+		int r = srv_listen_tls(in->srv, l, in->tls);
+
+		if (r == 0) {
+			size_t n = strlen(list);
+			snprintf(list + n, listlen - n, "%s%s (tls)",
+			    n ? ", " : "", l->text);
+		} else {
+			log_err("cannot listen on %s (tls): %s", l->text,
+			    strerror(-r));
 			fatal = 1;
 		}
 	}

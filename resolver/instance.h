@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "resolver/deleg.h"
 #include "resolver/server.h"
+#include "resolver/tls.h"
 #include "resolver/worker.h"
 
 #define INST_MAX CFG_MAX_TIERS
@@ -36,8 +37,10 @@ struct instance {
 	struct srv_shared *shared; /**< owned: TCP client count, cookie
 	                                secret, across the threads */
 	struct worker worker;
-	bool started;    /**< worker_init done */
-	bool own_caches; /**< cache and infra are this one's */
+	struct tls_ctx *tls; /**< borrowed; set: this instance serves
+	                          `tls.listen` (the first one only) */
+	bool started;        /**< worker_init done */
+	bool own_caches;     /**< cache and infra are this one's */
 };
 
 /**
@@ -66,7 +69,8 @@ int inst_init_shared(struct instance *in, uv_loop_t *loop, const struct cfg *c,
     int tier, const struct worker_tables *tab, const struct instance *primary);
 
 /**
- * Bind every listen address of the view. With the built-in defaults
+ * Bind every listen address of the view, and its `tls.listen` addresses
+ * when in->tls is set. With the built-in defaults
  * (c->path NULL), an address whose family is unavailable is skipped with a
  * warning. Appends "addr, addr" to @p list. @return 0, or -1 after logging.
  */

@@ -34,6 +34,7 @@
 #include "resolver/server.h"
 #include "resolver/instance.h"
 #include "resolver/pool.h"
+#include "resolver/tls.h"
 #include "resolver/worker.h"
 
 #ifndef RESOLVERD_VERSION
@@ -54,9 +55,10 @@ struct daemon {
 	                                   anchors of cfg */
 	struct instance inst[INST_MAX]; /* one, or one per tier */
 	unsigned ninst;
-	struct pool pool;  /* the other worker threads */
-	struct ctl *ctl;   /* owned; the control socket, or NULL */
-	struct http *http; /* owned; the HTTP listener, or NULL */
+	struct pool pool;    /* the other worker threads */
+	struct ctl *ctl;     /* owned; the control socket, or NULL */
+	struct http *http;   /* owned; the HTTP listener, or NULL */
+	struct tls_ctx *tls; /* owned; DNS over TLS, or NULL: none */
 	/* configurations and hints replaced by reloads: pool threads may
 	 * still read them, so they live until the threads have stopped */
 	const char *root; /* cfg->chroot at start (owned copy), or NULL:
@@ -298,6 +300,39 @@ http_listen_changed(const struct cfg *a, const struct cfg *b)
 	return false;
 }
 
+static bool
+tls_listen_changed(const struct cfg *a, const struct cfg *b)
+{
+	if (a->tls.nlisten != b->tls.nlisten)
+		return true;
+	for (unsigned i = 0; i < a->tls.nlisten; i++)
+		if (strcmp(a->tls.listen[i].text, b->tls.listen[i].text))
+			return true;
+	return false;
+}
+
+/* SIGHUP reloads the certificate and key (a renewed pair); a pair that
+ * does not load leaves the one in use. */
+static void
+reload_tls(struct daemon *d, const struct cfg *n)
+{
+	char err[1024];
+
+	if (tls_listen_changed(d->cfg, n))
+		log_warn("reload: tls.listen changed; it takes effect after "
+		         "a restart");
+	if (d->tls == NULL || n->tls.nlisten == 0)
+		return;
+	err[0] = '\0';
+	if (tls_ctx_reload(d->tls, n, d->root, err, sizeof(err)) < 0)
+		log_err("reload: %s; keeping the TLS certificate and key in "
+		        "use",
+		    err);
+	else
+		log_info("reload: TLS certificate %s and key %s loaded",
+		    n->tls.cert, n->tls.key);
+}
+
 static void
 reload(struct daemon *d)
 {
@@ -363,6 +398,7 @@ reload(struct daemon *d)
 	if (http_listen_changed(d->cfg, n))
 		log_warn("reload: http.listen changed; it takes effect after "
 		         "a restart");
+	reload_tls(d, n);
 	r = log_open(n, d->root);
 	if (r < 0)
 		log_warn("reload: cannot open log %s: %s; logging stays as "
@@ -504,6 +540,14 @@ check_alone(const struct cfg *c)
 				    l[i].text, who, k ? " (over TCP)" : "");
 				return -1;
 			}
+	}
+	for (unsigned i = 0; i < c->tls.nlisten; i++) {
+		if (holder_probe(
+		        &c->tls.listen[i], SOCK_STREAM, who, sizeof(who)) == 0)
+			continue;
+		startup_error(c, "tls.listen %s: already in use by %s",
+		    c->tls.listen[i].text, who);
+		return -1;
 	}
 	for (unsigned i = 0; i < c->http.nlisten; i++) {
 		if (holder_probe(
@@ -699,6 +743,10 @@ run(struct daemon *d)
 			ok = false;
 		}
 	}
+	/* clients reach the first instance over TLS (the browser tier's,
+	 * with tiers) */
+	if (ok && d->ninst > 0)
+		d->inst[0].tls = d->tls;
 	if (ok)
 		persist_load(d);
 	listen_text(d->cfg, d->bound, sizeof(d->bound));
@@ -835,6 +883,10 @@ main(int argc, char **argv)
 	 * reported now, with its line, for --check and for a start alike */
 	if (r == 0)
 		r = cfg_check_system(d.cfg, err, sizeof(err));
+	/* a certificate or key that does not load is a configuration error,
+	 * for --check too */
+	if (r == 0 && d.cfg->tls.nlisten > 0)
+		r = tls_ctx_new(&d.tls, d.cfg, NULL, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "resolverd: %s\n", err[0] ? err : strerror(-r));
 		cfg_free(d.cfg);
@@ -844,6 +896,7 @@ main(int argc, char **argv)
 	}
 	if (check) {
 		cfg_print(stdout, d.cfg);
+		tls_ctx_free(d.tls);
 		cfg_free(d.cfg);
 		free(d.cfg);
 		free_tables(d.tab);
@@ -857,6 +910,7 @@ main(int argc, char **argv)
 	if (r < 0) {
 		fprintf(stderr, "resolverd: cannot open log %s: %s\n",
 		    d.cfg->log.dest, strerror(-r));
+		tls_ctx_free(d.tls);
 		cfg_free(d.cfg);
 		free(d.cfg);
 		free_tables(d.tab);
@@ -867,6 +921,7 @@ main(int argc, char **argv)
 	if (status == 0)
 		log_info("stopped");
 	retire_free(&d);
+	tls_ctx_free(d.tls); /* every thread has stopped */
 	cfg_free(d.cfg);
 	free(d.cfg);
 	free_tables(d.tab);

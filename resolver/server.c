@@ -31,6 +31,7 @@
 
 #include "resolver/log.h"
 #include "resolver/server.h"
+#include "resolver/tls.h"
 
 #define EDE_OTHER         0
 #define EDE_PROHIBITED    18
@@ -85,10 +86,11 @@ struct srv_udp {
 	uint8_t obuf[SRV_BATCH][SRV_SEND_SLOT];
 };
 
-/** One TCP listener. */
+/** One TCP listener, or a DNS-over-TLS one. */
 struct srv_tcp {
 	uv_tcp_t handle; /**< handle.data = this */
 	struct srv *srv;
+	struct tls_ctx *tls; /**< TLS: borrowed; NULL for plain TCP */
 	char text[64];
 	bool open;
 };
@@ -107,7 +109,9 @@ struct srv {
 	void *hook_ctx;
 	struct srv_udp udp[CFG_MAX_LISTEN];
 	struct srv_tcp tcp[CFG_MAX_LISTEN];
-	unsigned nlisten;          /**< listener pairs bound */
+	unsigned nlisten; /**< listener pairs bound */
+	struct srv_tcp tls[CFG_MAX_TLS_LISTEN];
+	unsigned ntls;             /**< TLS listeners bound */
 	struct srv_conn *conns;    /**< open TCP connections */
 	unsigned nconns;           /**< this thread's */
 	struct srv_shared *shared; /**< the daemon's (maybe own_shared) */
@@ -143,16 +147,29 @@ struct srv_conn {
 	unsigned inflight;  /* messages read, not yet answered */
 	unsigned resolving; /* of them, requests held by the hook */
 	bool closing, reading, busy, eof;
-	uint8_t *ibuf; /* owned; unprocessed input, or NULL */
+	struct tls_conn *tls; /* owned; DNS over TLS: the session, or NULL */
+	uint8_t *ibuf;        /* owned; unprocessed input, or NULL */
 	size_t ilen, icap;
 };
 
-/** A queued TCP answer: the write request and the framed bytes. */
+/** A queued TCP answer: the write request and the framed bytes (or, over
+ * TLS, the records the session made). */
 struct tcp_write {
 	uv_write_t w;
 	struct srv_conn *conn; /* a reference held */
+	bool answer; /* completes an in-flight message (not a handshake's) */
 	uint8_t data[];
 };
+
+/* Of a stream's answers made by the wire check, count those over TCP and
+ * those over TLS apart. */
+#define STAT_STREAM(srv, c, f)                          \
+	do {                                            \
+		if ((c) != NULL && (c)->tls != NULL)    \
+			STAT_INC((srv)->stats.f##_tls); \
+		else if ((c) != NULL)                   \
+			STAT_INC((srv)->stats.f##_tcp); \
+	} while (0)
 
 static uint16_t get16(const uint8_t *p);
 static void handle_closed(uv_handle_t *h);
@@ -182,6 +199,10 @@ static void conn_resume(struct srv_conn *c);
 static void tcp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void tcp_send(struct srv_conn *c, const uint8_t *data, size_t len);
+static void conn_write(struct srv_conn *c, struct tcp_write *tw, size_t n);
+static void conn_input(struct srv_conn *c, const uint8_t *p, size_t n);
+static void conn_tls_input(struct srv_conn *c, const uint8_t *p, size_t n);
+static void conn_tls_flush(struct srv_conn *c, bool answer);
 static void tcp_write_cb(uv_write_t *w, int status);
 static void tcp_connection(uv_stream_t *server, int status);
 static int open_socket(const struct cfg_listen *l, int type);
@@ -646,25 +667,25 @@ handle_query(struct srv *srv, struct srv_udp *u, struct srv_conn *c,
 		return;
 	case MSG_REPLY_FORMERR:
 		STAT_INC(srv->stats.formerr);
-		STAT_ADD(srv->stats.formerr_tcp, c != NULL);
+		STAT_STREAM(srv, c, formerr);
 		error_reply(
 		    srv, u, c, from, pkt, &q, DNS_RCODE_FORMERR, 0, NULL);
 		return;
 	case MSG_REPLY_NOTIMP:
 		STAT_INC(srv->stats.notimp);
-		STAT_ADD(srv->stats.notimp_tcp, c != NULL);
+		STAT_STREAM(srv, c, notimp);
 		error_reply(
 		    srv, u, c, from, pkt, &q, DNS_RCODE_NOTIMP, 0, NULL);
 		return;
 	case MSG_REPLY_BADVERS:
 		STAT_INC(srv->stats.badvers);
-		STAT_ADD(srv->stats.badvers_tcp, c != NULL);
+		STAT_STREAM(srv, c, badvers);
 		error_reply(
 		    srv, u, c, from, pkt, &q, DNS_RCODE_BADVERS, 0, NULL);
 		return;
 	case MSG_REPLY_REFUSED:
 		STAT_INC(srv->stats.refused);
-		STAT_ADD(srv->stats.refused_tcp, c != NULL);
+		STAT_STREAM(srv, c, refused);
 		STAT_ADD(srv->stats.ede_not_supported, q.edns);
 		error_reply(srv, u, c, from, pkt, &q, DNS_RCODE_REFUSED,
 		    EDE_NOT_SUPPORTED, "");
@@ -672,7 +693,7 @@ handle_query(struct srv *srv, struct srv_udp *u, struct srv_conn *c,
 	}
 	if (!access_allowed(srv, from)) {
 		STAT_INC(srv->stats.refused);
-		STAT_ADD(srv->stats.refused_tcp, c != NULL);
+		STAT_STREAM(srv, c, refused);
 		STAT_ADD(srv->stats.ede_prohibited, q.edns);
 		error_reply(srv, u, c, from, pkt, &q, DNS_RCODE_REFUSED,
 		    EDE_PROHIBITED, "");
@@ -702,12 +723,14 @@ handle_query(struct srv *srv, struct srv_udp *u, struct srv_conn *c,
 	}
 	if (c != NULL) {
 		req->transport = SRV_TCP;
+		req->tls = c->tls != NULL;
 		req->conn = c;
 		c->refs++;
 		c->resolving++;
 		req->max_resp = LIM_MSG_MAX;
 	} else {
 		req->transport = SRV_UDP;
+		req->tls = false;
 		req->udp = u;
 		req->max_resp = q.edns
 		    ? (q.udp_size < LIM_EDNS_BUFSIZE ? q.udp_size
@@ -724,6 +747,7 @@ conn_unref(struct srv_conn *c)
 {
 	if (--c->refs > 0)
 		return;
+	tls_conn_free(c->tls);
 	free(c->ibuf);
 	free(c);
 }
@@ -744,6 +768,20 @@ conn_close(struct srv_conn *c)
 {
 	if (c->closing)
 		return;
+	/* a TLS client is told, if its socket takes it now */
+	if (c->tls != NULL && tls_conn_ready(c->tls)) {
+		size_t n;
+		const uint8_t *p;
+
+		tls_conn_bye(c->tls);
+		p = tls_conn_output(c->tls, &n);
+		if (p != NULL) {
+			uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
+
+			(void)uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+		}
+		tls_conn_output_done(c->tls);
+	}
 	c->closing = true;
 	*c->prevp = c->next;
 	if (c->next != NULL)
@@ -765,6 +803,10 @@ conn_touch(struct srv_conn *c)
 		return;
 	if (ms == 0)
 		ms = LIM_TCP_IDLE_MS;
+	/* a TLS handshake has a deadline of its own, which bytes that come
+	 * one by one do not push back */
+	if (c->tls != NULL && !tls_conn_ready(c->tls) && ms > TLS_HANDSHAKE_MS)
+		ms = TLS_HANDSHAKE_MS;
 	uv_timer_start(&c->timer, conn_idle_cb, ms, 0);
 }
 
@@ -779,7 +821,10 @@ conn_idle_cb(uv_timer_t *t)
 		conn_touch(c);
 		return;
 	}
-	STAT_INC(c->srv->stats.tcp_timeouts);
+	if (c->tls != NULL && !tls_conn_ready(c->tls))
+		STAT_INC(c->srv->stats.tls_handshake_timeouts);
+	else
+		STAT_INC(c->srv->stats.tcp_timeouts);
 	conn_close(c);
 }
 
@@ -832,7 +877,10 @@ conn_consume(struct srv_conn *c, const uint8_t *p, size_t n)
 		}
 		if (n - off - 2 < mlen)
 			break;
-		STAT_INC(srv->stats.tcp_queries);
+		if (c->tls != NULL)
+			STAT_INC(srv->stats.tls_queries);
+		else
+			STAT_INC(srv->stats.tcp_queries);
 		c->inflight++;
 		conn_touch(c);
 		handle_query(srv, NULL, c, (struct sockaddr *)&c->peer,
@@ -914,7 +962,6 @@ tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	struct srv_conn *c = s->data;
 	const uint8_t *p = (const uint8_t *)buf->base;
 	size_t n = (size_t)nread;
-	size_t used;
 
 	if (nread == 0 || c->closing)
 		return;
@@ -932,6 +979,22 @@ tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	c->refs++;
+	if (c->tls != NULL)
+		conn_tls_input(c, p, n);
+	else
+		conn_input(c, p, n);
+	if (!c->closing)
+		conn_set_reading(c);
+	conn_unref(c);
+}
+
+/* The DNS bytes of a connection: process the complete messages, keep the
+ * rest. */
+static void
+conn_input(struct srv_conn *c, const uint8_t *p, size_t n)
+{
+	size_t used;
+
 	if (c->ilen == 0) {
 		used = conn_consume(c, p, n);
 		if (!c->closing && used < n &&
@@ -949,9 +1012,87 @@ tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			c->icap = 0;
 		}
 	}
-	if (!c->closing)
-		conn_set_reading(c);
-	conn_unref(c);
+}
+
+/* ---- DNS over TLS: the same connections, through a session ----------- */
+
+static bool
+conn_plain(void *arg, const uint8_t *p, size_t n)
+{
+	struct srv_conn *c = arg;
+
+	conn_input(c, p, n);
+	return !c->closing;
+}
+
+/* Bytes read from a TLS connection: the handshake, then DNS bytes as a
+ * TCP connection's; what the session has to say goes out at once. */
+static void
+conn_tls_input(struct srv_conn *c, const uint8_t *p, size_t n)
+{
+	struct srv *srv = c->srv;
+	unsigned ev = tls_conn_input(c->tls, p, n, conn_plain, c);
+
+	if (ev & TLS_IN_READY) {
+		STAT_INC(srv->stats.tls_handshakes);
+		STAT_ADD(srv->stats.tls_resumed, tls_conn_resumed(c->tls));
+		conn_touch(c); /* from now on, the idle timeout */
+	}
+	conn_tls_flush(c, false);
+	if (ev & TLS_IN_ERROR) {
+		if (log_enabled(CFG_LOG_DEBUG)) {
+			char a[INET6_ADDRSTRLEN] = "?";
+
+			if (c->peer.ss_family == AF_INET6)
+				uv_ip6_name((struct sockaddr_in6 *)&c->peer, a,
+				    sizeof(a));
+			else
+				uv_ip4_name((struct sockaddr_in *)&c->peer, a,
+				    sizeof(a));
+			log_debug("tls from %s: %s%s", a,
+			    tls_conn_error(c->tls),
+			    tls_conn_ready(c->tls) ? ""
+			                           : " (in the handshake)");
+		}
+		STAT_INC(srv->stats.tls_failed);
+		conn_close(c);
+	} else if ((ev & TLS_IN_EOF) && !c->closing) {
+		/* close_notify: answer what was asked, then close */
+		c->eof = true;
+		if (c->inflight == 0)
+			conn_close(c);
+	}
+}
+
+/* Write what the session made: handshake records, tickets, alerts, or
+ * (@p answer) the records of an answer, which complete one in-flight
+ * message when written. */
+static void
+conn_tls_flush(struct srv_conn *c, bool answer)
+{
+	struct tcp_write *tw;
+	const uint8_t *p;
+	size_t n;
+
+	p = tls_conn_output(c->tls, &n);
+	if (p == NULL || c->closing) {
+		tls_conn_output_done(c->tls);
+		if (answer)
+			conn_done_one(c);
+		return;
+	}
+	tw = malloc(sizeof(*tw) + n);
+	if (tw == NULL) {
+		tls_conn_output_done(c->tls);
+		conn_close(c);
+		if (answer)
+			conn_done_one(c);
+		return;
+	}
+	tw->answer = answer;
+	memcpy(tw->data, p, n);
+	tls_conn_output_done(c->tls);
+	conn_write(c, tw, n);
 }
 
 static void
@@ -959,16 +1100,18 @@ tcp_write_cb(uv_write_t *w, int status)
 {
 	struct tcp_write *tw = (struct tcp_write *)w;
 	struct srv_conn *c = tw->conn;
+	bool answer = tw->answer;
 
 	free(tw);
 	if (status < 0) {
 		if (status != UV_ECANCELED)
 			log_debug("tcp write: %s", uv_strerror(status));
 		conn_close(c);
-	} else {
+	} else if (answer) {
 		conn_touch(c);
 	}
-	conn_done_one(c);
+	if (answer)
+		conn_done_one(c);
 	conn_unref(c);
 }
 
@@ -977,12 +1120,21 @@ static void
 tcp_send(struct srv_conn *c, const uint8_t *data, size_t len)
 {
 	struct tcp_write *tw;
-	uv_buf_t b;
-	int r;
 
 	if (c->closing || len > LIM_MSG_MAX) {
 		STAT_INC(c->srv->stats.dropped);
 		conn_done_one(c);
+		return;
+	}
+	if (c->tls != NULL) {
+		if (tls_conn_send(c->tls, data, len) < 0) {
+			log_debug("tls write: %s", tls_conn_error(c->tls));
+			tls_conn_output_done(c->tls);
+			conn_close(c);
+			conn_done_one(c);
+			return;
+		}
+		conn_tls_flush(c, true);
 		return;
 	}
 	tw = malloc(sizeof(*tw) + 2 + len);
@@ -991,20 +1143,32 @@ tcp_send(struct srv_conn *c, const uint8_t *data, size_t len)
 		conn_done_one(c);
 		return;
 	}
-	tw->conn = c;
+	tw->answer = true;
 	tw->data[0] = (uint8_t)(len >> 8);
 	tw->data[1] = (uint8_t)len;
 	memcpy(tw->data + 2, data, len);
-	b = uv_buf_init((char *)tw->data, (unsigned)(len + 2));
-	c->refs++;
+	conn_write(c, tw, len + 2);
+}
+
+/* Queue the @p n bytes of @p tw (owned from now on) on @p c. */
+static void
+conn_write(struct srv_conn *c, struct tcp_write *tw, size_t n)
+{
+	bool answer = tw->answer;
+	uv_buf_t b = uv_buf_init((char *)tw->data, (unsigned)n);
+	int r;
+
+	tw->conn = c;
 	r = uv_write(&tw->w, (uv_stream_t *)&c->tcp, &b, 1, tcp_write_cb);
 	if (r < 0) {
 		log_debug("tcp write: %s", uv_strerror(r));
 		free(tw);
 		conn_close(c);
-		conn_done_one(c);
-		conn_unref(c);
+		if (answer)
+			conn_done_one(c);
+		return;
 	}
+	c->refs++; /* for tcp_write_cb, which libuv never calls from here */
 }
 
 static void
@@ -1067,7 +1231,16 @@ tcp_connection(uv_stream_t *server, int status)
 		return;
 	}
 	c->peerlen = (socklen_t)len;
-	STAT_INC(srv->stats.tcp_accepted);
+	if (l->tls != NULL) {
+		c->tls = tls_conn_new(l->tls);
+		if (c->tls == NULL) {
+			conn_close(c);
+			return;
+		}
+		STAT_INC(srv->stats.tls_accepted);
+	} else {
+		STAT_INC(srv->stats.tcp_accepted);
+	}
 	uv_tcp_nodelay(&c->tcp, 1);
 	conn_touch(c);
 	conn_set_reading(c);
@@ -1264,6 +1437,45 @@ fail:
 }
 
 /** See server.h. */
+int
+srv_listen_tls(struct srv *srv, const struct cfg_listen *l, struct tls_ctx *tls)
+{
+	struct srv_tcp *t;
+	int fd, r;
+
+	if (srv->ntls >= CFG_MAX_TLS_LISTEN || srv->closing)
+		return -ENOSPC;
+	if (tls == NULL)
+		return -EINVAL;
+	fd = open_socket(l, SOCK_STREAM);
+	if (fd < 0)
+		return fd;
+	t = &srv->tls[srv->ntls];
+	t->srv = srv;
+	t->tls = tls;
+	snprintf(t->text, sizeof(t->text), "%s", l->text);
+	uv_tcp_init(srv->loop, &t->handle);
+	t->handle.data = t;
+	srv->open_handles++;
+	t->open = true;
+	srv->ntls++;
+	r = uv_tcp_open(&t->handle, fd);
+	if (r < 0) {
+		close(fd);
+		goto fail;
+	}
+	r = uv_listen((uv_stream_t *)&t->handle, 128, tcp_connection);
+	if (r < 0)
+		goto fail;
+	return 0;
+fail:
+	t->open = false;
+	t->handle.data = srv;
+	uv_close((uv_handle_t *)&t->handle, handle_closed);
+	return r;
+}
+
+/** See server.h. */
 void
 srv_set_config(struct srv *srv, const struct cfg *cfg)
 {
@@ -1283,7 +1495,10 @@ srv_reply(struct srv_req *req, const uint8_t *resp, size_t len)
 	}
 	STAT_INC(srv->stats.replies);
 	if (req->transport == SRV_TCP) {
-		STAT_INC(srv->stats.rcode_tcp[resp[3] & 0x0f]);
+		if (req->tls)
+			STAT_INC(srv->stats.rcode_tls[resp[3] & 0x0f]);
+		else
+			STAT_INC(srv->stats.rcode_tcp[resp[3] & 0x0f]);
 		tcp_send(req->conn, resp, len);
 	} else if (len <= req->max_resp) {
 		udp_send(req->udp, (struct sockaddr *)&req->client, resp, len);
@@ -1414,6 +1629,14 @@ srv_close(struct srv *srv)
 			srv->tcp[i].handle.data = srv;
 			uv_close(
 			    (uv_handle_t *)&srv->tcp[i].handle, handle_closed);
+		}
+	}
+	for (i = 0; i < srv->ntls; i++) {
+		if (srv->tls[i].open) {
+			srv->tls[i].open = false;
+			srv->tls[i].handle.data = srv;
+			uv_close(
+			    (uv_handle_t *)&srv->tls[i].handle, handle_closed);
 		}
 	}
 	while (srv->conns != NULL)

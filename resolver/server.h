@@ -20,6 +20,13 @@
  * are reference-counted, so a request that outlives its connection is safe:
  * its reply is dropped.
  *
+ * DNS over TLS (RFC 7858, srv_listen_tls): a TLS connection is a TCP one
+ * whose bytes go through a session of resolver/tls.h, both ways; after the
+ * handshake everything above is the same (the hook sees SRV_TCP, with
+ * req->tls set), and TLS connections count in the same tcp.max_clients.
+ * The handshake must be done within TLS_HANDSHAKE_MS (or the idle timeout,
+ * when shorter), however slowly its bytes come.
+ *
  * A libuv module, but this header does not include the libuv header (the
  * layering check allows that only in .c files): struct srv is opaque. One
  * struct srv per loop, used from that loop's thread only.
@@ -43,6 +50,7 @@
 struct srv;
 struct srv_conn;
 struct srv_udp;
+struct tls_ctx;
 struct uv_loop_s;
 
 enum srv_transport {
@@ -73,6 +81,16 @@ struct srv_stats {
 	/** EDE options the wire check sent: refused for access
 	 *  (Prohibited, 18) and for AXFR/IXFR or a class (Not Supported, 21) */
 	counter_t ede_prohibited, ede_not_supported;
+	/* DNS over TLS: its messages are not in the tcp_ counters */
+	counter_t tls_queries;    /**< complete messages received over TLS */
+	counter_t tls_accepted;   /**< TLS connections accepted */
+	counter_t tls_handshakes; /**< handshakes completed */
+	counter_t tls_resumed;    /**< of them, resumed from a session ticket */
+	counter_t tls_failed;     /**< closed for a TLS error */
+	counter_t tls_handshake_timeouts; /**< closed mid-handshake, too slow */
+	counter_t rcode_tls[16];          /**< replies over TLS, by rcode */
+	/** of formerr, notimp, refused, badvers: those over TLS */
+	counter_t formerr_tls, notimp_tls, refused_tls, badvers_tls;
 };
 
 /**
@@ -84,6 +102,7 @@ struct srv_req {
 	enum srv_transport transport;
 	struct srv_udp *udp;            /**< UDP: listener to answer from */
 	struct srv_conn *conn;          /**< TCP: connection (referenced) */
+	bool tls;                       /**< SRV_TCP over TLS */
 	struct sockaddr_storage client; /**< the client's address and port */
 	socklen_t clientlen;
 	struct msg_query q;   /**< checked query; points into query */
@@ -139,6 +158,14 @@ void srv_set_hook(struct srv *srv, srv_query_fn fn, void *ctx);
  * -EACCES ...).
  */
 int srv_listen(struct srv *srv, const struct cfg_listen *l);
+
+/**
+ * Bind a TCP listener on @p l for DNS over TLS with the certificate of
+ * @p tls (borrowed: it must outlive the server) and start serving on it.
+ * @return 0 or a negative errno, as srv_listen.
+ */
+int srv_listen_tls(
+    struct srv *srv, const struct cfg_listen *l, struct tls_ctx *tls);
 
 /** Use @p cfg from now on (access, tcp settings). The caller then frees the
  *  old one; listeners are not rebound. */

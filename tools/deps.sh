@@ -2,7 +2,7 @@
 # Install the Debian packages a purpose needs, if any is missing:
 #
 #   tools/deps.sh [PURPOSE...]     PURPOSE: build (the default), lab, test,
-#                                  fuzz, bench, all
+#                                  fuzz, bench, scale, all
 #
 # Each Makefile target passes its own purposes (`make run`: build, `make
 # test`: test, `make bench`: bench). Idempotent: when everything is present
@@ -12,9 +12,10 @@
 set -eu
 
 # --- one list per purpose ---------------------------------------------------
-# build: compile resolverd, resolverctl and the unit tests (`make`, `make run`)
+# build: compile resolverd, resolverctl and the unit tests (`make`, `make run`);
+# GnuTLS for DNS over TLS
 BUILD_PKGS="build-essential pkg-config libuv1-dev libldns-dev libyaml-dev
-libcmocka-dev libmicrohttpd-dev"
+libcmocka-dev libmicrohttpd-dev libgnutls28-dev"
 # lab: the DNS lab (tools/lab: NSD, the scripted servers in Python, pgrep)
 LAB_PKGS="nsd python3 python3-dnspython procps dnsutils"
 # test: `make test` (format, lint, unit, ASan/UBSan, TSan, integration):
@@ -22,15 +23,21 @@ LAB_PKGS="nsd python3 python3-dnspython procps dnsutils"
 # dnsperf (load tests), unbound (the bench smoke test), dnsmasq (the router
 # tier), graphviz (trace --dot), ldns-read-zone (dumps); util-linux for
 # setarch, unshare and runuser; bind9-dnsutils for delv (the validating
-# client of test_dnssec.py) and faketime/libfaketime (its clock-step test)
+# client of test_dnssec.py) and faketime/libfaketime (its clock-step test);
+# gnutls-bin (certtool, gnutls-cli) for the DNS over TLS tests (kdig +tls is
+# knot-dnsutils'); dnsdist for the scale-out lab
 TEST_PKGS="$BUILD_PKGS $LAB_PKGS clang-format cppcheck clang-tidy
 knot-dnsutils ldnsutils python3-pytest dnsperf unbound dnsmasq-base graphviz
-iproute2 util-linux prometheus systemd bind9-dnsutils faketime libfaketime"
+iproute2 util-linux prometheus systemd bind9-dnsutils faketime libfaketime
+gnutls-bin dnsdist"
 # fuzz: libFuzzer targets (clang and its runtime)
 FUZZ_PKGS="clang libclang-rt-14-dev"
 # bench: `make bench` (tools/bench/run: dnsperf against resolverd and
 # Unbound on the lab; callgrind and plots when present)
 BENCH_PKGS="$BUILD_PKGS $LAB_PKGS dnsperf unbound valgrind gnuplot-nox"
+# scale: `make lab-scale` (tools/lab/scale: resolverd instances behind
+# dnsdist, and its bench with dnsperf)
+SCALE_PKGS="$BUILD_PKGS $LAB_PKGS dnsdist dnsperf"
 
 [ $# -eq 0 ] && set -- build
 PKGS=""
@@ -41,9 +48,10 @@ for purpose in "$@"; do
 	test) PKGS="$PKGS $TEST_PKGS" ;;
 	fuzz) PKGS="$PKGS $BUILD_PKGS $FUZZ_PKGS" ;;
 	bench) PKGS="$PKGS $BENCH_PKGS" ;;
-	all) PKGS="$PKGS $TEST_PKGS $FUZZ_PKGS $BENCH_PKGS" ;;
+	scale) PKGS="$PKGS $SCALE_PKGS" ;;
+	all) PKGS="$PKGS $TEST_PKGS $FUZZ_PKGS $BENCH_PKGS $SCALE_PKGS" ;;
 	*)
-		echo "deps: unknown purpose '$purpose' (build, lab, test, fuzz, bench, all)" >&2
+		echo "deps: unknown purpose '$purpose' (build, lab, test, fuzz, bench, scale, all)" >&2
 		exit 2
 		;;
 	esac

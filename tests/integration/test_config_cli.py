@@ -258,6 +258,11 @@ GOOD = [
     ("http-access", "http:\n  listen: 0.0.0.0@9100\n  access: [192.0.2.0/24]\n",
      '  listen:\n    - "0.0.0.0@9100"\n  access:\n    - "192.0.2.0/24"'),
     ("http-access-none", "http: {{access: []}}\n", "  access: []"),
+    # DNS over TLS (the files are loaded: see test_check_loads_tls_pair)
+    ("tls-default", "",
+     'tls:\n  listen: []  # none: no DNS-over-TLS listener\n'
+     '  # cert: not set (needed with tls.listen)\n'
+     '  # key: not set (needed with tls.listen)'),
 ]
 
 
@@ -348,6 +353,21 @@ BAD = [
      "bad http.access prefix '10.0.0.0/33': prefix length must be 0..32"),
     ("http-unknown", "http:\n  port: 8053\n", 2,
      "unknown key 'http.port'"),
+    ("tls-no-pair", "tls:\n  listen: [127.0.0.1]\n", 2,
+     "'tls.listen' needs 'tls.cert' and 'tls.key'"),
+    ("tls-cert-only", "tls:\n  cert: root.key\n", 2,
+     "'tls.cert' is set but not 'tls.key'"),
+    ("tls-cert-missing", "tls:\n  cert: no.pem\n  key: root.key\n", 2,
+     f"tls.cert: {{d}}/no.pem: {ENOENT}"),
+    ("tls-bad-address", "tls:\n  listen: [localhost]\n", 2,
+     "bad tls.listen address 'localhost' (expected address or "
+     "address@port, e.g. 127.0.0.1@853 or ::1)"),
+    ("tls-same-as-dns",
+     "listen: [127.0.0.1@853]\ntls:\n  listen: [127.0.0.1]\n"
+     "  cert: root.key\n  key: root.key\n", 3,
+     "'tls.listen' 127.0.0.1@853 is also a DNS listen address"),
+    ("tls-unknown", "tls:\n  port: 853\n", 2,
+     "unknown key 'tls.port' (did you mean 'tls.cert'?)"),
 ]
 
 
@@ -464,3 +484,46 @@ def test_example_file_is_the_defaults():
                               text=True, timeout=30)
     assert defaults.returncode == 0, defaults.stderr
     assert example.stdout == defaults.stdout
+
+
+def certtool(*args):
+    subprocess.run(["certtool", *args], check=True, capture_output=True,
+                   timeout=60)
+
+
+@pytest.mark.skipif(shutil.which("certtool") is None,
+                    reason="gnutls-bin not installed (tools/deps.sh test)")
+def test_check_loads_tls_pair(tree):
+    """--check loads the certificate and key (relative to the file): a
+    good pair prints and reads back; a key that is not one, or belongs to
+    another certificate, is a configuration error at its line."""
+    (tree / "cert.tmpl").write_text('cn = "dns.test"\nexpiration_days = 2\n'
+                                    "tls_www_server\n")
+    for name in ("server", "other"):
+        certtool("--generate-privkey", "--key-type=ecdsa", "--outfile",
+                 str(tree / f"{name}.key"))
+    certtool("--generate-self-signed", "--load-privkey",
+             str(tree / "server.key"), "--template", str(tree / "cert.tmpl"),
+             "--outfile", str(tree / "server.pem"))
+    (tree / "bad.key").write_text("not a key\n")
+    text = ("tls:\n  listen: [127.0.0.1, \"::1@8853\"]\n"
+            "  cert: server.pem\n  key: {key}\n")
+    p = check(written(tree, text.replace("{key}", "server.key")))
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == ""
+    assert (f'tls:\n  listen:\n    - "127.0.0.1@853"\n    - "::1@8853"\n'
+            f'  cert: "{tree}/server.pem"\n  key: "{tree}/server.key"\n'
+            ) in p.stdout
+    again = check(written(tree, p.stdout.replace("{", "{{").replace(
+        "}", "}}"), "printed.yaml"))
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == p.stdout
+    for key, why in [("bad.key", "not a private key (PEM or DER): "),
+                     ("other.key", "does not match the certificate in "
+                      f"{tree}/server.pem")]:
+        path = written(tree, text.replace("{key}", key))
+        p = check(path)
+        assert p.returncode == EXIT_CONFIG, p.stderr
+        assert p.stderr.startswith(
+            f"resolverd: {path}:4: tls.key: {tree}/{key}: {why}"), p.stderr
+        assert p.stdout == ""

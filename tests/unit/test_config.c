@@ -1348,6 +1348,95 @@ test_query_loopback(void **state)
 	    true);
 }
 
+/* ---- tls -------------------------------------------------------------- */
+
+static void
+test_tls(void **state)
+{
+	struct cfg c;
+	char err[512], text[512], *out;
+
+	(void)state;
+	/* off by default */
+	assert_int_equal(cfg_defaults(&c), 0);
+	assert_int_equal(c.tls.nlisten, 0);
+	assert_null(c.tls.cert);
+	assert_null(c.tls.key);
+	out = print_to_string(&c);
+	assert_non_null(strstr(out,
+	    "\ntls:\n  listen: []  # none: no DNS-over-TLS listener\n"
+	    "  # cert: not set (needed with tls.listen)\n"
+	    "  # key: not set (needed with tls.listen)\n"));
+	free(out);
+	cfg_free(&c);
+	/* a bare address is port 853; files are the file's directory's
+	 * (hints is a readable file, which is all config/ checks) */
+	snprintf(text, sizeof(text),
+	    "tls:\n  listen: [127.0.0.1, \"::1@8853\"]\n  cert: %s\n"
+	    "  key: root.hints\n",
+	    hints);
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.tls.nlisten, 2);
+	assert_string_equal(c.tls.listen[0].text, "127.0.0.1@853");
+	assert_string_equal(c.tls.listen[1].text, "::1@8853");
+	assert_string_equal(c.tls.cert, hints);
+	assert_string_equal(c.tls.key, hints);
+	assert_int_equal(cfg_key_line(&c, "tls.listen"), 2);
+	assert_int_equal(cfg_key_line(&c, "tls.cert"), 3);
+	assert_int_equal(cfg_key_line(&c, "tls.key"), 4);
+	out = print_to_string(&c);
+	snprintf(text, sizeof(text),
+	    "\ntls:\n  listen:\n    - \"127.0.0.1@853\"\n"
+	    "    - \"::1@8853\"\n  cert: \"%s\"\n  key: \"%s\"\n",
+	    hints, hints);
+	assert_non_null(strstr(out, text));
+	free(out);
+	cfg_free(&c);
+	snprintf(text, sizeof(text),
+	    "tls:\n  listen: 127.0.0.1@8853\n  cert: %s\n  key: %s\n", hints,
+	    hints);
+	round_trip(text);
+	assert_int_equal(cfg_key_kind("tls"), CFG_KIND_MAP);
+	assert_int_equal(cfg_key_kind("tls.listen"), CFG_KIND_LIST);
+	assert_int_equal(cfg_key_kind("tls.cert"), CFG_KIND_SCALAR);
+	assert_int_equal(cfg_key_kind("tls.key"), CFG_KIND_SCALAR);
+
+	/* every rule */
+	check_error("tls:\n  listen: [300.0.0.1]\n", 2,
+	    "bad tls.listen address '300.0.0.1' (expected address or "
+	    "address@port, e.g. 127.0.0.1@853 or ::1)",
+	    true);
+	check_error("tls:\n  listen: [127.0.0.1@0]\n", 2,
+	    "bad tls.listen address '127.0.0.1@0'", false);
+	check_error("tls:\n  listen:\n    - 127.0.0.1@1\n    - 127.0.0.1@2\n"
+	            "    - 127.0.0.1@3\n    - 127.0.0.1@4\n    - 127.0.0.1@5\n",
+	    7, "too many 'tls.listen' entries (at most 4)", true);
+	check_error("tls:\n  listen: [127.0.0.1@853]\n", 2,
+	    "'tls.listen' needs 'tls.cert' and 'tls.key'", true);
+	check_error("tls:\n  cert: root.hints\n", 2,
+	    "'tls.cert' is set but not 'tls.key'", true);
+	check_error("tls:\n\n  key: root.hints\n", 3,
+	    "'tls.key' is set but not 'tls.cert'", true);
+	snprintf(text, sizeof(text), "tls:\n  cert: %s/no-such.pem\n", tmpdir);
+	check_error(text, 2, "tls.cert: ", false);
+	check_error(text, 2, "/no-such.pem: No such file or directory", false);
+	check_error("tls:\n  key: .\n", 2, "tls.key: ", false);
+	check_error("listen: [127.0.0.1@853]\ntls:\n  listen: [127.0.0.1]\n"
+	            "  cert: root.hints\n  key: root.hints\n",
+	    3, "'tls.listen' 127.0.0.1@853 is also a DNS listen address", true);
+	check_error("http:\n  listen: [127.0.0.1@8853]\ntls:\n  listen: "
+	            "[127.0.0.1@8853]\n  cert: root.hints\n  key: root.hints\n",
+	    4, "'tls.listen' 127.0.0.1@8853 is also an 'http.listen' address",
+	    true);
+	check_error("tls:\n  listen: [127.0.0.1, 127.0.0.1@853]\n"
+	            "  cert: root.hints\n  key: root.hints\n",
+	    2, "'tls.listen' 127.0.0.1@853 is given twice", true);
+	check_error("tls:\n  certificate: x.pem\n", 2,
+	    "unknown key 'tls.certificate'", false);
+	check_error("tls: 127.0.0.1@853\n", 1,
+	    "'tls' must be a mapping, not a scalar", true);
+}
+
 /* ---- http ------------------------------------------------------------- */
 
 static bool
@@ -2152,6 +2241,7 @@ main(void)
 	    cmocka_unit_test(test_path_in_root),
 	    cmocka_unit_test(test_query_loopback),
 	    cmocka_unit_test(test_http),
+	    cmocka_unit_test(test_tls),
 	    cmocka_unit_test(test_dnssec_defaults),
 	    cmocka_unit_test(test_trust_anchors),
 	    cmocka_unit_test(test_negative_trust_anchors),
