@@ -2,7 +2,7 @@
 # Install the Debian packages a purpose needs, if any is missing:
 #
 #   tools/deps.sh [PURPOSE...]     PURPOSE: build (the default), lab, test,
-#                                  fuzz, bench, all
+#                                  fuzz, bench, study, all
 #
 # Each Makefile target passes its own purposes (`make run`: build, `make
 # test`: test, `make bench`: bench). Idempotent: when everything is present
@@ -30,6 +30,9 @@ FUZZ_PKGS="clang libclang-rt-14-dev"
 # bench: `make bench` (tools/bench/run: dnsperf against resolverd and
 # Unbound on the lab; callgrind and plots when present)
 BENCH_PKGS="$BUILD_PKGS $LAB_PKGS dnsperf unbound valgrind gnuplot-nox"
+# study: `make tier-study` (tools/tierstudy: libfaketime speeds the daemon's
+# clock up, matplotlib draws the plots)
+STUDY_PKGS="$BUILD_PKGS $LAB_PKGS libfaketime python3-matplotlib"
 
 [ $# -eq 0 ] && set -- build
 PKGS=""
@@ -40,9 +43,10 @@ for purpose in "$@"; do
 	test) PKGS="$PKGS $TEST_PKGS" ;;
 	fuzz) PKGS="$PKGS $BUILD_PKGS $FUZZ_PKGS" ;;
 	bench) PKGS="$PKGS $BENCH_PKGS" ;;
-	all) PKGS="$PKGS $TEST_PKGS $FUZZ_PKGS $BENCH_PKGS" ;;
+	study) PKGS="$PKGS $STUDY_PKGS" ;;
+	all) PKGS="$PKGS $TEST_PKGS $FUZZ_PKGS $BENCH_PKGS $STUDY_PKGS" ;;
 	*)
-		echo "deps: unknown purpose '$purpose' (build, lab, test, fuzz, bench, all)" >&2
+		echo "deps: unknown purpose '$purpose' (build, lab, test, fuzz, bench, study, all)" >&2
 		exit 2
 		;;
 	esac
