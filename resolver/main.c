@@ -713,6 +713,7 @@ run(struct daemon *d)
 	r = uv_loop_init(&d->loop);
 	if (r < 0) {
 		startup_error(d->cfg, "event loop: %s", uv_strerror(r));
+		free(list);
 		return EXIT_RUN;
 	}
 	if (list == NULL) {
