@@ -448,3 +448,26 @@ def test_tree_reload_keeps_instances_and_refuses_a_new_count(daemon):
     a = dig("127.0.0.1", base + 3, "www.example.org", "A")
     assert a.status == "NOERROR" and ttl(a) <= 5, a
     assert len(d.ctl_run("tiers").stdout.splitlines()) == 7
+
+
+def test_tree_with_worker_threads_sums_each_instance(daemon):
+    """workers: 2: every instance has a copy on the second thread (its own
+    sockets, the same cache); stats add the copies of one instance up, and
+    only those."""
+    d = daemon(hints=HINTS, start=False)
+    base = free_run(4)
+    os_ports = [free_port(), free_port(), free_port()]
+    conf = d.conf.read_text().replace("workers: 1\n", "workers: 2\n")
+    d.conf.write_text(conf + tree_config(base, os_ports))
+    d.port = base
+    d.start()
+    for k in range(4):
+        for _ in range(3):
+            assert ask(d, base + k).status == "NOERROR"
+    each = stats_json(d, "--instances")
+    assert [each[f"browser-{k}"]["queries"] for k in (1, 2, 3, 4)] == [3] * 4, each
+    assert [each[f"browser-{k}"]["cache.hits"] for k in (1, 2, 3, 4)] == [2] * 4, each
+    assert [each[f"os-{k}"]["queries"] for k in (1, 2)] == [2, 2], each
+    st = stats_json(d)
+    assert st["browser"]["queries"] == 12 and st["os"]["queries"] == 4, st
+    assert st["isp"]["queries"] == 2 and st["isp"]["resolutions"] == 1, st
