@@ -20,11 +20,11 @@ LAB_PKGS="nsd python3 python3-dnspython procps dnsutils"
 # test: `make test` (format, lint, unit, ASan/UBSan, TSan, integration):
 # clang-format, cppcheck and clang-tidy for the checks; dig and kdig, pytest,
 # dnsperf (load tests), unbound (the bench smoke test), dnsmasq (the router
-# tier), graphviz (trace --dot), ldns-read-zone (dumps); util-linux for
-# setarch, unshare and runuser
+# tier), graphviz (trace --dot), ldns-read-zone (dumps), libfaketime (the
+# tier study's sped-up clock); util-linux for setarch, unshare and runuser
 TEST_PKGS="$BUILD_PKGS $LAB_PKGS clang-format cppcheck clang-tidy
 knot-dnsutils ldnsutils python3-pytest dnsperf unbound dnsmasq-base graphviz
-iproute2 util-linux prometheus systemd"
+iproute2 util-linux prometheus systemd libfaketime"
 # fuzz: libFuzzer targets (clang and its runtime)
 FUZZ_PKGS="clang libclang-rt-14-dev"
 # bench: `make bench` (tools/bench/run: dnsperf against resolverd and

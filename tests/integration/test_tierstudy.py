@@ -109,3 +109,24 @@ def test_bad_arguments_say_so(tmp_path):
     assert p.returncode != 0 and "bad --ttl-mix" in p.stderr
     p, _ = study(tmp_path, "--sweep", "colour=1,2")
     assert p.returncode != 0 and "--sweep" in p.stderr
+
+
+@pytest.mark.skipif(not any(os.path.exists(p) for p in (
+    "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+    "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1")), reason="no libfaketime")
+def test_rate_ages_ttls_faster(tmp_path):
+    """--rate 120: a name with a 20 s TTL asked at 0, 10 and 45 simulated
+    seconds (0.375 s of real time): the second is a hit, the third finds
+    every tier's copy expired and goes to the authoritative server again,
+    which it could not in real time."""
+    log = tmp_path / "queries.log"
+    log.write_text("0 site1.study.test\n10 site1.study.test\n45 site1.study.test\n")
+    p, out = study(tmp_path, "--replay", str(log), "--browsers", "1", "--machines", "1",
+                   "--routers", "1", "--names", "3", "--ttl-mix", "20:1", "--duration", "60",
+                   "--rate", "120")
+    assert p.returncode == 0, p.stdout + p.stderr
+    d = json.loads((out / "study.json").read_text())
+    assert d["sent"] == 3 and d["ok"], d["checks"]
+    rows = {r["tier"]: r for r in d["tiers"]}
+    assert rows["browser"]["hits"] == 1, rows
+    assert d["auth"]["by_log"] == 2, d["auth"]
