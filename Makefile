@@ -49,8 +49,8 @@ TOOL_BIN = $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
 PROGS = $(BUILD)/resolverd $(if $(wildcard tools/resolverctl.c),$(BUILD)/resolverctl)
 
 .PHONY: all deps run test check unit integration check-layering install \
-        clean lab-start lab-stop lab-tiers lab-scale bench sanitize format \
-        format-check \
+        clean lab-start lab-stop lab-tiers lab-scale tier-study bench sanitize \
+        format format-check \
         fuzz fuzz-smoke fuzz-build fuzz-bin fuzz-merge fuzz-crashers
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
 
@@ -149,6 +149,18 @@ lab-scale:
 	@sh tools/deps.sh scale
 	$(MAKE) $(BUILD)/resolverd $(BUILD)/resolverctl
 	RESOLVERD_BUILD=$(BUILD) tools/lab/scale start
+
+# `make tier-study`: what the cache tiers absorb (tools/tierstudy/README.md):
+# the default study (a simulated day, 40 browsers on 20 machines behind 5
+# routers sharing one ISP resolver) and a sweep of the browser's TTL cap,
+# on the lab (started and stopped here unless running), with libfaketime
+# speeding the clock up; the table and PNG plots in $(BUILD)/tierstudy/.
+TIER_STUDY_ARGS ?=
+tier-study:
+	@sh tools/deps.sh study
+	$(MAKE) $(BUILD)/resolverd $(BUILD)/resolverctl
+	RESOLVERD_BUILD=$(BUILD) $(PYTHON) tools/tierstudy/tierstudy default \
+	    --start-lab --out $(BUILD)/tierstudy $(TIER_STUDY_ARGS)
 
 bench:
 	@sh tools/deps.sh bench

@@ -121,6 +121,8 @@ static const struct key keys[] = {
     {"tiers.name", T_ITEM, 0, 0, 0},
     {"tiers.profile", T_ITEM, 0, 0, 0},
     {"tiers.listen", T_ITEMLIST, 0, 0, 0},
+    {"tiers.count", T_ITEM, 0, 1, CFG_MAX_TIER_COUNT},
+    {"tiers.fanout", T_ITEM, 0, 1, CFG_MAX_TIER_COUNT},
     {"tiers.upstream", T_ITEM, 0, 0, 0},
     {"tiers.cache", T_MAP, 0, 0, 0},
     {"tiers.cache.size", T_ITEM, 0, SIZE_MIN_BYTES, SIZE_MAX_BYTES},
@@ -976,6 +978,7 @@ add_item(struct cfg *c, const struct key *k, char *msg, size_t msglen)
 		}
 		struct cfg_tier *t = &c->tiers[c->ntiers++];
 		memset(t, 0, sizeof(*t));
+		t->count = 1;
 		apply_profile(t);
 		return 0;
 	}
@@ -1142,7 +1145,11 @@ set_tier_item(struct cfg_tier *t, const struct key *k, const char *v, char *msg,
 	}
 	if (item_number(k, v, &n, msg, msglen) < 0)
 		return -EINVAL;
-	if (strcmp(name, "size") == 0) {
+	if (strcmp(k->name, "tiers.count") == 0) {
+		t->count = (unsigned)n;
+	} else if (strcmp(k->name, "tiers.fanout") == 0) {
+		t->fanout = (unsigned)n;
+	} else if (strcmp(name, "size") == 0) {
 		t->cache.size = n;
 		t->explicit_keys |= TC_SIZE;
 	} else if (strcmp(name, "max_entries") == 0) {
@@ -1203,8 +1210,15 @@ print_items(FILE *out, const struct cfg *c, const struct key *k)
 
 		fputs("  - name: ", out);
 		print_quoted(out, t->name);
-		fprintf(out, "\n    profile: %s\n    listen:\n",
-		    profile_names[t->profile]);
+		fprintf(out, "\n    profile: %s\n    count: %u\n",
+		    profile_names[t->profile], t->count);
+		if (t->fanout)
+			fprintf(out, "    fanout: %u\n", t->fanout);
+		else if (i + 1 < c->ntiers && t->count > 1)
+			fputs("    # fanout: not set, spread evenly over the "
+			      "next tier\n",
+			    out);
+		fputs("    listen:\n", out);
 		for (unsigned j = 0; j < t->nlisten; j++) {
 			fputs("      - ", out);
 			print_quoted(out, t->listen[j].text);
@@ -1288,6 +1302,214 @@ check_tls(const struct cfg *c, const char **key, char *msg, size_t msglen)
 	return 0;
 }
 
+/* ---- the instances of the tiers (a tree) ------------------------------ */
+
+unsigned
+cfg_ninstances(const struct cfg *c)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < c->ntiers; i++)
+		n += c->tiers[i].count ? c->tiers[i].count : 1;
+	return c->ntiers ? n : 1;
+}
+
+unsigned
+cfg_tier_first(const struct cfg *c, unsigned tier)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < tier && i < c->ntiers; i++)
+		n += c->tiers[i].count ? c->tiers[i].count : 1;
+	return n;
+}
+
+/* @p l with its port counted up by @p k (its text made again). */
+static void
+listen_plus(const struct cfg_listen *l, unsigned k, struct cfg_listen *out)
+{
+	char host[INET6_ADDRSTRLEN];
+	unsigned port;
+
+	*out = *l;
+	if (l->addr.ss_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&out->addr;
+		port = ntohs(sin->sin_port) + k;
+		sin->sin_port = htons((uint16_t)port);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->addr;
+		port = ntohs(sin6->sin6_port) + k;
+		sin6->sin6_port = htons((uint16_t)port);
+	}
+	/* the text is "host@port" (a scope stays in the host part) */
+	snprintf(host, sizeof(host), "%.*s",
+	    (int)(strrchr(l->text, '@') - l->text), l->text);
+	snprintf(out->text, sizeof(out->text), "%s@%u", host, port);
+}
+
+unsigned
+cfg_tier_listen(
+    const struct cfg *c, unsigned tier, unsigned member, struct cfg_listen *out)
+{
+	const struct cfg_tier *t = &c->tiers[tier];
+
+	if (t->count <= 1) {
+		memcpy(out, t->listen, sizeof(t->listen[0]) * t->nlisten);
+		return t->nlisten;
+	}
+	if (t->nlisten == t->count) {
+		out[0] = t->listen[member];
+		return 1;
+	}
+	listen_plus(&t->listen[0], member, &out[0]);
+	return 1;
+}
+
+unsigned
+cfg_tier_parent(const struct cfg *c, unsigned tier, unsigned member)
+{
+	const struct cfg_tier *t = &c->tiers[tier];
+	unsigned n = t->count ? t->count : 1, up;
+
+	if (tier + 1 >= c->ntiers)
+		return 0;
+	up = c->tiers[tier + 1].count ? c->tiers[tier + 1].count : 1;
+	if (t->fanout)
+		return member / t->fanout < up ? member / t->fanout : up - 1;
+	return (unsigned)((uint64_t)member * up / n);
+}
+
+void
+cfg_instance_name(
+    const struct cfg *c, unsigned tier, unsigned member, char *out, size_t len)
+{
+	if (c->tiers[tier].count <= 1)
+		snprintf(out, len, "%s", c->tiers[tier].name);
+	else
+		snprintf(out, len, "%s-%u", c->tiers[tier].name, member + 1);
+}
+
+/* Tier @p i as a level of the tree: its listen form fits its count, its
+ * ports stay ports, its fanout fits the next tier. */
+static int
+check_tree(const struct cfg *c, unsigned i, char *msg, size_t msglen)
+{
+	const struct cfg_tier *t = &c->tiers[i];
+
+	if (t->count > 1 &&
+	    strlen(t->name) + (size_t)snprintf(NULL, 0, "-%u", t->count) >=
+	        CFG_INST_NAME_MAX) {
+		snprintf(msg, msglen,
+		    "tier '%s': with count %u, the instance names (%s-%u) "
+		    "are longer than %d characters",
+		    t->name, t->count, t->name, t->count,
+		    CFG_INST_NAME_MAX - 1);
+		return -EINVAL;
+	}
+	if (t->count > 1 && t->nlisten != 1 && t->nlisten != t->count) {
+		snprintf(msg, msglen,
+		    "tier '%s': with count %u, 'listen' is one address (the "
+		    "port counted up per instance) or %u addresses, not %u",
+		    t->name, t->count, t->count, t->nlisten);
+		return -EINVAL;
+	}
+	if (t->count > 1 && t->nlisten == 1) {
+		const struct sockaddr_in *sin =
+		    (const struct sockaddr_in *)&t->listen[0].addr;
+		const struct sockaddr_in6 *sin6 =
+		    (const struct sockaddr_in6 *)&t->listen[0].addr;
+		unsigned port = ntohs(t->listen[0].addr.ss_family == AF_INET
+		        ? sin->sin_port
+		        : sin6->sin6_port);
+
+		if (port + t->count - 1 > 65535) {
+			snprintf(msg, msglen,
+			    "tier '%s': %u instances from port %u go past "
+			    "port 65535",
+			    t->name, t->count, port);
+			return -EINVAL;
+		}
+	}
+	if (t->fanout == 0)
+		return 0;
+	if (i + 1 >= c->ntiers || t->upstream_set) {
+		snprintf(msg, msglen,
+		    "tier '%s': 'fanout' needs a next tier to ask (not the "
+		    "last tier, no 'upstream')",
+		    t->name);
+		return -EINVAL;
+	}
+	if ((t->count + t->fanout - 1) / t->fanout > c->tiers[i + 1].count) {
+		snprintf(msg, msglen,
+		    "tier '%s': %u instances, %u per instance of '%s', need "
+		    "%u of them; it has %u",
+		    t->name, t->count, t->fanout, c->tiers[i + 1].name,
+		    (t->count + t->fanout - 1) / t->fanout,
+		    c->tiers[i + 1].count);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* All the instances together: not too many, each name and each listen
+ * address used once. */
+static int
+check_instances(const struct cfg *c, char *msg, size_t msglen)
+{
+	unsigned n = cfg_ninstances(c), k = 0, naddr = 0;
+	char(*names)[CFG_INST_NAME_MAX];
+	struct cfg_listen *addrs;
+	int rc = 0;
+
+	if (c->ntiers == 0)
+		return 0;
+	if (n > CFG_MAX_INSTANCES) {
+		snprintf(msg, msglen,
+		    "the tiers have %u instances in all; at most %d", n,
+		    CFG_MAX_INSTANCES);
+		return -EINVAL;
+	}
+	names = calloc(n, sizeof(*names));
+	addrs = calloc((size_t)n * CFG_MAX_TIER_LISTEN, sizeof(*addrs));
+	if (names == NULL || addrs == NULL) {
+		free(names);
+		free(addrs);
+		snprintf(msg, msglen, "out of memory");
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < c->ntiers && rc == 0; i++) {
+		for (unsigned m = 0; m < c->tiers[i].count && rc == 0; m++) {
+			cfg_instance_name(c, i, m, names[k], sizeof(names[k]));
+			for (unsigned j = 0; j < k && rc == 0; j++)
+				if (strcmp(names[j], names[k]) == 0) {
+					snprintf(msg, msglen,
+					    "two tier instances are named "
+					    "'%s'",
+					    names[k]);
+					rc = -EINVAL;
+				}
+			k++;
+			unsigned got = cfg_tier_listen(c, i, m, addrs + naddr);
+			for (unsigned a = naddr; a < naddr + got && rc == 0;
+			     a++)
+				for (unsigned b = 0; b < a && rc == 0; b++)
+					if (strcmp(addrs[a].text,
+					        addrs[b].text) == 0) {
+						snprintf(msg, msglen,
+						    "listen address %s is "
+						    "given to two tier "
+						    "instances",
+						    addrs[a].text);
+						rc = -EINVAL;
+					}
+			naddr += got;
+		}
+	}
+	free(names);
+	free(addrs);
+	return rc;
+}
+
 /* Items are complete and consistent. */
 static int
 check_items(const struct cfg *c, const char **key, char *msg, size_t msglen)
@@ -1336,7 +1558,11 @@ check_items(const struct cfg *c, const char **key, char *msg, size_t msglen)
 			    t->name, t->cache.min_ttl, t->cache.max_ttl);
 			return -EINVAL;
 		}
+		if (check_tree(c, i, msg, msglen) < 0)
+			return -EINVAL;
 	}
+	if (check_instances(c, msg, msglen) < 0)
+		return -EINVAL;
 	*key = NULL;
 	return 0;
 }
@@ -1464,21 +1690,43 @@ cfg_check(const struct cfg *c, const char **key, char *msg, size_t msglen)
 		const char *h = c->http.listen[i].text;
 
 		for (unsigned t = 0; t <= c->ntiers; t++) {
-			const struct cfg_listen *l =
-			    t < c->ntiers ? c->tiers[t].listen : c->listen;
-			unsigned n = t < c->ntiers
-			    ? c->tiers[t].nlisten
-			    : (c->ntiers ? 0 : c->nlisten);
+			unsigned members = t < c->ntiers
+			    ? (c->tiers[t].count ? c->tiers[t].count : 1)
+			    : 1;
 
-			for (unsigned k = 0; k < n; k++) {
-				if (strcmp(l[k].text, h) != 0)
-					continue;
-				*key = "http.listen";
-				snprintf(msg, msglen,
-				    "'http.listen' %s is also a DNS listen "
-				    "address",
-				    h);
-				return -EINVAL;
+			for (unsigned m = 0; m < members; m++) {
+				struct cfg_listen l[CFG_MAX_TIER_LISTEN];
+				unsigned n = 0;
+
+				if (t < c->ntiers)
+					n = c->tiers[t].count > 1 &&
+					        c->tiers[t].nlisten != 1 &&
+					        c->tiers[t].nlisten !=
+					            c->tiers[t].count
+					    ? 0
+					    : cfg_tier_listen(c, t, m, l);
+				for (unsigned k = 0; k < n; k++) {
+					if (strcmp(l[k].text, h) != 0)
+						continue;
+					*key = "http.listen";
+					snprintf(msg, msglen,
+					    "'http.listen' %s is also a DNS "
+					    "listen address",
+					    h);
+					return -EINVAL;
+				}
+			}
+			if (t == c->ntiers && c->ntiers == 0) {
+				for (unsigned k = 0; k < c->nlisten; k++) {
+					if (strcmp(c->listen[k].text, h) != 0)
+						continue;
+					*key = "http.listen";
+					snprintf(msg, msglen,
+					    "'http.listen' %s is also a DNS "
+					    "listen address",
+					    h);
+					return -EINVAL;
+				}
 			}
 		}
 	}

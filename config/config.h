@@ -45,8 +45,11 @@ enum cfg_log_level {
 #define CFG_MAX_FORWARDS    16
 #define CFG_MAX_FWD_SERVERS 8
 #define CFG_MAX_TIERS       8
-#define CFG_MAX_TIER_LISTEN 4
+#define CFG_MAX_TIER_LISTEN 16  /**< a tier's listen list */
+#define CFG_MAX_TIER_COUNT  128 /**< tiers.count: instances of one tier */
+#define CFG_MAX_INSTANCES   256 /**< instances of all the tiers */
 #define CFG_NAME_MAX        32
+#define CFG_INST_NAME_MAX   CFG_NAME_MAX /**< "NAME-128" fits too */
 #define CFG_MAX_KEYS        96  /**< room for every key of the schema */
 #define CFG_MAX_TA_FILES    16  /**< dnssec.trust_anchors entries */
 #define CFG_MAX_NTAS        64  /**< dnssec.negative_trust_anchors entries */
@@ -82,12 +85,20 @@ struct cfg_tier_cache {
 };
 
 /** One `tiers` entry: a cache with its own listeners and policy, asking
- *  the next tier (or iterating, for the last). */
+ *  the next tier (or iterating, for the last). With @c count > 1 it is
+ *  that many instances, NAME-1 .. NAME-count, each with its own cache and
+ *  listen address, each asking one instance of the next tier (a tree). */
 struct cfg_tier {
 	char name[CFG_NAME_MAX];
 	enum cfg_profile profile;
+	/** count 1: every address is the instance's. count > 1: one
+	 *  address, the first instance's, the port counted up for the
+	 *  others; or @c count addresses, one per instance. */
 	struct cfg_listen listen[CFG_MAX_TIER_LISTEN];
 	unsigned nlisten;
+	unsigned count;  /**< instances; default 1 */
+	unsigned fanout; /**< instances of this tier per instance of the
+	                      next; 0 (default): spread evenly */
 	struct cfg_tier_cache cache;
 	unsigned explicit_keys;     /**< bit per cache field set by the file */
 	bool upstream_iterate;      /**< resolve from the root */
@@ -263,6 +274,33 @@ int cfg_parse_listen(const char *s, struct cfg_listen *out);
 /** Parse "address/bits" or a bare address (full length). @return 0 or -EINVAL.
  */
 int cfg_parse_prefix(const char *s, struct cfg_prefix *out);
+
+/*
+ * The instances of the tiers: tier after tier, each tier's members in
+ * order (browser-1, browser-2, ..., os-1, ...). Without tiers there is one
+ * instance. These read a configuration cfg_check() accepted.
+ */
+
+/** @return how many instances @p c runs (1 without tiers). */
+unsigned cfg_ninstances(const struct cfg *c);
+
+/** @return the index, among all instances, of member 0 of @p tier. */
+unsigned cfg_tier_first(const struct cfg *c, unsigned tier);
+
+/** The listen addresses of member @p member (0-based) of @p tier into
+ *  @p out (CFG_MAX_TIER_LISTEN entries). @return how many. */
+unsigned cfg_tier_listen(const struct cfg *c, unsigned tier, unsigned member,
+    struct cfg_listen *out);
+
+/** @return the member of tier @p tier + 1 that member @p member of
+ *  @p tier asks: member / fanout, or, without fanout, the members spread
+ *  evenly in order (member * next count / count). */
+unsigned cfg_tier_parent(const struct cfg *c, unsigned tier, unsigned member);
+
+/** The instance's name: the tier's name when it has one instance, else
+ *  "NAME-K" with K = @p member + 1. */
+void cfg_instance_name(
+    const struct cfg *c, unsigned tier, unsigned member, char *out, size_t len);
 
 /** The name of a profile ("browser" ...), or "none". */
 const char *cfg_profile_name(enum cfg_profile p);

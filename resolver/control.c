@@ -59,6 +59,8 @@ struct job {
 	size_t payload_len;
 	bool all;        /* dump, flush: every tier */
 	bool tier_given; /* --tier was on the command line */
+	int sel_tier;    /* --tier named a tier of several instances: its
+	                    index (in is its first); else -1 */
 };
 
 /* trace with tiers: look into each tier's cache from the first asked, let
@@ -69,6 +71,10 @@ struct tier_walk {
 	unsigned from; /* index of the tier asked first */
 	unsigned hit;  /* first tier holding it; ninst: none */
 	int phase;     /* 1: the last tier walks, 2: the chain */
+	/* the instances a question to `from` goes through: from, the one
+	 * it asks, ..., the one that walks from the root */
+	unsigned path[CFG_MAX_TIERS];
+	unsigned npath;
 	bool cold;
 	uint8_t name[LIM_NAME_MAX];
 	uint16_t type;
@@ -112,6 +118,7 @@ struct ctl {
 
 static void on_conn_closed(uv_handle_t *h);
 static struct instance *find_tier(struct ctl *ctl, const char *name);
+static int find_tier_index(const struct ctl *ctl, const char *name);
 static void conn_close(struct conn *c);
 static int respond(struct conn *c, const char *error);
 
@@ -371,11 +378,12 @@ job_cut(struct conn *c)
 struct load_ctx {
 	struct conn *c;
 	unsigned reported;
-	unsigned count[INST_MAX]; /* entries stored, per instance */
+	unsigned *count; /* entries stored, per instance */
 };
 
-/* An entry labelled tier=NAME goes to that tier unless --tier chose one;
- * the rest to the chosen (or first) instance. */
+/* An entry labelled tier=NAME goes to that instance (a tier's name: its
+ * first) unless --tier chose one; the rest to the chosen (or first)
+ * instance. */
 static int
 load_store(void *arg, const struct cache_rrset_in *in, uint64_t stored_ms,
     const char *tier)
@@ -386,8 +394,15 @@ load_store(void *arg, const struct cache_rrset_in *in, uint64_t stored_ms,
 	struct cache_rrset_in copy;
 	int rc;
 
-	if (tier[0] && !l->c->job.tier_given)
+	if (tier[0] && !l->c->job.tier_given) {
 		to = find_tier(ctl, tier);
+		if (to == NULL && find_tier_index(ctl, tier) >= 0) {
+			int t = find_tier_index(ctl, tier);
+			for (unsigned i = 0; i < ctl->ninst && to == NULL; i++)
+				if (ctl->inst[i].tier == t)
+					to = &ctl->inst[i];
+		}
+	}
 	if (to == NULL)
 		to = l->c->job.in;
 	rc = cache_store(to->cache, inst_sec_view(to, in, &copy), stored_ms);
@@ -408,22 +423,27 @@ load_bad(void *arg, unsigned line, const char *msg)
 static void
 job_load(struct conn *c)
 {
-	struct load_ctx l = {c, 0, {0}};
+	struct load_ctx l = {c, 0, NULL};
 	struct dump_load_stats st;
-	char into[INST_MAX * (CFG_NAME_MAX + 16)] = "";
+	size_t intocap = (size_t)c->ctl->ninst * (CFG_INST_NAME_MAX + 16) + 1;
+	char *into = calloc(1, intocap);
 	size_t n = 0;
 
-	if (dump_load(c->job.payload, c->job.payload_len, c->job.now_ms,
+	l.count = calloc(c->ctl->ninst, sizeof(*l.count));
+	if (into == NULL || l.count == NULL ||
+	    dump_load(c->job.payload, c->job.payload_len, c->job.now_ms,
 	        load_store, load_bad, &l, &st) < 0) {
 		snprintf(c->err, sizeof(c->err), "out of memory");
+		free(into);
+		free(l.count);
 		return;
 	}
-	for (unsigned i = 0; i < c->ctl->ninst && n < sizeof(into); i++) {
+	for (unsigned i = 0; i < c->ctl->ninst && n < intocap; i++) {
 		if (c->ctl->ninst == 1)
-			n += (size_t)snprintf(into + n, sizeof(into) - n, "%s",
-			    c->ctl->inst[i].name);
+			n += (size_t)snprintf(
+			    into + n, intocap - n, "%s", c->ctl->inst[i].name);
 		else if (l.count[i] > 0 || &c->ctl->inst[i] == c->job.in)
-			n += (size_t)snprintf(into + n, sizeof(into) - n,
+			n += (size_t)snprintf(into + n, intocap - n,
 			    "%s%s (%u)", n ? ", " : "", c->ctl->inst[i].name,
 			    l.count[i]);
 	}
@@ -432,6 +452,8 @@ job_load(struct conn *c)
 	    "expired, %u bogus, %u refused by the cache, %u bad line(s)\n",
 	    st.entries, st.records, into, st.expired, st.bogus, st.refused,
 	    st.bad);
+	free(into);
+	free(l.count);
 	if (st.bad)
 		snprintf(c->err, sizeof(c->err),
 		    "%u bad line(s) skipped "
@@ -455,33 +477,61 @@ flush_one(const struct job *j, struct cache *cache)
 	return cache_flush_all(cache);
 }
 
-/* One tier (or the only instance): "removed N entries". Every tier:
- * the total, then each tier's share. */
+/* One instance (or the only one): "removed N entries". A tier of
+ * several: "removed N entries from NAME (K instances)". Every tier: the
+ * total, then each tier's share (summed over its instances). */
 static void
 job_flush(struct conn *c)
 {
 	struct job *j = &c->job;
-	size_t n = 0, each[INST_MAX];
+	struct ctl *ctl = c->ctl;
+	size_t n = 0, each[CFG_MAX_TIERS] = {0};
+	const char *names[CFG_MAX_TIERS] = {NULL};
+	unsigned ntiers = 0, members = 0;
 
-	if (!j->all) {
+	if (!j->all && j->sel_tier < 0) {
 		n = flush_one(j, j->in->cache);
 		fprintf(c->f, "removed %zu entr%s", n, n == 1 ? "y" : "ies");
-		if (c->ctl->ninst > 1)
+		if (ctl->ninst > 1)
 			fprintf(c->f, " from %s", j->in->name);
 		fputc('\n', c->f);
 		return;
 	}
-	for (unsigned i = 0; i < c->ctl->ninst; i++) {
-		each[i] = c->ctl->inst[i].started
-		    ? flush_one(j, c->ctl->inst[i].cache)
-		    : 0;
-		n += each[i];
+	for (unsigned i = 0; i < ctl->ninst; i++) {
+		const struct instance *in = &ctl->inst[i];
+		unsigned t = in->tier < 0 ? 0 : (unsigned)in->tier;
+		size_t k;
+
+		if (j->sel_tier >= 0 && in->tier != j->sel_tier)
+			continue;
+		k = in->started ? flush_one(j, in->cache) : 0;
+		if (t >= CFG_MAX_TIERS)
+			continue;
+		names[t] = in->tier_name;
+		ntiers = t + 1 > ntiers ? t + 1 : ntiers;
+		each[t] += k;
+		n += k;
+		members++;
+	}
+	if (j->sel_tier >= 0) {
+		fprintf(c->f, "removed %zu entr%s from %s (%u instances)\n", n,
+		    n == 1 ? "y" : "ies", j->in->tier_name, members);
+		return;
 	}
 	fprintf(c->f, "removed %zu entr%s:", n, n == 1 ? "y" : "ies");
-	for (unsigned i = 0; i < c->ctl->ninst; i++)
-		fprintf(c->f, "%s %s %zu", i ? "," : "", c->ctl->inst[i].name,
-		    each[i]);
+	for (unsigned t = 0; t < ntiers; t++)
+		if (names[t] != NULL)
+			fprintf(
+			    c->f, "%s %s %zu", t ? "," : "", names[t], each[t]);
 	fputc('\n', c->f);
+}
+
+/* Does the job act on instance @p in: every one, its tier, or just it? */
+static bool
+job_on(const struct job *j, const struct instance *in)
+{
+	return j->all || in == j->in ||
+	    (j->sel_tier >= 0 && in->tier == j->sel_tier);
 }
 
 static void
@@ -492,19 +542,17 @@ on_work(uv_work_t *w)
 
 	switch (c->job.kind) {
 	case J_DUMP:
-		for (unsigned i = 0;
-		     i < ctl->ninst && c->job.all && c->err[0] == '\0'; i++)
-			if (ctl->inst[i].started)
+		for (unsigned i = 0; i < ctl->ninst && c->err[0] == '\0'; i++)
+			if (ctl->inst[i].started &&
+			    job_on(&c->job, &ctl->inst[i]))
 				job_entries(c, &ctl->inst[i], false);
-		if (!c->job.all)
-			job_entries(c, c->job.in, false);
 		break;
 	case J_INFRA:
 		for (unsigned i = 0; i < ctl->ninst; i++) {
 			struct instance *in = &ctl->inst[i];
 			struct infra_walk iw = {c, tier_label(c, in)};
 
-			if (in->started && (c->job.all || in == c->job.in))
+			if (in->started && job_on(&c->job, in))
 				infra_foreach(
 				    in->infra, c->job.now_ms, infra_cb, &iw);
 		}
@@ -634,43 +682,79 @@ stat_rows(struct ctl *ctl, struct instance *in, struct stat_row *rows)
 	return n;
 }
 
-/* One instance: "name value" lines, or one JSON object. Every tier (the
- * default with tiers): a table with a column per tier, or a JSON object
- * per tier and line. */
+/* One instance, or one tier of several summed: "name value" lines, or
+ * one JSON object. Every tier (the default with tiers): a table with a
+ * column per tier (its instances summed), or a JSON object per tier and
+ * line. With @p each, a column (object) per instance instead. */
 static int
-cmd_stats(struct conn *c, struct instance *in, bool json, bool all)
+cmd_stats(struct conn *c, bool json, bool each)
 {
-	struct stat_row rows[INST_MAX][STAT_ROWS];
-	unsigned first = all ? 0 : (unsigned)(in - c->ctl->inst);
-	unsigned last = all ? c->ctl->ninst : first + 1;
-	unsigned n = 0;
+	struct ctl *ctl = c->ctl;
+	struct stat_row(*rows)[STAT_ROWS] = calloc(ctl->ninst, sizeof(*rows));
+	const char **names = calloc(ctl->ninst, sizeof(*names));
+	unsigned *members = calloc(ctl->ninst, sizeof(*members));
+	int *tiers = calloc(ctl->ninst, sizeof(*tiers));
+	unsigned ncol = 0, n = 0;
 
-	for (unsigned t = first; t < last; t++)
-		n = stat_rows(c->ctl, &c->ctl->inst[t], rows[t]);
+	if (rows == NULL || names == NULL || members == NULL || tiers == NULL) {
+		free(rows);
+		free(names);
+		free(members);
+		free(tiers);
+		return respond(c, "out of memory");
+	}
+	for (unsigned i = 0; i < ctl->ninst; i++) {
+		struct instance *x = &ctl->inst[i];
+		struct stat_row r[STAT_ROWS];
+		bool single = !c->job.all && c->job.sel_tier < 0;
+		unsigned col;
+
+		if (!job_on(&c->job, x))
+			continue;
+		n = stat_rows(ctl, x, r);
+		if (each || single || ncol == 0 || x->tier < 0 ||
+		    tiers[ncol - 1] != x->tier) {
+			col = ncol++;
+			memcpy(rows[col], r, sizeof(r[0]) * n);
+			names[col] = each || single ? x->name : x->tier_name;
+			tiers[col] = x->tier;
+		} else {
+			col = ncol - 1;
+			for (unsigned k = 0; k < n; k++)
+				rows[col][k].v += r[k].v;
+		}
+		members[col]++;
+	}
 	if (json) {
-		for (unsigned t = first; t < last; t++) {
-			fprintf(c->f, "{\"tier\":\"%s\"", c->ctl->inst[t].name);
+		for (unsigned t = 0; t < ncol; t++) {
+			fprintf(c->f, "{\"tier\":\"%s\"", names[t]);
+			if (members[t] > 1)
+				fprintf(c->f, ",\"instances\":%u", members[t]);
 			for (unsigned i = 0; i < n; i++)
 				fprintf(c->f, ",\"%s\":%" PRIu64,
 				    rows[t][i].name, rows[t][i].v);
 			fprintf(c->f, "}\n");
 		}
-	} else if (last - first == 1) {
+	} else if (ncol == 1) {
 		for (unsigned i = 0; i < n; i++)
-			fprintf(c->f, "%-26s %" PRIu64 "\n",
-			    rows[first][i].name, rows[first][i].v);
+			fprintf(c->f, "%-26s %" PRIu64 "\n", rows[0][i].name,
+			    rows[0][i].v);
 	} else {
 		fprintf(c->f, "%-26s", "");
-		for (unsigned t = first; t < last; t++)
-			fprintf(c->f, " %12s", c->ctl->inst[t].name);
+		for (unsigned t = 0; t < ncol; t++)
+			fprintf(c->f, " %12s", names[t]);
 		fputc('\n', c->f);
 		for (unsigned i = 0; i < n; i++) {
-			fprintf(c->f, "%-26s", rows[first][i].name);
-			for (unsigned t = first; t < last; t++)
+			fprintf(c->f, "%-26s", rows[0][i].name);
+			for (unsigned t = 0; t < ncol; t++)
 				fprintf(c->f, " %12" PRIu64, rows[t][i].v);
 			fputc('\n', c->f);
 		}
 	}
+	free(rows);
+	free(names);
+	free(members);
+	free(tiers);
 	respond(c, NULL);
 	return 0;
 }
@@ -796,20 +880,38 @@ peek_tier(
 	}
 }
 
-/* The address the tier forwards to when it is not the next tier of this
- * daemon (a dnsmasq in the chain, say), else NULL. */
+/* The address step @p k of the path forwards to when it is not the next
+ * step, an instance of this daemon (a dnsmasq in the chain, say), else
+ * NULL. */
 static const char *
-foreign_hop(const struct ctl *ctl, unsigned i)
+foreign_hop(const struct ctl *ctl, const struct tier_walk *tw, unsigned k)
 {
-	const struct instance *in = &ctl->inst[i];
+	const struct instance *in = &ctl->inst[tw->path[k]];
 
-	if (i + 1 >= ctl->ninst || in->view.nforwards == 0 ||
+	if (k + 1 >= tw->npath || in->view.nforwards == 0 ||
 	    in->view.forwards[0].nservers == 0)
 		return NULL;
 	if (strcmp(in->view.forwards[0].servers[0].text,
-	        ctl->inst[i + 1].view.listen[0].text) == 0)
+	        ctl->inst[tw->path[k + 1]].view.listen[0].text) == 0)
 		return NULL;
 	return in->view.forwards[0].servers[0].text;
+}
+
+/* The address @p x forwards everything to when that is not its tree
+ * parent here (a dnsmasq), else NULL. */
+static const char *
+foreign_next(const struct ctl *ctl, const struct instance *x)
+{
+	const struct cfg *v = &x->view;
+
+	if (v->nforwards == 0 || v->forwards[0].nservers == 0 ||
+	    strcmp(v->forwards[0].zone, ".") != 0)
+		return NULL;
+	if (x->up >= 0 &&
+	    strcmp(v->forwards[0].servers[0].text,
+	        ctl->inst[x->up].view.listen[0].text) == 0)
+		return NULL;
+	return v->forwards[0].servers[0].text;
 }
 
 /* One line per tier from the first asked: hit (with what is left of the
@@ -823,9 +925,10 @@ print_tiers(struct conn *c, const char *when)
 	if (c->trace_fmt == 't')
 		fprintf(c->f, "tiers %s, from %s down:\n", when,
 		    ctl->inst[c->tw.from].name);
-	for (unsigned i = c->tw.from; i < ctl->ninst; i++) {
+	for (unsigned k = 0; k < c->tw.npath; k++) {
+		unsigned i = c->tw.path[k];
 		struct instance *in = &ctl->inst[i];
-		const char *hop = foreign_hop(ctl, i);
+		const char *hop = foreign_hop(ctl, &c->tw, k);
 		struct peek p;
 
 		peek_tier(in, c->tw.name, c->tw.type, &p);
@@ -854,7 +957,7 @@ print_tiers(struct conn *c, const char *when)
 				    p.what, p.ttl, p.orig_ttl, p.age_ms / 1000);
 			else
 				fprintf(c->f, "miss%s\n",
-				    i + 1 == ctl->ninst
+				    k + 1 == c->tw.npath
 				        ? ", resolves from the root"
 				        : "");
 			if (hop != NULL)
@@ -897,7 +1000,7 @@ on_tier_trace(void *arg, const struct iter_req *r)
 {
 	struct conn *c = arg;
 	struct ctl *ctl = c->ctl;
-	unsigned last = ctl->ninst - 1;
+	unsigned last = c->tw.path[c->tw.npath - 1];
 	bool walked = c->tw.phase == 1;
 
 	if (c->trace_fmt == 't')
@@ -936,6 +1039,12 @@ tier_trace(struct conn *c, struct instance *in, const uint8_t *name,
 	c->tw.on = true;
 	c->tw.from = (unsigned)(in - ctl->inst);
 	c->tw.cold = cold;
+	/* from the first asked, each asking its tree parent, to the one that
+	 * walks from the root */
+	for (int i = (int)c->tw.from;
+	     i >= 0 && (unsigned)i < ctl->ninst && c->tw.npath < CFG_MAX_TIERS;
+	     i = ctl->inst[i].up)
+		c->tw.path[c->tw.npath++] = (unsigned)i;
 	memcpy(c->tw.name, name, dns_name_len(name, LIM_NAME_MAX));
 	c->tw.type = type;
 	c->tw.hit = cold ? ctl->ninst : print_tiers(c, "before");
@@ -944,12 +1053,15 @@ tier_trace(struct conn *c, struct instance *in, const uint8_t *name,
 		return 0;
 	}
 	c->tw.phase = 1;
-	start_trace(c, &ctl->inst[ctl->ninst - 1], name, type, cold);
+	start_trace(
+	    c, &ctl->inst[c->tw.path[c->tw.npath - 1]], name, type, cold);
 	return 0;
 }
 
 /* --------------------------------------------------------------- dispatch */
 
+/* The instance named @p name ("browser" for a tier of one, "browser-3"),
+ * or NULL. */
 static struct instance *
 find_tier(struct ctl *ctl, const char *name)
 {
@@ -957,6 +1069,17 @@ find_tier(struct ctl *ctl, const char *name)
 		if (strcmp(ctl->inst[i].name, name) == 0)
 			return &ctl->inst[i];
 	return NULL;
+}
+
+/* The index of the tier named @p name, or -1. */
+static int
+find_tier_index(const struct ctl *ctl, const char *name)
+{
+	for (unsigned i = 0; i < ctl->ninst; i++)
+		if (ctl->inst[i].tier >= 0 &&
+		    strcmp(ctl->inst[i].tier_name, name) == 0)
+			return ctl->inst[i].tier;
+	return -1;
 }
 
 /* Split @p line in place into at most MAX_ARGS words. */
@@ -1114,7 +1237,7 @@ dispatch(struct conn *c)
 	char *argv[MAX_ARGS];
 	struct instance *in = &c->ctl->inst[0];
 	bool tier_given = false;
-	int argc, k;
+	int argc, k, sel_tier = -1;
 
 	c->in[c->line_len - 1] = '\0';
 	if (c->line_len >= 2 && c->in[c->line_len - 2] == '\r')
@@ -1138,9 +1261,21 @@ dispatch(struct conn *c)
 		if (k + 1 >= argc)
 			return respond(c, "--tier needs a name");
 		in = find_tier(c->ctl, argv[k + 1]);
+		sel_tier = -1;
+		if (in == NULL) {
+			/* a tier of several instances: all of them */
+			sel_tier = find_tier_index(c->ctl, argv[k + 1]);
+			for (unsigned i = 0;
+			     sel_tier >= 0 && i < c->ctl->ninst && in == NULL;
+			     i++)
+				if (c->ctl->inst[i].tier == sel_tier)
+					in = &c->ctl->inst[i];
+		}
 		if (in == NULL)
-			return usage_error(
-			    c, "no tier named '%s'", argv[k + 1]);
+			return usage_error(c,
+			    "no tier or tier instance named "
+			    "'%s'",
+			    argv[k + 1]);
 		tier_given = true;
 		memmove(&argv[k], &argv[k + 2],
 		    (size_t)(argc - k - 2) * sizeof(argv[0]));
@@ -1152,14 +1287,24 @@ dispatch(struct conn *c)
 	memset(&c->job, 0, sizeof(c->job));
 	c->job.in = in;
 	c->job.tier_given = tier_given;
+	c->job.sel_tier = sel_tier;
 	c->job.all = !tier_given && c->ctl->ninst > 1;
 	c->job.now_ms = worker_now(&in->worker);
 	if (!open_out(c))
 		return respond(c, "out of memory");
 	if (strcmp(argv[0], "stats") == 0) {
-		if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0))
-			return respond(c, "usage: stats [--json]");
-		cmd_stats(c, in, argc == 2, c->job.all);
+		bool json = false, each = false;
+
+		for (k = 1; k < argc; k++) {
+			if (strcmp(argv[k], "--json") == 0)
+				json = true;
+			else if (strcmp(argv[k], "--instances") == 0)
+				each = true;
+			else
+				return respond(
+				    c, "usage: stats [--json] [--instances]");
+		}
+		cmd_stats(c, json, each);
 	} else if (strcmp(argv[0], "dump") == 0) {
 		cmd_dump(c, argc, argv);
 	} else if (strcmp(argv[0], "lookup") == 0) {
@@ -1181,8 +1326,26 @@ dispatch(struct conn *c)
 			    "went\n");
 		respond(c, r < 0 ? uv_strerror(r) : NULL);
 	} else if (strcmp(argv[0], "tiers") == 0) {
-		for (unsigned i = 0; i < c->ctl->ninst; i++)
-			fprintf(c->f, "%s\n", c->ctl->inst[i].name);
+		/* with tiers: "NAME ADDRESS -> UPSTREAM" per instance, the
+		 * upstream an instance of this daemon, an address, or
+		 * "root" */
+		for (unsigned i = 0; i < c->ctl->ninst; i++) {
+			const struct instance *x = &c->ctl->inst[i];
+			const struct cfg *v = &x->view;
+
+			if (x->tier < 0) {
+				fprintf(c->f, "%s\n", x->name);
+				continue;
+			}
+			fprintf(c->f, "%s %s -> ", x->name,
+			    v->nlisten ? v->listen[0].text : "-");
+			if (foreign_next(c->ctl, x) != NULL)
+				fprintf(c->f, "%s\n", foreign_next(c->ctl, x));
+			else if (x->up >= 0)
+				fprintf(c->f, "%s\n", c->ctl->inst[x->up].name);
+			else
+				fputs("root\n", c->f);
+		}
 		respond(c, NULL);
 	} else {
 		usage_error(c, "unknown command '%s'", argv[0]);

@@ -153,10 +153,9 @@ histogram(FILE *f, const char *name, const struct tier_data *t,
 
 /* Every metric family, each with its samples for every tier. */
 static void
-render(struct http *h, FILE *f)
+render_into(struct http *h, FILE *f, struct tier_data *t,
+    uint64_t (*rows)[NTRANS][NRCODE])
 {
-	struct tier_data t[INST_MAX];
-	uint64_t rows[INST_MAX][NTRANS][NRCODE];
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < h->ninst; i++) {
@@ -353,6 +352,23 @@ render(struct http *h, FILE *f)
 		histogram(f, "resolverd_answer_duration_seconds", &t[i], "miss",
 		    &t[i].s.w.lat_miss);
 	}
+}
+
+/* The samples of every instance, in memory of their own: a tier can have
+ * many instances. */
+static void
+render(struct http *h, FILE *f)
+{
+	struct tier_data *t = calloc(h->ninst ? h->ninst : 1, sizeof(*t));
+	uint64_t(*rows)[NTRANS][NRCODE] =
+	    calloc(h->ninst ? h->ninst : 1, sizeof(*rows));
+
+	if (t != NULL && rows != NULL)
+		render_into(h, f, t, rows);
+	else
+		fputs("# out of memory\n", f);
+	free(t);
+	free(rows);
 }
 
 /* ------------------------------------------------------------- health */

@@ -10,17 +10,20 @@
 #include "resolver/log.h"
 
 void
-inst_view(struct cfg *view, const struct cfg *c, int tier)
+inst_view(struct cfg *view, const struct cfg *c, int tier, unsigned member)
 {
 	const struct cfg_tier *t;
+	struct cfg_listen next[CFG_MAX_TIER_LISTEN];
 	const struct cfg_listen *up;
 
 	*view = *c;
 	if (tier < 0)
 		return;
 	t = &c->tiers[tier];
-	memcpy(view->listen, t->listen, sizeof(t->listen[0]) * t->nlisten);
-	view->nlisten = t->nlisten;
+	_Static_assert(CFG_MAX_TIER_LISTEN <= CFG_MAX_LISTEN,
+	    "a tier instance's listen list fits the view's");
+	view->nlisten =
+	    cfg_tier_listen(c, (unsigned)tier, member, view->listen);
 	view->cache.size = t->cache.size;
 	view->cache.max_entries = t->cache.max_entries;
 	view->cache.max_ttl = t->cache.max_ttl;
@@ -29,7 +32,13 @@ inst_view(struct cfg *view, const struct cfg *c, int tier)
 	view->ntiers = 0;
 	if (t->upstream_set ? t->upstream_iterate : tier + 1 == (int)c->ntiers)
 		return; /* iterates, with the global forward zones */
-	up = t->upstream_set ? &t->upstream : &c->tiers[tier + 1].listen[0];
+	if (t->upstream_set) {
+		up = &t->upstream;
+	} else {
+		cfg_tier_listen(c, (unsigned)tier + 1,
+		    cfg_tier_parent(c, (unsigned)tier, member), next);
+		up = &next[0];
+	}
 	/* everything goes to the upstream tier; no fallback: a tier that
 	 * cannot reach its upstream says so */
 	memset(view->forwards, 0, sizeof(view->forwards));
@@ -50,15 +59,31 @@ inst_view(struct cfg *view, const struct cfg *c, int tier)
 
 static int
 init(struct instance *in, uv_loop_t *loop, const struct cfg *c, int tier,
-    const struct worker_tables *tab, const struct instance *primary)
+    unsigned member, const struct worker_tables *tab,
+    const struct instance *primary)
 {
 	struct cache_policy pol;
 
 	memset(in, 0, sizeof(*in));
 	in->tier = tier;
-	snprintf(in->name, sizeof(in->name), "%s",
-	    tier < 0 ? "main" : c->tiers[tier].name);
-	inst_view(&in->view, c, tier);
+	in->member = member;
+	in->up = -1;
+	if (tier < 0) {
+		snprintf(in->name, sizeof(in->name), "main");
+		snprintf(in->tier_name, sizeof(in->tier_name), "main");
+	} else {
+		const struct cfg_tier *t = &c->tiers[tier];
+
+		snprintf(in->tier_name, sizeof(in->tier_name), "%s", t->name);
+		cfg_instance_name(
+		    c, (unsigned)tier, member, in->name, sizeof(in->name));
+		in->index = cfg_tier_first(c, (unsigned)tier) + member;
+		if (tier + 1 < (int)c->ntiers &&
+		    !(t->upstream_set && t->upstream_iterate))
+			in->up = (int)(cfg_tier_first(c, (unsigned)tier + 1) +
+			    cfg_tier_parent(c, (unsigned)tier, member));
+	}
+	inst_view(&in->view, c, tier, member);
 	pol = (struct cache_policy){
 	    .min_ttl = in->view.cache.min_ttl,
 	    .max_ttl = in->view.cache.max_ttl,
@@ -111,16 +136,16 @@ inst_sec_view(const struct instance *in_, const struct cache_rrset_in *in,
 
 int
 inst_init(struct instance *in, uv_loop_t *loop, const struct cfg *c, int tier,
-    const struct worker_tables *tab)
+    unsigned member, const struct worker_tables *tab)
 {
-	return init(in, loop, c, tier, tab, NULL);
+	return init(in, loop, c, tier, member, tab, NULL);
 }
 
 int
 inst_init_shared(struct instance *in, uv_loop_t *loop, const struct cfg *c,
-    int tier, const struct worker_tables *tab, const struct instance *primary)
+    const struct worker_tables *tab, const struct instance *primary)
 {
-	return init(in, loop, c, tier, tab, primary);
+	return init(in, loop, c, primary->tier, primary->member, tab, primary);
 }
 
 int
@@ -175,7 +200,7 @@ void
 inst_reconfig(
     struct instance *in, const struct cfg *c, const struct worker_tables *tab)
 {
-	inst_view(&in->view, c, in->tier);
+	inst_view(&in->view, c, in->tier, in->member);
 	srv_set_config(in->srv, &in->view);
 	worker_set_config(&in->worker, &in->view, tab);
 }

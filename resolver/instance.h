@@ -20,18 +20,28 @@
 #include "resolver/tls.h"
 #include "resolver/worker.h"
 
-#define INST_MAX CFG_MAX_TIERS
+#define INST_MAX CFG_MAX_INSTANCES
 
 struct instance {
-	char name[CFG_NAME_MAX];   /**< "main" or the tier's name */
-	int tier;                  /**< index in cfg->tiers, or -1 */
-	struct cfg view;           /**< shallow copy of the global config with
-	                                this instance's listen, cache and
-	                                forwards; its pointers are the
-	                                global config's (never freed here) */
-	struct srv *srv;           /**< owned */
-	struct cache *cache;       /**< owned */
-	struct infra *infra;       /**< owned */
+	char name[CFG_INST_NAME_MAX]; /**< "main", the tier's name, or
+	                                   "NAME-K" for member K - 1 of a
+	                                   tier with count > 1 */
+	char tier_name[CFG_NAME_MAX]; /**< "main", or the tier's name */
+	int tier;                     /**< index in cfg->tiers, or -1 */
+	unsigned member;              /**< 0-based, within the tier */
+	unsigned index;               /**< among all the instances, in
+	                                   cfg_tier_first() order: the same
+	                                   on every worker thread */
+	int up;              /**< index of the instance of the next tier it asks
+	                          (the tree's parent, whatever `upstream` says), or -1
+	                          when it walks from the root itself */
+	struct cfg view;     /**< shallow copy of the global config with
+	                          this instance's listen, cache and
+	                          forwards; its pointers are the
+	                          global config's (never freed here) */
+	struct srv *srv;     /**< owned */
+	struct cache *cache; /**< owned */
+	struct infra *infra; /**< owned */
 	struct flights *flights;   /**< owned: questions in flight across
 	                                this instance's worker threads */
 	struct srv_shared *shared; /**< owned: TCP client count, cookie
@@ -44,12 +54,15 @@ struct instance {
 };
 
 /**
- * The view instance @p tier (-1: no tiers) has of the global config @p c:
- * for a tier, its listen addresses, its cache policy, and a forward zone
- * "." to its upstream (the next tier's first listen address unless set;
- * the last tier iterates, with the global forward_zones).
+ * The view member @p member of tier @p tier (-1: no tiers) has of the
+ * global config @p c: for a tier, the member's listen addresses
+ * (cfg_tier_listen()), the tier's cache policy, and a forward zone "." to
+ * its upstream (unless set, the first listen address of the member of the
+ * next tier it asks, cfg_tier_parent(); the last tier iterates, with the
+ * global forward_zones).
  */
-void inst_view(struct cfg *view, const struct cfg *c, int tier);
+void inst_view(
+    struct cfg *view, const struct cfg *c, int tier, unsigned member);
 
 /** A loaded cache entry (@p in) as instance @p in_ keeps it: unchanged
  *  when it validates; else every state is "insecure" (no AD from a
@@ -60,13 +73,13 @@ const struct cache_rrset_in *inst_sec_view(const struct instance *in_,
 /** Create the instance's server, caches and worker on @p loop (nothing is
  *  bound yet); the worker primes the root NS set. @return 0, or -ENOMEM. */
 int inst_init(struct instance *in, uv_loop_t *loop, const struct cfg *c,
-    int tier, const struct worker_tables *tab);
+    int tier, unsigned member, const struct worker_tables *tab);
 
 /** The same for another worker thread: its own server and worker on its
  *  own @p loop, sharing @p primary's cache and infra cache (which are
  *  thread-safe); it does not prime (the primary does, for all). */
 int inst_init_shared(struct instance *in, uv_loop_t *loop, const struct cfg *c,
-    int tier, const struct worker_tables *tab, const struct instance *primary);
+    const struct worker_tables *tab, const struct instance *primary);
 
 /**
  * Bind every listen address of the view, and its `tls.listen` addresses

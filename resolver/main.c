@@ -41,19 +41,18 @@
 #define RESOLVERD_VERSION "0.1.0"
 #endif
 
-#define EXIT_RUN        1
-#define EXIT_CONFIG     2
-#define LISTEN_TEXT_MAX (CFG_MAX_LISTEN * 66)
+#define EXIT_RUN    1
+#define EXIT_CONFIG 2
 
 /** The daemon: the loop, the live configuration and the server. */
 struct daemon {
 	uv_loop_t loop;
 	uv_signal_t sigterm, sigint, sighup; /* .data = this */
-	const char *path;               /* -c argument (argv), NULL: defaults */
-	struct cfg *cfg;                /* owned; the live configuration */
-	struct worker_tables *tab;      /* owned; root hints and trust
-	                                   anchors of cfg */
-	struct instance inst[INST_MAX]; /* one, or one per tier */
+	const char *path;          /* -c argument (argv), NULL: defaults */
+	struct cfg *cfg;           /* owned; the live configuration */
+	struct worker_tables *tab; /* owned; root hints and trust
+	                              anchors of cfg */
+	struct instance *inst;     /* owned: one, or one per tier instance */
 	unsigned ninst;
 	struct pool pool;    /* the other worker threads */
 	struct ctl *ctl;     /* owned; the control socket, or NULL */
@@ -63,9 +62,8 @@ struct daemon {
 	 * still read them, so they live until the threads have stopped */
 	const char *root; /* cfg->chroot at start (owned copy), or NULL:
 	                     files opened later are seen from inside it */
-	char bound[LISTEN_TEXT_MAX *
-	    INST_MAX]; /* the addresses bound at start,
-	                  as listen_text() writes them */
+	char *bound;      /* owned: the addresses bound at start, as
+	                     listen_text() writes them */
 	struct cfg **old_cfg;
 	struct worker_tables **old_tab;
 	unsigned nold;
@@ -75,7 +73,7 @@ static void usage(FILE *out);
 static void startup_error(const struct cfg *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static int drop_privileges(const struct cfg *c, const char *root);
-static void listen_text(const struct cfg *c, char *out, size_t cap);
+static char *listen_text(const struct cfg *c);
 static bool str_changed(const char *a, const char *b);
 static bool tiers_same(const struct cfg *a, const struct cfg *b);
 static bool retire(struct daemon *d);
@@ -181,31 +179,58 @@ drop_privileges(const struct cfg *c, const char *root)
 	return 0;
 }
 
-/* Every address @p c listens on (each tier's, with tiers), as text. */
-static void
-listen_text(const struct cfg *c, char *out, size_t cap)
+/* The listen addresses of instance @p i of @p c (each tier instance's,
+ * with tiers) into @p out. @return how many. */
+static unsigned
+inst_listen(const struct cfg *c, unsigned i, struct cfg_listen *out)
 {
-	size_t n = 0;
-
-	out[0] = 0;
-	for (unsigned t = 0; t < (c->ntiers ? c->ntiers : 1); t++) {
-		const struct cfg_listen *l =
-		    c->ntiers ? c->tiers[t].listen : c->listen;
-		unsigned nl = c->ntiers ? c->tiers[t].nlisten : c->nlisten;
-		for (unsigned i = 0; i < nl && n < cap; i++)
-			n += (size_t)snprintf(
-			    out + n, cap - n, "%s ", l[i].text);
+	if (c->ntiers == 0) {
+		memcpy(out, c->listen, sizeof(c->listen[0]) * c->nlisten);
+		return c->nlisten;
 	}
+	for (unsigned t = 0; t < c->ntiers; t++) {
+		if (i < c->tiers[t].count)
+			return cfg_tier_listen(c, t, i, out);
+		i -= c->tiers[t].count;
+	}
+	return 0;
 }
 
-/* The same tiers, by name and number (their settings may change). */
+/* Every address @p c listens on, as text (malloc'd; NULL when out of
+ * memory). */
+static char *
+listen_text(const struct cfg *c)
+{
+	struct cfg_listen l[CFG_MAX_LISTEN];
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (f == NULL)
+		return NULL;
+	for (unsigned i = 0; i < cfg_ninstances(c); i++) {
+		unsigned nl = inst_listen(c, i, l);
+		for (unsigned k = 0; k < nl; k++)
+			fprintf(f, "%s ", l[k].text);
+	}
+	if (fclose(f) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* The same tiers, by name, number, count and fanout: the same instances
+ * asking the same ones (their other settings may change). */
 static bool
 tiers_same(const struct cfg *a, const struct cfg *b)
 {
 	if (a->ntiers != b->ntiers)
 		return false;
 	for (unsigned i = 0; i < a->ntiers; i++)
-		if (strcmp(a->tiers[i].name, b->tiers[i].name) != 0)
+		if (strcmp(a->tiers[i].name, b->tiers[i].name) != 0 ||
+		    a->tiers[i].count != b->tiers[i].count ||
+		    a->tiers[i].fanout != b->tiers[i].fanout)
 			return false;
 	return true;
 }
@@ -375,17 +400,19 @@ reload(struct daemon *d)
 		    tiers_same(d->cfg, n)
 		        ? "out of memory"
 		        : "the tiers "
-		          "changed (names or number), which takes a restart");
+		          "changed (names, number, count or fanout), which "
+		          "takes a restart");
 		free_tables(tab);
 		cfg_free(n);
 		free(n);
 		return;
 	}
-	char now_text[sizeof(d->bound)];
-	listen_text(n, now_text, sizeof(now_text));
-	if (strcmp(now_text, d->bound) != 0)
+	char *now_text = listen_text(n);
+	if (now_text == NULL || d->bound == NULL ||
+	    strcmp(now_text, d->bound) != 0)
 		log_warn("reload: listen addresses changed; they take effect "
 		         "after a restart");
+	free(now_text);
 	if (str_changed(d->root, n->chroot))
 		log_warn("reload: chroot changed; it takes effect after a "
 		         "restart");
@@ -525,10 +552,9 @@ check_alone(const struct cfg *c)
 		    c->control_socket, who);
 		return -1;
 	}
-	for (unsigned t = 0; t < (c->ntiers ? c->ntiers : 1); t++) {
-		const struct cfg_listen *l =
-		    c->ntiers ? c->tiers[t].listen : c->listen;
-		unsigned nl = c->ntiers ? c->tiers[t].nlisten : c->nlisten;
+	for (unsigned t = 0; t < cfg_ninstances(c); t++) {
+		struct cfg_listen l[CFG_MAX_LISTEN];
+		unsigned nl = inst_listen(c, t, l);
 
 		for (unsigned i = 0; i < nl; i++)
 			for (unsigned k = 0; k < 2; k++) {
@@ -720,7 +746,11 @@ persist_save(struct daemon *d)
 static int
 run(struct daemon *d)
 {
-	char list[LISTEN_TEXT_MAX * INST_MAX] = "";
+	/* "addr name, " per address bound */
+	size_t listcap = (size_t)cfg_ninstances(d->cfg) * CFG_MAX_LISTEN *
+	        (sizeof(d->cfg->listen[0].text) + CFG_INST_NAME_MAX + 4) +
+	    1;
+	char *list = calloc(1, listcap);
 	int status = 0;
 	int r;
 	bool ok = true;
@@ -728,19 +758,34 @@ run(struct daemon *d)
 	r = uv_loop_init(&d->loop);
 	if (r < 0) {
 		startup_error(d->cfg, "event loop: %s", uv_strerror(r));
+		free(list);
 		return EXIT_RUN;
 	}
-	if (check_alone(d->cfg) < 0)
+	if (list == NULL) {
+		startup_error(d->cfg, "out of memory");
 		ok = false;
-	/* one resolver, or one per cache tier */
-	d->ninst = ok ? (d->cfg->ntiers ? d->cfg->ntiers : 1) : 0;
-	for (unsigned i = 0; i < d->ninst && ok; i++) {
-		if (inst_init(&d->inst[i], &d->loop, d->cfg,
-		        d->cfg->ntiers ? (int)i : -1, d->tab) < 0) {
-			startup_error(
-			    d->cfg, "%s: out of memory", d->inst[i].name);
-			d->ninst = i;
-			ok = false;
+	}
+	if (ok && check_alone(d->cfg) < 0)
+		ok = false;
+	/* one resolver, or one per instance of each cache tier */
+	d->ninst = ok ? cfg_ninstances(d->cfg) : 0;
+	d->inst = d->ninst ? calloc(d->ninst, sizeof(*d->inst)) : NULL;
+	if (d->ninst && d->inst == NULL) {
+		startup_error(d->cfg, "out of memory");
+		d->ninst = 0;
+		ok = false;
+	}
+	for (unsigned t = 0, i = 0; ok && i < d->ninst; t++) {
+		unsigned members = d->cfg->ntiers ? d->cfg->tiers[t].count : 1;
+
+		for (unsigned m = 0; ok && m < members; m++, i++) {
+			if (inst_init(&d->inst[i], &d->loop, d->cfg,
+			        d->cfg->ntiers ? (int)t : -1, m, d->tab) < 0) {
+				startup_error(d->cfg, "%s: out of memory",
+				    d->inst[i].name);
+				d->ninst = i;
+				ok = false;
+			}
 		}
 	}
 	/* clients reach the first instance over TLS (the browser tier's,
@@ -749,9 +794,9 @@ run(struct daemon *d)
 		d->inst[0].tls = d->tls;
 	if (ok)
 		persist_load(d);
-	listen_text(d->cfg, d->bound, sizeof(d->bound));
+	d->bound = listen_text(d->cfg);
 	for (unsigned i = 0; i < d->ninst && ok; i++)
-		if (inst_bind(&d->inst[i], list, sizeof(list)) < 0)
+		if (inst_bind(&d->inst[i], list, listcap) < 0)
 			ok = false;
 	unsigned nworkers =
 	    d->cfg->workers ? d->cfg->workers : uv_available_parallelism();
@@ -817,6 +862,12 @@ run(struct daemon *d)
 			status = EXIT_RUN;
 		}
 	}
+	free(d->inst);
+	d->inst = NULL;
+	d->ninst = 0;
+	free(d->bound);
+	d->bound = NULL;
+	free(list);
 	r = uv_loop_close(&d->loop);
 	if (r < 0) {
 		log_err("event loop did not close: %s", uv_strerror(r));

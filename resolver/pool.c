@@ -13,9 +13,9 @@
 struct pool_thread {
 	uv_thread_t tid;
 	uv_loop_t loop;
-	uv_async_t stop;   /* stop.data = this */
-	uv_async_t reload; /* reload.data = this */
-	struct instance inst[INST_MAX];
+	uv_async_t stop;       /* stop.data = this */
+	uv_async_t reload;     /* reload.data = this */
+	struct instance *inst; /* owned: ninst, like the main thread's */
 	unsigned ninst;
 	unsigned index;
 	/* set by the main thread before the thread starts */
@@ -58,10 +58,15 @@ static void
 thread_main(void *arg)
 {
 	struct pool_thread *t = arg;
-	char list[1024] = "";
+	size_t listcap = (size_t)t->ninst * CFG_MAX_LISTEN *
+	        (sizeof(t->cfg->listen[0].text) + CFG_INST_NAME_MAX + 4) +
+	    1;
+	char *list = calloc(1, listcap);
 	bool ok = true;
 
-	if (uv_loop_init(&t->loop) != 0) {
+	t->inst = calloc(t->ninst ? t->ninst : 1, sizeof(*t->inst));
+	if (list == NULL || t->inst == NULL || uv_loop_init(&t->loop) != 0) {
+		free(list);
 		t->status = -1;
 		t->ninst = 0;
 		uv_sem_post(&t->ready);
@@ -72,15 +77,16 @@ thread_main(void *arg)
 	t->stop.data = t;
 	t->reload.data = t;
 	for (unsigned i = 0; ok && i < t->ninst; i++) {
-		if (inst_init_shared(&t->inst[i], &t->loop, t->cfg,
-		        t->primary[i].tier, t->tab, &t->primary[i]) < 0) {
+		if (inst_init_shared(&t->inst[i], &t->loop, t->cfg, t->tab,
+		        &t->primary[i]) < 0) {
 			t->ninst = i;
 			ok = false;
 		}
 	}
 	for (unsigned i = 0; ok && i < t->ninst; i++)
-		if (inst_bind(&t->inst[i], list, sizeof(list)) < 0)
+		if (inst_bind(&t->inst[i], list, listcap) < 0)
 			ok = false;
+	free(list);
 	t->status = ok ? 0 : -1;
 	uv_sem_post(&t->ready);
 	/* Bound, but nothing is read until the main thread has dropped
@@ -192,6 +198,9 @@ pool_stop(struct pool *p)
 		uv_thread_join(&t->tid);
 		uv_sem_destroy(&t->ready);
 		uv_sem_destroy(&t->go);
+		free(t->inst);
+		t->inst = NULL;
+		t->ninst = 0;
 		t->running = false;
 		if (t->status < 0)
 			rc = -1;

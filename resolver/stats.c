@@ -7,7 +7,7 @@
 
 struct sum_arg {
 	struct stats_sums *s;
-	int tier;
+	unsigned index; /* the instance's, the same on every thread */
 };
 
 static void
@@ -17,7 +17,7 @@ add_instance(struct instance *in, void *arg)
 	struct stats_sums *s = a->s;
 	struct srv_stats ss;
 
-	if (in->tier != a->tier || !in->started)
+	if (in->index != a->index || !in->started)
 		return;
 	worker_stats_add(&s->w, &in->worker.stats);
 	counters_add((counter_t *)&s->up, (const counter_t *)&in->worker.up,
@@ -36,7 +36,7 @@ _Static_assert(sizeof(struct srv_stats) % sizeof(counter_t) == 0,
 void
 stats_sum(struct stats_sums *s, const struct instance *in, struct pool *pool)
 {
-	struct sum_arg a = {s, in->tier};
+	struct sum_arg a = {s, in->index};
 
 	memset(s, 0, sizeof(*s));
 	add_instance((struct instance *)in, &a);

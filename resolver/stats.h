@@ -29,7 +29,7 @@ struct stats_sums {
 };
 
 /** Sum the counters of instance @p in and of its copies on the threads of
- *  @p pool (NULL: none): the instances of the same tier. */
+ *  @p pool (NULL: none): the same instance (index) on each thread. */
 void stats_sum(
     struct stats_sums *s, const struct instance *in, struct pool *pool);
 

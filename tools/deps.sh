@@ -2,7 +2,7 @@
 # Install the Debian packages a purpose needs, if any is missing:
 #
 #   tools/deps.sh [PURPOSE...]     PURPOSE: build (the default), lab, test,
-#                                  fuzz, bench, scale, all
+#                                  fuzz, bench, scale, study, all
 #
 # Each Makefile target passes its own purposes (`make run`: build, `make
 # test`: test, `make bench`: bench). Idempotent: when everything is present
@@ -24,6 +24,7 @@ LAB_PKGS="nsd python3 python3-dnspython procps dnsutils"
 # tier), graphviz (trace --dot), ldns-read-zone (dumps); util-linux for
 # setarch, unshare and runuser; bind9-dnsutils for delv (the validating
 # client of test_dnssec.py) and faketime/libfaketime (its clock-step test);
+# libfaketime also speeds the tier study's clock up;
 # gnutls-bin (certtool, gnutls-cli) for the DNS over TLS tests (kdig +tls is
 # knot-dnsutils'); dnsdist for the scale-out lab
 TEST_PKGS="$BUILD_PKGS $LAB_PKGS clang-format cppcheck clang-tidy
@@ -38,6 +39,9 @@ BENCH_PKGS="$BUILD_PKGS $LAB_PKGS dnsperf unbound valgrind gnuplot-nox"
 # scale: `make lab-scale` (tools/lab/scale: resolverd instances behind
 # dnsdist, and its bench with dnsperf)
 SCALE_PKGS="$BUILD_PKGS $LAB_PKGS dnsdist dnsperf"
+# study: `make tier-study` (tools/tierstudy: libfaketime speeds the daemon's
+# clock up, matplotlib draws the plots)
+STUDY_PKGS="$BUILD_PKGS $LAB_PKGS libfaketime python3-matplotlib"
 
 [ $# -eq 0 ] && set -- build
 PKGS=""
@@ -49,9 +53,10 @@ for purpose in "$@"; do
 	fuzz) PKGS="$PKGS $BUILD_PKGS $FUZZ_PKGS" ;;
 	bench) PKGS="$PKGS $BENCH_PKGS" ;;
 	scale) PKGS="$PKGS $SCALE_PKGS" ;;
-	all) PKGS="$PKGS $TEST_PKGS $FUZZ_PKGS $BENCH_PKGS $SCALE_PKGS" ;;
+	study) PKGS="$PKGS $STUDY_PKGS" ;;
+	all) PKGS="$PKGS $TEST_PKGS $FUZZ_PKGS $BENCH_PKGS $SCALE_PKGS $STUDY_PKGS" ;;
 	*)
-		echo "deps: unknown purpose '$purpose' (build, lab, test, fuzz, bench, scale, all)" >&2
+		echo "deps: unknown purpose '$purpose' (build, lab, test, fuzz, bench, scale, study, all)" >&2
 		exit 2
 		;;
 	esac

@@ -34,7 +34,7 @@ usage(FILE *out)
 	    "usage: resolverctl [-s SOCKET] [--tier NAME] COMMAND [ARGS]\n"
 	    "\n"
 	    "Commands:\n"
-	    "  stats [--json]                 counters: queries, cache hits "
+	    "  stats [--json] [--instances]   counters: queries, cache hits "
 	    "and misses,\n"
 	    "                                 upstream queries, timeouts, "
 	    "answers by rcode...\n"
@@ -65,8 +65,9 @@ usage(FILE *out)
 	    "is not touched)\n"
 	    "  reload                         reload the configuration (like "
 	    "SIGHUP)\n"
-	    "  tiers                          list the cache tiers (or "
-	    "\"main\")\n"
+	    "  tiers                          list the cache tier instances "
+	    "and what\n"
+	    "                                 each asks (or \"main\")\n"
 	    "\n"
 	    "With cache tiers: stats, dump and flush act on every tier unless "
 	    "--tier\n"
@@ -79,12 +80,19 @@ usage(FILE *out)
 	    "at each tier below, the walk from the root when none has the "
 	    "answer, and\n"
 	    "the question passed up the chain; lookup acts on the first tier.\n"
+	    "A tier with count: N is N instances, NAME-1 .. NAME-N: --tier "
+	    "NAME-K acts\n"
+	    "on one, --tier NAME on all of them (stats summed; trace from "
+	    "NAME-1);\n"
+	    "stats --instances gives a column per instance instead of per "
+	    "tier.\n"
 	    "\n"
 	    "Options:\n"
 	    "  -s, --socket PATH   control socket (default " DEFAULT_SOCKET
 	    ")\n"
-	    "      --tier NAME     the cache tier to act on (default: see "
-	    "above)\n"
+	    "      --tier NAME     the cache tier or tier instance to act on "
+	    "(default:\n"
+	    "                      see above)\n"
 	    "  -h, --help          this help\n"
 	    "  -V, --version       print the version\n"
 	    "\n"
@@ -115,8 +123,11 @@ check_args(int argc, char **argv)
 	int i, pos = 0;
 
 	if (strcmp(cmd, "stats") == 0) {
-		if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0))
-			return usage_error("usage: stats [--json]");
+		for (i = 1; i < argc; i++)
+			if (strcmp(argv[i], "--json") != 0 &&
+			    strcmp(argv[i], "--instances") != 0)
+				return usage_error(
+				    "usage: stats [--json] [--instances]");
 		return 0;
 	}
 	if (strcmp(cmd, "dump") == 0) {

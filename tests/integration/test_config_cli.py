@@ -79,6 +79,17 @@ ERRORS = [
     ("too-many-access",
      "access:\n" + "".join(f"  - 10.{i}.0.0/16\n" for i in range(65)),
      66, "too many 'access' entries"),
+    ("tier-count-range",
+     "tiers:\n  - name: b\n    listen: 127.0.0.1@5301\n    count: 200\n", 4,
+     "'tiers.count' is out of range: 200 (must be 1..128)"),
+    ("tier-fanout-too-few",
+     "tiers:\n  - {name: b, count: 6, fanout: 2, listen: 127.0.0.1@5301}\n"
+     "  - {name: o, count: 2, listen: 127.0.0.1@5401}\n", 1,
+     "tier 'b': 6 instances, 2 per instance of 'o', need 3 of them; it has 2"),
+    ("tier-listen-overlap",
+     "tiers:\n  - {name: b, count: 10, listen: 127.0.0.1@5301}\n"
+     "  - {name: o, listen: 127.0.0.1@5310}\n", 1,
+     "listen address 127.0.0.1@5310 is given to two tier instances"),
 ]
 
 
@@ -184,7 +195,13 @@ def test_check_empty_file_is_defaults(conf):
     "limits: {max_sends: 7, max_glueless: 0, max_cname: 3, max_depth: 4, "
     "max_time: 1500}\n",
     "access: []\nlisten: [\"fe80::1%1@53\", 0.0.0.0@53]\n",
-], ids=["defaults", "every-key", "edge-lists"])
+    "tiers:\n  - {name: b, profile: browser, count: 40, fanout: 2, "
+    "listen: 127.0.0.1@5301}\n"
+    "  - {name: o, profile: os, count: 20, listen: \"::1@5401\"}\n"
+    "  - {name: r, profile: router, count: 2, "
+    "listen: [127.0.1.1@53, 127.0.1.2@53]}\n"
+    "  - {name: i, profile: isp, listen: 127.0.0.1@5601}\n",
+], ids=["defaults", "every-key", "edge-lists", "tier-tree"])
 def test_check_round_trip(conf, text):
     first = check(conf(text))
     assert first.returncode == 0, first.stderr
@@ -527,3 +544,17 @@ def test_check_loads_tls_pair(tree):
         assert p.stderr.startswith(
             f"resolverd: {path}:4: tls.key: {tree}/{key}: {why}"), p.stderr
         assert p.stdout == ""
+
+
+def test_check_prints_the_tier_tree(conf):
+    p = check(conf("tiers:\n"
+                   "  - {name: b, count: 4, fanout: 2, listen: 127.0.0.1@5301}\n"
+                   "  - {name: o, count: 2, listen: 127.0.0.1@5401}\n"
+                   "  - {name: i, listen: 127.0.0.1@5501}\n"))
+    assert p.returncode == 0, p.stderr
+    assert "  - name: \"b\"\n    profile: none\n    count: 4\n    fanout: 2\n" \
+        in p.stdout, p.stdout
+    assert "    count: 2\n    # fanout: not set, spread evenly over the next " \
+        "tier\n" in p.stdout, p.stdout
+    assert "  - name: \"i\"\n    profile: none\n    count: 1\n    listen:" \
+        in p.stdout, p.stdout

@@ -303,3 +303,171 @@ def test_trace_tiers_json_and_cold(daemon):
     assert "--cold" in out and "tiers before" not in out, out
     assert f"({NET}.0." in out, out
     assert "removed 0 entries" in d.ctl_run("flush", NAME, "A").stdout
+
+
+# ---- tiers as a tree: count, fanout, instances
+
+def tree_config(base, os_ports):
+    """4 browsers (ports base..base+3), 2 per os instance; 2 os instances
+    on the ports listed; one isp."""
+    return (
+        "tiers:\n"
+        "  - name: browser\n    profile: browser\n    count: 4\n"
+        f"    fanout: 2\n    listen: [127.0.0.1@{base}]\n"
+        "    cache: {max_ttl: 60}\n"
+        "  - name: os\n    profile: os\n    count: 2\n"
+        f"    listen: [127.0.0.1@{os_ports[0]}, 127.0.0.1@{os_ports[1]}]\n"
+        "  - name: isp\n    profile: isp\n"
+        f"    listen: [127.0.0.1@{os_ports[2]}]\n")
+
+
+def free_run(n):
+    """n consecutive free ports."""
+    for _ in range(50):
+        base = free_port()
+        if base + n < 65535 and all(port_free(base + k) for k in range(n)):
+            return base
+    raise AssertionError("no run of free ports")
+
+
+def port_free(port):
+    import socket
+    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+        s = socket.socket(socket.AF_INET, kind)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return True
+
+
+def stats_json(d, *args):
+    import json
+    return {o["tier"]: o for o in map(
+        json.loads, d.ctl_run("stats", "--json", *args).stdout.splitlines())}
+
+
+def test_tree_of_instances(daemon):
+    """browser-1..4 -> os-1, os-2 (fanout 2) -> isp: each instance its own
+    cache and address; stats, dump, flush and trace per instance
+    (--tier browser-3) and summed per tier (--tier browser)."""
+    d = daemon(hints=HINTS, start=False)
+    base = free_run(4)
+    os_ports = [free_port(), free_port(), free_port()]
+    conf = d.conf.read_text().replace("  dest: stderr\n",
+                                      "  dest: stderr\n  queries: true\n")
+    d.conf.write_text(conf + tree_config(base, os_ports))
+    d.port = base
+    d.start()
+
+    tiers = d.ctl_run("tiers").stdout.splitlines()
+    assert tiers == [
+        f"browser-1 127.0.0.1@{base} -> os-1",
+        f"browser-2 127.0.0.1@{base + 1} -> os-1",
+        f"browser-3 127.0.0.1@{base + 2} -> os-2",
+        f"browser-4 127.0.0.1@{base + 3} -> os-2",
+        f"os-1 127.0.0.1@{os_ports[0]} -> isp",
+        f"os-2 127.0.0.1@{os_ports[1]} -> isp",
+        f"isp 127.0.0.1@{os_ports[2]} -> root"], tiers
+
+    # each browser asks once: each misses; each os misses for its first
+    # browser and answers its second from its cache; the isp is asked
+    # once per os and walks once
+    for k in range(4):
+        a = ask(d, base + k)
+        assert a.status == "NOERROR" and a.rdatas("A") == [lab_addr("200.1")], a
+    st = stats_json(d)
+    assert list(st) == ["browser", "os", "isp"], st
+    assert st["browser"]["instances"] == 4 and st["os"]["instances"] == 2
+    assert "instances" not in st["isp"]
+    assert (st["browser"]["queries"], st["browser"]["cache.hits"]) == (4, 0), st
+    assert st["browser"]["upstream.forwarded"] == 4, st
+    assert (st["os"]["queries"], st["os"]["cache.hits"]) == (4, 2), st
+    assert st["os"]["upstream.forwarded"] == 2, st
+    assert (st["isp"]["queries"], st["isp"]["cache.hits"]) == (2, 1), st
+    assert st["isp"]["resolutions"] == 1, st
+    each = stats_json(d, "--instances")
+    assert [each[f"browser-{k}"]["queries"] for k in (1, 2, 3, 4)] == [1] * 4
+    assert [each[f"os-{k}"]["queries"] for k in (1, 2)] == [2, 2]
+    one = d.ctl_run("stats", "--tier", "browser-3").stdout
+    assert re.search(r"(?m)^queries +1$", one), one
+    summed = d.ctl_run("stats", "--tier", "browser").stdout
+    assert re.search(r"(?m)^queries +4$", summed), summed
+    table = stats_table(d)
+    assert table["queries"] == {"browser": 4, "os": 4, "isp": 2}, table
+
+    # dump: every instance labelled; --tier os: both os instances only
+    dump = d.ctl_run("dump", "--tier", "os", "--name", NAME, "--type",
+                     "A").stdout
+    labels = sorted(re.findall(r"(?m)^[^;].* tier=(\S+)$", dump))
+    assert labels == ["os-1", "os-2"], dump
+
+    # trace from browser-3: through os-2 (its parent), not os-1
+    out = d.ctl_run("trace", "www.example.org", "--tier", "browser-3").stdout
+    assert "tiers before, from browser-3 down:" in out, out
+    before = out.split("tiers before, from ")[1].split("\n", 1)[1]
+    path = re.findall(r"(?m)^  (\S+)\s+127\.0\.0\.1@(\d+)", before)[:3]
+    assert path == [("browser-3", str(base + 2)), ("os-2", str(os_ports[1])),
+                    ("isp", str(os_ports[2]))], out
+    after = out.split("tiers after, from ")[1]
+    assert re.search(r"(?m)^  os-2 .* hit", after), out
+    from conftest import dig
+    assert dig("127.0.0.1", os_ports[0], "+norec", "www.example.org"
+               ).rdatas("A") == [], "os-1 was not asked"
+
+    # flush: a tier of several, summed; then every tier
+    out = d.ctl_run("flush", NAME, "A", "--tier", "browser").stdout
+    assert out == "removed 4 entries from browser (4 instances)\n", out
+    out = d.ctl_run("flush", NAME).stdout
+    assert re.match(r"removed 3 entries: browser 0, os 2, isp 1$", out), out
+    r = d.ctl_run("stats", "--tier", "browser-9", check=False)
+    assert r.returncode == 1 and "no tier or tier instance named" in r.stderr
+
+
+def test_tree_reload_keeps_instances_and_refuses_a_new_count(daemon):
+    d = daemon(hints=HINTS, start=False)
+    base = free_run(4)
+    os_ports = [free_port(), free_port(), free_port()]
+    d.conf.write_text(d.conf.read_text() + tree_config(base, os_ports))
+    d.port = base
+    d.start()
+    assert ask(d, base + 3).status == "NOERROR"
+    # a new cache policy is taken; a new count needs a restart
+    d.conf.write_text(d.conf.read_text().replace("max_ttl: 60", "max_ttl: 5"))
+    d.ctl_run("reload")
+    time.sleep(0.5)
+    d.conf.write_text(d.conf.read_text().replace("count: 4", "count: 3"))
+    d.ctl_run("reload")
+    deadline = time.monotonic() + 10
+    while "count or fanout" not in d.logtext() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "the tiers changed (names, number, count or fanout)" in d.logtext()
+    from conftest import dig
+    a = dig("127.0.0.1", base + 3, "www.example.org", "A")
+    assert a.status == "NOERROR" and ttl(a) <= 5, a
+    assert len(d.ctl_run("tiers").stdout.splitlines()) == 7
+
+
+def test_tree_with_worker_threads_sums_each_instance(daemon):
+    """workers: 2: every instance has a copy on the second thread (its own
+    sockets, the same cache); stats add the copies of one instance up, and
+    only those."""
+    d = daemon(hints=HINTS, start=False)
+    base = free_run(4)
+    os_ports = [free_port(), free_port(), free_port()]
+    conf = d.conf.read_text().replace("workers: 1\n", "workers: 2\n")
+    d.conf.write_text(conf + tree_config(base, os_ports))
+    d.port = base
+    d.start()
+    for k in range(4):
+        for _ in range(3):
+            assert ask(d, base + k).status == "NOERROR"
+    each = stats_json(d, "--instances")
+    assert [each[f"browser-{k}"]["queries"] for k in (1, 2, 3, 4)] == [3] * 4, each
+    assert [each[f"browser-{k}"]["cache.hits"] for k in (1, 2, 3, 4)] == [2] * 4, each
+    assert [each[f"os-{k}"]["queries"] for k in (1, 2)] == [2, 2], each
+    st = stats_json(d)
+    assert st["browser"]["queries"] == 12 and st["os"]["queries"] == 4, st
+    assert st["isp"]["queries"] == 2 and st["isp"]["resolutions"] == 1, st

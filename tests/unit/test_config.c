@@ -1257,6 +1257,154 @@ test_tiers_profiles(void **state)
 	    "'tiers' must be a sequence of mappings, not a scalar", true);
 }
 
+/* Tiers as a tree: count, the listen forms, fanout, the instances. */
+static void
+test_tiers_tree(void **state)
+{
+	struct cfg c;
+	struct cfg_listen l[CFG_MAX_TIER_LISTEN];
+	char err[512], name[CFG_INST_NAME_MAX];
+	FILE *f;
+	char *printed = NULL;
+	size_t plen = 0;
+
+	(void)state;
+	/* 40 browsers on 20 machines behind 5 routers sharing one ISP */
+	assert_int_equal(load("tiers:\n"
+	                      "  - name: browser\n"
+	                      "    profile: browser\n"
+	                      "    count: 40\n"
+	                      "    fanout: 2\n"
+	                      "    listen: [127.0.0.1@20001]\n"
+	                      "  - name: os\n"
+	                      "    profile: os\n"
+	                      "    count: 20\n"
+	                      "    listen: [\"::1@20101\"]\n"
+	                      "  - name: router\n"
+	                      "    count: 5\n"
+	                      "    listen: [127.0.1.1@53, 127.0.1.2@53, "
+	                      "127.0.1.3@53, 127.0.1.4@53, 127.0.1.5@53]\n"
+	                      "  - name: isp\n"
+	                      "    listen: [127.0.0.1@20301, \"::1@20301\"]\n",
+	                     &c, err, sizeof(err)),
+	    0);
+	assert_int_equal(cfg_ninstances(&c), 66);
+	assert_int_equal(c.tiers[0].count, 40);
+	assert_int_equal(c.tiers[0].fanout, 2);
+	assert_int_equal(c.tiers[3].count, 1);
+	assert_int_equal(cfg_tier_first(&c, 0), 0);
+	assert_int_equal(cfg_tier_first(&c, 1), 40);
+	assert_int_equal(cfg_tier_first(&c, 3), 65);
+	/* a base address: the port counted up, v4 and v6 alike */
+	assert_int_equal(cfg_tier_listen(&c, 0, 0, l), 1);
+	assert_string_equal(l[0].text, "127.0.0.1@20001");
+	assert_int_equal(cfg_tier_listen(&c, 0, 39, l), 1);
+	assert_string_equal(l[0].text, "127.0.0.1@20040");
+	assert_int_equal(
+	    ntohs(((struct sockaddr_in *)&l[0].addr)->sin_port), 20040);
+	assert_int_equal(cfg_tier_listen(&c, 1, 19, l), 1);
+	assert_string_equal(l[0].text, "::1@20120");
+	assert_int_equal(
+	    ntohs(((struct sockaddr_in6 *)&l[0].addr)->sin6_port), 20120);
+	/* a list: one address each */
+	assert_int_equal(cfg_tier_listen(&c, 2, 4, l), 1);
+	assert_string_equal(l[0].text, "127.0.1.5@53");
+	/* one instance: all its addresses */
+	assert_int_equal(cfg_tier_listen(&c, 3, 0, l), 2);
+	assert_string_equal(l[1].text, "::1@20301");
+	/* fanout 2: browsers 1 and 2 on os-1, 39 and 40 on os-20 */
+	assert_int_equal(cfg_tier_parent(&c, 0, 0), 0);
+	assert_int_equal(cfg_tier_parent(&c, 0, 1), 0);
+	assert_int_equal(cfg_tier_parent(&c, 0, 2), 1);
+	assert_int_equal(cfg_tier_parent(&c, 0, 39), 19);
+	/* spread evenly: 20 machines on 5 routers, 4 each, in order */
+	assert_int_equal(cfg_tier_parent(&c, 1, 3), 0);
+	assert_int_equal(cfg_tier_parent(&c, 1, 4), 1);
+	assert_int_equal(cfg_tier_parent(&c, 1, 19), 4);
+	assert_int_equal(cfg_tier_parent(&c, 2, 4), 0);
+	cfg_instance_name(&c, 0, 2, name, sizeof(name));
+	assert_string_equal(name, "browser-3");
+	cfg_instance_name(&c, 3, 0, name, sizeof(name));
+	assert_string_equal(name, "isp");
+	/* printed as loaded, and loaded back the same */
+	f = open_memstream(&printed, &plen);
+	assert_non_null(f);
+	cfg_print(f, &c);
+	fclose(f);
+	assert_non_null(strstr(printed, "    count: 40\n    fanout: 2\n"));
+	assert_non_null(strstr(printed,
+	    "    count: 20\n    # fanout: not "
+	    "set, spread evenly"));
+	cfg_free(&c);
+	assert_int_equal(load(printed, &c, err, sizeof(err)), 0);
+	assert_int_equal(cfg_ninstances(&c), 66);
+	assert_int_equal(c.tiers[0].fanout, 2);
+	cfg_free(&c);
+	free(printed);
+	/* uneven spreading: 5 over 2, the first gets 3 */
+	assert_int_equal(
+	    load("tiers:\n"
+	         "  - {name: a, count: 5, listen: 127.0.0.1@1000}\n"
+	         "  - {name: b, count: 2, listen: 127.0.0.1@2000}\n",
+	        &c, err, sizeof(err)),
+	    0);
+	assert_int_equal(cfg_tier_parent(&c, 0, 2), 0);
+	assert_int_equal(cfg_tier_parent(&c, 0, 3), 1);
+	assert_int_equal(cfg_tier_parent(&c, 1, 1), 0); /* the last: 0 */
+	cfg_free(&c);
+	/* without tiers: one instance */
+	assert_int_equal(load("workers: 1\n", &c, err, sizeof(err)), 0);
+	assert_int_equal(cfg_ninstances(&c), 1);
+	cfg_free(&c);
+
+	check_error("tiers:\n  - {name: a, count: 0, listen: 127.0.0.1@1}\n", 2,
+	    "'tiers.count' is out of range", false);
+	check_error("tiers:\n  - {name: a, count: 129, listen: 127.0.0.1@1}\n",
+	    2, "'tiers.count' is out of range", false);
+	check_error("tiers:\n  - name: a\n    count: 3\n"
+	            "    listen: [127.0.0.1@1, 127.0.0.1@2]\n",
+	    1,
+	    "tier 'a': with count 3, 'listen' is one address (the port "
+	    "counted up per instance) or 3 addresses, not 2",
+	    true);
+	check_error(
+	    "tiers:\n  - {name: a, count: 3, listen: 127.0.0.1@65534}\n", 1,
+	    "tier 'a': 3 instances from port 65534 go past port 65535", true);
+	check_error("tiers:\n  - {name: a, count: 4, fanout: 2, "
+	            "listen: 127.0.0.1@100}\n",
+	    1,
+	    "tier 'a': 'fanout' needs a next tier to ask (not the last "
+	    "tier, no 'upstream')",
+	    true);
+	check_error("tiers:\n  - {name: a, count: 5, fanout: 2, "
+	            "listen: 127.0.0.1@100}\n"
+	            "  - {name: b, count: 2, listen: 127.0.0.1@200}\n",
+	    1,
+	    "tier 'a': 5 instances, 2 per instance of 'b', need 3 of them; "
+	    "it has 2",
+	    true);
+	check_error("tiers:\n  - {name: a, count: 3, listen: 127.0.0.1@100}\n"
+	            "  - {name: b, listen: 127.0.0.1@102}\n",
+	    1, "listen address 127.0.0.1@102 is given to two tier instances",
+	    true);
+	check_error("tiers:\n  - {name: a, count: 2, listen: 127.0.0.1@100}\n"
+	            "  - {name: a-2, listen: 127.0.0.1@200}\n",
+	    1, "two tier instances are named 'a-2'", true);
+	check_error(
+	    "tiers:\n  - {name: abcdefghijklmnopqrstuvwxyz01, count: 100, "
+	    "listen: 127.0.0.1@100}\n",
+	    1,
+	    "tier 'abcdefghijklmnopqrstuvwxyz01': with count 100, the "
+	    "instance names (abcdefghijklmnopqrstuvwxyz01-100) are longer "
+	    "than 31 characters",
+	    true);
+	check_error("tiers:\n"
+	            "  - {name: a, count: 128, listen: 127.0.0.1@1000}\n"
+	            "  - {name: b, count: 128, listen: 127.0.0.1@2000}\n"
+	            "  - {name: c, count: 1, listen: 127.0.0.1@3000}\n",
+	    1, "the tiers have 257 instances in all; at most 256", true);
+}
+
 /* ---- chroot, query_loopback -------------------------------------------- */
 
 static void
@@ -2235,6 +2383,7 @@ main(void)
 	    cmocka_unit_test(test_key_lines),
 	    cmocka_unit_test(test_forward_zones),
 	    cmocka_unit_test(test_tiers_profiles),
+	    cmocka_unit_test(test_tiers_tree),
 	    cmocka_unit_test(test_items_round_trip),
 	    cmocka_unit_test(test_control_and_persist),
 	    cmocka_unit_test(test_chroot),

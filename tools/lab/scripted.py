@@ -54,7 +54,14 @@
                        out-of-zone glue)
         --drop-addr IP (repeatable): also listen there (UDP, TCP) and never
         answer; --log-queries: one line per query ("q udp NAME TYPE",
-        "dropped NAME TYPE", "drop IP udp NAME TYPE") on stdout (the log).
+        "dropped NAME TYPE", "drop IP udp NAME TYPE") on stdout (the log),
+        each begun with the time ("1717171717.123 q udp ...") with
+        --log-time.
+
+  study: like conform for plain zone data (no special cases), UDP answered
+        in one thread from answers made once per question, for speed: what
+        tools/tierstudy serves its study zone (study.test) with, counting
+        what reaches it (--log-queries --log-time).
 
 Names outside the zones get REFUSED. The question is echoed exactly as received.
 A query with EDNS gets an OPT with payload 1232. Every UDP query is handled
@@ -164,7 +171,10 @@ class Server:
         if not self.a.log_queries:
             return
         with self.loglock:
-            print(*words, flush=True)
+            if self.a.log_time:  # the wall clock (libfaketime's, in a study)
+                print(f"{time.time():.3f}", *words, flush=True)
+            else:
+                print(*words, flush=True)
 
     # -- answers ------------------------------------------------------------
     def label(self, qname):
@@ -528,7 +538,7 @@ class Server:
 
     # -- UDP ----------------------------------------------------------------
     def steps(self, q, data, tcp):
-        if self.a.mode != "conform":
+        if self.a.mode not in ("conform", "study"):
             return self.plan(q, tcp)
         cc = client_cookie(q)
         self.log("q", "tcp" if tcp else "udp", q.question[0].name.to_text(),
@@ -546,6 +556,43 @@ class Server:
             sock = self.alt if src == "alt" else self.udp
             try:
                 sock.sendto(w, peer)
+            except OSError:
+                pass
+
+    def udp_study_loop(self):
+        """study: every UDP query answered in this thread, from answers
+        made once per question and kept (only the ID and the question's
+        letter case change), so that a study's resolver never waits on
+        thread start-up; each query logged."""
+        cache = {}
+        while True:
+            try:
+                data, peer = self.udp.recvfrom(65535)
+            except OSError:
+                continue
+            if len(data) < 17 or data[2] & 0x80:
+                continue
+            end = 12
+            while end < len(data) and data[end] != 0:
+                end += data[end] + 1
+            end += 5  # the root label, type, class
+            if end > len(data):
+                continue
+            qbytes = data[12:end]
+            key = (qbytes.lower(), data[2] & 0x01, len(data) > end)
+            hit = cache.get(key)
+            if hit is None:
+                q = self.parse(data)
+                if q is None:
+                    continue
+                w = self.wire(self.zone_answer(q), q, tcp=False)
+                hit = (w[2:12], w[12 + len(qbytes):])
+                if len(cache) < 200000:
+                    cache[key] = hit
+            self.log("q", "udp", qbytes_text(qbytes),
+                     dns.rdatatype.to_text(struct.unpack("!H", qbytes[-4:-2])[0]))
+            try:
+                self.udp.sendto(data[:2] + hit[0] + qbytes + hit[1], peer)
             except OSError:
                 pass
 
@@ -611,10 +658,19 @@ class Server:
             threading.Thread(target=self.tcp_conn, args=(c,), daemon=True).start()
 
 
+def qbytes_text(qbytes):
+    """The name of a question section in wire form, as text ("a.b.")."""
+    labels, i = [], 0
+    while i < len(qbytes) and qbytes[i]:
+        labels.append(qbytes[i + 1:i + 1 + qbytes[i]].decode("ascii", "replace"))
+        i += qbytes[i] + 1
+    return ".".join(labels) + "."
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mode", choices=("slow", "evil", "conform"), required=True)
+    ap.add_argument("--mode", choices=("slow", "evil", "conform", "study"), required=True)
     ap.add_argument("--zone", action="append", required=True,
                     help="a zone served (conform: repeat, one --zonefile each)")
     ap.add_argument("--zonefile", action="append", required=True)
@@ -622,13 +678,15 @@ def main():
                     help="conform: also listen here and never answer (repeatable)")
     ap.add_argument("--log-queries", action="store_true",
                     help="print a line per query received (conform)")
+    ap.add_argument("--log-time", action="store_true",
+                    help="begin each logged line with the time (seconds since the epoch)")
     ap.add_argument("--addr", required=True)
     ap.add_argument("--port", type=int, default=53)
     ap.add_argument("--alt-addr")
     ap.add_argument("--delay", type=float, default=1.5)
     ap.add_argument("--pidfile")
     a = ap.parse_args()
-    if len(a.zone) != len(a.zonefile) or (a.mode != "conform" and len(a.zone) != 1):
+    if len(a.zone) != len(a.zonefile) or (a.mode not in ("conform", "study") and len(a.zone) != 1):
         sys.exit("scripted.py: one --zonefile per --zone (slow and evil: exactly one)")
     for ip in [a.addr] + ([a.alt_addr] if a.alt_addr else []) + (a.drop_addr or []):
         if not ip.startswith("127.") and ip != "::1":  # loopback only (any LAB_NET)
@@ -651,6 +709,8 @@ def main():
         threading.Thread(target=srv.drop_tcp, args=(addr, t), daemon=True).start()
     if srv.alt:
         threading.Thread(target=srv.alt_drain, daemon=True).start()
+    if a.mode == "study":
+        srv.udp_study_loop()
     srv.udp_loop()
 
 
