@@ -351,7 +351,7 @@ def test_load_reports_bad_lines_and_skips_expired(daemon, tmp_path):
     p = d.ctl_run("load", str(path), check=False)
     assert p.returncode == 1
     assert "line 4:" in p.stdout and "line 5:" in p.stdout
-    assert "loaded 1 entries" in p.stdout and "1 expired" in p.stdout
+    assert "loaded 1 entry (" in p.stdout and "1 expired" in p.stdout
     ans = d.dig("a.example")
     assert ans.rdatas("A") == ["192.0.2.1"]
     assert 195 <= int(ans.rrs()[0][1]) <= 201    # aged since the dump
@@ -416,6 +416,32 @@ def test_trace_json_and_dot(lab, daemon, tmp_path):
                        text=True, timeout=30) if shutil.which("dot") else None
     assert p is None or p.returncode == 0
     assert "FAILED" in fail
+
+
+def test_trace_dot_labels_are_text_and_dnssec_is_coloured(lab, daemon):
+    """A node label is two lines of text (dot's \\n line break, never an
+    escaped backslash shown as "\\n"), and the chain of trust is drawn:
+    green boxes for the secure steps of a signed name, red for a bogus one,
+    grey for an insecure one."""
+    d = lab_daemon(daemon)
+    dot = d.ctl_run("trace", "www.sec-nsec.test", "--cold", "--dot").stdout
+    assert "\\\\n" not in dot, dot
+    assert re.search(r'label="ns1\.dnssec\.test\.\\n' + NET_RE, dot), dot
+    assert re.search(r'label="DNSSEC secure\\nDNSKEY \. verified', dot), dot
+    assert 'fillcolor="#c8f0c8"' in dot
+    bogus = d.ctl_run("trace", "www.bogus-expired.test", "--dot").stdout
+    assert re.search(r'label="DNSSEC bogus\\n[^"]*", [^]]*fillcolor="#ffc8c8"',
+                     bogus), bogus
+    insecure = d.ctl_run("trace", "www.insecure.test", "--dot").stdout
+    assert re.search(r'label="DNSSEC insecure\\n[^"]*", [^]]*fillcolor="#e0e0e0"',
+                     insecure), insecure
+    if shutil.which("dot"):
+        p = subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True,
+                           text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        # rendered: the two lines of a server box are two <text> elements
+        assert "\\n" not in p.stdout
+        assert re.search(r">ns1\.dnssec\.test\.</text>", p.stdout), p.stdout
 
 
 def trace_fresh(daemon, pattern, *args, tries=8):
