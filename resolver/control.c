@@ -427,14 +427,16 @@ job_load(struct conn *c)
 			    l.count[i]);
 	}
 	fprintf(c->f,
-	    "loaded %u entries (%u records) into %s; skipped %u "
-	    "expired, %u refused by the cache, %u bad line(s)\n",
-	    st.entries, st.records, into, st.expired, st.refused, st.bad);
+	    "loaded %u entr%s (%u record%s) into %s; skipped %u "
+	    "expired, %u refused by the cache, %u bad line%s\n",
+	    st.entries, st.entries == 1 ? "y" : "ies", st.records,
+	    trace_s(st.records), into, st.expired, st.refused, st.bad,
+	    trace_s(st.bad));
 	if (st.bad)
 		snprintf(c->err, sizeof(c->err),
-		    "%u bad line(s) skipped "
+		    "%u bad line%s skipped "
 		    "(reported above); the rest was loaded",
-		    st.bad);
+		    st.bad, trace_s(st.bad));
 }
 
 static size_t
@@ -668,8 +670,9 @@ print_result(FILE *f, const struct iter_result *res)
 	fprintf(f, "result: %s", dns_rcode_str(res->rcode));
 	if (res->failed)
 		fprintf(f, " (EDE %u: %s)", res->ede_code, res->reason);
-	fprintf(f, ", %u answer, %u authority record(s)%s\n", res->ancount,
-	    res->nscount, res->secure ? ", secure (AD)" : "");
+	fprintf(f, ", %u answer record%s, %u authority record%s%s\n",
+	    res->ancount, trace_s(res->ancount), res->nscount,
+	    trace_s(res->nscount), res->secure ? ", secure (AD)" : "");
 	/* each record follows its ITER_RR_* flags byte */
 	for (size_t pos = 0; pos + 1 < res->rr_len;) {
 		uint8_t flags = res->rr[pos++];

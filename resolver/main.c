@@ -603,9 +603,10 @@ persist_load(struct daemon *d)
 	} else {
 		if (dump_load(buf, len, worker_now(&d->inst[0].worker),
 		        persist_store, persist_bad, &arg, &st) == 0)
-			log_info("cache.persist %s: loaded %u entries, skipped "
-			         "%u expired, %u bad line(s)",
-			    path, st.entries, st.expired, st.bad);
+			log_info("cache.persist %s: loaded %u entr%s, skipped "
+			         "%u expired, %u bad line%s",
+			    path, st.entries, st.entries == 1 ? "y" : "ies",
+			    st.expired, st.bad, trace_s(st.bad));
 	}
 	fclose(f);
 	free(buf);
