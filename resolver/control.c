@@ -283,6 +283,7 @@ job_entries(struct conn *c, struct instance *in, bool lookup)
 	}
 	if (!j->json)
 		dump_header(c->f, j->now_ms, in->name);
+	(void)dump_snap_sort(&w.snap); /* out of memory: as found */
 	dump_snap_foreach(&w.snap, render_cb, &r);
 	if (!j->json && !lookup)
 		fprintf(c->f, ";; %zu entr%s\n", w.snap.n,
@@ -293,18 +294,150 @@ job_entries(struct conn *c, struct instance *in, bool lookup)
 	dump_snap_free(&w.snap);
 }
 
-struct infra_walk {
-	struct conn *c;
-	const char *tier;
+/* dump --infra: every server of the infra cache, named after the NS name
+ * the cache holds an address record of it for, sorted by that name. */
+struct infra_row {
+	struct infra_entry_out e;
+	uint8_t name[LIM_NAME_MAX];
+	bool named;
 };
+
+struct infra_walk {
+	struct infra_row *row; /* owned */
+	size_t n, cap;
+	uint8_t (*ns)[LIM_NAME_MAX]; /* owned: NS targets in the cache */
+	size_t nns, capns;
+	bool oom;
+};
+
+static bool
+grow_array(void **p, size_t *cap, size_t n, size_t size)
+{
+	void *np;
+	size_t ncap;
+
+	if (n < *cap)
+		return true;
+	ncap = *cap ? *cap * 2 : 64;
+	np = realloc(*p, ncap * size);
+	if (np == NULL)
+		return false;
+	*p = np;
+	*cap = ncap;
+	return true;
+}
 
 static int
 infra_cb(const struct infra_entry_out *e, void *arg)
 {
 	struct infra_walk *iw = arg;
 
-	dump_infra(iw->c->f, e, iw->c->job.now_ms, iw->c->job.json, iw->tier);
+	if (!grow_array((void **)&iw->row, &iw->cap, iw->n, sizeof(*iw->row))) {
+		iw->oom = true;
+		return 1;
+	}
+	memset(&iw->row[iw->n], 0, sizeof(iw->row[0]));
+	iw->row[iw->n++].e = *e;
 	return 0;
+}
+
+/* Pass 1: the names NS records point at. */
+static int
+infra_ns_cb(const struct cache_rrset_out *e, void *arg)
+{
+	struct infra_walk *iw = arg;
+	const uint8_t *p = e->rdata, *end = e->rdata + e->rdata_len;
+
+	if (e->kind != CACHE_RRSET || e->type != DNS_T_NS)
+		return 0;
+	for (unsigned k = 0; k < e->nrr && p + 2 <= end; k++) {
+		size_t l = dns_get16(p), nl = dns_name_len(p + 2, l);
+
+		if (nl > 0 && nl <= LIM_NAME_MAX && p + 2 + l <= end &&
+		    grow_array(
+		        (void **)&iw->ns, &iw->capns, iw->nns, sizeof(*iw->ns)))
+			memcpy(iw->ns[iw->nns++], p + 2, nl);
+		p += 2 + l;
+	}
+	return 0;
+}
+
+/* Pass 2: A and AAAA records of those names, matched with the servers'
+ * addresses; the first name in canonical order wins. */
+static int
+infra_addr_cb(const struct cache_rrset_out *e, void *arg)
+{
+	struct infra_walk *iw = arg;
+	const uint8_t *p = e->rdata, *end = e->rdata + e->rdata_len;
+	size_t alen = e->type == DNS_T_A ? 4 : 16;
+	int fam = e->type == DNS_T_A ? AF_INET : AF_INET6;
+	bool ns = false, checked = false;
+
+	if (e->kind != CACHE_RRSET ||
+	    (e->type != DNS_T_A && e->type != DNS_T_AAAA))
+		return 0;
+	for (unsigned k = 0; k < e->nrr && p + 2 <= end; k++) {
+		size_t l = dns_get16(p);
+
+		for (size_t r = 0; r < iw->n && l == alen; r++) {
+			struct infra_row *row = &iw->row[r];
+
+			if (row->e.family != fam ||
+			    memcmp(row->e.addr, p + 2, alen) != 0)
+				continue;
+			if (!checked) {
+				for (size_t i = 0; i < iw->nns && !ns; i++)
+					ns = dns_name_eq(iw->ns[i], e->owner);
+				checked = true;
+			}
+			if (ns &&
+			    (!row->named ||
+			        dns_name_cmp(e->owner, row->name) < 0)) {
+				memcpy(row->name, e->owner,
+				    dns_name_len(e->owner, LIM_NAME_MAX));
+				row->named = true;
+			}
+		}
+		p += 2 + l;
+	}
+	return 0;
+}
+
+static int
+infra_row_cmp(const void *a, const void *b)
+{
+	const struct infra_row *x = a, *y = b;
+	int c;
+
+	if (x->named != y->named)
+		return x->named ? -1 : 1;
+	if (x->named && (c = dns_name_cmp(x->name, y->name)) != 0)
+		return c;
+	if (x->e.family != y->e.family)
+		return x->e.family < y->e.family ? -1 : 1;
+	return memcmp(x->e.addr, y->e.addr, sizeof(x->e.addr));
+}
+
+static void
+job_infra(struct conn *c, struct instance *in)
+{
+	struct infra_walk iw = {0};
+	const char *tier = tier_label(c, in);
+
+	infra_foreach(in->infra, c->job.now_ms, infra_cb, &iw);
+	if (iw.n > 0) {
+		cache_foreach(in->cache, c->job.now_ms, infra_ns_cb, &iw);
+		cache_foreach(in->cache, c->job.now_ms, infra_addr_cb, &iw);
+		qsort(iw.row, iw.n, sizeof(*iw.row), infra_row_cmp);
+	}
+	for (size_t r = 0; r < iw.n; r++)
+		dump_infra(c->f, &iw.row[r].e, c->job.now_ms, c->job.json, tier,
+		    iw.row[r].named ? iw.row[r].name : NULL);
+	if (iw.oom)
+		snprintf(c->err, sizeof(c->err),
+		    "out of memory after %zu servers", iw.n);
+	free(iw.row);
+	free(iw.ns);
 }
 
 /* The zone cut a resolution of the name would start from. */
@@ -502,11 +635,9 @@ on_work(uv_work_t *w)
 	case J_INFRA:
 		for (unsigned i = 0; i < ctl->ninst; i++) {
 			struct instance *in = &ctl->inst[i];
-			struct infra_walk iw = {c, tier_label(c, in)};
 
 			if (in->started && (c->job.all || in == c->job.in))
-				infra_foreach(
-				    in->infra, c->job.now_ms, infra_cb, &iw);
+				job_infra(c, in);
 		}
 		break;
 	case J_LOOKUP:

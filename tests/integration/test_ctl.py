@@ -231,6 +231,41 @@ def test_dump_infra(lab, daemon):
     lame = [o for o in objs if o["server"] == lab_addr("14.1")][0]
     assert lame["lame"][0]["zone"] == "lame.test."
     assert {"srtt_ms", "timeouts", "edns"} <= set(lame)
+    # each server named after the NS name the cache has its address for,
+    # beside the address, and the lines sorted by that name
+    assert lame["name"] == "ns1.lame.test."
+    assert re.search(rf"^ns1\.lame\.test\. +{NET_RE}\.14\.1 +rtt", out, re.M), out
+    names = [ln.split()[0] for ln in out.splitlines()]
+    assert "-" not in names, out
+    assert names == sorted(names, key=canonical), out
+    assert names[0].endswith("root-servers.net."), out
+
+
+def canonical(name):
+    """A text name's key in canonical DNS order (RFC 4034 6.1)."""
+    return [lab.lower().encode() for lab in reversed(name.rstrip(".").split("."))]
+
+
+def test_dump_is_sorted_by_name(lab, daemon):
+    """A dump reads like a tree: owners in canonical order (a zone's names
+    together, the zone's own name first), whatever order the cache's
+    shards hold them in; --json in the same order."""
+    d = lab_daemon(daemon)
+    for name in ("www.example.com", "www.leaf.sub.deep.test", "mail.example.com",
+                 "www.example.net", "alias.example.com"):
+        d.dig(name)
+    out = d.ctl_run("dump").stdout
+    # a negative entry is written as its zone's SOA and sorts by the name
+    # it denies (name= in its comment)
+    owners = [(re.search(r" name=(\S+)", ln) or [None, ln.split()[0]])[1]
+              for ln in out.splitlines() if ln and not ln.startswith(";")]
+    assert len(owners) > 10, out
+    keys = [canonical(o) for o in owners]
+    assert keys == sorted(keys), out
+    assert owners.index("example.com.") < owners.index("www.example.com.")
+    objs = [json.loads(ln) for ln in d.ctl_run("dump", "--json").stdout.splitlines()]
+    jkeys = [canonical(o["owner"]) for o in objs]   # "owner": the name
+    assert jkeys == sorted(jkeys)
 
 
 # ----------------------------------------------------------- lookup, flush
