@@ -275,6 +275,27 @@ def test_dig_trace_from_cold_start(daemon, lab, tmp_path):
                      out, re.M), out
 
 
+@pytest.mark.parametrize("flags", [["+rec"], ["+rec", "+dnssec"], ["+norec"]])
+def test_root_ns_answer_has_the_roots_addresses(daemon, lab, flags):
+    """". NS" with recursion desired (as a stub or `dig . NS` asks it) is
+    answered like the RD=0 one: the root servers' addresses in the
+    additional section, so a tool that follows the root NS set need not
+    look the names up elsewhere. Other NS answers are left as they are."""
+    d = daemon(hints=HINTS)
+    d.dig("www.example.com")          # the primed roots, and a cached NS set
+    a = d.dig(".", "NS", *flags)
+    assert a.status == "NOERROR", a
+    ns = sorted(r.rstrip(".") + "." for r in a.rdatas("NS"))
+    assert ns == ["a.root-servers.net.", "b.root-servers.net."], a
+    glue = sorted((r[0], r[4]) for r in a.rrs("ADDITIONAL") if r[3] == "A")
+    assert glue == [("a.root-servers.net.", lab_addr("0.1")),
+                    ("b.root-servers.net.", lab_addr("0.2"))], a
+    # a cache hit for another NS set keeps its additional section empty
+    other = d.dig("example.com", "NS", "+rec")
+    assert other.rdatas("NS") and not [r for r in other.rrs("ADDITIONAL")
+                                       if r[3] in ("A", "AAAA")], other
+
+
 def rss_kb(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
