@@ -66,8 +66,16 @@ $(BUILD)/libcore.a: $(CORE_OBJ)
 	rm -f $@
 	ar rcs $@ $(CORE_OBJ)
 
-$(BUILD)/resolverd: $(D_OBJ) $(BUILD)/libcore.a
-	$(CC) $(LDFLAGS) -o $@ $(D_OBJ) $(BUILD)/libcore.a $(LDLIBS_D) $(LDLIBS_UV) $(LDLIBS_CORE)
+# The page's script and style sheet, compiled in (resolver/www.h).
+WWW_SRC = $(sort $(wildcard resolver/www/*))
+$(BUILD)/gen/www.c: $(WWW_SRC) tools/www-embed
+	@mkdir -p $(dir $@)
+	sh tools/www-embed $@ $(WWW_SRC)
+$(BUILD)/gen/www.o: $(BUILD)/gen/www.c
+	$(CC) $(XCFLAGS) -c -o $@ $<
+
+$(BUILD)/resolverd: $(D_OBJ) $(BUILD)/gen/www.o $(BUILD)/libcore.a
+	$(CC) $(LDFLAGS) -o $@ $(D_OBJ) $(BUILD)/gen/www.o $(BUILD)/libcore.a $(LDLIBS_D) $(LDLIBS_UV) $(LDLIBS_CORE)
 
 $(BUILD)/resolverctl: $(CTL_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $(CTL_OBJ)

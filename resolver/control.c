@@ -57,8 +57,12 @@ struct job {
 	enum flush_what flush;
 	const char *payload; /* load: into conn->in */
 	size_t payload_len;
-	bool all;        /* dump, flush: every tier */
+	bool all;        /* dump, flush, lookup: every tier */
 	bool tier_given; /* --tier was on the command line */
+	/* lookup: each tier's entries, rendered on the pool; the loop adds
+	 * each tier's zone cut after them */
+	char *part[INST_MAX];
+	size_t part_len[INST_MAX];
 };
 
 /* trace with tiers: look into each tier's cache from the first asked, let
@@ -94,6 +98,10 @@ struct conn {
 	char err[200];  /* job: error for the status line */
 	char trace_fmt; /* 't' text, 'j' json, 'd' dot */
 	struct tier_walk tw;
+	/* a request from inside the daemon (ctl_request): no socket; the
+	 * answer goes to done() instead */
+	ctl_done_fn done;
+	void *done_arg;
 };
 
 struct ctl {
@@ -145,11 +153,8 @@ on_conn_closed(uv_handle_t *h)
 }
 
 static void
-conn_close(struct conn *c)
+unlink_conn(struct conn *c)
 {
-	if (c->closing)
-		return;
-	c->closing = true;
 	if (c->pprev != NULL) {
 		*c->pprev = c->next;
 		if (c->next != NULL)
@@ -157,6 +162,38 @@ conn_close(struct conn *c)
 		c->pprev = NULL;
 		c->ctl->nconns--;
 	}
+}
+
+/* An in-daemon request is over: hand its answer (or @p error) over, free
+ * it. */
+static void
+virt_finish(struct conn *c, const char *error)
+{
+	ctl_done_fn done = c->done;
+
+	c->closing = true;
+	unlink_conn(c);
+	if (c->f != NULL && fclose(c->f) != 0 && error == NULL)
+		error = "out of memory";
+	c->f = NULL;
+	c->done = NULL;
+	done(c->done_arg, c->out ? c->out : "", c->out ? c->out_len : 0, error);
+	free(c->out);
+	free(c->in);
+	free(c);
+}
+
+static void
+conn_close(struct conn *c)
+{
+	if (c->closing)
+		return;
+	if (c->done != NULL) {
+		virt_finish(c, "the request was closed before its answer");
+		return;
+	}
+	c->closing = true;
+	unlink_conn(c);
 	uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
 }
 
@@ -179,6 +216,10 @@ respond(struct conn *c, const char *error)
 	int r;
 
 	c->busy = false;
+	if (c->done != NULL) {
+		virt_finish(c, error);
+		return 0;
+	}
 	if (c->ctl->closing && c->pprev == NULL) {
 		conn_close(c);
 		return 0;
@@ -288,7 +329,7 @@ job_entries(struct conn *c, struct instance *in, bool lookup)
 	if (!j->json && !lookup)
 		fprintf(c->f, ";; %zu entr%s\n", w.snap.n,
 		    w.snap.n == 1 ? "y" : "ies");
-	if (lookup && w.snap.n == 0)
+	if (lookup && w.snap.n == 0 && !j->json)
 		fprintf(c->f, ";; nothing cached for this name%s\n",
 		    j->type ? " and type" : "");
 	dump_snap_free(&w.snap);
@@ -440,16 +481,21 @@ job_infra(struct conn *c, struct instance *in)
 	free(iw.ns);
 }
 
-/* The zone cut a resolution of the name would start from. */
+/* The zone cut a resolution of the name would start from, at tier @p in:
+ * text comment lines, or (--json) one object:
+ * {"cut":ZONE,"source":"cache"|"hints"|"forward","ttl":N,"listen":ADDR,
+ *  "servers":[{"name":NS|null,"addrs":[ADDR...],"rtt_ms":[N|null...]}]}
+ * (with "tier" when there are tiers). */
 static void
-job_cut(struct conn *c)
+job_cut(struct conn *c, struct instance *in)
 {
 	struct job *j = &c->job;
-	struct worker *w = &j->in->worker;
+	struct worker *w = &in->worker;
 	const struct iter_forward *fw =
 	    iter_find_forward(&w->env, j->filter.name);
 	struct deleg *d = malloc(sizeof(*d));
 	char zone[LIM_NAME_MAX * 4 + 2], ns[LIM_NAME_MAX * 4 + 2], a[64];
+	const char *tier = tier_label(c, in);
 	bool cached;
 
 	if (d == NULL)
@@ -458,11 +504,27 @@ job_cut(struct conn *c)
 		*d = fw->cut;
 		cached = false;
 	} else {
-		cached = deleg_from_cache(d, j->in->cache, w->env.hints,
-		    j->filter.name, 1, j->now_ms);
+		cached = deleg_from_cache(
+		    d, in->cache, w->env.hints, j->filter.name, 1, j->now_ms);
 	}
 	dns_name_to_text(zone, sizeof(zone), d->zone);
-	if (fw != NULL)
+	if (j->json) {
+		fputs("{\"cut\":", c->f);
+		trace_json_str(c->f, zone);
+		fprintf(c->f, ",\"source\":\"%s\",\"ttl\":%" PRIu32,
+		    fw           ? "forward"
+		        : cached ? "cache"
+		                 : "hints",
+		    cached ? d->ttl : 0);
+		if (tier != NULL) {
+			fputs(",\"tier\":", c->f);
+			trace_json_str(c->f, tier);
+		}
+		fputs(",\"listen\":", c->f);
+		trace_json_str(
+		    c->f, in->view.nlisten ? in->view.listen[0].text : "");
+		fputs(",\"servers\":[", c->f);
+	} else if (fw != NULL)
 		fprintf(c->f,
 		    ";; zone cut: %s (forward zone: asked with "
 		    "recursion desired)\n",
@@ -476,28 +538,50 @@ job_cut(struct conn *c)
 	for (unsigned i = 0; i < d->nns; i++) {
 		const struct deleg_ns *n = &d->ns[i];
 		dns_name_to_text(ns, sizeof(ns), n->name);
-		fprintf(c->f, ";;   server %s", fw ? "-" : ns);
-		if (n->naddr == 0)
-			fprintf(c->f, "  (no address cached: looked up first)");
+		if (j->json) {
+			fprintf(c->f, "%s{\"name\":", i ? "," : "");
+			if (fw)
+				fputs("null", c->f);
+			else
+				trace_json_str(c->f, ns);
+			fputs(",\"addrs\":[", c->f);
+		} else {
+			fprintf(c->f, ";;   server %s", fw ? "-" : ns);
+			if (n->naddr == 0)
+				fprintf(c->f,
+				    "  (no address cached: looked up first)");
+		}
 		for (unsigned k = 0; k < n->naddr; k++) {
 			const struct deleg_addr *ad = &n->addr[k];
 			struct infra_info inf;
+			bool rtt, lame;
+			size_t al;
 
 			inet_ntop(ad->family, ad->ip, a, sizeof(a));
-			fprintf(c->f, "  %s", a);
+			al = strlen(a);
 			if (ad->port && ad->port != 53)
-				fprintf(c->f, "@%u", ad->port);
-			if (infra_get(j->in->infra, ad->ip, ad->family,
-			        j->now_ms, &inf) == 1 &&
-			    inf.srtt_ms)
+				snprintf(
+				    a + al, sizeof(a) - al, "@%u", ad->port);
+			rtt = infra_get(in->infra, ad->ip, ad->family,
+			          j->now_ms, &inf) == 1 &&
+			    inf.srtt_ms;
+			lame = infra_is_lame(
+			    in->infra, ad->ip, ad->family, d->zone, j->now_ms);
+			if (j->json) {
+				fprintf(c->f, "%s\"%s\"", k ? "," : "", a);
+				continue;
+			}
+			fprintf(c->f, "  %s", a);
+			if (rtt)
 				fprintf(
 				    c->f, " (rtt %" PRIu32 " ms)", inf.srtt_ms);
-			if (infra_is_lame(j->in->infra, ad->ip, ad->family,
-			        d->zone, j->now_ms))
+			if (lame)
 				fprintf(c->f, " (lame)");
 		}
-		fputc('\n', c->f);
+		fputs(j->json ? "]}" : "\n", c->f);
 	}
+	if (j->json)
+		fputs("]}\n", c->f);
 	free(d);
 }
 
@@ -640,10 +724,28 @@ on_work(uv_work_t *w)
 				job_infra(c, in);
 		}
 		break;
-	case J_LOOKUP:
-		job_entries(
-		    c, c->job.in, true); /* the cut is added on the loop */
+	case J_LOOKUP: {
+		/* each tier apart: the cut is added after it on the loop */
+		FILE *f = c->f;
+
+		for (unsigned i = 0; i < ctl->ninst && c->err[0] == '\0'; i++) {
+			struct instance *in = &ctl->inst[i];
+
+			if (!in->started || !(c->job.all || in == c->job.in))
+				continue;
+			c->f = open_memstream(
+			    &c->job.part[i], &c->job.part_len[i]);
+			if (c->f == NULL) {
+				snprintf(
+				    c->err, sizeof(c->err), "out of memory");
+				break;
+			}
+			job_entries(c, in, true);
+			fclose(c->f);
+		}
+		c->f = f;
 		break;
+	}
 	case J_FLUSH:
 		job_flush(c);
 		break;
@@ -661,8 +763,17 @@ on_work_done(uv_work_t *w, int status)
 	if (status < 0 && c->err[0] == '\0')
 		snprintf(c->err, sizeof(c->err), "cancelled");
 	/* on the loop: the worker's forwards and hints change on reload */
-	if (status == 0 && c->job.kind == J_LOOKUP && c->f != NULL)
-		job_cut(c);
+	for (unsigned i = 0; c->job.kind == J_LOOKUP && i < c->ctl->ninst;
+	     i++) {
+		if (c->job.part[i] == NULL)
+			continue;
+		if (status == 0 && c->f != NULL) {
+			fwrite(c->job.part[i], 1, c->job.part_len[i], c->f);
+			job_cut(c, &c->ctl->inst[i]);
+		}
+		free(c->job.part[i]);
+		c->job.part[i] = NULL;
+	}
 	respond(c, c->err[0] ? c->err : NULL);
 }
 
@@ -1140,8 +1251,12 @@ cmd_lookup(struct conn *c, int argc, char **argv)
 {
 	struct job *j = &c->job;
 
+	if (argc > 1 && strcmp(argv[argc - 1], "--json") == 0) {
+		j->json = true;
+		argc--;
+	}
 	if (argc < 2 || argc > 3)
-		return usage_error(c, "usage: lookup NAME [TYPE]");
+		return usage_error(c, "usage: lookup NAME [TYPE] [--json]");
 	if (parse_name(argv[1], j->filter.name) < 0)
 		return usage_error(c, "bad name '%s'", argv[1]);
 	if (argc == 3 && dns_type_from_str(argv[2], &j->type) < 0)
@@ -1452,6 +1567,38 @@ ctl_new(
 	c->ninst = ninst;
 	c->pool = pool;
 	return c;
+}
+
+int
+ctl_request(struct ctl *ctl, const char *args, ctl_done_fn done, void *arg)
+{
+	struct conn *c;
+	int n;
+
+	if (ctl->closing)
+		return -ECANCELED;
+	if (strchr(args, '\n') != NULL || strlen(args) >= CTL_LINE_MAX - 16)
+		return -EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	n = asprintf(&c->in, CTL_PROTO " %s\n", args);
+	if (n < 0) {
+		free(c);
+		return -ENOMEM;
+	}
+	c->in_len = c->in_cap = c->line_len = c->need = (size_t)n;
+	c->ctl = ctl;
+	c->done = done;
+	c->done_arg = arg;
+	c->next = ctl->conns;
+	if (c->next != NULL)
+		c->next->pprev = &c->next;
+	c->pprev = &ctl->conns;
+	ctl->conns = c;
+	ctl->nconns++;
+	dispatch(c);
+	return 0;
 }
 
 /* A socket file at @p path that nobody answers on is stale. */

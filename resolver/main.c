@@ -524,7 +524,8 @@ start_control(struct daemon *d)
 {
 	const struct cfg *c = d->cfg;
 
-	if (c->control_socket == NULL)
+	/* the HTTP page asks the same commands, without the socket */
+	if (c->control_socket == NULL && d->http == NULL)
 		return;
 	d->ctl = ctl_new(&d->loop, d->inst, d->ninst, &d->pool);
 	if (d->ctl == NULL) {
@@ -532,7 +533,11 @@ start_control(struct daemon *d)
 		         "not work");
 		return;
 	}
-	if (ctl_start(d->ctl, c->control_socket, c->control_mode,
+	if (d->http != NULL && http_set_control(d->http, &d->loop, d->ctl) < 0)
+		log_warn("http: the page cannot ask the resolver (no "
+		         "control); /metrics and /healthz work");
+	if (c->control_socket != NULL &&
+	    ctl_start(d->ctl, c->control_socket, c->control_mode,
 	        c->control_owner ? c->control_owner : c->user) < 0)
 		log_warn("resolverctl will not work (no control socket)");
 }
