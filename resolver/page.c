@@ -510,7 +510,8 @@ tier_block(FILE *f, const struct tier_view *v, unsigned idx, unsigned nt)
 
 		fputs("on a miss it walks from zone <b>", f);
 		esc(f, zone);
-		fputs("</b> (", f);
+		fputs(
+		    strcmp(zone, ".") == 0 ? "</b> (the root; " : "</b> (", f);
 		fputs(strcmp(src, "cache") == 0 ? "its NS set is cached"
 		                                : "from the root hints",
 		    f);

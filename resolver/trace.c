@@ -487,6 +487,9 @@ trace_print_json(FILE *out, const struct trace *t)
 		fprintf(out, ",\"tcp\":%s,\"rtt_ms\":%u,\"detail\":",
 		    s->tcp ? "true" : "false", s->rtt_ms);
 		trace_json_str(out, s->detail);
+		if (s->kind == TRACE_DNSSEC) /* rtt_ms holds the state */
+			fprintf(out, ",\"state\":\"%s\"",
+			    dnssec_state(s->rtt_ms));
 		fprintf(out, "}\n");
 	}
 }

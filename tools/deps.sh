@@ -21,10 +21,12 @@ LAB_PKGS="nsd python3 python3-dnspython procps dnsutils"
 # clang-format, cppcheck and clang-tidy for the checks; dig and kdig, pytest,
 # dnsperf (load tests), unbound (the bench smoke test), dnsmasq (the router
 # tier), graphviz (trace --dot), ldns-read-zone (dumps); util-linux for
-# setarch, unshare and runuser; gnuplot-nox (the bench smoke's latency plot)
+# setarch, unshare and runuser; gnuplot-nox (the bench smoke's latency plot);
+# chromium and chromium-driver (the page, in a headless browser:
+# test_page.py drives it over WebDriver with the standard library)
 TEST_PKGS="$BUILD_PKGS $LAB_PKGS clang-format cppcheck clang-tidy
 knot-dnsutils ldnsutils python3-pytest dnsperf unbound dnsmasq-base graphviz
-iproute2 util-linux prometheus systemd gnuplot-nox"
+iproute2 util-linux prometheus systemd gnuplot-nox chromium chromium-driver"
 # fuzz: libFuzzer targets (clang and its runtime)
 FUZZ_PKGS="clang libclang-rt-14-dev"
 # bench: `make bench` (tools/bench/run: dnsperf against resolverd and
