@@ -280,6 +280,16 @@ def test_lookup_shows_entries_and_cut(lab, daemon):
     out = d.ctl_run("lookup", "other.example.net", "A").stdout
     assert "nothing cached" in out
     assert "zone cut: net. (from cache" in out or "zone cut: . " in out
+    # --json: the entries as dump --json writes them, then the cut
+    objs = [json.loads(ln) for ln in
+            d.ctl_run("lookup", "www.leaf.sub.deep.test", "A", "--json").stdout.splitlines()]
+    assert objs[0]["owner"] == "www.leaf.sub.deep.test." and objs[0]["rdata"] == [lab_addr("200.4")]
+    cut = objs[-1]
+    assert cut["cut"] == "leaf.sub.deep.test." and cut["source"] == "cache"
+    assert cut["servers"] == [{"name": "ns1.leaf.sub.deep.test.", "addrs": [lab_addr("13.3")]}]
+    assert "tier" not in cut and cut["listen"] == f"127.0.0.1@{d.port}"
+    p = d.ctl_run("lookup", "--json", check=False)
+    assert p.returncode == 2 and "usage: lookup NAME [TYPE] [--json]" in p.stderr
 
 
 def test_flush_removes_exactly_what_it_names(lab, daemon):
