@@ -49,7 +49,7 @@ TOOL_BIN = $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
 PROGS = $(BUILD)/resolverd $(if $(wildcard tools/resolverctl.c),$(BUILD)/resolverctl)
 
 .PHONY: all deps run test check unit integration check-layering install \
-        clean lab-start lab-stop lab-tiers bench sanitize format format-check \
+        clean lab-start lab-stop lab-tiers demo bench sanitize format format-check \
         fuzz fuzz-smoke fuzz-build fuzz-bin fuzz-merge fuzz-crashers
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
 
@@ -142,6 +142,12 @@ lab-start:
 	tools/lab/start
 lab-stop:
 	tools/lab/stop
+# `make demo`: the lab and a four-tier resolverd on it, the page on
+# 127.0.0.1@8053; prints what to try; Ctrl-C stops it all (tools/demo/run).
+demo:
+	@sh tools/deps.sh lab
+	$(MAKE) $(BUILD)/resolverd $(BUILD)/resolverctl
+	@RESOLVERD_BUILD=$(BUILD) tools/demo/run
 lab-tiers:
 	@sh tools/deps.sh lab
 	$(MAKE) $(BUILD)/resolverd $(if $(wildcard tools/resolverctl.c),$(BUILD)/resolverctl)
