@@ -495,8 +495,7 @@ job_cut(struct conn *c, struct instance *in)
 	    iter_find_forward(&w->env, j->filter.name);
 	struct deleg *d = malloc(sizeof(*d));
 	char zone[LIM_NAME_MAX * 4 + 2], ns[LIM_NAME_MAX * 4 + 2], a[64];
-	const char *tier = tier_label(c, in);
-	bool cached;
+	bool tiers = c->ctl->ninst > 1, cached;
 
 	if (d == NULL)
 		return;
@@ -516,9 +515,9 @@ job_cut(struct conn *c, struct instance *in)
 		        : cached ? "cache"
 		                 : "hints",
 		    cached ? d->ttl : 0);
-		if (tier != NULL) {
+		if (tiers) {
 			fputs(",\"tier\":", c->f);
-			trace_json_str(c->f, tier);
+			trace_json_str(c->f, in->name);
 		}
 		fputs(",\"listen\":", c->f);
 		trace_json_str(

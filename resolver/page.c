@@ -19,7 +19,7 @@ page_name_ok(const char *s)
 {
 	size_t n = strlen(s), label = 0;
 
-	if (n == 0 || n > 253)
+	if (n == 0 || n > 253 || s[0] == '-') /* never an option's look */
 		return false;
 	if (strcmp(s, ".") == 0)
 		return true;

@@ -26,7 +26,8 @@
 #include <stdio.h>
 
 /** A name the page accepts: 1 to 253 characters of letters, digits,
- *  '-', '_' and '.', no empty label (a single "." is the root). */
+ *  '-', '_' and '.', no empty label (a single "." is the root), not
+ *  starting with '-' (it would read as an option). */
 bool page_name_ok(const char *s);
 
 /** A type the page accepts: 1 to 15 letters and digits (A, AAAA, TYPE65). */

@@ -488,8 +488,8 @@ trace_print_json(FILE *out, const struct trace *t)
 		    s->tcp ? "true" : "false", s->rtt_ms);
 		trace_json_str(out, s->detail);
 		if (s->kind == TRACE_DNSSEC) /* rtt_ms holds the state */
-			fprintf(out, ",\"state\":\"%s\"",
-			    dnssec_state(s->rtt_ms));
+			fprintf(
+			    out, ",\"state\":\"%s\"", dnssec_state(s->rtt_ms));
 		fprintf(out, "}\n");
 	}
 }
