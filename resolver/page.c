@@ -597,7 +597,9 @@ resolved(FILE *f, char *trace, const char *name)
 		    f);
 		return;
 	}
-	field(summary, "reason", reason, sizeof(reason));
+	/* the walk's own reason first: a tier above it says less */
+	field(boolean(first_summary, "failed") ? first_summary : summary,
+	    "reason", reason, sizeof(reason));
 	{
 		static const char *const rc[] = {"NOERROR", "FORMERR",
 		    "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"};

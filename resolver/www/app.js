@@ -325,7 +325,9 @@
       p.innerHTML = "";
       p.appendChild(h("b", {}, j.name + " " + j.type + ": " + (rc[last.rcode] || last.rcode)));
       p.appendChild(document.createTextNode(
-        (last.failed ? " (" + last.reason + ")" : "") + ", " + last.answers + " answer record" +
+        /* the walk's own reason first: a tier above says less */
+        (last.failed ? " (" + (walked.failed ? walked.reason : last.reason) + ")" : "") +
+        ", " + last.answers + " answer record" +
         (last.answers === 1 ? "" : "s") + "; " +
         (walk.steps === ph.only || ph.root ? (walked.upstream_queries + " upstream quer" +
           (walked.upstream_queries === 1 ? "y" : "ies") + " in " + walked.total_ms + " ms") :
@@ -387,7 +389,7 @@
       const g = el("g", {class: "zone", "data-zone": r.zone});
       g.appendChild(el("ellipse", {cx: zx + ZW / 2, cy: zy + 28, rx: ZW / 2, ry: 26,
         fill: "#eef3fd", stroke: "#5b7fc7", "stroke-width": "1.4"}));
-      textLines(g, zx + ZW / 2, zy + 26, [{t: r.zone === "." ? ". (root)" : r.zone, weight: "600"}],
+      textLines(g, zx + ZW / 2, zy + 33, [{t: r.zone === "." ? ". (root)" : r.zone, weight: "600"}],
         {"text-anchor": "middle"});
       textLines(g, zx + ZW / 2, zy + 72, wrap(r.how || "from the referral", 26, 2).map(function (t) {
         return {t: t, fill: "#5d6678"};

@@ -115,6 +115,7 @@ def commands(tour_md):
 # tags), key and signature material, which of two servers was asked.
 _MASKS = [
     (re.compile(r"[A-Za-z0-9+/=]{16,}"), "<b64>"),
+    (re.compile(r"\b[0-9A-F]{6,}\b"), "<hex>"),   # a digest's last piece
     (re.compile(r"\b[ab]\.root-servers\.net\b"), "X.root-servers.net"),
     (re.compile(r"\b[ab]\.gtld-servers\.net\b"), "X.gtld-servers.net"),
     (re.compile(r"\bns[12]\.example\.(com|net|org)\b"), r"nsN.example.\1"),
