@@ -49,8 +49,8 @@ TOOL_BIN = $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
 PROGS = $(BUILD)/resolverd $(if $(wildcard tools/resolverctl.c),$(BUILD)/resolverctl)
 
 .PHONY: all deps run test check unit integration check-layering install \
-        clean lab-start lab-stop lab-tiers lab-scale tier-study bench sanitize \
-        format format-check \
+        clean lab-start lab-stop lab-tiers lab-scale tier-study demo bench \
+        sanitize format format-check \
         fuzz fuzz-smoke fuzz-build fuzz-bin fuzz-merge fuzz-crashers
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
 
@@ -67,8 +67,16 @@ $(BUILD)/libcore.a: $(CORE_OBJ)
 	rm -f $@
 	ar rcs $@ $(CORE_OBJ)
 
-$(BUILD)/resolverd: $(D_OBJ) $(BUILD)/libcore.a
-	$(CC) $(LDFLAGS) -o $@ $(D_OBJ) $(BUILD)/libcore.a $(LDLIBS_D) $(LDLIBS_UV) $(LDLIBS_CORE)
+# The page's script and style sheet, compiled in (resolver/www.h).
+WWW_SRC = $(sort $(wildcard resolver/www/*))
+$(BUILD)/gen/www.c: $(WWW_SRC) tools/www-embed
+	@mkdir -p $(dir $@)
+	sh tools/www-embed $@ $(WWW_SRC)
+$(BUILD)/gen/www.o: $(BUILD)/gen/www.c
+	$(CC) $(XCFLAGS) -c -o $@ $<
+
+$(BUILD)/resolverd: $(D_OBJ) $(BUILD)/gen/www.o $(BUILD)/libcore.a
+	$(CC) $(LDFLAGS) -o $@ $(D_OBJ) $(BUILD)/gen/www.o $(BUILD)/libcore.a $(LDLIBS_D) $(LDLIBS_UV) $(LDLIBS_CORE)
 
 $(BUILD)/resolverctl: $(CTL_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $(CTL_OBJ)
@@ -138,6 +146,12 @@ lab-start:
 	tools/lab/start
 lab-stop:
 	tools/lab/stop
+# `make demo`: the lab and a four-tier resolverd on it, the page on
+# 127.0.0.1@8053; prints what to try; Ctrl-C stops it all (tools/demo/run).
+demo:
+	@sh tools/deps.sh lab
+	$(MAKE) $(BUILD)/resolverd $(BUILD)/resolverctl
+	@RESOLVERD_BUILD=$(BUILD) tools/demo/run
 lab-tiers:
 	@sh tools/deps.sh lab
 	$(MAKE) $(BUILD)/resolverd $(if $(wildcard tools/resolverctl.c),$(BUILD)/resolverctl)

@@ -16,6 +16,49 @@ set_ad(uint8_t *out, const struct msg_query *q, bool secure)
 		out[3] |= DNS_FLAG_AD;
 }
 
+static bool put_rrset(uint8_t *out, size_t cap, size_t *n,
+    const struct msg_query *q, const struct cache_rrset_out *o,
+    const uint8_t *owner);
+
+/* The addresses of the root servers in the additional section of a ". NS"
+ * answer, as the RD=0 answer (ans_norec) has them: `dig +trace` then asks
+ * them without a look-up through the system's resolver. Out of the hot
+ * path: only a ". NS" question comes here. What does not fit is left out.
+ * @return the records added. */
+static __attribute__((noinline)) unsigned
+root_glue(uint8_t *out, size_t cap, size_t *n, const struct msg_query *q,
+    struct cache *c, uint64_t now_ms)
+{
+	uint8_t buf[8192], abuf[2048];
+	struct cache_rrset_out o, a;
+	const uint8_t *p;
+	unsigned ar = 0;
+
+	if (cache_get(c, q->qname, DNS_T_NS, q->qclass, now_ms, &o, buf,
+	        sizeof(buf)) != 1 ||
+	    o.kind != CACHE_RRSET)
+		return 0;
+	p = o.rdata;
+	for (unsigned k = 0; k < o.nrr; k++) {
+		for (int t = 0; t < 2; t++) {
+			uint16_t type = t ? DNS_T_AAAA : DNS_T_A;
+			size_t before = *n;
+
+			if (cache_get(c, p + 2, type, q->qclass, now_ms, &a,
+			        abuf, sizeof(abuf)) != 1 ||
+			    a.kind != CACHE_RRSET)
+				continue;
+			if (!put_rrset(out, cap, n, q, &a, p + 2)) {
+				*n = before;
+				return ar;
+			}
+			ar += a.nrr;
+		}
+		p += 2 + dns_get16(p);
+	}
+	return ar;
+}
+
 size_t
 ans_from_cache(uint8_t *out, size_t cap, const uint8_t *pkt,
     const struct msg_query *q, struct cache *c, unsigned max_cname,
@@ -44,17 +87,21 @@ ans_from_cache(uint8_t *out, size_t cap, const uint8_t *pkt,
 	}
 	*prefetch = hit.refresh;
 	out[3] = (uint8_t)((out[3] & 0xf0) | (hit.rcode & 0xf));
-	msg_set_counts(out, hit.ancount, hit.nscount, 0);
+	n += body;
+	unsigned ar = 0;
+	if (__builtin_expect(q->qtype == DNS_T_NS, 0) && q->qname[0] == 0 &&
+	    hit.ancount > 0)
+		ar = root_glue(out, cap - ol, &n, q, c, now_ms);
+	msg_set_counts(out, hit.ancount, hit.nscount, ar);
 	set_ad(out, q, hit.secure);
 	/* an insecure answer's EDE when it fits (room was kept for the OPT
 	 * only), else the answer without it */
 	if (hit.ede != 0) {
-		size_t with =
-		    msg_put_opt(out, n + body, cap, q, 0, hit.ede, hit.why);
+		size_t with = msg_put_opt(out, n, cap, q, 0, hit.ede, hit.why);
 		if (with > 0)
 			return with;
 	}
-	return msg_put_opt(out, n + body, cap, q, 0, 0, NULL);
+	return msg_put_opt(out, n, cap, q, 0, 0, NULL);
 }
 
 size_t

@@ -57,10 +57,14 @@ struct job {
 	enum flush_what flush;
 	const char *payload; /* load: into conn->in */
 	size_t payload_len;
-	bool all;        /* dump, flush: every tier */
+	bool all;        /* dump, flush, lookup: every tier */
 	bool tier_given; /* --tier was on the command line */
 	int sel_tier;    /* --tier named a tier of several instances: its
 	                    index (in is its first); else -1 */
+	/* lookup: each tier's entries, rendered on the pool; the loop adds
+	 * each tier's zone cut after them */
+	char *part[INST_MAX];
+	size_t part_len[INST_MAX];
 };
 
 /* trace with tiers: look into each tier's cache from the first asked, let
@@ -100,6 +104,10 @@ struct conn {
 	char err[200];  /* job: error for the status line */
 	char trace_fmt; /* 't' text, 'j' json, 'd' dot */
 	struct tier_walk tw;
+	/* a request from inside the daemon (ctl_request): no socket; the
+	 * answer goes to done() instead */
+	ctl_done_fn done;
+	void *done_arg;
 };
 
 struct ctl {
@@ -152,11 +160,8 @@ on_conn_closed(uv_handle_t *h)
 }
 
 static void
-conn_close(struct conn *c)
+unlink_conn(struct conn *c)
 {
-	if (c->closing)
-		return;
-	c->closing = true;
 	if (c->pprev != NULL) {
 		*c->pprev = c->next;
 		if (c->next != NULL)
@@ -164,6 +169,38 @@ conn_close(struct conn *c)
 		c->pprev = NULL;
 		c->ctl->nconns--;
 	}
+}
+
+/* An in-daemon request is over: hand its answer (or @p error) over, free
+ * it. */
+static void
+virt_finish(struct conn *c, const char *error)
+{
+	ctl_done_fn done = c->done;
+
+	c->closing = true;
+	unlink_conn(c);
+	if (c->f != NULL && fclose(c->f) != 0 && error == NULL)
+		error = "out of memory";
+	c->f = NULL;
+	c->done = NULL;
+	done(c->done_arg, c->out ? c->out : "", c->out ? c->out_len : 0, error);
+	free(c->out);
+	free(c->in);
+	free(c);
+}
+
+static void
+conn_close(struct conn *c)
+{
+	if (c->closing)
+		return;
+	if (c->done != NULL) {
+		virt_finish(c, "the request was closed before its answer");
+		return;
+	}
+	c->closing = true;
+	unlink_conn(c);
 	uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
 }
 
@@ -186,6 +223,10 @@ respond(struct conn *c, const char *error)
 	int r;
 
 	c->busy = false;
+	if (c->done != NULL) {
+		virt_finish(c, error);
+		return 0;
+	}
 	if (c->ctl->closing && c->pprev == NULL) {
 		conn_close(c);
 		return 0;
@@ -290,41 +331,178 @@ job_entries(struct conn *c, struct instance *in, bool lookup)
 	}
 	if (!j->json)
 		dump_header(c->f, j->now_ms, in->name);
+	(void)dump_snap_sort(&w.snap); /* out of memory: as found */
 	dump_snap_foreach(&w.snap, render_cb, &r);
 	if (!j->json && !lookup)
 		fprintf(c->f, ";; %zu entr%s\n", w.snap.n,
 		    w.snap.n == 1 ? "y" : "ies");
-	if (lookup && w.snap.n == 0)
+	if (lookup && w.snap.n == 0 && !j->json)
 		fprintf(c->f, ";; nothing cached for this name%s\n",
 		    j->type ? " and type" : "");
 	dump_snap_free(&w.snap);
 }
 
-struct infra_walk {
-	struct conn *c;
-	const char *tier;
+/* dump --infra: every server of the infra cache, named after the NS name
+ * the cache holds an address record of it for, sorted by that name. */
+struct infra_row {
+	struct infra_entry_out e;
+	uint8_t name[LIM_NAME_MAX];
+	bool named;
 };
+
+struct infra_walk {
+	struct infra_row *row; /* owned */
+	size_t n, cap;
+	uint8_t (*ns)[LIM_NAME_MAX]; /* owned: NS targets in the cache */
+	size_t nns, capns;
+	bool oom;
+};
+
+static bool
+grow_array(void **p, size_t *cap, size_t n, size_t size)
+{
+	void *np;
+	size_t ncap;
+
+	if (n < *cap)
+		return true;
+	ncap = *cap ? *cap * 2 : 64;
+	np = realloc(*p, ncap * size);
+	if (np == NULL)
+		return false;
+	*p = np;
+	*cap = ncap;
+	return true;
+}
 
 static int
 infra_cb(const struct infra_entry_out *e, void *arg)
 {
 	struct infra_walk *iw = arg;
 
-	dump_infra(iw->c->f, e, iw->c->job.now_ms, iw->c->job.json, iw->tier);
+	if (!grow_array((void **)&iw->row, &iw->cap, iw->n, sizeof(*iw->row))) {
+		iw->oom = true;
+		return 1;
+	}
+	memset(&iw->row[iw->n], 0, sizeof(iw->row[0]));
+	iw->row[iw->n++].e = *e;
 	return 0;
 }
 
-/* The zone cut a resolution of the name would start from. */
+/* Pass 1: the names NS records point at. */
+static int
+infra_ns_cb(const struct cache_rrset_out *e, void *arg)
+{
+	struct infra_walk *iw = arg;
+	const uint8_t *p = e->rdata, *end = e->rdata + e->rdata_len;
+
+	if (e->kind != CACHE_RRSET || e->type != DNS_T_NS)
+		return 0;
+	for (unsigned k = 0; k < e->nrr && p + 2 <= end; k++) {
+		size_t l = dns_get16(p), nl = dns_name_len(p + 2, l);
+
+		if (nl > 0 && nl <= LIM_NAME_MAX && p + 2 + l <= end &&
+		    grow_array(
+		        (void **)&iw->ns, &iw->capns, iw->nns, sizeof(*iw->ns)))
+			memcpy(iw->ns[iw->nns++], p + 2, nl);
+		p += 2 + l;
+	}
+	return 0;
+}
+
+/* Pass 2: A and AAAA records of those names, matched with the servers'
+ * addresses; the first name in canonical order wins. */
+static int
+infra_addr_cb(const struct cache_rrset_out *e, void *arg)
+{
+	struct infra_walk *iw = arg;
+	const uint8_t *p = e->rdata, *end = e->rdata + e->rdata_len;
+	size_t alen = e->type == DNS_T_A ? 4 : 16;
+	int fam = e->type == DNS_T_A ? AF_INET : AF_INET6;
+	bool ns = false, checked = false;
+
+	if (e->kind != CACHE_RRSET ||
+	    (e->type != DNS_T_A && e->type != DNS_T_AAAA))
+		return 0;
+	for (unsigned k = 0; k < e->nrr && p + 2 <= end; k++) {
+		size_t l = dns_get16(p);
+
+		for (size_t r = 0; r < iw->n && l == alen; r++) {
+			struct infra_row *row = &iw->row[r];
+
+			if (row->e.family != fam ||
+			    memcmp(row->e.addr, p + 2, alen) != 0)
+				continue;
+			if (!checked) {
+				for (size_t i = 0; i < iw->nns && !ns; i++)
+					ns = dns_name_eq(iw->ns[i], e->owner);
+				checked = true;
+			}
+			if (ns &&
+			    (!row->named ||
+			        dns_name_cmp(e->owner, row->name) < 0)) {
+				memcpy(row->name, e->owner,
+				    dns_name_len(e->owner, LIM_NAME_MAX));
+				row->named = true;
+			}
+		}
+		p += 2 + l;
+	}
+	return 0;
+}
+
+static int
+infra_row_cmp(const void *a, const void *b)
+{
+	const struct infra_row *x = a, *y = b;
+	int c;
+
+	if (x->named != y->named)
+		return x->named ? -1 : 1;
+	if (x->named && (c = dns_name_cmp(x->name, y->name)) != 0)
+		return c;
+	if (x->e.family != y->e.family)
+		return x->e.family < y->e.family ? -1 : 1;
+	return memcmp(x->e.addr, y->e.addr, sizeof(x->e.addr));
+}
+
 static void
-job_cut(struct conn *c)
+job_infra(struct conn *c, struct instance *in)
+{
+	struct infra_walk iw = {0};
+	const char *tier = tier_label(c, in);
+
+	infra_foreach(in->infra, c->job.now_ms, infra_cb, &iw);
+	if (iw.n > 0) {
+		cache_foreach(in->cache, c->job.now_ms, infra_ns_cb, &iw);
+		cache_foreach(in->cache, c->job.now_ms, infra_addr_cb, &iw);
+		qsort(iw.row, iw.n, sizeof(*iw.row), infra_row_cmp);
+	}
+	for (size_t r = 0; r < iw.n; r++)
+		dump_infra(c->f, &iw.row[r].e, c->job.now_ms, c->job.json, tier,
+		    iw.row[r].named ? iw.row[r].name : NULL);
+	if (iw.oom)
+		snprintf(c->err, sizeof(c->err),
+		    "out of memory after %zu servers", iw.n);
+	free(iw.row);
+	free(iw.ns);
+}
+
+/* The zone cut a resolution of the name would start from, at tier @p in:
+ * text comment lines, or (--json) one object:
+ * {"cut":ZONE,"source":"cache"|"hints"|"forward","ttl":N,"listen":ADDR,
+ *  "servers":[{"name":NS|null,"addrs":[ADDR...],"rtt_ms":[N|null...]}]}
+ * (with "tier" when there are tiers). */
+static void
+job_cut(struct conn *c, struct instance *in)
 {
 	struct job *j = &c->job;
-	struct worker *w = &j->in->worker;
+	struct worker *w = &in->worker;
 	const struct iter_forward *fw =
 	    iter_find_forward(&w->env, j->filter.name);
 	struct deleg *d = malloc(sizeof(*d));
 	char zone[LIM_NAME_MAX * 4 + 2], ns[LIM_NAME_MAX * 4 + 2], a[64];
-	bool cached;
+	bool tiers = c->ctl->ninst > 1, cached;
 
 	if (d == NULL)
 		return;
@@ -332,11 +510,27 @@ job_cut(struct conn *c)
 		*d = fw->cut;
 		cached = false;
 	} else {
-		cached = deleg_from_cache(d, j->in->cache, w->env.hints,
-		    j->filter.name, 1, j->now_ms);
+		cached = deleg_from_cache(
+		    d, in->cache, w->env.hints, j->filter.name, 1, j->now_ms);
 	}
 	dns_name_to_text(zone, sizeof(zone), d->zone);
-	if (fw != NULL)
+	if (j->json) {
+		fputs("{\"cut\":", c->f);
+		trace_json_str(c->f, zone);
+		fprintf(c->f, ",\"source\":\"%s\",\"ttl\":%" PRIu32,
+		    fw           ? "forward"
+		        : cached ? "cache"
+		                 : "hints",
+		    cached ? d->ttl : 0);
+		if (tiers) {
+			fputs(",\"tier\":", c->f);
+			trace_json_str(c->f, in->name);
+		}
+		fputs(",\"listen\":", c->f);
+		trace_json_str(
+		    c->f, in->view.nlisten ? in->view.listen[0].text : "");
+		fputs(",\"servers\":[", c->f);
+	} else if (fw != NULL)
 		fprintf(c->f,
 		    ";; zone cut: %s (forward zone: asked with "
 		    "recursion desired)\n",
@@ -350,28 +544,50 @@ job_cut(struct conn *c)
 	for (unsigned i = 0; i < d->nns; i++) {
 		const struct deleg_ns *n = &d->ns[i];
 		dns_name_to_text(ns, sizeof(ns), n->name);
-		fprintf(c->f, ";;   server %s", fw ? "-" : ns);
-		if (n->naddr == 0)
-			fprintf(c->f, "  (no address cached: looked up first)");
+		if (j->json) {
+			fprintf(c->f, "%s{\"name\":", i ? "," : "");
+			if (fw)
+				fputs("null", c->f);
+			else
+				trace_json_str(c->f, ns);
+			fputs(",\"addrs\":[", c->f);
+		} else {
+			fprintf(c->f, ";;   server %s", fw ? "-" : ns);
+			if (n->naddr == 0)
+				fprintf(c->f,
+				    "  (no address cached: looked up first)");
+		}
 		for (unsigned k = 0; k < n->naddr; k++) {
 			const struct deleg_addr *ad = &n->addr[k];
 			struct infra_info inf;
+			bool rtt, lame;
+			size_t al;
 
 			inet_ntop(ad->family, ad->ip, a, sizeof(a));
-			fprintf(c->f, "  %s", a);
+			al = strlen(a);
 			if (ad->port && ad->port != 53)
-				fprintf(c->f, "@%u", ad->port);
-			if (infra_get(j->in->infra, ad->ip, ad->family,
-			        j->now_ms, &inf) == 1 &&
-			    inf.srtt_ms)
+				snprintf(
+				    a + al, sizeof(a) - al, "@%u", ad->port);
+			rtt = infra_get(in->infra, ad->ip, ad->family,
+			          j->now_ms, &inf) == 1 &&
+			    inf.srtt_ms;
+			lame = infra_is_lame(
+			    in->infra, ad->ip, ad->family, d->zone, j->now_ms);
+			if (j->json) {
+				fprintf(c->f, "%s\"%s\"", k ? "," : "", a);
+				continue;
+			}
+			fprintf(c->f, "  %s", a);
+			if (rtt)
 				fprintf(
 				    c->f, " (rtt %" PRIu32 " ms)", inf.srtt_ms);
-			if (infra_is_lame(j->in->infra, ad->ip, ad->family,
-			        d->zone, j->now_ms))
+			if (lame)
 				fprintf(c->f, " (lame)");
 		}
-		fputc('\n', c->f);
+		fputs(j->json ? "]}" : "\n", c->f);
 	}
+	if (j->json)
+		fputs("]}\n", c->f);
 	free(d);
 }
 
@@ -448,17 +664,18 @@ job_load(struct conn *c)
 			    l.count[i]);
 	}
 	fprintf(c->f,
-	    "loaded %u entries (%u records) into %s; skipped %u "
-	    "expired, %u bogus, %u refused by the cache, %u bad line(s)\n",
-	    st.entries, st.records, into, st.expired, st.bogus, st.refused,
-	    st.bad);
+	    "loaded %u entr%s (%u record%s) into %s; skipped %u "
+	    "expired, %u bogus, %u refused by the cache, %u bad line%s\n",
+	    st.entries, st.entries == 1 ? "y" : "ies", st.records,
+	    trace_s(st.records), into, st.expired, st.bogus, st.refused, st.bad,
+	    trace_s(st.bad));
 	free(into);
 	free(l.count);
 	if (st.bad)
 		snprintf(c->err, sizeof(c->err),
-		    "%u bad line(s) skipped "
+		    "%u bad line%s skipped "
 		    "(reported above); the rest was loaded",
-		    st.bad);
+		    st.bad, trace_s(st.bad));
 }
 
 static size_t
@@ -550,17 +767,33 @@ on_work(uv_work_t *w)
 	case J_INFRA:
 		for (unsigned i = 0; i < ctl->ninst; i++) {
 			struct instance *in = &ctl->inst[i];
-			struct infra_walk iw = {c, tier_label(c, in)};
 
 			if (in->started && job_on(&c->job, in))
-				infra_foreach(
-				    in->infra, c->job.now_ms, infra_cb, &iw);
+				job_infra(c, in);
 		}
 		break;
-	case J_LOOKUP:
-		job_entries(
-		    c, c->job.in, true); /* the cut is added on the loop */
+	case J_LOOKUP: {
+		/* each tier apart: the cut is added after it on the loop */
+		FILE *f = c->f;
+
+		for (unsigned i = 0; i < ctl->ninst && c->err[0] == '\0'; i++) {
+			struct instance *in = &ctl->inst[i];
+
+			if (!in->started || !job_on(&c->job, in))
+				continue;
+			c->f = open_memstream(
+			    &c->job.part[i], &c->job.part_len[i]);
+			if (c->f == NULL) {
+				snprintf(
+				    c->err, sizeof(c->err), "out of memory");
+				break;
+			}
+			job_entries(c, in, true);
+			fclose(c->f);
+		}
+		c->f = f;
 		break;
+	}
 	case J_FLUSH:
 		job_flush(c);
 		break;
@@ -578,8 +811,17 @@ on_work_done(uv_work_t *w, int status)
 	if (status < 0 && c->err[0] == '\0')
 		snprintf(c->err, sizeof(c->err), "cancelled");
 	/* on the loop: the worker's forwards and hints change on reload */
-	if (status == 0 && c->job.kind == J_LOOKUP && c->f != NULL)
-		job_cut(c);
+	for (unsigned i = 0; c->job.kind == J_LOOKUP && i < c->ctl->ninst;
+	     i++) {
+		if (c->job.part[i] == NULL)
+			continue;
+		if (status == 0 && c->f != NULL) {
+			fwrite(c->job.part[i], 1, c->job.part_len[i], c->f);
+			job_cut(c, &c->ctl->inst[i]);
+		}
+		free(c->job.part[i]);
+		c->job.part[i] = NULL;
+	}
 	respond(c, c->err[0] ? c->err : NULL);
 }
 
@@ -767,8 +1009,9 @@ print_result(FILE *f, const struct iter_result *res)
 	fprintf(f, "result: %s", dns_rcode_str(res->rcode));
 	if (res->failed || res->ede_code)
 		fprintf(f, " (EDE %u: %s)", res->ede_code, res->reason);
-	fprintf(f, ", %u answer, %u authority record(s)%s\n", res->ancount,
-	    res->nscount, res->secure ? ", secure (AD)" : "");
+	fprintf(f, ", %u answer record%s, %u authority record%s%s\n",
+	    res->ancount, trace_s(res->ancount), res->nscount,
+	    trace_s(res->nscount), res->secure ? ", secure (AD)" : "");
 	/* each record follows its ITER_RR_* flags byte */
 	for (size_t pos = 0; pos + 1 < res->rr_len;) {
 		uint8_t flags = res->rr[pos++];
@@ -1144,8 +1387,12 @@ cmd_lookup(struct conn *c, int argc, char **argv)
 {
 	struct job *j = &c->job;
 
+	if (argc > 1 && strcmp(argv[argc - 1], "--json") == 0) {
+		j->json = true;
+		argc--;
+	}
 	if (argc < 2 || argc > 3)
-		return usage_error(c, "usage: lookup NAME [TYPE]");
+		return usage_error(c, "usage: lookup NAME [TYPE] [--json]");
 	if (parse_name(argv[1], j->filter.name) < 0)
 		return usage_error(c, "bad name '%s'", argv[1]);
 	if (argc == 3 && dns_type_from_str(argv[2], &j->type) < 0)
@@ -1496,6 +1743,38 @@ ctl_new(
 	c->ninst = ninst;
 	c->pool = pool;
 	return c;
+}
+
+int
+ctl_request(struct ctl *ctl, const char *args, ctl_done_fn done, void *arg)
+{
+	struct conn *c;
+	int n;
+
+	if (ctl->closing)
+		return -ECANCELED;
+	if (strchr(args, '\n') != NULL || strlen(args) >= CTL_LINE_MAX - 16)
+		return -EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	n = asprintf(&c->in, CTL_PROTO " %s\n", args);
+	if (n < 0) {
+		free(c);
+		return -ENOMEM;
+	}
+	c->in_len = c->in_cap = c->line_len = c->need = (size_t)n;
+	c->ctl = ctl;
+	c->done = done;
+	c->done_arg = arg;
+	c->next = ctl->conns;
+	if (c->next != NULL)
+		c->next->pprev = &c->next;
+	c->pprev = &ctl->conns;
+	ctl->conns = c;
+	ctl->nconns++;
+	dispatch(c);
+	return 0;
 }
 
 /* A socket file at @p path that nobody answers on is stale. */

@@ -67,4 +67,22 @@ void ctl_close(struct ctl *c);
 /** Free @p c (NULL is a no-op), after uv_run returned. */
 void ctl_free(struct ctl *c);
 
+/** What an in-daemon request answered: @p out (@p len bytes; valid during
+ *  the call) is what resolverctl would print, the status line left out;
+ *  @p error the status line's message, or NULL for "ok". */
+typedef void (*ctl_done_fn)(
+    void *arg, const char *out, size_t len, const char *error);
+
+/**
+ * Run a command from inside the daemon (the HTTP page), as if resolverctl
+ * had sent the request line "resolverctl/1 @p args" (one line; the words
+ * of the protocol above), without a socket: the same code answers it.
+ * On the loop's thread only. @p done is called on the loop when the answer
+ * is complete, perhaps before this returns; also when ctl_close() ends
+ * the request early (with an error).
+ * @return 0, or a negative errno (closing, out of memory, a bad line), and
+ * @p done is then not called.
+ */
+int ctl_request(struct ctl *c, const char *args, ctl_done_fn done, void *arg);
+
 #endif

@@ -400,12 +400,16 @@ edns_str(uint8_t edns)
 
 void
 dump_infra(FILE *out, const struct infra_entry_out *e, uint64_t now_ms,
-    bool json, const char *tier)
+    bool json, const char *tier, const uint8_t *name)
 {
-	char addr[64], zone[LIM_NAME_MAX * 4 + 2];
+	char addr[64], zone[LIM_NAME_MAX * 4 + 2], ns[DNS_NAME_TEXT_MAX];
 	const struct infra_info *i = &e->info;
 
 	source_text(addr, sizeof(addr), e->addr, e->family);
+	if (name != NULL)
+		dns_name_to_text(ns, sizeof(ns), name);
+	else
+		snprintf(ns, sizeof(ns), "-");
 	if (json) {
 		fputc('{', out);
 		if (tier != NULL) {
@@ -413,8 +417,13 @@ dump_infra(FILE *out, const struct infra_entry_out *e, uint64_t now_ms,
 			trace_json_str(out, tier);
 			fputc(',', out);
 		}
+		fputs("\"name\":", out);
+		if (name != NULL)
+			trace_json_str(out, ns);
+		else
+			fputs("null", out);
 		fprintf(out,
-		    "\"server\":\"%s\",\"srtt_ms\":%" PRIu32
+		    ",\"server\":\"%s\",\"srtt_ms\":%" PRIu32
 		    ",\"rttvar_ms\":%" PRIu32 ",\"rto_ms\":%" PRIu32
 		    ",\"timeouts\":%" PRIu32 ",\"timeouts_total\":%" PRIu32
 		    ",\"edns\":\"%s\",\"tcp_only\":%s,\"lame\":[",
@@ -435,6 +444,7 @@ dump_infra(FILE *out, const struct infra_entry_out *e, uint64_t now_ms,
 	}
 	if (tier != NULL)
 		fprintf(out, "%-8s ", tier);
+	fprintf(out, "%-24s ", ns);
 	fprintf(out,
 	    "%-20s rtt %5" PRIu32 " ms (var %" PRIu32 ", timeout %" PRIu32
 	    " ms)  timeouts %" PRIu32 " in a row, %" PRIu32 " total  edns %s%s",
@@ -515,19 +525,83 @@ dump_snap_add(struct dump_snap *s, const struct cache_rrset_out *e)
 	return 0;
 }
 
+/* The size of the entry at @p off, padded: where the next one starts. */
+static size_t
+snap_next(const struct dump_snap *s, size_t off)
+{
+	struct snap_hdr h;
+	size_t need;
+
+	memcpy(&h, s->buf + off, sizeof(h));
+	need = sizeof(h) + h.owner_len + h.soa_len + h.rdata_len + h.sigs_len;
+	return off + ((need + 7) & ~(size_t)7);
+}
+
+/* qsort has no context argument: the buffer being sorted. One sort at a
+ * time per thread. */
+static __thread const uint8_t *sort_buf;
+
+static int
+snap_cmp(const void *a, const void *b)
+{
+	size_t oa = *(const size_t *)a, ob = *(const size_t *)b;
+	struct snap_hdr ha, hb;
+	int c;
+
+	memcpy(&ha, sort_buf + oa, sizeof(ha));
+	memcpy(&hb, sort_buf + ob, sizeof(hb));
+	c = dns_name_cmp(
+	    sort_buf + oa + sizeof(ha), sort_buf + ob + sizeof(hb));
+	if (c != 0)
+		return c;
+	if (ha.type != hb.type)
+		return ha.type < hb.type ? -1 : 1;
+	if (ha.kind != hb.kind)
+		return ha.kind < hb.kind ? -1 : 1;
+	return oa < ob ? -1 : oa > ob; /* stable */
+}
+
+int
+dump_snap_sort(struct dump_snap *s)
+{
+	size_t *order, k = 0;
+
+	free(s->order);
+	s->order = NULL;
+	if (s->n == 0)
+		return 0;
+	order = malloc(s->n * sizeof(*order));
+	if (order == NULL)
+		return -ENOMEM;
+	for (size_t off = 0;
+	     off + sizeof(struct snap_hdr) <= s->len && k < s->n;
+	     off = snap_next(s, off))
+		order[k++] = off;
+	sort_buf = s->buf;
+	qsort(order, k, sizeof(*order), snap_cmp);
+	sort_buf = NULL;
+	s->order = order;
+	s->n = k;
+	return 0;
+}
+
 int
 dump_snap_foreach(const struct dump_snap *s,
     int (*cb)(const struct cache_rrset_out *e, void *arg), void *arg)
 {
-	size_t off = 0;
+	size_t off = 0, k = 0;
 
-	while (off + sizeof(struct snap_hdr) <= s->len) {
+	while (s->order != NULL ? k < s->n
+	                        : off + sizeof(struct snap_hdr) <= s->len) {
 		struct snap_hdr h;
 		struct cache_rrset_out e;
-		const uint8_t *p = s->buf + off + sizeof(h);
+		const uint8_t *p;
 		size_t need;
 		int stop;
 
+		if (s->order != NULL)
+			off = s->order[k++];
+		p = s->buf + off + sizeof(h);
 		memcpy(&h, s->buf + off, sizeof(h));
 		memset(&e, 0, sizeof(e));
 		e.owner = p;
@@ -567,6 +641,7 @@ dump_snap_foreach(const struct dump_snap *s,
 void
 dump_snap_free(struct dump_snap *s)
 {
+	free(s->order);
 	free(s->buf);
 	memset(s, 0, sizeof(*s));
 }

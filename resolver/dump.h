@@ -77,9 +77,11 @@ int dump_entry_json(
     FILE *out, const struct cache_rrset_out *e, const char *tier);
 
 /** Write one infra-cache entry as a text line, or (@p json) a JSON line;
- *  with a @p tier (not NULL) the line starts with it (JSON: "tier"). */
+ *  with a @p tier (not NULL) the line starts with it (JSON: "tier"). The
+ *  server's name @p name (wire; NULL when unknown: "-", JSON null) is
+ *  shown before its address. */
 void dump_infra(FILE *out, const struct infra_entry_out *e, uint64_t now_ms,
-    bool json, const char *tier);
+    bool json, const char *tier, const uint8_t *name);
 
 /**
  * A copy of cache entries taken under the cache's shard locks (cheap:
@@ -88,13 +90,21 @@ void dump_infra(FILE *out, const struct infra_entry_out *e, uint64_t now_ms,
 struct dump_snap {
 	uint8_t *buf; /**< owned */
 	size_t len, cap;
-	size_t n; /**< entries */
-	bool oom; /**< an entry could not be added */
+	size_t n;      /**< entries */
+	bool oom;      /**< an entry could not be added */
+	size_t *order; /**< owned: entry offsets in the order to render, once
+	                    dump_snap_sort() ran; NULL: as added */
 };
 
 /** Append a copy of @p e. @return 0 or -ENOMEM (then s->oom is set). */
 int dump_snap_add(struct dump_snap *s, const struct cache_rrset_out *e);
-/** Call @p cb for every entry in order; stops when it returns non-zero.
+/** Sort the entries for reading: by owner name in canonical DNS order
+ *  (RFC 4034 6.1: a zone's names together, the zone first), then type,
+ *  then kind. A negative entry sorts by the name it denies. @return 0, or
+ *  -ENOMEM (the order is then left as added). */
+int dump_snap_sort(struct dump_snap *s);
+/** Call @p cb for every entry in order (sorted, after dump_snap_sort());
+ *  stops when it returns non-zero.
  *  The entry is valid during the call only. @return the stop value or 0. */
 int dump_snap_foreach(const struct dump_snap *s,
     int (*cb)(const struct cache_rrset_out *e, void *arg), void *arg);

@@ -15,15 +15,36 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
+#include <time.h>
 
+#include <microhttpd.h>
+#include <uv.h>
+
+#include "resolver/control.h"
 #include "resolver/holder.h"
 #include "resolver/http.h"
 #include "resolver/log.h"
+#include "resolver/page.h"
 #include "resolver/stats.h"
+#include "resolver/www.h"
 
 #define HTTP_CONN_LIMIT 32 /* connections at once, per address */
 #define HTTP_TIMEOUT_S  10 /* an idle connection is closed after this */
+#define HTTP_ASK_MAX    8  /* page requests on the loop at once */
+
+/* A request of the page, handed from a connection's thread to the main
+ * loop (which runs it as a control command) and back. */
+struct ask {
+	struct http *h;
+	char args[600];
+	struct ask *next; /* in http.queue */
+	int refs;         /* the connection's thread, and the loop's */
+	bool done;
+	char *out; /* malloc'd answer, NUL-terminated */
+	size_t len;
+	char err[200];
+	bool failed;
+};
 
 /* resolverd_queries_total's rows: transport x rcode */
 #define NRCODE 7 /* NOERROR .. REFUSED, BADVERS */
@@ -48,6 +69,15 @@ struct http {
 	 * served so far keeps each row from ever going down. */
 	pthread_mutex_t lock;
 	uint64_t mark[INST_MAX][NTRANS][NRCODE];
+	/* the page: requests for the control commands, run on the loop */
+	struct ctl *ctl; /* borrowed; NULL: no page */
+	uv_async_t async;
+	bool async_on;
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond; /* an ask is done, or we stop */
+	struct ask *queue, **qtail;
+	unsigned asking; /* asks not yet answered or given up */
+	bool stopping;
 };
 
 static const char *const rcode_names[NRCODE] = {"NOERROR", "FORMERR",
@@ -393,6 +423,149 @@ health_one(struct instance *in, void *arg)
 	hl->n++;
 }
 
+/* ------------------------------------------------- asking the main loop */
+
+static void
+ask_unref(struct ask *a)
+{
+	if (--a->refs == 0) {
+		free(a->out);
+		free(a);
+	}
+}
+
+/* On the loop: the control command answered. */
+static void
+on_ask_done(void *arg, const char *out, size_t len, const char *error)
+{
+	struct ask *a = arg;
+	struct http *h = a->h;
+
+	pthread_mutex_lock(&h->qlock);
+	if (a->refs > 1) { /* the thread still waits for it */
+		a->out = malloc(len + 1);
+		if (a->out != NULL) {
+			memcpy(a->out, out, len);
+			a->out[len] = '\0';
+			a->len = len;
+		} else {
+			error = "out of memory";
+		}
+		if (error != NULL) {
+			a->failed = true;
+			snprintf(a->err, sizeof(a->err), "%s", error);
+		}
+		a->done = true;
+		pthread_cond_broadcast(&h->qcond);
+	}
+	ask_unref(a);
+	pthread_mutex_unlock(&h->qlock);
+}
+
+/* On the loop: run what the connections queued. */
+static void
+on_async(uv_async_t *as)
+{
+	struct http *h = as->data;
+	struct ask *a, *next;
+
+	pthread_mutex_lock(&h->qlock);
+	a = h->queue;
+	h->queue = NULL;
+	h->qtail = &h->queue;
+	pthread_mutex_unlock(&h->qlock);
+	for (; a != NULL; a = next) {
+		int r;
+
+		next = a->next;
+		a->next = NULL;
+		r = ctl_request(h->ctl, a->args, on_ask_done, a);
+		if (r < 0)
+			on_ask_done(a, "", 0,
+			    r == -ECANCELED ? "the resolver is stopping"
+			                    : strerror(-r));
+	}
+}
+
+/* From a connection's thread: run the control command @p args on the
+ * main loop and wait for its answer, at most @p wait_ms. @return the answer
+ * (malloc'd; *len bytes) or NULL with @p err set. */
+static char *
+ask_loop(struct http *h, const char *args, unsigned wait_ms, size_t *len,
+    char *err, size_t errcap)
+{
+	struct ask *a;
+	struct timespec until;
+	char *out = NULL;
+
+	if (h->ctl == NULL) {
+		snprintf(err, errcap, "the page has no access to the resolver");
+		return NULL;
+	}
+	a = calloc(1, sizeof(*a));
+	if (a == NULL) {
+		snprintf(err, errcap, "out of memory");
+		return NULL;
+	}
+	snprintf(a->args, sizeof(a->args), "%s", args);
+	a->h = h;
+	a->refs = 2;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += wait_ms / 1000;
+	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&h->qlock);
+	if (h->stopping || h->asking >= HTTP_ASK_MAX) {
+		snprintf(err, errcap, "%s",
+		    h->stopping ? "the resolver is stopping"
+		                : "busy: too many page requests at once; try "
+		                  "again");
+		pthread_mutex_unlock(&h->qlock);
+		free(a);
+		return NULL;
+	}
+	h->asking++;
+	*h->qtail = a;
+	h->qtail = &a->next;
+	/* under the lock: http_stop cannot close the handle meanwhile */
+	uv_async_send(&h->async);
+	while (!a->done && !h->stopping)
+		if (pthread_cond_timedwait(&h->qcond, &h->qlock, &until) ==
+		    ETIMEDOUT)
+			break;
+	if (a->done && !a->failed) {
+		out = a->out;
+		*len = a->len;
+		a->out = NULL;
+	} else if (a->done) {
+		snprintf(err, errcap, "%s", a->err);
+	} else {
+		snprintf(err, errcap, "%s",
+		    h->stopping ? "the resolver is stopping"
+		                : "no answer in time from the resolver");
+	}
+	h->asking--;
+	ask_unref(a); /* the loop's reference goes when it answers */
+	pthread_mutex_unlock(&h->qlock);
+	return out;
+}
+
+int
+http_set_control(struct http *h, uv_loop_t *loop, struct ctl *ctl)
+{
+	if (h->async_on)
+		return 0;
+	if (uv_async_init(loop, &h->async, on_async) < 0)
+		return -1;
+	h->async.data = h;
+	h->async_on = true;
+	h->ctl = ctl;
+	return 0;
+}
+
 /* ------------------------------------------------------------ serving */
 
 static enum MHD_Result
@@ -424,6 +597,223 @@ text(struct MHD_Connection *conn, unsigned status, const char *msg)
 	    strlen(msg), false);
 }
 
+/* Security headers of every page and JSON answer: nothing but this
+ * server's own files, no framing, no sniffing. */
+static void
+page_headers(struct MHD_Response *r)
+{
+	MHD_add_response_header(r, "Content-Security-Policy",
+	    "default-src 'none'; script-src 'self'; style-src 'self'; "
+	    "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
+	    "form-action 'self'; frame-ancestors 'none'");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+}
+
+static enum MHD_Result
+reply_page(struct MHD_Connection *conn, unsigned status, const char *type,
+    char *body, size_t len, bool owned)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+	    len, body, owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
+
+	if (r == NULL) {
+		if (owned)
+			free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	page_headers(r);
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static const char *
+arg(struct MHD_Connection *conn, const char *key)
+{
+	const char *v =
+	    MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, key);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/* The page's question: ?name=N&type=T (T defaults to A). @return false
+ * with @p err set when either is not acceptable. */
+static bool
+question(struct MHD_Connection *conn, const char **name, const char **type,
+    char *err, size_t errcap)
+{
+	*name = arg(conn, "name");
+	*type = arg(conn, "type");
+	if (*type == NULL)
+		*type = "A";
+	if (*name != NULL && !page_name_ok(*name)) {
+		snprintf(err, errcap,
+		    "not a name: letters, digits, '-', '_' and dots, at most "
+		    "253 characters");
+		return false;
+	}
+	if (!page_type_ok(*type)) {
+		snprintf(err, errcap, "not a type: A, AAAA, MX, TYPE65...");
+		return false;
+	}
+	return true;
+}
+
+/* A resolution may take a while (HTTP_ASK_WAIT_MS): the connection must
+ * not be timed out as idle meanwhile. */
+static void
+long_wait(struct MHD_Connection *conn)
+{
+	MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+	    (unsigned)(HTTP_ASK_WAIT_MS / 1000 + HTTP_TIMEOUT_S));
+}
+
+/* The error text of a control answer: a message that names the type is
+ * the user's mistake (400); the rest are the resolver's (503). */
+static unsigned
+ask_status(const char *err)
+{
+	return strncmp(err, "unknown type", 12) == 0 ||
+	        strncmp(err, "bad name", 8) == 0
+	    ? MHD_HTTP_BAD_REQUEST
+	    : MHD_HTTP_SERVICE_UNAVAILABLE;
+}
+
+static enum MHD_Result
+serve_home(struct http *h, struct MHD_Connection *conn)
+{
+	const char *name, *type;
+	char err[200] = "", cmd[400], *lookup = NULL, *trace = NULL;
+	char *buf = NULL;
+	size_t len = 0, n;
+	unsigned status = MHD_HTTP_OK;
+	FILE *f;
+
+	if (!question(conn, &name, &type, err, sizeof(err))) {
+		status = MHD_HTTP_BAD_REQUEST;
+		name = NULL;
+	}
+	if (name != NULL && arg(conn, "resolve") != NULL) {
+		/* ask the first tier, as resolverctl trace does */
+		long_wait(conn);
+		snprintf(cmd, sizeof(cmd), "trace %s %s --json", name, type);
+		trace =
+		    ask_loop(h, cmd, HTTP_ASK_WAIT_MS, &n, err, sizeof(err));
+		if (trace == NULL)
+			status = ask_status(err);
+	}
+	if (name != NULL && status == MHD_HTTP_OK) {
+		snprintf(cmd, sizeof(cmd), "lookup %s %s --json", name, type);
+		lookup =
+		    ask_loop(h, cmd, HTTP_ASK_WAIT_MS, &n, err, sizeof(err));
+		if (lookup == NULL)
+			status = ask_status(err);
+	}
+	f = open_memstream(&buf, &len);
+	if (f == NULL) {
+		free(lookup);
+		free(trace);
+		return text(
+		    conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	}
+	page_home(
+	    f, name, type, lookup, trace, err[0] ? err : NULL, h->version);
+	free(lookup);
+	free(trace);
+	if (fclose(f) != 0) {
+		free(buf);
+		return text(
+		    conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	}
+	return reply_page(
+	    conn, status, "text/html; charset=utf-8", buf, len, true);
+}
+
+static enum MHD_Result
+serve_trace_page(struct http *h, struct MHD_Connection *conn)
+{
+	const char *name, *type;
+	char err[200] = "", *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		return text(
+		    conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	if (!question(conn, &name, &type, err, sizeof(err)))
+		page_error(f, "bad request", err, h->version);
+	else
+		page_trace(
+		    f, name, type, arg(conn, "cold") != NULL, h->version);
+	if (fclose(f) != 0) {
+		free(buf);
+		return text(
+		    conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	}
+	return reply_page(conn, err[0] ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_OK,
+	    "text/html; charset=utf-8", buf, len, true);
+}
+
+/* /api/lookup and /api/trace: the control command's JSON lines, wrapped
+ * in one JSON object (page_json). */
+static enum MHD_Result
+serve_api(struct http *h, struct MHD_Connection *conn, bool trace)
+{
+	const char *name, *type;
+	char err[200] = "", cmd[400], *out = NULL, *buf = NULL;
+	size_t len = 0, n;
+	unsigned status = MHD_HTTP_OK;
+	FILE *f;
+
+	if (!question(conn, &name, &type, err, sizeof(err)))
+		status = MHD_HTTP_BAD_REQUEST;
+	else if (name == NULL) {
+		snprintf(err, sizeof(err), "usage: %s?name=NAME[&type=TYPE]%s",
+		    trace ? "/api/trace" : "/api/lookup",
+		    trace ? "[&cold=1]" : "");
+		status = MHD_HTTP_BAD_REQUEST;
+	} else {
+		if (trace)
+			long_wait(conn);
+		snprintf(cmd, sizeof(cmd), "%s %s %s%s --json",
+		    trace ? "trace" : "lookup", name, type,
+		    trace && arg(conn, "cold") ? " --cold" : "");
+		out = ask_loop(h, cmd, HTTP_ASK_WAIT_MS, &n, err, sizeof(err));
+		if (out == NULL)
+			status = ask_status(err);
+	}
+	f = open_memstream(&buf, &len);
+	if (f == NULL) {
+		free(out);
+		return text(
+		    conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	}
+	page_json(f, name, type, out, err[0] ? err : NULL);
+	free(out);
+	if (fclose(f) != 0) {
+		free(buf);
+		return text(
+		    conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	}
+	return reply_page(
+	    conn, status, "application/json; charset=utf-8", buf, len, true);
+}
+
+static enum MHD_Result
+serve_static(struct MHD_Connection *conn, const char *url)
+{
+	const struct www_file *w = www_find(url);
+
+	if (w == NULL)
+		return text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
+	return reply_page(
+	    conn, MHD_HTTP_OK, w->type, (char *)w->data, w->len, false);
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -434,6 +824,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	const union MHD_ConnectionInfo *ci;
 	bool metrics = strcmp(url, "/metrics") == 0;
 	bool healthz = strcmp(url, "/healthz") == 0;
+	bool home = strcmp(url, "/") == 0;
+	bool trace_page = strcmp(url, "/trace") == 0;
+	bool api_lookup = strcmp(url, "/api/lookup") == 0;
+	bool api_trace = strcmp(url, "/api/trace") == 0;
+	bool stat = www_find(url) != NULL;
 
 	(void)version;
 	(void)upload_data;
@@ -445,12 +840,22 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	        c->http.access, c->http.naccess, ci->client_addr))
 		return text(conn, MHD_HTTP_FORBIDDEN,
 		    "forbidden: not in http.access\n");
-	if (!metrics && !healthz)
+	if (!metrics && !healthz && !home && !trace_page && !api_lookup &&
+	    !api_trace && !stat)
 		return text(conn, MHD_HTTP_NOT_FOUND,
-		    "not found: GET /metrics or /healthz\n");
+		    "not found: GET /, /trace, /api/lookup, /api/trace, "
+		    "/metrics or /healthz\n");
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 		    "method not allowed: GET or HEAD\n");
+	if (home)
+		return serve_home(h, conn);
+	if (trace_page)
+		return serve_trace_page(h, conn);
+	if (api_lookup || api_trace)
+		return serve_api(h, conn, api_trace);
+	if (stat)
+		return serve_static(conn, url);
 	if (healthz) {
 		struct health hl = {worker_mono_ms(), 0, 0};
 		char *body = NULL;
@@ -509,10 +914,28 @@ http_new(struct instance *inst, unsigned ninst, struct pool *pool,
 
 	if (h == NULL)
 		return NULL;
+	pthread_condattr_t ca;
+
 	if (pthread_mutex_init(&h->lock, NULL) != 0) {
 		free(h);
 		return NULL;
 	}
+	if (pthread_mutex_init(&h->qlock, NULL) != 0) {
+		pthread_mutex_destroy(&h->lock);
+		free(h);
+		return NULL;
+	}
+	/* the page's waits are timed on the monotonic clock */
+	if (pthread_condattr_init(&ca) != 0 ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&h->qcond, &ca) != 0) {
+		pthread_mutex_destroy(&h->qlock);
+		pthread_mutex_destroy(&h->lock);
+		free(h);
+		return NULL;
+	}
+	pthread_condattr_destroy(&ca);
+	h->qtail = &h->queue;
 	h->inst = inst;
 	h->ninst = ninst;
 	h->pool = pool;
@@ -574,8 +997,11 @@ http_start(struct http *h)
 	for (unsigned i = 0; i < h->n; i++) {
 		struct listener *l = &h->l[i];
 
+		/* a thread per connection: the page's requests wait for the
+		 * loop (bounded), and must not hold up /metrics meanwhile */
 		l->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-		        MHD_USE_POLL | MHD_USE_ERROR_LOG,
+		        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+		        MHD_USE_ERROR_LOG,
 		    0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET,
 		    (MHD_socket)l->fd, MHD_OPTION_CONNECTION_LIMIT,
 		    (unsigned)HTTP_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
@@ -587,8 +1013,8 @@ http_start(struct http *h)
 			return -1;
 		}
 		l->fd = -1; /* libmicrohttpd closes it at its stop */
-		log_info(
-		    "http listener on %s: GET /metrics, /healthz", l->text);
+		log_info("http listener on %s: GET /metrics, /healthz%s",
+		    l->text, h->ctl ? ", the page at /" : "");
 	}
 	return 0;
 }
@@ -605,6 +1031,21 @@ http_stop(struct http *h)
 {
 	if (h == NULL)
 		return;
+	/* wake every connection waiting for the loop: it answers 503 */
+	pthread_mutex_lock(&h->qlock);
+	h->stopping = true;
+	while (h->queue != NULL) {
+		struct ask *a = h->queue;
+		h->queue = a->next;
+		ask_unref(a); /* the loop's reference: it never ran */
+	}
+	h->qtail = &h->queue;
+	pthread_cond_broadcast(&h->qcond);
+	pthread_mutex_unlock(&h->qlock);
+	if (h->async_on) {
+		uv_close((uv_handle_t *)&h->async, NULL);
+		h->async_on = false;
+	}
 	for (unsigned i = 0; i < h->n; i++) {
 		if (h->l[i].mhd != NULL)
 			MHD_stop_daemon(h->l[i].mhd);
@@ -622,5 +1063,7 @@ http_free(struct http *h)
 	if (h == NULL)
 		return;
 	pthread_mutex_destroy(&h->lock);
+	pthread_mutex_destroy(&h->qlock);
+	pthread_cond_destroy(&h->qcond);
 	free(h);
 }

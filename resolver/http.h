@@ -4,7 +4,11 @@
  *
  *	GET /metrics	the counters in the Prometheus text format (0.0.4)
  *	GET /healthz	200 "ok" while every worker's loop runs, else 503
- *	anything else	404 (405 for another method on those two paths)
+ *	GET /, /trace	the page (resolver/page.h): what each cache tier
+ *			holds for a name, a resolution through the tiers, the
+ *			walk drawn; /api/lookup and /api/trace their JSON;
+ *			/static/ its script and style sheet
+ *	anything else	404 (405 for another method on those paths)
  *
  * A client outside `http.access` (default: loopback) gets 403.
  *
@@ -22,11 +26,15 @@
 #define RESOLVERD_HTTP_H
 
 #include "config/config.h"
+#include "resolver/control.h"
 #include "resolver/instance.h"
 #include "resolver/pool.h"
 
 /** A worker loop that has not run for this long is unhealthy. */
 #define HTTP_STALE_MS 5000
+/** The page waits this long at most for the resolver's answer (a trace
+ *  through the tiers may be two resolutions of up to 10 s each). */
+#define HTTP_ASK_WAIT_MS 25000
 
 struct http;
 
@@ -40,6 +48,13 @@ struct http *http_new(struct instance *inst, unsigned ninst, struct pool *pool,
  *  replace it with http_set_config()). @return 0, or -1 after logging
  *  which address failed and, when it is taken, by which process. */
 int http_bind(struct http *h, const struct cfg *c);
+
+/** Let the page run control commands (lookup, trace) through @p ctl on
+ *  the main loop @p loop: a connection's thread queues the command and an
+ *  async handle on the loop runs it (ctl_request); the thread waits for
+ *  the answer, HTTP_ASK_WAIT_MS at most. Never touches a worker itself.
+ *  Before http_start(), on the loop's thread. @return 0 or -1. */
+int http_set_control(struct http *h, uv_loop_t *loop, struct ctl *ctl);
 
 /** Serve on the bound sockets. @return 0 or -1 (logged). */
 int http_start(struct http *h);

@@ -764,8 +764,9 @@ frame_done(struct iter_req *r, uint64_t now, uint8_t rcode)
 		}
 		r->done = true;
 		stepf(r, now, TRACE_DONE,
-		    "rcode %s, %u answer records, %u sends",
-		    dns_rcode_str(rcode), r->res.ancount, r->sends);
+		    "rcode %s, %u answer record%s, %u send%s",
+		    dns_rcode_str(rcode), r->res.ancount,
+		    trace_s(r->res.ancount), r->sends, trace_s(r->sends));
 		return;
 	}
 	if (f->kind == FK_VFETCH) {
@@ -886,8 +887,8 @@ frame_from_cache(
 				}
 			}
 			stepf(r, now, TRACE_CACHE,
-			    "answer from cache: %u record(s), ttl %u", o.nrr,
-			    o.ttl);
+			    "answer from cache: %u record%s, ttl %u", o.nrr,
+			    trace_s(o.nrr), o.ttl);
 			frame_done(r, now, 0);
 			return 1;
 		}
@@ -1518,8 +1519,9 @@ validate_finish(struct iter_req *r, uint64_t now)
 		}
 	}
 	r->done = true;
-	stepf(r, now, TRACE_DONE, "rcode %s, %u answer records, %u sends, %s",
-	    dns_rcode_str(r->res.rcode), r->res.ancount, r->sends,
+	stepf(r, now, TRACE_DONE, "rcode %s, %u answer record%s, %u send%s, %s",
+	    dns_rcode_str(r->res.rcode), r->res.ancount,
+	    trace_s(r->res.ancount), r->sends, trace_s(r->sends),
 	    val_state_str(st));
 }
 
@@ -1597,8 +1599,9 @@ iter_next(struct iter_req *r, struct iter_now clock, struct iter_action *a)
 				f->fwd_fallback = fw->fallback_iterate;
 				f->state = F_QUERY;
 				stepf(r, now, TRACE_CUT,
-				    "forward zone: %u forwarder(s)",
-				    deleg_usable(&f->cut));
+				    "forward zone: %u forwarder%s",
+				    deleg_usable(&f->cut),
+				    trace_s(deleg_usable(&f->cut)));
 				continue;
 			}
 			bool cached = deleg_from_cache(&f->cut, r->env->cache,
@@ -1916,8 +1919,8 @@ take_any(struct iter_req *r, struct frame *f, ldns_rr_list *an, uint8_t rank,
 	}
 	if (total == 0)
 		return false;
-	stepf(r, now, TRACE_ANSWER, "answer to ANY: %u record(s) of %u type(s)",
-	    total, nd);
+	stepf(r, now, TRACE_ANSWER, "answer to ANY: %u record%s of %u type%s",
+	    total, trace_s(total), nd, trace_s(nd));
 	frame_done(r, now, 0);
 	return true;
 }
@@ -2038,7 +2041,8 @@ take_answer(struct iter_req *r, struct frame *f, ldns_pkt *pkt, uint64_t now)
 						    ldns_rdf_size(a));
 				}
 			}
-			stepf(r, now, TRACE_ANSWER, "answer: %u record(s)%s", n,
+			stepf(r, now, TRACE_ANSWER, "answer: %u record%s%s", n,
+			    trace_s(n),
 			    rank == CACHE_RANK_AUTH_ANSWER ? " (authoritative)"
 			                                   : "");
 			/* for DO clients: the proof that a wildcard did not

@@ -594,7 +594,8 @@ start_control(struct daemon *d)
 {
 	const struct cfg *c = d->cfg;
 
-	if (c->control_socket == NULL)
+	/* the HTTP page asks the same commands, without the socket */
+	if (c->control_socket == NULL && d->http == NULL)
 		return;
 	d->ctl = ctl_new(&d->loop, d->inst, d->ninst, &d->pool);
 	if (d->ctl == NULL) {
@@ -602,7 +603,11 @@ start_control(struct daemon *d)
 		         "not work");
 		return;
 	}
-	if (ctl_start(d->ctl, c->control_socket, c->control_mode,
+	if (d->http != NULL && http_set_control(d->http, &d->loop, d->ctl) < 0)
+		log_warn("http: the page cannot ask the resolver (no "
+		         "control); /metrics and /healthz work");
+	if (c->control_socket != NULL &&
+	    ctl_start(d->ctl, c->control_socket, c->control_mode,
 	        c->control_owner ? c->control_owner : c->user) < 0)
 		log_warn("resolverctl will not work (no control socket)");
 }
@@ -674,9 +679,10 @@ persist_load(struct daemon *d)
 	} else {
 		if (dump_load(buf, len, worker_now(&d->inst[0].worker),
 		        persist_store, persist_bad, &arg, &st) == 0)
-			log_info("cache.persist %s: loaded %u entries, skipped "
-			         "%u expired, %u bogus, %u bad line(s)",
-			    path, st.entries, st.expired, st.bogus, st.bad);
+			log_info("cache.persist %s: loaded %u entr%s, skipped "
+			         "%u expired, %u bogus, %u bad line%s",
+			    path, st.entries, st.entries == 1 ? "y" : "ies",
+			    st.expired, st.bogus, st.bad, trace_s(st.bad));
 	}
 	fclose(f);
 	free(buf);

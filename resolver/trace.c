@@ -262,12 +262,18 @@ trace_print_text(FILE *out, const struct trace *t)
 	    (unsigned long long)total, sends, sends == 1 ? "y" : "ies");
 }
 
-/* Graphviz identifiers and labels: quoted, with " and \ escaped. */
+/* Graphviz identifiers and labels: quoted, with " and \ escaped, and a
+ * newline written as dot's line break (\n), so a label is text on two
+ * lines, never a literal backslash-n; other control characters dropped. */
 static void
 dot_str(FILE *out, const char *s)
 {
 	fputc('"', out);
 	for (; *s; s++) {
+		if (*s == '\n') {
+			fputs("\\n", out);
+			continue;
+		}
 		if (*s == '"' || *s == '\\')
 			fputc('\\', out);
 		if ((unsigned char)*s >= 0x20)
@@ -304,10 +310,10 @@ trace_print_dot(FILE *out, const struct trace *t)
 {
 	char a[INET6_ADDRSTRLEN + 8], tb[DNS_MNEMONIC_MAX], ns[80], id[200],
 	    from[200];
-	char label[512], zid[100];
+	char label[512], zid[100], dnssec_from[200];
 	uint64_t total;
 	unsigned sends;
-	bool have_from = false;
+	bool have_from = false, have_dnssec = false;
 
 	trace_summary(t, &total, &sends);
 	fprintf(out,
@@ -317,7 +323,7 @@ trace_print_dot(FILE *out, const struct trace *t)
 	if (t->n > 0) {
 		const struct trace_step *s0 = &t->steps[0];
 		snprintf(label, sizeof(label),
-		    "%s %s\\ntotal %llu ms, %u "
+		    "%s %s\ntotal %llu ms, %u "
 		    "upstream quer%s",
 		    s0->qname, dns_type_str(s0->qtype, tb),
 		    (unsigned long long)total, sends, sends == 1 ? "y" : "ies");
@@ -345,7 +351,7 @@ trace_print_dot(FILE *out, const struct trace *t)
 			dot_node(out, zid, s->zone, "shape=ellipse");
 			send_ns(ns, sizeof(ns), s);
 			snprintf(id, sizeof(id), "server %s %s", ns, a);
-			snprintf(label, sizeof(label), "%s\\n%s", ns, a);
+			snprintf(label, sizeof(label), "%s\n%s", ns, a);
 			dot_node(out, id, label, "shape=box");
 			snprintf(label, sizeof(label), "#%zu %s %s %s", i,
 			    s->qname, type, s->tcp ? "TCP" : "UDP");
@@ -379,7 +385,7 @@ trace_print_dot(FILE *out, const struct trace *t)
 		case TRACE_NODATA:
 		case TRACE_CACHE:
 			snprintf(id, sizeof(id), "result %zu", i);
-			snprintf(label, sizeof(label), "%s %s\\n%s", s->qname,
+			snprintf(label, sizeof(label), "%s %s\n%s", s->qname,
 			    type, s->detail);
 			dot_node(out, id, label, "shape=note");
 			if (have_from)
@@ -392,15 +398,43 @@ trace_print_dot(FILE *out, const struct trace *t)
 			if (!have_from)
 				break;
 			snprintf(id, sizeof(id), "problem %zu", i);
-			snprintf(label, sizeof(label), "%s %s\\n%s",
+			snprintf(label, sizeof(label), "%s %s\n%s",
 			    trace_kind_str(s->kind), a, s->detail);
 			dot_node(out, id, label, "shape=octagon, color=red");
 			dot_edge(out, from, id, trace_kind_str(s->kind),
 			    "color=red, style=dashed");
 			break;
+		case TRACE_DNSSEC: {
+			/* the chain of trust, one node per step, in order,
+			 * coloured by the state the step ended in */
+			static const char *const fill[] = {
+			    "#fff3c4", "#e0e0e0", "#c8f0c8", "#ffc8c8"};
+			static const char *const line[] = {
+			    "#a08000", "#707070", "darkgreen", "red"};
+			unsigned st = s->rtt_ms < 4 ? s->rtt_ms : 0;
+			char attrs[160];
+
+			snprintf(id, sizeof(id), "dnssec %zu", i);
+			snprintf(label, sizeof(label), "DNSSEC %s\n%s",
+			    dnssec_state(s->rtt_ms), s->detail);
+			snprintf(attrs, sizeof(attrs),
+			    "shape=box, style=\"rounded,filled\", "
+			    "fillcolor=\"%s\", color=\"%s\"",
+			    fill[st], line[st]);
+			dot_node(out, id, label, attrs);
+			snprintf(attrs, sizeof(attrs), "color=\"%s\"%s",
+			    line[st], st == 3 ? ", penwidth=2" : "");
+			if (have_dnssec)
+				dot_edge(out, dnssec_from, id, "", attrs);
+			else if (have_from)
+				dot_edge(
+				    out, from, id, "chain of trust", attrs);
+			snprintf(dnssec_from, sizeof(dnssec_from), "%s", id);
+			have_dnssec = true;
+			break;
+		}
 		case TRACE_FAIL:
-			snprintf(
-			    label, sizeof(label), "FAILED\\n%s", s->detail);
+			snprintf(label, sizeof(label), "FAILED\n%s", s->detail);
 			dot_node(out, "failed", label,
 			    "shape=box, color=red, style=bold");
 			if (have_from)
@@ -453,6 +487,9 @@ trace_print_json(FILE *out, const struct trace *t)
 		fprintf(out, ",\"tcp\":%s,\"rtt_ms\":%u,\"detail\":",
 		    s->tcp ? "true" : "false", s->rtt_ms);
 		trace_json_str(out, s->detail);
+		if (s->kind == TRACE_DNSSEC) /* rtt_ms holds the state */
+			fprintf(
+			    out, ",\"state\":\"%s\"", dnssec_state(s->rtt_ms));
 		fprintf(out, "}\n");
 	}
 }

@@ -67,6 +67,14 @@ void trace_free(struct trace *t);
  *  full or out of memory (the trace then notes overflow). */
 struct trace_step *trace_add(
     struct trace *t, uint64_t now_ms, enum trace_kind kind, unsigned depth);
+/** The plural ending of a count: "%u record%s", n, trace_s(n) reads
+ *  "1 record", "2 records", "0 records". */
+static inline const char *
+trace_s(unsigned long long n)
+{
+	return n == 1 ? "" : "s";
+}
+
 /** The name of a step kind ("referral"). */
 const char *trace_kind_str(enum trace_kind k);
 /** Total time (ms, the last step's) and upstream queries (SEND steps). */

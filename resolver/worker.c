@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <malloc.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -402,6 +403,23 @@ deadline_closed(uv_handle_t *h)
 	free_wreq(h->data);
 }
 
+/* Priming found no root server that answers (each root hint timed out or
+ * was unreachable): most likely a machine with no route to the Internet.
+ * Said once per process, whatever the retries, workers and tiers. */
+static void
+say_offline(void)
+{
+	static atomic_flag said = ATOMIC_FLAG_INIT;
+
+	if (atomic_flag_test_and_set(&said))
+		return;
+	log_warn("no root server answers (every root hint timed out or is "
+	         "unreachable): is this machine offline? resolverd retries "
+	         "every minute. To try it without the Internet, run `make "
+	         "demo`: a DNS hierarchy of its own on loopback, with "
+	         "resolverd pointed at it");
+}
+
 /* The resolution is over: publish, answer, log, free. */
 static void
 finish(struct wreq *wr)
@@ -449,6 +467,8 @@ finish(struct wreq *wr)
 	if (wr->prime) {
 		w->prime = NULL;
 		if (res->failed) {
+			if (res->ede_code == DNS_EDE_NO_REACHABLE_AUTHORITY)
+				say_offline();
 			schedule_prime(w, 60000);
 		} else {
 			struct cache_rrset_out o;

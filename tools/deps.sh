@@ -26,11 +26,13 @@ LAB_PKGS="nsd python3 python3-dnspython procps dnsutils"
 # client of test_dnssec.py) and faketime/libfaketime (its clock-step test);
 # libfaketime also speeds the tier study's clock up;
 # gnutls-bin (certtool, gnutls-cli) for the DNS over TLS tests (kdig +tls is
-# knot-dnsutils'); dnsdist for the scale-out lab
+# knot-dnsutils'); dnsdist for the scale-out lab; gnuplot-nox (the bench
+# smoke's latency plot); chromium and chromium-driver (the page, in a
+# headless browser: test_page.py drives it over WebDriver)
 TEST_PKGS="$BUILD_PKGS $LAB_PKGS clang-format cppcheck clang-tidy
 knot-dnsutils ldnsutils python3-pytest dnsperf unbound dnsmasq-base graphviz
 iproute2 util-linux prometheus systemd bind9-dnsutils faketime libfaketime
-gnutls-bin dnsdist"
+gnutls-bin dnsdist gnuplot-nox chromium chromium-driver"
 # fuzz: libFuzzer targets (clang and its runtime)
 FUZZ_PKGS="clang libclang-rt-14-dev"
 # bench: `make bench` (tools/bench/run: dnsperf against resolverd and

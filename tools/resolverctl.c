@@ -47,7 +47,7 @@ usage(FILE *out)
 	    "timeouts, EDNS, lame\n"
 	    "  load FILE                      put the entries of a dump back "
 	    "into the cache\n"
-	    "  lookup NAME [TYPE]             what the cache holds for NAME, "
+	    "  lookup NAME [TYPE] [--json]    what the cache holds for NAME, "
 	    "and the zone\n"
 	    "                                 cut and servers a resolution "
 	    "would start from\n"
@@ -69,8 +69,8 @@ usage(FILE *out)
 	    "and what\n"
 	    "                                 each asks (or \"main\")\n"
 	    "\n"
-	    "With cache tiers: stats, dump and flush act on every tier unless "
-	    "--tier\n"
+	    "With cache tiers: stats, dump, lookup and flush act on every tier "
+	    "unless --tier\n"
 	    "is given (stats as a table with a column per tier, dump with "
 	    "tier=NAME on\n"
 	    "every entry); load puts each entry back into the tier it names; "
@@ -79,7 +79,7 @@ usage(FILE *out)
 	    "TTL left\n"
 	    "at each tier below, the walk from the root when none has the "
 	    "answer, and\n"
-	    "the question passed up the chain; lookup acts on the first tier.\n"
+	    "the question passed up the chain.\n"
 	    "A tier with count: N is N instances, NAME-1 .. NAME-N: --tier "
 	    "NAME-K acts\n"
 	    "on one, --tier NAME on all of them (stats summed; trace from "
@@ -147,8 +147,12 @@ check_args(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(cmd, "lookup") == 0) {
-		if (argc < 2 || argc > 3 || argv[1][0] == '-')
-			return usage_error("usage: lookup NAME [TYPE]");
+		if (argc > 2 && strcmp(argv[argc - 1], "--json") == 0)
+			argc--;
+		if (argc < 2 || argc > 3 || argv[1][0] == '-' ||
+		    (argc == 3 && argv[2][0] == '-'))
+			return usage_error(
+			    "usage: lookup NAME [TYPE] [--json]");
 		return 0;
 	}
 	if (strcmp(cmd, "flush") == 0) {

@@ -261,8 +261,9 @@ def kdig(server, port, *args, timeout=15):
 # ---- the multiworker marker (make tsan runs these under ThreadSanitizer) ----
 MULTIWORKER = re.compile(r"workers: *([2-9]|[1-9][0-9]+)\b")
 # modules whose every test runs threads sharing state: the cache tiers (one
-# resolverd, instances chained over loopback)
-MULTIWORKER_MODULES = {"test_tiers.py"}
+# resolverd, instances chained over loopback); the page (HTTP threads handing
+# requests to the main loop)
+MULTIWORKER_MODULES = {"test_tiers.py", "test_page.py"}
 
 
 def pytest_configure(config):

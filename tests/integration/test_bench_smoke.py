@@ -31,3 +31,7 @@ def test_bench_smoke(lab, tmp_path):
     assert res["elapsed_s"] < 60
     assert "| hits, saturated: QPS" in p.stdout
     assert (out / "table.md").exists()
+    # the latency plot beside the table: a PNG, and no note that it failed
+    assert not [n for n in res["notes"] if n.startswith("latency plot")], res["notes"]
+    assert (out / "latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"latency plot: {out / 'latency.png'}" in p.stdout

@@ -231,6 +231,41 @@ def test_dump_infra(lab, daemon):
     lame = [o for o in objs if o["server"] == lab_addr("14.1")][0]
     assert lame["lame"][0]["zone"] == "lame.test."
     assert {"srtt_ms", "timeouts", "edns"} <= set(lame)
+    # each server named after the NS name the cache has its address for,
+    # beside the address, and the lines sorted by that name
+    assert lame["name"] == "ns1.lame.test."
+    assert re.search(rf"^ns1\.lame\.test\. +{NET_RE}\.14\.1 +rtt", out, re.M), out
+    names = [ln.split()[0] for ln in out.splitlines()]
+    assert "-" not in names, out
+    assert names == sorted(names, key=canonical), out
+    assert names[0].endswith("root-servers.net."), out
+
+
+def canonical(name):
+    """A text name's key in canonical DNS order (RFC 4034 6.1)."""
+    return [lab.lower().encode() for lab in reversed(name.rstrip(".").split("."))]
+
+
+def test_dump_is_sorted_by_name(lab, daemon):
+    """A dump reads like a tree: owners in canonical order (a zone's names
+    together, the zone's own name first), whatever order the cache's
+    shards hold them in; --json in the same order."""
+    d = lab_daemon(daemon)
+    for name in ("www.example.com", "www.leaf.sub.deep.test", "mail.example.com",
+                 "www.example.net", "alias.example.com"):
+        d.dig(name)
+    out = d.ctl_run("dump").stdout
+    # a negative entry is written as its zone's SOA and sorts by the name
+    # it denies (name= in its comment)
+    owners = [(re.search(r" name=(\S+)", ln) or [None, ln.split()[0]])[1]
+              for ln in out.splitlines() if ln and not ln.startswith(";")]
+    assert len(owners) > 10, out
+    keys = [canonical(o) for o in owners]
+    assert keys == sorted(keys), out
+    assert owners.index("example.com.") < owners.index("www.example.com.")
+    objs = [json.loads(ln) for ln in d.ctl_run("dump", "--json").stdout.splitlines()]
+    jkeys = [canonical(o["owner"]) for o in objs]   # "owner": the name
+    assert jkeys == sorted(jkeys)
 
 
 # ----------------------------------------------------------- lookup, flush
@@ -245,6 +280,16 @@ def test_lookup_shows_entries_and_cut(lab, daemon):
     out = d.ctl_run("lookup", "other.example.net", "A").stdout
     assert "nothing cached" in out
     assert "zone cut: net. (from cache" in out or "zone cut: . " in out
+    # --json: the entries as dump --json writes them, then the cut
+    objs = [json.loads(ln) for ln in
+            d.ctl_run("lookup", "www.leaf.sub.deep.test", "A", "--json").stdout.splitlines()]
+    assert objs[0]["owner"] == "www.leaf.sub.deep.test." and objs[0]["rdata"] == [lab_addr("200.4")]
+    cut = objs[-1]
+    assert cut["cut"] == "leaf.sub.deep.test." and cut["source"] == "cache"
+    assert cut["servers"] == [{"name": "ns1.leaf.sub.deep.test.", "addrs": [lab_addr("13.3")]}]
+    assert "tier" not in cut and cut["listen"] == f"127.0.0.1@{d.port}"
+    p = d.ctl_run("lookup", "--json", check=False)
+    assert p.returncode == 2 and "usage: lookup NAME [TYPE] [--json]" in p.stderr
 
 
 def test_flush_removes_exactly_what_it_names(lab, daemon):
@@ -351,7 +396,7 @@ def test_load_reports_bad_lines_and_skips_expired(daemon, tmp_path):
     p = d.ctl_run("load", str(path), check=False)
     assert p.returncode == 1
     assert "line 4:" in p.stdout and "line 5:" in p.stdout
-    assert "loaded 1 entries" in p.stdout and "1 expired" in p.stdout
+    assert "loaded 1 entry (" in p.stdout and "1 expired" in p.stdout
     ans = d.dig("a.example")
     assert ans.rdatas("A") == ["192.0.2.1"]
     assert 195 <= int(ans.rrs()[0][1]) <= 201    # aged since the dump
@@ -416,6 +461,32 @@ def test_trace_json_and_dot(lab, daemon, tmp_path):
                        text=True, timeout=30) if shutil.which("dot") else None
     assert p is None or p.returncode == 0
     assert "FAILED" in fail
+
+
+def test_trace_dot_labels_are_text_and_dnssec_is_coloured(lab, daemon):
+    """A node label is two lines of text (dot's \\n line break, never an
+    escaped backslash shown as "\\n"), and the chain of trust is drawn:
+    green boxes for the secure steps of a signed name, red for a bogus one,
+    grey for an insecure one."""
+    d = lab_daemon(daemon)
+    dot = d.ctl_run("trace", "www.sec-nsec.test", "--cold", "--dot").stdout
+    assert "\\\\n" not in dot, dot
+    assert re.search(r'label="ns1\.dnssec\.test\.\\n' + NET_RE, dot), dot
+    assert re.search(r'label="DNSSEC secure\\nDNSKEY \. verified', dot), dot
+    assert 'fillcolor="#c8f0c8"' in dot
+    bogus = d.ctl_run("trace", "www.bogus-expired.test", "--dot").stdout
+    assert re.search(r'label="DNSSEC bogus\\n[^"]*", [^]]*fillcolor="#ffc8c8"',
+                     bogus), bogus
+    insecure = d.ctl_run("trace", "www.insecure.test", "--dot").stdout
+    assert re.search(r'label="DNSSEC insecure\\n[^"]*", [^]]*fillcolor="#e0e0e0"',
+                     insecure), insecure
+    if shutil.which("dot"):
+        p = subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True,
+                           text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        # rendered: the two lines of a server box are two <text> elements
+        assert "\\n" not in p.stdout
+        assert re.search(r">ns1\.dnssec\.test\.</text>", p.stdout), p.stdout
 
 
 def trace_fresh(daemon, pattern, *args, tries=8):

@@ -674,3 +674,9 @@ echo "EXIT=$?"
     assert "started: listening on 127.0.0.1@53" in log
     for mark in SANITIZER_MARKS:
         assert mark not in log, log
+    # no root server answers: said once, with what to try instead, however
+    # many workers primed and questions failed the same way
+    offline = [ln for ln in log.splitlines() if "no root server answers" in ln]
+    assert len(offline) == 1, log
+    assert "is this machine offline?" in offline[0] and "`make demo`" in offline[0]
+    assert log.count("no reachable server for zone .") >= 2, log

@@ -136,7 +136,8 @@ def test_metrics_after_known_traffic(daemon, tmp_path):
 def test_healthz_and_other_paths(daemon):
     d = http_daemon(daemon, workers=2)
     assert get(d.http, "/healthz") == (200, "ok\n")
-    assert get(d.http, "/")[0] == 404
+    assert get(d.http, "/")[0] == 200            # the page (test_page.py)
+    assert get(d.http, "/nope")[0] == 404
     assert get(d.http, "/metrics/x")[0] == 404
     assert get(d.http, "/healthz", method="POST")[0] == 405
     assert "http listener on 127.0.0.1@%d" % d.http in d.logtext()

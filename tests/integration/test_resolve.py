@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from conftest import HINTS, RESOLVERD, dig, NET_RE, REV_ZONE, lab_addr
+from conftest import (BLACKHOLE, HINTS, NET, RESOLVERD, ROOT, dig, NET_RE, REV_ZONE,
+                      lab_addr)
 
 pytestmark = pytest.mark.usefixtures("lab")
 
@@ -273,6 +274,66 @@ def test_dig_trace_from_cold_start(daemon, lab, tmp_path):
         assert re.search(rf"^{re.escape(cut)}\s+\d+\s+IN\s+NS\s", out, re.M), out
     assert re.search(rf"^www\.leaf\.sub\.deep\.test\.\s+\d+\s+IN\s+A\s+{NET_RE}\.200\.4",
                      out, re.M), out
+
+
+@pytest.mark.parametrize("flags", [["+rec"], ["+rec", "+dnssec"], ["+norec"]])
+def test_root_ns_answer_has_the_roots_addresses(daemon, lab, flags):
+    """". NS" with recursion desired (as a stub or `dig . NS` asks it) is
+    answered like the RD=0 one: the root servers' addresses in the
+    additional section, so a tool that follows the root NS set need not
+    look the names up elsewhere. Other NS answers are left as they are."""
+    d = daemon(hints=HINTS)
+    d.dig("www.example.com")          # the primed roots, and a cached NS set
+    a = d.dig(".", "NS", *flags)
+    assert a.status == "NOERROR", a
+    ns = sorted(r.rstrip(".") + "." for r in a.rdatas("NS"))
+    assert ns == ["a.root-servers.net.", "b.root-servers.net."], a
+    glue = sorted((r[0], r[4]) for r in a.rrs("ADDITIONAL") if r[3] == "A")
+    assert glue == [("a.root-servers.net.", lab_addr("0.1")),
+                    ("b.root-servers.net.", lab_addr("0.2"))], a
+    # a cache hit for another NS set keeps its additional section empty
+    other = d.dig("example.com", "NS", "+rec")
+    assert other.rdatas("NS") and not [r for r in other.rrs("ADDITIONAL")
+                                       if r[3] in ("A", "AAAA")], other
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None or os.geteuid() != 0,
+                    reason="needs root and unshare")
+def test_dig_trace_whatever_the_system_resolver(daemon, lab, tmp_path):
+    """`dig +trace` through resolverd on a machine whose resolver does not
+    answer (resolv.conf bind-mounted in a private mount namespace, naming
+    the lab's black hole: nothing leaves the machine). Plain dig cannot:
+    it looks up the address of every server it is referred to, the root
+    servers first, through the system's resolver (never from the glue of
+    the answers, which resolverd gives it: . NS with the roots' addresses).
+    tools/demo/dig, as make demo prints it, can: it makes resolverd the
+    system's resolver for dig alone, so the walk works offline."""
+    d = daemon(hints=HINTS, start=False)
+    addr = lab_addr("254.55")
+    d.conf.write_text(d.conf.read_text().replace(
+        f"127.0.0.1@{d.port}", f"127.0.0.1@{d.port}\n  - {addr}@53"))
+    d.start()
+    rc = tmp_path / "resolv.conf"
+    rc.write_text(f"nameserver {BLACKHOLE}\noptions timeout:1 attempts:1\n")
+    env = dict(os.environ, LAB_NET=NET, DEMO_RESOLVER=addr)
+    demo_dig = ROOT / "tools" / "demo" / "dig"
+    script = (f"mount --bind {rc} /etc/resolv.conf && "
+              f"{{ dig @{addr} +trace +tries=1 www.leaf.sub.deep.test; echo PLAIN=$?; }} && "
+              f"echo ---- && {demo_dig} +trace +tries=1 www.leaf.sub.deep.test")
+    p = subprocess.run(["unshare", "-m", "sh", "-c", script], env=env,
+                       capture_output=True, text=True, timeout=90)
+    plain, demo = p.stdout.split("----\n")
+    # resolverd gave it the root NS set and their addresses; dig asked the
+    # system's resolver for them all the same, and got nothing
+    assert re.search(r"^\.\s+\d+\s+IN\s+NS\s+a\.root-servers\.net\.", plain, re.M), plain
+    assert "couldn't get address for 'a.root-servers.net'" in plain + p.stderr, plain
+    assert p.returncode == 0, p.stdout + p.stderr
+    for cut in ("test.", "deep.test.", "sub.deep.test.", "leaf.sub.deep.test."):
+        assert re.search(rf"^{re.escape(cut)}\s+\d+\s+IN\s+NS\s", demo, re.M), demo
+    assert re.search(rf"^www\.leaf\.sub\.deep\.test\.\s+\d+\s+IN\s+A\s+{NET_RE}\.200\.4",
+                     demo, re.M), demo
+    assert re.search(rf"Received \d+ bytes from {NET_RE}\.13\.3#53\(ns1\.leaf\.sub\.deep\.test\)",
+                     demo), demo
 
 
 def rss_kb(pid):
