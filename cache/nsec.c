@@ -550,6 +550,18 @@ make_room(struct nsec_cache *nc, uint64_t need, struct zone *keep)
 	return true;
 }
 
+/* Drop every zone. */
+static void
+drop_all(struct nsec_cache *nc)
+{
+	struct zone *z, *next;
+
+	for (z = nc->head; z; z = next) {
+		next = z->next;
+		zone_drop(nc, z);
+	}
+}
+
 /* Link the new zone @p z (name and hash set) as the most recently used. */
 static void
 zone_link(struct nsec_cache *nc, struct zone *z)
@@ -636,8 +648,7 @@ nsec_cache_free(struct nsec_cache *nc)
 {
 	if (nc == NULL)
 		return;
-	while (nc->head)
-		zone_drop(nc, nc->head);
+	drop_all(nc);
 	pthread_mutex_destroy(&nc->lock);
 	free(nc->table);
 	free(nc);
@@ -1160,8 +1171,7 @@ nsec_cache_flush_all(struct nsec_cache *nc)
 	if (nc == NULL)
 		return;
 	pthread_mutex_lock(&nc->lock);
-	while (nc->head)
-		zone_drop(nc, nc->head);
+	drop_all(nc);
 	pthread_mutex_unlock(&nc->lock);
 }
 
