@@ -117,7 +117,8 @@ void nsec_cache_free(struct nsec_cache *nc);
  * Refused with -EINVAL: a malformed name, next name, type bitmap (RFC 4034
  * 4.1.2: window blocks in ascending order, each 1..32 bytes, filling the
  * RDATA exactly) or rdata list; a bitmap without the NSEC type (RFC 4035
- * 2.3); an owner or next name not at or under @p zone; a next name that
+ * 2.3), or with SOA at a name other than the apex; an RRSIG that does not
+ * cover NSEC; an owner or next name not at or under @p zone; a next name that
  * does not follow the owner in canonical order (RFC 4034 6.1), except the
  * last NSEC of the zone, whose next name is the apex.
  *
