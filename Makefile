@@ -266,7 +266,7 @@ lint:
 # The threads under ThreadSanitizer (build-tsan/, tests/tsan.sh): the unit
 # tests that start threads and the integration tests marked multiworker
 # (several worker threads on one cache; the tiers).
-TSAN_UNIT = test_flight test_cache test_validate
+TSAN_UNIT = test_flight test_cache test_validate test_nsec
 tsan:
 	$(MAKE) SANITIZE=thread tsan-run
 # Only meaningful inside `make tsan` (SANITIZE=thread, BUILD=build-tsan).
