@@ -96,6 +96,7 @@ static const struct key keys[] = {
     {"query_loopback", T_BOOL, F(query_loopback), 0, 0},
     {"dnssec", T_MAP, 0, 0, 0},
     {"dnssec.validation", T_BOOL, F(dnssec.validation), 0, 0},
+    {"dnssec.aggressive_nsec", T_BOOL, F(dnssec.aggressive_nsec), 0, 0},
     {"dnssec.trust_anchors", T_FILES, F(dnssec.trust_anchors), 0,
         CFG_MAX_TA_FILES},
     {"dnssec.negative_trust_anchors", T_NAMES, F(dnssec.negative_trust_anchors),
@@ -316,6 +317,7 @@ cfg_defaults(struct cfg *c)
 	c->log.queries = false;
 	c->qname_minimisation = true;
 	c->dnssec.validation = true;
+	c->dnssec.aggressive_nsec = true;
 	c->tcp.idle_timeout_ms = LIM_TCP_IDLE_MS;
 	c->tcp.max_clients = LIM_TCP_CLIENTS;
 	c->limits.max_sends = LIM_MAX_SENDS;

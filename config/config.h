@@ -155,6 +155,9 @@ struct cfg {
 	                              delegations or forwarders) */
 	struct {
 		bool validation; /**< default true */
+		/** answer NXDOMAIN and NODATA from cached secure NSEC
+		 *  records (RFC 8198); default true */
+		bool aggressive_nsec;
 		/** owned paths of DS/DNSKEY files; none (default): the
 		 *  built-in root anchor, which any file given replaces */
 		char *trust_anchors[CFG_MAX_TA_FILES];

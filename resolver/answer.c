@@ -132,6 +132,63 @@ ans_from_stale(uint8_t *out, size_t cap, const uint8_t *pkt,
 	    hit.stale ? text : (hit.ede ? hit.why : NULL));
 }
 
+/* One record of a proof (and, for DO, its RRSIGs) into the authority
+ * section; false when it does not fit. */
+static bool
+put_proof_rr(uint8_t *out, size_t cap, size_t *n, const struct msg_query *q,
+    const struct nsec_proof_rr *r, uint16_t type, uint32_t ttl, unsigned *ns)
+{
+	uint8_t rdl[2 + NSEC_RDATA_MAX];
+	const uint8_t *p = r->sigs, *end = r->sigs + r->sigs_len;
+	size_t w;
+
+	dns_put16(rdl, r->rdlen);
+	memcpy(rdl + 2, r->rdata, r->rdlen);
+	if ((w = msg_put_rr(
+	         out, *n, cap, q, r->owner, type, DNS_C_IN, ttl, rdl)) == 0)
+		return false;
+	*n = w;
+	(*ns)++;
+	for (unsigned k = 0; q->do_bit && k < r->nsig && p + 2 <= end; k++) {
+		if ((w = msg_put_rr(out, *n, cap, q, r->owner, DNS_T_RRSIG,
+		         DNS_C_IN, ttl, p)) == 0)
+			return false;
+		*n = w;
+		(*ns)++;
+		p += 2 + dns_get16(p);
+	}
+	return true;
+}
+
+size_t
+ans_from_nsec(uint8_t *out, size_t cap, const uint8_t *pkt,
+    const struct msg_query *q, struct nsec_cache *nc, uint64_t now_ms,
+    struct nsec_proof *proof)
+{
+	size_t n, ol = msg_opt_size(q, NULL);
+	unsigned ns = 0;
+
+	if (q->qclass != DNS_C_IN ||
+	    nsec_cache_prove(nc, q->qname, q->qtype, now_ms, proof) != 1)
+		return 0;
+	n = msg_put_head(out, cap, pkt, q, (unsigned)proof->rcode);
+	if (n == 0 || cap < n + ol)
+		return 0;
+	/* the SOA (its TTL: the proof's, RFC 8198 5.4), then, for a client
+	 * that wants DNSSEC records, the NSEC records that prove it */
+	if (!put_proof_rr(
+	        out, cap - ol, &n, q, &proof->soa, DNS_T_SOA, proof->ttl, &ns))
+		return 0;
+	for (unsigned i = 0; q->do_bit && i < proof->nnsec; i++)
+		if (!put_proof_rr(out, cap - ol, &n, q, &proof->nsec[i],
+		        DNS_T_NSEC, proof->ttl, &ns))
+			return msg_truncated(
+			    out, cap, pkt, q, (unsigned)proof->rcode);
+	msg_set_counts(out, 0, ns, 0);
+	set_ad(out, q, true);
+	return msg_put_opt(out, n, cap, q, (unsigned)proof->rcode, 0, NULL);
+}
+
 size_t
 ans_from_result(uint8_t *out, size_t cap, const uint8_t *pkt,
     const struct msg_query *q, const struct iter_result *res)

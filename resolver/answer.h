@@ -54,6 +54,18 @@ size_t ans_from_result(uint8_t *out, size_t cap, const uint8_t *pkt,
 size_t ans_chaos(uint8_t *out, size_t cap, const uint8_t *pkt,
     const struct msg_query *q, const char *text);
 
+/**
+ * Aggressive use of the DNSSEC-validated cache (RFC 8198): answer @p q
+ * NXDOMAIN or NODATA when the secure NSEC records in @p nc prove it, with
+ * the zone's SOA in the authority section (and the NSEC records and every
+ * RRSIG for a DO client), TTL the proof's, AD as for any secure answer.
+ * @p proof is scratch (large: not on a small stack).
+ * @return the response length, or 0: no proof (ask the servers).
+ */
+size_t ans_from_nsec(uint8_t *out, size_t cap, const uint8_t *pkt,
+    const struct msg_query *q, struct nsec_cache *nc, uint64_t now_ms,
+    struct nsec_proof *proof);
+
 /** Scratch space of ans_norec: one per worker thread, passed in. */
 struct ans_scratch {
 	uint8_t ns[8192];   /**< the NS RRset of the referral */

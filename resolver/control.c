@@ -678,9 +678,20 @@ job_load(struct conn *c)
 		    st.bad, trace_s(st.bad));
 }
 
+/* Flush instance @p in's cache as @p j says, and the secure NSEC records
+ * (aggressive use, RFC 8198) that could deny what was flushed: at, under
+ * and covering the name or zone; all of them for negative answers and for
+ * everything. @return cache entries removed. */
 static size_t
-flush_one(const struct job *j, struct cache *cache)
+flush_one(const struct job *j, const struct instance *in)
 {
+	struct cache *cache = in->cache;
+
+	if (in->nsec != NULL &&
+	    (j->flush == FLUSH_NAME || j->flush == FLUSH_ZONE))
+		nsec_cache_flush_zone(in->nsec, j->filter.name);
+	else if (in->nsec != NULL)
+		nsec_cache_flush_all(in->nsec);
 	switch (j->flush) {
 	case FLUSH_NAME:
 		return cache_flush_name(cache, j->filter.name, j->type);
@@ -707,7 +718,7 @@ job_flush(struct conn *c)
 	unsigned ntiers = 0, members = 0;
 
 	if (!j->all && j->sel_tier < 0) {
-		n = flush_one(j, j->in->cache);
+		n = flush_one(j, j->in);
 		fprintf(c->f, "removed %zu entr%s", n, n == 1 ? "y" : "ies");
 		if (ctl->ninst > 1)
 			fprintf(c->f, " from %s", j->in->name);
@@ -721,7 +732,7 @@ job_flush(struct conn *c)
 
 		if (j->sel_tier >= 0 && in->tier != j->sel_tier)
 			continue;
-		k = in->started ? flush_one(j, in->cache) : 0;
+		k = in->started ? flush_one(j, in) : 0;
 		if (t >= CFG_MAX_TIERS)
 			continue;
 		names[t] = in->tier_name;
@@ -840,7 +851,7 @@ queue_job(struct conn *c)
 
 /* ---------------------------------------------------------- statistics */
 
-#define STAT_ROWS 64
+#define STAT_ROWS 96
 
 struct stat_row {
 	const char *name;
@@ -854,11 +865,14 @@ stat_rows(struct ctl *ctl, struct instance *in, struct stat_row *rows)
 	struct stats_sums s;
 	struct cache_stats cs;
 	struct infra_stats is;
+	struct nsec_cache_stats ns = {0};
 	unsigned n = 0;
 
 	stats_sum(&s, in, ctl->pool);
 	cache_stats(in->cache, &cs);
 	infra_stats(in->infra, &is);
+	if (in->nsec != NULL)
+		nsec_cache_stats(in->nsec, &ns);
 #define ROW(n_, v_)                  \
 	do {                         \
 		rows[n].name = (n_); \
@@ -912,6 +926,10 @@ stat_rows(struct ctl *ctl, struct instance *in, struct stat_row *rows)
 	ROW("prefetches", s.w.prefetches);
 	ROW("answers.stale", s.w.stale_answers);
 	ROW("stale.refreshes", s.w.stale_refreshes);
+	ROW("answers.aggressive_nsec", s.w.nsec_answers);
+	ROW("nsec.zones", ns.zones);
+	ROW("nsec.records", ns.records);
+	ROW("nsec.bytes", ns.bytes);
 	ROW("validation.secure", s.w.val_secure);
 	ROW("validation.insecure", s.w.val_insecure);
 	ROW("validation.bogus", s.w.val_bogus);

@@ -298,6 +298,12 @@ render_into(struct http *h, FILE *f, struct tier_data *t,
 	for (unsigned i = 0; i < n; i++)
 		sample(f, "resolverd_stale_answers_total", &t[i],
 		    t[i].s.w.stale_answers);
+	family(f, "resolverd_aggressive_nsec_answers_total", "counter",
+	    "NXDOMAIN and NODATA answered from cached secure NSEC records "
+	    "(RFC 8198), without asking.");
+	for (unsigned i = 0; i < n; i++)
+		sample(f, "resolverd_aggressive_nsec_answers_total", &t[i],
+		    t[i].s.w.nsec_answers);
 	family(f, "resolverd_stale_refreshes_total", "counter",
 	    "Background refreshes of names answered stale.");
 	for (unsigned i = 0; i < n; i++)

@@ -97,10 +97,17 @@ init(struct instance *in, uv_loop_t *loop, const struct cfg *c, int tier,
 		in->cache = cache_new(in->view.cache.size, &pol);
 		in->infra = infra_new(0);
 		in->flights = flights_new();
+		/* the aggressive NSEC cache: an eighth of the cache's size */
+		if (in->view.dnssec.validation)
+			in->nsec =
+			    nsec_cache_new(in->view.cache.size / 8 > 262144
+			            ? in->view.cache.size / 8
+			            : 262144);
 	} else {
 		in->cache = primary->cache;
 		in->infra = primary->infra;
 		in->flights = primary->flights;
+		in->nsec = primary->nsec;
 		in->shared = primary->shared;
 		in->tls = primary->tls;
 	}
@@ -115,6 +122,7 @@ init(struct instance *in, uv_loop_t *loop, const struct cfg *c, int tier,
 		inst_free(in);
 		return -ENOMEM;
 	}
+	worker_set_nsec(&in->worker, in->nsec);
 	if (tier >= 0)
 		snprintf(in->worker.tag, sizeof(in->worker.tag),
 		    "tier %s: ", in->name);
@@ -225,9 +233,11 @@ inst_free(struct instance *in)
 		cache_free(in->cache);
 		infra_free(in->infra);
 		flights_free(in->flights);
+		nsec_cache_free(in->nsec);
 		srv_shared_free(in->shared);
 	}
 	in->shared = NULL;
+	in->nsec = NULL;
 	in->srv = NULL;
 	in->cache = NULL;
 	in->infra = NULL;

@@ -44,6 +44,8 @@ struct instance {
 	struct infra *infra; /**< owned */
 	struct flights *flights;   /**< owned: questions in flight across
 	                                this instance's worker threads */
+	struct nsec_cache *nsec;   /**< owned: secure NSEC records (RFC 8198),
+	                                when validating; else NULL */
 	struct srv_shared *shared; /**< owned: TCP client count, cookie
 	                                secret, across the threads */
 	struct worker worker;

@@ -1460,6 +1460,85 @@ vfetch_start(struct iter_req *r, uint64_t now)
 	    dns_type_str(r->need.type, tb), n);
 }
 
+/* The RRSIGs in @p l owned by @p owner and covering @p type, as an rdata
+ * list into @p out. @return its length; *n signatures. */
+static size_t
+sigs_of(const ldns_rr_list *l, const uint8_t *owner, uint16_t type,
+    uint8_t *out, size_t cap, uint16_t *n)
+{
+	size_t len = 0;
+
+	*n = 0;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(l, i);
+		size_t k;
+
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_RRSIG ||
+		    sig_covers(rr) != type ||
+		    !dns_name_eq(rr_owner(rr), owner) || len + 2 > cap)
+			continue;
+		k = rr_rdata(rr, out + len + 2, cap - len - 2);
+		if (k == 0)
+			continue;
+		dns_put16(out + len, (uint16_t)k);
+		len += 2 + k;
+		(*n)++;
+	}
+	return len;
+}
+
+/* RFC 8198: a negative answer proven secure by NSEC records leaves them
+ * (those the proof verified, o->nsec_verified) and its zone's SOA in the
+ * aggressive NSEC cache, each for min(its TTL, the SOA's TTL and minimum:
+ * RFC 9077) and no longer than its signatures allow. */
+static void
+nsec_keep(struct iter_req *r, const struct vitem *v,
+    const struct val_outcome *o, uint64_t now)
+{
+	struct nsec_cache *nc = r->env->nsec;
+	const ldns_rr *soa = NULL;
+	uint8_t rd[NSEC_RDATA_MAX], sg[NSEC_SIGS_MAX];
+	const uint8_t *zone;
+	uint32_t cap;
+	uint16_t nsig;
+	size_t n, rl, sl;
+
+	if (nc == NULL || o->state != VAL_SECURE || o->nsec_verified == 0 ||
+	    v->auth == NULL)
+		return;
+	n = ldns_rr_list_rr_count(v->auth);
+	for (size_t i = 0; i < n && soa == NULL; i++)
+		if (ldns_rr_get_type(ldns_rr_list_rr(v->auth, i)) ==
+		    LDNS_RR_TYPE_SOA)
+			soa = ldns_rr_list_rr(v->auth, i);
+	if (soa == NULL || ldns_rr_rd_count(soa) != 7)
+		return;
+	zone = rr_owner(soa);
+	cap = ldns_rr_ttl(soa);
+	if (ldns_rdf2native_int32(ldns_rr_rdf(soa, 6)) < cap)
+		cap = ldns_rdf2native_int32(ldns_rr_rdf(soa, 6));
+	if (o->ttl_cap < cap)
+		cap = o->ttl_cap;
+	rl = rr_rdata(soa, rd, sizeof(rd));
+	sl = sigs_of(v->auth, zone, DNS_T_SOA, sg, sizeof(sg), &nsig);
+	if (rl == 0 || nsig == 0 ||
+	    nsec_cache_put_soa(nc, zone, rd, rl, cap, sg, sl, nsig, now) < 0)
+		return;
+	for (size_t i = 0; i < n && i < 32; i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(v->auth, i);
+		uint32_t ttl = ldns_rr_ttl(rr) < cap ? ldns_rr_ttl(rr) : cap;
+
+		if (!(o->nsec_verified & (1u << i)))
+			continue;
+		rl = rr_rdata(rr, rd, sizeof(rd));
+		sl = sigs_of(
+		    v->auth, rr_owner(rr), DNS_T_NSEC, sg, sizeof(sg), &nsig);
+		if (rl > 0 && nsig > 0)
+			nsec_cache_put(nc, zone, rr_owner(rr), rd, rl, ttl, sg,
+			    sl, nsig, now);
+	}
+}
+
 /* The walk has settled every item: store each with its state, and give
  * the answer its DNSSEC verdict. */
 static void
@@ -1492,6 +1571,8 @@ validate_finish(struct iter_req *r, uint64_t now)
 		    .src_family = v->src_family,
 		};
 		store_set(r, now, &sp);
+		if (v->neg)
+			nsec_keep(r, v, &o, now);
 	}
 	r->validating = false;
 	if (st == VAL_BOGUS && !r->cd) {

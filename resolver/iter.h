@@ -35,6 +35,7 @@
 
 #include "cache/cache.h"
 #include "cache/infra.h"
+#include "cache/nsec.h"
 #include "resolver/deleg.h"
 #include "resolver/limits.h"
 #include "resolver/trace.h"
@@ -102,6 +103,9 @@ struct iter_env {
 	/** DNSSEC: the trust anchors (borrowed); NULL: no validation (data
 	 *  is stored and answered as insecure, AD never set). */
 	const struct ta_set *anchors;
+	/** DNSSEC: where NSEC records that proved a negative answer secure
+	 *  go (RFC 8198 aggressive use; borrowed); NULL: nowhere. */
+	struct nsec_cache *nsec;
 	struct val_limits val_limits; /**< caps per client question */
 };
 

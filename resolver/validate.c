@@ -87,6 +87,7 @@ out_init(struct val_outcome *o)
 	o->why[0] = 0;
 	o->ttl_cap = UINT32_MAX;
 	o->key_tag = 0;
+	o->nsec_verified = 0;
 }
 
 __attribute__((format(printf, 4, 5))) static void
@@ -1839,6 +1840,28 @@ proof_begin(struct proof *p, enum denial *kind, const uint8_t *qname)
 	return true;
 }
 
+/* The end of an NSEC proof that came out secure: which records of the
+ * authority section it verified (val_outcome.nsec_verified). */
+static void
+proof_end(struct proof *p, enum denial kind)
+{
+	size_t n = ldns_rr_list_rr_count(p->auth);
+
+	if (kind != DENIAL_NSEC || p->out->state != VAL_SECURE)
+		return;
+	for (size_t i = 0; i < n && i < 32; i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(p->auth, i);
+
+		if (rr_type(rr) != DNS_T_NSEC)
+			continue;
+		for (size_t k = 0; k < p->ndone; k++)
+			if (p->done[k].ok &&
+			    rr_type(p->done[k].rr) == DNS_T_NSEC &&
+			    dns_name_eq(rr_owner(p->done[k].rr), rr_owner(rr)))
+				p->out->nsec_verified |= 1u << i;
+	}
+}
+
 void
 val_nxdomain(const uint8_t *qname, const ldns_rr_list *authority,
     const uint8_t *zone, const ldns_rr_list *keys, uint64_t now,
@@ -1853,6 +1876,7 @@ val_nxdomain(const uint8_t *qname, const ldns_rr_list *authority,
 			nsec_nxdomain(&p, qname);
 		else
 			n3_nxdomain(&p, qname);
+		proof_end(&p, kind);
 	}
 	free(p.n3);
 }
@@ -1871,6 +1895,7 @@ val_nodata(const uint8_t *qname, uint16_t qtype, const ldns_rr_list *authority,
 			nsec_nodata(&p, qname, qtype, NULL);
 		else
 			n3_nodata(&p, qname, qtype, NULL);
+		proof_end(&p, kind);
 	}
 	free(p.n3);
 }

@@ -95,6 +95,11 @@ struct val_outcome {
 	/** Key tag of the key that verified (SECURE), or of the RRSIG or DS
 	 *  the failure is about; 0 if none. */
 	uint16_t key_tag;
+	/** A proof of absence that is SECURE: bit i set when record i of the
+	 *  authority section given (the first 32) is an NSEC whose signature
+	 *  verified in it: what an aggressive NSEC cache may keep (RFC
+	 *  8198); 0 otherwise. */
+	uint32_t nsec_verified;
 };
 
 /* ------------------------------------------------------------ helpers */

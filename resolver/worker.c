@@ -875,6 +875,15 @@ on_query(void *ctx, struct srv_req *req)
 		return;
 	}
 	STAT_INC(w->stats.cache_misses);
+	/* proven absent by secure NSEC records already cached (RFC 8198) */
+	if (w->env.nsec != NULL &&
+	    (n = ans_from_nsec(out, req->max_resp, req->query, q, w->env.nsec,
+	         now, &w->nsec_proof)) > 0) {
+		STAT_INC(w->stats.nsec_answers);
+		answered(w, req, out[3] & 0xf, "nsec", 0);
+		srv_reply(req, out, n);
+		return;
+	}
 	/* a name whose servers failed a moment ago: its stale data at once,
 	 * without asking them again (at most once per LIM_STALE_RETRY s) */
 	if (w->cfg->cache.serve_stale != 0 &&
@@ -987,6 +996,16 @@ worker_set_config(
 	opts_from_cfg(&w->env.opts, cfg);
 	forwards_from_cfg(w, cfg);
 	cache_set_policy(w->cache, &p);
+	worker_set_nsec(w, w->nsec);
+}
+
+void
+worker_set_nsec(struct worker *w, struct nsec_cache *nc)
+{
+	w->nsec = nc;
+	w->env.nsec = w->env.anchors != NULL && w->cfg->dnssec.aggressive_nsec
+	    ? nc
+	    : NULL;
 }
 
 void

@@ -71,6 +71,7 @@ typedef void (*worker_trace_cb)(void *arg, const struct iter_req *r);
 	X(prefetches, "prefetches")                    \
 	X(stale_answers, "answers.stale")              \
 	X(stale_refreshes, "stale.refreshes")          \
+	X(nsec_answers, "answers.aggressive_nsec")     \
 	X(val_secure, "validation.secure")             \
 	X(val_insecure, "validation.insecure")         \
 	X(val_bogus, "validation.bogus")
@@ -144,6 +145,8 @@ struct worker {
 	struct cache *cache;   /**< borrowed */
 	struct infra *infra;   /**< borrowed */
 	struct iter_env env;
+	struct nsec_cache *nsec;      /**< borrowed; env.nsec while in use */
+	struct nsec_proof nsec_proof; /**< scratch of ans_from_nsec */
 	struct iter_forward forwards[ITER_MAX_FORWARDS]; /**< from cfg */
 	char tag[40];            /**< "" or "tier NAME: ", in logs */
 	struct flights *flights; /**< borrowed; shared by the workers of
@@ -178,6 +181,11 @@ int worker_init(struct worker *w, uv_loop_t *loop, struct srv *srv,
     struct flights *flights, const struct worker_tables *tab, bool prime);
 
 /** Use @p cfg and @p tab from now on (limits, TTLs, QNAME minimisation). */
+/** The instance's aggressive NSEC cache (@p nc, borrowed; NULL: none):
+ *  kept and answered from while the configuration validates and has
+ *  dnssec.aggressive_nsec. */
+void worker_set_nsec(struct worker *w, struct nsec_cache *nc);
+
 void worker_set_config(
     struct worker *w, const struct cfg *cfg, const struct worker_tables *tab);
 

@@ -820,3 +820,67 @@ def test_dump_shows_validation_state(vd):
         got_json[name] = next((v for v in vals if re.fullmatch(STATE_RX, v)), None)
     assert got == want, ("resolverctl dump: the validation state of each entry", got)
     assert got_json == want, ("resolverctl dump --json: the validation state", got_json)
+
+
+# --------------------------------------------- aggressive NSEC (RFC 8198) ---
+def test_aggressive_nsec_answers_without_asking(mkd, anchor_conf):
+    """An NXDOMAIN proven secure by NSEC leaves its NSEC records cached: a
+    name they also cover is NXDOMAIN at once, AD set, no query upstream;
+    delv validates the synthesised answer (its NSEC records and RRSIGs for
+    DO); an empty non-terminal between them is NODATA. Flushing the zone
+    forgets them; NSEC3 zones are not answered this way; and
+    dnssec.aggressive_nsec: false turns it off."""
+    d = mkd(hints=HINTS)
+    r = ask_raw(d, "nope1.sec-nsec.test", do=True)
+    assert r.rcode() == dns.rcode.NXDOMAIN and r.flags & dns.flags.AD, r
+    before = stats(d)
+    # a.b.sec-nsec.test -> txt.sec-nsec.test covers "nope2"; the apex's
+    # NSEC covers the wildcard *.sec-nsec.test
+    r = ask_raw(d, "nope2.sec-nsec.test", do=True)
+    assert r.rcode() == dns.rcode.NXDOMAIN, r
+    assert r.flags & dns.flags.AD, r
+    types = {dns.rdatatype.to_text(rr.rdtype) for rr in r.authority}
+    assert {"SOA", "NSEC", "RRSIG"} <= types, r
+    after = stats(d)
+    assert after["upstream.queries"] == before["upstream.queries"], (before, after)
+    assert after["answers.aggressive_nsec"] == before["answers.aggressive_nsec"] + 1
+    # without DO: the SOA alone, still AD for a client that set AD
+    r = ask_raw(d, "nope3.sec-nsec.test", flags=dns.flags.RD | dns.flags.AD)
+    assert r.rcode() == dns.rcode.NXDOMAIN and r.flags & dns.flags.AD, r
+    assert [dns.rdatatype.to_text(rr.rdtype) for rr in r.authority] == ["SOA"], r
+    # a validator agrees with the synthesised proof
+    v = delv(d, anchor_conf, "nope4.sec-nsec.test")
+    assert v.validated and "NXDOMAIN" in v.text, v
+    # flushed: asked again
+    d.ctl_run("flush", "--zone", "sec-nsec.test")
+    n = stats(d)["upstream.queries"]
+    r = ask_raw(d, "nope5.sec-nsec.test", do=True)
+    assert r.rcode() == dns.rcode.NXDOMAIN, r
+    assert stats(d)["upstream.queries"] > n
+    # NSEC3 proofs are never used this way
+    ask_raw(d, "nope1.sec-nsec3n.test", do=True)
+    n = stats(d)["upstream.queries"]
+    r = ask_raw(d, "nope2.sec-nsec3n.test", do=True)
+    assert r.rcode() == dns.rcode.NXDOMAIN, r
+    assert stats(d)["upstream.queries"] > n
+
+    off = mkd(hints=HINTS, config_extra="dnssec:\n  aggressive_nsec: false\n"
+              f"  trust_anchors: [{LAB_RUN / 'root.anchor'}]\n")
+    ask_raw(off, "nope1.sec-nsec.test", do=True)
+    n = stats(off)["upstream.queries"]
+    r = ask_raw(off, "nope2.sec-nsec.test", do=True)
+    assert r.rcode() == dns.rcode.NXDOMAIN, r
+    assert stats(off)["upstream.queries"] > n
+    assert stats(off)["answers.aggressive_nsec"] == 0
+
+
+def test_aggressive_nsec_not_from_insecure_or_bogus(mkd):
+    """Only NSEC records that validated secure are kept: an insecure zone's
+    and a bogus zone's denials never answer for other names."""
+    d = mkd(hints=HINTS)
+    for zone in ("insecure.test", "bogus-nonsec.test", "bogus-expired.test"):
+        ask_raw(d, f"nope1.{zone}", do=True)
+        n = stats(d)["upstream.queries"]
+        ask_raw(d, f"nope2.{zone}", do=True)
+        assert stats(d)["upstream.queries"] > n, zone
+    assert stats(d)["answers.aggressive_nsec"] == 0

@@ -1676,7 +1676,7 @@ test_dnssec_defaults(void **state)
 	assert_int_equal(c.dnssec.nnegative_trust_anchors, 0);
 	out = print_to_string(&c);
 	assert_non_null(strstr(out,
-	    "dnssec:\n  validation: true\n"
+	    "dnssec:\n  validation: true\n  aggressive_nsec: true\n"
 	    "  trust_anchors: []  # none: the built-in root anchor\n"
 	    "  negative_trust_anchors: []\n"));
 	free(out);
@@ -1685,6 +1685,15 @@ test_dnssec_defaults(void **state)
 	    load("dnssec:\n  validation: off\n", &c, err, sizeof(err)), 0);
 	assert_false(c.dnssec.validation);
 	cfg_free(&c);
+	assert_int_equal(
+	    load("dnssec:\n  aggressive_nsec: no\n", &c, err, sizeof(err)), 0);
+	assert_false(c.dnssec.aggressive_nsec);
+	assert_true(c.dnssec.validation);
+	cfg_free(&c);
+	check_error("dnssec:\n  aggressive_nsec: 2\n", 2,
+	    "'dnssec.aggressive_nsec' must be a boolean (true/false, yes/no, "
+	    "on/off), not '2'",
+	    true);
 	/* an empty section keeps the defaults */
 	assert_int_equal(load("dnssec:\n", &c, err, sizeof(err)), 0);
 	assert_true(c.dnssec.validation);

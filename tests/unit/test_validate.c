@@ -1131,11 +1131,20 @@ nsec_nxdomain(void **state)
 	    "NSEC proves that c.example. and *.example. do not exist");
 	assert_int_equal(o.key_tag, zsk.tag);
 	assert_int_equal(b.sig_checks, 2);
+	/* the records the proof verified ([SOA, NSEC a, sig, NSEC apex,
+	 * sig]): what an aggressive NSEC cache may keep; an NSEC the proof
+	 * did not need (b.x, records 5 and 6) is not among them */
+	assert_int_equal(o.nsec_verified, 1u << 1 | 1u << 3);
+	val_nxdomain(N("c.example."), AUTH(nsec_a, nsec_apex, nsec_bx, NULL),
+	    N("example."), zone_keys(), NOW, &b, &o);
+	assert_int_equal(o.state, VAL_SECURE);
+	assert_int_equal(o.nsec_verified, 1u << 1 | 1u << 3);
 	/* the wildcard proof missing */
 	val_nxdomain(N("c.example."), AUTH(nsec_a, NULL), N("example."),
 	    zone_keys(), NOW, &b, &o);
 	assert_outcome(o, VAL_BOGUS, DNS_EDE_NSEC_MISSING,
 	    "no NSEC proves that *.example. does not exist");
+	assert_int_equal(o.nsec_verified, 0); /* not secure: nothing kept */
 	/* the name's own proof missing */
 	val_nxdomain(N("c.example."), AUTH(nsec_apex, nsec_ins, NULL),
 	    N("example."), zone_keys(), NOW, &b, &o);
