@@ -488,11 +488,201 @@ job_infra(struct conn *c, struct instance *in)
 	free(iw.ns);
 }
 
+/* ---- lookup: the chain of trust the cache holds ---------------------- */
+
+/* One link of the chain: text "zone WHAT state (ttl N s): keys; why" or
+ * a JSON object {"zone","what","state","ttl","keys":[...],"why"}. */
+struct link {
+	FILE *f;
+	bool json, first;
+	char zone[DNS_NAME_TEXT_MAX];
+};
+
+static void
+link_begin(struct link *l, const char *what, const char *state, long ttl)
+{
+	if (l->json) {
+		fputs(l->first ? "{\"zone\":" : ",{\"zone\":", l->f);
+		trace_json_str(l->f, l->zone);
+		fprintf(l->f, ",\"what\":\"%s\",\"state\":\"%s\"", what, state);
+		if (ttl >= 0)
+			fprintf(l->f, ",\"ttl\":%ld", ttl);
+		fputs(",\"keys\":[", l->f);
+	} else {
+		fprintf(l->f, ";;   %-20s %-6s %s", l->zone, what, state);
+		if (ttl >= 0)
+			fprintf(l->f, " (ttl %ld s)", ttl);
+	}
+	l->first = false;
+}
+
+/* One key or DS: tag, algorithm, and the digest type (DS) or the KSK flag
+ * (DNSKEY); @p k counts the keys written so far. */
+static void
+link_key(
+    struct link *l, unsigned k, unsigned tag, unsigned alg, int digest, int ksk)
+{
+	if (l->json) {
+		fprintf(
+		    l->f, "%s{\"tag\":%u,\"alg\":%u", k ? "," : "", tag, alg);
+		if (digest >= 0)
+			fprintf(l->f, ",\"digest\":%d", digest);
+		if (ksk >= 0)
+			fprintf(l->f, ",\"ksk\":%s", ksk ? "true" : "false");
+		fputc('}', l->f);
+		return;
+	}
+	fprintf(l->f, "%s %u alg %u", k ? "," : ":", tag, alg);
+	if (digest >= 0)
+		fprintf(l->f, " digest %d", digest);
+	if (ksk > 0)
+		fputs(" KSK", l->f);
+}
+
+static void
+link_end(struct link *l, const char *why)
+{
+	if (l->json) {
+		fputc(']', l->f);
+		if (why != NULL && why[0]) {
+			fputs(",\"why\":", l->f);
+			trace_json_str(l->f, why);
+		}
+		fputc('}', l->f);
+	} else {
+		if (why != NULL && why[0])
+			fprintf(l->f, "; %s", why);
+		fputc('\n', l->f);
+	}
+}
+
+/* A configured (or the built-in) anchor at the zone. */
+static void
+link_anchor(struct link *l, const struct ta_anchor *a)
+{
+	unsigned k = 0;
+
+	link_begin(l, "anchor", "trusted", -1);
+	for (size_t i = 0; a->ds && i < ldns_rr_list_rr_count(a->ds); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(a->ds, i);
+
+		if (ldns_rr_rd_count(rr) >= 3)
+			link_key(l, k++,
+			    ldns_rdf2native_int16(ldns_rr_rdf(rr, 0)),
+			    ldns_rdf2native_int8(ldns_rr_rdf(rr, 1)),
+			    ldns_rdf2native_int8(ldns_rr_rdf(rr, 2)), -1);
+	}
+	for (size_t i = 0; a->dnskey && i < ldns_rr_list_rr_count(a->dnskey);
+	     i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(a->dnskey, i);
+
+		if (ldns_rr_rd_count(rr) >= 3)
+			link_key(l, k++, ldns_calc_keytag(rr),
+			    ldns_rdf2native_int8(ldns_rr_rdf(rr, 2)), -1,
+			    ldns_rdf2native_int16(ldns_rr_rdf(rr, 0)) & 1);
+	}
+	link_end(l, NULL);
+}
+
+/* A cached DS or DNSKEY RRset, or the proof that the zone has no DS. */
+static void
+link_entry(struct link *l, const struct cache_rrset_out *e)
+{
+	const uint8_t *p = e->rdata, *end = e->rdata + e->rdata_len;
+	const char *state = dump_sec_str(e->sec);
+	unsigned k = 0;
+
+	if (e->kind == CACHE_NODATA && e->type == DNS_T_DNSKEY) {
+		link_begin(l, "no DNSKEY", state, e->ttl);
+		link_end(l, e->why);
+		return;
+	}
+	if (e->kind == CACHE_NODATA) {
+		link_begin(l, "no DS", state, e->ttl);
+		link_end(l,
+		    e->why[0] ? e->why
+		        : e->sec == CACHE_SEC_SECURE
+		        ? "proven: the zone below is insecure"
+		        : "the zone below is not signed");
+		return;
+	}
+	link_begin(l, e->type == DNS_T_DS ? "DS" : "DNSKEY", state, e->ttl);
+	for (unsigned i = 0; i < e->nrr && end - p >= 2; i++) {
+		size_t len = dns_get16(p);
+		const uint8_t *rd = p + 2;
+
+		if ((size_t)(end - rd) < len || len < 4)
+			break;
+		if (e->type == DNS_T_DS)
+			link_key(l, k++, dns_get16(rd), rd[2], rd[3], -1);
+		else
+			link_key(
+			    l, k++, dns_key_tag(rd, len), rd[3], -1, rd[1] & 1);
+		p = rd + len;
+	}
+	link_end(l, e->why);
+}
+
+/* For each zone from the root down to the name: the anchor configured
+ * there, the DS and DNSKEY RRsets the cache holds (with their state), or
+ * the cached proof that there is no DS; a negative trust anchor ends the
+ * chain. Text lines, or (--json) ',"chain":[...]' inside the cut object. */
+static void
+job_chain(struct conn *c, struct instance *in)
+{
+	const struct ta_set *ta = in->worker.env.anchors;
+	const uint8_t *name = c->job.filter.name;
+	unsigned labels = dns_name_labels(name);
+	struct link l = {.f = c->f, .json = c->job.json, .first = true};
+	struct cache_rrset_out e;
+	uint8_t *buf;
+	const size_t cap = 65536;
+	static const uint16_t types[] = {DNS_T_DS, DNS_T_DNSKEY};
+
+	if (ta == NULL) {
+		fputs(l.json ? ",\"chain\":null"
+		             : ";; chain of trust: none, validation is off\n",
+		    l.f);
+		return;
+	}
+	if ((buf = malloc(cap)) == NULL)
+		return;
+	fputs(l.json ? ",\"chain\":[" : ";; chain of trust, from the root:\n",
+	    l.f);
+	for (unsigned keep = 0; keep <= labels; keep++) {
+		const uint8_t *zone = dns_name_suffix(name, keep);
+		const struct ta_anchor *a = ta_closest(ta, zone);
+
+		dns_name_to_text(l.zone, sizeof(l.zone), zone);
+		if (ta_is_negative(ta, zone)) {
+			link_begin(&l, "NTA", "insecure", -1);
+			link_end(&l, "a negative trust anchor: not validated");
+			break;
+		}
+		if (a != NULL && dns_name_eq(a->zone, zone))
+			link_anchor(&l, a);
+		for (unsigned t = 0; t < 2; t++) {
+			if (keep == 0 && types[t] == DNS_T_DS)
+				continue;
+			if (cache_get(in->cache, zone, types[t], 1,
+			        c->job.now_ms, &e, buf, cap) == 1 &&
+			    (e.kind == CACHE_RRSET || e.kind == CACHE_NODATA))
+				link_entry(&l, &e);
+		}
+	}
+	if (l.first && !l.json)
+		fputs(";;   nothing cached and no anchor on the way\n", l.f);
+	if (l.json)
+		fputc(']', l.f);
+	free(buf);
+}
+
 /* The zone cut a resolution of the name would start from, at tier @p in:
  * text comment lines, or (--json) one object:
  * {"cut":ZONE,"source":"cache"|"hints"|"forward","ttl":N,"listen":ADDR,
- *  "servers":[{"name":NS|null,"addrs":[ADDR...],"rtt_ms":[N|null...]}]}
- * (with "tier" when there are tiers). */
+ *  "servers":[{"name":NS|null,"addrs":[ADDR...],"rtt_ms":[N|null...]}],
+ *  "chain":[LINK...]|null} (with "tier" when there are tiers; the chain
+ * of trust as job_chain writes it). */
 static void
 job_cut(struct conn *c, struct instance *in)
 {
@@ -587,7 +777,10 @@ job_cut(struct conn *c, struct instance *in)
 		fputs(j->json ? "]}" : "\n", c->f);
 	}
 	if (j->json)
-		fputs("]}\n", c->f);
+		fputc(']', c->f);
+	job_chain(c, in);
+	if (j->json)
+		fputs("}\n", c->f);
 	free(d);
 }
 

@@ -79,6 +79,17 @@ dns_name_labels(const uint8_t *n)
 	return l;
 }
 
+uint16_t
+dns_key_tag(const uint8_t *rdata, size_t len)
+{
+	uint32_t ac = 0;
+
+	for (size_t i = 0; i < len; i++)
+		ac += i & 1 ? rdata[i] : (uint32_t)rdata[i] << 8;
+	ac += ac >> 16 & 0xffff;
+	return (uint16_t)(ac & 0xffff);
+}
+
 const uint8_t *
 dns_name_suffix(const uint8_t *n, unsigned keep)
 {

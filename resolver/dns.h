@@ -248,6 +248,10 @@ size_t dns_name_lower(uint8_t *dst, const uint8_t *src);
 /** true if @p name is @p zone or below it (case-insensitive). */
 bool dns_name_under(const uint8_t *name, const uint8_t *zone);
 
+/** The key tag of a DNSKEY's rdata (RFC 4034 appendix B; algorithm 1's
+ *  rule is not kept: it is obsolete). */
+uint16_t dns_key_tag(const uint8_t *rdata, size_t len);
+
 /** Number of labels, the root not counted ("www.example.com." is 3). */
 unsigned dns_name_labels(const uint8_t *n);
 

@@ -1370,6 +1370,8 @@ store_vfetch(struct iter_req *r, uint64_t now, const struct vchain_fed *fed)
 	    .auth = vf->auth,
 	    .sec = val_to_sec(fed->state),
 	    .cut = fed->cut,
+	    .ede = fed->ede,
+	    .why = fed->why,
 	    .ttl_cap = fed->ttl_cap == UINT32_MAX ? 0 : fed->ttl_cap,
 	    .src = vf->src,
 	    .src_family = vf->src_family,

@@ -473,6 +473,19 @@ empty(const ldns_rr_list *l)
 	return l == NULL || ldns_rr_list_rr_count(l) == 0;
 }
 
+/* What a fed RRset is worth: the state, the TTL cap and, unless it is
+ * secure, the EDE code and why (kept beside it in the cache). */
+static void
+fed_set(struct vchain_fed *out, const struct val_outcome *o)
+{
+	out->state = o->state;
+	out->ttl_cap = o->ttl_cap;
+	if (o->state != VAL_SECURE) {
+		out->ede = o->ede;
+		snprintf(out->why, sizeof(out->why), "%s", o->why);
+	}
+}
+
 static void
 feed_anchor(struct vchain *v, uint64_t now, ldns_rr_list *rrset,
     ldns_rr_list *sigs, enum val_state cached, struct vchain_fed *out)
@@ -490,8 +503,7 @@ feed_anchor(struct vchain *v, uint64_t now, ldns_rr_list *rrset,
 		val_dnskey_by_anchor(
 		    v->pend_anchor, rrset, sigs, now, &v->budget, &o);
 	}
-	out->state = o.state;
-	out->ttl_cap = o.ttl_cap;
+	fed_set(out, &o);
 	if (o.state == VAL_SECURE) {
 		int i = add_zone(v, v->pend_name, Z_KEYS);
 		if (i >= 0) {
@@ -525,7 +537,7 @@ feed_ds(struct vchain *v, uint64_t now, int rcode, ldns_rr_list *rrset,
 		set_out(&o, VAL_BOGUS, DNS_EDE_DNSSEC_BOGUS,
 		    "internal: DS %s without the keys of its parent", zn);
 		settle_zone(v, v->pend_name, &o);
-		out->state = o.state;
+		fed_set(out, &o);
 		ldns_rr_list_deep_free(rrset);
 		return;
 	}
@@ -535,7 +547,7 @@ feed_ds(struct vchain *v, uint64_t now, int rcode, ldns_rr_list *rrset,
 		    dns_rcode_str((unsigned)rcode));
 		settle_zone(v, v->pend_name, &o);
 		note(v, o.state, "%s", o.why);
-		out->state = o.state;
+		fed_set(out, &o);
 		ldns_rr_list_deep_free(rrset);
 		return;
 	}
@@ -546,8 +558,7 @@ feed_ds(struct vchain *v, uint64_t now, int rcode, ldns_rr_list *rrset,
 		else
 			val_rrset(above->name, rrset, sigs, above->keys, now,
 			    &v->budget, &o, NULL);
-		out->state = o.state;
-		out->ttl_cap = o.ttl_cap;
+		fed_set(out, &o);
 		out->cut = true;
 		if (o.state != VAL_SECURE) {
 			settle_zone(v, v->pend_name, &o);
@@ -588,8 +599,7 @@ feed_ds(struct vchain *v, uint64_t now, int rcode, ldns_rr_list *rrset,
 		val_no_ds(v->pend_name, auth, above->name, above->keys, now,
 		    &v->budget, &o, &delegation);
 	}
-	out->state = o.state;
-	out->ttl_cap = o.ttl_cap;
+	fed_set(out, &o);
 	out->cut = delegation;
 	if (o.state == VAL_SECURE && !delegation) {
 		int i = add_zone(v, v->pend_name, Z_PASS);
@@ -628,8 +638,7 @@ feed_dnskey(struct vchain *v, uint64_t now, ldns_rr_list *rrset,
 	else
 		val_dnskey_by_ds(
 		    z->name, rrset, sigs, z->ds, now, &v->budget, &o);
-	out->state = o.state;
-	out->ttl_cap = o.ttl_cap;
+	fed_set(out, &o);
 	if (o.state == VAL_SECURE) {
 		ldns_rr_list_deep_free(z->ds);
 		z->ds = NULL;

@@ -67,8 +67,10 @@ struct vchain_need {
 /** What vchain_feed concluded about the fed RRset. */
 struct vchain_fed {
 	enum val_state state;
-	bool cut;         /**< DS absence: the name is a zone cut */
-	uint32_t ttl_cap; /**< UINT32_MAX: none */
+	bool cut;              /**< DS absence: the name is a zone cut */
+	uint32_t ttl_cap;      /**< UINT32_MAX: none */
+	uint16_t ede;          /**< not secure: the EDE code (0: none) */
+	char why[VAL_WHY_MAX]; /**< not secure: why ("" otherwise) */
 };
 
 struct vchain;

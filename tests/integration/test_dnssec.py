@@ -884,3 +884,62 @@ def test_aggressive_nsec_not_from_insecure_or_bogus(mkd):
         ask_raw(d, f"nope2.{zone}", do=True)
         assert stats(d)["upstream.queries"] > n, zone
     assert stats(d)["answers.aggressive_nsec"] == 0
+
+
+def test_lookup_shows_the_chain_of_trust(mkd):
+    """resolverctl lookup NAME: after the answers and the zone cut, the
+    chain of trust the cache holds for NAME, zone by zone from the anchor:
+    each DS and DNSKEY RRset with its state and key tags, the proof that a
+    zone has no DS, a bogus DNSKEY with its reason, a negative trust
+    anchor; --json puts the same in the cut object's "chain"."""
+    d = mkd(hints=HINTS, config_extra="")
+    dig(d, "www.sub.sec-nsec3.test")
+    out = d.ctl_run("lookup", "www.sub.sec-nsec3.test", "A").stdout
+    assert "chain of trust, from the root:" in out, out
+    links = [ln.split()[1:4] for ln in out.splitlines()
+             if ln.startswith(";;   ") and " secure" in ln or "trusted" in ln]
+    assert ["test.", "DS", "secure"] in links, out
+    tag = key_tag("sub.sec-nsec3.test")
+    assert re.search(rf"sub\.sec-nsec3\.test\.\s+DS\s+secure \(ttl \d+ s\): {tag} alg 13 digest 2", out), out
+    assert re.search(rf"sub\.sec-nsec3\.test\.\s+DNSKEY\s+secure .*{tag} alg 13 KSK", out), out
+    assert re.search(r";;   \.\s+anchor trusted: \d+ alg 13 digest 2", out), out
+    # an insecure delegation: the cached proof that there is no DS
+    dig(d, "www.insecure.test")
+    out = d.ctl_run("lookup", "www.insecure.test").stdout
+    assert re.search(r"insecure\.test\.\s+no DS\s+secure .*proven", out), out
+    # a bogus zone: its DNSKEY RRset is kept (briefly) with the reason
+    dig(d, "www.bogus-ds.test")
+    out = d.ctl_run("lookup", "www.bogus-ds.test").stdout
+    assert re.search(r"bogus-ds\.test\.\s+DS\s+secure", out), out
+    assert re.search(r"bogus-ds\.test\.\s+DNSKEY\s+bogus \(ttl \d+ s\): .*; "
+                     r"DS \d+ for bogus-ds\.test\.: no DNSKEY matches", out), out
+    dig(d, "www.bogus-nodnskey.test")
+    out = d.ctl_run("lookup", "www.bogus-nodnskey.test").stdout
+    assert re.search(r"bogus-nodnskey\.test\.\s+no DNSKEY bogus .*none, though the parent has a DS",
+                     out), out
+    objs = [json.loads(ln) for ln in
+            d.ctl_run("lookup", "www.sub.sec-nsec3.test", "--json").stdout.splitlines()]
+    chain = objs[-1]["chain"]
+    assert chain[0] == {"zone": ".", "what": "anchor", "state": "trusted",
+                        "keys": chain[0]["keys"]} and chain[0]["keys"][0]["digest"] == 2
+    last = [c for c in chain if c["zone"] == "sub.sec-nsec3.test."]
+    assert [c["what"] for c in last] == ["DS", "DNSKEY"], chain
+    assert last[1]["keys"] == [{"tag": tag, "alg": 13, "ksk": True}], chain
+
+
+def test_lookup_chain_stops_at_a_negative_anchor_and_without_validation(mkd):
+    d = mkd(hints=HINTS, config_extra=(
+        "dnssec:\n  trust_anchors:\n"
+        f"    - {LAB_RUN / 'root.anchor'}\n"
+        "  negative_trust_anchors: [bogus-ds.test]\n"))
+    dig(d, "www.bogus-ds.test")
+    out = d.ctl_run("lookup", "www.bogus-ds.test").stdout
+    assert re.search(r"bogus-ds\.test\.\s+NTA\s+insecure; a negative trust anchor", out), out
+    assert "bogus-ds.test.       DNSKEY" not in out, out
+    off = mkd(hints=HINTS, config_extra="dnssec:\n  validation: false\n")
+    dig(off, "www.sec-nsec.test")
+    out = off.ctl_run("lookup", "www.sec-nsec.test").stdout
+    assert ";; chain of trust: none, validation is off" in out, out
+    objs = [json.loads(ln) for ln in
+            off.ctl_run("lookup", "www.sec-nsec.test", "--json").stdout.splitlines()]
+    assert objs[-1]["chain"] is None

@@ -320,6 +320,17 @@ helpers(void **state)
 	assert_int_equal(b.lim.max_nsec3_hashes, 128);
 
 	assert_int_equal(val_key_tag(zsk.dnskey), zsk.tag);
+	{
+		/* the wire rule of dns.c agrees with ldns */
+		ldns_buffer *wb = ldns_buffer_new(512);
+
+		assert_int_equal(
+		    ldns_rr_rdata2buffer_wire(wb, zsk.dnskey), LDNS_STATUS_OK);
+		assert_int_equal(dns_key_tag(ldns_buffer_begin(wb),
+		                     ldns_buffer_position(wb)),
+		    zsk.tag);
+		ldns_buffer_free(wb);
+	}
 	assert_int_equal(val_key_tag(RR("example. IN A 192.0.2.1")), 0);
 
 	www = www_a();
