@@ -1018,6 +1018,31 @@ item_number(
 	return 0;
 }
 
+/* Append address @p v to @p list (@p n of at most @p max); NULL @p v
+ * (an empty list in the file) empties it. @p many and @p what word the
+ * errors: "at most 8 servers per forward zone", "bad server address". */
+static int
+add_addr(struct cfg_listen *list, unsigned *n, unsigned max, const char *v,
+    const char *many, const char *what, char *msg, size_t msglen)
+{
+	if (!v) {
+		*n = 0;
+		return 0;
+	}
+	if (*n >= max) {
+		snprintf(msg, msglen, "at most %u %s", max, many);
+		return -EINVAL;
+	}
+	if (cfg_parse_listen(v, &list[*n]) < 0) {
+		snprintf(msg, msglen,
+		    "bad %s address '%s' (want address or address@port)", what,
+		    v);
+		return -EINVAL;
+	}
+	(*n)++;
+	return 0;
+}
+
 static int
 set_fwd_item(struct cfg_forward *f, const struct key *k, const char *v,
     char *msg, size_t msglen)
@@ -1025,28 +1050,9 @@ set_fwd_item(struct cfg_forward *f, const struct key *k, const char *v,
 	const char *name = leaf(k->name);
 	size_t l;
 
-	if (strcmp(name, "servers") == 0) {
-		if (!v) {
-			f->nservers = 0;
-			return 0;
-		}
-		if (f->nservers >= CFG_MAX_FWD_SERVERS) {
-			snprintf(msg, msglen,
-			    "at most %d servers per forward "
-			    "zone",
-			    CFG_MAX_FWD_SERVERS);
-			return -EINVAL;
-		}
-		if (cfg_parse_listen(v, &f->servers[f->nservers]) < 0) {
-			snprintf(msg, msglen,
-			    "bad server address '%s' (want "
-			    "address or address@port)",
-			    v);
-			return -EINVAL;
-		}
-		f->nservers++;
-		return 0;
-	}
+	if (strcmp(name, "servers") == 0)
+		return add_addr(f->servers, &f->nservers, CFG_MAX_FWD_SERVERS,
+		    v, "servers per forward zone", "server", msg, msglen);
 	if (!v || !*v) {
 		snprintf(msg, msglen, "'%s' needs a value", k->name);
 		return -EINVAL;
@@ -1081,28 +1087,9 @@ set_tier_item(struct cfg_tier *t, const struct key *k, const char *v, char *msg,
 	const char *name = leaf(k->name);
 	uint64_t n;
 
-	if (strcmp(k->name, "tiers.listen") == 0) {
-		if (!v) {
-			t->nlisten = 0;
-			return 0;
-		}
-		if (t->nlisten >= CFG_MAX_TIER_LISTEN) {
-			snprintf(msg, msglen,
-			    "at most %d listen addresses per "
-			    "tier",
-			    CFG_MAX_TIER_LISTEN);
-			return -EINVAL;
-		}
-		if (cfg_parse_listen(v, &t->listen[t->nlisten]) < 0) {
-			snprintf(msg, msglen,
-			    "bad listen address '%s' (want "
-			    "address or address@port)",
-			    v);
-			return -EINVAL;
-		}
-		t->nlisten++;
-		return 0;
-	}
+	if (strcmp(k->name, "tiers.listen") == 0)
+		return add_addr(t->listen, &t->nlisten, CFG_MAX_TIER_LISTEN, v,
+		    "listen addresses per tier", "listen", msg, msglen);
 	if (!v || !*v) {
 		snprintf(msg, msglen, "'%s' needs a value", k->name);
 		return -EINVAL;

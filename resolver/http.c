@@ -111,6 +111,7 @@ struct tier_data {
 	const char *name;
 	struct stats_sums s;
 	struct cache_stats cs;
+	uint64_t up_queries; /* over UDP and TCP */
 };
 
 static void
@@ -182,6 +183,15 @@ histogram(FILE *f, const char *name, const struct tier_data *t,
 }
 
 /* Every metric family, each with its samples for every tier. */
+/* A family with one sample per tier: the value of @p field (an expression
+ * on the tier's struct tier_data t[i]). */
+#define TIER_FAMILY(name, type, help, field)                \
+	do {                                                \
+		family(f, name, type, help);                \
+		for (unsigned i = 0; i < n; i++)            \
+			sample(f, name, &t[i], t[i].field); \
+	} while (0)
+
 static void
 render_into(struct http *h, FILE *f, struct tier_data *t,
     uint64_t (*rows)[NTRANS][NRCODE])
@@ -194,6 +204,7 @@ render_into(struct http *h, FILE *f, struct tier_data *t,
 		t[n].name = h->inst[i].name;
 		stats_sum(&t[n].s, &h->inst[i], h->pool);
 		cache_stats(h->inst[i].cache, &t[n].cs);
+		t[n].up_queries = t[n].s.up.udp_sent + t[n].s.up.tcp_sent;
 		query_rows(&t[n].s, rows[n]);
 		pthread_mutex_lock(&h->lock);
 		for (unsigned k = 0; k < NTRANS; k++)
@@ -240,75 +251,44 @@ render_into(struct http *h, FILE *f, struct tier_data *t,
 				    rows[i][k][r]);
 			}
 
-	family(f, "resolverd_queries_dropped_total", "counter",
+	TIER_FAMILY("resolverd_queries_dropped_total", "counter",
 	    "Client queries not answered (malformed, a response, "
-	    "unsendable).");
-	for (unsigned i = 0; i < n; i++)
-		sample(f, "resolverd_queries_dropped_total", &t[i],
-		    t[i].s.srv.dropped);
+	    "unsendable).",
+	    s.srv.dropped);
 
-	family(f, "resolverd_cache_hits_total", "counter",
-	    "Client queries answered from the cache.");
-	for (unsigned i = 0; i < n; i++)
-		sample(f, "resolverd_cache_hits_total", &t[i],
-		    t[i].s.w.cache_hits);
-	family(f, "resolverd_cache_misses_total", "counter",
-	    "Client queries the cache could not answer.");
-	for (unsigned i = 0; i < n; i++)
-		sample(f, "resolverd_cache_misses_total", &t[i],
-		    t[i].s.w.cache_misses);
-	family(f, "resolverd_cache_entries", "gauge",
-	    "RRsets and negative answers in the cache.");
-	for (unsigned i = 0; i < n; i++)
-		sample(f, "resolverd_cache_entries", &t[i], t[i].cs.entries);
-	family(f, "resolverd_cache_bytes", "gauge",
-	    "Bytes the cache's entries take.");
-	for (unsigned i = 0; i < n; i++)
-		sample(f, "resolverd_cache_bytes", &t[i], t[i].cs.bytes);
-	family(f, "resolverd_cache_max_bytes", "gauge",
-	    "The cache's size limit (cache.size).");
-	for (unsigned i = 0; i < n; i++)
-		sample(
-		    f, "resolverd_cache_max_bytes", &t[i], t[i].cs.max_bytes);
-	family(f, "resolverd_cache_evictions_total", "counter",
-	    "Entries removed to make room.");
-	for (unsigned i = 0; i < n; i++)
-		sample(f, "resolverd_cache_evictions_total", &t[i],
-		    t[i].cs.evictions);
-	family(f, "resolverd_cache_expiries_total", "counter",
-	    "Entries removed because their TTL ran out.");
-	for (unsigned i = 0; i < n; i++)
-		sample(f, "resolverd_cache_expiries_total", &t[i],
-		    t[i].cs.expiries);
+	TIER_FAMILY("resolverd_cache_hits_total", "counter",
+	    "Client queries answered from the cache.", s.w.cache_hits);
+	TIER_FAMILY("resolverd_cache_misses_total", "counter",
+	    "Client queries the cache could not answer.", s.w.cache_misses);
+	TIER_FAMILY("resolverd_cache_entries", "gauge",
+	    "RRsets and negative answers in the cache.", cs.entries);
+	TIER_FAMILY("resolverd_cache_bytes", "gauge",
+	    "Bytes the cache's entries take.", cs.bytes);
+	TIER_FAMILY("resolverd_cache_max_bytes", "gauge",
+	    "The cache's size limit (cache.size).", cs.max_bytes);
+	TIER_FAMILY("resolverd_cache_evictions_total", "counter",
+	    "Entries removed to make room.", cs.evictions);
+	TIER_FAMILY("resolverd_cache_expiries_total", "counter",
+	    "Entries removed because their TTL ran out.", cs.expiries);
 
-	family(f, "resolverd_resolutions_total", "counter",
-	    "Resolutions started for cache misses (others join them).");
-	for (unsigned i = 0; i < n; i++)
-		sample(f, "resolverd_resolutions_total", &t[i],
-		    t[i].s.w.resolutions);
-	family(f, "resolverd_prefetches_total", "counter",
+	TIER_FAMILY("resolverd_resolutions_total", "counter",
+	    "Resolutions started for cache misses (others join them).",
+	    s.w.resolutions);
+	TIER_FAMILY("resolverd_prefetches_total", "counter",
 	    "Cached answers refreshed in the background because they were "
-	    "asked for in the last tenth of their TTL.");
-	for (unsigned i = 0; i < n; i++)
-		sample(f, "resolverd_prefetches_total", &t[i],
-		    t[i].s.w.prefetches);
-	family(f, "resolverd_stale_answers_total", "counter",
+	    "asked for in the last tenth of their TTL.",
+	    s.w.prefetches);
+	TIER_FAMILY("resolverd_stale_answers_total", "counter",
 	    "Answers from expired data because every server failed (RFC "
-	    "8767, EDE 3).");
-	for (unsigned i = 0; i < n; i++)
-		sample(f, "resolverd_stale_answers_total", &t[i],
-		    t[i].s.w.stale_answers);
-	family(f, "resolverd_aggressive_nsec_answers_total", "counter",
+	    "8767, EDE 3).",
+	    s.w.stale_answers);
+	TIER_FAMILY("resolverd_aggressive_nsec_answers_total", "counter",
 	    "NXDOMAIN and NODATA answered from cached secure NSEC records "
-	    "(RFC 8198), without asking.");
-	for (unsigned i = 0; i < n; i++)
-		sample(f, "resolverd_aggressive_nsec_answers_total", &t[i],
-		    t[i].s.w.nsec_answers);
-	family(f, "resolverd_stale_refreshes_total", "counter",
-	    "Background refreshes of names answered stale.");
-	for (unsigned i = 0; i < n; i++)
-		sample(f, "resolverd_stale_refreshes_total", &t[i],
-		    t[i].s.w.stale_refreshes);
+	    "(RFC 8198), without asking.",
+	    s.w.nsec_answers);
+	TIER_FAMILY("resolverd_stale_refreshes_total", "counter",
+	    "Background refreshes of names answered stale.",
+	    s.w.stale_refreshes);
 	family(f, "resolverd_validation_total", "counter",
 	    "Resolutions by what DNSSEC validation made of them.");
 	for (unsigned i = 0; i < n; i++) {
@@ -323,28 +303,19 @@ render_into(struct http *h, FILE *f, struct tier_data *t,
 			    f, "\",result=\"%s\"} %" PRIu64 "\n", res[k], v[k]);
 		}
 	}
-	family(f, "resolverd_upstream_queries_total", "counter",
-	    "Queries sent to authoritative servers and forwarders.");
-	for (unsigned i = 0; i < n; i++)
-		sample(f, "resolverd_upstream_queries_total", &t[i],
-		    t[i].s.up.udp_sent + t[i].s.up.tcp_sent);
-	family(f, "resolverd_upstream_tcp_fallbacks_total", "counter",
+	TIER_FAMILY("resolverd_upstream_queries_total", "counter",
+	    "Queries sent to authoritative servers and forwarders.",
+	    up_queries);
+	TIER_FAMILY("resolverd_upstream_tcp_fallbacks_total", "counter",
 	    "Upstream queries asked again over TCP after a truncated "
-	    "answer.");
-	for (unsigned i = 0; i < n; i++)
-		sample(f, "resolverd_upstream_tcp_fallbacks_total", &t[i],
-		    t[i].s.up.tcp_sent);
-	family(f, "resolverd_upstream_timeouts_total", "counter",
-	    "Upstream queries that got no answer in time.");
-	for (unsigned i = 0; i < n; i++)
-		sample(f, "resolverd_upstream_timeouts_total", &t[i],
-		    t[i].s.up.timeouts);
-	family(f, "resolverd_upstream_errors_total", "counter",
+	    "answer.",
+	    s.up.tcp_sent);
+	TIER_FAMILY("resolverd_upstream_timeouts_total", "counter",
+	    "Upstream queries that got no answer in time.", s.up.timeouts);
+	TIER_FAMILY("resolverd_upstream_errors_total", "counter",
 	    "Upstream queries that failed on the socket (unreachable, "
-	    "reset).");
-	for (unsigned i = 0; i < n; i++)
-		sample(f, "resolverd_upstream_errors_total", &t[i],
-		    t[i].s.up.errors);
+	    "reset).",
+	    s.up.errors);
 
 	family(f, "resolverd_limit_hits_total", "counter",
 	    "Resolutions ended with SERVFAIL by a limit, by limit.");
@@ -371,12 +342,10 @@ render_into(struct http *h, FILE *f, struct tier_data *t,
 			fprintf(f, "\",code=\"%u\"} %" PRIu64 "\n", k, v);
 		}
 
-	family(f, "resolverd_udp_kernel_drops_total", "counter",
+	TIER_FAMILY("resolverd_udp_kernel_drops_total", "counter",
 	    "Queries the kernel dropped at the UDP listeners (receive "
-	    "buffer full).");
-	for (unsigned i = 0; i < n; i++)
-		sample(f, "resolverd_udp_kernel_drops_total", &t[i],
-		    t[i].s.kernel_drops);
+	    "buffer full).",
+	    s.kernel_drops);
 
 	family(f, "resolverd_answer_duration_seconds", "histogram",
 	    "Time from a query's arrival to its answer: cache=\"miss\" for "

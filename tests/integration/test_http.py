@@ -104,6 +104,8 @@ def test_metrics_after_known_traffic(daemon, tmp_path):
     assert m[f'resolverd_cache_entries{{{t}}}'] >= 2
     assert m[f'resolverd_cache_bytes{{{t}}}'] > 0
     assert m[f'resolverd_upstream_queries_total{{{t}}}'] >= 0
+    for res in ("secure", "insecure", "bogus"):
+        assert m[f'resolverd_validation_total{{{t},result="{res}"}}'] == 0
     for lim in ("max_sends", "max_glueless", "max_cname", "max_depth",
                 "max_time_ms", "other"):
         assert m[f'resolverd_limit_hits_total{{{t},limit="{lim}"}}'] == 0
