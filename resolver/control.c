@@ -1078,19 +1078,16 @@ stat_rows(struct ctl *ctl, struct instance *in, struct stat_row *rows)
 	ROW("queries.udp", s.srv.udp_queries);
 	ROW("queries.tcp", s.srv.tcp_queries);
 	ROW("queries.tls", s.srv.tls_queries);
-	ROW("cache.hits", s.w.cache_hits);
-	ROW("cache.misses", s.w.cache_misses);
-	ROW("norec", s.w.norec);
-	ROW("resolutions", s.w.resolutions);
-	ROW("joined", s.w.joined);
-	ROW("joined.other_worker", s.w.joined_other);
+	/* the workers' counters, named in worker.h */
+#define WROW(f_, n_) ROW(n_, s.w.f_);
+	WORKER_STATS(WROW)
+#undef WROW
 	ROW("upstream.queries", s.up.udp_sent + s.up.tcp_sent);
 	ROW("upstream.forwarded", s.up.forwarded);
 	ROW("upstream.udp", s.up.udp_sent);
 	ROW("upstream.tcp_fallbacks", s.up.tcp_sent);
 	ROW("upstream.timeouts", s.up.timeouts);
 	ROW("upstream.errors", s.up.errors);
-	ROW("upstream.spoofed_ignored", s.w.ignored_replies);
 	for (unsigned i = 0; i < 6; i++) {
 		static const char *const names[6] = {"answers.NOERROR",
 		    "answers.FORMERR", "answers.SERVFAIL", "answers.NXDOMAIN",
@@ -1100,10 +1097,6 @@ stat_rows(struct ctl *ctl, struct instance *in, struct stat_row *rows)
 		        (i == 4 ? s.srv.notimp : 0) +
 		        (i == 5 ? s.srv.refused : 0));
 	}
-	ROW("servfail.limit", s.w.servfail_limit);
-	ROW("servfail.deadline", s.w.deadline);
-	ROW("servfail.overloaded", s.w.overloaded);
-	ROW("servfail.other", s.w.servfail_other);
 	ROW("dropped", s.srv.dropped);
 	ROW("dropped.kernel", s.kernel_drops);
 	ROW("cache.entries", cs.entries);
@@ -1115,17 +1108,9 @@ stat_rows(struct ctl *ctl, struct instance *in, struct stat_row *rows)
 	ROW("infra.entries", is.entries);
 	ROW("infra.timeouts", is.timeouts);
 	ROW("infra.lame_marks", is.lame_marks);
-	ROW("primes", s.w.primes);
-	ROW("prefetches", s.w.prefetches);
-	ROW("answers.stale", s.w.stale_answers);
-	ROW("stale.refreshes", s.w.stale_refreshes);
-	ROW("answers.aggressive_nsec", s.w.nsec_answers);
 	ROW("nsec.zones", ns.zones);
 	ROW("nsec.records", ns.records);
 	ROW("nsec.bytes", ns.bytes);
-	ROW("validation.secure", s.w.val_secure);
-	ROW("validation.insecure", s.w.val_insecure);
-	ROW("validation.bogus", s.w.val_bogus);
 	ROW("tls.connections", s.srv.tls_accepted);
 	ROW("tls.handshakes", s.srv.tls_handshakes);
 	ROW("tls.resumed", s.srv.tls_resumed);
