@@ -3,8 +3,9 @@
  * Every hard cap and default bound of resolverd, in one place.
  *
  * Values marked "config" are defaults that resolverd.yaml can override
- * (see man/resolverd.yaml.5); the others are compile-time caps. Sources for
- * the numbers are in shared/reference.md (Unbound, BIND, PowerDNS, Knot).
+ * (see man/resolverd.yaml.5); the others are compile-time caps. The
+ * numbers follow what Unbound, BIND, PowerDNS and Knot Resolver ship with,
+ * as the comment beside each one says where they differ.
  * Header only: no code, so config/ and cache/ may include it.
  */
 #ifndef RESOLVERD_LIMITS_H

@@ -116,3 +116,23 @@ def test_the_tour_runs_as_written(tmp_path):
     # the lab it did not start is still there
     from conftest import dig
     assert dig(lab_addr("0.1"), 53, ".", "NS", "+norec").status == "NOERROR"
+
+
+def test_the_readme_shows_the_tour_as_run():
+    """Every console block of README.md is an excerpt of the tour: each
+    command is one the tour runs (and test_the_tour_runs_as_written runs),
+    and its output lines appear in the tour's output of that command, in
+    order, exactly; a "..." line stands for lines left out."""
+    readme = tour.commands(ROOT / "README.md")
+    steps = tour.commands(TOUR)
+    assert len(readme) >= 4, readme
+    for cmd, out in readme:
+        runs = [o.splitlines() for c, o in steps if c == cmd]
+        assert runs, f"README runs `{cmd}`, which the tour does not"
+        want = [ln for ln in out.splitlines() if ln != "..."]
+
+        def excerpt_of(full):
+            it = iter(full)
+            return all(any(ln == f for f in it) for ln in want)
+        assert any(excerpt_of(r) for r in runs), \
+            f"README's output of `{cmd}` is not an excerpt of the tour's"
