@@ -179,15 +179,8 @@ lower_name(uint8_t *dst, const uint8_t *src, size_t max)
 static inline uint64_t
 key_hash(uint64_t nh, uint16_t type, uint16_t rclass)
 {
-	uint64_t x =
-	    nh ^ (((uint64_t)type << 16 | rclass) * 0x9e3779b97f4a7c15ULL);
-
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
+	return dns_fmix64(
+	    nh ^ (((uint64_t)type << 16 | rclass) * 0x9e3779b97f4a7c15ULL));
 }
 
 static inline struct shard *

@@ -252,31 +252,6 @@ nsec_bitmap_has(const uint8_t *bm, size_t len, uint16_t type)
 	return false;
 }
 
-/* The longest common ancestor of two well-formed names: a pointer into
- * @p a. */
-static const uint8_t *
-common_ancestor(const uint8_t *a, const uint8_t *b)
-{
-	unsigned la = dns_name_labels(a), lb = dns_name_labels(b);
-	unsigned n = la < lb ? la : lb;
-
-	a = dns_name_suffix(a, n);
-	b = dns_name_suffix(b, n);
-	while (!dns_name_eq(a, b)) {
-		a = dns_name_parent(a);
-		b = dns_name_parent(b);
-	}
-	return a;
-}
-
-/* Is @p name strictly below @p anc? */
-static inline bool
-strictly_under(const uint8_t *name, const uint8_t *anc)
-{
-	return dns_name_labels(name) > dns_name_labels(anc) &&
-	    dns_name_under(name, anc);
-}
-
 /* ------------------------------------------------------------ AVL tree */
 
 static inline int
@@ -1058,10 +1033,10 @@ prove_in(struct nsec_cache *nc, struct zone *z, const uint8_t *qname,
 		return 0;
 	/* an owner above the name that is a cut or a DNAME: the name is
 	 * not this zone's (below_cut found it already if it is live) */
-	if (strictly_under(qname, rec_owner(p)) && cuts_below(p))
+	if (dns_name_below(qname, rec_owner(p)) && cuts_below(p))
 		return 0;
 	/* names exist below it: an empty non-terminal, which has no data */
-	if (!(p->flags & F_LAST) && strictly_under(rec_next(p), qname)) {
+	if (!(p->flags & F_LAST) && dns_name_below(rec_next(p), qname)) {
 		if (qtype == DNS_T_ANY)
 			return 0;
 		fill_proof(nc, z, r, 1, DNS_RCODE_NOERROR, now, out);
@@ -1069,8 +1044,8 @@ prove_in(struct nsec_cache *nc, struct zone *z, const uint8_t *qname,
 	}
 	/* the closest encloser: the deeper of the ancestors that qname
 	 * shares with the owner and with the next name (RFC 4035 5.4) */
-	ce = common_ancestor(qname, rec_owner(p));
-	ce2 = common_ancestor(qname, rec_next(p));
+	ce = dns_name_common(qname, rec_owner(p));
+	ce2 = dns_name_common(qname, rec_next(p));
 	if (dns_name_labels(ce2) > dns_name_labels(ce))
 		ce = ce2;
 	celen = dns_name_len(ce, LIM_NAME_MAX);
@@ -1082,9 +1057,9 @@ prove_in(struct nsec_cache *nc, struct zone *z, const uint8_t *qname,
 	w = live(nc, z, tree_pred(z->root, wild), now);
 	if (w == NULL || !covers(w, wild))
 		return 0; /* the wildcard exists, or nothing says it does not */
-	if (strictly_under(wild, rec_owner(w)) && cuts_below(w))
+	if (dns_name_below(wild, rec_owner(w)) && cuts_below(w))
 		return 0;
-	if (!(w->flags & F_LAST) && strictly_under(rec_next(w), wild))
+	if (!(w->flags & F_LAST) && dns_name_below(rec_next(w), wild))
 		return 0; /* names below the wildcard: it exists */
 	if (w == p) {
 		fill_proof(nc, z, r, 1, DNS_RCODE_NXDOMAIN, now, out);

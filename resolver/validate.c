@@ -1125,12 +1125,6 @@ proof_contradicts(struct proof *p, const char *fmt, ...)
 	va_end(ap);
 }
 
-static bool
-strictly_under(const uint8_t *name, const uint8_t *above)
-{
-	return dns_name_under(name, above) && !dns_name_eq(name, above);
-}
-
 /* Bitmap of an NSEC (field 1) or NSEC3 (field 5) has @p type. */
 static bool
 has_type(const ldns_rr *rr, uint16_t type)
@@ -1155,19 +1149,6 @@ wild_of(uint8_t out[LIM_NAME_MAX], const uint8_t *ce)
 	out[1] = '*';
 	memcpy(out + 2, ce, l);
 	return true;
-}
-
-/* Labels the two names share at their end. */
-static unsigned
-common_labels(const uint8_t *a, const uint8_t *b)
-{
-	unsigned la = dns_name_labels(a), lb = dns_name_labels(b);
-	unsigned n = la < lb ? la : lb;
-
-	while (
-	    n > 0 && !dns_name_eq(dns_name_suffix(a, n), dns_name_suffix(b, n)))
-		n--;
-	return n;
 }
 
 static void
@@ -1225,10 +1206,10 @@ nsec_proves_nx(const ldns_rr *nsec, const uint8_t *name)
 		return false;
 	c = dns_name_cmp(owner, next);
 	if (c == 0) /* the only NSEC of the zone */
-		return strictly_under(name, next);
+		return dns_name_below(name, next);
 	if (c > 0) /* the last NSEC: next is the apex */
 		return dns_name_cmp(owner, name) < 0 &&
-		    strictly_under(name, next);
+		    dns_name_below(name, next);
 	return dns_name_cmp(owner, name) < 0 && dns_name_cmp(name, next) < 0;
 }
 
@@ -1236,8 +1217,8 @@ nsec_proves_nx(const ldns_rr *nsec, const uint8_t *name)
 static unsigned
 nsec_ce_labels(const ldns_rr *nsec, const uint8_t *name)
 {
-	unsigned a = common_labels(name, rr_owner(nsec));
-	unsigned b = common_labels(name, nsec_next(nsec));
+	unsigned a = dns_name_labels(dns_name_common(name, rr_owner(nsec)));
+	unsigned b = dns_name_labels(dns_name_common(name, nsec_next(nsec)));
 
 	return a > b ? a : b;
 }
@@ -1300,7 +1281,7 @@ nsec_wild_nodata(struct proof *p, const uint8_t *qname, uint16_t qtype)
 		if (!nsec_usable(p, rr) || o[0] != 1 || o[1] != '*')
 			continue;
 		ce = dns_name_parent(o);
-		if (!strictly_under(qname, ce) || has_type(rr, qtype) ||
+		if (!dns_name_below(qname, ce) || has_type(rr, qtype) ||
 		    (qtype != DNS_T_CNAME && has_type(rr, DNS_T_CNAME)) ||
 		    (has_type(rr, DNS_T_NS) && !has_type(rr, DNS_T_SOA)) ||
 		    !proof_verify(p, rr))
@@ -1373,7 +1354,7 @@ nsec_nodata(
 		const ldns_rr *rr = ldns_rr_list_rr(p->auth, i);
 		if (nsec_usable(p, rr) &&
 		    dns_name_cmp(rr_owner(rr), qname) < 0 &&
-		    strictly_under(nsec_next(rr), qname) &&
+		    dns_name_below(nsec_next(rr), qname) &&
 		    proof_verify(p, rr)) {
 			proof_secure(p,
 			    "NSEC proves %s is an empty non-terminal: no %s",
