@@ -353,10 +353,8 @@ cache_free(struct cache *c)
 		struct shard *s = &c->shards[i];
 		struct entry *e, *next;
 
-		for (e = s->head; e; e = next) {
-			next = e->next;
+		LRU_FOREACH_SAFE(s, e, next)
 			free(e);
-		}
 		free(s->buckets);
 		pthread_mutex_destroy(&s->lock);
 	}
@@ -1114,8 +1112,7 @@ cache_foreach(struct cache *c, uint64_t now_ms, cache_visit_cb cb, void *arg)
 		int stop = 0;
 
 		pthread_mutex_lock(&s->lock);
-		for (e = s->head; e && !stop; e = next) {
-			next = e->next;
+		LRU_FOREACH_SAFE(s, e, next) {
 			if (e->expire_ms + keep <= now_ms) {
 				remove_entry(s, e);
 				s->expiries++;
@@ -1129,7 +1126,8 @@ cache_foreach(struct cache *c, uint64_t now_ms, cache_visit_cb cb, void *arg)
 			memcpy(why, o.why, e->why_len);
 			why[e->why_len] = 0;
 			o.why = why;
-			stop = cb(&o, arg);
+			if ((stop = cb(&o, arg)) != 0)
+				break;
 		}
 		pthread_mutex_unlock(&s->lock);
 		if (stop)
@@ -1147,8 +1145,7 @@ sweep(struct shard *s, bool (*pred)(const struct entry *, const void *),
 	size_t n = 0;
 
 	pthread_mutex_lock(&s->lock);
-	for (e = s->head; e; e = next) {
-		next = e->next;
+	LRU_FOREACH_SAFE(s, e, next) {
 		if (pred(e, arg)) {
 			remove_entry(s, e);
 			n++;

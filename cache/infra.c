@@ -309,10 +309,8 @@ infra_free(struct infra *infra)
 
 	if (infra == NULL)
 		return;
-	for (e = infra->head; e; e = next) {
-		next = e->next;
+	LRU_FOREACH_SAFE(infra, e, next)
 		free_entry(e);
-	}
 	free(infra->buckets);
 	pthread_mutex_destroy(&infra->lock);
 	free(infra);
@@ -539,8 +537,7 @@ infra_foreach(
 	int stop = 0;
 
 	pthread_mutex_lock(&infra->lock);
-	for (e = infra->head; e && !stop; e = next) {
-		next = e->next;
+	LRU_FOREACH_SAFE(infra, e, next) {
 		if (dead(e, now_ms)) {
 			remove_entry(infra, e);
 			infra->st.expiries++;
@@ -555,7 +552,8 @@ infra_foreach(
 			o.lame[o.nlame].until_ms = l->until_ms;
 			o.nlame++;
 		}
-		stop = cb(&o, arg);
+		if ((stop = cb(&o, arg)) != 0)
+			break;
 	}
 	pthread_mutex_unlock(&infra->lock);
 	return stop;

@@ -448,6 +448,15 @@ rec_touch(struct zone *z, struct nrec *r)
 	}
 }
 
+/* Free record @p r, unlinked or about to go with its zone. */
+static void
+rec_free(struct nsec_cache *nc, struct nrec *r)
+{
+	nc->records--;
+	nc->bytes -= r->size;
+	free(r);
+}
+
 /* Unlink record @p r from its zone and free it. */
 static void
 rec_drop(struct nsec_cache *nc, struct zone *z, struct nrec *r)
@@ -455,9 +464,7 @@ rec_drop(struct nsec_cache *nc, struct zone *z, struct nrec *r)
 	z->root = tree_remove(z->root, r);
 	LRU_UNLINK(z, r);
 	z->nrec--;
-	nc->records--;
-	nc->bytes -= r->size;
-	free(r);
+	rec_free(nc, r);
 }
 
 static void
@@ -475,19 +482,12 @@ soa_drop(struct nsec_cache *nc, struct zone *z)
 static void
 zone_drop(struct nsec_cache *nc, struct zone *z)
 {
-	struct zone **pp = &nc->table[z->hash & nc->mask];
 	struct nrec *r, *next;
 
-	while (*pp != z)
-		pp = &(*pp)->hnext;
-	*pp = z->hnext;
+	CHAIN_UNLINK(&nc->table[z->hash & nc->mask], z);
 	LRU_UNLINK(nc, z);
-	for (r = z->head; r; r = next) {
-		next = r->next;
-		nc->bytes -= r->size;
-		nc->records--;
-		free(r);
-	}
+	LRU_FOREACH_SAFE(z, r, next)
+		rec_free(nc, r);
 	soa_drop(nc, z);
 	nc->bytes -= z->size;
 	nc->zones--;
@@ -531,10 +531,8 @@ drop_all(struct nsec_cache *nc)
 {
 	struct zone *z, *next;
 
-	for (z = nc->head; z; z = next) {
-		next = z->next;
+	LRU_FOREACH_SAFE(nc, z, next)
 		zone_drop(nc, z);
-	}
 }
 
 /* Link the new zone @p z (name and hash set) as the most recently used. */
