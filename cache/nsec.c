@@ -105,9 +105,8 @@ struct nsec_cache {
 	struct zone **table;      /* nbuckets, fixed */
 	size_t mask;              /* nbuckets - 1 */
 	struct zone *head, *tail; /* zones, LRU */
-	uint64_t bytes, max_bytes, table_bytes;
-	uint64_t zones, records;
-	uint64_t proofs, misses, stores, evictions, expiries;
+	uint64_t table_bytes;
+	struct nsec_cache_stats st; /* what nsec_cache_stats() tells */
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -452,8 +451,8 @@ rec_touch(struct zone *z, struct nrec *r)
 static void
 rec_free(struct nsec_cache *nc, struct nrec *r)
 {
-	nc->records--;
-	nc->bytes -= r->size;
+	nc->st.records--;
+	nc->st.bytes -= r->size;
 	free(r);
 }
 
@@ -471,7 +470,7 @@ static void
 soa_drop(struct nsec_cache *nc, struct zone *z)
 {
 	if (z->soa) {
-		nc->bytes -= z->soa->size;
+		nc->st.bytes -= z->soa->size;
 		free(z->soa);
 		z->soa = NULL;
 	}
@@ -489,8 +488,8 @@ zone_drop(struct nsec_cache *nc, struct zone *z)
 	LRU_FOREACH_SAFE(z, r, next)
 		rec_free(nc, r);
 	soa_drop(nc, z);
-	nc->bytes -= z->size;
-	nc->zones--;
+	nc->st.bytes -= z->size;
+	nc->st.zones--;
 	free(z);
 }
 
@@ -511,7 +510,7 @@ evict_one(struct nsec_cache *nc, struct zone *keep)
 			return false;
 		zone_drop(nc, z);
 	}
-	nc->evictions++;
+	nc->st.evictions++;
 	return true;
 }
 
@@ -519,7 +518,7 @@ evict_one(struct nsec_cache *nc, struct zone *keep)
 static bool
 make_room(struct nsec_cache *nc, uint64_t need, struct zone *keep)
 {
-	while (nc->bytes + need > nc->max_bytes)
+	while (nc->st.bytes + need > nc->st.max_bytes)
 		if (!evict_one(nc, keep))
 			return false;
 	return true;
@@ -548,8 +547,8 @@ zone_link(struct nsec_cache *nc, struct zone *z)
 	z->hnext = *b;
 	*b = z;
 	LRU_PUSH(nc, z);
-	nc->bytes += z->size;
-	nc->zones++;
+	nc->st.bytes += z->size;
+	nc->st.zones++;
 }
 
 /* A zone block for apex @p lname, allocated (outside the lock). */
@@ -598,8 +597,8 @@ nsec_cache_new(size_t max_bytes)
 		goto fail;
 	nc->mask = n - 1;
 	nc->table_bytes = block_size(nc->table);
-	nc->bytes = nc->table_bytes;
-	nc->max_bytes = max_bytes;
+	nc->st.bytes = nc->table_bytes;
+	nc->st.max_bytes = max_bytes;
 	if (nc->table_bytes > max_bytes) {
 		free(nc->table);
 		free(nc);
@@ -771,7 +770,7 @@ nsec_cache_put(struct nsec_cache *nc, const uint8_t *zone, const uint8_t *owner,
 				rec_drop(nc, z, old);
 			else if (z->nrec >= LIM_NSEC_PER_ZONE) {
 				rec_drop(nc, z, z->tail);
-				nc->evictions++;
+				nc->st.evictions++;
 			}
 		}
 		z = zone_for_put(nc, lzone, zlen, &spare, r->size, &rc);
@@ -794,9 +793,9 @@ nsec_cache_put(struct nsec_cache *nc, const uint8_t *zone, const uint8_t *owner,
 	z->root = tree_insert(z->root, r);
 	LRU_PUSH(z, r);
 	z->nrec++;
-	nc->records++;
-	nc->bytes += r->size;
-	nc->stores++;
+	nc->st.records++;
+	nc->st.bytes += r->size;
+	nc->st.stores++;
 	pthread_mutex_unlock(&nc->lock);
 	free(spare); /* another thread created the zone meanwhile */
 	return 1;
@@ -861,8 +860,8 @@ nsec_cache_put_soa(struct nsec_cache *nc, const uint8_t *zone,
 		return rc;
 	}
 	z->soa = s;
-	nc->bytes += s->size;
-	nc->stores++;
+	nc->st.bytes += s->size;
+	nc->st.stores++;
 	pthread_mutex_unlock(&nc->lock);
 	free(spare);
 	return 1;
@@ -882,7 +881,7 @@ zone_of(struct nsec_cache *nc, const uint8_t *name, uint64_t now)
 			return z;
 		if (z && z->soa) {
 			soa_drop(nc, z);
-			nc->expiries++;
+			nc->st.expiries++;
 			if (z->nrec == 0)
 				zone_drop(nc, z);
 		}
@@ -897,7 +896,7 @@ live(struct nsec_cache *nc, struct zone *z, struct nrec *r, uint64_t now)
 {
 	if (r && r->expire_ms <= now) {
 		rec_drop(nc, z, r);
-		nc->expiries++;
+		nc->st.expiries++;
 		return NULL;
 	}
 	return r;
@@ -1090,9 +1089,9 @@ nsec_cache_prove(struct nsec_cache *nc, const uint8_t *qname, uint16_t qtype,
 	if (z)
 		rc = prove_in(nc, z, lq, qtype, now_ms, out);
 	if (rc)
-		nc->proofs++;
+		nc->st.proofs++;
 	else
-		nc->misses++;
+		nc->st.misses++;
 	pthread_mutex_unlock(&nc->lock);
 	return rc;
 }
@@ -1155,14 +1154,6 @@ nsec_cache_stats(struct nsec_cache *nc, struct nsec_cache_stats *out)
 	if (nc == NULL)
 		return;
 	pthread_mutex_lock(&nc->lock);
-	out->zones = nc->zones;
-	out->records = nc->records;
-	out->bytes = nc->bytes;
-	out->max_bytes = nc->max_bytes;
-	out->proofs = nc->proofs;
-	out->misses = nc->misses;
-	out->stores = nc->stores;
-	out->evictions = nc->evictions;
-	out->expiries = nc->expiries;
+	*out = nc->st;
 	pthread_mutex_unlock(&nc->lock);
 }
