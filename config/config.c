@@ -1265,6 +1265,42 @@ print_items(FILE *out, const struct cfg *c, const struct key *k)
 	}
 }
 
+/* Is @p text one of the @p n addresses at @p l? */
+static bool
+listen_has(const struct cfg_listen *l, unsigned n, const char *text)
+{
+	for (unsigned k = 0; k < n; k++)
+		if (strcmp(l[k].text, text) == 0)
+			return true;
+	return false;
+}
+
+/* Is @p text an address a DNS listener binds: one of `listen` without
+ * tiers, else of a tier instance (none for a tier whose listen list does
+ * not fit its count, which check_tree refuses)? */
+static bool
+dns_listen_has(const struct cfg *c, const char *text)
+{
+	if (c->ntiers == 0)
+		return listen_has(c->listen, c->nlisten, text);
+	for (unsigned t = 0; t < c->ntiers; t++) {
+		const struct cfg_tier *tier = &c->tiers[t];
+		unsigned members = tier->count ? tier->count : 1;
+
+		if (tier->count > 1 && tier->nlisten != 1 &&
+		    tier->nlisten != tier->count)
+			continue;
+		for (unsigned m = 0; m < members; m++) {
+			struct cfg_listen l[CFG_MAX_TIER_LISTEN];
+			unsigned n = cfg_tier_listen(c, t, m, l);
+
+			if (listen_has(l, n, text))
+				return true;
+		}
+	}
+	return false;
+}
+
 /* tls: a listener needs its certificate and key, and an address of its
  * own (the DNS listeners bind TCP on their ports, the HTTP ones too). */
 static int
@@ -1285,36 +1321,26 @@ check_tls(const struct cfg *c, const char **key, char *msg, size_t msglen)
 	}
 	for (unsigned i = 0; i < c->tls.nlisten; i++) {
 		const char *a = c->tls.listen[i].text;
+		bool dns =
+		    c->ntiers == 0 && listen_has(c->listen, c->nlisten, a);
 
 		*key = "tls.listen";
-		for (unsigned t = 0; t <= c->ntiers; t++) {
-			const struct cfg_listen *l =
-			    t < c->ntiers ? c->tiers[t].listen : c->listen;
-			unsigned n = t < c->ntiers
-			    ? c->tiers[t].nlisten
-			    : (c->ntiers ? 0 : c->nlisten);
-
-			for (unsigned k = 0; k < n; k++) {
-				if (strcmp(l[k].text, a) != 0)
-					continue;
-				snprintf(msg, msglen,
-				    "'tls.listen' %s is also a DNS listen "
-				    "address",
-				    a);
-				return -EINVAL;
-			}
+		/* a tier's listen list as written (not each instance's) */
+		for (unsigned t = 0; t < c->ntiers && !dns; t++)
+			dns = listen_has(
+			    c->tiers[t].listen, c->tiers[t].nlisten, a);
+		if (dns) {
+			snprintf(msg, msglen,
+			    "'tls.listen' %s is also a DNS listen address", a);
+			return -EINVAL;
 		}
-		for (unsigned k = 0; k < c->http.nlisten; k++) {
-			if (strcmp(c->http.listen[k].text, a) != 0)
-				continue;
+		if (listen_has(c->http.listen, c->http.nlisten, a)) {
 			snprintf(msg, msglen,
 			    "'tls.listen' %s is also an 'http.listen' address",
 			    a);
 			return -EINVAL;
 		}
-		for (unsigned k = 0; k < i; k++) {
-			if (strcmp(c->tls.listen[k].text, a) != 0)
-				continue;
+		if (listen_has(c->tls.listen, i, a)) {
 			snprintf(
 			    msg, msglen, "'tls.listen' %s is given twice", a);
 			return -EINVAL;
@@ -1711,45 +1737,11 @@ cfg_check(const struct cfg *c, const char **key, char *msg, size_t msglen)
 	for (unsigned i = 0; i < c->http.nlisten; i++) {
 		const char *h = c->http.listen[i].text;
 
-		for (unsigned t = 0; t <= c->ntiers; t++) {
-			unsigned members = t < c->ntiers
-			    ? (c->tiers[t].count ? c->tiers[t].count : 1)
-			    : 1;
-
-			for (unsigned m = 0; m < members; m++) {
-				struct cfg_listen l[CFG_MAX_TIER_LISTEN];
-				unsigned n = 0;
-
-				if (t < c->ntiers)
-					n = c->tiers[t].count > 1 &&
-					        c->tiers[t].nlisten != 1 &&
-					        c->tiers[t].nlisten !=
-					            c->tiers[t].count
-					    ? 0
-					    : cfg_tier_listen(c, t, m, l);
-				for (unsigned k = 0; k < n; k++) {
-					if (strcmp(l[k].text, h) != 0)
-						continue;
-					*key = "http.listen";
-					snprintf(msg, msglen,
-					    "'http.listen' %s is also a DNS "
-					    "listen address",
-					    h);
-					return -EINVAL;
-				}
-			}
-			if (t == c->ntiers && c->ntiers == 0) {
-				for (unsigned k = 0; k < c->nlisten; k++) {
-					if (strcmp(c->listen[k].text, h) != 0)
-						continue;
-					*key = "http.listen";
-					snprintf(msg, msglen,
-					    "'http.listen' %s is also a DNS "
-					    "listen address",
-					    h);
-					return -EINVAL;
-				}
-			}
+		if (dns_listen_has(c, h)) {
+			*key = "http.listen";
+			snprintf(msg, msglen,
+			    "'http.listen' %s is also a DNS listen address", h);
+			return -EINVAL;
 		}
 	}
 	if (check_tls(c, key, msg, msglen) < 0)
