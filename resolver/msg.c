@@ -228,6 +228,25 @@ msg_check_query(const uint8_t *pkt, size_t len, struct msg_query *q)
 	return MSG_OK;
 }
 
+unsigned
+msg_verdict_rcode(enum msg_verdict v)
+{
+	switch (v) {
+	case MSG_REPLY_FORMERR:
+		return DNS_RCODE_FORMERR;
+	case MSG_REPLY_NOTIMP:
+		return DNS_RCODE_NOTIMP;
+	case MSG_REPLY_REFUSED:
+		return DNS_RCODE_REFUSED;
+	case MSG_REPLY_BADVERS:
+		return DNS_RCODE_BADVERS;
+	case MSG_OK:
+	case MSG_DROP:
+		break;
+	}
+	return DNS_RCODE_SERVFAIL;
+}
+
 void
 msg_server_cookie(struct msg_query *q, const struct sockaddr *client,
     const uint64_t secret[2], uint32_t now_s)

@@ -161,10 +161,11 @@ struct tcp_write {
 	uint8_t data[];
 };
 
-/* Of a stream's answers made by the wire check, count those over TCP and
- * those over TLS apart. */
-#define STAT_STREAM(srv, c, f)                          \
+/* Count an answer of the wire check (or of access) in counter @p f, and
+ * over a stream also in f_tcp or f_tls. */
+#define STAT_CHECKED(srv, c, f)                         \
 	do {                                            \
+		STAT_INC((srv)->stats.f);               \
 		if ((c) != NULL && (c)->tls != NULL)    \
 			STAT_INC((srv)->stats.f##_tls); \
 		else if ((c) != NULL)                   \
@@ -652,6 +653,8 @@ handle_query(struct srv *srv, struct srv_udp *u, struct srv_conn *c,
 	struct msg_query q;
 	struct srv_req *req;
 	enum msg_verdict v = msg_check_query(pkt, len, &q);
+	uint16_t ede = 0;
+	const char *ede_text = NULL; /* no EDE option */
 
 	/* a client that sent a cookie gets ours back, with every answer */
 	if (q.cookie != NULL && v != MSG_DROP)
@@ -666,37 +669,31 @@ handle_query(struct srv *srv, struct srv_udp *u, struct srv_conn *c,
 			conn_done_one(c);
 		return;
 	case MSG_REPLY_FORMERR:
-		STAT_INC(srv->stats.formerr);
-		STAT_STREAM(srv, c, formerr);
-		error_reply(
-		    srv, u, c, from, pkt, &q, DNS_RCODE_FORMERR, 0, NULL);
-		return;
+		STAT_CHECKED(srv, c, formerr);
+		break;
 	case MSG_REPLY_NOTIMP:
-		STAT_INC(srv->stats.notimp);
-		STAT_STREAM(srv, c, notimp);
-		error_reply(
-		    srv, u, c, from, pkt, &q, DNS_RCODE_NOTIMP, 0, NULL);
-		return;
+		STAT_CHECKED(srv, c, notimp);
+		break;
 	case MSG_REPLY_BADVERS:
-		STAT_INC(srv->stats.badvers);
-		STAT_STREAM(srv, c, badvers);
-		error_reply(
-		    srv, u, c, from, pkt, &q, DNS_RCODE_BADVERS, 0, NULL);
-		return;
+		STAT_CHECKED(srv, c, badvers);
+		break;
 	case MSG_REPLY_REFUSED:
-		STAT_INC(srv->stats.refused);
-		STAT_STREAM(srv, c, refused);
+		STAT_CHECKED(srv, c, refused);
 		STAT_ADD(srv->stats.ede_not_supported, q.edns);
-		error_reply(srv, u, c, from, pkt, &q, DNS_RCODE_REFUSED,
-		    EDE_NOT_SUPPORTED, "");
-		return;
+		ede = EDE_NOT_SUPPORTED;
+		ede_text = "";
+		break;
 	}
-	if (!access_allowed(srv, from)) {
-		STAT_INC(srv->stats.refused);
-		STAT_STREAM(srv, c, refused);
+	if (v == MSG_OK && !access_allowed(srv, from)) {
+		STAT_CHECKED(srv, c, refused);
 		STAT_ADD(srv->stats.ede_prohibited, q.edns);
-		error_reply(srv, u, c, from, pkt, &q, DNS_RCODE_REFUSED,
-		    EDE_PROHIBITED, "");
+		v = MSG_REPLY_REFUSED;
+		ede = EDE_PROHIBITED;
+		ede_text = "";
+	}
+	if (v != MSG_OK) {
+		error_reply(srv, u, c, from, pkt, &q, msg_verdict_rcode(v), ede,
+		    ede_text);
 		return;
 	}
 

@@ -288,7 +288,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct msg_query q;
 	enum msg_verdict v;
-	unsigned rcode = DNS_RCODE_SERVFAIL;
+	unsigned rcode;
 	uint8_t *pkt;
 
 	if (cache == NULL)
@@ -300,25 +300,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(pkt, data, size);
 	memset(&q, 0, sizeof(q));
 	v = msg_check_query(pkt, size, &q);
-	switch (v) {
-	case MSG_DROP:
+	if (v == MSG_DROP) {
 		free(pkt);
 		return 0;
-	case MSG_REPLY_FORMERR:
-		rcode = DNS_RCODE_FORMERR;
-		break;
-	case MSG_REPLY_NOTIMP:
-		rcode = DNS_RCODE_NOTIMP;
-		break;
-	case MSG_REPLY_REFUSED:
-		rcode = DNS_RCODE_REFUSED;
-		break;
-	case MSG_REPLY_BADVERS:
-		rcode = DNS_RCODE_BADVERS;
-		break;
-	case MSG_OK:
-		break;
 	}
+	rcode = msg_verdict_rcode(v);
 	if (v == MSG_OK &&
 	    (q.qname != pkt + DNS_HDR_LEN || q.qname_len < 1 ||
 	        q.qname_len > 255 || q.question_end > size || q.udp_size < 512))
