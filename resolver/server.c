@@ -589,6 +589,38 @@ udp_close(struct srv *srv, struct srv_udp *u)
 	udp_discard(u);
 }
 
+/* A TCP listener of @p srv (a plain one or DNS over TLS), counted among
+ * its open handles. */
+static void
+tcp_init(struct srv *srv, struct srv_tcp *t)
+{
+	uv_tcp_init(srv->loop, &t->handle);
+	t->handle.data = t;
+	srv->open_handles++;
+	t->open = true;
+}
+
+/* Listen with @p t on socket @p fd (closed here if @p t cannot take it). */
+static int
+tcp_start(struct srv_tcp *t, int fd)
+{
+	int r = uv_tcp_open(&t->handle, fd);
+
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return uv_listen((uv_stream_t *)&t->handle, 128, tcp_connection);
+}
+
+static void
+tcp_close(struct srv *srv, struct srv_tcp *t)
+{
+	t->open = false;
+	t->handle.data = srv;
+	uv_close((uv_handle_t *)&t->handle, handle_closed);
+}
+
 /* ---- the query path, both transports ---------------------------------- */
 
 /* Answer an error at once, on UDP (@p u) or TCP (@p c). */
@@ -1404,33 +1436,21 @@ srv_listen(struct srv *srv, const struct cfg_listen *l)
 		close(tfd);
 		return r;
 	}
-	uv_tcp_init(srv->loop, &t->handle);
 	u->poll.data = u;
-	t->handle.data = t;
-	srv->open_handles += 2;
+	srv->open_handles++;
 	u->open = true;
-	t->open = true;
+	tcp_init(srv, t);
 	srv->nlisten++;
 
-	r = uv_tcp_open(&t->handle, tfd);
-	if (r < 0) {
-		close(tfd);
-		goto fail;
+	if ((r = tcp_start(t, tfd)) < 0 ||
+	    (r = uv_poll_start(&u->poll, UV_READABLE, udp_poll_cb)) < 0) {
+		/* The pair stays in the array, closed; it is skipped from
+		 * now on. */
+		udp_close(srv, u);
+		tcp_close(srv, t);
+		return r;
 	}
-	r = uv_poll_start(&u->poll, UV_READABLE, udp_poll_cb);
-	if (r < 0)
-		goto fail;
-	r = uv_listen((uv_stream_t *)&t->handle, 128, tcp_connection);
-	if (r < 0)
-		goto fail;
 	return 0;
-fail:
-	/* The pair stays in the array, closed; it is skipped from now on. */
-	udp_close(srv, u);
-	t->open = false;
-	uv_close((uv_handle_t *)&t->handle, handle_closed);
-	t->handle.data = srv;
-	return r;
 }
 
 /** See server.h. */
@@ -1451,24 +1471,10 @@ srv_listen_tls(struct srv *srv, const struct cfg_listen *l, struct tls_ctx *tls)
 	t->srv = srv;
 	t->tls = tls;
 	snprintf(t->text, sizeof(t->text), "%s", l->text);
-	uv_tcp_init(srv->loop, &t->handle);
-	t->handle.data = t;
-	srv->open_handles++;
-	t->open = true;
+	tcp_init(srv, t);
 	srv->ntls++;
-	r = uv_tcp_open(&t->handle, fd);
-	if (r < 0) {
-		close(fd);
-		goto fail;
-	}
-	r = uv_listen((uv_stream_t *)&t->handle, 128, tcp_connection);
-	if (r < 0)
-		goto fail;
-	return 0;
-fail:
-	t->open = false;
-	t->handle.data = srv;
-	uv_close((uv_handle_t *)&t->handle, handle_closed);
+	if ((r = tcp_start(t, fd)) < 0)
+		tcp_close(srv, t); /* stays in the array, closed */
 	return r;
 }
 
@@ -1621,21 +1627,12 @@ srv_close(struct srv *srv)
 	for (i = 0; i < srv->nlisten; i++) {
 		if (srv->udp[i].open)
 			udp_close(srv, &srv->udp[i]);
-		if (srv->tcp[i].open) {
-			srv->tcp[i].open = false;
-			srv->tcp[i].handle.data = srv;
-			uv_close(
-			    (uv_handle_t *)&srv->tcp[i].handle, handle_closed);
-		}
+		if (srv->tcp[i].open)
+			tcp_close(srv, &srv->tcp[i]);
 	}
-	for (i = 0; i < srv->ntls; i++) {
-		if (srv->tls[i].open) {
-			srv->tls[i].open = false;
-			srv->tls[i].handle.data = srv;
-			uv_close(
-			    (uv_handle_t *)&srv->tls[i].handle, handle_closed);
-		}
-	}
+	for (i = 0; i < srv->ntls; i++)
+		if (srv->tls[i].open)
+			tcp_close(srv, &srv->tls[i]);
 	while (srv->conns != NULL)
 		conn_close(srv->conns);
 }
