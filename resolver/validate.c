@@ -1060,33 +1060,28 @@ proof_verify(struct proof *p, const ldns_rr *rr)
 	return f == F_NONE;
 }
 
-__attribute__((format(printf, 2, 3))) static void
-proof_secure(struct proof *p, const char *fmt, ...)
+/* The outcome of proof @p p: @p st with EDE @p ede and the reason, with
+ * the TTL cap (none when bogus) and key tag of the signatures relied on. */
+__attribute__((format(printf, 4, 5))) static void
+proof_set(
+    struct proof *p, enum val_state st, uint16_t ede, const char *fmt, ...)
 {
 	va_list ap;
 
-	p->out->state = VAL_SECURE;
-	p->out->ede = 0;
-	p->out->ttl_cap = p->ttl_cap;
-	p->out->key_tag = p->key_tag;
-	va_start(ap, fmt);
-	vsnprintf(p->out->why, sizeof(p->out->why), fmt, ap);
-	va_end(ap);
-}
-
-__attribute__((format(printf, 3, 4))) static void
-proof_insecure(struct proof *p, uint16_t ede, const char *fmt, ...)
-{
-	va_list ap;
-
-	p->out->state = VAL_INSECURE;
+	p->out->state = st;
 	p->out->ede = ede;
-	p->out->ttl_cap = p->ttl_cap;
+	p->out->ttl_cap = st == VAL_BOGUS ? UINT32_MAX : p->ttl_cap;
 	p->out->key_tag = p->key_tag;
 	va_start(ap, fmt);
 	vsnprintf(p->out->why, sizeof(p->out->why), fmt, ap);
 	va_end(ap);
 }
+
+#define proof_secure(p, ...)        proof_set(p, VAL_SECURE, 0, __VA_ARGS__)
+#define proof_insecure(p, ede, ...) proof_set(p, VAL_INSECURE, ede, __VA_ARGS__)
+/* Bogus for what a verified record says (its signature is fine): EDE 12. */
+#define proof_contradicts(p, ...) \
+	proof_set(p, VAL_BOGUS, DNS_EDE_NSEC_MISSING, __VA_ARGS__)
 
 /* Not proven: the failure of a signature relied on if there was one, else
  * EDE 12 with the text given. */
@@ -1105,21 +1100,6 @@ proof_bogus(struct proof *p, const char *fmt, ...)
 	p->out->ede = DNS_EDE_NSEC_MISSING;
 	p->out->ttl_cap = UINT32_MAX;
 	p->out->key_tag = 0;
-	va_start(ap, fmt);
-	vsnprintf(p->out->why, sizeof(p->out->why), fmt, ap);
-	va_end(ap);
-}
-
-/* Bogus for what a verified record says (its signature is fine): EDE 12. */
-__attribute__((format(printf, 2, 3))) static void
-proof_contradicts(struct proof *p, const char *fmt, ...)
-{
-	va_list ap;
-
-	p->out->state = VAL_BOGUS;
-	p->out->ede = DNS_EDE_NSEC_MISSING;
-	p->out->ttl_cap = UINT32_MAX;
-	p->out->key_tag = p->key_tag;
 	va_start(ap, fmt);
 	vsnprintf(p->out->why, sizeof(p->out->why), fmt, ap);
 	va_end(ap);
@@ -1617,6 +1597,21 @@ n3_closest_encloser(struct proof *p, const uint8_t *qname, struct ce_proof *c)
 	return CE_FAIL;
 }
 
+/* An opt-out NSEC3 covers the next closer name of @p c: what is below it
+ * may be an unsigned delegation, insecure (RFC 5155 8.3, 8.6). @return
+ * whether it is so (and said). */
+static bool
+n3_optout(struct proof *p, const struct ce_proof *c)
+{
+	char nn[NAME_TEXT];
+
+	if (!c->nc_rr->optout)
+		return false;
+	proof_insecure(
+	    p, 0, "opt-out NSEC3 covers %s (insecure)", name_text(nn, c->nc));
+	return true;
+}
+
 static void
 n3_nxdomain(struct proof *p, const uint8_t *qname)
 {
@@ -1660,12 +1655,9 @@ n3_nxdomain(struct proof *p, const uint8_t *qname)
 		proof_bogus(p, "no NSEC3 proves that %s does not exist", wn);
 		return;
 	}
-	if (c.nc_rr->optout) {
-		proof_insecure(p, 0, "opt-out NSEC3 covers %s (insecure)",
-		    name_text(wn, c.nc));
-		return;
-	}
-	proof_secure(p, "NSEC3 proves that %s and %s do not exist", qn, wn);
+	if (!n3_optout(p, &c))
+		proof_secure(
+		    p, "NSEC3 proves that %s and %s do not exist", qn, wn);
 }
 
 static void
@@ -1732,12 +1724,8 @@ n3_nodata(
 			return;
 	}
 	/* an empty non-terminal of an insecure delegation (errata 3441) */
-	if (c.nc_rr->optout) {
-		proof_insecure(p, 0, "opt-out NSEC3 covers %s (insecure)",
-		    name_text(wn, c.nc));
-		return;
-	}
-	proof_bogus(p, "no NSEC3 proves that %s has no %s", qn, tn);
+	if (!n3_optout(p, &c))
+		proof_bogus(p, "no NSEC3 proves that %s has no %s", qn, tn);
 }
 
 static void
@@ -1843,23 +1831,39 @@ proof_end(struct proof *p, enum denial kind)
 	}
 }
 
+/* Prove with @p p that @p qname does not exist (@p qtype NULL) or has no
+ * *qtype (@p delegation as for nsec_nodata); with @p mark, say which NSEC
+ * records a secure proof verified (proof_end). */
+static void
+prove_denial(struct proof *p, const uint8_t *qname, const uint16_t *qtype,
+    bool *delegation, bool mark)
+{
+	enum denial kind;
+
+	if (proof_begin(p, &kind, qname)) {
+		if (qtype == NULL && kind == DENIAL_NSEC)
+			nsec_nxdomain(p, qname);
+		else if (qtype == NULL)
+			n3_nxdomain(p, qname);
+		else if (kind == DENIAL_NSEC)
+			nsec_nodata(p, qname, *qtype, delegation);
+		else
+			n3_nodata(p, qname, *qtype, delegation);
+		if (mark)
+			proof_end(p, kind);
+	}
+	free(p->n3);
+}
+
 void
 val_nxdomain(const uint8_t *qname, const ldns_rr_list *authority,
     const uint8_t *zone, const ldns_rr_list *keys, uint64_t now,
     struct val_budget *b, struct val_outcome *out)
 {
 	struct proof p;
-	enum denial kind;
 
 	proof_init(&p, zone, authority, keys, now, b, out);
-	if (proof_begin(&p, &kind, qname)) {
-		if (kind == DENIAL_NSEC)
-			nsec_nxdomain(&p, qname);
-		else
-			n3_nxdomain(&p, qname);
-		proof_end(&p, kind);
-	}
-	free(p.n3);
+	prove_denial(&p, qname, NULL, NULL, true);
 }
 
 void
@@ -1868,17 +1872,9 @@ val_nodata(const uint8_t *qname, uint16_t qtype, const ldns_rr_list *authority,
     struct val_budget *b, struct val_outcome *out)
 {
 	struct proof p;
-	enum denial kind;
 
 	proof_init(&p, zone, authority, keys, now, b, out);
-	if (proof_begin(&p, &kind, qname)) {
-		if (kind == DENIAL_NSEC)
-			nsec_nodata(&p, qname, qtype, NULL);
-		else
-			n3_nodata(&p, qname, qtype, NULL);
-		proof_end(&p, kind);
-	}
-	free(p.n3);
+	prove_denial(&p, qname, &qtype, NULL, true);
 }
 
 void
@@ -1913,17 +1909,11 @@ val_no_ds(const uint8_t *name, const ldns_rr_list *authority,
     struct val_budget *b, struct val_outcome *out, bool *delegation)
 {
 	struct proof p;
-	enum denial kind;
+	uint16_t ds = DNS_T_DS;
 	bool deleg = false;
 
 	proof_init(&p, zone, authority, keys, now, b, out);
-	if (proof_begin(&p, &kind, name)) {
-		if (kind == DENIAL_NSEC)
-			nsec_nodata(&p, name, DNS_T_DS, &deleg);
-		else
-			n3_nodata(&p, name, DNS_T_DS, &deleg);
-	}
-	free(p.n3);
+	prove_denial(&p, name, &ds, &deleg, false);
 	if (delegation != NULL)
 		*delegation = out->state != VAL_BOGUS && deleg;
 }
