@@ -744,6 +744,70 @@ matched_add(ldns_rr_list *m, ldns_rr *key, struct val_outcome *out)
 	return false;
 }
 
+/* Record @p i of @p list if it may vouch for the DNSKEY RRset of @p zone:
+ * a well-formed DS (@p ds) or a usable DNSKEY (a trust anchor's), owned by
+ * the zone; else NULL. */
+static const ldns_rr *
+voucher(const ldns_rr_list *list, size_t i, const uint8_t *zone, bool ds)
+{
+	const ldns_rr *r = ldns_rr_list_rr(list, i);
+
+	if (!(ds ? ds_ok(r) : key_usable(r)) || !dns_name_eq(rr_owner(r), zone))
+		return NULL;
+	return r;
+}
+
+/* What the vouchers of a list say before a key is looked at. */
+struct vouch {
+	unsigned n;         /* vouchers */
+	unsigned nsup;      /* of them, of an algorithm (and a DS digest type)
+	                       validated */
+	uint8_t bad_alg;    /* the last algorithm not validated */
+	uint8_t bad_digest; /* DS: the last digest type not validated */
+	uint8_t fav;        /* DS: the strongest digest type validated */
+	uint16_t first_tag; /* DNSKEY: the key tag of the first validated */
+};
+
+/* The start of a DNSKEY check by the vouchers in @p list: the budget,
+ * then what they say (into @p v, the zone's name into @p zn); false when
+ * that decides @p out already (no voucher: bogus). */
+static bool
+vouch_begin(const ldns_rr_list *list, const uint8_t *zone, bool ds,
+    const struct val_budget *b, struct val_outcome *out, char *zn,
+    struct vouch *v)
+{
+	size_t n = list ? ldns_rr_list_rr_count(list) : 0;
+
+	if (!out_begin(out, b, zone, zn))
+		return false;
+	memset(v, 0, sizeof(*v));
+	for (size_t i = 0; i < n; i++) {
+		const ldns_rr *r = voucher(list, i, zone, ds);
+		uint8_t alg;
+
+		if (r == NULL)
+			continue;
+		v->n++;
+		alg = rdf_u8(r, ds ? 1 : 2);
+		if (!val_alg_supported(alg)) {
+			v->bad_alg = alg;
+		} else if (ds && !val_digest_supported(rdf_u8(r, 2))) {
+			v->bad_digest = rdf_u8(r, 2);
+		} else {
+			if (v->nsup++ == 0 && !ds)
+				v->first_tag = val_key_tag(r);
+			if (ds && rdf_u8(r, 2) > v->fav)
+				v->fav = rdf_u8(r, 2);
+		}
+	}
+	if (v->n == 0) {
+		out_set(out, VAL_BOGUS, DNS_EDE_DNSSEC_BOGUS, "no %s for %s",
+		    ds ? "DS record" : "trust anchor DNSKEY", zn);
+		return false;
+	}
+	return true;
+}
+
 /* Verify the DNSKEY RRset with the keys of @p matched (keys of the RRset
  * a DS or an anchor vouches for). */
 static void
@@ -775,56 +839,38 @@ val_dnskey_by_ds(const uint8_t *zone, const ldns_rr_list *dnskeys,
 	char zn[NAME_TEXT];
 	size_t nds = ds ? ldns_rr_list_rr_count(ds) : 0;
 	size_t nkeys = dnskeys ? ldns_rr_list_rr_count(dnskeys) : 0;
-	unsigned usable = 0;
-	uint8_t fav = 0, bad_alg = 0, bad_digest = 0;
+	struct vouch v;
 	uint16_t first_tag = 0;
 	ldns_rr_list *matched;
 	bool capped = false;
 
-	if (!out_begin(out, b, zone, zn))
-		return;
 	/* Which DS records count: supported algorithm and digest, and of
 	 * those only the strongest digest present (Unbound's favourite). */
-	for (size_t i = 0; i < nds; i++) {
-		const ldns_rr *d = ldns_rr_list_rr(ds, i);
-		if (!ds_ok(d) || !dns_name_eq(rr_owner(d), zone))
-			continue;
-		usable++;
-		if (!val_alg_supported(rdf_u8(d, 1)))
-			bad_alg = rdf_u8(d, 1);
-		else if (!val_digest_supported(rdf_u8(d, 2)))
-			bad_digest = rdf_u8(d, 2);
-		else if (rdf_u8(d, 2) > fav)
-			fav = rdf_u8(d, 2);
-	}
-	if (usable == 0) {
-		out_set(out, VAL_BOGUS, DNS_EDE_DNSSEC_BOGUS,
-		    "no DS record for %s", zn);
+	if (!vouch_begin(ds, zone, true, b, out, zn, &v))
 		return;
-	}
-	if (fav == 0) {
-		if (bad_digest != 0)
+	if (v.fav == 0) {
+		if (v.bad_digest != 0)
 			out_set(out, VAL_INSECURE,
 			    DNS_EDE_UNSUPPORTED_DS_DIGEST,
 			    "DS %s: digest type %u not supported (insecure)",
-			    zn, bad_digest);
+			    zn, v.bad_digest);
 		else
 			out_set(out, VAL_INSECURE,
 			    DNS_EDE_UNSUPPORTED_DNSKEY_ALG,
 			    "DS %s: algorithm %u not supported (insecure)", zn,
-			    bad_alg);
+			    v.bad_alg);
 		return;
 	}
 	if ((matched = matched_new(zone, dnskeys, out)) == NULL)
 		return;
 	for (size_t i = 0; i < nds; i++) {
-		const ldns_rr *d = ldns_rr_list_rr(ds, i);
+		const ldns_rr *d = voucher(ds, i, zone, true);
 		const ldns_rdf *digest;
 		uint16_t tag;
 		unsigned tried = 0;
 
-		if (!ds_ok(d) || !dns_name_eq(rr_owner(d), zone) ||
-		    !val_alg_supported(rdf_u8(d, 1)) || rdf_u8(d, 2) != fav)
+		if (d == NULL || !val_alg_supported(rdf_u8(d, 1)) ||
+		    rdf_u8(d, 2) != v.fav)
 			continue;
 		tag = rdf_u16(d, 0);
 		digest = ldns_rr_rdf(d, 3);
@@ -843,7 +889,7 @@ val_dnskey_by_ds(const uint8_t *zone, const ldns_rr_list *dnskeys,
 				capped = true;
 				break;
 			}
-			calc = ldns_key_rr2ds(key, (ldns_hash)fav);
+			calc = ldns_key_rr2ds(key, (ldns_hash)v.fav);
 			same = calc != NULL && ldns_rr_rd_count(calc) == 4 &&
 			    ldns_rdf_compare(ldns_rr_rdf(calc, 3), digest) == 0;
 			ldns_rr_free(calc);
@@ -885,40 +931,22 @@ val_dnskey_by_keys(const uint8_t *zone, const ldns_rr_list *dnskeys,
 {
 	char zn[NAME_TEXT];
 	size_t na = anchor_keys ? ldns_rr_list_rr_count(anchor_keys) : 0;
-	unsigned n = 0, nsup = 0;
-	uint8_t bad_alg = 0;
-	uint16_t first_tag = 0;
+	struct vouch v;
 	ldns_rr_list *matched;
 
-	if (!out_begin(out, b, zone, zn))
+	if (!vouch_begin(anchor_keys, zone, false, b, out, zn, &v))
 		return;
-	for (size_t i = 0; i < na; i++) {
-		const ldns_rr *a = ldns_rr_list_rr(anchor_keys, i);
-		if (!key_usable(a) || !dns_name_eq(rr_owner(a), zone))
-			continue;
-		n++;
-		if (!val_alg_supported(rdf_u8(a, 2)))
-			bad_alg = rdf_u8(a, 2);
-		else if (nsup++ == 0)
-			first_tag = val_key_tag(a);
-	}
-	if (n == 0) {
-		out_set(out, VAL_BOGUS, DNS_EDE_DNSSEC_BOGUS,
-		    "no trust anchor DNSKEY for %s", zn);
-		return;
-	}
-	if (nsup == 0) {
+	if (v.nsup == 0) {
 		out_set(out, VAL_INSECURE, DNS_EDE_UNSUPPORTED_DNSKEY_ALG,
 		    "DNSKEY %s: algorithm %u not supported (insecure)", zn,
-		    bad_alg);
+		    v.bad_alg);
 		return;
 	}
 	if ((matched = matched_new(zone, dnskeys, out)) == NULL)
 		return;
 	for (size_t i = 0; i < na; i++) {
-		const ldns_rr *a = ldns_rr_list_rr(anchor_keys, i);
-		if (!key_usable(a) || !dns_name_eq(rr_owner(a), zone) ||
-		    !val_alg_supported(rdf_u8(a, 2)))
+		const ldns_rr *a = voucher(anchor_keys, i, zone, false);
+		if (a == NULL || !val_alg_supported(rdf_u8(a, 2)))
 			continue;
 		for (size_t k = 0; k < ldns_rr_list_rr_count(dnskeys); k++) {
 			ldns_rr *key = ldns_rr_list_rr(dnskeys, k);
@@ -929,8 +957,9 @@ val_dnskey_by_keys(const uint8_t *zone, const ldns_rr_list *dnskeys,
 	}
 	if (ldns_rr_list_rr_count(matched) == 0) {
 		out_set(out, VAL_BOGUS, DNS_EDE_DNSKEY_MISSING,
-		    "DNSKEY %s: no key matches trust anchor %u", zn, first_tag);
-		out->key_tag = first_tag;
+		    "DNSKEY %s: no key matches trust anchor %u", zn,
+		    v.first_tag);
+		out->key_tag = v.first_tag;
 	} else {
 		dnskey_verify(zone, dnskeys, sigs, matched, "a trust anchor",
 		    now, b, out);
