@@ -635,17 +635,19 @@ static void
 set_vfetch(struct iter_req *r, const struct frame *f, int rcode, uint8_t rank,
     ldns_rr_list *rrset, ldns_rr_list *sigs, ldns_rr_list *auth)
 {
-	ldns_rr_list_deep_free(r->vf.rrset);
-	ldns_rr_list_deep_free(r->vf.sigs);
-	ldns_rr_list_deep_free(r->vf.auth);
-	r->vf.have = true;
-	r->vf.rcode = rcode;
-	r->vf.rank = rank;
-	r->vf.rrset = rrset;
-	r->vf.sigs = sigs;
-	r->vf.auth = auth;
-	memcpy(r->vf.src, f->cut.ns[f->ns_idx].addr[f->addr_idx].ip, 16);
-	r->vf.src_family = f->cut.ns[f->ns_idx].addr[f->addr_idx].family;
+	const struct deleg_addr *from = &f->cut.ns[f->ns_idx].addr[f->addr_idx];
+
+	vf_clear(r);
+	r->vf = (struct vfetch){
+	    .have = true,
+	    .rcode = rcode,
+	    .rrset = rrset,
+	    .sigs = sigs,
+	    .auth = auth,
+	    .rank = rank,
+	    .src_family = from->family,
+	};
+	memcpy(r->vf.src, from->ip, 16);
 }
 
 /* Gather the RRset (owner, type) of a section and store it (not yet
