@@ -29,6 +29,7 @@
 #include "resolver/dns.h"
 #include "resolver/iter.h"
 #include "resolver/msg.h"
+#include "resolver/rr.h"
 #include "resolver/vchain.h"
 
 enum frame_state {
@@ -314,8 +315,8 @@ res_put_rr(struct iter_req *r, uint8_t flags, const ldns_rr *rr, uint32_t ttl)
 
 	if (n == 0 && ldns_rr_rd_count(rr) > 0)
 		return;
-	res_put(r, flags, ldns_rdf_data(ldns_rr_owner(rr)),
-	    ldns_rr_get_type(rr), ldns_rr_get_class(rr), ttl, rd, n);
+	res_put(r, flags, rr_owner(rr), ldns_rr_get_type(rr),
+	    ldns_rr_get_class(rr), ttl, rd, n);
 }
 
 static size_t
@@ -333,12 +334,6 @@ rr_rdata(const ldns_rr *rr, uint8_t *out, size_t cap)
 	}
 	ldns_buffer_free(b);
 	return n;
-}
-
-static const uint8_t *
-rr_owner(const ldns_rr *rr)
-{
-	return ldns_rdf_data(ldns_rr_owner(rr));
 }
 
 static bool

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "resolver/dns.h"
+#include "resolver/rr.h"
 #include "resolver/vchain.h"
 
 enum zkind {
@@ -139,12 +140,6 @@ vchain_free(struct vchain *v)
 
 /* ------------------------------------------------------------- items */
 
-static const uint8_t *
-owner_of(const ldns_rr *rr)
-{
-	return ldns_rdf_data(ldns_rr_owner(rr));
-}
-
 /* The signer of the first RRSIG in @p sigs, or NULL. */
 static const uint8_t *
 signer_of(const ldns_rr_list *sigs)
@@ -190,7 +185,7 @@ vchain_add_rrset(struct vchain *v, ldns_rr_list *rrset, ldns_rr_list *sigs,
 	const uint8_t *signer;
 
 	if (first == NULL ||
-	    (it = new_item(v, I_RRSET, owner_of(first), ldns_rr_get_type(first),
+	    (it = new_item(v, I_RRSET, rr_owner(first), ldns_rr_get_type(first),
 	         authority)) == NULL) {
 		v->overflow = true;
 		ldns_rr_list_deep_free(rrset);
@@ -227,8 +222,8 @@ vchain_add_negative(struct vchain *v, const uint8_t *qname, uint16_t qtype,
 	     authority != NULL && i < ldns_rr_list_rr_count(authority); i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(authority, i);
 		if (ldns_rr_get_type(rr) == DNS_T_SOA &&
-		    dns_name_under(qname, owner_of(rr)))
-			zone = owner_of(rr);
+		    dns_name_under(qname, rr_owner(rr)))
+			zone = rr_owner(rr);
 	}
 	dns_name_lower(it->target, zone != NULL ? zone : qname);
 	return v->nitems++;

@@ -18,6 +18,7 @@
 #include "resolver/answer.h"
 #include "resolver/limits.h"
 #include "resolver/msg.h"
+#include "resolver/rr.h"
 #include "tests/fuzz/fuzz.h"
 
 /* The cache every query is answered from: RRsets given as zone lines,
@@ -89,7 +90,7 @@ store_rrset(ldns_rr **rrs, size_t n, uint8_t rank, const ldns_rr *sig)
 		    sg, 0, (uint16_t)(ldns_buffer_position(sg) - 2));
 	}
 	memset(&in, 0, sizeof(in));
-	in.owner = ldns_rdf_data(ldns_rr_owner(rrs[0]));
+	in.owner = rr_owner(rrs[0]);
 	in.type = ldns_rr_get_type(rrs[0]);
 	in.rclass = 1;
 	in.kind = CACHE_RRSET;
@@ -145,7 +146,7 @@ store_negative(const char *name, uint16_t type)
 	in.nrr = 1;
 	in.rdata = ldns_buffer_begin(rd);
 	in.rdata_len = ldns_buffer_position(rd);
-	in.soa_owner = ldns_rdf_data(ldns_rr_owner(soa));
+	in.soa_owner = rr_owner(soa);
 	if (cache_store(cache, &in, FUZZ_NOW_MS) != 1)
 		fuzz_die("cache_store negative");
 	ldns_buffer_free(rd);
