@@ -179,15 +179,8 @@ lower_name(uint8_t *dst, const uint8_t *src, size_t max)
 static inline uint64_t
 key_hash(uint64_t nh, uint16_t type, uint16_t rclass)
 {
-	uint64_t x =
-	    nh ^ (((uint64_t)type << 16 | rclass) * 0x9e3779b97f4a7c15ULL);
-
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
+	return dns_fmix64(
+	    nh ^ (((uint64_t)type << 16 | rclass) * 0x9e3779b97f4a7c15ULL));
 }
 
 static inline struct shard *
@@ -360,10 +353,8 @@ cache_free(struct cache *c)
 		struct shard *s = &c->shards[i];
 		struct entry *e, *next;
 
-		for (e = s->head; e; e = next) {
-			next = e->next;
+		LRU_FOREACH_SAFE(s, e, next)
 			free(e);
-		}
 		free(s->buckets);
 		pthread_mutex_destroy(&s->lock);
 	}
@@ -1121,8 +1112,7 @@ cache_foreach(struct cache *c, uint64_t now_ms, cache_visit_cb cb, void *arg)
 		int stop = 0;
 
 		pthread_mutex_lock(&s->lock);
-		for (e = s->head; e && !stop; e = next) {
-			next = e->next;
+		LRU_FOREACH_SAFE(s, e, next) {
 			if (e->expire_ms + keep <= now_ms) {
 				remove_entry(s, e);
 				s->expiries++;
@@ -1136,7 +1126,8 @@ cache_foreach(struct cache *c, uint64_t now_ms, cache_visit_cb cb, void *arg)
 			memcpy(why, o.why, e->why_len);
 			why[e->why_len] = 0;
 			o.why = why;
-			stop = cb(&o, arg);
+			if ((stop = cb(&o, arg)) != 0)
+				break;
 		}
 		pthread_mutex_unlock(&s->lock);
 		if (stop)
@@ -1154,8 +1145,7 @@ sweep(struct shard *s, bool (*pred)(const struct entry *, const void *),
 	size_t n = 0;
 
 	pthread_mutex_lock(&s->lock);
-	for (e = s->head; e; e = next) {
-		next = e->next;
+	LRU_FOREACH_SAFE(s, e, next) {
 		if (pred(e, arg)) {
 			remove_entry(s, e);
 			n++;

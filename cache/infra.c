@@ -28,6 +28,7 @@
 #include "cache/cache.h"
 #include "cache/lru.h"
 #include "cache/infra.h"
+#include "resolver/dns.h"
 #include "resolver/limits.h"
 
 #define RTT_SAMPLE_MAX 60000 /* ms; larger samples are clamped */
@@ -66,7 +67,6 @@ struct infra {
 };
 
 static int norm_key(const uint8_t *addr, int family, uint8_t key[16]);
-static inline uint64_t fmix64(uint64_t x);
 static uint64_t addr_hash(
     const struct infra *infra, const uint8_t key[16], int family);
 static void free_entry(struct ientry *e);
@@ -98,17 +98,6 @@ norm_key(const uint8_t *addr, int family, uint8_t key[16])
 /* Keyed 64-bit mix of the two address words and the family: each step is a
  * bijection (murmur3 fmix64) of a value xored with secret key material, so
  * the bucket of an address cannot be predicted without the key. */
-static inline uint64_t
-fmix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 static uint64_t
 addr_hash(const struct infra *infra, const uint8_t key[16], int family)
 {
@@ -116,8 +105,8 @@ addr_hash(const struct infra *infra, const uint8_t key[16], int family)
 
 	memcpy(&w0, key, 8);
 	memcpy(&w1, key + 8, 8);
-	return fmix64(
-	    fmix64(w0 ^ infra->key[0]) ^ w1 ^ infra->key[1] ^ (uint64_t)family);
+	return dns_fmix64(dns_fmix64(w0 ^ infra->key[0]) ^ w1 ^ infra->key[1] ^
+	    (uint64_t)family);
 }
 
 static void
@@ -320,10 +309,8 @@ infra_free(struct infra *infra)
 
 	if (infra == NULL)
 		return;
-	for (e = infra->head; e; e = next) {
-		next = e->next;
+	LRU_FOREACH_SAFE(infra, e, next)
 		free_entry(e);
-	}
 	free(infra->buckets);
 	pthread_mutex_destroy(&infra->lock);
 	free(infra);
@@ -550,8 +537,7 @@ infra_foreach(
 	int stop = 0;
 
 	pthread_mutex_lock(&infra->lock);
-	for (e = infra->head; e && !stop; e = next) {
-		next = e->next;
+	LRU_FOREACH_SAFE(infra, e, next) {
 		if (dead(e, now_ms)) {
 			remove_entry(infra, e);
 			infra->st.expiries++;
@@ -566,7 +552,8 @@ infra_foreach(
 			o.lame[o.nlame].until_ms = l->until_ms;
 			o.nlame++;
 		}
-		stop = cb(&o, arg);
+		if ((stop = cb(&o, arg)) != 0)
+			break;
 	}
 	pthread_mutex_unlock(&infra->lock);
 	return stop;

@@ -43,6 +43,13 @@
 		*pp_ = (e)->hnext;            \
 	} while (0)
 
+/** Walk @p h's list from the head: @p e each entry, @p next the one after
+ *  it, read before the body runs, so that the body may unlink and free
+ *  @p e. */
+#define LRU_FOREACH_SAFE(h, e, next)                                  \
+	for ((e) = (h)->head; (e) != NULL && ((next) = (e)->next, 1); \
+	     (e) = (next))
+
 /** Move entry @p e to the head of @p h's list (it was used). */
 #define LRU_TOUCH(h, e)               \
 	do {                          \

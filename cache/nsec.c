@@ -105,9 +105,8 @@ struct nsec_cache {
 	struct zone **table;      /* nbuckets, fixed */
 	size_t mask;              /* nbuckets - 1 */
 	struct zone *head, *tail; /* zones, LRU */
-	uint64_t bytes, max_bytes, table_bytes;
-	uint64_t zones, records;
-	uint64_t proofs, misses, stores, evictions, expiries;
+	uint64_t table_bytes;
+	struct nsec_cache_stats st; /* what nsec_cache_stats() tells */
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -250,31 +249,6 @@ nsec_bitmap_has(const uint8_t *bm, size_t len, uint16_t type)
 		off += 2 + bl;
 	}
 	return false;
-}
-
-/* The longest common ancestor of two well-formed names: a pointer into
- * @p a. */
-static const uint8_t *
-common_ancestor(const uint8_t *a, const uint8_t *b)
-{
-	unsigned la = dns_name_labels(a), lb = dns_name_labels(b);
-	unsigned n = la < lb ? la : lb;
-
-	a = dns_name_suffix(a, n);
-	b = dns_name_suffix(b, n);
-	while (!dns_name_eq(a, b)) {
-		a = dns_name_parent(a);
-		b = dns_name_parent(b);
-	}
-	return a;
-}
-
-/* Is @p name strictly below @p anc? */
-static inline bool
-strictly_under(const uint8_t *name, const uint8_t *anc)
-{
-	return dns_name_labels(name) > dns_name_labels(anc) &&
-	    dns_name_under(name, anc);
 }
 
 /* ------------------------------------------------------------ AVL tree */
@@ -473,6 +447,15 @@ rec_touch(struct zone *z, struct nrec *r)
 	}
 }
 
+/* Free record @p r, unlinked or about to go with its zone. */
+static void
+rec_free(struct nsec_cache *nc, struct nrec *r)
+{
+	nc->st.records--;
+	nc->st.bytes -= r->size;
+	free(r);
+}
+
 /* Unlink record @p r from its zone and free it. */
 static void
 rec_drop(struct nsec_cache *nc, struct zone *z, struct nrec *r)
@@ -480,16 +463,14 @@ rec_drop(struct nsec_cache *nc, struct zone *z, struct nrec *r)
 	z->root = tree_remove(z->root, r);
 	LRU_UNLINK(z, r);
 	z->nrec--;
-	nc->records--;
-	nc->bytes -= r->size;
-	free(r);
+	rec_free(nc, r);
 }
 
 static void
 soa_drop(struct nsec_cache *nc, struct zone *z)
 {
 	if (z->soa) {
-		nc->bytes -= z->soa->size;
+		nc->st.bytes -= z->soa->size;
 		free(z->soa);
 		z->soa = NULL;
 	}
@@ -500,22 +481,15 @@ soa_drop(struct nsec_cache *nc, struct zone *z)
 static void
 zone_drop(struct nsec_cache *nc, struct zone *z)
 {
-	struct zone **pp = &nc->table[z->hash & nc->mask];
 	struct nrec *r, *next;
 
-	while (*pp != z)
-		pp = &(*pp)->hnext;
-	*pp = z->hnext;
+	CHAIN_UNLINK(&nc->table[z->hash & nc->mask], z);
 	LRU_UNLINK(nc, z);
-	for (r = z->head; r; r = next) {
-		next = r->next;
-		nc->bytes -= r->size;
-		nc->records--;
-		free(r);
-	}
+	LRU_FOREACH_SAFE(z, r, next)
+		rec_free(nc, r);
 	soa_drop(nc, z);
-	nc->bytes -= z->size;
-	nc->zones--;
+	nc->st.bytes -= z->size;
+	nc->st.zones--;
 	free(z);
 }
 
@@ -536,7 +510,7 @@ evict_one(struct nsec_cache *nc, struct zone *keep)
 			return false;
 		zone_drop(nc, z);
 	}
-	nc->evictions++;
+	nc->st.evictions++;
 	return true;
 }
 
@@ -544,7 +518,7 @@ evict_one(struct nsec_cache *nc, struct zone *keep)
 static bool
 make_room(struct nsec_cache *nc, uint64_t need, struct zone *keep)
 {
-	while (nc->bytes + need > nc->max_bytes)
+	while (nc->st.bytes + need > nc->st.max_bytes)
 		if (!evict_one(nc, keep))
 			return false;
 	return true;
@@ -556,10 +530,8 @@ drop_all(struct nsec_cache *nc)
 {
 	struct zone *z, *next;
 
-	for (z = nc->head; z; z = next) {
-		next = z->next;
+	LRU_FOREACH_SAFE(nc, z, next)
 		zone_drop(nc, z);
-	}
 }
 
 /* Link the new zone @p z (name and hash set) as the most recently used. */
@@ -575,8 +547,8 @@ zone_link(struct nsec_cache *nc, struct zone *z)
 	z->hnext = *b;
 	*b = z;
 	LRU_PUSH(nc, z);
-	nc->bytes += z->size;
-	nc->zones++;
+	nc->st.bytes += z->size;
+	nc->st.zones++;
 }
 
 /* A zone block for apex @p lname, allocated (outside the lock). */
@@ -625,8 +597,8 @@ nsec_cache_new(size_t max_bytes)
 		goto fail;
 	nc->mask = n - 1;
 	nc->table_bytes = block_size(nc->table);
-	nc->bytes = nc->table_bytes;
-	nc->max_bytes = max_bytes;
+	nc->st.bytes = nc->table_bytes;
+	nc->st.max_bytes = max_bytes;
 	if (nc->table_bytes > max_bytes) {
 		free(nc->table);
 		free(nc);
@@ -798,7 +770,7 @@ nsec_cache_put(struct nsec_cache *nc, const uint8_t *zone, const uint8_t *owner,
 				rec_drop(nc, z, old);
 			else if (z->nrec >= LIM_NSEC_PER_ZONE) {
 				rec_drop(nc, z, z->tail);
-				nc->evictions++;
+				nc->st.evictions++;
 			}
 		}
 		z = zone_for_put(nc, lzone, zlen, &spare, r->size, &rc);
@@ -821,9 +793,9 @@ nsec_cache_put(struct nsec_cache *nc, const uint8_t *zone, const uint8_t *owner,
 	z->root = tree_insert(z->root, r);
 	LRU_PUSH(z, r);
 	z->nrec++;
-	nc->records++;
-	nc->bytes += r->size;
-	nc->stores++;
+	nc->st.records++;
+	nc->st.bytes += r->size;
+	nc->st.stores++;
 	pthread_mutex_unlock(&nc->lock);
 	free(spare); /* another thread created the zone meanwhile */
 	return 1;
@@ -888,8 +860,8 @@ nsec_cache_put_soa(struct nsec_cache *nc, const uint8_t *zone,
 		return rc;
 	}
 	z->soa = s;
-	nc->bytes += s->size;
-	nc->stores++;
+	nc->st.bytes += s->size;
+	nc->st.stores++;
 	pthread_mutex_unlock(&nc->lock);
 	free(spare);
 	return 1;
@@ -909,7 +881,7 @@ zone_of(struct nsec_cache *nc, const uint8_t *name, uint64_t now)
 			return z;
 		if (z && z->soa) {
 			soa_drop(nc, z);
-			nc->expiries++;
+			nc->st.expiries++;
 			if (z->nrec == 0)
 				zone_drop(nc, z);
 		}
@@ -924,7 +896,7 @@ live(struct nsec_cache *nc, struct zone *z, struct nrec *r, uint64_t now)
 {
 	if (r && r->expire_ms <= now) {
 		rec_drop(nc, z, r);
-		nc->expiries++;
+		nc->st.expiries++;
 		return NULL;
 	}
 	return r;
@@ -1058,10 +1030,10 @@ prove_in(struct nsec_cache *nc, struct zone *z, const uint8_t *qname,
 		return 0;
 	/* an owner above the name that is a cut or a DNAME: the name is
 	 * not this zone's (below_cut found it already if it is live) */
-	if (strictly_under(qname, rec_owner(p)) && cuts_below(p))
+	if (dns_name_below(qname, rec_owner(p)) && cuts_below(p))
 		return 0;
 	/* names exist below it: an empty non-terminal, which has no data */
-	if (!(p->flags & F_LAST) && strictly_under(rec_next(p), qname)) {
+	if (!(p->flags & F_LAST) && dns_name_below(rec_next(p), qname)) {
 		if (qtype == DNS_T_ANY)
 			return 0;
 		fill_proof(nc, z, r, 1, DNS_RCODE_NOERROR, now, out);
@@ -1069,8 +1041,8 @@ prove_in(struct nsec_cache *nc, struct zone *z, const uint8_t *qname,
 	}
 	/* the closest encloser: the deeper of the ancestors that qname
 	 * shares with the owner and with the next name (RFC 4035 5.4) */
-	ce = common_ancestor(qname, rec_owner(p));
-	ce2 = common_ancestor(qname, rec_next(p));
+	ce = dns_name_common(qname, rec_owner(p));
+	ce2 = dns_name_common(qname, rec_next(p));
 	if (dns_name_labels(ce2) > dns_name_labels(ce))
 		ce = ce2;
 	celen = dns_name_len(ce, LIM_NAME_MAX);
@@ -1082,9 +1054,9 @@ prove_in(struct nsec_cache *nc, struct zone *z, const uint8_t *qname,
 	w = live(nc, z, tree_pred(z->root, wild), now);
 	if (w == NULL || !covers(w, wild))
 		return 0; /* the wildcard exists, or nothing says it does not */
-	if (strictly_under(wild, rec_owner(w)) && cuts_below(w))
+	if (dns_name_below(wild, rec_owner(w)) && cuts_below(w))
 		return 0;
-	if (!(w->flags & F_LAST) && strictly_under(rec_next(w), wild))
+	if (!(w->flags & F_LAST) && dns_name_below(rec_next(w), wild))
 		return 0; /* names below the wildcard: it exists */
 	if (w == p) {
 		fill_proof(nc, z, r, 1, DNS_RCODE_NXDOMAIN, now, out);
@@ -1117,9 +1089,9 @@ nsec_cache_prove(struct nsec_cache *nc, const uint8_t *qname, uint16_t qtype,
 	if (z)
 		rc = prove_in(nc, z, lq, qtype, now_ms, out);
 	if (rc)
-		nc->proofs++;
+		nc->st.proofs++;
 	else
-		nc->misses++;
+		nc->st.misses++;
 	pthread_mutex_unlock(&nc->lock);
 	return rc;
 }
@@ -1182,14 +1154,6 @@ nsec_cache_stats(struct nsec_cache *nc, struct nsec_cache_stats *out)
 	if (nc == NULL)
 		return;
 	pthread_mutex_lock(&nc->lock);
-	out->zones = nc->zones;
-	out->records = nc->records;
-	out->bytes = nc->bytes;
-	out->max_bytes = nc->max_bytes;
-	out->proofs = nc->proofs;
-	out->misses = nc->misses;
-	out->stores = nc->stores;
-	out->evictions = nc->evictions;
-	out->expiries = nc->expiries;
+	*out = nc->st;
 	pthread_mutex_unlock(&nc->lock);
 }

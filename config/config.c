@@ -5,9 +5,9 @@
  *
  * Nothing here knows about YAML: config/yaml.c walks the file and calls
  * cfg_set() with dotted key names and scalar strings. Every key the daemon
- * understands is one row of the keys[] table below, which drives setting,
- * suggesting and printing alike, so a new key is added in one place (and in
- * man/resolverd.yaml.5).
+ * understands is one row of the keys[] table below, which drives the
+ * defaults of numbers, setting, suggesting and printing alike, so a new key
+ * is added in one place (and in man/resolverd.yaml.5).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -63,81 +63,89 @@ struct key {
 	const char *name; /* dotted: "cache.size" */
 	enum vtype type;
 	size_t off;        /* offset of the field in struct cfg */
-	uint64_t min, max; /* T_UINT, T_SIZE */
+	uint64_t min, max; /* T_UINT, T_SIZE, T_MODE */
+	uint64_t def;      /* the default of a number (T_UINT, T_SIZE,
+	                      T_MODE, T_BOOL, T_LEVEL) */
 };
 
 #define F(field) offsetof(struct cfg, field)
 
 /* Print order is table order; a section's keys follow its T_MAP row. */
 static const struct key keys[] = {
-    {"listen", T_LISTEN, F(listen), 0, CFG_MAX_LISTEN},
-    {"root_hints", T_HINTS, F(root_hints), 0, 0},
-    {"access", T_ACCESS, F(access), 0, CFG_MAX_ACCESS},
-    {"control_socket", T_PATH, F(control_socket), 0, 0},
-    {"control_socket_mode", T_MODE, F(control_mode), 0, 0777},
-    {"control_socket_owner", T_OWNER, F(control_owner), 0, 0},
-    {"workers", T_UINT, F(workers), 0, 256},
-    {"user", T_STR, F(user), 0, 0},
-    {"chroot", T_DIR, F(chroot), 0, 0},
-    {"cache", T_MAP, 0, 0, 0},
-    {"cache.size", T_SIZE, F(cache.size), SIZE_MIN_BYTES, SIZE_MAX_BYTES},
-    {"cache.max_ttl", T_UINT, F(cache.max_ttl), 0, 604800},
-    {"cache.min_ttl", T_UINT, F(cache.min_ttl), 0, 3600},
-    {"cache.negative_ttl", T_UINT, F(cache.negative_ttl), 0, 86400},
-    {"cache.max_entries", T_UINT, F(cache.max_entries), 0, 100000000},
-    {"cache.serve_stale", T_UINT, F(cache.serve_stale), 0, LIM_SERVE_STALE_MAX},
-    {"cache.prefetch", T_BOOL, F(cache.prefetch), 0, 0},
-    {"cache.persist", T_PATH, F(cache.persist), 0, 0},
-    {"log", T_MAP, 0, 0, 0},
-    {"log.level", T_LEVEL, F(log.level), 0, 0},
-    {"log.dest", T_PATH, F(log.dest), 0, 0},
-    {"log.queries", T_BOOL, F(log.queries), 0, 0},
-    {"qname_minimisation", T_BOOL, F(qname_minimisation), 0, 0},
-    {"query_loopback", T_BOOL, F(query_loopback), 0, 0},
-    {"dnssec", T_MAP, 0, 0, 0},
-    {"dnssec.validation", T_BOOL, F(dnssec.validation), 0, 0},
-    {"dnssec.aggressive_nsec", T_BOOL, F(dnssec.aggressive_nsec), 0, 0},
+    {"listen", T_LISTEN, F(listen), 0, CFG_MAX_LISTEN, 0},
+    {"root_hints", T_HINTS, F(root_hints), 0, 0, 0},
+    {"access", T_ACCESS, F(access), 0, CFG_MAX_ACCESS, 0},
+    {"control_socket", T_PATH, F(control_socket), 0, 0, 0},
+    {"control_socket_mode", T_MODE, F(control_mode), 0, 0777, 0600},
+    {"control_socket_owner", T_OWNER, F(control_owner), 0, 0, 0},
+    {"workers", T_UINT, F(workers), 0, 256, 0},
+    {"user", T_STR, F(user), 0, 0, 0},
+    {"chroot", T_DIR, F(chroot), 0, 0, 0},
+    {"cache", T_MAP, 0, 0, 0, 0},
+    {"cache.size", T_SIZE, F(cache.size), SIZE_MIN_BYTES, SIZE_MAX_BYTES,
+        LIM_CACHE_SIZE},
+    {"cache.max_ttl", T_UINT, F(cache.max_ttl), 0, 604800, LIM_MAX_TTL},
+    {"cache.min_ttl", T_UINT, F(cache.min_ttl), 0, 3600, LIM_MIN_TTL},
+    {"cache.negative_ttl", T_UINT, F(cache.negative_ttl), 0, 86400,
+        LIM_NEG_TTL},
+    {"cache.max_entries", T_UINT, F(cache.max_entries), 0, 100000000, 0},
+    {"cache.serve_stale", T_UINT, F(cache.serve_stale), 0, LIM_SERVE_STALE_MAX,
+        LIM_SERVE_STALE},
+    {"cache.prefetch", T_BOOL, F(cache.prefetch), 0, 0, true},
+    {"cache.persist", T_PATH, F(cache.persist), 0, 0, 0},
+    {"log", T_MAP, 0, 0, 0, 0},
+    {"log.level", T_LEVEL, F(log.level), 0, 0, CFG_LOG_INFO},
+    {"log.dest", T_PATH, F(log.dest), 0, 0, 0},
+    {"log.queries", T_BOOL, F(log.queries), 0, 0, false},
+    {"qname_minimisation", T_BOOL, F(qname_minimisation), 0, 0, true},
+    {"query_loopback", T_BOOL, F(query_loopback), 0, 0, false},
+    {"dnssec", T_MAP, 0, 0, 0, 0},
+    {"dnssec.validation", T_BOOL, F(dnssec.validation), 0, 0, true},
+    {"dnssec.aggressive_nsec", T_BOOL, F(dnssec.aggressive_nsec), 0, 0, true},
     {"dnssec.trust_anchors", T_FILES, F(dnssec.trust_anchors), 0,
-        CFG_MAX_TA_FILES},
+        CFG_MAX_TA_FILES, 0},
     {"dnssec.negative_trust_anchors", T_NAMES, F(dnssec.negative_trust_anchors),
-        0, CFG_MAX_NTAS},
-    {"chaos", T_MAP, 0, 0, 0},
-    {"chaos.version", T_TXT, F(chaos.version), 0, CFG_TXT_MAX},
-    {"chaos.hostname", T_TXT, F(chaos.hostname), 0, CFG_TXT_MAX},
-    {"chaos.id", T_TXT, F(chaos.id), 0, CFG_TXT_MAX},
-    {"tcp", T_MAP, 0, 0, 0},
-    {"tcp.idle_timeout", T_UINT, F(tcp.idle_timeout_ms), 100, 600000},
-    {"tcp.max_clients", T_UINT, F(tcp.max_clients), 1, 65535},
-    {"limits", T_MAP, 0, 0, 0},
-    {"limits.max_sends", T_UINT, F(limits.max_sends), 1, 200},
-    {"limits.max_glueless", T_UINT, F(limits.max_glueless), 0, 50},
-    {"limits.max_cname", T_UINT, F(limits.max_cname), 1, 64},
-    {"limits.max_depth", T_UINT, F(limits.max_depth), 1, 64},
-    {"limits.max_time", T_UINT, F(limits.max_time_ms), 100, 60000},
-    {"forward_zones", T_MAPLIST, 0, 0, 0},
-    {"forward_zones.zone", T_ITEM, 0, 0, 0},
-    {"forward_zones.servers", T_ITEMLIST, 0, 0, 0},
-    {"forward_zones.fallback", T_ITEM, 0, 0, 0},
-    {"tiers", T_MAPLIST, 0, 0, 0},
-    {"tiers.name", T_ITEM, 0, 0, 0},
-    {"tiers.profile", T_ITEM, 0, 0, 0},
-    {"tiers.listen", T_ITEMLIST, 0, 0, 0},
-    {"tiers.count", T_ITEM, 0, 1, CFG_MAX_TIER_COUNT},
-    {"tiers.fanout", T_ITEM, 0, 1, CFG_MAX_TIER_COUNT},
-    {"tiers.upstream", T_ITEM, 0, 0, 0},
-    {"tiers.cache", T_MAP, 0, 0, 0},
-    {"tiers.cache.size", T_ITEM, 0, SIZE_MIN_BYTES, SIZE_MAX_BYTES},
-    {"tiers.cache.max_entries", T_ITEM, 0, 0, 100000000},
-    {"tiers.cache.max_ttl", T_ITEM, 0, 0, 604800},
-    {"tiers.cache.min_ttl", T_ITEM, 0, 0, 3600},
-    {"tiers.cache.negative_ttl", T_ITEM, 0, 0, 86400},
-    {"http", T_MAP, 0, 0, 0},
-    {"http.listen", T_LISTEN, F(http.listen), 0, CFG_MAX_HTTP_LISTEN},
-    {"http.access", T_ACCESS, F(http.access), 0, CFG_MAX_ACCESS},
-    {"tls", T_MAP, 0, 0, 0},
-    {"tls.listen", T_LISTEN, F(tls.listen), 0, CFG_MAX_TLS_LISTEN},
-    {"tls.cert", T_HINTS, F(tls.cert), 0, 0},
-    {"tls.key", T_HINTS, F(tls.key), 0, 0},
+        0, CFG_MAX_NTAS, 0},
+    {"chaos", T_MAP, 0, 0, 0, 0},
+    {"chaos.version", T_TXT, F(chaos.version), 0, CFG_TXT_MAX, 0},
+    {"chaos.hostname", T_TXT, F(chaos.hostname), 0, CFG_TXT_MAX, 0},
+    {"chaos.id", T_TXT, F(chaos.id), 0, CFG_TXT_MAX, 0},
+    {"tcp", T_MAP, 0, 0, 0, 0},
+    {"tcp.idle_timeout", T_UINT, F(tcp.idle_timeout_ms), 100, 600000,
+        LIM_TCP_IDLE_MS},
+    {"tcp.max_clients", T_UINT, F(tcp.max_clients), 1, 65535, LIM_TCP_CLIENTS},
+    {"limits", T_MAP, 0, 0, 0, 0},
+    {"limits.max_sends", T_UINT, F(limits.max_sends), 1, 200, LIM_MAX_SENDS},
+    {"limits.max_glueless", T_UINT, F(limits.max_glueless), 0, 50,
+        LIM_MAX_GLUELESS},
+    {"limits.max_cname", T_UINT, F(limits.max_cname), 1, 64, LIM_MAX_CNAME},
+    {"limits.max_depth", T_UINT, F(limits.max_depth), 1, 64, LIM_MAX_DEPTH},
+    {"limits.max_time", T_UINT, F(limits.max_time_ms), 100, 60000,
+        LIM_MAX_TIME_MS},
+    {"forward_zones", T_MAPLIST, 0, 0, 0, 0},
+    {"forward_zones.zone", T_ITEM, 0, 0, 0, 0},
+    {"forward_zones.servers", T_ITEMLIST, 0, 0, 0, 0},
+    {"forward_zones.fallback", T_ITEM, 0, 0, 0, 0},
+    {"tiers", T_MAPLIST, 0, 0, 0, 0},
+    {"tiers.name", T_ITEM, 0, 0, 0, 0},
+    {"tiers.profile", T_ITEM, 0, 0, 0, 0},
+    {"tiers.listen", T_ITEMLIST, 0, 0, 0, 0},
+    {"tiers.count", T_ITEM, 0, 1, CFG_MAX_TIER_COUNT, 0},
+    {"tiers.fanout", T_ITEM, 0, 1, CFG_MAX_TIER_COUNT, 0},
+    {"tiers.upstream", T_ITEM, 0, 0, 0, 0},
+    {"tiers.cache", T_MAP, 0, 0, 0, 0},
+    {"tiers.cache.size", T_ITEM, 0, SIZE_MIN_BYTES, SIZE_MAX_BYTES, 0},
+    {"tiers.cache.max_entries", T_ITEM, 0, 0, 100000000, 0},
+    {"tiers.cache.max_ttl", T_ITEM, 0, 0, 604800, 0},
+    {"tiers.cache.min_ttl", T_ITEM, 0, 0, 3600, 0},
+    {"tiers.cache.negative_ttl", T_ITEM, 0, 0, 86400, 0},
+    {"http", T_MAP, 0, 0, 0, 0},
+    {"http.listen", T_LISTEN, F(http.listen), 0, CFG_MAX_HTTP_LISTEN, 0},
+    {"http.access", T_ACCESS, F(http.access), 0, CFG_MAX_ACCESS, 0},
+    {"tls", T_MAP, 0, 0, 0, 0},
+    {"tls.listen", T_LISTEN, F(tls.listen), 0, CFG_MAX_TLS_LISTEN, 0},
+    {"tls.cert", T_HINTS, F(tls.cert), 0, 0, 0},
+    {"tls.key", T_HINTS, F(tls.key), 0, 0, 0},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -161,6 +169,9 @@ static unsigned distance(const char *a, const char *b);
 static int set_string(char **field, const char *v);
 static char *path_value(const struct cfg *c, const struct key *k, const char *v,
     char *msg, size_t msglen);
+static int parse_number(const char *s, int base, bool sign, uint64_t min,
+    uint64_t max, uint64_t *out);
+static void set_number(struct cfg *c, const struct key *k, uint64_t v);
 static int set_uint(struct cfg *c, const struct key *k, const char *v,
     char *msg, size_t msglen);
 static int set_bool(struct cfg *c, const struct key *k, const char *v,
@@ -301,30 +312,13 @@ cfg_defaults(struct cfg *c)
 		        access[i], &c->http.access[c->http.naccess++]) < 0)
 			return -EINVAL;
 	c->control_socket = strdup("/run/resolverd.ctl");
-	c->control_mode = 0600;
 	c->log.dest = strdup("stderr");
 	if (!c->control_socket || !c->log.dest) {
 		cfg_free(c);
 		return -ENOMEM;
 	}
-	c->cache.size = LIM_CACHE_SIZE;
-	c->cache.max_ttl = LIM_MAX_TTL;
-	c->cache.min_ttl = LIM_MIN_TTL;
-	c->cache.negative_ttl = LIM_NEG_TTL;
-	c->cache.serve_stale = LIM_SERVE_STALE;
-	c->cache.prefetch = true;
-	c->log.level = CFG_LOG_INFO;
-	c->log.queries = false;
-	c->qname_minimisation = true;
-	c->dnssec.validation = true;
-	c->dnssec.aggressive_nsec = true;
-	c->tcp.idle_timeout_ms = LIM_TCP_IDLE_MS;
-	c->tcp.max_clients = LIM_TCP_CLIENTS;
-	c->limits.max_sends = LIM_MAX_SENDS;
-	c->limits.max_glueless = LIM_MAX_GLUELESS;
-	c->limits.max_cname = LIM_MAX_CNAME;
-	c->limits.max_depth = LIM_MAX_DEPTH;
-	c->limits.max_time_ms = LIM_MAX_TIME_MS;
+	for (size_t i = 0; i < NKEYS; i++)
+		set_number(c, &keys[i], keys[i].def);
 	return 0;
 }
 
@@ -429,34 +423,79 @@ set_string(char **field, const char *v)
 	return 0;
 }
 
+/* All of @p s as a whole number in @p base (2 to 10) into *out: -EINVAL
+ * unless it is digits (after a sign if @p sign), -ERANGE when it is
+ * outside @p min..@p max. */
+static int
+parse_number(const char *s, int base, bool sign, uint64_t min, uint64_t max,
+    uint64_t *out)
+{
+	char *end;
+	long long n;
+
+	if (!(*s >= '0' && *s < '0' + base) &&
+	    !(sign && (*s == '-' || *s == '+')))
+		return -EINVAL;
+	errno = 0;
+	n = strtoll(s, &end, base);
+	if (end == s || *end != '\0')
+		return -EINVAL;
+	if (errno == ERANGE || n < 0 || (uint64_t)n < min || (uint64_t)n > max)
+		return -ERANGE;
+	*out = (uint64_t)n;
+	return 0;
+}
+
+/* Store @p v in the field of @p k, as wide as the field is; nothing for a
+ * key that is not a number. */
+static void
+set_number(struct cfg *c, const struct key *k, uint64_t v)
+{
+	char *field = (char *)c + k->off;
+	uint32_t u = (uint32_t)v;
+	bool b = v != 0;
+
+	switch (k->type) {
+	case T_UINT:
+	case T_MODE:
+		memcpy(field, &u, sizeof(u));
+		return;
+	case T_SIZE:
+		memcpy(field, &v, sizeof(v));
+		return;
+	case T_BOOL:
+		memcpy(field, &b, sizeof(b));
+		return;
+	case T_LEVEL:
+		c->log.level = (enum cfg_log_level)v;
+		return;
+	default:
+		return;
+	}
+}
+
 static int
 set_uint(
     struct cfg *c, const struct key *k, const char *v, char *msg, size_t msglen)
 {
-	char *end;
-	long long n;
-	uint32_t u;
+	uint64_t n;
+	int rc = parse_number(v, 10, true, k->min, k->max, &n);
 
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	if (end == v || *end != '\0' ||
-	    (*v != '-' && *v != '+' && (*v < '0' || *v > '9'))) {
+	if (rc == -EINVAL) {
 		snprintf(msg, msglen,
 		    "'%s' must be an integer in %" PRIu64 "..%" PRIu64
 		    ", not '%s'",
 		    k->name, k->min, k->max, v);
 		return -EINVAL;
 	}
-	if (errno == ERANGE || n < 0 || (uint64_t)n < k->min ||
-	    (uint64_t)n > k->max) {
+	if (rc < 0) {
 		snprintf(msg, msglen,
 		    "'%s' is out of range: %s (must be %" PRIu64 "..%" PRIu64
 		    ")",
 		    k->name, v, k->min, k->max);
 		return -EINVAL;
 	}
-	u = (uint32_t)n;
-	memcpy((char *)c + k->off, &u, sizeof(u));
+	set_number(c, k, n);
 	return 0;
 }
 
@@ -514,7 +553,7 @@ set_size(
 		    hi);
 		return -EINVAL;
 	}
-	memcpy((char *)c + k->off, &n, sizeof(n));
+	set_number(c, k, n);
 	return 0;
 }
 
@@ -744,22 +783,16 @@ static int
 set_mode(
     struct cfg *c, const struct key *k, const char *v, char *msg, size_t msglen)
 {
-	char *end;
-	unsigned long n;
-	uint32_t u;
+	uint64_t n;
 
-	errno = 0;
-	n = strtoul(v, &end, 8);
-	if (end == v || *end != '\0' || *v < '0' || *v > '7' ||
-	    errno == ERANGE || n > k->max) {
+	if (parse_number(v, 8, false, k->min, k->max, &n) < 0) {
 		snprintf(msg, msglen,
 		    "'%s' must be an octal file mode such as 0600 or "
 		    "0660, not '%s'",
 		    k->name, v);
 		return -EINVAL;
 	}
-	u = (uint32_t)n;
-	memcpy((char *)c + k->off, &u, sizeof(u));
+	set_number(c, k, n);
 	return 0;
 }
 
@@ -1232,6 +1265,42 @@ print_items(FILE *out, const struct cfg *c, const struct key *k)
 	}
 }
 
+/* Is @p text one of the @p n addresses at @p l? */
+static bool
+listen_has(const struct cfg_listen *l, unsigned n, const char *text)
+{
+	for (unsigned k = 0; k < n; k++)
+		if (strcmp(l[k].text, text) == 0)
+			return true;
+	return false;
+}
+
+/* Is @p text an address a DNS listener binds: one of `listen` without
+ * tiers, else of a tier instance (none for a tier whose listen list does
+ * not fit its count, which check_tree refuses)? */
+static bool
+dns_listen_has(const struct cfg *c, const char *text)
+{
+	if (c->ntiers == 0)
+		return listen_has(c->listen, c->nlisten, text);
+	for (unsigned t = 0; t < c->ntiers; t++) {
+		const struct cfg_tier *tier = &c->tiers[t];
+		unsigned members = tier->count ? tier->count : 1;
+
+		if (tier->count > 1 && tier->nlisten != 1 &&
+		    tier->nlisten != tier->count)
+			continue;
+		for (unsigned m = 0; m < members; m++) {
+			struct cfg_listen l[CFG_MAX_TIER_LISTEN];
+			unsigned n = cfg_tier_listen(c, t, m, l);
+
+			if (listen_has(l, n, text))
+				return true;
+		}
+	}
+	return false;
+}
+
 /* tls: a listener needs its certificate and key, and an address of its
  * own (the DNS listeners bind TCP on their ports, the HTTP ones too). */
 static int
@@ -1252,36 +1321,26 @@ check_tls(const struct cfg *c, const char **key, char *msg, size_t msglen)
 	}
 	for (unsigned i = 0; i < c->tls.nlisten; i++) {
 		const char *a = c->tls.listen[i].text;
+		bool dns =
+		    c->ntiers == 0 && listen_has(c->listen, c->nlisten, a);
 
 		*key = "tls.listen";
-		for (unsigned t = 0; t <= c->ntiers; t++) {
-			const struct cfg_listen *l =
-			    t < c->ntiers ? c->tiers[t].listen : c->listen;
-			unsigned n = t < c->ntiers
-			    ? c->tiers[t].nlisten
-			    : (c->ntiers ? 0 : c->nlisten);
-
-			for (unsigned k = 0; k < n; k++) {
-				if (strcmp(l[k].text, a) != 0)
-					continue;
-				snprintf(msg, msglen,
-				    "'tls.listen' %s is also a DNS listen "
-				    "address",
-				    a);
-				return -EINVAL;
-			}
+		/* a tier's listen list as written (not each instance's) */
+		for (unsigned t = 0; t < c->ntiers && !dns; t++)
+			dns = listen_has(
+			    c->tiers[t].listen, c->tiers[t].nlisten, a);
+		if (dns) {
+			snprintf(msg, msglen,
+			    "'tls.listen' %s is also a DNS listen address", a);
+			return -EINVAL;
 		}
-		for (unsigned k = 0; k < c->http.nlisten; k++) {
-			if (strcmp(c->http.listen[k].text, a) != 0)
-				continue;
+		if (listen_has(c->http.listen, c->http.nlisten, a)) {
 			snprintf(msg, msglen,
 			    "'tls.listen' %s is also an 'http.listen' address",
 			    a);
 			return -EINVAL;
 		}
-		for (unsigned k = 0; k < i; k++) {
-			if (strcmp(c->tls.listen[k].text, a) != 0)
-				continue;
+		if (listen_has(c->tls.listen, i, a)) {
 			snprintf(
 			    msg, msglen, "'tls.listen' %s is given twice", a);
 			return -EINVAL;
@@ -1678,45 +1737,11 @@ cfg_check(const struct cfg *c, const char **key, char *msg, size_t msglen)
 	for (unsigned i = 0; i < c->http.nlisten; i++) {
 		const char *h = c->http.listen[i].text;
 
-		for (unsigned t = 0; t <= c->ntiers; t++) {
-			unsigned members = t < c->ntiers
-			    ? (c->tiers[t].count ? c->tiers[t].count : 1)
-			    : 1;
-
-			for (unsigned m = 0; m < members; m++) {
-				struct cfg_listen l[CFG_MAX_TIER_LISTEN];
-				unsigned n = 0;
-
-				if (t < c->ntiers)
-					n = c->tiers[t].count > 1 &&
-					        c->tiers[t].nlisten != 1 &&
-					        c->tiers[t].nlisten !=
-					            c->tiers[t].count
-					    ? 0
-					    : cfg_tier_listen(c, t, m, l);
-				for (unsigned k = 0; k < n; k++) {
-					if (strcmp(l[k].text, h) != 0)
-						continue;
-					*key = "http.listen";
-					snprintf(msg, msglen,
-					    "'http.listen' %s is also a DNS "
-					    "listen address",
-					    h);
-					return -EINVAL;
-				}
-			}
-			if (t == c->ntiers && c->ntiers == 0) {
-				for (unsigned k = 0; k < c->nlisten; k++) {
-					if (strcmp(c->listen[k].text, h) != 0)
-						continue;
-					*key = "http.listen";
-					snprintf(msg, msglen,
-					    "'http.listen' %s is also a DNS "
-					    "listen address",
-					    h);
-					return -EINVAL;
-				}
-			}
+		if (dns_listen_has(c, h)) {
+			*key = "http.listen";
+			snprintf(msg, msglen,
+			    "'http.listen' %s is also a DNS listen address", h);
+			return -EINVAL;
 		}
 	}
 	if (check_tls(c, key, msg, msglen) < 0)
@@ -1959,16 +1984,12 @@ parse_addr(const char *s, int *family, uint8_t addr[16], uint32_t *scope)
 	}
 	pct = strchr(buf, '%');
 	if (pct) {
-		char *end;
-		unsigned long n;
+		uint64_t n;
 
 		*pct++ = '\0';
 		if (*pct == '\0')
 			return -EINVAL;
-		errno = 0;
-		n = strtoul(pct, &end, 10);
-		if (*end == '\0' && *pct >= '0' && *pct <= '9' && errno == 0 &&
-		    n <= UINT32_MAX)
+		if (parse_number(pct, 10, false, 0, UINT32_MAX, &n) == 0)
 			*scope = (uint32_t)n;
 		else if ((*scope = if_nametoindex(pct)) == 0)
 			return -EINVAL;
@@ -2019,33 +2040,36 @@ cfg_abs_path(const char *base, const char *path)
 	return out;
 }
 
-int
-cfg_parse_listen(const char *s, struct cfg_listen *out)
+/* The address @p s ends in @p end (at its NUL when NULL) with parse_addr;
+ * a %scope only where @p scoped. */
+static int
+parse_host(const char *s, const char *end, bool scoped, int *family,
+    uint8_t addr[16], uint32_t *scope)
 {
 	char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 1];
-	char text[INET6_ADDRSTRLEN];
-	const char *at = strrchr(s, '@');
-	size_t hlen = at ? (size_t)(at - s) : strlen(s);
-	unsigned long port = 53;
-	uint8_t addr[16];
-	uint32_t scope;
-	int family;
+	size_t hlen = end ? (size_t)(end - s) : strlen(s);
 
 	if (hlen == 0 || hlen >= sizeof(host))
 		return -EINVAL;
 	memcpy(host, s, hlen);
 	host[hlen] = '\0';
-	if (at) {
-		char *end;
+	if (!scoped && strchr(host, '%'))
+		return -EINVAL;
+	return parse_addr(host, family, addr, scope);
+}
 
-		if (at[1] < '0' || at[1] > '9')
-			return -EINVAL;
-		errno = 0;
-		port = strtoul(at + 1, &end, 10);
-		if (*end != '\0' || errno || port == 0 || port > 65535)
-			return -EINVAL;
-	}
-	if (parse_addr(host, &family, addr, &scope) < 0)
+int
+cfg_parse_listen(const char *s, struct cfg_listen *out)
+{
+	char text[INET6_ADDRSTRLEN];
+	const char *at = strrchr(s, '@');
+	uint64_t port = 53;
+	uint8_t addr[16];
+	uint32_t scope;
+	int family;
+
+	if ((at && parse_number(at + 1, 10, false, 1, 65535, &port) < 0) ||
+	    parse_host(s, at, true, &family, addr, &scope) < 0)
 		return -EINVAL;
 
 	memset(out, 0, sizeof(*out));
@@ -2069,10 +2093,11 @@ cfg_parse_listen(const char *s, struct cfg_listen *out)
 	 * 45 + "%4294967295" + "@65535", fits text[64]. */
 	inet_ntop(family, addr, text, sizeof(text));
 	if (scope)
-		snprintf(out->text, sizeof(out->text), "%s%%%" PRIu32 "@%lu",
-		    text, scope, port);
+		snprintf(out->text, sizeof(out->text),
+		    "%s%%%" PRIu32 "@%" PRIu64, text, scope, port);
 	else
-		snprintf(out->text, sizeof(out->text), "%s@%lu", text, port);
+		snprintf(
+		    out->text, sizeof(out->text), "%s@%" PRIu64, text, port);
 	return 0;
 }
 
@@ -2083,33 +2108,23 @@ cfg_parse_listen(const char *s, struct cfg_listen *out)
 static int
 parse_prefix(const char *s, struct cfg_prefix *out, const char **why)
 {
-	char host[INET6_ADDRSTRLEN];
 	const char *slash = strchr(s, '/');
-	size_t hlen = slash ? (size_t)(slash - s) : strlen(s);
-	unsigned long bits, maxbits;
+	uint64_t bits, maxbits;
 	uint8_t addr[16];
 	uint32_t scope;
 	int family;
 
 	*why = NULL;
-	if (hlen == 0 || hlen >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, s, hlen);
-	host[hlen] = '\0';
-	if (strchr(host, '%') || parse_addr(host, &family, addr, &scope) < 0)
+	if (parse_host(s, slash, false, &family, addr, &scope) < 0)
 		return -EINVAL;
 	maxbits = family == AF_INET ? 32 : 128;
 	bits = maxbits;
 	if (slash) {
-		char *end;
-
 		if (slash[1] < '0' || slash[1] > '9') {
 			*why = "bad prefix length";
 			return -EINVAL;
 		}
-		errno = 0;
-		bits = strtoul(slash + 1, &end, 10);
-		if (*end != '\0' || errno || bits > maxbits) {
+		if (parse_number(slash + 1, 10, false, 0, maxbits, &bits) < 0) {
 			*why = family == AF_INET
 			    ? "prefix length must be 0..32"
 			    : "prefix length must be 0..128";

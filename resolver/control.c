@@ -159,6 +159,20 @@ on_conn_closed(uv_handle_t *h)
 	free(c);
 }
 
+/* Put @p c (its ctl set) on the list of open connections. */
+static void
+link_conn(struct conn *c)
+{
+	struct ctl *ctl = c->ctl;
+
+	c->next = ctl->conns;
+	if (c->next != NULL)
+		c->next->pprev = &c->next;
+	c->pprev = &ctl->conns;
+	ctl->conns = c;
+	ctl->nconns++;
+}
+
 static void
 unlink_conn(struct conn *c)
 {
@@ -1908,12 +1922,7 @@ on_connection(uv_stream_t *server, int status)
 		uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
 		return;
 	}
-	c->next = ctl->conns;
-	if (c->next != NULL)
-		c->next->pprev = &c->next;
-	c->pprev = &ctl->conns;
-	ctl->conns = c;
-	ctl->nconns++;
+	link_conn(c);
 	if (ctl->nconns > CTL_CONNS_MAX) {
 		if (open_out(c))
 			respond(c, "too many control connections");
@@ -1963,12 +1972,7 @@ ctl_request(struct ctl *ctl, const char *args, ctl_done_fn done, void *arg)
 	c->ctl = ctl;
 	c->done = done;
 	c->done_arg = arg;
-	c->next = ctl->conns;
-	if (c->next != NULL)
-		c->next->pprev = &c->next;
-	c->pprev = &ctl->conns;
-	ctl->conns = c;
-	ctl->nconns++;
+	link_conn(c);
 	dispatch(c);
 	return 0;
 }
@@ -2099,16 +2103,11 @@ ctl_close(struct ctl *c)
 		    strerror(errno));
 	while (c->conns != NULL) {
 		n = c->conns;
-		if (n->busy) {
-			/* the job or trace ends later and closes it */
-			*n->pprev = n->next;
-			if (n->next != NULL)
-				n->next->pprev = n->pprev;
-			n->pprev = NULL;
-			c->nconns--;
-		} else {
+		/* a busy one: its job or trace ends later and closes it */
+		if (n->busy)
+			unlink_conn(n);
+		else
 			conn_close(n);
-		}
 	}
 }
 

@@ -112,6 +112,28 @@ dns_name_under(const uint8_t *name, const uint8_t *zone)
 	return dns_name_eq(dns_name_suffix(name, zl), zone);
 }
 
+bool
+dns_name_below(const uint8_t *name, const uint8_t *zone)
+{
+	return dns_name_labels(name) > dns_name_labels(zone) &&
+	    dns_name_under(name, zone);
+}
+
+const uint8_t *
+dns_name_common(const uint8_t *a, const uint8_t *b)
+{
+	unsigned la = dns_name_labels(a), lb = dns_name_labels(b);
+	unsigned n = la < lb ? la : lb;
+
+	a = dns_name_suffix(a, n);
+	b = dns_name_suffix(b, n);
+	while (!dns_name_eq(a, b)) {
+		a = dns_name_parent(a);
+		b = dns_name_parent(b);
+	}
+	return a;
+}
+
 /* Compare two labels (length-prefixed) as lowercased bytes, a shorter
  * label first when one is a prefix of the other. */
 static int

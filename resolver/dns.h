@@ -184,6 +184,19 @@ dns_siphash(const uint8_t *in, size_t len, const uint64_t k[2], int c, int d)
 	return v[0] ^ v[1] ^ v[2] ^ v[3];
 }
 
+/** murmur3's 64-bit finaliser (fmix64): a bijection that spreads every
+ *  bit of @p x over the result. The caches mix keyed values with it. */
+static inline uint64_t
+dns_fmix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
 /* --------------------------------------------------------------- names */
 
 /** ASCII lower case of one byte (other bytes unchanged). */
@@ -247,6 +260,13 @@ size_t dns_name_lower(uint8_t *dst, const uint8_t *src);
 
 /** true if @p name is @p zone or below it (case-insensitive). */
 bool dns_name_under(const uint8_t *name, const uint8_t *zone);
+
+/** true if @p name is strictly below @p zone: under it and not it. */
+bool dns_name_below(const uint8_t *name, const uint8_t *zone);
+
+/** The longest common ancestor of two well-formed names (at least the
+ *  root): a pointer into @p a. */
+const uint8_t *dns_name_common(const uint8_t *a, const uint8_t *b);
 
 /** The key tag of a DNSKEY's rdata (RFC 4034 appendix B; algorithm 1's
  *  rule is not kept: it is obsolete). */

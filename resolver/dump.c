@@ -20,6 +20,7 @@
 
 #include "resolver/dump.h"
 #include "resolver/limits.h"
+#include "resolver/rr.h"
 #include "resolver/trace.h"
 
 #define LINE_MAX_LEN 65536 /* longest line dump_load accepts */
@@ -948,7 +949,7 @@ load_line(struct group *g, char *line, unsigned lineno, uint64_t dump_ms,
 		*why = "bad owner name";
 		return -EINVAL;
 	}
-	dns_name_lower(owner, ldns_rdf_data(ldns_rr_owner(rr)));
+	dns_name_lower(owner, rr_owner(rr));
 	type = (uint16_t)ldns_rr_get_type(rr);
 	rclass = (uint16_t)ldns_rr_get_class(rr);
 	ttl = ldns_rr_ttl(rr);

@@ -29,6 +29,7 @@
 #include "resolver/dns.h"
 #include "resolver/iter.h"
 #include "resolver/msg.h"
+#include "resolver/rr.h"
 #include "resolver/vchain.h"
 
 enum frame_state {
@@ -314,8 +315,8 @@ res_put_rr(struct iter_req *r, uint8_t flags, const ldns_rr *rr, uint32_t ttl)
 
 	if (n == 0 && ldns_rr_rd_count(rr) > 0)
 		return;
-	res_put(r, flags, ldns_rdf_data(ldns_rr_owner(rr)),
-	    ldns_rr_get_type(rr), ldns_rr_get_class(rr), ttl, rd, n);
+	res_put(r, flags, rr_owner(rr), ldns_rr_get_type(rr),
+	    ldns_rr_get_class(rr), ttl, rd, n);
 }
 
 static size_t
@@ -333,12 +334,6 @@ rr_rdata(const ldns_rr *rr, uint8_t *out, size_t cap)
 	}
 	ldns_buffer_free(b);
 	return n;
-}
-
-static const uint8_t *
-rr_owner(const ldns_rr *rr)
-{
-	return ldns_rdf_data(ldns_rr_owner(rr));
 }
 
 static bool
@@ -635,17 +630,19 @@ static void
 set_vfetch(struct iter_req *r, const struct frame *f, int rcode, uint8_t rank,
     ldns_rr_list *rrset, ldns_rr_list *sigs, ldns_rr_list *auth)
 {
-	ldns_rr_list_deep_free(r->vf.rrset);
-	ldns_rr_list_deep_free(r->vf.sigs);
-	ldns_rr_list_deep_free(r->vf.auth);
-	r->vf.have = true;
-	r->vf.rcode = rcode;
-	r->vf.rank = rank;
-	r->vf.rrset = rrset;
-	r->vf.sigs = sigs;
-	r->vf.auth = auth;
-	memcpy(r->vf.src, f->cut.ns[f->ns_idx].addr[f->addr_idx].ip, 16);
-	r->vf.src_family = f->cut.ns[f->ns_idx].addr[f->addr_idx].family;
+	const struct deleg_addr *from = &f->cut.ns[f->ns_idx].addr[f->addr_idx];
+
+	vf_clear(r);
+	r->vf = (struct vfetch){
+	    .have = true,
+	    .rcode = rcode,
+	    .rrset = rrset,
+	    .sigs = sigs,
+	    .auth = auth,
+	    .rank = rank,
+	    .src_family = from->family,
+	};
+	memcpy(r->vf.src, from->ip, 16);
 }
 
 /* Gather the RRset (owner, type) of a section and store it (not yet

@@ -13,6 +13,7 @@
 
 #include "resolver/limits.h"
 #include "resolver/msg.h"
+#include "resolver/rr.h"
 
 #define OPT_FIXED_LEN 11 /* root name, type, class, ttl, rdlength */
 
@@ -226,6 +227,25 @@ msg_check_query(const uint8_t *pkt, size_t len, struct msg_query *q)
 	    q->qclass != DNS_C_ANY)
 		return MSG_REPLY_REFUSED;
 	return MSG_OK;
+}
+
+unsigned
+msg_verdict_rcode(enum msg_verdict v)
+{
+	switch (v) {
+	case MSG_REPLY_FORMERR:
+		return DNS_RCODE_FORMERR;
+	case MSG_REPLY_NOTIMP:
+		return DNS_RCODE_NOTIMP;
+	case MSG_REPLY_REFUSED:
+		return DNS_RCODE_REFUSED;
+	case MSG_REPLY_BADVERS:
+		return DNS_RCODE_BADVERS;
+	case MSG_OK:
+	case MSG_DROP:
+		break;
+	}
+	return DNS_RCODE_SERVFAIL;
 }
 
 void
@@ -602,9 +622,7 @@ same_rr(const ldns_rr *a, const ldns_rr *b)
 
 	if (ldns_rr_get_type(a) != ldns_rr_get_type(b) ||
 	    ldns_rr_get_class(a) != ldns_rr_get_class(b) ||
-	    n != ldns_rr_rd_count(b) ||
-	    !dns_name_eq(ldns_rdf_data(ldns_rr_owner(a)),
-	        ldns_rdf_data(ldns_rr_owner(b))))
+	    n != ldns_rr_rd_count(b) || !dns_name_eq(rr_owner(a), rr_owner(b)))
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (ldns_rdf_compare(ldns_rr_rdf(a, i), ldns_rr_rdf(b, i)) != 0)

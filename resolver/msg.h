@@ -64,6 +64,10 @@ struct msg_query {
 enum msg_verdict msg_check_query(
     const uint8_t *pkt, size_t len, struct msg_query *q);
 
+/** The RCODE that answers verdict @p v of msg_check_query(): FORMERR,
+ *  NOTIMP, REFUSED or BADVERS; SERVFAIL for MSG_OK and MSG_DROP. */
+unsigned msg_verdict_rcode(enum msg_verdict v);
+
 /**
  * Make the server cookie (RFC 9018: version 1, a timestamp, SipHash-2-4
  * of the client cookie, version, timestamp and the client's address under

@@ -161,10 +161,11 @@ struct tcp_write {
 	uint8_t data[];
 };
 
-/* Of a stream's answers made by the wire check, count those over TCP and
- * those over TLS apart. */
-#define STAT_STREAM(srv, c, f)                          \
+/* Count an answer of the wire check (or of access) in counter @p f, and
+ * over a stream also in f_tcp or f_tls. */
+#define STAT_CHECKED(srv, c, f)                         \
 	do {                                            \
+		STAT_INC((srv)->stats.f);               \
 		if ((c) != NULL && (c)->tls != NULL)    \
 			STAT_INC((srv)->stats.f##_tls); \
 		else if ((c) != NULL)                   \
@@ -588,6 +589,38 @@ udp_close(struct srv *srv, struct srv_udp *u)
 	udp_discard(u);
 }
 
+/* A TCP listener of @p srv (a plain one or DNS over TLS), counted among
+ * its open handles. */
+static void
+tcp_init(struct srv *srv, struct srv_tcp *t)
+{
+	uv_tcp_init(srv->loop, &t->handle);
+	t->handle.data = t;
+	srv->open_handles++;
+	t->open = true;
+}
+
+/* Listen with @p t on socket @p fd (closed here if @p t cannot take it). */
+static int
+tcp_start(struct srv_tcp *t, int fd)
+{
+	int r = uv_tcp_open(&t->handle, fd);
+
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return uv_listen((uv_stream_t *)&t->handle, 128, tcp_connection);
+}
+
+static void
+tcp_close(struct srv *srv, struct srv_tcp *t)
+{
+	t->open = false;
+	t->handle.data = srv;
+	uv_close((uv_handle_t *)&t->handle, handle_closed);
+}
+
 /* ---- the query path, both transports ---------------------------------- */
 
 /* Answer an error at once, on UDP (@p u) or TCP (@p c). */
@@ -652,6 +685,8 @@ handle_query(struct srv *srv, struct srv_udp *u, struct srv_conn *c,
 	struct msg_query q;
 	struct srv_req *req;
 	enum msg_verdict v = msg_check_query(pkt, len, &q);
+	uint16_t ede = 0;
+	const char *ede_text = NULL; /* no EDE option */
 
 	/* a client that sent a cookie gets ours back, with every answer */
 	if (q.cookie != NULL && v != MSG_DROP)
@@ -666,37 +701,31 @@ handle_query(struct srv *srv, struct srv_udp *u, struct srv_conn *c,
 			conn_done_one(c);
 		return;
 	case MSG_REPLY_FORMERR:
-		STAT_INC(srv->stats.formerr);
-		STAT_STREAM(srv, c, formerr);
-		error_reply(
-		    srv, u, c, from, pkt, &q, DNS_RCODE_FORMERR, 0, NULL);
-		return;
+		STAT_CHECKED(srv, c, formerr);
+		break;
 	case MSG_REPLY_NOTIMP:
-		STAT_INC(srv->stats.notimp);
-		STAT_STREAM(srv, c, notimp);
-		error_reply(
-		    srv, u, c, from, pkt, &q, DNS_RCODE_NOTIMP, 0, NULL);
-		return;
+		STAT_CHECKED(srv, c, notimp);
+		break;
 	case MSG_REPLY_BADVERS:
-		STAT_INC(srv->stats.badvers);
-		STAT_STREAM(srv, c, badvers);
-		error_reply(
-		    srv, u, c, from, pkt, &q, DNS_RCODE_BADVERS, 0, NULL);
-		return;
+		STAT_CHECKED(srv, c, badvers);
+		break;
 	case MSG_REPLY_REFUSED:
-		STAT_INC(srv->stats.refused);
-		STAT_STREAM(srv, c, refused);
+		STAT_CHECKED(srv, c, refused);
 		STAT_ADD(srv->stats.ede_not_supported, q.edns);
-		error_reply(srv, u, c, from, pkt, &q, DNS_RCODE_REFUSED,
-		    EDE_NOT_SUPPORTED, "");
-		return;
+		ede = EDE_NOT_SUPPORTED;
+		ede_text = "";
+		break;
 	}
-	if (!access_allowed(srv, from)) {
-		STAT_INC(srv->stats.refused);
-		STAT_STREAM(srv, c, refused);
+	if (v == MSG_OK && !access_allowed(srv, from)) {
+		STAT_CHECKED(srv, c, refused);
 		STAT_ADD(srv->stats.ede_prohibited, q.edns);
-		error_reply(srv, u, c, from, pkt, &q, DNS_RCODE_REFUSED,
-		    EDE_PROHIBITED, "");
+		v = MSG_REPLY_REFUSED;
+		ede = EDE_PROHIBITED;
+		ede_text = "";
+	}
+	if (v != MSG_OK) {
+		error_reply(srv, u, c, from, pkt, &q, msg_verdict_rcode(v), ede,
+		    ede_text);
 		return;
 	}
 
@@ -1407,33 +1436,21 @@ srv_listen(struct srv *srv, const struct cfg_listen *l)
 		close(tfd);
 		return r;
 	}
-	uv_tcp_init(srv->loop, &t->handle);
 	u->poll.data = u;
-	t->handle.data = t;
-	srv->open_handles += 2;
+	srv->open_handles++;
 	u->open = true;
-	t->open = true;
+	tcp_init(srv, t);
 	srv->nlisten++;
 
-	r = uv_tcp_open(&t->handle, tfd);
-	if (r < 0) {
-		close(tfd);
-		goto fail;
+	if ((r = tcp_start(t, tfd)) < 0 ||
+	    (r = uv_poll_start(&u->poll, UV_READABLE, udp_poll_cb)) < 0) {
+		/* The pair stays in the array, closed; it is skipped from
+		 * now on. */
+		udp_close(srv, u);
+		tcp_close(srv, t);
+		return r;
 	}
-	r = uv_poll_start(&u->poll, UV_READABLE, udp_poll_cb);
-	if (r < 0)
-		goto fail;
-	r = uv_listen((uv_stream_t *)&t->handle, 128, tcp_connection);
-	if (r < 0)
-		goto fail;
 	return 0;
-fail:
-	/* The pair stays in the array, closed; it is skipped from now on. */
-	udp_close(srv, u);
-	t->open = false;
-	uv_close((uv_handle_t *)&t->handle, handle_closed);
-	t->handle.data = srv;
-	return r;
 }
 
 /** See server.h. */
@@ -1454,24 +1471,10 @@ srv_listen_tls(struct srv *srv, const struct cfg_listen *l, struct tls_ctx *tls)
 	t->srv = srv;
 	t->tls = tls;
 	snprintf(t->text, sizeof(t->text), "%s", l->text);
-	uv_tcp_init(srv->loop, &t->handle);
-	t->handle.data = t;
-	srv->open_handles++;
-	t->open = true;
+	tcp_init(srv, t);
 	srv->ntls++;
-	r = uv_tcp_open(&t->handle, fd);
-	if (r < 0) {
-		close(fd);
-		goto fail;
-	}
-	r = uv_listen((uv_stream_t *)&t->handle, 128, tcp_connection);
-	if (r < 0)
-		goto fail;
-	return 0;
-fail:
-	t->open = false;
-	t->handle.data = srv;
-	uv_close((uv_handle_t *)&t->handle, handle_closed);
+	if ((r = tcp_start(t, fd)) < 0)
+		tcp_close(srv, t); /* stays in the array, closed */
 	return r;
 }
 
@@ -1624,21 +1627,12 @@ srv_close(struct srv *srv)
 	for (i = 0; i < srv->nlisten; i++) {
 		if (srv->udp[i].open)
 			udp_close(srv, &srv->udp[i]);
-		if (srv->tcp[i].open) {
-			srv->tcp[i].open = false;
-			srv->tcp[i].handle.data = srv;
-			uv_close(
-			    (uv_handle_t *)&srv->tcp[i].handle, handle_closed);
-		}
+		if (srv->tcp[i].open)
+			tcp_close(srv, &srv->tcp[i]);
 	}
-	for (i = 0; i < srv->ntls; i++) {
-		if (srv->tls[i].open) {
-			srv->tls[i].open = false;
-			srv->tls[i].handle.data = srv;
-			uv_close(
-			    (uv_handle_t *)&srv->tls[i].handle, handle_closed);
-		}
-	}
+	for (i = 0; i < srv->ntls; i++)
+		if (srv->tls[i].open)
+			tcp_close(srv, &srv->tls[i]);
 	while (srv->conns != NULL)
 		conn_close(srv->conns);
 }

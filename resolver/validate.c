@@ -744,6 +744,70 @@ matched_add(ldns_rr_list *m, ldns_rr *key, struct val_outcome *out)
 	return false;
 }
 
+/* Record @p i of @p list if it may vouch for the DNSKEY RRset of @p zone:
+ * a well-formed DS (@p ds) or a usable DNSKEY (a trust anchor's), owned by
+ * the zone; else NULL. */
+static const ldns_rr *
+voucher(const ldns_rr_list *list, size_t i, const uint8_t *zone, bool ds)
+{
+	const ldns_rr *r = ldns_rr_list_rr(list, i);
+
+	if (!(ds ? ds_ok(r) : key_usable(r)) || !dns_name_eq(rr_owner(r), zone))
+		return NULL;
+	return r;
+}
+
+/* What the vouchers of a list say before a key is looked at. */
+struct vouch {
+	unsigned n;         /* vouchers */
+	unsigned nsup;      /* of them, of an algorithm (and a DS digest type)
+	                       validated */
+	uint8_t bad_alg;    /* the last algorithm not validated */
+	uint8_t bad_digest; /* DS: the last digest type not validated */
+	uint8_t fav;        /* DS: the strongest digest type validated */
+	uint16_t first_tag; /* DNSKEY: the key tag of the first validated */
+};
+
+/* The start of a DNSKEY check by the vouchers in @p list: the budget,
+ * then what they say (into @p v, the zone's name into @p zn); false when
+ * that decides @p out already (no voucher: bogus). */
+static bool
+vouch_begin(const ldns_rr_list *list, const uint8_t *zone, bool ds,
+    const struct val_budget *b, struct val_outcome *out, char *zn,
+    struct vouch *v)
+{
+	size_t n = list ? ldns_rr_list_rr_count(list) : 0;
+
+	if (!out_begin(out, b, zone, zn))
+		return false;
+	memset(v, 0, sizeof(*v));
+	for (size_t i = 0; i < n; i++) {
+		const ldns_rr *r = voucher(list, i, zone, ds);
+		uint8_t alg;
+
+		if (r == NULL)
+			continue;
+		v->n++;
+		alg = rdf_u8(r, ds ? 1 : 2);
+		if (!val_alg_supported(alg)) {
+			v->bad_alg = alg;
+		} else if (ds && !val_digest_supported(rdf_u8(r, 2))) {
+			v->bad_digest = rdf_u8(r, 2);
+		} else {
+			if (v->nsup++ == 0 && !ds)
+				v->first_tag = val_key_tag(r);
+			if (ds && rdf_u8(r, 2) > v->fav)
+				v->fav = rdf_u8(r, 2);
+		}
+	}
+	if (v->n == 0) {
+		out_set(out, VAL_BOGUS, DNS_EDE_DNSSEC_BOGUS, "no %s for %s",
+		    ds ? "DS record" : "trust anchor DNSKEY", zn);
+		return false;
+	}
+	return true;
+}
+
 /* Verify the DNSKEY RRset with the keys of @p matched (keys of the RRset
  * a DS or an anchor vouches for). */
 static void
@@ -775,56 +839,38 @@ val_dnskey_by_ds(const uint8_t *zone, const ldns_rr_list *dnskeys,
 	char zn[NAME_TEXT];
 	size_t nds = ds ? ldns_rr_list_rr_count(ds) : 0;
 	size_t nkeys = dnskeys ? ldns_rr_list_rr_count(dnskeys) : 0;
-	unsigned usable = 0;
-	uint8_t fav = 0, bad_alg = 0, bad_digest = 0;
+	struct vouch v;
 	uint16_t first_tag = 0;
 	ldns_rr_list *matched;
 	bool capped = false;
 
-	if (!out_begin(out, b, zone, zn))
-		return;
 	/* Which DS records count: supported algorithm and digest, and of
 	 * those only the strongest digest present (Unbound's favourite). */
-	for (size_t i = 0; i < nds; i++) {
-		const ldns_rr *d = ldns_rr_list_rr(ds, i);
-		if (!ds_ok(d) || !dns_name_eq(rr_owner(d), zone))
-			continue;
-		usable++;
-		if (!val_alg_supported(rdf_u8(d, 1)))
-			bad_alg = rdf_u8(d, 1);
-		else if (!val_digest_supported(rdf_u8(d, 2)))
-			bad_digest = rdf_u8(d, 2);
-		else if (rdf_u8(d, 2) > fav)
-			fav = rdf_u8(d, 2);
-	}
-	if (usable == 0) {
-		out_set(out, VAL_BOGUS, DNS_EDE_DNSSEC_BOGUS,
-		    "no DS record for %s", zn);
+	if (!vouch_begin(ds, zone, true, b, out, zn, &v))
 		return;
-	}
-	if (fav == 0) {
-		if (bad_digest != 0)
+	if (v.fav == 0) {
+		if (v.bad_digest != 0)
 			out_set(out, VAL_INSECURE,
 			    DNS_EDE_UNSUPPORTED_DS_DIGEST,
 			    "DS %s: digest type %u not supported (insecure)",
-			    zn, bad_digest);
+			    zn, v.bad_digest);
 		else
 			out_set(out, VAL_INSECURE,
 			    DNS_EDE_UNSUPPORTED_DNSKEY_ALG,
 			    "DS %s: algorithm %u not supported (insecure)", zn,
-			    bad_alg);
+			    v.bad_alg);
 		return;
 	}
 	if ((matched = matched_new(zone, dnskeys, out)) == NULL)
 		return;
 	for (size_t i = 0; i < nds; i++) {
-		const ldns_rr *d = ldns_rr_list_rr(ds, i);
+		const ldns_rr *d = voucher(ds, i, zone, true);
 		const ldns_rdf *digest;
 		uint16_t tag;
 		unsigned tried = 0;
 
-		if (!ds_ok(d) || !dns_name_eq(rr_owner(d), zone) ||
-		    !val_alg_supported(rdf_u8(d, 1)) || rdf_u8(d, 2) != fav)
+		if (d == NULL || !val_alg_supported(rdf_u8(d, 1)) ||
+		    rdf_u8(d, 2) != v.fav)
 			continue;
 		tag = rdf_u16(d, 0);
 		digest = ldns_rr_rdf(d, 3);
@@ -843,7 +889,7 @@ val_dnskey_by_ds(const uint8_t *zone, const ldns_rr_list *dnskeys,
 				capped = true;
 				break;
 			}
-			calc = ldns_key_rr2ds(key, (ldns_hash)fav);
+			calc = ldns_key_rr2ds(key, (ldns_hash)v.fav);
 			same = calc != NULL && ldns_rr_rd_count(calc) == 4 &&
 			    ldns_rdf_compare(ldns_rr_rdf(calc, 3), digest) == 0;
 			ldns_rr_free(calc);
@@ -885,40 +931,22 @@ val_dnskey_by_keys(const uint8_t *zone, const ldns_rr_list *dnskeys,
 {
 	char zn[NAME_TEXT];
 	size_t na = anchor_keys ? ldns_rr_list_rr_count(anchor_keys) : 0;
-	unsigned n = 0, nsup = 0;
-	uint8_t bad_alg = 0;
-	uint16_t first_tag = 0;
+	struct vouch v;
 	ldns_rr_list *matched;
 
-	if (!out_begin(out, b, zone, zn))
+	if (!vouch_begin(anchor_keys, zone, false, b, out, zn, &v))
 		return;
-	for (size_t i = 0; i < na; i++) {
-		const ldns_rr *a = ldns_rr_list_rr(anchor_keys, i);
-		if (!key_usable(a) || !dns_name_eq(rr_owner(a), zone))
-			continue;
-		n++;
-		if (!val_alg_supported(rdf_u8(a, 2)))
-			bad_alg = rdf_u8(a, 2);
-		else if (nsup++ == 0)
-			first_tag = val_key_tag(a);
-	}
-	if (n == 0) {
-		out_set(out, VAL_BOGUS, DNS_EDE_DNSSEC_BOGUS,
-		    "no trust anchor DNSKEY for %s", zn);
-		return;
-	}
-	if (nsup == 0) {
+	if (v.nsup == 0) {
 		out_set(out, VAL_INSECURE, DNS_EDE_UNSUPPORTED_DNSKEY_ALG,
 		    "DNSKEY %s: algorithm %u not supported (insecure)", zn,
-		    bad_alg);
+		    v.bad_alg);
 		return;
 	}
 	if ((matched = matched_new(zone, dnskeys, out)) == NULL)
 		return;
 	for (size_t i = 0; i < na; i++) {
-		const ldns_rr *a = ldns_rr_list_rr(anchor_keys, i);
-		if (!key_usable(a) || !dns_name_eq(rr_owner(a), zone) ||
-		    !val_alg_supported(rdf_u8(a, 2)))
+		const ldns_rr *a = voucher(anchor_keys, i, zone, false);
+		if (a == NULL || !val_alg_supported(rdf_u8(a, 2)))
 			continue;
 		for (size_t k = 0; k < ldns_rr_list_rr_count(dnskeys); k++) {
 			ldns_rr *key = ldns_rr_list_rr(dnskeys, k);
@@ -929,8 +957,9 @@ val_dnskey_by_keys(const uint8_t *zone, const ldns_rr_list *dnskeys,
 	}
 	if (ldns_rr_list_rr_count(matched) == 0) {
 		out_set(out, VAL_BOGUS, DNS_EDE_DNSKEY_MISSING,
-		    "DNSKEY %s: no key matches trust anchor %u", zn, first_tag);
-		out->key_tag = first_tag;
+		    "DNSKEY %s: no key matches trust anchor %u", zn,
+		    v.first_tag);
+		out->key_tag = v.first_tag;
 	} else {
 		dnskey_verify(zone, dnskeys, sigs, matched, "a trust anchor",
 		    now, b, out);
@@ -1060,33 +1089,28 @@ proof_verify(struct proof *p, const ldns_rr *rr)
 	return f == F_NONE;
 }
 
-__attribute__((format(printf, 2, 3))) static void
-proof_secure(struct proof *p, const char *fmt, ...)
+/* The outcome of proof @p p: @p st with EDE @p ede and the reason, with
+ * the TTL cap (none when bogus) and key tag of the signatures relied on. */
+__attribute__((format(printf, 4, 5))) static void
+proof_set(
+    struct proof *p, enum val_state st, uint16_t ede, const char *fmt, ...)
 {
 	va_list ap;
 
-	p->out->state = VAL_SECURE;
-	p->out->ede = 0;
-	p->out->ttl_cap = p->ttl_cap;
-	p->out->key_tag = p->key_tag;
-	va_start(ap, fmt);
-	vsnprintf(p->out->why, sizeof(p->out->why), fmt, ap);
-	va_end(ap);
-}
-
-__attribute__((format(printf, 3, 4))) static void
-proof_insecure(struct proof *p, uint16_t ede, const char *fmt, ...)
-{
-	va_list ap;
-
-	p->out->state = VAL_INSECURE;
+	p->out->state = st;
 	p->out->ede = ede;
-	p->out->ttl_cap = p->ttl_cap;
+	p->out->ttl_cap = st == VAL_BOGUS ? UINT32_MAX : p->ttl_cap;
 	p->out->key_tag = p->key_tag;
 	va_start(ap, fmt);
 	vsnprintf(p->out->why, sizeof(p->out->why), fmt, ap);
 	va_end(ap);
 }
+
+#define proof_secure(p, ...)        proof_set(p, VAL_SECURE, 0, __VA_ARGS__)
+#define proof_insecure(p, ede, ...) proof_set(p, VAL_INSECURE, ede, __VA_ARGS__)
+/* Bogus for what a verified record says (its signature is fine): EDE 12. */
+#define proof_contradicts(p, ...) \
+	proof_set(p, VAL_BOGUS, DNS_EDE_NSEC_MISSING, __VA_ARGS__)
 
 /* Not proven: the failure of a signature relied on if there was one, else
  * EDE 12 with the text given. */
@@ -1108,27 +1132,6 @@ proof_bogus(struct proof *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(p->out->why, sizeof(p->out->why), fmt, ap);
 	va_end(ap);
-}
-
-/* Bogus for what a verified record says (its signature is fine): EDE 12. */
-__attribute__((format(printf, 2, 3))) static void
-proof_contradicts(struct proof *p, const char *fmt, ...)
-{
-	va_list ap;
-
-	p->out->state = VAL_BOGUS;
-	p->out->ede = DNS_EDE_NSEC_MISSING;
-	p->out->ttl_cap = UINT32_MAX;
-	p->out->key_tag = p->key_tag;
-	va_start(ap, fmt);
-	vsnprintf(p->out->why, sizeof(p->out->why), fmt, ap);
-	va_end(ap);
-}
-
-static bool
-strictly_under(const uint8_t *name, const uint8_t *above)
-{
-	return dns_name_under(name, above) && !dns_name_eq(name, above);
 }
 
 /* Bitmap of an NSEC (field 1) or NSEC3 (field 5) has @p type. */
@@ -1155,19 +1158,6 @@ wild_of(uint8_t out[LIM_NAME_MAX], const uint8_t *ce)
 	out[1] = '*';
 	memcpy(out + 2, ce, l);
 	return true;
-}
-
-/* Labels the two names share at their end. */
-static unsigned
-common_labels(const uint8_t *a, const uint8_t *b)
-{
-	unsigned la = dns_name_labels(a), lb = dns_name_labels(b);
-	unsigned n = la < lb ? la : lb;
-
-	while (
-	    n > 0 && !dns_name_eq(dns_name_suffix(a, n), dns_name_suffix(b, n)))
-		n--;
-	return n;
 }
 
 static void
@@ -1225,10 +1215,10 @@ nsec_proves_nx(const ldns_rr *nsec, const uint8_t *name)
 		return false;
 	c = dns_name_cmp(owner, next);
 	if (c == 0) /* the only NSEC of the zone */
-		return strictly_under(name, next);
+		return dns_name_below(name, next);
 	if (c > 0) /* the last NSEC: next is the apex */
 		return dns_name_cmp(owner, name) < 0 &&
-		    strictly_under(name, next);
+		    dns_name_below(name, next);
 	return dns_name_cmp(owner, name) < 0 && dns_name_cmp(name, next) < 0;
 }
 
@@ -1236,8 +1226,8 @@ nsec_proves_nx(const ldns_rr *nsec, const uint8_t *name)
 static unsigned
 nsec_ce_labels(const ldns_rr *nsec, const uint8_t *name)
 {
-	unsigned a = common_labels(name, rr_owner(nsec));
-	unsigned b = common_labels(name, nsec_next(nsec));
+	unsigned a = dns_name_labels(dns_name_common(name, rr_owner(nsec)));
+	unsigned b = dns_name_labels(dns_name_common(name, nsec_next(nsec)));
 
 	return a > b ? a : b;
 }
@@ -1300,7 +1290,7 @@ nsec_wild_nodata(struct proof *p, const uint8_t *qname, uint16_t qtype)
 		if (!nsec_usable(p, rr) || o[0] != 1 || o[1] != '*')
 			continue;
 		ce = dns_name_parent(o);
-		if (!strictly_under(qname, ce) || has_type(rr, qtype) ||
+		if (!dns_name_below(qname, ce) || has_type(rr, qtype) ||
 		    (qtype != DNS_T_CNAME && has_type(rr, DNS_T_CNAME)) ||
 		    (has_type(rr, DNS_T_NS) && !has_type(rr, DNS_T_SOA)) ||
 		    !proof_verify(p, rr))
@@ -1373,7 +1363,7 @@ nsec_nodata(
 		const ldns_rr *rr = ldns_rr_list_rr(p->auth, i);
 		if (nsec_usable(p, rr) &&
 		    dns_name_cmp(rr_owner(rr), qname) < 0 &&
-		    strictly_under(nsec_next(rr), qname) &&
+		    dns_name_below(nsec_next(rr), qname) &&
 		    proof_verify(p, rr)) {
 			proof_secure(p,
 			    "NSEC proves %s is an empty non-terminal: no %s",
@@ -1636,6 +1626,21 @@ n3_closest_encloser(struct proof *p, const uint8_t *qname, struct ce_proof *c)
 	return CE_FAIL;
 }
 
+/* An opt-out NSEC3 covers the next closer name of @p c: what is below it
+ * may be an unsigned delegation, insecure (RFC 5155 8.3, 8.6). @return
+ * whether it is so (and said). */
+static bool
+n3_optout(struct proof *p, const struct ce_proof *c)
+{
+	char nn[NAME_TEXT];
+
+	if (!c->nc_rr->optout)
+		return false;
+	proof_insecure(
+	    p, 0, "opt-out NSEC3 covers %s (insecure)", name_text(nn, c->nc));
+	return true;
+}
+
 static void
 n3_nxdomain(struct proof *p, const uint8_t *qname)
 {
@@ -1679,12 +1684,9 @@ n3_nxdomain(struct proof *p, const uint8_t *qname)
 		proof_bogus(p, "no NSEC3 proves that %s does not exist", wn);
 		return;
 	}
-	if (c.nc_rr->optout) {
-		proof_insecure(p, 0, "opt-out NSEC3 covers %s (insecure)",
-		    name_text(wn, c.nc));
-		return;
-	}
-	proof_secure(p, "NSEC3 proves that %s and %s do not exist", qn, wn);
+	if (!n3_optout(p, &c))
+		proof_secure(
+		    p, "NSEC3 proves that %s and %s do not exist", qn, wn);
 }
 
 static void
@@ -1751,12 +1753,8 @@ n3_nodata(
 			return;
 	}
 	/* an empty non-terminal of an insecure delegation (errata 3441) */
-	if (c.nc_rr->optout) {
-		proof_insecure(p, 0, "opt-out NSEC3 covers %s (insecure)",
-		    name_text(wn, c.nc));
-		return;
-	}
-	proof_bogus(p, "no NSEC3 proves that %s has no %s", qn, tn);
+	if (!n3_optout(p, &c))
+		proof_bogus(p, "no NSEC3 proves that %s has no %s", qn, tn);
 }
 
 static void
@@ -1862,23 +1860,39 @@ proof_end(struct proof *p, enum denial kind)
 	}
 }
 
+/* Prove with @p p that @p qname does not exist (@p qtype NULL) or has no
+ * *qtype (@p delegation as for nsec_nodata); with @p mark, say which NSEC
+ * records a secure proof verified (proof_end). */
+static void
+prove_denial(struct proof *p, const uint8_t *qname, const uint16_t *qtype,
+    bool *delegation, bool mark)
+{
+	enum denial kind;
+
+	if (proof_begin(p, &kind, qname)) {
+		if (qtype == NULL && kind == DENIAL_NSEC)
+			nsec_nxdomain(p, qname);
+		else if (qtype == NULL)
+			n3_nxdomain(p, qname);
+		else if (kind == DENIAL_NSEC)
+			nsec_nodata(p, qname, *qtype, delegation);
+		else
+			n3_nodata(p, qname, *qtype, delegation);
+		if (mark)
+			proof_end(p, kind);
+	}
+	free(p->n3);
+}
+
 void
 val_nxdomain(const uint8_t *qname, const ldns_rr_list *authority,
     const uint8_t *zone, const ldns_rr_list *keys, uint64_t now,
     struct val_budget *b, struct val_outcome *out)
 {
 	struct proof p;
-	enum denial kind;
 
 	proof_init(&p, zone, authority, keys, now, b, out);
-	if (proof_begin(&p, &kind, qname)) {
-		if (kind == DENIAL_NSEC)
-			nsec_nxdomain(&p, qname);
-		else
-			n3_nxdomain(&p, qname);
-		proof_end(&p, kind);
-	}
-	free(p.n3);
+	prove_denial(&p, qname, NULL, NULL, true);
 }
 
 void
@@ -1887,17 +1901,9 @@ val_nodata(const uint8_t *qname, uint16_t qtype, const ldns_rr_list *authority,
     struct val_budget *b, struct val_outcome *out)
 {
 	struct proof p;
-	enum denial kind;
 
 	proof_init(&p, zone, authority, keys, now, b, out);
-	if (proof_begin(&p, &kind, qname)) {
-		if (kind == DENIAL_NSEC)
-			nsec_nodata(&p, qname, qtype, NULL);
-		else
-			n3_nodata(&p, qname, qtype, NULL);
-		proof_end(&p, kind);
-	}
-	free(p.n3);
+	prove_denial(&p, qname, &qtype, NULL, true);
 }
 
 void
@@ -1932,17 +1938,11 @@ val_no_ds(const uint8_t *name, const ldns_rr_list *authority,
     struct val_budget *b, struct val_outcome *out, bool *delegation)
 {
 	struct proof p;
-	enum denial kind;
+	uint16_t ds = DNS_T_DS;
 	bool deleg = false;
 
 	proof_init(&p, zone, authority, keys, now, b, out);
-	if (proof_begin(&p, &kind, name)) {
-		if (kind == DENIAL_NSEC)
-			nsec_nodata(&p, name, DNS_T_DS, &deleg);
-		else
-			n3_nodata(&p, name, DNS_T_DS, &deleg);
-	}
-	free(p.n3);
+	prove_denial(&p, name, &ds, &deleg, false);
 	if (delegation != NULL)
 		*delegation = out->state != VAL_BOGUS && deleg;
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "resolver/dns.h"
+#include "resolver/rr.h"
 #include "resolver/vchain.h"
 
 enum zkind {
@@ -139,12 +140,6 @@ vchain_free(struct vchain *v)
 
 /* ------------------------------------------------------------- items */
 
-static const uint8_t *
-owner_of(const ldns_rr *rr)
-{
-	return ldns_rdf_data(ldns_rr_owner(rr));
-}
-
 /* The signer of the first RRSIG in @p sigs, or NULL. */
 static const uint8_t *
 signer_of(const ldns_rr_list *sigs)
@@ -160,15 +155,24 @@ signer_of(const ldns_rr_list *sigs)
 	return NULL;
 }
 
+/* The next item, of @p kind, for @p owner and @p type, holding
+ * @p authority; NULL when there is no room. */
 static struct item *
-new_item(struct vchain *v)
+new_item(struct vchain *v, enum ikind kind, const uint8_t *owner, uint16_t type,
+    ldns_rr_list *authority)
 {
+	struct item *it;
+
 	if (v->nitems >= VCHAIN_MAX_ITEMS) {
 		v->overflow = true;
 		return NULL;
 	}
-	struct item *it = &v->items[v->nitems];
+	it = &v->items[v->nitems];
 	memset(it, 0, sizeof(*it));
+	it->kind = kind;
+	it->auth = authority;
+	dns_name_lower(it->owner, owner);
+	it->type = type;
 	return it;
 }
 
@@ -176,22 +180,21 @@ int
 vchain_add_rrset(struct vchain *v, ldns_rr_list *rrset, ldns_rr_list *sigs,
     ldns_rr_list *authority)
 {
-	struct item *it = new_item(v);
+	const ldns_rr *first = rrset ? ldns_rr_list_rr(rrset, 0) : NULL;
+	struct item *it = NULL;
 	const uint8_t *signer;
 
-	if (it == NULL || rrset == NULL || ldns_rr_list_rr_count(rrset) == 0) {
+	if (first == NULL ||
+	    (it = new_item(v, I_RRSET, rr_owner(first), ldns_rr_get_type(first),
+	         authority)) == NULL) {
 		v->overflow = true;
 		ldns_rr_list_deep_free(rrset);
 		ldns_rr_list_deep_free(sigs);
 		ldns_rr_list_deep_free(authority);
 		return -1;
 	}
-	it->kind = I_RRSET;
 	it->rrset = rrset;
 	it->sigs = sigs;
-	it->auth = authority;
-	dns_name_lower(it->owner, owner_of(ldns_rr_list_rr(rrset, 0)));
-	it->type = ldns_rr_get_type(ldns_rr_list_rr(rrset, 0));
 	/* signed: walk to the signer, which must be above the owner;
 	 * unsigned: to the owner (is it in an unsigned zone?) */
 	signer = signer_of(sigs);
@@ -206,25 +209,21 @@ int
 vchain_add_negative(struct vchain *v, const uint8_t *qname, uint16_t qtype,
     bool nxdomain, ldns_rr_list *authority)
 {
-	struct item *it = new_item(v);
+	struct item *it = new_item(v, I_NEG, qname, qtype, authority);
 	const uint8_t *zone = NULL;
 
 	if (it == NULL) {
 		ldns_rr_list_deep_free(authority);
 		return -1;
 	}
-	it->kind = I_NEG;
-	it->auth = authority;
 	it->nx = nxdomain;
-	it->type = qtype;
-	dns_name_lower(it->owner, qname);
 	/* the zone that denies: the SOA's owner */
 	for (size_t i = 0;
 	     authority != NULL && i < ldns_rr_list_rr_count(authority); i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(authority, i);
 		if (ldns_rr_get_type(rr) == DNS_T_SOA &&
-		    dns_name_under(qname, owner_of(rr)))
-			zone = owner_of(rr);
+		    dns_name_under(qname, rr_owner(rr)))
+			zone = rr_owner(rr);
 	}
 	dns_name_lower(it->target, zone != NULL ? zone : qname);
 	return v->nitems++;

@@ -180,28 +180,6 @@ covers(const uint8_t *owner, const uint8_t *next, const uint8_t *apex,
 	    (dns_name_eq(next, apex) || dns_name_cmp(name, next) < 0);
 }
 
-static bool
-strictly_under(const uint8_t *name, const uint8_t *anc)
-{
-	return dns_name_labels(name) > dns_name_labels(anc) &&
-	    dns_name_under(name, anc);
-}
-
-static const uint8_t *
-common(const uint8_t *a, const uint8_t *b)
-{
-	unsigned la = dns_name_labels(a), lb = dns_name_labels(b);
-	unsigned n = la < lb ? la : lb;
-
-	a = dns_name_suffix(a, n);
-	b = dns_name_suffix(b, n);
-	while (!dns_name_eq(a, b)) {
-		a = dns_name_parent(a);
-		b = dns_name_parent(b);
-	}
-	return a;
-}
-
 /* One record of the proof: owner and RDATA well-formed, in the zone. */
 static void
 check_rr(
@@ -263,7 +241,7 @@ check_proof(const struct nsec_proof *p, const uint8_t *q, uint16_t qtype)
 		/* an empty non-terminal */
 		if (!covers(r0->owner, r0->rdata, p->zone, lq) ||
 		    dns_name_eq(r0->rdata, p->zone) ||
-		    !strictly_under(r0->rdata, lq))
+		    !dns_name_below(r0->rdata, lq))
 			abort();
 		return;
 	}
@@ -271,17 +249,17 @@ check_proof(const struct nsec_proof *p, const uint8_t *q, uint16_t qtype)
 		abort();
 	if (!covers(r0->owner, r0->rdata, p->zone, lq))
 		abort();
-	if (!dns_name_eq(r0->rdata, p->zone) && strictly_under(r0->rdata, lq))
+	if (!dns_name_eq(r0->rdata, p->zone) && dns_name_below(r0->rdata, lq))
 		abort(); /* that is an empty non-terminal */
 	/* an owner above the name that is a cut or a DNAME denies nothing
 	 * below it */
-	if (strictly_under(lq, r0->owner) &&
+	if (dns_name_below(lq, r0->owner) &&
 	    (nsec_bitmap_has(bm, bl, DNS_T_DNAME) ||
 	        (nsec_bitmap_has(bm, bl, DNS_T_NS) &&
 	            !nsec_bitmap_has(bm, bl, DNS_T_SOA))))
 		abort();
-	ce = common(lq, r0->owner);
-	ce2 = common(lq, r0->rdata);
+	ce = dns_name_common(lq, r0->owner);
+	ce2 = dns_name_common(lq, r0->rdata);
 	if (dns_name_labels(ce2) > dns_name_labels(ce))
 		ce = ce2;
 	cl = dns_name_len(ce, LIM_NAME_MAX);

@@ -18,6 +18,7 @@
 #include "resolver/answer.h"
 #include "resolver/limits.h"
 #include "resolver/msg.h"
+#include "resolver/rr.h"
 #include "tests/fuzz/fuzz.h"
 
 /* The cache every query is answered from: RRsets given as zone lines,
@@ -89,7 +90,7 @@ store_rrset(ldns_rr **rrs, size_t n, uint8_t rank, const ldns_rr *sig)
 		    sg, 0, (uint16_t)(ldns_buffer_position(sg) - 2));
 	}
 	memset(&in, 0, sizeof(in));
-	in.owner = ldns_rdf_data(ldns_rr_owner(rrs[0]));
+	in.owner = rr_owner(rrs[0]);
 	in.type = ldns_rr_get_type(rrs[0]);
 	in.rclass = 1;
 	in.kind = CACHE_RRSET;
@@ -145,7 +146,7 @@ store_negative(const char *name, uint16_t type)
 	in.nrr = 1;
 	in.rdata = ldns_buffer_begin(rd);
 	in.rdata_len = ldns_buffer_position(rd);
-	in.soa_owner = ldns_rdf_data(ldns_rr_owner(soa));
+	in.soa_owner = rr_owner(soa);
 	if (cache_store(cache, &in, FUZZ_NOW_MS) != 1)
 		fuzz_die("cache_store negative");
 	ldns_buffer_free(rd);
@@ -288,7 +289,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct msg_query q;
 	enum msg_verdict v;
-	unsigned rcode = DNS_RCODE_SERVFAIL;
+	unsigned rcode;
 	uint8_t *pkt;
 
 	if (cache == NULL)
@@ -300,25 +301,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(pkt, data, size);
 	memset(&q, 0, sizeof(q));
 	v = msg_check_query(pkt, size, &q);
-	switch (v) {
-	case MSG_DROP:
+	if (v == MSG_DROP) {
 		free(pkt);
 		return 0;
-	case MSG_REPLY_FORMERR:
-		rcode = DNS_RCODE_FORMERR;
-		break;
-	case MSG_REPLY_NOTIMP:
-		rcode = DNS_RCODE_NOTIMP;
-		break;
-	case MSG_REPLY_REFUSED:
-		rcode = DNS_RCODE_REFUSED;
-		break;
-	case MSG_REPLY_BADVERS:
-		rcode = DNS_RCODE_BADVERS;
-		break;
-	case MSG_OK:
-		break;
 	}
+	rcode = msg_verdict_rcode(v);
 	if (v == MSG_OK &&
 	    (q.qname != pkt + DNS_HDR_LEN || q.qname_len < 1 ||
 	        q.qname_len > 255 || q.question_end > size || q.udp_size < 512))

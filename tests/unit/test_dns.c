@@ -52,6 +52,27 @@ compare_lower_under(void **state)
 	assert_memory_equal(dns_name_parent(W("\3www\3com")), "\3com", 5);
 }
 
+static void
+below_and_common(void **state)
+{
+	(void)state;
+	assert_true(dns_name_below(W("\3www\7example\3com"), W("\3COM")));
+	assert_true(dns_name_below(W("\3com"), W("")));
+	assert_false(dns_name_below(W("\3com"), W("\3CoM")));
+	assert_false(dns_name_below(W(""), W("")));
+	assert_false(dns_name_below(W("\4acom"), W("\3com")));
+	assert_memory_equal(
+	    dns_name_common(W("\1a\7example\3com"), W("\1b\1c\7EXAMPLE\3com")),
+	    "\7example\3com", 13);
+	assert_memory_equal(
+	    dns_name_common(W("\3www\3com"), W("\3www\3net")), "", 1);
+	assert_memory_equal(
+	    dns_name_common(W("\3www\3com"), W("\3WWW\3com")), "\3www", 4);
+	assert_memory_equal(dns_name_common(W(""), W("\3com")), "", 1);
+	assert_int_equal(dns_fmix64(0), 0);
+	assert_true(dns_fmix64(1) != dns_fmix64(2));
+}
+
 /* RFC 4034 6.1's example, in order. */
 static void
 canonical_order(void **state)
@@ -133,6 +154,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(name_len_and_malformed),
 	    cmocka_unit_test(compare_lower_under),
+	    cmocka_unit_test(below_and_common),
 	    cmocka_unit_test(canonical_order),
 	    cmocka_unit_test(text_both_ways),
 	    cmocka_unit_test(mnemonics),

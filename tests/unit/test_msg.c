@@ -479,6 +479,22 @@ test_edns_version_badvers(void **state)
 	assert_int_equal(q.edns_version, 1);
 }
 
+/* The RCODE each verdict is answered with. */
+static void
+test_verdict_rcode(void **state)
+{
+	(void)state;
+	assert_int_equal(
+	    msg_verdict_rcode(MSG_REPLY_FORMERR), DNS_RCODE_FORMERR);
+	assert_int_equal(msg_verdict_rcode(MSG_REPLY_NOTIMP), DNS_RCODE_NOTIMP);
+	assert_int_equal(
+	    msg_verdict_rcode(MSG_REPLY_REFUSED), DNS_RCODE_REFUSED);
+	assert_int_equal(
+	    msg_verdict_rcode(MSG_REPLY_BADVERS), DNS_RCODE_BADVERS);
+	assert_int_equal(msg_verdict_rcode(MSG_OK), DNS_RCODE_SERVFAIL);
+	assert_int_equal(msg_verdict_rcode(MSG_DROP), DNS_RCODE_SERVFAIL);
+}
+
 static void
 test_opt_parsed(void **state)
 {
@@ -761,6 +777,7 @@ main(void)
 	    cmocka_unit_test(test_qr_set_dropped),
 	    cmocka_unit_test(test_short_dropped),
 	    cmocka_unit_test(test_opcode_notimp),
+	    cmocka_unit_test(test_verdict_rcode),
 	    cmocka_unit_test(test_qdcount_0_formerr),
 	    cmocka_unit_test(test_qdcount_2_formerr),
 	    cmocka_unit_test(test_truncated_question_formerr),

@@ -33,6 +33,7 @@
 #include "resolver/deleg.h"
 #include "resolver/dns.h"
 #include "resolver/iter.h"
+#include "resolver/rr.h"
 #include "resolver/trace.h"
 
 /* ------------------------------------------------------------ bounds */
@@ -1061,9 +1062,9 @@ zone_rr_cb(struct parser *p, const char *text, void *arg)
 		return perr(p, "more than %d records in a zone", MAX_ZONE_RRS);
 	if (parse_rr(p, text, z->apex, &rr) != 0)
 		return -1;
-	if (!dns_name_under(ldns_rdf_data(ldns_rr_owner(rr)), z->apex)) {
+	if (!dns_name_under(rr_owner(rr), z->apex)) {
 		char on[DNS_NAME_TEXT_MAX];
-		name_str(on, sizeof(on), ldns_rdf_data(ldns_rr_owner(rr)));
+		name_str(on, sizeof(on), rr_owner(rr));
 		ldns_rr_free(rr);
 		return perr(p, "%s is not in the zone", on);
 	}
@@ -2274,16 +2275,10 @@ serves(const struct run *R, const struct zone *z, const struct srv *s)
 
 /* ---- zone data ---- */
 
-static const uint8_t *
-owner_of(const ldns_rr *rr)
-{
-	return ldns_rdf_data(ldns_rr_owner(rr));
-}
-
 static bool
 rr_at(const ldns_rr *rr, const uint8_t *name, uint16_t cls)
 {
-	return ldns_rr_get_class(rr) == cls && dns_name_eq(owner_of(rr), name);
+	return ldns_rr_get_class(rr) == cls && dns_name_eq(rr_owner(rr), name);
 }
 
 static const ldns_rr *
@@ -2314,7 +2309,7 @@ z_exists(const struct zone *z, const uint8_t *name, uint16_t cls)
 	for (size_t i = 0; i < ldns_rr_list_rr_count(z->rrs); i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(z->rrs, i);
 		if (ldns_rr_get_class(rr) == cls &&
-		    dns_name_under(owner_of(rr), name))
+		    dns_name_under(rr_owner(rr), name))
 			return true;
 	}
 	return false;
@@ -2434,7 +2429,7 @@ in_answer(const struct msg *m, const uint8_t *name)
 {
 	for (size_t i = 0; i < ldns_rr_list_rr_count(m->sec[SEC_AN]); i++)
 		if (dns_name_eq(
-		        owner_of(ldns_rr_list_rr(m->sec[SEC_AN], i)), name))
+		        rr_owner(ldns_rr_list_rr(m->sec[SEC_AN], i)), name))
 			return true;
 	return false;
 }
@@ -3171,7 +3166,7 @@ cmp_from_ldns(struct cmp_rr *c, const ldns_rr *rr)
 		return;
 	}
 	rdata_wire(rr, rd, n);
-	cmp_fill(c, owner_of(rr), (uint16_t)ldns_rr_get_type(rr),
+	cmp_fill(c, rr_owner(rr), (uint16_t)ldns_rr_get_type(rr),
 	    (uint16_t)ldns_rr_get_class(rr), ldns_rr_ttl(rr), rd, n);
 	free(rd);
 }
@@ -3565,7 +3560,7 @@ store(struct run *R, const struct step *st)
 	uint8_t rd[65536 + 2];
 	size_t n = rdata_wire(st->rr, rd + 2, sizeof(rd) - 2);
 	struct cache_rrset_in in = {
-	    .owner = owner_of(st->rr),
+	    .owner = rr_owner(st->rr),
 	    .type = (uint16_t)ldns_rr_get_type(st->rr),
 	    .rclass = (uint16_t)ldns_rr_get_class(st->rr),
 	    .kind = CACHE_RRSET,

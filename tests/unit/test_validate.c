@@ -899,6 +899,13 @@ dnskey_by_anchor_keys(void **state)
 	    L(RR("example. IN DNSKEY 257 3 200 AwEAAQ=="), NULL), NOW, &b, &o);
 	assert_outcome(o, VAL_INSECURE, DNS_EDE_UNSUPPORTED_DNSKEY_ALG,
 	    "DNSKEY example.: algorithm 200 not supported (insecure)");
+
+	/* an anchor of another zone vouches for nothing here */
+	val_dnskey_by_keys(N("example."), keys, L(sig, NULL),
+	    L(RR("example.net. IN DNSKEY 257 3 13 AwEAAQ=="), NULL), NOW, &b,
+	    &o);
+	assert_outcome(o, VAL_BOGUS, DNS_EDE_DNSSEC_BOGUS,
+	    "no trust anchor DNSKEY for example.");
 }
 
 static void
