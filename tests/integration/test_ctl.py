@@ -489,9 +489,10 @@ def test_trace_dot_labels_are_text_and_dnssec_is_coloured(lab, daemon):
         assert re.search(r">ns1\.dnssec\.test\.</text>", p.stdout), p.stdout
 
 
-def trace_fresh(daemon, pattern, *args, tries=8):
+def trace_fresh(daemon, pattern, *args, tries=24):
     """Trace on fresh daemons until the output matches @pattern (which
-    server is asked first is partly random); return the last output."""
+    server is asked first is partly random: 24 tries make a miss of a
+    one-in-two choice a one-in-16-million event); return the last output."""
     out = ""
     for _ in range(tries):
         d = lab_daemon(daemon)
