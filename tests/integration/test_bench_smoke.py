@@ -25,11 +25,16 @@ def test_bench_smoke(lab, tmp_path):
     for phase in ("hits_saturated", "hits_fixed"):
         for server in ("resolverd", "unbound", "null"):
             assert res[phase][server]["completed"] > 0, (phase, server)
-    for phase in ("misses_fixed", "misses_max"):
+    for phase in ("misses_fixed", "misses_max", "misses_validated"):
         for server in ("resolverd", "unbound"):
             assert res[phase][server]["completed"] > 0, (phase, server)
+    # both validate: the sample of signed names asked again with DO has AD
+    for server in ("resolverd", "unbound"):
+        v = res["validated_ad"][server]
+        assert v["noerror_ad"] == len(v["names"]) > 0, (server, v)
     assert res["elapsed_s"] < 60
     assert "| hits, saturated: QPS" in p.stdout
+    assert "| validated misses @max: QPS" in p.stdout
     assert (out / "table.md").exists()
     # the latency plot beside the table: a PNG, and no note that it failed
     assert not [n for n in res["notes"] if n.startswith("latency plot")], res["notes"]

@@ -529,7 +529,8 @@ def test_zz_restart_is_idempotent(lab):
     old = pidfile_pids(lab)
     old_all = set(lab_pids(lab))
     assert old and old <= old_all
-    p = subprocess.run([str(LAB / "start"), "--bulk", str(man["bulk"])],
+    p = subprocess.run([str(LAB / "start"), "--bulk", str(man["bulk"]),
+                        "--signed-bulk", str(man.get("signed_bulk", 20000))],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
     new = pidfile_pids(lab)
