@@ -108,6 +108,7 @@ struct iter_req {
 	uint64_t mono;       /* monotonic ms of the call being handled */
 	bool waiting, done;
 	bool cd;         /* checking disabled: bogus data is answered */
+	bool traced;     /* steps are recorded (iter_set_trace) */
 	bool refresh;    /* the question's own answer is not taken from the
 	                    cache (prefetch, serve-stale refresh) */
 	bool validating; /* frame 0 is done: the chain of trust is walked */
@@ -151,11 +152,12 @@ has_sibling(const struct deleg *d)
 static struct trace_step *
 step(struct iter_req *r, uint64_t now, enum trace_kind k)
 {
-	struct trace_step *s =
-	    trace_add(&r->trace, r->mono, k, (unsigned)r->top);
+	struct trace_step *s;
 
 	(void)now; /* steps are timed on the monotonic clock */
-
+	if (!r->traced)
+		return NULL; /* nobody reads it: not even the text is made */
+	s = trace_add(&r->trace, r->mono, k, (unsigned)r->top);
 	if (s != NULL) {
 		struct frame *f = &r->f[r->top];
 		dns_name_to_text(s->zone, sizeof(s->zone), f->cut.zone);
@@ -575,7 +577,8 @@ add_vitem(struct iter_req *r, const struct frame *f, uint8_t rank,
 	    !r->vc_failed) {
 		r->vcenv.anchors = r->env->anchors;
 		r->vcenv.limits = r->env->val_limits;
-		r->vc = vchain_new(&r->vcenv, vchain_note, r);
+		r->vc =
+		    vchain_new(&r->vcenv, r->traced ? vchain_note : NULL, r);
 		r->vi = malloc(VCHAIN_MAX_ITEMS * sizeof(*r->vi));
 		r->vc_failed = r->vc == NULL || r->vi == NULL;
 		if (r->vc_failed) {
@@ -1398,11 +1401,19 @@ vfetch_from_cache(struct iter_req *r, uint64_t now)
 	}
 	ldns_rr_list *rrset = NULL, *sigs = NULL, *auth = NULL;
 	int rcode = DNS_RCODE_NOERROR;
+	bool was_checked = o.sec == CACHE_SEC_SECURE;
+	/* what was checked when it was stored is trusted as it is: its
+	 * signatures and proofs are not read again (vchain_feed), so they
+	 * are not made into ldns records either */
 	if (o.kind == CACHE_RRSET) {
 		rrset = ldns_from_cache(o.owner, o.type, o.rclass, o.ttl,
 		    o.rdata, o.rdata_len, o.nrr, false);
-		sigs = ldns_from_cache(o.owner, DNS_T_RRSIG, o.rclass, o.ttl,
-		    o.sigs, o.sigs_len, o.nsig, false);
+		if (!was_checked)
+			sigs = ldns_from_cache(o.owner, DNS_T_RRSIG, o.rclass,
+			    o.ttl, o.sigs, o.sigs_len, o.nsig, false);
+	} else if (was_checked) {
+		rcode = o.kind == CACHE_NXDOMAIN ? DNS_RCODE_NXDOMAIN
+		                                 : DNS_RCODE_NOERROR;
 	} else {
 		rcode = o.kind == CACHE_NXDOMAIN ? DNS_RCODE_NXDOMAIN
 		                                 : DNS_RCODE_NOERROR;
@@ -1419,7 +1430,6 @@ vfetch_from_cache(struct iter_req *r, uint64_t now)
 		ldns_rr_list_free(s);
 		ldns_rr_list_free(pr);
 	}
-	bool was_checked = o.sec == CACHE_SEC_SECURE;
 	bool cut = o.cut;
 	/* a copy for storing back what was not checked yet */
 	if (!was_checked) {
@@ -2429,7 +2439,6 @@ iter_new(const struct iter_env *env, const uint8_t *qname, uint16_t qtype,
     uint16_t qclass, struct iter_now clock)
 {
 	struct iter_req *r;
-	uint64_t now = clock.wall_ms;
 
 	if (dns_name_len(qname, LIM_NAME_MAX) == 0)
 		return NULL;
@@ -2441,8 +2450,7 @@ iter_new(const struct iter_env *env, const uint8_t *qname, uint16_t qtype,
 	r->start_mono = r->mono = clock.mono_ms;
 	frame_init(&r->f[0], qname, qtype, qclass);
 
-	trace_init(&r->trace, r->mono);
-	stepf(r, now, TRACE_START, "resolving");
+	trace_init(&r->trace, r->mono); /* steps only with iter_set_trace */
 	return r;
 }
 
@@ -2474,6 +2482,16 @@ void
 iter_set_refresh(struct iter_req *r)
 {
 	r->refresh = true;
+}
+
+void
+iter_set_trace(struct iter_req *r)
+{
+	if (r->traced)
+		return;
+	r->traced = true;
+	/* the first step, which iter_new could not record yet */
+	stepf(r, 0, TRACE_START, "resolving");
 }
 
 void

@@ -23,7 +23,8 @@
  * @endcode
  *
  * Every RRset it accepts goes into env->cache (in-bailiwick data only); the
- * answer for the client is r->result. Every step is appended to r->trace.
+ * answer for the client is r->result. With iter_set_trace, every step is
+ * appended to r->trace.
  */
 #ifndef RESOLVERD_ITER_H
 #define RESOLVERD_ITER_H
@@ -174,6 +175,11 @@ void iter_set_cd(struct iter_req *r);
  *  it (prefetch, a serve-stale refresh); the names, delegations and keys
  *  on the way still come from the cache. Call right after iter_new. */
 void iter_set_refresh(struct iter_req *r);
+
+/** Record every step in the request's trace (iter_trace): resolverctl
+ *  trace and the page ask for it; other resolutions keep no trace, which
+ *  would cost every miss its text. Call right after iter_new. */
+void iter_set_trace(struct iter_req *r);
 
 /** Feed what came back for the last ITER_SEND: a reply from @p from
  *  (sockaddr_in/in6), or a timeout (@p from and @p pkt NULL).

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,10 +111,17 @@ set_out(struct val_outcome *o, enum val_state st, uint16_t ede, const char *fmt,
 struct vchain *
 vchain_new(const struct vchain_env *env, vchain_note_fn fn, void *arg)
 {
-	struct vchain *v = calloc(1, sizeof(*v));
+	struct vchain *v = malloc(sizeof(*v));
 
 	if (v == NULL)
 		return NULL;
+	/* the item and zone arrays (24 KiB) are cleared entry by entry as
+	 * they are taken (new_item, add_zone), not here for every miss */
+	memset(v, 0, offsetof(struct vchain, items));
+	v->nitems = 0;
+	v->overflow = false;
+	v->nz = 0;
+	memset(&v->pend, 0, sizeof(*v) - offsetof(struct vchain, pend));
 	v->env = env;
 	v->note = fn;
 	v->note_arg = arg;

@@ -51,8 +51,11 @@ struct wreq {
 	/* a traced resolution (resolverctl trace): not in the join table */
 	worker_trace_cb trace_cb;
 	void *trace_arg;
-	struct iter_env cold_env; /* for --cold: a private cache */
-	struct cache *cold_cache; /* owned, or NULL */
+	/* for --cold: a private cache (owned, or NULL), and the env using it
+	 * (owned; allocated only then: it is large, and every miss would
+	 * clear it) */
+	struct iter_env *cold_env;
+	struct cache *cold_cache;
 };
 
 static void drive(struct wreq *wr);
@@ -394,6 +397,7 @@ free_wreq(struct wreq *wr)
 {
 	iter_free(wr->it);
 	cache_free(wr->cold_cache);
+	free(wr->cold_env);
 	free(wr);
 }
 
@@ -582,17 +586,21 @@ start(struct worker *w, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
 		    .negative_ttl = w->cfg->cache.negative_ttl,
 		};
 		wr->cold_cache = cache_new(WORKER_COLD_CACHE, &pol);
-		if (wr->cold_cache == NULL) {
+		wr->cold_env = malloc(sizeof(*wr->cold_env));
+		if (wr->cold_cache == NULL || wr->cold_env == NULL) {
+			cache_free(wr->cold_cache);
+			free(wr->cold_env);
 			free(wr);
 			return NULL;
 		}
-		wr->cold_env = w->env;
-		wr->cold_env.cache = wr->cold_cache;
-		env = &wr->cold_env;
+		*wr->cold_env = w->env;
+		wr->cold_env->cache = wr->cold_cache;
+		env = wr->cold_env;
 	}
 	wr->it = iter_new(env, qname, qtype, qclass, now_pair(w));
 	if (wr->it == NULL) {
 		cache_free(wr->cold_cache);
+		free(wr->cold_env);
 		free(wr);
 		return NULL;
 	}
@@ -626,6 +634,7 @@ worker_trace(struct worker *w, const uint8_t *qname, uint16_t qtype, bool cold,
 	wr = start(w, qname, qtype, DNS_C_IN, cold, false, NULL);
 	if (wr == NULL)
 		return -ENOMEM;
+	iter_set_trace(wr->it);
 	wr->trace_cb = cb;
 	wr->trace_arg = arg;
 	drive(wr);

@@ -476,6 +476,7 @@ resolve(struct world *w, const uint8_t *qname, uint16_t qtype,
 
 	if (r == NULL)
 		fuzz_die("iter_new");
+	iter_set_trace(r); /* the trace code is fuzzed too */
 	for (;;) {
 		if (iter_next(r, NOW(w), &a) == ITER_DONE)
 			break;

@@ -2954,6 +2954,7 @@ ask(struct run *R, const struct step *st)
 		failed(R, st, "replay: %s", R->q_err);
 		return;
 	}
+	iter_set_trace(r); /* the scenarios' expect lines read the trace */
 	R->r = r;
 	for (unsigned i = 0;; i++) {
 		struct iter_action a;
