@@ -409,6 +409,8 @@ def test_persist_across_restart(lab, daemon, tmp_path):
     resolve_all(a)
     assert a.stop() == 0
     assert persist.exists() and "www.example.com." in persist.read_text()
+    # what the users asked is theirs: the dump is for the daemon's user only
+    assert stat.S_IMODE(os.stat(persist).st_mode) == 0o600
     b = daemon(config_extra=extra)      # black-hole hints
     before = stats(b)
     assert b.dig("www.example.com").rdatas("A") == [lab_addr("200.1")]
