@@ -21,7 +21,7 @@ OPT      ?= -O2 -g
 CFLAGS   ?=
 XCFLAGS   = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fno-strict-aliasing -I. \
             $(shell pkg-config --cflags libuv ldns yaml-0.1 gnutls 2>/dev/null) $(CFLAGS)
-LDLIBS_CORE = -lldns -lyaml -lpthread
+LDLIBS_CORE = -lldns -lcrypto -lyaml -lpthread
 LDLIBS_UV   = -luv
 LDLIBS_D    = -lmicrohttpd -lgnutls
 ifneq ($(SANITIZE),)

@@ -577,6 +577,7 @@ add_vitem(struct iter_req *r, const struct frame *f, uint8_t rank,
 	    !r->vc_failed) {
 		r->vcenv.anchors = r->env->anchors;
 		r->vcenv.limits = r->env->val_limits;
+		r->vcenv.keys = r->env->val_keys;
 		r->vc =
 		    vchain_new(&r->vcenv, r->traced ? vchain_note : NULL, r);
 		r->vi = malloc(VCHAIN_MAX_ITEMS * sizeof(*r->vi));

@@ -108,6 +108,9 @@ struct iter_env {
 	 *  go (RFC 8198 aggressive use; borrowed); NULL: nowhere. */
 	struct nsec_cache *nsec;
 	struct val_limits val_limits; /**< caps per client question */
+	/** DNSSEC: parsed public keys kept between checks (borrowed; one
+	 *  set per thread); NULL: each check builds its key. */
+	struct val_keys *val_keys;
 };
 
 enum iter_status {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <openssl/evp.h>
 
 #include "resolver/validate.h"
 
@@ -391,6 +392,121 @@ serial_time(uint32_t t, uint64_t now)
 	return v < 0 ? 0 : (uint64_t)v;
 }
 
+/* ---- signature checks with kept keys ---- */
+
+void
+val_keys_clear(struct val_keys *k)
+{
+	if (k == NULL)
+		return;
+	for (unsigned i = 0; i < VAL_KEYS_MAX; i++)
+		EVP_PKEY_free(k->slot[i].pkey);
+	memset(k, 0, sizeof(*k));
+}
+
+/* The parsed key of DNSKEY @p key (algorithm @p alg) from @p k, built and
+ * kept on first use; NULL if it cannot be built. */
+static EVP_PKEY *
+key_get(struct val_keys *k, const ldns_rr *key, uint8_t alg)
+{
+	const ldns_rdf *f = ldns_rr_rdf(key, 3);
+	size_t len = f ? ldns_rdf_size(f) : 0;
+	const uint8_t *data = f ? ldns_rdf_data(f) : NULL;
+	EVP_PKEY *pk;
+	unsigned i;
+
+	if (data == NULL || len == 0 || len > sizeof(k->slot[0].data))
+		return NULL;
+	for (i = 0; i < VAL_KEYS_MAX; i++) {
+		if (k->slot[i].pkey != NULL && k->slot[i].alg == alg &&
+		    k->slot[i].len == len &&
+		    memcmp(k->slot[i].data, data, len) == 0) {
+			k->hits++;
+			return k->slot[i].pkey;
+		}
+	}
+	pk = ldns_ecdsa2pkey_raw(data, len, alg);
+	if (pk == NULL)
+		return NULL;
+	i = k->next;
+	k->next = (k->next + 1) % VAL_KEYS_MAX;
+	EVP_PKEY_free(k->slot[i].pkey);
+	k->slot[i].alg = alg;
+	k->slot[i].len = (uint8_t)len;
+	memcpy(k->slot[i].data, data, len);
+	k->slot[i].pkey = pk;
+	k->builds++;
+	return pk;
+}
+
+/* RRSIG @p sig over @p rrset by DNSKEY @p key, as ldns_verify_rrsig_time
+ * checks it (RFC 4034 3.1.8.1 and 6: the RRset with the original TTL,
+ * the owner as the wildcard it was expanded from, in canonical form and
+ * order, after the RRSIG's fields), with the key from @p keys. Validity
+ * times are the caller's (verify). LDNS_STATUS_OK if it verifies. */
+static ldns_status
+check_sig(const ldns_rr_list *rrset, const ldns_rr *sig, const ldns_rr *key,
+    time_t now, struct val_keys *keys)
+{
+	uint8_t alg = rdf_u8(sig, 1), labels = rdf_u8(sig, 2);
+	uint32_t orig = rdf_u32(sig, 3);
+	EVP_PKEY *pk = NULL;
+	ldns_rr_list *c = NULL;
+	ldns_buffer *vb = NULL, *sb = NULL;
+	ldns_status st = LDNS_STATUS_MEM_ERR;
+
+	if (keys != NULL && (alg == 13 || alg == 14))
+		pk = key_get(keys, key, alg);
+	if (pk == NULL)
+		return ldns_verify_rrsig_time(
+		    (ldns_rr_list *)rrset, (ldns_rr *)sig, (ldns_rr *)key, now);
+	if ((c = ldns_rr_list_clone(rrset)) == NULL ||
+	    (vb = ldns_buffer_new(1024)) == NULL ||
+	    (sb = ldns_buffer_new(128)) == NULL)
+		goto out;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(c); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(c, i);
+		ldns_rdf *own = ldns_rr_owner(rr);
+
+		if (labels < ldns_dname_label_count(own)) {
+			/* expanded from a wildcard: signed as *.<closer> */
+			ldns_rdf *w = NULL, *chop = ldns_rdf_clone(own), *t;
+			while (chop != NULL &&
+			    labels < ldns_dname_label_count(chop)) {
+				t = ldns_dname_left_chop(chop);
+				ldns_rdf_deep_free(chop);
+				chop = t;
+			}
+			if (chop == NULL ||
+			    ldns_str2rdf_dname(&w, "*") != LDNS_STATUS_OK ||
+			    ldns_dname_cat(w, chop) != LDNS_STATUS_OK) {
+				ldns_rdf_deep_free(chop);
+				ldns_rdf_deep_free(w);
+				goto out;
+			}
+			ldns_rdf_deep_free(chop);
+			ldns_rdf_deep_free(own);
+			ldns_rr_set_owner(rr, w);
+		}
+		ldns_rr_set_ttl(rr, orig);
+		ldns_rr2canonical(rr);
+	}
+	ldns_rr_list_sort(c);
+	if (ldns_rrsig2buffer_wire(vb, sig) != LDNS_STATUS_OK ||
+	    ldns_rr_list2buffer_wire(vb, c) != LDNS_STATUS_OK ||
+	    ldns_convert_ecdsa_rrsig_rdf2asn1(sb, ldns_rr_rdf(sig, 8)) !=
+	        LDNS_STATUS_OK)
+		goto out;
+	st = ldns_verify_rrsig_evp_raw(ldns_buffer_begin(sb),
+	    ldns_buffer_position(sb), vb, pk,
+	    alg == 13 ? EVP_sha256() : EVP_sha384());
+out:
+	ldns_buffer_free(sb);
+	ldns_buffer_free(vb);
+	ldns_rr_list_deep_free(c);
+	return st;
+}
+
 /* A copy of @p sig with the owner and signer lowercased, for ldns. */
 static ldns_rr *
 sig_copy(const ldns_rr *sig)
@@ -626,9 +742,8 @@ verify(const uint8_t *zone, const ldns_rr_list *rrset, const ldns_rr_list *sigs,
 			}
 			if (copy == NULL && (copy = sig_copy(sig)) == NULL)
 				goto nomem;
-			st = ldns_verify_rrsig_time(
-			    (ldns_rr_list *)(uniq ? uniq : rrset), copy, key,
-			    (time_t)now);
+			st = check_sig(uniq ? uniq : rrset, copy, key,
+			    (time_t)now, b->keys);
 			if (st != LDNS_STATUS_OK)
 				continue;
 			/* verified */

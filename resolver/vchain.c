@@ -126,6 +126,7 @@ vchain_new(const struct vchain_env *env, vchain_note_fn fn, void *arg)
 	v->note = fn;
 	v->note_arg = arg;
 	val_budget_init(&v->budget, &env->limits);
+	v->budget.keys = env->keys;
 	return v;
 }
 

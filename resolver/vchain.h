@@ -48,6 +48,7 @@
 struct vchain_env {
 	const struct ta_set *anchors; /**< borrowed; never NULL */
 	struct val_limits limits;
+	struct val_keys *keys; /**< borrowed, or NULL (see val_keys) */
 };
 
 /** A step worth showing in the trace, with the state it ended in. */

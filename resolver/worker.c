@@ -966,6 +966,7 @@ worker_init(struct worker *w, uv_loop_t *loop, struct srv *srv,
 	w->env.port = 53;
 	arc4random_buf(w->env.cookie_secret, sizeof(w->env.cookie_secret));
 	w->env.scratch = &w->scratch;
+	w->env.val_keys = &w->keys;
 	opts_from_cfg(&w->env.opts, cfg);
 	forwards_from_cfg(w, cfg);
 	uv_timer_init(loop, &w->prime_timer);
@@ -1045,4 +1046,5 @@ worker_close(struct worker *w)
 		else
 			drop_wait(w, ww);
 	}
+	val_keys_clear(&w->keys);
 }

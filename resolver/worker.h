@@ -165,6 +165,7 @@ struct worker {
 	struct up_stats up;
 	struct ans_scratch ans;      /**< scratch of ans_norec */
 	struct iter_scratch scratch; /**< scratch of the iterator */
+	struct val_keys keys;        /**< DNSSEC keys kept between checks */
 	uv_timer_t beat;             /**< sets alive_ms every second */
 	counter_t alive_ms;          /**< CLOCK_MONOTONIC ms of the loop's
 	                                         last beat: read by the health
