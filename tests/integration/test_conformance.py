@@ -158,13 +158,13 @@ def stress_udp(d, names, window):
     sock.connect(("127.0.0.1", d.port))
     limit = MAX_TIME_MS / 1000 + SLACK
     out = {}          # id -> (name, sent at)
-    todo = list(enumerate(names))
+    pending = list(enumerate(names))
     problems = []
     try:
-        while todo or out:
+        while pending or out:
             now = time.monotonic()
-            while todo and len(out) < window:
-                i, name = todo.pop()
+            while pending and len(out) < window:
+                i, name = pending.pop()
                 qid = i & 0xFFFF
                 q = dns.message.make_query(name, "A", use_edns=0, id=qid)
                 sock.send(q.to_wire())

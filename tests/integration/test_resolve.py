@@ -278,8 +278,8 @@ def test_dig_trace_from_cold_start(daemon, lab, tmp_path):
 
 @pytest.mark.parametrize("flags", [["+rec"], ["+rec", "+dnssec"], ["+norec"]])
 def test_root_ns_answer_has_the_roots_addresses(daemon, lab, flags):
-    """". NS" with recursion desired (as a stub or `dig . NS` asks it) is
-    answered like the RD=0 one: the root servers' addresses in the
+    """". NS" with recursion desired (as a resolver library or `dig . NS`
+    asks it) is answered like the RD=0 one: the root servers' addresses in the
     additional section, so a tool that follows the root NS set need not
     look the names up elsewhere. Other NS answers are left as they are."""
     d = daemon(hints=HINTS)
