@@ -401,6 +401,9 @@ val_keys_clear(struct val_keys *k)
 		return;
 	for (unsigned i = 0; i < VAL_KEYS_MAX; i++)
 		EVP_PKEY_free(k->slot[i].pkey);
+	ldns_buffer_free(k->signed_data);
+	ldns_buffer_free(k->records);
+	ldns_buffer_free(k->der);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -439,74 +442,6 @@ key_get(struct val_keys *k, const ldns_rr *key, uint8_t alg)
 	return pk;
 }
 
-/* RRSIG @p sig over @p rrset by DNSKEY @p key, as ldns_verify_rrsig_time
- * checks it (RFC 4034 3.1.8.1 and 6: the RRset with the original TTL,
- * the owner as the wildcard it was expanded from, in canonical form and
- * order, after the RRSIG's fields), with the key from @p keys. Validity
- * times are the caller's (verify). LDNS_STATUS_OK if it verifies. */
-static ldns_status
-check_sig(const ldns_rr_list *rrset, const ldns_rr *sig, const ldns_rr *key,
-    time_t now, struct val_keys *keys)
-{
-	uint8_t alg = rdf_u8(sig, 1), labels = rdf_u8(sig, 2);
-	uint32_t orig = rdf_u32(sig, 3);
-	EVP_PKEY *pk = NULL;
-	ldns_rr_list *c = NULL;
-	ldns_buffer *vb = NULL, *sb = NULL;
-	ldns_status st = LDNS_STATUS_MEM_ERR;
-
-	if (keys != NULL && (alg == 13 || alg == 14))
-		pk = key_get(keys, key, alg);
-	if (pk == NULL)
-		return ldns_verify_rrsig_time(
-		    (ldns_rr_list *)rrset, (ldns_rr *)sig, (ldns_rr *)key, now);
-	if ((c = ldns_rr_list_clone(rrset)) == NULL ||
-	    (vb = ldns_buffer_new(1024)) == NULL ||
-	    (sb = ldns_buffer_new(128)) == NULL)
-		goto out;
-	for (size_t i = 0; i < ldns_rr_list_rr_count(c); i++) {
-		ldns_rr *rr = ldns_rr_list_rr(c, i);
-		ldns_rdf *own = ldns_rr_owner(rr);
-
-		if (labels < ldns_dname_label_count(own)) {
-			/* expanded from a wildcard: signed as *.<closer> */
-			ldns_rdf *w = NULL, *chop = ldns_rdf_clone(own), *t;
-			while (chop != NULL &&
-			    labels < ldns_dname_label_count(chop)) {
-				t = ldns_dname_left_chop(chop);
-				ldns_rdf_deep_free(chop);
-				chop = t;
-			}
-			if (chop == NULL ||
-			    ldns_str2rdf_dname(&w, "*") != LDNS_STATUS_OK ||
-			    ldns_dname_cat(w, chop) != LDNS_STATUS_OK) {
-				ldns_rdf_deep_free(chop);
-				ldns_rdf_deep_free(w);
-				goto out;
-			}
-			ldns_rdf_deep_free(chop);
-			ldns_rdf_deep_free(own);
-			ldns_rr_set_owner(rr, w);
-		}
-		ldns_rr_set_ttl(rr, orig);
-		ldns_rr2canonical(rr);
-	}
-	ldns_rr_list_sort(c);
-	if (ldns_rrsig2buffer_wire(vb, sig) != LDNS_STATUS_OK ||
-	    ldns_rr_list2buffer_wire(vb, c) != LDNS_STATUS_OK ||
-	    ldns_convert_ecdsa_rrsig_rdf2asn1(sb, ldns_rr_rdf(sig, 8)) !=
-	        LDNS_STATUS_OK)
-		goto out;
-	st = ldns_verify_rrsig_evp_raw(ldns_buffer_begin(sb),
-	    ldns_buffer_position(sb), vb, pk,
-	    alg == 13 ? EVP_sha256() : EVP_sha384());
-out:
-	ldns_buffer_free(sb);
-	ldns_buffer_free(vb);
-	ldns_rr_list_deep_free(c);
-	return st;
-}
-
 /* A copy of @p sig with the owner and signer lowercased, for ldns. */
 static ldns_rr *
 sig_copy(const ldns_rr *sig)
@@ -518,6 +453,147 @@ sig_copy(const ldns_rr *sig)
 		ldns_dname2canonical(ldns_rr_rdf(c, 7));
 	}
 	return c;
+}
+
+/* One record of the RRset in canonical form in the records buffer: where
+ * what follows its owner starts, how long it is, and its rdata. */
+struct canon_rr {
+	size_t off, len;
+	const uint8_t *rd;
+	size_t rdlen;
+};
+
+static int
+canon_cmp(const void *a, const void *b)
+{
+	const struct canon_rr *x = a, *y = b;
+	size_t n = x->rdlen < y->rdlen ? x->rdlen : y->rdlen;
+	int c = memcmp(x->rd, y->rd, n);
+
+	if (c != 0)
+		return c;
+	return x->rdlen < y->rdlen ? -1 : x->rdlen > y->rdlen;
+}
+
+static ldns_buffer *
+kept_buffer(void **slot)
+{
+	if (*slot == NULL)
+		*slot = ldns_buffer_new(1024);
+	if (*slot != NULL)
+		ldns_buffer_clear(*slot);
+	return *slot;
+}
+
+/* The data RRSIG @p sig signs over @p rrset (RFC 4034 3.1.8.1 and 6: the
+ * RRSIG's fields with the signer lowercased, then each record in
+ * canonical form, with the original TTL, the owner as the wildcard it was
+ * expanded from, in canonical order) into @p vb; @p rb is scratch.
+ * ldns writes every record (ldns_rrsig2buffer_wire,
+ * ldns_rr2buffer_wire_canonical); this only orders them and patches the
+ * owner and TTL, with no record copied. @return false on ENOMEM or a
+ * malformed record. */
+static bool
+signed_data(ldns_buffer *vb, ldns_buffer *rb, const ldns_rr_list *rrset,
+    const ldns_rr *sig)
+{
+	uint8_t labels = rdf_u8(sig, 2), owner[LIM_NAME_MAX];
+	uint32_t orig = rdf_u32(sig, 3);
+	size_t n = ldns_rr_list_rr_count(rrset), on;
+	struct canon_rr stack[16], *cr = stack;
+	const uint8_t *o = n ? rr_owner(ldns_rr_list_rr(rrset, 0)) : NULL;
+	bool ok = false;
+
+	if (o == NULL)
+		return false;
+	if (labels < dns_name_labels(o)) {
+		/* expanded from a wildcard: signed as *.<closer> */
+		owner[0] = 1;
+		owner[1] = '*';
+		on = 2 + dns_name_lower(owner + 2, dns_name_suffix(o, labels));
+	} else {
+		on = dns_name_lower(owner, o);
+	}
+	if (n > sizeof(stack) / sizeof(stack[0]) &&
+	    (cr = malloc(n * sizeof(*cr))) == NULL)
+		return false;
+	if (ldns_rrsig2buffer_wire(vb, sig) != LDNS_STATUS_OK ||
+	    ldns_buffer_position(vb) < 18 + 1)
+		goto out;
+	/* the signer, after 18 octets of fixed fields: lowercased (RFC 6840
+	 * 5.1); a length octet (below 64) is left as it is */
+	for (size_t i = 18; i < ldns_buffer_position(vb); i++) {
+		uint8_t *c = ldns_buffer_at(vb, i);
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (uint8_t)(*c - 'A' + 'a');
+	}
+	for (size_t i = 0; i < n; i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(rrset, i);
+		size_t start = ldns_buffer_position(rb);
+		size_t ol = ldns_rdf_size(ldns_rr_owner(rr));
+		if (ldns_rr2buffer_wire_canonical(
+		        rb, rr, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK ||
+		    ldns_buffer_position(rb) < start + ol + 10)
+			goto out;
+		cr[i].off = start + ol;
+		cr[i].len = ldns_buffer_position(rb) - cr[i].off;
+		cr[i].rdlen = cr[i].len - 10;
+	}
+	for (size_t i = 0; i < n; i++)
+		cr[i].rd = ldns_buffer_at(rb, cr[i].off + 10);
+	qsort(cr, n, sizeof(*cr), canon_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (!ldns_buffer_reserve(vb, on + cr[i].len))
+			goto out;
+		ldns_buffer_write(vb, owner, on);
+		ldns_buffer_write(vb, ldns_buffer_at(rb, cr[i].off), cr[i].len);
+		/* the TTL: 4 octets after type and class */
+		ldns_buffer_write_u32_at(
+		    vb, ldns_buffer_position(vb) - cr[i].len + 4, orig);
+	}
+	ok = true;
+out:
+	if (cr != stack)
+		free(cr);
+	return ok;
+}
+
+/* RRSIG @p sig over @p rrset by DNSKEY @p key, as ldns_verify_rrsig_time
+ * checks it, with the key and buffers kept in @p keys (ECDSA, whose keys
+ * cost the most to build; other algorithms, or no @p keys: through
+ * ldns_verify_rrsig_time itself). Validity times are the caller's
+ * (verify). LDNS_STATUS_OK if it verifies. */
+static ldns_status
+check_sig(const ldns_rr_list *rrset, const ldns_rr *sig, const ldns_rr *key,
+    time_t now, struct val_keys *keys)
+{
+	uint8_t alg = rdf_u8(sig, 1);
+	EVP_PKEY *pk = NULL;
+	ldns_buffer *vb, *rb, *sb;
+	ldns_status st;
+
+	if (keys != NULL && (alg == 13 || alg == 14))
+		pk = key_get(keys, key, alg);
+	if (pk == NULL) {
+		ldns_rr *copy = sig_copy(sig);
+		if (copy == NULL)
+			return LDNS_STATUS_MEM_ERR;
+		st = ldns_verify_rrsig_time(
+		    (ldns_rr_list *)rrset, copy, (ldns_rr *)key, now);
+		ldns_rr_free(copy);
+		return st;
+	}
+	if ((vb = kept_buffer(&keys->signed_data)) == NULL ||
+	    (rb = kept_buffer(&keys->records)) == NULL ||
+	    (sb = kept_buffer(&keys->der)) == NULL)
+		return LDNS_STATUS_MEM_ERR;
+	if (!signed_data(vb, rb, rrset, sig) ||
+	    ldns_convert_ecdsa_rrsig_rdf2asn1(sb, ldns_rr_rdf(sig, 8)) !=
+	        LDNS_STATUS_OK)
+		return LDNS_STATUS_ERR;
+	return ldns_verify_rrsig_evp_raw(ldns_buffer_begin(sb),
+	    ldns_buffer_position(sb), vb, pk,
+	    alg == 13 ? EVP_sha256() : EVP_sha384());
 }
 
 /* @p rrset without exact duplicates (RFC 4034 6.3), as a borrowed list;
@@ -690,7 +766,6 @@ verify(const uint8_t *zone, const ldns_rr_list *rrset, const ldns_rr_list *sigs,
 		uint16_t tag;
 		uint8_t alg, labels;
 		unsigned tried = 0;
-		ldns_rr *copy = NULL;
 
 		if (!sig_ok(sig) || o == NULL || !dns_name_eq(o, owner) ||
 		    ldns_rr_get_class(sig) != ldns_rr_get_class(first) ||
@@ -735,19 +810,15 @@ verify(const uint8_t *zone, const ldns_rr_list *rrset, const ldns_rr_list *sigs,
 				break;
 			tried++;
 			if (!charge_sig(b)) {
-				ldns_rr_free(copy);
 				out_cap(out, b, zone);
 				ret = F_CAP;
 				goto done;
 			}
-			if (copy == NULL && (copy = sig_copy(sig)) == NULL)
-				goto nomem;
-			st = check_sig(uniq ? uniq : rrset, copy, key,
+			st = check_sig(uniq ? uniq : rrset, sig, key,
 			    (time_t)now, b->keys);
 			if (st != LDNS_STATUS_OK)
 				continue;
 			/* verified */
-			ldns_rr_free(copy);
 			bool star = owner[0] == 1 && owner[1] == '*';
 			unsigned wl =
 			    labels + (star ? 1u : 0u) < olabels ? labels : 0;
@@ -771,7 +842,6 @@ verify(const uint8_t *zone, const ldns_rr_list *rrset, const ldns_rr_list *sigs,
 			ret = F_NONE;
 			goto done;
 		}
-		ldns_rr_free(copy);
 		note(&best, tried ? F_CRYPTO : F_NOKEY, sig, 0, olabels);
 	}
 	if (!any_sig) {

@@ -79,6 +79,9 @@ struct val_keys {
 	} slot[VAL_KEYS_MAX];
 	unsigned next;         /**< the slot to reuse next */
 	uint64_t hits, builds; /**< keys found, keys built */
+	/** ldns_buffer *s kept between checks: the signed data, the
+	 *  canonical records before they are sorted, the DER signature */
+	void *signed_data, *records, *der;
 };
 
 /** Free every key of @p k and empty it (NULL: nothing). */
