@@ -81,9 +81,10 @@ struct vitem {
 	uint16_t type;               /* RRset type, or the denied type */
 	uint8_t rank;
 	bool neg, nx;
-	int index;                  /* in the vchain */
-	ldns_rr_list *rrset, *sigs; /* owned deep copies */
-	ldns_rr_list *auth;         /* owned: SOA, NSEC/NSEC3 and RRSIGs */
+	int index; /* in the vchain */
+	/* borrowed from the vchain, which owns them (vchain_free) */
+	const ldns_rr_list *rrset, *sigs;
+	const ldns_rr_list *auth; /* SOA, NSEC/NSEC3 and RRSIGs */
 	uint8_t src[16];
 	uint8_t src_family;
 };
@@ -321,20 +322,22 @@ res_put_rr(struct iter_req *r, uint8_t flags, const ldns_rr *rr, uint32_t ttl)
 	    ldns_rr_get_class(rr), ttl, rd, n);
 }
 
+/* The rdata of @p rr in wire form, as ldns_rr_rdata2buffer_wire writes
+ * it (each field as it is, names uncompressed), without a buffer.
+ * @return its length, 0 if it does not fit in @p cap. */
 static size_t
 rr_rdata(const ldns_rr *rr, uint8_t *out, size_t cap)
 {
-	ldns_buffer *b = ldns_buffer_new(256);
 	size_t n = 0;
 
-	if (b == NULL)
-		return 0;
-	if (ldns_rr_rdata2buffer_wire(b, rr) == LDNS_STATUS_OK &&
-	    ldns_buffer_position(b) <= cap) {
-		n = ldns_buffer_position(b);
-		memcpy(out, ldns_buffer_begin(b), n);
+	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
+		const ldns_rdf *f = ldns_rr_rdf(rr, i);
+		size_t k = ldns_rdf_size(f);
+		if (k > cap - n)
+			return 0;
+		memcpy(out + n, ldns_rdf_data(f), k);
+		n += k;
 	}
-	ldns_buffer_free(b);
 	return n;
 }
 
@@ -501,20 +504,22 @@ store_set(struct iter_req *r, uint64_t now, const struct store_spec *sp)
 	cache_store(r->env->cache, &in, now);
 }
 
-/* A deep copy of the records of @p l that @p keep accepts, or NULL. */
+/* A list of the records of @p l that @p keep accepts, or NULL: deep
+ * copies, or when not @p deep the records of @p l themselves (free the
+ * list with ldns_rr_list_free, before @p l goes). */
 static ldns_rr_list *
 copy_if(const ldns_rr_list *l, const uint8_t *owner, uint16_t type,
-    bool (*keep)(const ldns_rr *, const uint8_t *, uint16_t))
+    bool (*keep)(const ldns_rr *, const uint8_t *, uint16_t), bool deep)
 {
 	ldns_rr_list *out = ldns_rr_list_new();
 
 	for (size_t i = 0; out && l != NULL && i < ldns_rr_list_rr_count(l);
 	     i++) {
-		const ldns_rr *rr = ldns_rr_list_rr(l, i);
-		ldns_rr *c;
-		if (!keep(rr, owner, type) || (c = ldns_rr_clone(rr)) == NULL)
+		ldns_rr *rr = ldns_rr_list_rr(l, i), *c = rr;
+		if (!keep(rr, owner, type) ||
+		    (deep && (c = ldns_rr_clone(rr)) == NULL))
 			continue;
-		if (!ldns_rr_list_push_rr(out, c))
+		if (!ldns_rr_list_push_rr(out, c) && deep)
 			ldns_rr_free(c);
 	}
 	return out;
@@ -561,8 +566,40 @@ unchecked(const struct iter_req *r, uint8_t rank)
 
 static void vchain_note(void *arg, enum val_state st, const char *text);
 
+/* A block of @p size from @p *slot (see iter_scratch), or malloc'd. */
+static void *
+spare_take(void **slot, size_t size)
+{
+	void *p = slot != NULL ? *slot : NULL;
+
+	if (p == NULL)
+		return malloc(size);
+	*slot = NULL;
+	return p;
+}
+
+/* Keep @p p in @p *slot for the next spare_take, or free it. */
+static void
+spare_put(void **slot, void *p)
+{
+	if (slot != NULL && *slot == NULL)
+		*slot = p;
+	else
+		free(p);
+}
+
+void
+iter_scratch_release(struct iter_scratch *sc)
+{
+	free(sc->spare_req);
+	free(sc->spare_vc);
+	free(sc->spare_vi);
+	sc->spare_req = sc->spare_vc = sc->spare_vi = NULL;
+}
+
 /* Keep an RRset or negative answer of the client's answer for the chain
- * of trust (copies of the lists; the vchain gets its own). */
+ * of trust: the lists become the vchain's, and the item borrows them to
+ * store them once the chain has settled their state. */
 static void
 add_vitem(struct iter_req *r, const struct frame *f, uint8_t rank,
     ldns_rr_list *rrset, ldns_rr_list *sigs, ldns_rr_list *auth,
@@ -578,9 +615,11 @@ add_vitem(struct iter_req *r, const struct frame *f, uint8_t rank,
 		r->vcenv.anchors = r->env->anchors;
 		r->vcenv.limits = r->env->val_limits;
 		r->vcenv.keys = r->env->val_keys;
-		r->vc =
-		    vchain_new(&r->vcenv, r->traced ? vchain_note : NULL, r);
-		r->vi = malloc(VCHAIN_MAX_ITEMS * sizeof(*r->vi));
+		struct iter_scratch *sc = r->env->scratch;
+		r->vc = vchain_new_in(sc ? &sc->spare_vc : NULL, &r->vcenv,
+		    r->traced ? vchain_note : NULL, r);
+		r->vi = spare_take(sc ? &sc->spare_vi : NULL,
+		    VCHAIN_MAX_ITEMS * sizeof(*r->vi));
 		r->vc_failed = r->vc == NULL || r->vi == NULL;
 		if (r->vc_failed) {
 			vchain_free(r->vc);
@@ -588,17 +627,20 @@ add_vitem(struct iter_req *r, const struct frame *f, uint8_t rank,
 		}
 	}
 	if (r->vc != NULL && r->nvi < VCHAIN_MAX_ITEMS) {
-		if (neg)
-			idx = vchain_add_negative(
-			    r->vc, owner, type, nx, ldns_rr_list_clone(auth));
-		else
-			idx = vchain_add_rrset(r->vc, ldns_rr_list_clone(rrset),
-			    ldns_rr_list_clone(sigs), ldns_rr_list_clone(auth));
-	} else if (r->vc != NULL) {
-		/* one too many: vchain_overall says bogus */
-		vchain_add_rrset(r->vc, NULL, NULL, NULL);
-	}
-	if (r->vc == NULL || idx < 0 || r->nvi >= VCHAIN_MAX_ITEMS) {
+		/* handed over, also when it fails (the vchain frees them) */
+		if (neg) {
+			ldns_rr_list_deep_free(rrset);
+			ldns_rr_list_deep_free(sigs);
+			rrset = sigs = NULL;
+			idx = vchain_add_negative(r->vc, owner, type, nx, auth);
+		} else {
+			idx = vchain_add_rrset(r->vc, rrset, sigs, auth);
+		}
+		if (idx < 0)
+			return;
+	} else {
+		if (r->vc != NULL) /* one too many: vchain_overall: bogus */
+			vchain_add_rrset(r->vc, NULL, NULL, NULL);
 		ldns_rr_list_deep_free(rrset);
 		ldns_rr_list_deep_free(sigs);
 		ldns_rr_list_deep_free(auth);
@@ -659,8 +701,13 @@ take_rrset(struct iter_req *r, uint64_t now, ldns_rr_list *sec,
     const uint8_t *owner, uint16_t type, uint8_t rank, bool to_res,
     const struct frame *f)
 {
-	ldns_rr_list *rrset = copy_if(sec, owner, type, keep_rrset);
-	ldns_rr_list *sigs = copy_if(sec, owner, type, keep_sigs);
+	/* kept beyond this reply for the answer or a fetch of the chain:
+	 * copies; only stored: the reply's own records */
+	bool keep = to_res ||
+	    (f->kind == FK_VFETCH && type == f->qtype &&
+	        dns_name_eq(owner, f->qname));
+	ldns_rr_list *rrset = copy_if(sec, owner, type, keep_rrset, keep);
+	ldns_rr_list *sigs = copy_if(sec, owner, type, keep_sigs, keep);
 	unsigned n = rrset ? (unsigned)ldns_rr_list_rr_count(rrset) : 0;
 	struct store_spec sp = {
 	    .owner = owner,
@@ -675,10 +722,12 @@ take_rrset(struct iter_req *r, uint64_t now, ldns_rr_list *sec,
 	    .src_family = f->cut.ns[f->ns_idx].addr[f->addr_idx].family,
 	};
 
-	if (n == 0) {
-		ldns_rr_list_deep_free(rrset);
-		ldns_rr_list_deep_free(sigs);
-		return 0;
+	if (n == 0 || !keep) {
+		if (n > 0)
+			store_set(r, now, &sp);
+		(keep ? ldns_rr_list_deep_free : ldns_rr_list_free)(rrset);
+		(keep ? ldns_rr_list_deep_free : ldns_rr_list_free)(sigs);
+		return n;
 	}
 	store_set(r, now, &sp);
 	if (to_res) {
@@ -700,17 +749,12 @@ take_rrset(struct iter_req *r, uint64_t now, ldns_rr_list *sec,
 		    ldns_rr_get_class(ldns_rr_list_rr(rrset, 0)), ttl, rd, cnt);
 		/* the proof that a wildcard did not hide the name, if any */
 		add_vitem(r, f, rank, rrset, sigs,
-		    copy_if(r->reply_auth, owner, type, keep_proof), owner,
-		    type, false, false);
+		    copy_if(r->reply_auth, owner, type, keep_proof, true),
+		    owner, type, false, false);
 		return n;
 	}
-	if (f->kind == FK_VFETCH && type == f->qtype &&
-	    dns_name_eq(owner, f->qname)) {
-		set_vfetch(r, f, DNS_RCODE_NOERROR, rank, rrset, sigs, NULL);
-		return n;
-	}
-	ldns_rr_list_deep_free(rrset);
-	ldns_rr_list_deep_free(sigs);
+	/* the DS or DNSKEY a fetch for the chain asked for */
+	set_vfetch(r, f, DNS_RCODE_NOERROR, rank, rrset, sigs, NULL);
 	return n;
 }
 
@@ -1616,6 +1660,32 @@ validate_finish(struct iter_req *r, uint64_t now)
 	    val_state_str(st));
 }
 
+/* The chain asks for keys the cache holds as secure (need.cache_only):
+ * the DNSKEY RRset of the deepest name from need.name up to, not
+ * including, need.floor. */
+static void
+vkeys_from_cache(struct iter_req *r, uint64_t now)
+{
+	uint8_t *buf = r->env->scratch->entry;
+	const uint8_t *name = r->need.name;
+	struct cache_rrset_out o;
+
+	for (unsigned n = 0; n < LIM_NAME_MAX / 2 && name[0] != 0 &&
+	     dns_name_below(name, r->need.floor);
+	     n++, name += 1 + name[0]) {
+		if (cache_get(r->env->cache, name, DNS_T_DNSKEY, DNS_C_IN, now,
+		        &o, buf, sizeof(r->env->scratch->entry)) != 1 ||
+		    o.kind != CACHE_RRSET || o.sec != CACHE_SEC_SECURE ||
+		    o.rank < CACHE_RANK_ANSWER_MIN)
+			continue;
+		vchain_feed_keys(r->vc, name,
+		    ldns_from_cache(o.owner, o.type, o.rclass, o.ttl, o.rdata,
+		        o.rdata_len, o.nrr, false));
+		return;
+	}
+	vchain_feed_keys(r->vc, NULL, NULL);
+}
+
 /* One step of the chain of trust, once frame 0 has its answer: feed what
  * a fetch brought, or find what is needed next (in the cache, or with a
  * fetch), or finish. */
@@ -1640,7 +1710,9 @@ validate_step(struct iter_req *r, uint64_t now)
 		validate_finish(r, now);
 		return;
 	}
-	if (!vfetch_from_cache(r, now))
+	if (r->need.cache_only)
+		vkeys_from_cache(r, now);
+	else if (!vfetch_from_cache(r, now))
 		vfetch_start(r, now);
 }
 
@@ -1911,7 +1983,7 @@ take_negative(struct iter_req *r, struct frame *f, ldns_pkt *pkt,
 {
 	ldns_rr *soa = find_soa(pkt, f, name);
 	ldns_rr_list *auth =
-	    copy_if(ldns_pkt_authority(pkt), NULL, 0, keep_negative);
+	    copy_if(ldns_pkt_authority(pkt), NULL, 0, keep_negative, true);
 	uint8_t rank = f->cut.forward ? CACHE_RANK_NONAUTH_ANSWER
 	                              : CACHE_RANK_AUTH_AUTHORITY;
 	uint32_t ttl = 0;
@@ -2443,7 +2515,8 @@ iter_new(const struct iter_env *env, const uint8_t *qname, uint16_t qtype,
 
 	if (dns_name_len(qname, LIM_NAME_MAX) == 0)
 		return NULL;
-	r = malloc(sizeof(*r));
+	r = spare_take(
+	    env->scratch ? &env->scratch->spare_req : NULL, sizeof(*r));
 	if (r == NULL)
 		return NULL;
 	memset(r, 0, offsetof(struct iter_req, f));
@@ -2460,17 +2533,15 @@ iter_free(struct iter_req *r)
 {
 	if (r == NULL)
 		return;
+	struct iter_scratch *sc = r->env->scratch;
+
 	trace_free(&r->trace);
 	free(r->res.rr);
-	vchain_free(r->vc);
-	for (int i = 0; i < r->nvi; i++) {
-		ldns_rr_list_deep_free(r->vi[i].rrset);
-		ldns_rr_list_deep_free(r->vi[i].sigs);
-		ldns_rr_list_deep_free(r->vi[i].auth);
-	}
-	free(r->vi);
+	/* with the lists r->vi borrowed */
+	vchain_keep(r->vc, sc ? &sc->spare_vc : NULL);
+	spare_put(sc ? &sc->spare_vi : NULL, r->vi);
 	vf_clear(r);
-	free(r);
+	spare_put(sc ? &sc->spare_req : NULL, r);
 }
 
 void

@@ -49,6 +49,7 @@ struct item {
 	bool nx;                           /* I_NEG: NXDOMAIN */
 	uint8_t target[LIM_NAME_MAX];      /* the zone the walk must reach */
 	bool done;
+	bool probed; /* the cache was asked for keys near the target */
 	struct val_outcome out;
 };
 
@@ -56,7 +57,8 @@ enum pending {
 	P_NONE,
 	P_ANCHOR,
 	P_DS,
-	P_DNSKEY
+	P_DNSKEY,
+	P_CACHED /* cache_only: the keys the cache holds as secure */
 };
 
 struct vchain {
@@ -111,8 +113,19 @@ set_out(struct val_outcome *o, enum val_state st, uint16_t ede, const char *fmt,
 struct vchain *
 vchain_new(const struct vchain_env *env, vchain_note_fn fn, void *arg)
 {
-	struct vchain *v = malloc(sizeof(*v));
+	return vchain_new_in(NULL, env, fn, arg);
+}
 
+struct vchain *
+vchain_new_in(
+    void **spare, const struct vchain_env *env, vchain_note_fn fn, void *arg)
+{
+	struct vchain *v = spare != NULL ? *spare : NULL;
+
+	if (v != NULL)
+		*spare = NULL;
+	else
+		v = malloc(sizeof(*v));
 	if (v == NULL)
 		return NULL;
 	/* the item and zone arrays (24 KiB) are cleared entry by entry as
@@ -133,6 +146,12 @@ vchain_new(const struct vchain_env *env, vchain_note_fn fn, void *arg)
 void
 vchain_free(struct vchain *v)
 {
+	vchain_keep(v, NULL);
+}
+
+void
+vchain_keep(struct vchain *v, void **spare)
+{
 	if (v == NULL)
 		return;
 	for (int i = 0; i < v->nitems; i++) {
@@ -144,7 +163,10 @@ vchain_free(struct vchain *v)
 		ldns_rr_list_deep_free(v->z[i].keys);
 		ldns_rr_list_deep_free(v->z[i].ds);
 	}
-	free(v);
+	if (spare != NULL && *spare == NULL)
+		*spare = v;
+	else
+		free(v);
 }
 
 /* ------------------------------------------------------------- items */
@@ -410,6 +432,30 @@ walk(struct vchain *v, struct item *it, uint64_t now, struct vchain_need *need)
 		return false;
 	}
 	int zi = deepest_above(v, it->target);
+	if (!it->probed) {
+		/* once per item: keys the cache holds between what is known
+		 * (or the anchor) and the target */
+		const struct ta_anchor *ta =
+		    ta_closest(v->env->anchors, it->target);
+		const uint8_t *floor = zi >= 0 ? v->z[zi].name : NULL;
+		int ri = real_zone(v, zi);
+		it->probed = true;
+		if (ta != NULL &&
+		    (floor == NULL || dns_name_below(ta->zone, floor)))
+			floor = ta->zone;
+		else if (ri < 0 || v->z[ri].kind == Z_SETTLED)
+			floor = NULL; /* insecure or bogus above: no keys */
+		if (ta != NULL && floor != NULL &&
+		    dns_name_below(it->target, floor)) {
+			v->pend = P_CACHED;
+			need->cache_only = true;
+			dns_name_lower(need->name, it->target);
+			dns_name_lower(need->floor, floor);
+			need->type = DNS_T_DNSKEY;
+			return true;
+		}
+	}
+	need->cache_only = false;
 	if (zi < 0) {
 		const struct ta_anchor *ta =
 		    ta_closest(v->env->anchors, it->target);
@@ -688,12 +734,35 @@ vchain_feed(struct vchain *v, uint64_t now, int rcode, ldns_rr_list *rrset,
 		rrset = NULL;
 		break;
 	case P_NONE:
+	case P_CACHED:
 		break;
 	}
 	v->pend = P_NONE;
 	ldns_rr_list_deep_free(rrset);
 	ldns_rr_list_deep_free(sigs);
 	ldns_rr_list_deep_free(authority);
+}
+
+void
+vchain_feed_keys(struct vchain *v, const uint8_t *zone, ldns_rr_list *keys)
+{
+	bool ok = v->pend == P_CACHED && zone != NULL && !empty(keys);
+	int i = -1;
+
+	v->pend = P_NONE;
+	if (ok && (i = add_zone(v, zone, Z_KEYS)) >= 0) {
+		char zn[DNS_NAME_TEXT_MAX];
+		v->z[i].keys = keys;
+		keys = NULL;
+		if (v->note != NULL) {
+			dns_name_to_text(zn, sizeof(zn), zone);
+			note(v, VAL_SECURE,
+			    "DNSKEY %s: secure in the cache; the chain starts "
+			    "there",
+			    zn);
+		}
+	}
+	ldns_rr_list_deep_free(keys);
 }
 
 /* ------------------------------------------------------------ results */

@@ -30,6 +30,14 @@
  * proven (an insecure delegation ends the walk as insecure; a name that is
  * not a zone cut is passed). Keys learnt are kept for the other RRsets of
  * the same answer.
+ *
+ * Before that walk, each item asks once for the keys the cache already
+ * holds as secure (need->cache_only): the DNSKEY RRset of the deepest zone
+ * between the anchor and S that was checked when it was stored, as
+ * Unbound's key cache and Knot Resolver's do. The walk then starts there:
+ * a miss in a zone whose keys are cached costs one signature check and no
+ * DS or DNSKEY lookups above it. The cached RRset is trusted for its TTL,
+ * which the chain that checked it capped.
  */
 #ifndef RESOLVERD_VCHAIN_H
 #define RESOLVERD_VCHAIN_H
@@ -63,6 +71,11 @@ enum vchain_status {
 struct vchain_need {
 	uint8_t name[LIM_NAME_MAX]; /**< wire, lowercased */
 	uint16_t type;              /**< DNS_T_DS or DNS_T_DNSKEY */
+	/** Only the cache, only secure: the DNSKEY RRset of the deepest name
+	 *  at or above @c name and strictly below @c floor that the cache
+	 *  holds as secure; feed it with vchain_feed_keys (NULL: none). */
+	bool cache_only;
+	uint8_t floor[LIM_NAME_MAX]; /**< cache_only: wire, lowercased */
 };
 
 /** What vchain_feed concluded about the fed RRset. */
@@ -82,6 +95,14 @@ struct vchain *vchain_new(
     const struct vchain_env *env, vchain_note_fn note, void *note_arg);
 /** vchain_free(NULL) is a no-op; frees every list handed in. */
 void vchain_free(struct vchain *v);
+
+/** vchain_new in @p *spare when it holds a block vchain_keep left there
+ *  (taken: *spare becomes NULL), else as vchain_new. */
+struct vchain *vchain_new_in(void **spare, const struct vchain_env *env,
+    vchain_note_fn note, void *note_arg);
+/** vchain_free, but the block is left in @p *spare for vchain_new_in when
+ *  *spare is NULL (free() it when done). */
+void vchain_keep(struct vchain *v, void **spare);
 
 /**
  * Add an RRset of the answer to validate. The lists become the walk's
@@ -124,6 +145,13 @@ enum vchain_status vchain_next(
 void vchain_feed(struct vchain *v, uint64_t now, int rcode, ldns_rr_list *rrset,
     ldns_rr_list *sigs, ldns_rr_list *authority, enum val_state cached,
     bool cut, struct vchain_fed *out);
+
+/** The answer to a cache_only need: @p zone (at or above need->name,
+ *  below need->floor) and its DNSKEY RRset @p keys, which the cache holds
+ *  as secure (the list becomes the walk's); NULL and NULL when the cache
+ *  has none. */
+void vchain_feed_keys(
+    struct vchain *v, const uint8_t *zone, ldns_rr_list *keys);
 
 /** The state of item @p i (and why). */
 enum val_state vchain_item(

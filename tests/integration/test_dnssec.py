@@ -780,6 +780,30 @@ def test_trace_secure_shows_the_chain(vd):
     assert re.search(r"^result: NOERROR.*secure", out, re.M), out
 
 
+def test_warm_chain_starts_at_the_cached_keys(vd):
+    """A zone whose DNSKEY RRset the cache holds as secure: a miss below it
+    is checked with those keys, with no DS or DNSKEY looked up above them
+    (as Unbound's key cache); without them the walk starts at the anchor."""
+    tag = key_tag("sec-nsec.test")
+    assert dig(vd, "www.sec-nsec.test", "A", "+dnssec").ad
+    out = vd.ctl_run("trace", "txt.sec-nsec.test", "TXT").stdout
+    assert re.search(r"DNSKEY sec-nsec\.test\.: secure in the cache; the chain starts there",
+                     out), out
+    assert re.search(rf"RRSIG TXT txt\.sec-nsec\.test\.? by key {tag}\b.*verifies", out), out
+    assert not re.search(r"trust anchor|fetching (DS|DNSKEY)|DS .*from the parent", out), out
+    assert re.search(r"^result: NOERROR.*secure", out, re.M), out
+    # those keys gone: from the keys above (test.), the cached DS, and the
+    # DNSKEY RRset fetched and checked again
+    assert vd.ctl_run("flush", "sec-nsec.test", "DNSKEY").returncode == 0
+    out = vd.ctl_run("trace", "www.sec-nsec.test", "AAAA").stdout
+    assert re.search(r"DNSKEY test\.: secure in the cache; the chain starts there", out), out
+    assert "DNSKEY sec-nsec.test.: secure in the cache" not in out, out
+    assert re.search(r"fetching DNSKEY sec-nsec\.test", out), out
+    assert re.search(r"DNSKEY sec-nsec\.test\.? .*(verified by|matches) .*DS", out), out
+    assert re.search(r"^result: NOERROR.*secure", out, re.M), out
+    assert dig(vd, "www.sec-nsec.test", "AAAA", "+dnssec").ad
+
+
 def test_trace_bogus_shows_the_failing_step(vd):
     tag = key_tag("bogus-edited.test")
     out = vd.ctl_run("trace", "www.bogus-edited.test", "A", "--cold").stdout

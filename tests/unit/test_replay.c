@@ -2930,6 +2930,7 @@ static void
 run_free(struct run *R)
 {
 	caches_free(R);
+	iter_scratch_release(&R->scratch);
 	free(R->log);
 }
 
