@@ -229,8 +229,6 @@ inst_free(struct instance *in)
 
 	if (in->srv != NULL && srv_free(in->srv) < 0)
 		rc = -EBUSY;
-	if (in->started)
-		worker_release(&in->worker);
 	if (in->own_caches) {
 		cache_free(in->cache);
 		infra_free(in->infra);

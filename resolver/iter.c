@@ -566,37 +566,6 @@ unchecked(const struct iter_req *r, uint8_t rank)
 
 static void vchain_note(void *arg, enum val_state st, const char *text);
 
-/* A block of @p size from @p *slot (see iter_scratch), or malloc'd. */
-static void *
-spare_take(void **slot, size_t size)
-{
-	void *p = slot != NULL ? *slot : NULL;
-
-	if (p == NULL)
-		return malloc(size);
-	*slot = NULL;
-	return p;
-}
-
-/* Keep @p p in @p *slot for the next spare_take, or free it. */
-static void
-spare_put(void **slot, void *p)
-{
-	if (slot != NULL && *slot == NULL)
-		*slot = p;
-	else
-		free(p);
-}
-
-void
-iter_scratch_release(struct iter_scratch *sc)
-{
-	free(sc->spare_req);
-	free(sc->spare_vc);
-	free(sc->spare_vi);
-	sc->spare_req = sc->spare_vc = sc->spare_vi = NULL;
-}
-
 /* Keep an RRset or negative answer of the client's answer for the chain
  * of trust: the lists become the vchain's, and the item borrows them to
  * store them once the chain has settled their state. */
@@ -615,11 +584,9 @@ add_vitem(struct iter_req *r, const struct frame *f, uint8_t rank,
 		r->vcenv.anchors = r->env->anchors;
 		r->vcenv.limits = r->env->val_limits;
 		r->vcenv.keys = r->env->val_keys;
-		struct iter_scratch *sc = r->env->scratch;
-		r->vc = vchain_new_in(sc ? &sc->spare_vc : NULL, &r->vcenv,
-		    r->traced ? vchain_note : NULL, r);
-		r->vi = spare_take(sc ? &sc->spare_vi : NULL,
-		    VCHAIN_MAX_ITEMS * sizeof(*r->vi));
+		r->vc =
+		    vchain_new(&r->vcenv, r->traced ? vchain_note : NULL, r);
+		r->vi = malloc(VCHAIN_MAX_ITEMS * sizeof(*r->vi));
 		r->vc_failed = r->vc == NULL || r->vi == NULL;
 		if (r->vc_failed) {
 			vchain_free(r->vc);
@@ -2515,8 +2482,7 @@ iter_new(const struct iter_env *env, const uint8_t *qname, uint16_t qtype,
 
 	if (dns_name_len(qname, LIM_NAME_MAX) == 0)
 		return NULL;
-	r = spare_take(
-	    env->scratch ? &env->scratch->spare_req : NULL, sizeof(*r));
+	r = malloc(sizeof(*r));
 	if (r == NULL)
 		return NULL;
 	memset(r, 0, offsetof(struct iter_req, f));
@@ -2533,15 +2499,12 @@ iter_free(struct iter_req *r)
 {
 	if (r == NULL)
 		return;
-	struct iter_scratch *sc = r->env->scratch;
-
 	trace_free(&r->trace);
 	free(r->res.rr);
-	/* with the lists r->vi borrowed */
-	vchain_keep(r->vc, sc ? &sc->spare_vc : NULL);
-	spare_put(sc ? &sc->spare_vi : NULL, r->vi);
+	vchain_free(r->vc); /* with the lists r->vi borrowed */
+	free(r->vi);
 	vf_clear(r);
-	spare_put(sc ? &sc->spare_req : NULL, r);
+	free(r);
 }
 
 void

@@ -113,19 +113,8 @@ set_out(struct val_outcome *o, enum val_state st, uint16_t ede, const char *fmt,
 struct vchain *
 vchain_new(const struct vchain_env *env, vchain_note_fn fn, void *arg)
 {
-	return vchain_new_in(NULL, env, fn, arg);
-}
+	struct vchain *v = malloc(sizeof(*v));
 
-struct vchain *
-vchain_new_in(
-    void **spare, const struct vchain_env *env, vchain_note_fn fn, void *arg)
-{
-	struct vchain *v = spare != NULL ? *spare : NULL;
-
-	if (v != NULL)
-		*spare = NULL;
-	else
-		v = malloc(sizeof(*v));
 	if (v == NULL)
 		return NULL;
 	/* the item and zone arrays (24 KiB) are cleared entry by entry as
@@ -146,12 +135,6 @@ vchain_new_in(
 void
 vchain_free(struct vchain *v)
 {
-	vchain_keep(v, NULL);
-}
-
-void
-vchain_keep(struct vchain *v, void **spare)
-{
 	if (v == NULL)
 		return;
 	for (int i = 0; i < v->nitems; i++) {
@@ -163,10 +146,7 @@ vchain_keep(struct vchain *v, void **spare)
 		ldns_rr_list_deep_free(v->z[i].keys);
 		ldns_rr_list_deep_free(v->z[i].ds);
 	}
-	if (spare != NULL && *spare == NULL)
-		*spare = v;
-	else
-		free(v);
+	free(v);
 }
 
 /* ------------------------------------------------------------- items */

@@ -96,14 +96,6 @@ struct vchain *vchain_new(
 /** vchain_free(NULL) is a no-op; frees every list handed in. */
 void vchain_free(struct vchain *v);
 
-/** vchain_new in @p *spare when it holds a block vchain_keep left there
- *  (taken: *spare becomes NULL), else as vchain_new. */
-struct vchain *vchain_new_in(void **spare, const struct vchain_env *env,
-    vchain_note_fn note, void *note_arg);
-/** vchain_free, but the block is left in @p *spare for vchain_new_in when
- *  *spare is NULL (free() it when done). */
-void vchain_keep(struct vchain *v, void **spare);
-
 /**
  * Add an RRset of the answer to validate. The lists become the walk's
  * (freed by vchain_free; deep copies are the caller's business).

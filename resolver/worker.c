@@ -1048,9 +1048,3 @@ worker_close(struct worker *w)
 	}
 	val_keys_clear(&w->keys);
 }
-
-void
-worker_release(struct worker *w)
-{
-	iter_scratch_release(&w->scratch);
-}

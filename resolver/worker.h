@@ -205,11 +205,6 @@ int worker_trace(struct worker *w, const uint8_t *qname, uint16_t qtype,
  *  the clients still waiting here, close the handles. */
 void worker_close(struct worker *w);
 
-/** Free what the worker keeps between requests, once its loop has run
- *  to the end (requests still closing after worker_close give their
- *  blocks back to it). */
-void worker_release(struct worker *w);
-
 /** Milliseconds since the epoch, from the wall clock, read now: TTLs,
  *  cache ages and dump times follow the clock even when it is stepped. */
 uint64_t worker_now(const struct worker *w);

@@ -2930,7 +2930,6 @@ static void
 run_free(struct run *R)
 {
 	caches_free(R);
-	iter_scratch_release(&R->scratch);
 	free(R->log);
 }
 
