@@ -404,6 +404,8 @@ val_keys_clear(struct val_keys *k)
 	ldns_buffer_free(k->signed_data);
 	ldns_buffer_free(k->records);
 	ldns_buffer_free(k->der);
+	EVP_MD_free(k->sha256);
+	EVP_MD_free(k->sha384);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -591,9 +593,13 @@ check_sig(const ldns_rr_list *rrset, const ldns_rr *sig, const ldns_rr *key,
 	    ldns_convert_ecdsa_rrsig_rdf2asn1(sb, ldns_rr_rdf(sig, 8)) !=
 	        LDNS_STATUS_OK)
 		return LDNS_STATUS_ERR;
-	return ldns_verify_rrsig_evp_raw(ldns_buffer_begin(sb),
-	    ldns_buffer_position(sb), vb, pk,
-	    alg == 13 ? EVP_sha256() : EVP_sha384());
+	void **md = alg == 13 ? &keys->sha256 : &keys->sha384;
+	if (*md == NULL)
+		*md = EVP_MD_fetch(NULL, alg == 13 ? "SHA256" : "SHA384", NULL);
+	if (*md == NULL)
+		return LDNS_STATUS_MEM_ERR;
+	return ldns_verify_rrsig_evp_raw(
+	    ldns_buffer_begin(sb), ldns_buffer_position(sb), vb, pk, *md);
 }
 
 /* @p rrset without exact duplicates (RFC 4034 6.3), as a borrowed list;

@@ -82,6 +82,9 @@ struct val_keys {
 	/** ldns_buffer *s kept between checks: the signed data, the
 	 *  canonical records before they are sorted, the DER signature */
 	void *signed_data, *records, *der;
+	/** EVP_MD *s fetched once (SHA-256, SHA-384): OpenSSL 3 looks the
+	 *  digest up in its provider store on every use of EVP_sha256() */
+	void *sha256, *sha384;
 };
 
 /** Free every key of @p k and empty it (NULL: nothing). */

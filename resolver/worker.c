@@ -168,11 +168,26 @@ worker_stats_add(struct worker_stats *dst, const struct worker_stats *src)
 	lat_sum(&dst->lat_miss, &src->lat_miss);
 }
 
+/* iter_env.random: bytes from the worker's buffer of kernel randomness
+ * (arc4random_buf is getrandom(2) in glibc 2.36), each handed out once. */
 static void
 rnd(void *buf, size_t len, void *arg)
 {
-	(void)arg;
-	arc4random_buf(buf, len);
+	struct worker *w = arg;
+	uint8_t *out = buf;
+
+	if (len > sizeof(w->rnd) / 2) {
+		arc4random_buf(buf, len);
+		return;
+	}
+	if (w->rnd_left < len) {
+		arc4random_buf(w->rnd, sizeof(w->rnd));
+		w->rnd_left = sizeof(w->rnd);
+	}
+	w->rnd_left -= (unsigned)len;
+	memcpy(out, w->rnd + w->rnd_left, len);
+	/* what was handed out is not kept */
+	memset(w->rnd + w->rnd_left, 0, len);
 }
 
 static void
@@ -963,6 +978,8 @@ worker_init(struct worker *w, uv_loop_t *loop, struct srv *srv,
 	w->env.cache = cache;
 	w->env.infra = infra;
 	w->env.random = rnd;
+	w->env.random_arg = w;
+	w->rnd_left = 0;
 	w->env.port = 53;
 	arc4random_buf(w->env.cookie_secret, sizeof(w->env.cookie_secret));
 	w->env.scratch = &w->scratch;

@@ -166,10 +166,15 @@ struct worker {
 	struct ans_scratch ans;      /**< scratch of ans_norec */
 	struct iter_scratch scratch; /**< scratch of the iterator */
 	struct val_keys keys;        /**< DNSSEC keys kept between checks */
-	uv_timer_t beat;             /**< sets alive_ms every second */
-	counter_t alive_ms;          /**< CLOCK_MONOTONIC ms of the loop's
-	                                         last beat: read by the health
-	                                         check, from another thread */
+	/** Random bytes from the kernel, drawn WORKER_RANDOM_BUF at a time:
+	 *  every upstream query takes a few (ID, port, 0x20 case), and one
+	 *  getrandom() a query was two system calls a miss. */
+	uint8_t rnd[1024];
+	unsigned rnd_left;  /**< unused bytes at the end of rnd */
+	uv_timer_t beat;    /**< sets alive_ms every second */
+	counter_t alive_ms; /**< CLOCK_MONOTONIC ms of the loop's
+	                                last beat: read by the health
+	                                check, from another thread */
 };
 
 /** Set up @p w on @p loop with the root hints and anchors of @p tab
