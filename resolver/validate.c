@@ -406,6 +406,7 @@ val_keys_clear(struct val_keys *k)
 	ldns_buffer_free(k->der);
 	EVP_MD_free(k->sha256);
 	EVP_MD_free(k->sha384);
+	free(k->memo);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -560,6 +561,72 @@ out:
 	return ok;
 }
 
+/* The memo of verified signatures (struct val_keys): a direct-mapped
+ * table of VAL_MEMO_SLOTS checks, each the data signed, the signature and
+ * the public key, compared byte for byte (the hash only picks the slot, so
+ * a collision costs a check, never a wrong answer). Only checks that
+ * verified are kept; validity times are checked before (verify). */
+#define VAL_MEMO_SLOTS 64
+#define VAL_MEMO_DATA  512
+struct val_memo {
+	uint16_t len[VAL_MEMO_SLOTS][3]; /* data, signature, key; 0: empty */
+	uint8_t blob[VAL_MEMO_SLOTS][VAL_MEMO_DATA];
+};
+
+struct memo_key {
+	const uint8_t *part[3];
+	size_t len[3];
+	unsigned slot;
+};
+
+static bool
+memo_key(struct memo_key *m, const ldns_buffer *vb, const ldns_rdf *sig,
+    const ldns_rdf *key)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+
+	m->part[0] = ldns_buffer_begin(vb);
+	m->len[0] = ldns_buffer_position(vb);
+	m->part[1] = ldns_rdf_data(sig);
+	m->len[1] = ldns_rdf_size(sig);
+	m->part[2] = ldns_rdf_data(key);
+	m->len[2] = ldns_rdf_size(key);
+	if (m->len[0] == 0 || m->len[1] == 0 || m->len[2] == 0 ||
+	    m->len[0] + m->len[1] + m->len[2] > VAL_MEMO_DATA)
+		return false;
+	for (int i = 0; i < 3; i++)
+		for (size_t j = 0; j < m->len[i]; j++)
+			h = (h ^ m->part[i][j]) * 0x100000001b3ULL;
+	m->slot = (unsigned)(dns_fmix64(h) % VAL_MEMO_SLOTS);
+	return true;
+}
+
+static bool
+memo_has(const struct val_memo *memo, const struct memo_key *m)
+{
+	const uint8_t *b = memo->blob[m->slot];
+
+	for (int i = 0; i < 3; i++) {
+		if (memo->len[m->slot][i] != m->len[i] ||
+		    memcmp(b, m->part[i], m->len[i]) != 0)
+			return false;
+		b += m->len[i];
+	}
+	return true;
+}
+
+static void
+memo_put(struct val_memo *memo, const struct memo_key *m)
+{
+	uint8_t *b = memo->blob[m->slot];
+
+	for (int i = 0; i < 3; i++) {
+		memcpy(b, m->part[i], m->len[i]);
+		memo->len[m->slot][i] = (uint16_t)m->len[i];
+		b += m->len[i];
+	}
+}
+
 /* RRSIG @p sig over @p rrset by DNSKEY @p key, as ldns_verify_rrsig_time
  * checks it, with the key and buffers kept in @p keys (ECDSA, whose keys
  * cost the most to build; other algorithms, or no @p keys: through
@@ -593,13 +660,26 @@ check_sig(const ldns_rr_list *rrset, const ldns_rr *sig, const ldns_rr *key,
 	    ldns_convert_ecdsa_rrsig_rdf2asn1(sb, ldns_rr_rdf(sig, 8)) !=
 	        LDNS_STATUS_OK)
 		return LDNS_STATUS_ERR;
+	struct memo_key mk = {0};
+	bool memo = memo_key(&mk, vb, ldns_rr_rdf(sig, 8), ldns_rr_rdf(key, 3));
+	if (memo && keys->memo != NULL && memo_has(keys->memo, &mk)) {
+		keys->memo_hits++;
+		return LDNS_STATUS_OK;
+	}
 	void **md = alg == 13 ? &keys->sha256 : &keys->sha384;
 	if (*md == NULL)
 		*md = EVP_MD_fetch(NULL, alg == 13 ? "SHA256" : "SHA384", NULL);
 	if (*md == NULL)
 		return LDNS_STATUS_MEM_ERR;
-	return ldns_verify_rrsig_evp_raw(
+	st = ldns_verify_rrsig_evp_raw(
 	    ldns_buffer_begin(sb), ldns_buffer_position(sb), vb, pk, *md);
+	if (st == LDNS_STATUS_OK && memo) {
+		if (keys->memo == NULL)
+			keys->memo = calloc(1, sizeof(*keys->memo));
+		if (keys->memo != NULL)
+			memo_put(keys->memo, &mk);
+	}
+	return st;
 }
 
 /* @p rrset without exact duplicates (RFC 4034 6.3), as a borrowed list;

@@ -62,8 +62,6 @@ struct val_limits {
 	unsigned max_keys_per_tag;     /**< default VAL_MAX_KEYS_PER_TAG */
 };
 
-/** The work done for one client question so far, against its limits.
- *  One per client question (not shared between threads). */
 /** Public keys parsed for signature checks, kept between checks so that a
  *  key used again is not built again (ldns builds an ECDSA key from the
  *  DNSKEY twice per check: a third of a validated miss). ECDSA keys
@@ -85,11 +83,20 @@ struct val_keys {
 	/** EVP_MD *s fetched once (SHA-256, SHA-384): OpenSSL 3 looks the
 	 *  digest up in its provider store on every use of EVP_sha256() */
 	void *sha256, *sha384;
+	/** Signatures verified lately, kept byte for byte: the data signed,
+	 *  the signature and the key (a check with all three the same would
+	 *  verify again). The SOA and the apex NSEC of a zone come back in
+	 *  every negative answer from it, as Unbound and Knot Resolver keep
+	 *  RRsets once checked. Made on first use; see check_sig. */
+	struct val_memo *memo;
+	uint64_t memo_hits; /**< checks answered from memo */
 };
 
 /** Free every key of @p k and empty it (NULL: nothing). */
 void val_keys_clear(struct val_keys *k);
 
+/** The work done for one client question so far, against its limits.
+ *  One per client question (not shared between threads). */
 struct val_budget {
 	/** borrowed, or NULL: every check builds its key */
 	struct val_keys *keys;

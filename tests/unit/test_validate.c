@@ -396,6 +396,63 @@ rrset_each_algorithm(void **state)
 	}
 }
 
+/* A check made before, with the same data, signature and key, is answered
+ * from the memo of val_keys; anything else is checked again. */
+static void
+rrset_memo_same_check_only(void **state)
+{
+	struct val_keys k = {0};
+	struct val_budget b;
+	struct val_outcome o;
+	ldns_rr_list *www = www_a();
+	ldns_rr_list *sigs = L(SIGN(&zsk, www, INC, EXP), NULL);
+	ldns_rr_list *changed = L(RR("www.example. 300 IN A 192.0.2.1"),
+	    RR("www.example. 300 IN A 192.0.2.3"), NULL);
+	char want[VAL_WHY_MAX];
+
+	(void)state;
+	snprintf(want, sizeof(want), "RRSIG A www.example. by key %u verifies",
+	    zsk.tag);
+	for (int i = 0; i < 2; i++) {
+		val_budget_init(&b, NULL);
+		b.keys = &k;
+		val_rrset(
+		    N("example."), www, sigs, zone_keys(), NOW, &b, &o, NULL);
+		assert_outcome(o, VAL_SECURE, 0, want);
+		assert_int_equal(k.memo_hits, (uint64_t)i);
+		assert_int_equal(b.sig_checks, 1); /* counted all the same */
+	}
+	/* the same signature over other records: checked, and false */
+	val_budget_init(&b, NULL);
+	b.keys = &k;
+	val_rrset(N("example."), changed, sigs, zone_keys(), NOW, &b, &o, NULL);
+	assert_int_equal(o.state, VAL_BOGUS);
+	assert_int_equal(k.memo_hits, 1);
+	/* in another case: the same check (canonical form) */
+	val_budget_init(&b, NULL);
+	b.keys = &k;
+	val_rrset(N("example."),
+	    L(RR("WWW.EXAMPLE. 300 IN A 192.0.2.2"),
+	        RR("www.example. 300 IN A 192.0.2.1"), NULL),
+	    L(SIGN(&zsk, www, INC, EXP), NULL), zone_keys(), NOW, &b, &o, NULL);
+	assert_int_equal(o.state, VAL_SECURE);
+	/* past its expiration the memo does not help: dates come first */
+	val_budget_init(&b, NULL);
+	b.keys = &k;
+	val_rrset(
+	    N("example."), www, sigs, zone_keys(), EXP + 1ULL, &b, &o, NULL);
+	assert_int_equal(o.ede, DNS_EDE_SIGNATURE_EXPIRED);
+	/* a key that did not make the signature: no memo, no match */
+	val_budget_init(&b, NULL);
+	b.keys = &k;
+	uint64_t hits = k.memo_hits;
+	val_rrset(
+	    N("example."), www, sigs, L(ksk.dnskey, NULL), NOW, &b, &o, NULL);
+	assert_int_equal(o.state, VAL_BOGUS);
+	assert_int_equal(k.memo_hits, hits);
+	val_keys_clear(&k);
+}
+
 static void
 rrset_expired_and_not_yet_valid(void **state)
 {
@@ -2000,6 +2057,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    T(helpers),
 	    T(rrset_each_algorithm),
+	    T(rrset_memo_same_check_only),
 	    T(rrset_expired_and_not_yet_valid),
 	    T(rrset_changed_rdata),
 	    T(rrset_wrong_signer),
