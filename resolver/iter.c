@@ -515,9 +515,10 @@ copy_if(const ldns_rr_list *l, const uint8_t *owner, uint16_t type,
 
 	for (size_t i = 0; out && l != NULL && i < ldns_rr_list_rr_count(l);
 	     i++) {
-		ldns_rr *rr = ldns_rr_list_rr(l, i), *c = rr;
-		if (!keep(rr, owner, type) ||
-		    (deep && (c = ldns_rr_clone(rr)) == NULL))
+		ldns_rr *rr = ldns_rr_list_rr(l, i), *c;
+		if (!keep(rr, owner, type))
+			continue;
+		if ((c = deep ? ldns_rr_clone(rr) : rr) == NULL)
 			continue;
 		if (!ldns_rr_list_push_rr(out, c) && deep)
 			ldns_rr_free(c);
