@@ -690,12 +690,17 @@ take_rrset(struct iter_req *r, uint64_t now, ldns_rr_list *sec,
 	    .src_family = f->cut.ns[f->ns_idx].addr[f->addr_idx].family,
 	};
 
-	if (n == 0 || !keep) {
+	if (!keep) {
 		if (n > 0)
 			store_set(r, now, &sp);
-		(keep ? ldns_rr_list_deep_free : ldns_rr_list_free)(rrset);
-		(keep ? ldns_rr_list_deep_free : ldns_rr_list_free)(sigs);
+		ldns_rr_list_free(rrset);
+		ldns_rr_list_free(sigs);
 		return n;
+	}
+	if (n == 0) {
+		ldns_rr_list_deep_free(rrset);
+		ldns_rr_list_deep_free(sigs);
+		return 0;
 	}
 	store_set(r, now, &sp);
 	if (to_res) {

@@ -58,15 +58,7 @@ struct iter_scratch {
 	uint8_t sigs[LIM_MSG_MAX];  /**< its RRSIGs' rdata list */
 	uint8_t entry[LIM_MSG_MAX]; /**< a cache entry copied out */
 	uint8_t reply[LIM_MSG_MAX]; /**< a reply with its question restored */
-	/** The big blocks every miss takes (the request, its chain of trust
-	 *  and the chain's items), kept from the last one freed for the next:
-	 *  each is 5-30 KiB, which glibc's malloc serves slowly (it sorts
-	 *  its free lists first). Freed by iter_scratch_release. */
-	void *spare_req, *spare_vc, *spare_vi;
 };
-
-/** Free the blocks @p sc keeps (when the thread is done with it). */
-void iter_scratch_release(struct iter_scratch *sc);
 
 /** Tunables, from the config (see struct cfg). */
 struct iter_opts {

@@ -523,13 +523,9 @@ signed_data(ldns_buffer *vb, ldns_buffer *rb, const ldns_rr_list *rrset,
 	if (ldns_rrsig2buffer_wire(vb, sig) != LDNS_STATUS_OK ||
 	    ldns_buffer_position(vb) < 18 + 1)
 		goto out;
-	/* the signer, after 18 octets of fixed fields: lowercased (RFC 6840
-	 * 5.1); a length octet (below 64) is left as it is */
-	for (size_t i = 18; i < ldns_buffer_position(vb); i++) {
-		uint8_t *c = ldns_buffer_at(vb, i);
-		if (*c >= 'A' && *c <= 'Z')
-			*c = (uint8_t)(*c - 'A' + 'a');
-	}
+	/* the signer, after 18 octets of fixed fields, lowercased in place
+	 * (RFC 6840 5.1): ldns wrote it whole, ending with the root label */
+	dns_name_lower(ldns_buffer_at(vb, 18), ldns_buffer_at(vb, 18));
 	for (size_t i = 0; i < n; i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(rrset, i);
 		size_t start = ldns_buffer_position(rb);
@@ -563,8 +559,9 @@ out:
 
 /* The memo of verified signatures (struct val_keys): a direct-mapped
  * table of VAL_MEMO_SLOTS checks, each the data signed, the signature and
- * the public key, compared byte for byte (the hash only picks the slot, so
- * a collision costs a check, never a wrong answer). Only checks that
+ * the public key, compared byte for byte. The slot comes from the
+ * signature's first octets (ECDSA's random nonce spreads them; a
+ * collision costs a check, never a wrong answer). Only checks that
  * verified are kept; validity times are checked before (verify). */
 #define VAL_MEMO_SLOTS 64
 #define VAL_MEMO_DATA  512
@@ -583,7 +580,7 @@ static bool
 memo_key(struct memo_key *m, const ldns_buffer *vb, const ldns_rdf *sig,
     const ldns_rdf *key)
 {
-	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+	uint64_t h = 0;
 
 	m->part[0] = ldns_buffer_begin(vb);
 	m->len[0] = ldns_buffer_position(vb);
@@ -594,9 +591,7 @@ memo_key(struct memo_key *m, const ldns_buffer *vb, const ldns_rdf *sig,
 	if (m->len[0] == 0 || m->len[1] == 0 || m->len[2] == 0 ||
 	    m->len[0] + m->len[1] + m->len[2] > VAL_MEMO_DATA)
 		return false;
-	for (int i = 0; i < 3; i++)
-		for (size_t j = 0; j < m->len[i]; j++)
-			h = (h ^ m->part[i][j]) * 0x100000001b3ULL;
+	memcpy(&h, m->part[1], m->len[1] < sizeof(h) ? m->len[1] : sizeof(h));
 	m->slot = (unsigned)(dns_fmix64(h) % VAL_MEMO_SLOTS);
 	return true;
 }
@@ -656,9 +651,7 @@ check_sig(const ldns_rr_list *rrset, const ldns_rr *sig, const ldns_rr *key,
 	    (rb = kept_buffer(&keys->records)) == NULL ||
 	    (sb = kept_buffer(&keys->der)) == NULL)
 		return LDNS_STATUS_MEM_ERR;
-	if (!signed_data(vb, rb, rrset, sig) ||
-	    ldns_convert_ecdsa_rrsig_rdf2asn1(sb, ldns_rr_rdf(sig, 8)) !=
-	        LDNS_STATUS_OK)
+	if (!signed_data(vb, rb, rrset, sig))
 		return LDNS_STATUS_ERR;
 	struct memo_key mk = {0};
 	bool memo = memo_key(&mk, vb, ldns_rr_rdf(sig, 8), ldns_rr_rdf(key, 3));
@@ -666,6 +659,9 @@ check_sig(const ldns_rr_list *rrset, const ldns_rr *sig, const ldns_rr *key,
 		keys->memo_hits++;
 		return LDNS_STATUS_OK;
 	}
+	if (ldns_convert_ecdsa_rrsig_rdf2asn1(sb, ldns_rr_rdf(sig, 8)) !=
+	    LDNS_STATUS_OK)
+		return LDNS_STATUS_ERR;
 	void **md = alg == 13 ? &keys->sha256 : &keys->sha384;
 	if (*md == NULL)
 		*md = EVP_MD_fetch(NULL, alg == 13 ? "SHA256" : "SHA384", NULL);

@@ -413,20 +413,20 @@ walk(struct vchain *v, struct item *it, uint64_t now, struct vchain_need *need)
 	}
 	int zi = deepest_above(v, it->target);
 	if (!it->probed) {
-		/* once per item: keys the cache holds between what is known
-		 * (or the anchor) and the target */
+		/* once per item: keys the cache holds below what the walk
+		 * knows (the anchor, when it knows nothing below it), down to
+		 * the target; none under a zone settled insecure or bogus */
 		const struct ta_anchor *ta =
 		    ta_closest(v->env->anchors, it->target);
-		const uint8_t *floor = zi >= 0 ? v->z[zi].name : NULL;
-		int ri = real_zone(v, zi);
+		const uint8_t *floor = NULL;
 		it->probed = true;
 		if (ta != NULL &&
-		    (floor == NULL || dns_name_below(ta->zone, floor)))
+		    (zi < 0 || dns_name_below(ta->zone, v->z[zi].name)))
 			floor = ta->zone;
-		else if (ri < 0 || v->z[ri].kind == Z_SETTLED)
-			floor = NULL; /* insecure or bogus above: no keys */
-		if (ta != NULL && floor != NULL &&
-		    dns_name_below(it->target, floor)) {
+		else if (ta != NULL && real_zone(v, zi) >= 0 &&
+		    v->z[real_zone(v, zi)].kind != Z_SETTLED)
+			floor = v->z[zi].name;
+		if (floor != NULL && dns_name_below(it->target, floor)) {
 			v->pend = P_CACHED;
 			need->cache_only = true;
 			dns_name_lower(need->name, it->target);

@@ -979,7 +979,6 @@ worker_init(struct worker *w, uv_loop_t *loop, struct srv *srv,
 	w->env.infra = infra;
 	w->env.random = rnd;
 	w->env.random_arg = w;
-	w->rnd_left = 0;
 	w->env.port = 53;
 	arc4random_buf(w->env.cookie_secret, sizeof(w->env.cookie_secret));
 	w->env.scratch = &w->scratch;

@@ -166,7 +166,7 @@ struct worker {
 	struct ans_scratch ans;      /**< scratch of ans_norec */
 	struct iter_scratch scratch; /**< scratch of the iterator */
 	struct val_keys keys;        /**< DNSSEC keys kept between checks */
-	/** Random bytes from the kernel, drawn WORKER_RANDOM_BUF at a time:
+	/** Random bytes from the kernel, drawn 1 KiB at a time:
 	 *  every upstream query takes a few (ID, port, 0x20 case), and one
 	 *  getrandom() a query was two system calls a miss. */
 	uint8_t rnd[1024];
